@@ -1,0 +1,147 @@
+import type { Resource } from '@medplum/fhirtypes';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { parseFhirJson } from '../fhir/json.js';
+import { FhirError, allOk, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
+import { etag } from '../rest/interaction.js';
+import { serialize } from '../rest/raw.js';
+import { findRoute } from '../rest/routes.js';
+import type { Database } from '../store/driver.js';
+import { Repository } from '../store/repository.js';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const JSON_TYPES = /^application\/(fhir\+json|json|json-patch\+json)\b/;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\b/;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export interface AppOptions {
+  db: Database;
+  config: Pick<Config, 'bodyLimit' | 'maxBundleEntries' | 'publicBaseUrl'>;
+  logger?: Logger;
+}
+
+/** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
+export async function buildApp({ db, config, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger | undefined,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const repo = new Repository(db);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+  });
+  // Logs say what happened, never what was in it: no URL (the query may hold names), no bodies.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.get('/healthz', async () => {
+    await db.query('SELECT 1');
+    return { status: 'ok' };
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const fhirRequest = toFhirRequest(request);
+    const baseUrl = config.publicBaseUrl ?? `${request.protocol}://${request.host}/fhir`;
+    const context: InteractionContext = { repo, baseUrl, maxBundleEntries: config.maxBundleEntries };
+    const { route, params } = findRoute(fhirRequest);
+    const response = await route.handler(fhirRequest, params, context);
+    return send(reply, fhirRequest, response, baseUrl);
+  };
+  app.route({ method: [...METHODS], url: '/fhir', handler, exposeHeadRoute: false });
+  app.route({ method: [...METHODS], url: '/fhir/*', handler, exposeHeadRoute: false });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.setErrorHandler((error, request, reply) => {
+    if (isFhirError(error)) return sendError(reply, error);
+    const status = (error as { statusCode?: number }).statusCode;
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
+    if (status && status >= 400 && status < 500) {
+      return sendError(reply, new FhirError(status, outcome([{ severity: 'error', code: 'invalid', diagnostics: (error as Error).message }])));
+    }
+    request.log.error({ err: { message: (error as Error).message, stack: (error as Error).stack } }, 'unexpected error');
+    return sendError(reply, new FhirError(500, outcome([{ severity: 'fatal', code: 'exception', diagnostics: 'Internal server error' }])));
+  });
+  return app;
+}
+
+function toFhirRequest(request: FastifyRequest): FhirRequest {
+  const [rawPath = '', rawQuery = ''] = request.url.split(/\?(.*)/s, 2);
+  const path = rawPath.replace(/^\/fhir\/?/, '').replace(/\/$/, '');
+  const query = [...new URLSearchParams(rawQuery)];
+  checkFormat(request, query);
+  const headers = request.headers;
+  const header = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return {
+    method: request.method as FhirRequest['method'],
+    path,
+    query: query.filter(([k]) => k !== '_format' && k !== '_pretty'),
+    headers: {
+      ifMatch: header('if-match'),
+      ifNoneExist: header('if-none-exist'),
+      ifNoneMatch: header('if-none-match'),
+      ifModifiedSince: header('if-modified-since'),
+      prefer: header('prefer'),
+      contentType: header('content-type'),
+    },
+    body: parseBody(request),
+  };
+}
+
+/** JSON only: XML (by Accept or _format) is a 406 that says so. */
+function checkFormat(request: FastifyRequest, query: [string, string][]): void {
+  const format = query.find(([k]) => k === '_format')?.[1];
+  if (format !== undefined && !/json/.test(format)) throw notAcceptable(`This server speaks FHIR JSON only (_format=${format})`);
+  const accept = request.headers.accept;
+  if (accept && !/json|\*\/\*|application\/\*/.test(accept)) throw notAcceptable(`This server speaks FHIR JSON only (Accept: ${accept})`);
+}
+
+function parseBody(request: FastifyRequest): unknown {
+  const body = request.body as string | undefined;
+  if (body === undefined || body === '') return undefined;
+  const type = request.headers['content-type'] ?? '';
+  if (JSON_TYPES.test(type)) return parseFhirJson(body);
+  if (FORM_TYPE.test(type)) return body;
+  throw unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not ${type || 'a body without Content-Type'}`);
+}
+
+function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse, baseUrl: string) {
+  const pretty = /(^|&)_pretty=true(&|$)/.test(reply.request.url.split('?')[1] ?? '');
+  const { stored } = response;
+  reply.status(response.status).header('content-type', FHIR_JSON);
+  if (stored && !stored.deleted) {
+    reply.header('etag', etag(stored)).header('last-modified', new Date(stored.lastUpdated).toUTCString());
+    if (response.status === 201) reply.header('location', `${baseUrl}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`);
+  }
+  if (response.status === 304) return reply.removeHeader('content-type').send();
+  if (request.method === 'HEAD') return reply.send();
+  const prefer = request.headers.prefer ?? '';
+  const writes = request.method !== 'GET' && !!stored;
+  if (writes && /return=minimal/.test(prefer)) return reply.send();
+  if ((writes || response.status === 204) && /return=OperationOutcome/.test(prefer)) {
+    return reply.status(response.status === 204 ? 200 : response.status).send(serialize(allOk(`${request.method} ${request.path}: ${response.status}`), pretty));
+  }
+  if (response.status === 204) return reply.removeHeader('content-type').send();
+  if (response.resource) return reply.send(serialize(response.resource, pretty));
+  if (stored) return reply.send(pretty ? JSON.stringify(JSON.parse(stored.json), null, 2) : stored.json);
+  return reply.send();
+}
+
+function sendError(reply: FastifyReply, error: FhirError) {
+  return reply.status(error.status).header('content-type', FHIR_JSON).send(serialize(error.outcome as Resource));
+}

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { FhirError, badRequest, isFhirError, preconditionFailed } from '../fhir/outcome.js';
+import type { Repository } from '../store/repository.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
+import { RAW_RESOURCE } from './raw.js';
+import { route } from './routes.js';
+
+type Method = FhirRequest['method'];
+
+/** The order a transaction processes its entries in (https://hl7.org/fhir/R4/http.html#trules). */
+const TRANSACTION_ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+
+interface PreparedEntry {
+  index: number;
+  request: FhirRequest;
+}
+
+/**
+ * batch and transaction (https://hl7.org/fhir/R4/http.html#transaction). A transaction is one SQL
+ * transaction: any failing entry rolls back all of it, and the error names the entry.
+ */
+export async function processBundle(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  const bundle = request.body as Bundle | undefined;
+  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle) || bundle.resourceType !== 'Bundle') {
+    throw badRequest(`POST to the service base takes a batch or transaction Bundle`, 'Bundle');
+  }
+  if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
+    throw badRequest(`Bundle.type must be batch or transaction, not ${JSON.stringify(bundle.type)}`, 'Bundle.type');
+  }
+  const entries = bundle.entry ?? [];
+  if (!Array.isArray(entries)) throw badRequest(`Bundle.entry must be an array`, 'Bundle.entry');
+  if (entries.length > context.maxBundleEntries) {
+    throw badRequest(`The Bundle has ${entries.length} entries; this server takes at most ${context.maxBundleEntries}`, 'Bundle.entry');
+  }
+  const prefer = request.headers.prefer;
+  if (bundle.type === 'batch') {
+    const responses: BundleEntry[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      try {
+        const prepared = prepareEntry(entries[index], index, prefer);
+        responses.push(responseEntry(await route(prepared.request, context), prefer, context));
+      } catch (error) {
+        if (!isFhirError(error)) throw error;
+        responses.push({ response: { status: String(error.status), outcome: atEntry(error, index).outcome } });
+      }
+    }
+    return { status: 200, resource: { resourceType: 'Bundle', type: 'batch-response', entry: responses } };
+  }
+  const prepared = entries.map((entry, index) => prepareEntry(entry, index, prefer));
+  return context.repo.transaction(async (repo) => {
+    const txContext = { ...context, repo };
+    await resolveIdentities(prepared, entries, repo);
+    const order = [...prepared].sort((a, b) => TRANSACTION_ORDER[a.request.method]! - TRANSACTION_ORDER[b.request.method]! || a.index - b.index);
+    const responses: BundleEntry[] = new Array(prepared.length);
+    for (const entry of order) {
+      try {
+        responses[entry.index] = responseEntry(await route(entry.request, txContext), prefer, context);
+      } catch (error) {
+        throw isFhirError(error) ? atEntry(error, entry.index) : error;
+      }
+    }
+    return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle };
+  });
+}
+
+function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: string): PreparedEntry {
+  const at = `Bundle.entry[${index}]`;
+  if (!entry || typeof entry !== 'object') throw badRequest(`The entry is empty`, at);
+  const method = entry.request?.method as Method | undefined;
+  const url = entry.request?.url;
+  if (!method || !(method in TRANSACTION_ORDER)) throw badRequest(`entry.request.method must be GET, HEAD, POST, PUT, PATCH or DELETE`, `${at}.request.method`);
+  if (typeof url !== 'string' || url === '') throw badRequest(`entry.request.url is required`, `${at}.request.url`);
+  const [path, query = ''] = url.replace(/^https?:\/\/[^?]*?\/(?=[A-Z$_][^/]*(?:\/|\?|$))/, '').split(/\?(.*)/s, 2) as [string, string?];
+  if (path === '' || path.startsWith('/')) throw badRequest(`entry.request.url must name a resource type, not the service base`, `${at}.request.url`);
+  const body = method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? decodeBinaryPatch(entry.resource, at) : entry.resource;
+  return {
+    index,
+    request: {
+      method,
+      path,
+      query: [...new URLSearchParams(query)],
+      headers: {
+        ifMatch: entry.request?.ifMatch,
+        ifNoneExist: entry.request?.ifNoneExist,
+        ifNoneMatch: entry.request?.ifNoneMatch,
+        ifModifiedSince: entry.request?.ifModifiedSince,
+        prefer,
+        contentType: method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
+      },
+      body,
+    },
+  };
+}
+
+/** A transaction carries a JSON Patch as a Binary resource (https://hl7.org/fhir/R4/http.html#patch). */
+function decodeBinaryPatch(binary: Resource, at: string): unknown {
+  const data = (binary as { data?: string }).data;
+  try {
+    return JSON.parse(Buffer.from(data ?? '', 'base64').toString('utf8'));
+  } catch {
+    throw badRequest(`The Binary's data is not a JSON Patch document`, `${at}.resource.data`);
+  }
+}
+
+/**
+ * Gives every created resource its id before anything is written, resolves conditional creates
+ * and updates, and rewrites `urn:uuid:` and conditional references to `Type/id`.
+ */
+async function resolveIdentities(prepared: PreparedEntry[], entries: BundleEntry[], repo: Repository): Promise<void> {
+  const identities = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const entry of prepared) {
+    const { request, index } = entry;
+    const fullUrl = entries[index]!.fullUrl;
+    const type = request.path.split('/')[0]!;
+    let identity: string | undefined;
+    if (request.method === 'POST' && !request.path.includes('/')) {
+      if (request.headers.ifNoneExist !== undefined) {
+        const criteria = new URLSearchParams(request.headers.ifNoneExist.replace(/^[A-Za-z]*\?/, ''));
+        await repo.lockCriteria(type, criteria);
+        const ids = await repo.matchIds(type, criteria);
+        if (ids.length > 1) throw atEntry(preconditionFailed(`ifNoneExist matches ${ids.length} or more resources`), index);
+        if (ids.length === 1) identity = `${type}/${ids[0]}`;
+      }
+      if (!identity) {
+        request.assignedId = randomUUID();
+        identity = `${type}/${request.assignedId}`;
+      }
+    } else if (request.method === 'PUT' && request.path.split('/').length === 2) {
+      identity = request.path;
+    }
+    if (identity && (request.method === 'PUT' || request.method === 'DELETE')) {
+      if (seen.has(identity)) throw atEntry(badRequest(`${identity} appears in more than one entry`), index);
+      seen.add(identity);
+    }
+    if (fullUrl && identity) identities.set(fullUrl, identity);
+  }
+  for (const { request, index } of prepared) {
+    if (request.body && typeof request.body === 'object') {
+      await rewriteReferences(request.body, identities, repo, `Bundle.entry[${index}].resource`);
+    }
+  }
+}
+
+async function rewriteReferences(node: unknown, identities: Map<string, string>, repo: Repository, path: string): Promise<void> {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) await rewriteReferences(node[i], identities, repo, `${path}[${i}]`);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const object = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'reference' && typeof value === 'string') {
+      const local = identities.get(value);
+      if (local) object.reference = local;
+      else if (/^[A-Z][A-Za-z]+\?/.test(value)) object.reference = await resolveConditionalReference(value, repo, `${path}.reference`);
+    } else if (value && typeof value === 'object') {
+      await rewriteReferences(value, identities, repo, `${path}.${key}`);
+    }
+  }
+}
+
+async function resolveConditionalReference(reference: string, repo: Repository, path: string): Promise<string> {
+  const [type, query] = reference.split(/\?(.*)/s, 2) as [string, string];
+  const ids = await repo.matchIds(type, new URLSearchParams(query));
+  if (ids.length === 0) throw badRequest(`The conditional reference ${reference} matches no resource`, path);
+  if (ids.length > 1) throw preconditionFailed(`The conditional reference ${reference} matches more than one resource`);
+  return `${type}/${ids[0]}`;
+}
+
+function responseEntry(response: FhirResponse, prefer: string | undefined, context: InteractionContext): BundleEntry {
+  const { stored, resource } = response;
+  const entry: BundleEntry & { [RAW_RESOURCE]?: string } = {
+    response: { status: `${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim() },
+  };
+  if (stored) {
+    entry.fullUrl = `${context.baseUrl}/${stored.resourceType}/${stored.id}`;
+    entry.response!.etag = etag(stored);
+    entry.response!.lastModified = stored.lastUpdated;
+    if (response.status === 201) entry.response!.location = `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
+  }
+  if (/return=minimal/.test(prefer ?? '')) return entry;
+  if (stored && !stored.deleted && response.status !== 204 && response.status !== 304) entry[RAW_RESOURCE] = stored.json;
+  else if (resource) entry.resource = resource;
+  return entry;
+}
+
+/** Prefixes an error's element paths with the entry it came from. */
+function atEntry(error: FhirError, index: number): FhirError {
+  const prefix = `Bundle.entry[${index}]`;
+  const outcome: OperationOutcome = {
+    ...error.outcome,
+    issue: error.outcome.issue.map((issue) => ({
+      ...issue,
+      expression: issue.expression?.length
+        ? issue.expression.map((e) => (e.startsWith('Bundle.entry[') ? e : `${prefix}.resource.${e.replace(/^[A-Z][A-Za-z]+\.?/, '')}`.replace(/\.$/, '')))
+        : [prefix],
+    })),
+  };
+  return new FhirError(error.status, outcome);
+}

@@ -1,0 +1,63 @@
+import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
+import { resourceTypes } from '../fhir/definitions.js';
+import { searchParameters } from '../fhir/search-parameters.js';
+import type { FhirResponse, InteractionContext } from './interaction.js';
+import { ROUTES } from './routes.js';
+
+/** Parameter types the search engine answers; the others are not advertised. */
+const SEARCHABLE_TYPES = new Set(['number', 'date', 'string', 'token', 'reference', 'quantity', 'uri']);
+
+let statement: CapabilityStatement | undefined;
+
+/**
+ * The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from the
+ * route table and the search parameters the engine supports, so it states what is implemented.
+ */
+export async function capabilities(_request: unknown, _params: unknown, context: InteractionContext): Promise<FhirResponse> {
+  statement ??= buildStatement();
+  return { status: 200, resource: { ...statement, implementation: { description: 'Densaulyq FHIR R4 server', url: context.baseUrl } } };
+}
+
+function buildStatement(): CapabilityStatement {
+  const named = (level: string) => ROUTES.filter((r) => r.level === level && !r.name.startsWith('$') && !r.name.startsWith('conditional'));
+  const typeInteractions = [...new Set([...named('type'), ...named('instance')].map((r) => r.name))];
+  const operations = [...new Set(ROUTES.filter((r) => r.name.startsWith('$')).map((r) => r.name.slice(1)))];
+  const resource = resourceTypes.map(
+    (type): CapabilityStatementRestResource => ({
+      type: type as ResourceType,
+      interaction: typeInteractions.map((code) => ({ code: code as 'read' })),
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalRead: 'full-support',
+      conditionalUpdate: ROUTES.some((r) => r.name === 'conditional-update'),
+      conditionalDelete: ROUTES.some((r) => r.name === 'conditional-delete') ? 'single' : 'not-supported',
+      referencePolicy: ['literal', 'logical'],
+      searchParam: Object.values(searchParameters(type))
+        .filter((p) => SEARCHABLE_TYPES.has(p.type!) && p.code !== '_compartment')
+        .map((p) => ({ name: p.code!, definition: p.url, type: p.type! })),
+      operation: operations.map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/Resource-${name}` })),
+    }),
+  );
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-26',
+    kind: 'instance',
+    software: { name: 'Densaulyq', version: '0.1.0' },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource,
+        interaction: named('system')
+          .filter((r) => r.name !== 'capabilities')
+          .flatMap((r) => (r.name === 'transaction' ? ['transaction', 'batch'] : [r.name]))
+          .map((code) => ({ code }) as NonNullable<CapabilityStatementRest['interaction']>[number]),
+      },
+    ],
+  };
+}

@@ -1,0 +1,52 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { Repository, StoredResource } from '../store/repository.js';
+
+/**
+ * A FHIR REST request, independent of HTTP: the same handlers serve the Fastify routes and the
+ * entries of batch and transaction Bundles.
+ */
+export interface FhirRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path below the service base, without leading slash: `Patient/123/_history/2`. */
+  path: string;
+  query: [string, string][];
+  headers: {
+    ifMatch?: string;
+    ifNoneExist?: string;
+    ifNoneMatch?: string;
+    ifModifiedSince?: string;
+    prefer?: string;
+    contentType?: string;
+  };
+  body?: unknown;
+  /** The id a transaction gave this entry's new resource ahead of time, to resolve urn:uuid references. */
+  assignedId?: string;
+}
+
+export interface FhirResponse {
+  status: number;
+  /** A stored version, served as its stored JSON text. */
+  stored?: StoredResource;
+  /** A resource built for this response (Bundle, OperationOutcome, CapabilityStatement…). */
+  resource?: Resource;
+  location?: string;
+}
+
+export interface InteractionContext {
+  repo: Repository;
+  /** The service base URL, e.g. `http://localhost:8080/fhir`, for links and fullUrls. */
+  baseUrl: string;
+  /** Maximum number of entries in a batch or transaction Bundle. */
+  maxBundleEntries: number;
+}
+
+export type Interaction = (request: FhirRequest, params: Record<string, string>, context: InteractionContext) => Promise<FhirResponse>;
+
+/** `W/"3"` → `3`; the plain and strong forms are accepted too. */
+export function parseETag(value: string): string {
+  return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+export function etag(stored: StoredResource): string {
+  return `W/"${stored.versionId}"`;
+}

@@ -1,0 +1,37 @@
+import type { Resource } from '@medplum/fhirtypes';
+import fastJsonPatch from 'fast-json-patch';
+import { badRequest, unsupportedMediaType } from '../fhir/outcome.js';
+import { resourceBody } from './body.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
+
+const JSON_PATCH = 'application/json-patch+json';
+
+/**
+ * patch with JSON Patch (https://hl7.org/fhir/R4/http.html#patch): applied to the current
+ * version under its row lock, validated like an update; id and resourceType may not change.
+ */
+export async function patch(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  if (!request.headers.contentType?.startsWith(JSON_PATCH)) {
+    throw unsupportedMediaType(`PATCH takes a JSON Patch document (${JSON_PATCH})`);
+  }
+  const operations = request.body;
+  if (!Array.isArray(operations)) throw badRequest(`A JSON Patch document is an array of operations`, 'JSONPatch');
+  const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETag(request.headers.ifMatch);
+  return context.repo.transaction(async (repo) => {
+    const current = await repo.read(params.type!, params.id!);
+    const document = JSON.parse(current.json) as Resource;
+    let patched: Resource;
+    try {
+      patched = fastJsonPatch.applyPatch(document, operations as fastJsonPatch.Operation[], true, true, true).newDocument;
+    } catch (error) {
+      const index = (error as { index?: number }).index;
+      throw badRequest(`JSON Patch failed: ${(error as Error).name}${index === undefined ? '' : ` at operation ${index}`}`, index === undefined ? 'JSONPatch' : `JSONPatch[${index}]`);
+    }
+    if (patched?.resourceType !== params.type || patched.id !== params.id) {
+      throw badRequest(`A patch may not change the resource's type or id`, `${params.type}.id`);
+    }
+    resourceBody({ ...request, body: patched }, params.type!);
+    const { stored } = await repo.update(patched as Resource & { id: string }, ifMatch ?? current.versionId);
+    return { status: 200, stored };
+  });
+}

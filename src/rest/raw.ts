@@ -1,0 +1,27 @@
+import type { Resource } from '@medplum/fhirtypes';
+
+/**
+ * A Bundle entry may carry a stored resource's JSON text under this key instead of `resource`;
+ * `serialize` splices the text in, so search and history never parse and re-serialize what the
+ * store already holds as JSON.
+ */
+export const RAW_RESOURCE = Symbol('raw resource');
+
+const MARKER = '\u0000raw:';
+const MARKER_PATTERN = /"\\u0000raw:(\d+)"/g;
+
+export function serialize(resource: Resource, pretty = false): string {
+  const raws: string[] = [];
+  const replacer = function (this: Record<PropertyKey, unknown>, key: string, value: unknown): unknown {
+    if (value && typeof value === 'object' && RAW_RESOURCE in value) {
+      const entry = value as Record<PropertyKey, unknown>;
+      const { fullUrl, ...rest } = entry;
+      raws.push(entry[RAW_RESOURCE] as string);
+      return { fullUrl, resource: MARKER + (raws.length - 1), ...rest };
+    }
+    return value;
+  };
+  const text = JSON.stringify(resource, replacer);
+  const spliced = raws.length ? text.replace(MARKER_PATTERN, (_, i: string) => raws[Number(i)]!) : text;
+  return pretty ? JSON.stringify(JSON.parse(spliced), null, 2) : spliced;
+}

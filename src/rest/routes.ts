@@ -1,0 +1,93 @@
+import { badRequest, methodNotAllowed, notFound } from '../fhir/outcome.js';
+import { isResourceType } from '../fhir/definitions.js';
+import { processBundle } from './bundle.js';
+import { capabilities } from './capabilities.js';
+import { create } from './create.js';
+import { conditionalDelete, remove } from './delete.js';
+import { history } from './history.js';
+import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from './interaction.js';
+import { patch } from './patch.js';
+import { read } from './read.js';
+import { search } from './search.js';
+import { conditionalUpdate, update } from './update.js';
+import { validateOperation } from './validate-operation.js';
+import { vread } from './vread.js';
+
+export interface Route {
+  method: FhirRequest['method'];
+  /** Path segments below the base; `:name` captures a segment. */
+  pattern: string;
+  /** The FHIR interaction (https://hl7.org/fhir/R4/http.html) or operation this route implements. */
+  name: string;
+  level: 'system' | 'type' | 'instance';
+  handler: Interaction;
+}
+
+/** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities },
+  { method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle },
+  { method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history },
+  { method: 'GET', pattern: ':type', name: 'search-type', level: 'type', handler: search },
+  { method: 'POST', pattern: ':type/_search', name: 'search-type', level: 'type', handler: search },
+  { method: 'POST', pattern: ':type', name: 'create', level: 'type', handler: create },
+  { method: 'PUT', pattern: ':type', name: 'conditional-update', level: 'type', handler: conditionalUpdate },
+  { method: 'DELETE', pattern: ':type', name: 'conditional-delete', level: 'type', handler: conditionalDelete },
+  { method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history },
+  { method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation },
+  { method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read },
+  { method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update },
+  { method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch },
+  { method: 'DELETE', pattern: ':type/:id', name: 'delete', level: 'instance', handler: remove },
+  { method: 'GET', pattern: ':type/:id/_history', name: 'history-instance', level: 'instance', handler: history },
+  { method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread },
+  { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
+  { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
+];
+
+const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+interface Match {
+  route: Route;
+  params: Record<string, string>;
+}
+
+function matchPattern(pattern: string, segments: string[]): Record<string, string> | undefined {
+  const parts = pattern === '' ? [] : pattern.split('/');
+  if (parts.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const segment = segments[i]!;
+    if (part.startsWith(':')) {
+      if (part === ':type' && !/^[A-Z]/.test(segment)) return undefined;
+      params[part.slice(1)] = segment;
+    } else if (part !== segment) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/** Finds the route of a request; an unknown type is a 404, a bad id a 400, a wrong method a 405. */
+export function findRoute(request: FhirRequest): Match {
+  const segments = request.path === '' ? [] : request.path.split('/').map(decodeURIComponent);
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  let pathMatched = false;
+  for (const route of ROUTES) {
+    const params = matchPattern(route.pattern, segments);
+    if (!params) continue;
+    pathMatched = true;
+    if (route.method !== method) continue;
+    if (params.type !== undefined && !isResourceType(params.type)) throw notFound(`Unknown resource type "${params.type}"`);
+    if (params.id !== undefined && !ID_PATTERN.test(params.id)) throw badRequest(`Invalid resource id "${params.id}"`, `${params.type}.id`);
+    return { route, params };
+  }
+  if (pathMatched) throw methodNotAllowed(`${request.method} is not allowed on /${request.path}`);
+  throw notFound(`No FHIR interaction at /${request.path}`);
+}
+
+export function route(request: FhirRequest, context: InteractionContext): Promise<FhirResponse> {
+  const { route: found, params } = findRoute(request);
+  return found.handler(request, params, context);
+}

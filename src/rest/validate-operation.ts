@@ -1,0 +1,41 @@
+import type { OperationOutcome, Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { allOk, badRequest } from '../fhir/outcome.js';
+import { validateResource } from '../fhir/validate.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+
+/**
+ * $validate (https://hl7.org/fhir/R4/resource-operation-validate.html) at type and instance
+ * level: the body is the resource, or Parameters with `resource` and optionally `profile`
+ * (a StructureDefinition held by this server, by canonical URL). The answer is always an
+ * OperationOutcome with status 200; its issues say whether the resource is valid.
+ */
+export async function validateOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  let resource: unknown = request.body;
+  let profileUrl: string | undefined = request.query.find(([k]) => k === 'profile')?.[1];
+  if (isParameters(resource)) {
+    const parameters = resource.parameter ?? [];
+    profileUrl = parameters.find((p) => p.name === 'profile')?.valueUri ?? parameters.find((p) => p.name === 'profile')?.valueCanonical ?? profileUrl;
+    resource = parameters.find((p) => p.name === 'resource')?.resource;
+  }
+  if (resource === undefined && params.id) resource = JSON.parse((await context.repo.read(params.type!, params.id)).json);
+  if (resource === undefined) throw badRequest(`$validate needs a resource`, 'Parameters.parameter.resource');
+  if ((resource as Resource).resourceType !== params.type) {
+    throw badRequest(`$validate on ${params.type} was given a ${(resource as Resource).resourceType}`, `${params.type}.resourceType`);
+  }
+  const profile = profileUrl ? await findProfile(profileUrl, context) : undefined;
+  const issues = validateResource(resource, profile ? { profile } : undefined);
+  const result: OperationOutcome = issues.length ? { resourceType: 'OperationOutcome', issue: issues } : allOk('Validation passed');
+  return { status: 200, resource: result };
+}
+
+function isParameters(value: unknown): value is Parameters {
+  return !!value && typeof value === 'object' && (value as Resource).resourceType === 'Parameters';
+}
+
+async function findProfile(url: string, context: InteractionContext): Promise<StructureDefinition> {
+  const [canonical] = url.split('|');
+  const request = { resourceType: 'StructureDefinition', query: new URLSearchParams({ url: canonical! }) };
+  const ids = await context.repo.matchIds(request.resourceType, request.query, 1);
+  if (ids.length === 0) throw badRequest(`Profile ${url} is not held by this server`, 'Parameters.parameter.profile');
+  return JSON.parse((await context.repo.read('StructureDefinition', ids[0]!)).json) as StructureDefinition;
+}

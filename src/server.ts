@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import type { Database } from './store/driver.js';
+import { openDatabase } from './store/open.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  url: string;
+  /** Stops taking requests, finishes the acknowledged ones, then closes the database. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const app = await buildApp({ db, config, logger });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    db,
+    url: `http://localhost:${port}`,
+    stop() {
+      stopping ??= (async () => {
+        await app.close();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { Database } from './driver.js';
+
+/**
+ * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
+ *
+ * Layout: `resource` holds the current version of each resource (its JSON as served, so a read
+ * returns stored text without re-serializing), `resource_version` every version including the
+ * current one. `compartment` is the patient-compartment key (the Patient id) on every row: the
+ * key of the access filter, of $everything, and of hash partitioning / Citus distribution.
+ * Search indexes live in one table per search-parameter type, keyed by (resource_type, id),
+ * and are rewritten in the same transaction as the resource.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE resource (
+    resource_type text NOT NULL,
+    id text NOT NULL,
+    version_id bigint NOT NULL,
+    last_updated timestamptz NOT NULL,
+    deleted boolean NOT NULL DEFAULT false,
+    compartment text,
+    content text NOT NULL,
+    PRIMARY KEY (resource_type, id)
+  );
+  CREATE INDEX resource_compartment ON resource (compartment, resource_type) WHERE compartment IS NOT NULL;
+  CREATE INDEX resource_type_updated ON resource (resource_type, last_updated, id);
+
+  CREATE TABLE resource_version (
+    resource_type text NOT NULL,
+    id text NOT NULL,
+    version_id bigint NOT NULL,
+    last_updated timestamptz NOT NULL,
+    deleted boolean NOT NULL DEFAULT false,
+    compartment text,
+    method text NOT NULL,
+    content text NOT NULL,
+    PRIMARY KEY (resource_type, id, version_id)
+  );
+  CREATE INDEX resource_version_updated ON resource_version (last_updated);
+  CREATE INDEX resource_version_type_updated ON resource_version (resource_type, last_updated);
+
+  CREATE TABLE search_token (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+    system text, value text, text_value text
+  );
+  CREATE INDEX search_token_value ON search_token (resource_type, code, value, system);
+  CREATE INDEX search_token_owner ON search_token (resource_type, id);
+
+  CREATE TABLE search_string (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+    value text NOT NULL, normalized text NOT NULL
+  );
+  CREATE INDEX search_string_value ON search_string (resource_type, code, normalized text_pattern_ops);
+  CREATE INDEX search_string_owner ON search_string (resource_type, id);
+
+  CREATE TABLE search_date (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+    low timestamptz, high timestamptz
+  );
+  CREATE INDEX search_date_range ON search_date (resource_type, code, low, high);
+  CREATE INDEX search_date_owner ON search_date (resource_type, id);
+
+  CREATE TABLE search_number (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+    low numeric, high numeric, system text, unit text
+  );
+  CREATE INDEX search_number_value ON search_number (resource_type, code, low, high);
+  CREATE INDEX search_number_owner ON search_number (resource_type, id);
+
+  CREATE TABLE search_uri (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, value text NOT NULL
+  );
+  CREATE INDEX search_uri_value ON search_uri (resource_type, code, value);
+  CREATE INDEX search_uri_owner ON search_uri (resource_type, id);
+
+  CREATE TABLE search_reference (
+    resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+    target_type text, target_id text, reference text NOT NULL
+  );
+  CREATE INDEX search_reference_target ON search_reference (resource_type, code, target_id, target_type);
+  CREATE INDEX search_reference_reverse ON search_reference (target_type, target_id);
+  CREATE INDEX search_reference_owner ON search_reference (resource_type, id);
+  `,
+];
+
+/** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
+export async function migrate(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(726564)`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const rows = await tx.query<{ version: number }>(`SELECT coalesce(max(version), 0) AS version FROM schema_migration`);
+    const current = Number(rows[0]?.version ?? 0);
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      for (const statement of splitStatements(MIGRATIONS[version - 1]!)) await tx.query(statement);
+      await tx.query(`INSERT INTO schema_migration (version) VALUES ($1)`, [version]);
+    }
+  });
+}
+
+function splitStatements(script: string): string[] {
+  return script.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,0 +1,33 @@
+import { PGlite } from '@electric-sql/pglite';
+import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+
+/**
+ * Embedded PostgreSQL (WebAssembly, in-process). `dataDir` undefined keeps the database in memory.
+ * PGlite runs one statement at a time and its `transaction()` holds the instance exclusively,
+ * so transactions never interleave here.
+ */
+export async function openPglite(dataDir?: string): Promise<Database> {
+  const db = dataDir ? new PGlite(dataDir) : new PGlite();
+  await db.waitReady;
+  const wrap = (client: Pick<PGlite, 'query'>): SqlClient => ({
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const result = await client.query<T>(sql, params as unknown[] | undefined);
+      return result.rows;
+    },
+  });
+  const plain = wrap(db);
+  return {
+    kind: 'pglite',
+    query: plain.query,
+    async transaction(work) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction((tx) => work(wrap(tx)));
+        } catch (error) {
+          if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
+        }
+      }
+    },
+    close: () => db.close(),
+  };
+}

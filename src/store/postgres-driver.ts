@@ -1,0 +1,38 @@
+import pg from 'pg';
+import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+
+/** A pool of connections to a PostgreSQL 15+ server. */
+export async function openPostgres(connectionString: string, poolSize = 16): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  pool.on('error', () => {
+    // An idle client lost its connection; the pool replaces it. Nothing to log about the data.
+  });
+  const wrap = (client: pg.Pool | pg.PoolClient): SqlClient => ({
+    async query<T>(sql: string, params?: readonly unknown[]) {
+      const result = await client.query(sql, params as unknown[] | undefined);
+      return result.rows as T[];
+    },
+  });
+  const plain = wrap(pool);
+  return {
+    kind: 'postgres',
+    query: plain.query,
+    async transaction(work) {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await work(wrap(client));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
+        } finally {
+          client.release();
+        }
+      }
+    },
+    close: () => pool.end(),
+  };
+}
