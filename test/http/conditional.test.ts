@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { driverName } from '../support/database.js';
+import { type TestServer, startTestServer } from '../support/server.js';
+
+const IIN = 'http://densaulyq.kz/fhir/sid/iin';
+const patient = (iin: string, extra: object = {}) => ({
+  resourceType: 'Patient',
+  identifier: [{ system: IIN, value: iin }],
+  name: [{ family: 'Сейткали', given: ['Айгерім'] }],
+  ...extra,
+});
+
+describe(`conditional interactions (${driverName})`, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  test('conditional create: none matches → 201, one matches → 200 with it, several → 412', async () => {
+    const criteria = { 'if-none-exist': `identifier=${IIN}|900101300001` };
+    const first = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    assert.equal(first.status, 201);
+    const second = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    assert.equal(second.status, 200);
+    assert.equal(second.body.id, first.body.id);
+    await server.fhir('POST', 'Patient', patient('900101300001'));
+    const third = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    assert.equal(third.status, 412);
+    assert.equal(third.body.resourceType, 'OperationOutcome');
+  });
+
+  test('16 clients racing the same conditional create make exactly one resource', async () => {
+    const iin = '850505400002';
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, () => server.fhir('POST', 'Patient', patient(iin), { 'if-none-exist': `identifier=${IIN}|${iin}` })),
+    );
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(replies.map((r) => r.body.id)).size, 1);
+    const search = await server.fhir('GET', `Patient?identifier=${IIN}|${iin}&_total=accurate`);
+    assert.equal(search.body.total, 1);
+  });
+
+  test('16 clients racing the same conditional update make one resource and 16 versions', async () => {
+    const iin = '920202500003';
+    const replies = await Promise.all(Array.from({ length: 16 }, () => server.fhir('PUT', `Patient?identifier=${IIN}|${iin}`, patient(iin))));
+    assert.equal(replies.filter((r) => r.status === 201).length, 1);
+    assert.equal(replies.filter((r) => r.status === 200).length, 15);
+    const ids = new Set(replies.map((r) => r.body.id));
+    assert.equal(ids.size, 1);
+    const history = await server.fhir('GET', `Patient/${[...ids][0]}/_history?_count=100`);
+    assert.equal(history.body.entry.length, 16);
+  });
+
+  test('conditional update: one match updates it; a body id that differs is a 400; several matches are 412', async () => {
+    const created = (await server.fhir('POST', 'Patient', patient('800303300004'))).body;
+    const updated = await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004', { gender: 'female' }));
+    assert.equal(updated.status, 200);
+    assert.equal(updated.body.id, created.id);
+    assert.equal(updated.body.gender, 'female');
+    const mismatch = await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004', { id: 'other-id' }));
+    assert.equal(mismatch.status, 400);
+    await server.fhir('POST', 'Patient', patient('800303300004'));
+    assert.equal((await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004'))).status, 412);
+  });
+
+  test('conditional update with no match and a client id creates that id', async () => {
+    const reply = await server.fhir('PUT', `Patient?identifier=${IIN}|700404300005`, patient('700404300005', { id: 'chosen-by-client' }));
+    assert.equal(reply.status, 201);
+    assert.equal(reply.body.id, 'chosen-by-client');
+  });
+
+  test('conditional delete: one match deletes it, none is a no-op, several are 412', async () => {
+    const created = (await server.fhir('POST', 'Patient', patient('600505300006'))).body;
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300006`)).status, 204);
+    assert.equal((await server.fhir('GET', `Patient/${created.id}`)).status, 410);
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300006`)).status, 204);
+    await server.fhir('POST', 'Patient', patient('600505300007'));
+    await server.fhir('POST', 'Patient', patient('600505300007'));
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300007`)).status, 412);
+  });
+
+  test('conditional operations with unknown parameters are refused, not treated as "match all"', async () => {
+    const reply = await server.fhir('POST', 'Patient', patient('500606300008'), { 'if-none-exist': 'no-such-param=1' });
+    assert.equal(reply.status, 400);
+    assert.equal((await server.fhir('DELETE', `Patient?no-such-param=1`)).status, 400);
+  });
+});
