@@ -3,7 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
-import { FhirError, allOk, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome.js';
+import { FhirError, allOk, badRequest, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
 import { serialize } from '../rest/raw.js';
@@ -30,6 +30,13 @@ export async function buildApp({ db, config, logger }: AppOptions): Promise<Fast
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // A URL Fastify cannot decode (`/fhir/Patient/%E0%A4%A`) fails before any route or error
+    // handler runs; without this the client gets Fastify's own JSON instead of an OperationOutcome.
+    frameworkErrors: (error, _request, reply) => {
+      const code = (error as { code?: string }).code;
+      const failure = code === 'FST_ERR_BAD_URL' ? badRequest(`The URL is not validly percent-encoded`) : badRequest(error.message);
+      return sendError(reply, failure);
+    },
   });
   const repo = new Repository(db);
 
@@ -68,6 +75,8 @@ export async function buildApp({ db, config, logger }: AppOptions): Promise<Fast
     const status = (error as { statusCode?: number }).statusCode;
     const code = (error as { code?: string }).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
+    // Fastify refuses a body with an empty Content-Type before parseBody can say what to send.
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not a body without Content-Type`));
     if (status && status >= 400 && status < 500) {
       return sendError(reply, new FhirError(status, outcome([{ severity: 'error', code: 'invalid', diagnostics: (error as Error).message }])));
     }

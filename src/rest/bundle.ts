@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { FhirError, badRequest, isFhirError, preconditionFailed } from '../fhir/outcome.js';
+import { FhirError, badRequest, isFhirError, preconditionFailed, toFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
@@ -43,8 +43,10 @@ export async function processBundle(request: FhirRequest, _params: Record<string
         const prepared = prepareEntry(entries[index], index, prefer);
         responses.push(responseEntry(await route(prepared.request, context), prefer, context));
       } catch (error) {
-        if (!isFhirError(error)) throw error;
-        responses.push({ response: { status: String(error.status), outcome: atEntry(error, index).outcome } });
+        // Entries before this one are committed: even an unexpected failure is answered in its
+        // entry, so the batch-response still tells the client which writes happened.
+        const failure = isFhirError(error) ? atEntry(error, index) : toFhirError(error);
+        responses.push({ response: { status: String(failure.status), outcome: failure.outcome } });
       }
     }
     return { status: 200, resource: { resourceType: 'Bundle', type: 'batch-response', entry: responses } };
@@ -71,10 +73,20 @@ function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: st
   if (!entry || typeof entry !== 'object') throw badRequest(`The entry is empty`, at);
   const method = entry.request?.method as Method | undefined;
   const url = entry.request?.url;
-  if (!method || !(method in TRANSACTION_ORDER)) throw badRequest(`entry.request.method must be GET, HEAD, POST, PUT, PATCH or DELETE`, `${at}.request.method`);
+  // Own keys only: `constructor` or `toString` are `in` every object.
+  if (typeof method !== 'string' || !Object.hasOwn(TRANSACTION_ORDER, method)) {
+    throw badRequest(`entry.request.method must be GET, HEAD, POST, PUT, PATCH or DELETE`, `${at}.request.method`);
+  }
   if (typeof url !== 'string' || url === '') throw badRequest(`entry.request.url is required`, `${at}.request.url`);
   const [path, query = ''] = url.replace(/^https?:\/\/[^?]*?\/(?=[A-Z$_][^/]*(?:\/|\?|$))/, '').split(/\?(.*)/s, 2) as [string, string?];
   if (path === '' || path.startsWith('/')) throw badRequest(`entry.request.url must name a resource type, not the service base`, `${at}.request.url`);
+  // Over HTTP Fastify refuses such URLs; here the route table's decodeURIComponent would throw a URIError.
+  if (!isDecodable(path)) throw badRequest(`entry.request.url is not validly percent-encoded`, `${at}.request.url`);
+  // The request's headers arrive as JSON here, so each can be of any type; the handlers take strings.
+  for (const header of ['ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince'] as const) {
+    const value = entry.request?.[header];
+    if (value !== undefined && typeof value !== 'string') throw badRequest(`entry.request.${header} must be a string`, `${at}.request.${header}`);
+  }
   const body = method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? decodeBinaryPatch(entry.resource, at) : entry.resource;
   return {
     index,
@@ -93,6 +105,15 @@ function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: st
       body,
     },
   };
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A transaction carries a JSON Patch as a Binary resource (https://hl7.org/fhir/R4/http.html#patch). */
@@ -121,7 +142,9 @@ async function resolveIdentities(prepared: PreparedEntry[], entries: BundleEntry
       if (request.headers.ifNoneExist !== undefined) {
         const criteria = new URLSearchParams(request.headers.ifNoneExist.replace(/^[A-Za-z]*\?/, ''));
         await repo.lockCriteria(type, criteria);
-        const ids = await repo.matchIds(type, criteria);
+        const ids = await repo.matchIds(type, criteria).catch((error: unknown) => {
+          throw relocate(error, `Bundle.entry[${index}].request.ifNoneExist`);
+        });
         if (ids.length > 1) throw atEntry(preconditionFailed(`ifNoneExist matches ${ids.length} or more resources`), index);
         if (ids.length === 1) identity = `${type}/${ids[0]}`;
       }
@@ -165,9 +188,11 @@ async function rewriteReferences(node: unknown, identities: Map<string, string>,
 
 async function resolveConditionalReference(reference: string, repo: Repository, path: string): Promise<string> {
   const [type, query] = reference.split(/\?(.*)/s, 2) as [string, string];
-  const ids = await repo.matchIds(type, new URLSearchParams(query));
+  const ids = await repo.matchIds(type, new URLSearchParams(query)).catch((error: unknown) => {
+    throw relocate(error, path);
+  });
   if (ids.length === 0) throw badRequest(`The conditional reference ${reference} matches no resource`, path);
-  if (ids.length > 1) throw preconditionFailed(`The conditional reference ${reference} matches more than one resource`);
+  if (ids.length > 1) throw relocate(preconditionFailed(`The conditional reference ${reference} matches more than one resource`), path);
   return `${type}/${ids[0]}`;
 }
 
@@ -201,4 +226,13 @@ function atEntry(error: FhirError, index: number): FhirError {
     })),
   };
   return new FhirError(error.status, outcome);
+}
+
+/**
+ * Points a search error at the Bundle element that carried the criteria: the search parser names
+ * the parameter (`birthdate`), which atEntry would misread as an element of the entry's resource.
+ */
+function relocate(error: unknown, expression: string): unknown {
+  if (!isFhirError(error)) return error;
+  return new FhirError(error.status, { ...error.outcome, issue: error.outcome.issue.map((issue) => ({ ...issue, expression: [expression] })) });
 }
