@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { FhirError, badRequest, isFhirError, preconditionFailed, toFhirError } from '../fhir/outcome.js';
+import { FhirError, badRequest, isFhirError, payloadTooLarge, preconditionFailed, toFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
@@ -33,7 +33,8 @@ export async function processBundle(request: FhirRequest, _params: Record<string
   const entries = bundle.entry ?? [];
   if (!Array.isArray(entries)) throw badRequest(`Bundle.entry must be an array`, 'Bundle.entry');
   if (entries.length > context.maxBundleEntries) {
-    throw badRequest(`The Bundle has ${entries.length} entries; this server takes at most ${context.maxBundleEntries}`, 'Bundle.entry');
+    // 413 like an over-long body, as the outcome catalogue pairs them: the client must split the Bundle.
+    throw relocate(payloadTooLarge(`The Bundle has ${entries.length} entries; this server takes at most ${context.maxBundleEntries}`), 'Bundle.entry');
   }
   const prefer = request.headers.prefer;
   if (bundle.type === 'batch') {
@@ -229,8 +230,9 @@ function atEntry(error: FhirError, index: number): FhirError {
 }
 
 /**
- * Points a search error at the Bundle element that carried the criteria: the search parser names
- * the parameter (`birthdate`), which atEntry would misread as an element of the entry's resource.
+ * Points an error at the Bundle element it concerns. Search errors name the parameter
+ * (`birthdate`), which atEntry would misread as an element of the entry's resource; the builders
+ * that take no expression (412, 413) get one here.
  */
 function relocate(error: unknown, expression: string): unknown {
   if (!isFhirError(error)) return error;

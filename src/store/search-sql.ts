@@ -167,31 +167,31 @@ function numberCondition(value: string, quantity: boolean, params: SqlParams, ex
   const decimals = number.includes('.') && !/[eE]/.test(number) ? number.split('.')[1]!.length : 0;
   const half = 0.5 * 10 ** -decimals;
   const n = Number(number);
-  const ql = `${params.add(prefix === 'ap' ? n - Math.abs(n) * 0.1 : n - half)}::numeric`;
-  const qh = `${params.add(prefix === 'ap' ? n + Math.abs(n) * 0.1 : n + half)}::numeric`;
-  const exact = `${params.add(n)}::numeric`;
+  const lowest = () => `${params.add(prefix === 'ap' ? n - Math.abs(n) * 0.1 : n - half)}::numeric`;
+  const highest = () => `${params.add(prefix === 'ap' ? n + Math.abs(n) * 0.1 : n + half)}::numeric`;
+  const exact = () => `${params.add(n)}::numeric`;
   let condition: string;
   switch (prefix) {
     case 'eq':
     case 'ap':
-      condition = `(s.low >= ${ql} AND s.high <= ${qh})`;
+      condition = `(s.low >= ${lowest()} AND s.high <= ${highest()})`;
       break;
     case 'ne':
-      condition = `NOT (s.low >= ${ql} AND s.high <= ${qh})`;
+      condition = `NOT (s.low >= ${lowest()} AND s.high <= ${highest()})`;
       break;
     case 'gt':
     case 'sa':
-      condition = `s.high > ${exact}`;
+      condition = `s.high > ${exact()}`;
       break;
     case 'lt':
     case 'eb':
-      condition = `s.low < ${exact}`;
+      condition = `s.low < ${exact()}`;
       break;
     case 'ge':
-      condition = `s.high >= ${exact}`;
+      condition = `s.high >= ${exact()}`;
       break;
     default:
-      condition = `s.low <= ${exact}`;
+      condition = `s.low <= ${exact()}`;
   }
   if (system) condition += ` AND s.system = ${params.add(system)}`;
   if (unit) condition += ` AND s.unit = ${params.add(unit)}`;
