@@ -128,32 +128,41 @@ function referenceCondition(value: string, modifier: string | undefined, params:
 function dateComparison(value: string, low: string, high: string, params: SqlParams, expression: string): string {
   const { prefix, rest } = splitPrefix(value);
   const range = dateRange(rest, expression);
-  const ql = `${params.add(range.low)}::timestamptz`;
-  const qh = `${params.add(range.high)}::timestamptz`;
-  return rangeComparison(prefix, low, high, ql, qh);
+  // Bind only the bounds the comparison uses: an unused parameter has no type PostgreSQL can infer.
+  let lowBound: string | undefined;
+  let highBound: string | undefined;
+  const bounds = {
+    get ql() {
+      return (lowBound ??= `${params.add(range.low)}::timestamptz`);
+    },
+    get qh() {
+      return (highBound ??= `${params.add(range.high)}::timestamptz`);
+    },
+  };
+  return rangeComparison(prefix, low, high, bounds);
 }
 
-function rangeComparison(prefix: string, low: string, high: string, ql: string, qh: string): string {
+function rangeComparison(prefix: string, low: string, high: string, bounds: { readonly ql: string; readonly qh: string }): string {
   switch (prefix) {
     case 'eq':
-      return `(${low} >= ${ql} AND ${high} <= ${qh})`;
+      return `(${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
     case 'ne':
-      return `NOT (${low} >= ${ql} AND ${high} <= ${qh})`;
+      return `NOT (${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
     case 'gt':
-      return `${high} > ${qh}`;
+      return `${high} > ${bounds.qh}`;
     case 'lt':
-      return `${low} < ${ql}`;
+      return `${low} < ${bounds.ql}`;
     case 'ge':
-      return `${high} >= ${ql}`;
+      return `${high} >= ${bounds.ql}`;
     case 'le':
-      return `${low} <= ${qh}`;
+      return `${low} <= ${bounds.qh}`;
     case 'sa':
-      return `${low} > ${qh}`;
+      return `${low} > ${bounds.qh}`;
     case 'eb':
-      return `${high} < ${ql}`;
+      return `${high} < ${bounds.ql}`;
     default:
       // ap: the ranges overlap.
-      return `(${high} >= ${ql} AND ${low} <= ${qh})`;
+      return `(${high} >= ${bounds.ql} AND ${low} <= ${bounds.qh})`;
   }
 }
 
