@@ -40,13 +40,14 @@ export async function processBundle(request: FhirRequest, _params: Record<string
   if (bundle.type === 'batch') {
     const responses: BundleEntry[] = [];
     for (let index = 0; index < entries.length; index++) {
+      let prepared: PreparedEntry | undefined;
       try {
-        const prepared = prepareEntry(entries[index], index, prefer);
+        prepared = prepareEntry(entries[index], index, prefer);
         responses.push(responseEntry(await route(prepared.request, context), prefer, context));
       } catch (error) {
         // Entries before this one are committed: even an unexpected failure is answered in its
         // entry, so the batch-response still tells the client which writes happened.
-        const failure = isFhirError(error) ? atEntry(error, index) : toFhirError(error);
+        const failure = isFhirError(error) ? atEntry(error, index, prepared?.request) : toFhirError(error);
         responses.push({ response: { status: String(failure.status), outcome: failure.outcome } });
       }
     }
@@ -62,7 +63,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
       try {
         responses[entry.index] = responseEntry(await route(entry.request, txContext), prefer, context);
       } catch (error) {
-        throw isFhirError(error) ? atEntry(error, entry.index) : error;
+        throw isFhirError(error) ? atEntry(error, entry.index, entry.request) : error;
       }
     }
     return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle };
@@ -214,17 +215,23 @@ function responseEntry(response: FhirResponse, prefer: string | undefined, conte
   return entry;
 }
 
-/** Prefixes an error's element paths with the entry it came from. */
-function atEntry(error: FhirError, index: number): FhirError {
+/**
+ * Rewrites an error's expressions to the element of the entry they concern: an element path of
+ * the resource (`Patient.birthDate`) to `Bundle.entry[i].resource.birthDate`, a JSON Patch
+ * operation to the Binary that carried it, and a search parameter (`birthdate`, from
+ * If-None-Exist or a conditional URL) to the request element that held the criteria.
+ */
+function atEntry(error: FhirError, index: number, request?: FhirRequest): FhirError {
   const prefix = `Bundle.entry[${index}]`;
+  const locate = (expression: string): string => {
+    if (expression.startsWith('Bundle.entry[')) return expression;
+    if (expression.startsWith('JSONPatch')) return `${prefix}.resource.data`;
+    if (/^[A-Z]/.test(expression)) return `${prefix}.resource.${expression.replace(/^[A-Z][A-Za-z]+\.?/, '')}`.replace(/\.$/, '');
+    return request?.method === 'POST' && request.headers.ifNoneExist !== undefined ? `${prefix}.request.ifNoneExist` : `${prefix}.request.url`;
+  };
   const outcome: OperationOutcome = {
     ...error.outcome,
-    issue: error.outcome.issue.map((issue) => ({
-      ...issue,
-      expression: issue.expression?.length
-        ? issue.expression.map((e) => (e.startsWith('Bundle.entry[') ? e : `${prefix}.resource.${e.replace(/^[A-Z][A-Za-z]+\.?/, '')}`.replace(/\.$/, '')))
-        : [prefix],
-    })),
+    issue: error.outcome.issue.map((issue) => ({ ...issue, expression: issue.expression?.length ? issue.expression.map(locate) : [prefix] })),
   };
   return new FhirError(error.status, outcome);
 }

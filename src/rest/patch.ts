@@ -19,13 +19,16 @@ export async function patch(request: FhirRequest, params: Record<string, string>
   const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETag(request.headers.ifMatch);
   return context.repo.transaction(async (repo) => {
     const current = await repo.read(params.type!, params.id!);
-    const document = JSON.parse(current.json) as Resource;
-    let patched: Resource;
-    try {
-      patched = fastJsonPatch.applyPatch(document, operations as fastJsonPatch.Operation[], true, true, true).newDocument;
-    } catch (error) {
-      const index = (error as { index?: number }).index;
-      throw badRequest(`JSON Patch failed: ${(error as Error).name}${index === undefined ? '' : ` at operation ${index}`}`, index === undefined ? 'JSONPatch' : `JSONPatch[${index}]`);
+    let patched = JSON.parse(current.json) as Resource;
+    // One operation at a time because fast-json-patch reports every validation failure as
+    // operation 0, and its prototype guard throws a bare TypeError with no index at all.
+    for (let index = 0; index < operations.length; index++) {
+      try {
+        patched = fastJsonPatch.applyOperation(patched, operations[index] as fastJsonPatch.Operation, true, true, true, index).newDocument;
+      } catch (error) {
+        // First line only: JsonPatchError appends the operation and the whole document to its message.
+        throw badRequest(`JSON Patch operation ${index} failed: ${(error as Error).message.split('\n')[0]}`, `JSONPatch[${index}]`);
+      }
     }
     if (patched?.resourceType !== params.type || patched.id !== params.id) {
       throw badRequest(`A patch may not change the resource's type or id`, `${params.type}.id`);
