@@ -30,6 +30,11 @@ export interface SearchRequest {
   cursor?: string;
   summary?: string;
   elements?: string[];
+  /**
+   * Restricts the search to patient compartments: `any` for resources in some patient's
+   * compartment (Patient-level export), or the listed Patient ids (compartment search, Group export).
+   */
+  compartments?: 'any' | string[];
   /** The parameters that were applied, for the Bundle's `self` link. */
   applied: [string, string][];
 }

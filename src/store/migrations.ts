@@ -81,6 +81,28 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX search_reference_reverse ON search_reference (target_type, target_id);
   CREATE INDEX search_reference_owner ON search_reference (resource_type, id);
   `,
+  `
+  CREATE TABLE bulk_job (
+    id text PRIMARY KEY,
+    kind text NOT NULL,
+    status text NOT NULL,
+    request text NOT NULL,
+    parameters text NOT NULL,
+    transaction_time timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    progress text,
+    error text
+  );
+  CREATE TABLE bulk_output (
+    job_id text NOT NULL REFERENCES bulk_job (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    resource_type text NOT NULL,
+    count integer NOT NULL,
+    content text NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  );
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

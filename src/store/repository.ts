@@ -175,6 +175,8 @@ export class Repository {
   async search(request: SearchRequest): Promise<SearchResult> {
     const params = new SqlParams();
     const where = [`r.resource_type = ${params.add(request.resourceType)}`, 'NOT r.deleted', ...filterConditions(request, params)];
+    if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
+    else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
     const countWhere = where.join(' AND ');
     const total =
       request.total !== 'none' || request.summary === 'count'
