@@ -22,7 +22,10 @@ async function pgliteDatabase(): Promise<BenchDatabase> {
     driver: 'pglite',
     description: `PGlite on disk (${dir}), one connection`,
     env: { BENCH_DATA_DIR: dir, DATABASE_URL: '' },
-    drop: () => rm(dir, { recursive: true, force: true }),
+    drop: async () => {
+      if (process.env.BENCH_KEEP_DATABASE) return console.error(`kept ${dir} (BENCH_KEEP_DATABASE)`);
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -45,6 +48,7 @@ async function postgresDatabase(serverUrl: string): Promise<BenchDatabase> {
     description: `PostgreSQL ${version} (${url.host}/${name}), pool of 16`,
     env: { DATABASE_URL: url.toString(), BENCH_DATA_DIR: '' },
     async drop() {
+      if (process.env.BENCH_KEEP_DATABASE) return console.error(`kept ${url} (BENCH_KEEP_DATABASE)`);
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       try {

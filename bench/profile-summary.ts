@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -45,12 +45,20 @@ export async function summarizeProfile(file: string, top = 12): Promise<{ functi
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
+  // The inspector's own work of stopping the profile is not the server's.
+  const skipped = new Set<number>();
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const skip = (node: ProfileNode) => {
+    skipped.add(node.id);
+    for (const child of node.children ?? []) skip(byId.get(child)!);
+  };
+  for (const node of profile.nodes) if (node.callFrame.url === 'node:inspector') skip(node);
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
   let busy = 0;
   for (const node of profile.nodes) {
     const us = selfUs.get(node.id) ?? 0;
-    if (us === 0) continue;
+    if (us === 0 || skipped.has(node.id)) continue;
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') continue;
     busy += us;

@@ -10,7 +10,8 @@
  *
  * Environment: BENCH_N (preloaded Patients, 10000), BENCH_SECONDS (5), BENCH_WARMUP (1),
  * BENCH_CONNECTIONS (16), BENCH_TX_RUNS (5), BENCH_SYNTHEA_PARALLEL (4), BENCH_LOG_LEVEL
- * (the server's pino level, info as `npm start`; `off` for none), DATABASE_URL.
+ * (the server's pino level, info as `npm start`; `off` for none), BENCH_KEEP_DATABASE (1 keeps the
+ * database to inspect), DATABASE_URL.
  * Results: a table on stdout and `.bench/results-<driver>.json`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,20 +1,38 @@
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import type { Logger } from 'pino';
+import { importFiles, ndjsonFiles } from './bulk/import.js';
+import { ProgressBar } from './cli/progress.js';
+import { type Config, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
+import { openDatabase } from './store/open.js';
+import { Repository } from './store/repository.js';
+import { generatePopulation } from './synth/population.js';
+import { hasNoPatients, seedDemoPopulation } from './synth/seed.js';
 
 const USAGE = `Usage: densaulyq <command> [options]
 
 Commands:
-  serve        run the FHIR API (PORT, DATA_DIR, DATABASE_URL from the environment)
+  serve                          run the FHIR API (PORT, DATA_DIR, DATABASE_URL from the environment);
+                                 an empty embedded database is first seeded with DEMO_PATIENTS (500) demo patients
+  generate --patients N --seed S --out DIR
+                                 write a synthetic population as FHIR NDJSON, one file per resource type
+  import PATH [--report FILE]    load NDJSON files (a file or a folder of *.ndjson) into the store;
+                                 rejected lines go to the report (default import-rejected.ndjson)
 `;
 
-async function serve(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+function storage(config: Config) {
+  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const demoPatients = Number(process.env.DEMO_PATIENTS ?? 500);
+  if (!config.databaseUrl && demoPatients > 0) await seedIfEmpty(config, demoPatients);
   const server = await startServer(config, logger);
-  const storage = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${config.dataDir}`;
-  process.stdout.write(`\nDensaulyq is running\n  FHIR API  ${server.url}/fhir\n  storage   ${storage}\n\n`);
+  const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${config.dataDir}`;
+  process.stdout.write(`\nDensaulyq is running\n  FHIR API  ${server.url}/fhir\n  storage   ${where}\n\n`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down: finishing requests in flight');
@@ -29,18 +47,88 @@ async function serve(): Promise<void> {
   }
 }
 
+async function seedIfEmpty(config: Config, patients: number): Promise<void> {
+  const db = await storage(config);
+  try {
+    const repo = new Repository(db);
+    if (!(await hasNoPatients(repo))) return;
+    const bar = new ProgressBar(`Seeding ${patients} synthetic demo patients`);
+    const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
+    bar.finish(`Seeded ${written.toLocaleString('en-US')} resources.`);
+  } finally {
+    await db.close();
+  }
+}
+
+async function generate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { patients: { type: 'string' }, seed: { type: 'string', default: '1' }, out: { type: 'string' } } });
+  const patients = Number(values.patients);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(patients) || patients < 1 || !Number.isInteger(seed) || !values.out) {
+    throw new UsageError('generate needs --patients N (a positive integer), --seed S (an integer) and --out DIR');
+  }
+  const bar = new ProgressBar('Generating', patients);
+  const started = performance.now();
+  const result = await generatePopulation({ patients, seed, outDir: values.out, onProgress: (done, total) => bar.update(done, total) });
+  bar.finish();
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${result.resources.toLocaleString('en-US')} resources in ${seconds.toFixed(1)} s (${Math.round(result.resources / seconds).toLocaleString('en-US')}/s) to ${values.out}\n`);
+  for (const [type, count] of Object.entries(result.counts).sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${type.padEnd(20)} ${count}\n`);
+}
+
+async function importCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { report: { type: 'string', default: 'import-rejected.ndjson' } } });
+  if (positionals.length !== 1) throw new UsageError('import needs one PATH: an NDJSON file or a folder of them');
+  const files = await ndjsonFiles(positionals[0]!);
+  const db = await storage(config);
+  const report = createWriteStream(values.report!);
+  try {
+    const bar = new ProgressBar('Importing');
+    const progress = await importFiles(files, {
+      repo: new Repository(db),
+      onRejected: (rejected) => {
+        report.write(`${JSON.stringify(rejected)}\n`);
+      },
+      onProgress: (p) => bar.update(p.read),
+    });
+    bar.finish();
+    process.stdout.write(
+      `read ${progress.read}, written ${progress.written}, unchanged ${progress.unchanged}, rejected ${progress.rejected}` +
+        (progress.rejected ? ` (see ${values.report})` : '') +
+        '\n',
+    );
+    if (progress.rejected) process.exitCode = 1;
+  } finally {
+    await new Promise((resolve) => report.end(resolve));
+    await db.close();
+  }
+}
+
+class UsageError extends Error {}
+
 async function main(argv: string[]): Promise<void> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
-  switch (positionals[0]) {
-    case 'serve':
-      return serve();
-    case undefined:
-    case 'help':
-      process.stdout.write(USAGE);
-      return;
-    default:
-      process.stderr.write(`Unknown command "${positionals[0]}"\n\n${USAGE}`);
-      process.exitCode = 2;
+  const [command, ...args] = argv;
+  const config = loadConfig();
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(config, createLogger(config.logLevel));
+      case 'generate':
+        return await generate(args);
+      case 'import':
+        return await importCommand(config, args);
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(USAGE);
+        return;
+      default:
+        throw new UsageError(`Unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError) && (error as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw error;
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
   }
 }
 

@@ -4,6 +4,7 @@ import { processBundle } from './bundle.js';
 import { capabilities } from './capabilities.js';
 import { create } from './create.js';
 import { conditionalDelete, remove } from './delete.js';
+import { exportCancel, exportKickOff, exportOutput, exportStatus } from './export.js';
 import { history } from './history.js';
 import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from './interaction.js';
 import { patch } from './patch.js';
@@ -21,6 +22,8 @@ export interface Route {
   name: string;
   level: 'system' | 'type' | 'instance';
   handler: Interaction;
+  /** The resource types a `:type` route is defined for, when not all (`Patient/$export`); others are a 400. */
+  types?: readonly string[];
 }
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
@@ -28,6 +31,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities },
   { method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle },
   { method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history },
+  { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff },
+  { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff },
+  { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'] },
+  { method: 'POST', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'] },
+  { method: 'GET', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'] },
+  { method: 'POST', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'] },
   { method: 'GET', pattern: ':type', name: 'search-type', level: 'type', handler: search },
   { method: 'POST', pattern: ':type/_search', name: 'search-type', level: 'type', handler: search },
   { method: 'POST', pattern: ':type', name: 'create', level: 'type', handler: create },
@@ -44,6 +53,19 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
   { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
 ];
+
+/**
+ * The Bulk Data IG's job endpoints (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-status-request):
+ * plain HTTP resources the kick-off links to, not FHIR interactions, so the CapabilityStatement
+ * does not list them; findRoute answers them like the others.
+ */
+export const BULK_DATA_ROUTES: readonly Route[] = [
+  { method: 'GET', pattern: '$export-status/:job', name: 'export-status', level: 'system', handler: exportStatus },
+  { method: 'DELETE', pattern: '$export-status/:job', name: 'export-cancel', level: 'system', handler: exportCancel },
+  { method: 'GET', pattern: '$export-output/:job/:seq', name: 'export-output', level: 'system', handler: exportOutput },
+];
+
+const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...ROUTES];
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -74,12 +96,15 @@ export function findRoute(request: FhirRequest): Match {
   const segments = request.path === '' ? [] : request.path.split('/').map(decodeURIComponent);
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   let pathMatched = false;
-  for (const route of ROUTES) {
+  for (const route of ALL_ROUTES) {
     const params = matchPattern(route.pattern, segments);
     if (!params) continue;
     pathMatched = true;
     if (route.method !== method) continue;
     if (params.type !== undefined && !isResourceType(params.type)) throw notFound(`Unknown resource type "${params.type}"`);
+    if (route.types && !route.types.includes(params.type!)) {
+      throw badRequest(`${route.name} is not defined on ${params.type} at /${route.pattern.replace(':type', params.type!)}`, undefined, 'not-supported');
+    }
     if (params.id !== undefined && !ID_PATTERN.test(params.id)) throw badRequest(`Invalid resource id "${params.id}"`, `${params.type}.id`);
     return { route, params };
   }

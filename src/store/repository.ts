@@ -246,14 +246,9 @@ export class Repository {
    * modifying CTEs): atomic on its own, and one round trip to the server instead of eight.
    */
   private async writeVersion(resource: Resource, id: string, current: StoredResource | undefined): Promise<StoredResource> {
-    const versionId = current ? String(Number(current.versionId) + 1) : '1';
-    const lastUpdated = new Date().toISOString();
-    const { resourceType, id: _ignored, meta, ...content } = resource;
-    const full = { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...content } as Resource;
-    const json = JSON.stringify(full);
-    const method = current && !current.deleted ? 'update' : 'create';
+    const version = nextVersion(resource, id, current);
     const params = new SqlParams();
-    params.values.push(resourceType, id, versionId, lastUpdated, patientCompartmentKey(full) ?? null, json, method);
+    params.values.push(version.resourceType, id, version.versionId, version.lastUpdated, version.compartment, version.json, version.method);
     const steps = current
       ? [
           `w AS (UPDATE resource SET version_id = $3, last_updated = $4, deleted = false, compartment = $5, content = $6 WHERE resource_type = $1 AND id = $2)`,
@@ -261,21 +256,127 @@ export class Repository {
         ]
       : [`w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content) VALUES ($1, $2, $3, $4, $5, $6))`];
     steps.push(`v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method) VALUES ($1, $2, $3, $4, $5, $6, $7))`);
-    steps.push(...indexInserts(extractSearchIndex(full), params));
+    steps.push(...indexInserts([[version.resourceType, id, extractSearchIndex(version.full)]], params, ['$1', '$2']));
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
-    return { resourceType, id, versionId, lastUpdated, deleted: false, json, method };
+    return toStoredVersion(version);
+  }
+
+  /**
+   * Writes many resources in one statement: new ids are created, and with `upsert` existing ones
+   * get a new version unless their content is unchanged (so re-running an import writes nothing).
+   * Used by bulk import and by the creates of a transaction.
+   */
+  async writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<{ stored: StoredResource[]; unchanged: number }> {
+    if (items.length === 0) return { stored: [], unchanged: 0 };
+    const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, StoredRow>();
+    const versions: (ReturnType<typeof nextVersion> & { existing: boolean })[] = [];
+    let unchanged = 0;
+    for (const { resource, id } of items) {
+      const row = current.get(`${resource.resourceType}/${id}`);
+      if (row && !row.deleted && sameContent(row.content, resource)) {
+        unchanged++;
+        continue;
+      }
+      versions.push({ ...nextVersion(resource, id, row && toStored(row)), existing: !!row });
+    }
+    if (versions.length === 0) return { stored: [], unchanged };
+    const params = new SqlParams();
+    const column = (pick: (v: (typeof versions)[number]) => unknown, type: string) => `${params.add(versions.map(pick))}::${type}[]`;
+    const input = `SELECT * FROM unnest(${[
+      column((v) => v.resourceType, 'text'),
+      column((v) => v.id, 'text'),
+      column((v) => v.versionId, 'bigint'),
+      column((v) => v.lastUpdated, 'timestamptz'),
+      column((v) => v.compartment, 'text'),
+      column((v) => v.json, 'text'),
+      column((v) => v.method, 'text'),
+      column((v) => v.existing, 'boolean'),
+    ].join(', ')}) AS t(resource_type, id, version_id, last_updated, compartment, content, method, existing)`;
+    const steps = [
+      `input AS (${input})`,
+      `w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content)
+        SELECT resource_type, id, version_id, last_updated, compartment, content FROM input WHERE NOT existing)`,
+      `u AS (UPDATE resource r SET version_id = i.version_id, last_updated = i.last_updated, deleted = false, compartment = i.compartment, content = i.content
+        FROM input i WHERE i.existing AND r.resource_type = i.resource_type AND r.id = i.id)`,
+      `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method)
+        SELECT resource_type, id, version_id, last_updated, compartment, content, method FROM input)`,
+      ...Object.values(INDEX_TABLES).map(
+        (t, i) => `dm${i} AS (DELETE FROM ${t.table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`,
+      ),
+      ...indexInserts(versions.map((v) => [v.resourceType, v.id, extractSearchIndex(v.full)]), params),
+    ];
+    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    return { stored: versions.map(toStoredVersion), unchanged };
+  }
+
+  private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, StoredRow>> {
+    const rows = await this.client.query<StoredRow>(
+      `SELECT ${STORED_COLUMNS} FROM resource WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [items.map((i) => i.resource.resourceType), items.map((i) => i.id)],
+    );
+    return new Map(rows.map((row) => [`${row.resource_type}/${row.id}`, row]));
   }
 }
 
-/** CTE steps inserting a resource's index rows, one unnest per table; `$1, $2` are its type and id. */
-function indexInserts(rows: IndexRows, params: SqlParams): string[] {
+/** The next version of a resource: id and meta set by the server, serialized once. */
+function nextVersion(resource: Resource, id: string, current: StoredResource | undefined) {
+  const versionId = current ? String(Number(current.versionId) + 1) : '1';
+  const lastUpdated = new Date().toISOString();
+  const full = withMeta(resource, id, versionId, lastUpdated);
+  return {
+    resourceType: resource.resourceType,
+    id,
+    versionId,
+    lastUpdated,
+    full,
+    json: JSON.stringify(full),
+    compartment: patientCompartmentKey(full) ?? null,
+    method: (current && !current.deleted ? 'update' : 'create') as 'create' | 'update',
+  };
+}
+
+function withMeta(resource: Resource, id: string, versionId?: string, lastUpdated?: string): Resource {
+  const { resourceType, id: _ignored, meta, ...content } = resource;
+  const { versionId: _v, lastUpdated: _l, ...rest } = meta ?? {};
+  const serverMeta = versionId ? { ...rest, versionId, lastUpdated } : rest;
+  return { resourceType, id, ...(Object.keys(serverMeta).length ? { meta: serverMeta } : {}), ...content } as Resource;
+}
+
+/** True when the stored JSON holds the same resource, apart from versionId and lastUpdated. */
+function sameContent(storedJson: string, incoming: Resource): boolean {
+  const stored = JSON.parse(storedJson) as Resource;
+  return JSON.stringify(withMeta(stored, stored.id!)) === JSON.stringify(withMeta(incoming, stored.id!));
+}
+
+function toStoredVersion(version: ReturnType<typeof nextVersion>): StoredResource {
+  const { resourceType, id, versionId, lastUpdated, json, method } = version;
+  return { resourceType, id, versionId, lastUpdated, deleted: false, json, method };
+}
+
+/**
+ * CTE steps inserting index rows, one unnest per table. `owner` names the SQL of a single
+ * resource's type and id; without it, type and id columns are bound per row.
+ */
+function indexInserts(resources: [resourceType: string, id: string, rows: IndexRows][], params: SqlParams, owner?: [string, string]): string[] {
   const steps: string[] = [];
   for (const kind of Object.keys(INDEX_TABLES) as (keyof IndexRows)[]) {
-    const entries = rows[kind] as unknown[][];
-    if (entries.length === 0) continue;
     const { table, columns, types } = INDEX_TABLES[kind];
-    const arrays = columns.map((_, c) => `${params.add(entries.map((row) => row[c] ?? null))}::${types[c]}[]`);
-    steps.push(`i_${kind} AS (INSERT INTO ${table} (resource_type, id, ${columns.join(', ')}) SELECT $1, $2, * FROM unnest(${arrays.join(', ')}))`);
+    const ownerTypes: string[] = [];
+    const ids: string[] = [];
+    const values: unknown[][] = columns.map(() => []);
+    for (const [resourceType, id, rows] of resources) {
+      for (const row of rows[kind] as unknown[][]) {
+        ownerTypes.push(resourceType);
+        ids.push(id);
+        columns.forEach((_, c) => values[c]!.push(row[c] ?? null));
+      }
+    }
+    if (ids.length === 0) continue;
+    const arrays = columns.map((_, c) => `${params.add(values[c])}::${types[c]}[]`);
+    const select = owner
+      ? `SELECT ${owner[0]}, ${owner[1]}, * FROM unnest(${arrays.join(', ')})`
+      : `SELECT * FROM unnest(${params.add(ownerTypes)}::text[], ${params.add(ids)}::text[], ${arrays.join(', ')})`;
+    steps.push(`i_${kind} AS (INSERT INTO ${table} (resource_type, id, ${columns.join(', ')}) ${select})`);
   }
   return steps;
 }

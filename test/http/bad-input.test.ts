@@ -316,6 +316,16 @@ describe(`bad input is a 4xx OperationOutcome and stores nothing (${driverName})
   );
 
   test(
+    'an empty array is a 422 at the element (FHIR JSON has none), not a 500',
+    { todo: 'src/fhir/validate.ts: Medplum accepts [] even for a single string, which the search index then cannot normalize' },
+    async () => {
+      const language = { coding: [{ system: 'urn:ietf:bcp:47', code: 'kk', display: [] }] };
+      assertOutcome(await refused('POST', 'Patient', { ...patient, communication: [{ language }] }), 422, 'Patient.communication[0].language.coding[0].display');
+      assertOutcome(await refused('POST', 'Patient', { ...patient, name: [] }), 422, 'Patient.name');
+    },
+  );
+
+  test(
     'a dateTime with second 60 is a 422 at the element, not a 500',
     { todo: 'src/fhir/validate.ts: Medplum’s dateTime pattern allows :60, which Date cannot index' },
     async () => {

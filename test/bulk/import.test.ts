@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type RejectedLine, importFiles, ndjsonFiles } from '../../src/bulk/import.js';
+import type { Database } from '../../src/store/driver.js';
+import { Repository } from '../../src/store/repository.js';
+import { generatePopulation } from '../../src/synth/population.js';
+import { driverName, openTestDatabase } from '../support/database.js';
+
+async function countRows(db: Database, table: string): Promise<number> {
+  return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`))[0]!.n);
+}
+
+describe(`bulk NDJSON import (${driverName})`, () => {
+  let db: Database;
+  let dir: string;
+  let generated: number;
+  before(async () => {
+    db = await openTestDatabase();
+    dir = await mkdtemp(join(tmpdir(), 'densaulyq-import-'));
+    generated = (await generatePopulation({ patients: 30, seed: 7, outDir: dir })).resources;
+  });
+  after(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a generated population imports whole, with its ids, and re-importing it writes nothing', async () => {
+    const rejected: RejectedLine[] = [];
+    const files = await ndjsonFiles(dir);
+    assert.ok(files.length >= 10);
+    const first = await importFiles(files, { repo: new Repository(db), onRejected: (r) => void rejected.push(r), batchSize: 200 });
+    assert.deepEqual(rejected, []);
+    assert.equal(first.read, generated);
+    assert.equal(first.written, generated);
+    assert.equal(await countRows(db, 'resource'), generated);
+    const patientLine = (await readFile(join(dir, 'Patient.ndjson'), 'utf8')).split('\n')[0]!;
+    const patient = JSON.parse(patientLine);
+    const stored = await new Repository(db).read('Patient', patient.id);
+    assert.deepEqual(JSON.parse(stored.json).identifier, patient.identifier);
+
+    const again = await importFiles(files, { repo: new Repository(db), onRejected: (r) => void rejected.push(r) });
+    assert.equal(again.written, 0);
+    assert.equal(again.unchanged, generated);
+    assert.equal(await countRows(db, 'resource_version'), generated, 'no new versions');
+  });
+
+  test('a changed line makes a new version of that resource only', async () => {
+    const lines = (await readFile(join(dir, 'Patient.ndjson'), 'utf8')).trim().split('\n');
+    const changed = { ...JSON.parse(lines[0]!), gender: 'other' };
+    const file = join(dir, 'changed.ndjson.part');
+    await writeFile(file, [JSON.stringify(changed), ...lines.slice(1)].join('\n'));
+    const progress = await importFiles([file], { repo: new Repository(db), onRejected: () => undefined });
+    assert.equal(progress.written, 1);
+    assert.equal(progress.unchanged, lines.length - 1);
+    const stored = await new Repository(db).read('Patient', changed.id);
+    assert.equal(stored.versionId, '2');
+    assert.equal(JSON.parse(stored.json).gender, 'other');
+  });
+
+  test('broken lines are each reported with their line number and an OperationOutcome; the good ones load', async () => {
+    const good = { resourceType: 'Organization', id: 'org-import-ok', name: 'Қалалық емхана' };
+    const lines = [
+      JSON.stringify(good),
+      '{"resourceType": "Patient", "id": "broken-json"',
+      JSON.stringify({ resourceType: 'NotAType', id: 'x' }),
+      JSON.stringify({ resourceType: 'Patient', birthDate: 'yesterday', id: 'bad-date' }),
+      '',
+      JSON.stringify({ resourceType: 'Patient', gender: 'male' }),
+      '{"resourceType":"Patient","id":"dup","id":"dup2"}',
+      JSON.stringify({ ...good, id: 'org-import-ok-2' }),
+    ];
+    const file = join(dir, 'broken.ndjson.part');
+    await writeFile(file, lines.join('\n'));
+    const rejected: RejectedLine[] = [];
+    const progress = await importFiles([file], { repo: new Repository(db), onRejected: (r) => void rejected.push(r) });
+    assert.deepEqual(rejected.map((r) => r.line), [2, 3, 4, 6, 7]);
+    for (const r of rejected) assert.equal(r.outcome.resourceType, 'OperationOutcome');
+    assert.ok(rejected[2]!.outcome.issue.some((i) => i.expression?.includes('Patient.birthDate')));
+    assert.equal(progress.rejected, 5);
+    assert.equal(progress.written, 2);
+    await new Repository(db).read('Organization', 'org-import-ok-2');
+  });
+
+  test('a folder import takes only its .ndjson files', async () => {
+    const names = (await ndjsonFiles(dir)).map((f) => f.slice(dir.length + 1));
+    assert.deepEqual(names, (await readdir(dir)).filter((n) => n.endsWith('.ndjson')).sort());
+  });
+});
