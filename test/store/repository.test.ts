@@ -115,8 +115,8 @@ describe(`storage: the repository (${driverName})`, () => {
     const find = async (type: string, query: string) => (await search(repo, type, query)).entries.length;
     assert.equal(await find('Patient', `birthdate=1990&_id=${patient.id}`), 1);
     assert.equal(await find('Patient', `birthdate=1991&_id=${patient.id}`), 0);
-    assert.equal(await find('Patient', `name=ғалым&_id=${patient.id}`), 1);
-    assert.equal(await find('Patient', `name=ҒАЛЫМ&_id=${patient.id}`), 1);
+    assert.equal(await find('Patient', `name=ғали&_id=${patient.id}`), 1);
+    assert.equal(await find('Patient', `name=ГАЛИ&_id=${patient.id}`), 1);
     assert.equal(await find('Observation', `subject=Patient/${patient.id}&code=http://loinc.org|2345-7`), 1);
     assert.equal(await find('Observation', `subject=Patient/${patient.id}&code=http://snomed.info/sct|2345-7`), 0);
     assert.equal(await find('Observation', `patient=${patient.id}&date=ge2024-03-01&date=lt2024-04`), 1);
