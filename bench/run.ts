@@ -15,7 +15,7 @@
  * Results: a table on stdout and `.bench/results-<driver>.json`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -315,9 +315,9 @@ async function main(): Promise<void> {
   const unknown = [...(only ?? [])].filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
 
-  const machine = `${cpus().length} cores, Node ${process.version}`;
-  const tables: string[] = [];
   for (const driver of drivers) {
+    // Other work on the machine skews every figure: the load average says whether it was quiet.
+    const machine = `${cpus().length} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at start`;
     const database = await openBenchDatabase(driver, serverUrl);
     let results: ScenarioResult[];
     try {
@@ -330,7 +330,6 @@ async function main(): Promise<void> {
       `after ${settings.warmupSeconds} s warm-up, ${settings.n} Patients preloaded, server log level ${settings.logLevel}` +
       (values.profile ? ' — PROFILING ON, figures are slowed by the profiler' : '');
     const table = formatTable(title, results);
-    tables.push(table);
     console.log(table);
     await mkdir(OUT_DIR, { recursive: true });
     const file = join(OUT_DIR, `results-${driver}.json`);

@@ -37,7 +37,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down: finishing requests in flight');
       server.stop().then(
-        () => process.exit(0),
+        () => {
+          logger.flush();
+          process.exit(0);
+        },
         (error: Error) => {
           logger.error({ err: { message: error.message } }, 'shutdown failed');
           process.exit(1);

@@ -19,7 +19,7 @@ import {
   updateProgress,
 } from '../store/bulk-jobs.js';
 import type { Database } from '../store/driver.js';
-import { Repository, type StoredResource } from '../store/repository.js';
+import { Repository, type SearchResult, type StoredResource } from '../store/repository.js';
 
 /**
  * FHIR Bulk Data export (https://hl7.org/fhir/uv/bulkdata/export.html): plan, then read every
@@ -152,11 +152,13 @@ interface Page {
 }
 
 function searchRequest(parameters: ExportParameters, type: string, filter: string | undefined, transactionTime: string): SearchRequest {
-  const query: [string, string][] = filter ? [...new URLSearchParams(filter)] : [];
-  if (parameters.since) query.push(['_lastUpdated', `gt${parameters.since}`]);
+  const request = parseSearchRequest(type, filter ? new URLSearchParams(filter) : []);
   // Nothing changed after transactionTime: the next export's _since picks it up instead.
-  query.push(['_lastUpdated', `le${transactionTime}`]);
-  const request = parseSearchRequest(type, query);
+  const bounds: [string, string][] = [['_lastUpdated', `le${transactionTime}`]];
+  if (parameters.since) bounds.push(['_lastUpdated', `gt${parameters.since}`]);
+  // _lastUpdated is defined on Resource, so the same for every type, but the parameter registry
+  // does not list it for the types that are not DomainResources (Binary, Bundle, Parameters).
+  request.filters.push(...parseSearchRequest('Patient', bounds).filters);
   request.count = exportLimits.pageSize;
   if (parameters.level === 'patient') request.compartments = 'any';
   if (parameters.level === 'group') request.compartments = parameters.patients ?? [];
@@ -177,10 +179,13 @@ async function* scan(repo: Repository, parameters: ExportParameters, transaction
       const request = searchRequest(parameters, type, filters[f], transactionTime);
       request.cursor = t === from.typeIndex && f === from.filterIndex ? from.cursor : undefined;
       const lastFilter = f === filters.length - 1;
+      let pending = prefetch(repo, request);
       do {
-        const result = await repo.search(request);
+        const result = await pending;
         const entries = seen ? result.entries.filter((e) => !seen.has(e.id) && !!seen.add(e.id)) : result.entries;
         request.cursor = result.nextCursor;
+        // Read the next page while the caller writes this one (on PostgreSQL they overlap).
+        if (result.nextCursor) pending = prefetch(repo, { ...request });
         const next: Position = result.nextCursor
           ? { typeIndex: t, filterIndex: f, cursor: result.nextCursor }
           : lastFilter
@@ -190,6 +195,13 @@ async function* scan(repo: Repository, parameters: ExportParameters, transaction
       } while (request.cursor);
     }
   }
+}
+
+/** Starts a search whose failure is reported when it is awaited, not as an unhandled rejection if it never is. */
+function prefetch(repo: Repository, request: SearchRequest): Promise<SearchResult> {
+  const result = repo.search(request);
+  result.catch(() => undefined);
+  return result;
 }
 
 /** Where a job can resume: after its last written file. */

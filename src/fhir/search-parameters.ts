@@ -77,6 +77,19 @@ function evaluate(resourceType: string, parameter: SearchParameter, typed: Typed
   return evalFhirPathTyped(expression, [typed], { '%resource': typed });
 }
 
+const LEAP_SECOND = /(T\d\d:\d\d:)60(?:\.\d+)?/;
+
+/**
+ * FHIR allows a leap second (`23:59:60`), JavaScript dates do not: it is indexed as the last
+ * millisecond of the minute, which orders it correctly against every other instant.
+ */
+function leapSecondAsLastMillisecond(value: TypedValue): TypedValue {
+  const replace = (text: unknown) => (typeof text === 'string' ? text.replace(LEAP_SECOND, '$159.999') : text);
+  if (typeof value.value === 'string') return { ...value, value: replace(value.value) };
+  if (value.type === 'Period' && value.value) return { ...value, value: { ...value.value, start: replace(value.value.start), end: replace(value.value.end) } };
+  return value;
+}
+
 /** The resources a reference search parameter of `resource` points at. */
 export function referenceTargets(resource: Resource, code: string): ReferenceTarget[] {
   const parameter = searchParameter(resource.resourceType, code);
@@ -105,10 +118,10 @@ export function extractSearchIndex(resource: Resource): IndexRows {
         }
         break;
       case 'string':
-        for (const value of convertToSearchableStrings(values)) rows.string.push([code, value, normalizeString(value)]);
+        for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') rows.string.push([code, value, normalizeString(value)]);
         break;
       case 'date':
-        for (const period of convertToSearchableDates(values)) rows.date.push([code, period.start ?? null, period.end ?? null]);
+        for (const period of convertToSearchableDates(values.map(leapSecondAsLastMillisecond))) rows.date.push([code, period.start ?? null, period.end ?? null]);
         break;
       case 'number':
         for (const [low, high] of convertToSearchableNumbers(values)) rows.number.push([code, low ?? null, high ?? null, null, null]);

@@ -30,6 +30,7 @@ export function validateResource(resource: unknown, opts?: { profile?: Structure
   const typed = resource as ResourceObject;
   const issues = structureIssues(typed, opts?.profile);
   try {
+    jsonFormatIssues(typed, [typed.resourceType], issues);
     new BaseRulesWalker(typed.resourceType, issues).resource(typed);
   } catch (e) {
     // Only a pathological input reaches here: a cyclic object or extensions nested thousands deep.
@@ -94,6 +95,31 @@ function structureIssues(resource: ResourceObject, profile: StructureDefinition 
   // Medplum warns on every reference whose type it cannot read (urn:uuid, absolute, conditional);
   // the reference check below replaces that warning with an exact one.
   return issues.filter((i) => !(i.severity === 'warning' && i.details?.text?.startsWith('Invalid reference: got')));
+}
+
+/**
+ * Rules of the JSON format that Medplum's walker lets through (https://hl7.org/fhir/R4/json.html):
+ * an array is never empty, and a property name is an element name, never a member of
+ * Object.prototype (`constructor`, `valueOf`, `__proto__`) that a lookup in a plain object
+ * would "find". Both would otherwise reach the store or crash the indexer.
+ */
+function jsonFormatIssues(value: unknown, path: (string | number)[], issues: OperationOutcomeIssue[]): void {
+  if (Array.isArray(value)) {
+    if (value.length === 0) issues.push(issue('structure', 'An array must not be empty: leave the element out instead', formatPath(path)));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      jsonFormatIssues(value[i], path, issues);
+      path.pop();
+    }
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const key of Object.keys(value)) {
+    path.push(key);
+    if (key in Object.prototype || key === '__proto__') issues.push(issue('structure', `Invalid additional property "${key}"`, formatPath(path)));
+    jsonFormatIssues(value[key], path, issues);
+    path.pop();
+  }
 }
 
 /** How the walker treats one JSON property. */
@@ -291,12 +317,17 @@ class BaseRulesWalker {
   }
 
   private report(code: OperationOutcomeIssue['code'], text: string): void {
-    let expression = '';
-    for (const segment of this.path) {
-      expression += typeof segment === 'number' ? `[${segment}]` : expression ? `.${segment}` : segment;
-    }
-    this.issues.push(issue(code, text, expression));
+    this.issues.push(issue(code, text, formatPath(this.path)));
   }
+}
+
+/** `['Patient', 'name', 0, 'given']` → `Patient.name[0].given`. */
+function formatPath(path: readonly (string | number)[]): string {
+  let expression = '';
+  for (const segment of path) {
+    expression += typeof segment === 'number' ? `[${segment}]` : expression ? `.${segment}` : segment;
+  }
+  return expression;
 }
 
 function inValueSet(coding: Record<string, unknown>, valueSet: ValueSetCodes): boolean {

@@ -24,19 +24,23 @@ export interface Route {
   handler: Interaction;
   /** The resource types a `:type` route is defined for, when not all (`Patient/$export`); others are a 400. */
   types?: readonly string[];
+  /** The canonical URL of an operation's OperationDefinition, when it is not the core `Resource-[name]`. */
+  definition?: string;
 }
+
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities },
   { method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle },
   { method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history },
-  { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff },
-  { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff },
-  { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'] },
-  { method: 'POST', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'] },
-  { method: 'GET', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'] },
-  { method: 'POST', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'] },
+  { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
+  { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
+  { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
+  { method: 'POST', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
+  { method: 'GET', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` },
+  { method: 'POST', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` },
   { method: 'GET', pattern: ':type', name: 'search-type', level: 'type', handler: search },
   { method: 'POST', pattern: ':type/_search', name: 'search-type', level: 'type', handler: search },
   { method: 'POST', pattern: ':type', name: 'create', level: 'type', handler: create },

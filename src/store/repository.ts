@@ -42,8 +42,14 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
-const STORED_COLUMNS = `resource_type, id, version_id::text AS version_id, deleted, content,
-  to_char(last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_updated`;
+/** The columns of a StoredRow, from the table aliased `alias`. */
+function qualified(alias: string): string {
+  const a = `${alias}.`;
+  return `${a}resource_type, ${a}id, ${a}version_id::text AS version_id, ${a}deleted, ${a}content,
+  to_char(${a}last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_updated`;
+}
+
+const STORED_COLUMNS = qualified('r');
 
 interface StoredRow {
   resource_type: string;
@@ -86,7 +92,7 @@ export class Repository {
   }
 
   async read(resourceType: string, id: string): Promise<StoredResource> {
-    const rows = await this.client.query<StoredRow>(`SELECT ${STORED_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2`, [resourceType, id]);
+    const rows = await this.client.query<StoredRow>(`SELECT ${STORED_COLUMNS} FROM resource r WHERE resource_type = $1 AND id = $2`, [resourceType, id]);
     const row = rows[0];
     if (!row) throw notFound(`${resourceType}/${id} is not known`);
     if (row.deleted) throw gone(`${resourceType}/${id} was deleted`);
@@ -96,7 +102,7 @@ export class Repository {
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredResource> {
     if (!/^\d{1,18}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
     const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS} FROM resource_version WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+      `SELECT ${STORED_COLUMNS} FROM resource_version r WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, versionId],
     );
     const row = rows[0];
@@ -200,28 +206,30 @@ export class Repository {
   async history(options: HistoryOptions): Promise<{ entries: StoredResource[]; nextCursor?: string; total?: number }> {
     const params = new SqlParams();
     const scope: string[] = [];
-    if (options.resourceType) scope.push(`resource_type = ${params.add(options.resourceType)}`);
-    if (options.id) scope.push(`id = ${params.add(options.id)}`);
+    if (options.resourceType) scope.push(`v.resource_type = ${params.add(options.resourceType)}`);
+    if (options.id) scope.push(`v.id = ${params.add(options.id)}`);
     const where: string[] = [];
-    if (options.since) where.push(`last_updated >= ${params.add(dateRange(options.since, '_since').low)}::timestamptz`);
-    let source = `resource_version`;
+    if (options.since) where.push(`v.last_updated >= ${params.add(dateRange(options.since, '_since').low)}::timestamptz`);
+    let source = `resource_version v`;
     if (options.at) {
       const at = dateRange(options.at, '_at');
-      source = `(SELECT v.*, lead(last_updated) OVER (PARTITION BY resource_type, id ORDER BY version_id) AS next_updated
+      source = `(SELECT v.*, lead(v.last_updated) OVER (PARTITION BY v.resource_type, v.id ORDER BY v.version_id) AS next_updated
         FROM resource_version v ${scope.length ? 'WHERE ' + scope.join(' AND ') : ''}) AS v`;
-      where.push(`last_updated <= ${params.add(at.high)}::timestamptz AND (next_updated IS NULL OR next_updated > ${params.add(at.low)}::timestamptz)`);
+      where.push(`v.last_updated <= ${params.add(at.high)}::timestamptz AND (v.next_updated IS NULL OR v.next_updated > ${params.add(at.low)}::timestamptz)`);
     } else {
       where.push(...scope);
     }
     if (options.cursor) {
       const [updated, type, id, version] = decodeCursor(options.cursor, 4);
       where.push(
-        `(last_updated, resource_type, id, version_id) < (${params.add(updated)}::timestamptz, ${params.add(type)}, ${params.add(id)}, ${params.add(version)}::bigint)`,
+        `(v.last_updated, v.resource_type, v.id, v.version_id) < (${params.add(updated)}::timestamptz, ${params.add(type)}, ${params.add(id)}, ${params.add(version)}::bigint)`,
       );
     }
+    // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
+    // index on last_updated serves it and versions compare as numbers.
     const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS}, method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY last_updated DESC, resource_type DESC, id DESC, version_id DESC LIMIT ${options.count + 1}`,
+      `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
       params.values,
     );
     const entries = rows.slice(0, options.count).map(toStored);
@@ -234,7 +242,7 @@ export class Repository {
   private async lockCurrent(resourceType: string, id: string): Promise<(StoredResource & { compartment: string | null }) | undefined> {
     await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}/${id}`]);
     const rows = await this.client.query<StoredRow & { compartment: string | null }>(
-      `SELECT ${STORED_COLUMNS}, compartment FROM resource WHERE resource_type = $1 AND id = $2`,
+      `SELECT ${STORED_COLUMNS}, r.compartment FROM resource r WHERE resource_type = $1 AND id = $2`,
       [resourceType, id],
     );
     const row = rows[0];
@@ -311,7 +319,7 @@ export class Repository {
 
   private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, StoredRow>> {
     const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS} FROM resource WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      `SELECT ${STORED_COLUMNS} FROM resource r WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [items.map((i) => i.resource.resourceType), items.map((i) => i.id)],
     );
     return new Map(rows.map((row) => [`${row.resource_type}/${row.id}`, row]));

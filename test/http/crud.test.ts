@@ -160,6 +160,20 @@ describe(`CRUD and history over HTTP (${driverName})`, () => {
     assert.deepEqual(at.body.entry.map((e: any) => e.resource.meta.versionId), ['1']);
   });
 
+  test('instance history orders versions as numbers and pages through all of them', async () => {
+    const id = (await server.fhir('POST', 'Patient', patient)).body.id;
+    for (let i = 0; i < 11; i++) await server.fhir('PUT', `Patient/${id}`, { ...patient, id, birthDate: `1985-03-${String(i + 1).padStart(2, '0')}` });
+    const versions: string[] = [];
+    let page = await server.fhir('GET', `Patient/${id}/_history?_count=5`);
+    for (;;) {
+      versions.push(...page.body.entry.map((e: any) => e.response.etag));
+      const next = page.body.link.find((l: any) => l.relation === 'next');
+      if (!next) break;
+      page = await server.fhir('GET', next.url.replace(server.base, ''));
+    }
+    assert.deepEqual(versions, Array.from({ length: 12 }, (_, i) => `W/"${12 - i}"`));
+  });
+
   test('the CapabilityStatement lists every resource type with the interactions implemented', async () => {
     const reply = await server.fhir('GET', 'metadata');
     assert.equal(reply.body.resourceType, 'CapabilityStatement');

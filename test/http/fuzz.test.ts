@@ -191,12 +191,10 @@ describe(`fuzzing the API: never 5xx, and stored is exactly what was acknowledge
   /** Sends one request and checks the invariants that hold for any input. */
   async function send(method: string, path: string, text: string, contentType = 'application/fhir+json'): Promise<FhirReply> {
     const reply = await server.fhir(method, path, text, { 'content-type': contentType });
-    if (process.env.FUZZ_STATS && reply.status >= 500) (await import('node:fs')).writeFileSync(`/tmp/probe/fail-${SEED}-${Date.now()}.json`, `${method} ${path}\n${text}`);
     assert.ok(reply.status < 500, `${method} /${path} answered ${reply.status}: ${reply.text.slice(0, 500)}\nbody sent: ${text.slice(0, 2000)}`);
     assert.ok(typeof reply.body?.resourceType === 'string', `${method} /${path} answered ${reply.status} without a FHIR JSON body: ${reply.text.slice(0, 300)}`);
     if (reply.status >= 400) assert.equal(reply.body.resourceType, 'OperationOutcome', reply.text.slice(0, 300));
     record(reply, method, text);
-    if (process.env.FUZZ_STATS) console.log('STAT', method, path || '/', reply.status, reply.body?.issue?.[0]?.expression?.[0] ?? '', (reply.body?.issue?.[0]?.details?.text ?? '').slice(0, 60));
     return reply;
   }
 
