@@ -4,7 +4,8 @@ import { FhirError, badRequest, isFhirError, payloadTooLarge, preconditionFailed
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
-import { route } from './routes.js';
+import { resourceBody } from './body.js';
+import { findRoute, route } from './routes.js';
 
 type Method = FhirRequest['method'];
 
@@ -59,13 +60,29 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     await resolveIdentities(prepared, entries, repo);
     const order = [...prepared].sort((a, b) => TRANSACTION_ORDER[a.request.method]! - TRANSACTION_ORDER[b.request.method]! || a.index - b.index);
     const responses: BundleEntry[] = new Array(prepared.length);
+    // Creates with their ids assigned are validated one by one but written together, in one statement.
+    const creates: { index: number; id: string; resource: Resource }[] = [];
+    const writeCreates = async () => {
+      if (creates.length === 0) return;
+      const { stored } = await repo.writeMany(creates, 'create');
+      stored.forEach((version, i) => (responses[creates[i]!.index] = responseEntry({ status: 201, stored: version }, prefer, context)));
+      creates.length = 0;
+    };
     for (const entry of order) {
       try {
-        responses[entry.index] = responseEntry(await route(entry.request, txContext), prefer, context);
+        const { request } = entry;
+        if (request.method === 'POST' && request.assignedId) {
+          const { params } = findRoute(request);
+          creates.push({ index: entry.index, id: request.assignedId, resource: resourceBody(request, params.type!) });
+          continue;
+        }
+        await writeCreates();
+        responses[entry.index] = responseEntry(await route(request, txContext), prefer, context);
       } catch (error) {
         throw isFhirError(error) ? atEntry(error, entry.index, entry.request) : error;
       }
     }
+    await writeCreates();
     return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle };
   });
 }

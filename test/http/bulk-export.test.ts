@@ -276,8 +276,8 @@ describe(`Bulk Data $export (${driverName})`, () => {
     const repo = new Repository(server.db);
     const parameters = planExport({ level: 'system', types: ['Observation', 'Encounter', 'Patient'] });
     const saved = { ...exportLimits };
-    exportLimits.pageSize = 20;
-    exportLimits.fileSize = 60;
+    exportLimits.pageSize = 50;
+    exportLimits.fileSize = 100;
     try {
       const id = await startExportJob(repo, { request: `${server.base}/$export`, parameters });
       // Let it write a few files, then stop it as if its process had died.
