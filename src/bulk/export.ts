@@ -160,6 +160,8 @@ function searchRequest(parameters: ExportParameters, type: string, filter: strin
   // does not list it for the types that are not DomainResources (Binary, Bundle, Parameters).
   request.filters.push(...parseSearchRequest('Patient', bounds).filters);
   request.count = exportLimits.pageSize;
+  // By id, the keyset is `id > cursor` on the primary key: each page an index range, however deep.
+  request.sort = [{ code: '_id', descending: false }];
   if (parameters.level === 'patient') request.compartments = 'any';
   if (parameters.level === 'group') request.compartments = parameters.patients ?? [];
   return request;
@@ -323,10 +325,13 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
         await appendOutput(tx, id, seq, page.type, count, content);
       });
       lastBeat = Date.now();
-    } else if (page.typeDone || Date.now() - lastBeat >= HEARTBEAT_MS) {
+    } else {
+      // Nothing buffered at the end of a type: the next one is a safe place to resume from.
       if (page.typeDone) checkpoint = { ...page.next, seq: checkpoint.seq, typeStartSeq: checkpoint.seq };
-      if (!(await updateProgress(repo.db, id, runner, progressText(page.type)))) throw new JobReleased();
-      lastBeat = Date.now();
+      if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+        if (!(await updateProgress(repo.db, id, runner, progressText(page.type)))) throw new JobReleased();
+        lastBeat = Date.now();
+      }
     }
     // PGlite answers on the same thread: let HTTP requests in between pages.
     await yieldToEventLoop();

@@ -88,9 +88,11 @@ export async function buildApp({ db, config, logger }: AppOptions): Promise<Fast
 }
 
 function toFhirRequest(request: FastifyRequest): FhirRequest {
-  const [rawPath = '', rawQuery = ''] = request.url.split(/\?(.*)/s, 2);
+  const url = request.url;
+  const mark = url.indexOf('?');
+  const rawPath = mark < 0 ? url : url.slice(0, mark);
   const path = rawPath.replace(/^\/fhir\/?/, '').replace(/\/$/, '');
-  const query = [...new URLSearchParams(rawQuery)];
+  const query = mark < 0 ? [] : [...new URLSearchParams(url.slice(mark + 1))];
   checkFormat(request, query);
   const headers = request.headers;
   const header = (name: string) => {
@@ -131,7 +133,8 @@ function parseBody(request: FastifyRequest): unknown {
 }
 
 function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse, baseUrl: string) {
-  const pretty = /(^|&)_pretty=true(&|$)/.test(reply.request.url.split('?')[1] ?? '');
+  const url = reply.request.url;
+  const pretty = url.includes('_pretty=true') && /[?&]_pretty=true(&|$)/.test(url);
   const { stored } = response;
   reply.status(response.status).header('content-type', FHIR_JSON);
   if (stored && !stored.deleted) {

@@ -97,7 +97,8 @@ function matchPattern(pattern: string, segments: string[]): Record<string, strin
 
 /** Finds the route of a request; an unknown type is a 404, a bad id a 400, a wrong method a 405. */
 export function findRoute(request: FhirRequest): Match {
-  const segments = request.path === '' ? [] : request.path.split('/').map(decodeURIComponent);
+  const segments = request.path === '' ? [] : request.path.split('/');
+  if (request.path.includes('%')) segments.forEach((segment, i) => (segments[i] = decodeURIComponent(segment)));
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   let pathMatched = false;
   for (const route of ALL_ROUTES) {

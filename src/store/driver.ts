@@ -1,6 +1,14 @@
 /** The storage interface both drivers (PGlite, PostgreSQL) implement; one SQL dialect serves both. */
+export interface QueryOptions {
+  /**
+   * Name under which a hot, fixed statement is prepared once per connection, so PostgreSQL
+   * skips parsing and planning it on every call (PGlite runs in-process and ignores it).
+   */
+  prepare?: string;
+}
+
 export interface SqlClient {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]>;
 }
 
 export interface Database extends SqlClient {

@@ -1,15 +1,16 @@
 import pg from 'pg';
-import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+import { type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
 
 /** A pool of connections to a PostgreSQL 15+ server. */
-export async function openPostgres(connectionString: string, poolSize = 16): Promise<Database> {
+export async function openPostgres(connectionString: string, poolSize = Number(process.env.DB_POOL_SIZE ?? 16)): Promise<Database> {
   const pool = new pg.Pool({ connectionString, max: poolSize });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Nothing to log about the data.
   });
   const wrap = (client: pg.Pool | pg.PoolClient): SqlClient => ({
-    async query<T>(sql: string, params?: readonly unknown[]) {
-      const result = await client.query(sql, params as unknown[] | undefined);
+    async query<T>(sql: string, params?: readonly unknown[], options?: QueryOptions) {
+      const values = params as unknown[] | undefined;
+      const result = options?.prepare ? await client.query({ name: options.prepare, text: sql, values }) : await client.query(sql, values);
       return result.rows as T[];
     },
   });

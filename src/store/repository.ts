@@ -92,7 +92,9 @@ export class Repository {
   }
 
   async read(resourceType: string, id: string): Promise<StoredResource> {
-    const rows = await this.client.query<StoredRow>(`SELECT ${STORED_COLUMNS} FROM resource r WHERE resource_type = $1 AND id = $2`, [resourceType, id]);
+    const rows = await this.client.query<StoredRow>(`SELECT ${STORED_COLUMNS} FROM resource r WHERE resource_type = $1 AND id = $2`, [resourceType, id], {
+      prepare: 'read',
+    });
     const row = rows[0];
     if (!row) throw notFound(`${resourceType}/${id} is not known`);
     if (row.deleted) throw gone(`${resourceType}/${id} was deleted`);
@@ -104,6 +106,7 @@ export class Repository {
     const rows = await this.client.query<StoredRow>(
       `SELECT ${STORED_COLUMNS} FROM resource_version r WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
       [resourceType, id, versionId],
+      { prepare: 'vread' },
     );
     const row = rows[0];
     if (!row) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
