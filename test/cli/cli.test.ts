@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/densaulyq.mjs');
+
+async function densaulyq(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the densaulyq command line', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'densaulyq-cli-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('help lists the commands; an unknown command exits 2', async () => {
+    const help = await densaulyq(['help']);
+    assert.equal(help.code, 0);
+    for (const command of ['serve', 'generate', 'import']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    const unknown = await densaulyq(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown command/);
+  });
+
+  test('generate writes NDJSON per type and reports counts; import loads it and re-import writes nothing', async () => {
+    const out = join(dir, 'population');
+    const generated = await densaulyq(['generate', '--patients', '10', '--seed', '5', '--out', out]);
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.match(generated.stdout, /Patient\s+10\b/);
+    const files = (await readdir(out)).sort();
+    assert.ok(files.includes('Patient.ndjson') && files.includes('Observation.ndjson'), files.join());
+    const env = { DATA_DIR: join(dir, 'db') };
+    const report = join(dir, 'report.ndjson');
+    const imported = await densaulyq(['import', out, '--report', report], env);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /rejected 0/);
+    const again = await densaulyq(['import', out, '--report', report], env);
+    assert.match(again.stdout, /written 0, unchanged \d+, rejected 0/);
+  });
+
+  test('an import with broken lines exits 1 and writes each to the report with its line number', async () => {
+    const file = join(dir, 'broken.ndjson');
+    await writeFile(file, ['{"resourceType":"Basic","id":"ok-1","code":{"text":"x"}}', 'not json', '{"resourceType":"Basic","code":{"text":"no id"}}'].join('\n'));
+    const report = join(dir, 'broken-report.ndjson');
+    const result = await densaulyq(['import', file, '--report', report], { DATA_DIR: join(dir, 'db2') });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /written 1, unchanged 0, rejected 2/);
+    const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.line), [2, 3]);
+    assert.equal(lines[0].outcome.resourceType, 'OperationOutcome');
+  });
+
+  test('generate without its options is a usage error', async () => {
+    const result = await densaulyq(['generate', '--patients', 'many']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--patients/);
+  });
+});
