@@ -1,23 +1,66 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
+import { isResourceType } from './definitions.js';
 import { badRequest } from './outcome.js';
-import { searchParameter } from './search-parameters.js';
+import { searchParameter, searchParameters } from './search-parameters.js';
 
 /** Comparison prefixes of number, date and quantity values (https://hl7.org/fhir/R4/search.html#prefix). */
 export const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 export type Prefix = (typeof PREFIXES)[number];
 
-export interface SearchFilter {
+/** A condition on one parameter of `resourceType`; comma-separated values are alternatives (OR). */
+export interface ValueFilter {
+  kind: 'value';
+  resourceType: string;
   code: string;
   parameter: SearchParameter;
   /** The text after `:` (https://hl7.org/fhir/R4/search.html#modifiers), if any. */
   modifier?: string;
-  /** Comma-separated values of one parameter are alternatives (OR). */
   values: string[];
+}
+
+/**
+ * A chained parameter (https://hl7.org/fhir/R4/search.html#chaining): `subject:Patient.name=x`
+ * follows the reference `subject` to each target type and applies the rest there.
+ */
+export interface ChainFilter {
+  kind: 'chain';
+  resourceType: string;
+  code: string;
+  parameter: SearchParameter;
+  targets: { resourceType: string; next: SearchFilter }[];
+}
+
+/**
+ * Reverse chaining (https://hl7.org/fhir/R4/search.html#has): `_has:Observation:patient:code=x`
+ * keeps resources that an Observation matching `code=x` refers to through `patient`.
+ */
+export interface HasFilter {
+  kind: 'has';
+  resourceType: string;
+  /** The type whose resources refer to the searched one. */
+  referrerType: string;
+  /** The reference parameter of the referrer that points back. */
+  referenceCode: string;
+  next: SearchFilter;
+}
+
+export type SearchFilter = ValueFilter | ChainFilter | HasFilter;
+
+/** `_include` / `_revinclude` (https://hl7.org/fhir/R4/search.html#include). */
+export interface IncludeRequest {
+  reverse: boolean;
+  iterate: boolean;
+  sourceType: string;
+  /** The reference parameter, or `*` for all of the source type's reference parameters. */
+  code: string;
+  targetType?: string;
 }
 
 export interface SortRule {
   code: string;
   descending: boolean;
+  /** Absent for `_id` and `_lastUpdated`, which sort by the resource table's own columns. */
+  parameter?: SearchParameter;
 }
 
 export interface SearchRequest {
@@ -26,6 +69,7 @@ export interface SearchRequest {
   count: number;
   sort: SortRule[];
   total: 'none' | 'estimate' | 'accurate';
+  includes: IncludeRequest[];
   /** Opaque keyset position of the page to return. */
   cursor?: string;
   summary?: string;
@@ -42,20 +86,23 @@ export interface SearchRequest {
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 
-/** Result parameters this server applies; the others are refused rather than silently ignored. */
-const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_format', '_pretty']);
-const SORTABLE = new Set(['_id', '_lastUpdated']);
+/** Result parameters (https://hl7.org/fhir/R4/search.html#return): they shape the answer, not the match. */
+const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_include', '_revinclude', '_include:iterate', '_revinclude:iterate']);
+/** Parameters refused with a clear message rather than ignored. */
+const UNSUPPORTED = new Set(['_query', '_filter', '_containedType', '_contained']);
+const SORTABLE_TYPES = new Set(['string', 'token', 'date', 'number', 'quantity', 'uri', 'reference']);
 
 /**
  * Parses the query of a type-level search. Unknown parameters and malformed values are a 400,
- * unless `lenient` (Prefer: handling=lenient), where they are dropped from `applied`.
+ * unless `lenient` (Prefer: handling=lenient), where they are dropped and left out of `applied`.
  */
 export function parseSearchRequest(resourceType: string, query: Iterable<[string, string]>, lenient = false): SearchRequest {
-  const request: SearchRequest = { resourceType, filters: [], count: DEFAULT_COUNT, sort: [], total: 'none', applied: [] };
+  const request: SearchRequest = { resourceType, filters: [], count: DEFAULT_COUNT, sort: [], total: 'none', includes: [], applied: [] };
   for (const [key, value] of query) {
+    if (key === '_format' || key === '_pretty') continue;
     try {
       applyParameter(request, key, value);
-      if (key !== '_cursor' && key !== '_format' && key !== '_pretty') request.applied.push([key, value]);
+      if (key !== '_cursor') request.applied.push([key, value]);
     } catch (error) {
       if (!lenient) throw error;
     }
@@ -65,20 +112,61 @@ export function parseSearchRequest(resourceType: string, query: Iterable<[string
 
 function applyParameter(request: SearchRequest, key: string, value: string): void {
   if (RESULT_PARAMETERS.has(key)) return applyResultParameter(request, key, value);
-  const colon = key.indexOf(':');
-  const code = colon < 0 ? key : key.slice(0, colon);
-  const modifier = colon < 0 ? undefined : key.slice(colon + 1);
-  const parameter = searchParameter(request.resourceType, code);
-  if (!parameter) throw badRequest(`Unknown search parameter "${code}" for ${request.resourceType}`, key);
   if (value === '') throw badRequest(`Empty value for search parameter "${key}"`, key);
-  request.filters.push({ code, parameter, modifier, values: splitValues(value) });
+  request.filters.push(parseFilter(request.resourceType, key, value));
+}
+
+/** One `key=value` as a filter on `resourceType`: plain, chained or reverse-chained. */
+export function parseFilter(resourceType: string, key: string, value: string): SearchFilter {
+  if (key.startsWith('_has:')) return parseHas(resourceType, key, value);
+  const dot = key.indexOf('.');
+  const head = dot < 0 ? key : key.slice(0, dot);
+  const colon = head.indexOf(':');
+  const code = colon < 0 ? head : head.slice(0, colon);
+  const modifier = colon < 0 ? undefined : head.slice(colon + 1);
+  if (UNSUPPORTED.has(code)) throw badRequest(`Search parameter "${code}" is not supported`, key);
+  const parameter = searchParameter(resourceType, code);
+  if (!parameter || code === '_compartment') throw badRequest(`Unknown search parameter "${code}" for ${resourceType}`, key);
+  if (dot < 0) return { kind: 'value', resourceType, code, parameter, modifier, values: splitValues(value) };
+  if (parameter.type !== 'reference') throw badRequest(`"${code}" is not a reference parameter, so it cannot be chained`, key);
+  if (modifier !== undefined && !isResourceType(modifier)) throw badRequest(`Chained "${code}" takes a resource type modifier, not "${modifier}"`, key);
+  const rest = key.slice(dot + 1);
+  const candidates = modifier ? [modifier] : (parameter.target ?? []);
+  const targets: ChainFilter['targets'] = [];
+  let lastError: unknown;
+  for (const target of candidates) {
+    if (modifier && !(parameter.target ?? []).includes(target as never) && !(parameter.target ?? []).includes('Resource' as never)) {
+      throw badRequest(`"${code}" cannot refer to a ${target}`, key);
+    }
+    try {
+      targets.push({ resourceType: target, next: parseFilter(target, rest, value) });
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (targets.length === 0) throw lastError ?? badRequest(`"${code}" has no target type for "${rest}"`, key);
+  return { kind: 'chain', resourceType, code, parameter, targets };
+}
+
+function parseHas(resourceType: string, key: string, value: string): HasFilter {
+  const [, referrerType, referenceCode, ...rest] = key.split(':');
+  const next = rest.join(':');
+  if (!referrerType || !referenceCode || !next) throw badRequest(`_has takes the form _has:Type:reference:parameter`, key);
+  if (!isResourceType(referrerType)) throw badRequest(`Unknown resource type "${referrerType}" in _has`, key);
+  const reference = searchParameter(referrerType, referenceCode);
+  if (reference?.type !== 'reference') throw badRequest(`"${referenceCode}" is not a reference parameter of ${referrerType}`, key);
+  const targets = reference.target ?? [];
+  if (!targets.includes(resourceType as never) && !targets.includes('Resource' as never)) {
+    throw badRequest(`${referrerType}.${referenceCode} never refers to a ${resourceType}`, key);
+  }
+  return { kind: 'has', resourceType, referrerType, referenceCode, next: parseFilter(referrerType, next, value) };
 }
 
 function applyResultParameter(request: SearchRequest, key: string, value: string): void {
   switch (key) {
     case '_count': {
       const count = Number(value);
-      if (!Number.isInteger(count) || count < 0) throw badRequest(`_count must be a non-negative integer`, key);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw badRequest(`_count must be a non-negative integer`, key);
       request.count = Math.min(count, MAX_COUNT);
       return;
     }
@@ -86,8 +174,13 @@ function applyResultParameter(request: SearchRequest, key: string, value: string
       for (const item of value.split(',')) {
         const descending = item.startsWith('-');
         const code = descending ? item.slice(1) : item;
-        if (!SORTABLE.has(code)) throw badRequest(`Sorting by "${code}" is not supported`, key);
-        request.sort.push({ code, descending });
+        if (code === '_id' || code === '_lastUpdated') {
+          request.sort.push({ code, descending });
+          continue;
+        }
+        const parameter = searchParameter(request.resourceType, code);
+        if (!parameter || !SORTABLE_TYPES.has(parameter.type!)) throw badRequest(`Cannot sort ${request.resourceType} by "${code}"`, key);
+        request.sort.push({ code, descending, parameter });
       }
       return;
     case '_total':
@@ -105,8 +198,32 @@ function applyResultParameter(request: SearchRequest, key: string, value: string
       request.cursor = value;
       return;
     default:
-      return;
+      for (const item of value.split(',')) request.includes.push(parseInclude(request.resourceType, key, item));
   }
+}
+
+/** `Source:param[:Target]`, or `*` (every reference parameter of the searched type). */
+function parseInclude(resourceType: string, key: string, value: string): IncludeRequest {
+  const reverse = key.startsWith('_revinclude');
+  const iterate = key.endsWith(':iterate');
+  if (value === '*') return { reverse, iterate, sourceType: resourceType, code: '*' };
+  const [sourceType, code, targetType, ...extra] = value.split(':');
+  if (!sourceType || !code || extra.length) throw badRequest(`${key} takes Type:parameter[:TargetType]`, key);
+  if (!isResourceType(sourceType)) throw badRequest(`Unknown resource type "${sourceType}" in ${key}`, key);
+  if (!reverse && !iterate && sourceType !== resourceType) throw badRequest(`_include names the searched type ${resourceType} as its source (or use :iterate)`, key);
+  if (code !== '*') {
+    const parameter = searchParameter(sourceType, code);
+    if (parameter?.type !== 'reference') throw badRequest(`"${code}" is not a reference parameter of ${sourceType}`, key);
+  }
+  if (targetType !== undefined && !isResourceType(targetType)) throw badRequest(`Unknown resource type "${targetType}" in ${key}`, key);
+  return { reverse, iterate, sourceType, code, targetType };
+}
+
+/** The reference parameters of a type, for `_include=Type:*`. */
+export function referenceParameterCodes(resourceType: string): string[] {
+  return Object.values(searchParameters(resourceType))
+    .filter((p) => p.type === 'reference')
+    .map((p) => p.code!);
 }
 
 /** Splits on commas not escaped with `\` (https://hl7.org/fhir/R4/search.html#escaping). */
@@ -115,8 +232,9 @@ export function splitValues(value: string): string[] {
   let current = '';
   for (let i = 0; i < value.length; i++) {
     const ch = value[i];
-    if (ch === '\\' && i + 1 < value.length && ',$|\\'.includes(value[i + 1]!)) {
-      current += value[++i];
+    if (ch === '\\' && value[i + 1] === ',') {
+      current += ',';
+      i++;
     } else if (ch === ',') {
       values.push(current);
       current = '';

@@ -1,216 +1,70 @@
-import { dateRange } from '../fhir/dates.js';
-import { normalizeString } from '../fhir/normalize.js';
 import { badRequest } from '../fhir/outcome.js';
-import { type SearchFilter, type SearchRequest, splitPrefix } from '../fhir/search-request.js';
+import type { HasFilter, SearchFilter, SearchRequest, ValueFilter } from '../fhir/search-request.js';
+import { dateComparison, tableOf, valueCondition } from './search-values.js';
+import type { SqlParams } from './sql-params.js';
 
-/** Collects positional parameters while a statement is built. */
-export class SqlParams {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
+export { SqlParams } from './sql-params.js';
 
 /**
  * SQL conditions over `resource r` for the filters of a search. Each filter is a semi-join
  * (`r.id IN (SELECT id FROM search_x …)`) so the planner can drive the query from the most
- * selective index; comma-separated values are ORed inside one sub-query.
+ * selective index; comma-separated values are ORed inside one sub-query; chains and `_has`
+ * nest the same shape over the reference table.
  */
 export function filterConditions(request: SearchRequest, params: SqlParams): string[] {
-  return request.filters.map((filter) => filterCondition(request.resourceType, filter, params));
+  return request.filters.map((filter) => filterCondition(filter, 'r', params, 0));
 }
 
-function filterCondition(resourceType: string, filter: SearchFilter, params: SqlParams): string {
+function filterCondition(filter: SearchFilter, alias: string, params: SqlParams, depth: number): string {
+  if (depth > MAX_CHAIN_DEPTH) throw badRequest(`Chains and _has nest at most ${MAX_CHAIN_DEPTH} levels`, filter.kind === 'value' ? filter.code : '_has');
+  switch (filter.kind) {
+    case 'value':
+      return valueFilterCondition(filter, alias, params);
+    case 'chain': {
+      const inner = `r${depth + 1}`;
+      const targets = filter.targets.map(
+        (target) =>
+          `(s.target_type = ${params.add(target.resourceType)} AND s.target_id IN (SELECT ${inner}.id FROM resource ${inner}
+            WHERE ${inner}.resource_type = ${params.add(target.resourceType)} AND NOT ${inner}.deleted AND ${filterCondition(target.next, inner, params, depth + 1)}))`,
+      );
+      return `${alias}.id IN (SELECT s.id FROM search_reference s WHERE s.resource_type = ${params.add(filter.resourceType)}
+        AND s.code = ${params.add(filter.code)} AND (${targets.join(' OR ')}))`;
+    }
+    case 'has':
+      return hasCondition(filter, alias, params, depth);
+  }
+}
+
+/** Chains and reverse chains nest this deep at most: each level is one more semi-join. */
+const MAX_CHAIN_DEPTH = 4;
+
+function hasCondition(filter: HasFilter, alias: string, params: SqlParams, depth: number): string {
+  const inner = `r${depth + 1}`;
+  return `${alias}.id IN (SELECT s.target_id FROM search_reference s WHERE s.resource_type = ${params.add(filter.referrerType)}
+    AND s.code = ${params.add(filter.referenceCode)} AND s.target_type = ${params.add(filter.resourceType)}
+    AND s.id IN (SELECT ${inner}.id FROM resource ${inner} WHERE ${inner}.resource_type = ${params.add(filter.referrerType)}
+      AND NOT ${inner}.deleted AND ${filterCondition(filter.next, inner, params, depth + 1)}))`;
+}
+
+function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
   const { code, modifier } = filter;
-  if (code === '_id') return idCondition(filter, params);
+  if (code === '_id') return idCondition(filter, alias, params);
   if (code === '_lastUpdated') {
-    return `(${filter.values.map((v) => dateComparison(v, 'r.last_updated', 'r.last_updated', params, code)).join(' OR ')})`;
+    if (modifier) throw badRequest(`Modifier :${modifier} is not supported on _lastUpdated`, `_lastUpdated:${modifier}`);
+    return `(${filter.values.map((v) => dateComparison(v, `${alias}.last_updated`, `${alias}.last_updated`, params, code)).join(' OR ')})`;
   }
   const table = tableOf(filter);
-  const owner = `SELECT s.id FROM ${table} s WHERE s.resource_type = ${params.add(resourceType)} AND s.code = ${params.add(code)}`;
+  const owner = `SELECT s.id FROM ${table} s WHERE s.resource_type = ${params.add(filter.resourceType)} AND s.code = ${params.add(code)}`;
   if (modifier === 'missing') {
     if (filter.values.length !== 1 || !['true', 'false'].includes(filter.values[0]!)) throw badRequest(`:missing takes true or false`, `${code}:missing`);
-    return filter.values[0] === 'true' ? `r.id NOT IN (${owner})` : `r.id IN (${owner})`;
+    return filter.values[0] === 'true' ? `${alias}.id NOT IN (${owner})` : `${alias}.id IN (${owner})`;
   }
   const negate = modifier === 'not';
   const alternatives = filter.values.map((value) => valueCondition(filter, value, params)).join(' OR ');
-  return `r.id ${negate ? 'NOT IN' : 'IN'} (${owner} AND (${alternatives}))`;
+  return `${alias}.id ${negate ? 'NOT IN' : 'IN'} (${owner} AND (${alternatives}))`;
 }
 
-function idCondition(filter: SearchFilter, params: SqlParams): string {
+function idCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
   if (filter.modifier && filter.modifier !== 'not') throw badRequest(`Modifier :${filter.modifier} is not supported on _id`, `_id:${filter.modifier}`);
-  return `${filter.modifier === 'not' ? 'NOT ' : ''}r.id = ANY(${params.add(filter.values)}::text[])`;
-}
-
-function tableOf(filter: SearchFilter): string {
-  switch (filter.parameter.type) {
-    case 'token':
-      return 'search_token';
-    case 'string':
-      return 'search_string';
-    case 'date':
-      return 'search_date';
-    case 'number':
-    case 'quantity':
-      return 'search_number';
-    case 'uri':
-      return 'search_uri';
-    case 'reference':
-      return 'search_reference';
-    default:
-      throw badRequest(`Search parameter "${filter.code}" of type ${filter.parameter.type} is not supported yet`, filter.code);
-  }
-}
-
-function valueCondition(filter: SearchFilter, value: string, params: SqlParams): string {
-  const { code, modifier } = filter;
-  const expression = modifier ? `${code}:${modifier}` : code;
-  switch (filter.parameter.type) {
-    case 'token':
-      return tokenCondition(value, modifier, params, expression);
-    case 'string': {
-      const normalized = normalizeString(value);
-      if (modifier === 'exact') return `s.value = ${params.add(value)}`;
-      if (modifier === 'contains') return `s.normalized LIKE ${params.add('%' + escapeLike(normalized) + '%')}`;
-      if (modifier) throw unsupportedModifier(expression);
-      return `s.normalized LIKE ${params.add(escapeLike(normalized) + '%')}`;
-    }
-    case 'date':
-      if (modifier) throw unsupportedModifier(expression);
-      return dateComparison(value, 's.low', 's.high', params, expression);
-    case 'number':
-    case 'quantity':
-      if (modifier) throw unsupportedModifier(expression);
-      return numberCondition(value, filter.parameter.type === 'quantity', params, expression);
-    case 'uri':
-      if (modifier) throw unsupportedModifier(expression);
-      return `s.value = ${params.add(value)}`;
-    case 'reference':
-      return referenceCondition(value, modifier, params, expression);
-    default:
-      throw unsupportedModifier(expression);
-  }
-}
-
-function tokenCondition(value: string, modifier: string | undefined, params: SqlParams, expression: string): string {
-  if (modifier === 'text') return `s.text_value LIKE ${params.add(escapeLike(normalizeString(value)) + '%')}`;
-  if (modifier && modifier !== 'not') throw unsupportedModifier(expression);
-  const bar = value.indexOf('|');
-  if (bar < 0) return `s.value = ${params.add(value)}`;
-  const system = value.slice(0, bar);
-  const code = value.slice(bar + 1);
-  if (system === '') return `(s.value = ${params.add(code)} AND s.system IS NULL)`;
-  if (code === '') return `s.system = ${params.add(system)}`;
-  return `(s.value = ${params.add(code)} AND s.system = ${params.add(system)})`;
-}
-
-function referenceCondition(value: string, modifier: string | undefined, params: SqlParams, expression: string): string {
-  if (modifier === 'identifier') throw unsupportedModifier(expression);
-  const typeModifier = modifier && /^[A-Z]/.test(modifier) ? modifier : undefined;
-  if (modifier && !typeModifier) throw unsupportedModifier(expression);
-  if (/^(https?:|urn:)/.test(value)) {
-    const local = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(value);
-    const byUrl = `s.reference = ${params.add(value)}`;
-    return local ? `(${byUrl} OR (s.target_type = ${params.add(local[1])} AND s.target_id = ${params.add(local[2])}))` : byUrl;
-  }
-  const parts = value.split('/');
-  const [type, id] = parts.length >= 2 ? [parts[0], parts[1]] : [typeModifier, parts[0]];
-  if (typeModifier && type !== typeModifier) throw badRequest(`Reference "${value}" does not match the :${typeModifier} modifier`, expression);
-  const byId = `s.target_id = ${params.add(id)}`;
-  return type ? `(${byId} AND s.target_type = ${params.add(type)})` : byId;
-}
-
-/**
- * Prefix semantics on ranges (https://hl7.org/fhir/R4/search.html#prefix): the target's range
- * [low, high] is compared with the search value's implicit range.
- */
-function dateComparison(value: string, low: string, high: string, params: SqlParams, expression: string): string {
-  const { prefix, rest } = splitPrefix(value);
-  const range = dateRange(rest, expression);
-  // Bind only the bounds the comparison uses: an unused parameter has no type PostgreSQL can infer.
-  let lowBound: string | undefined;
-  let highBound: string | undefined;
-  const bounds = {
-    get ql() {
-      return (lowBound ??= `${params.add(range.low)}::timestamptz`);
-    },
-    get qh() {
-      return (highBound ??= `${params.add(range.high)}::timestamptz`);
-    },
-  };
-  return rangeComparison(prefix, low, high, bounds);
-}
-
-function rangeComparison(prefix: string, low: string, high: string, bounds: { readonly ql: string; readonly qh: string }): string {
-  switch (prefix) {
-    case 'eq':
-      return `(${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
-    case 'ne':
-      return `NOT (${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
-    case 'gt':
-      return `${high} > ${bounds.qh}`;
-    case 'lt':
-      return `${low} < ${bounds.ql}`;
-    case 'ge':
-      return `${high} >= ${bounds.ql}`;
-    case 'le':
-      return `${low} <= ${bounds.qh}`;
-    case 'sa':
-      return `${low} > ${bounds.qh}`;
-    case 'eb':
-      return `${high} < ${bounds.ql}`;
-    default:
-      // ap: the ranges overlap.
-      return `(${high} >= ${bounds.ql} AND ${low} <= ${bounds.qh})`;
-  }
-}
-
-const NUMBER_PATTERN = /^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Implicit precision: `5.4` stands for [5.35, 5.45] (https://hl7.org/fhir/R4/search.html#number). */
-function numberCondition(value: string, quantity: boolean, params: SqlParams, expression: string): string {
-  const { prefix, rest } = splitPrefix(value);
-  const [number, system, unit] = quantity ? rest.split('|') : [rest];
-  if (!number || !NUMBER_PATTERN.test(number)) throw badRequest(`Invalid number "${value}"`, expression);
-  const decimals = number.includes('.') && !/[eE]/.test(number) ? number.split('.')[1]!.length : 0;
-  const half = 0.5 * 10 ** -decimals;
-  const n = Number(number);
-  const lowest = () => `${params.add(prefix === 'ap' ? n - Math.abs(n) * 0.1 : n - half)}::numeric`;
-  const highest = () => `${params.add(prefix === 'ap' ? n + Math.abs(n) * 0.1 : n + half)}::numeric`;
-  const exact = () => `${params.add(n)}::numeric`;
-  let condition: string;
-  switch (prefix) {
-    case 'eq':
-    case 'ap':
-      condition = `(s.low >= ${lowest()} AND s.high <= ${highest()})`;
-      break;
-    case 'ne':
-      condition = `NOT (s.low >= ${lowest()} AND s.high <= ${highest()})`;
-      break;
-    case 'gt':
-    case 'sa':
-      condition = `s.high > ${exact()}`;
-      break;
-    case 'lt':
-    case 'eb':
-      condition = `s.low < ${exact()}`;
-      break;
-    case 'ge':
-      condition = `s.high >= ${exact()}`;
-      break;
-    default:
-      condition = `s.low <= ${exact()}`;
-  }
-  if (system) condition += ` AND s.system = ${params.add(system)}`;
-  if (unit) condition += ` AND s.unit = ${params.add(unit)}`;
-  return `(${condition})`;
-}
-
-function unsupportedModifier(expression: string) {
-  return badRequest(`Modifier in "${expression}" is not supported for this parameter`, expression);
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => '\\' + c);
+  return `${filter.modifier === 'not' ? 'NOT ' : ''}${alias}.id = ANY(${params.add(filter.values)}::text[])`;
 }
