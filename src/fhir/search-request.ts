@@ -206,6 +206,7 @@ function applyResultParameter(request: SearchRequest, key: string, value: string
 function parseInclude(resourceType: string, key: string, value: string): IncludeRequest {
   const reverse = key.startsWith('_revinclude');
   const iterate = key.endsWith(':iterate');
+  // `_include=*`: every reference of the matches; `_revinclude=*`: everything referring to them.
   if (value === '*') return { reverse, iterate, sourceType: resourceType, code: '*' };
   const [sourceType, code, targetType, ...extra] = value.split(':');
   if (!sourceType || !code || extra.length) throw badRequest(`${key} takes Type:parameter[:TargetType]`, key);

@@ -2,6 +2,7 @@ import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { summarize } from '../fhir/summary.js';
 import { withQuery } from './history.js';
+import type { StoredResource } from '../store/repository.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
 
@@ -18,12 +19,15 @@ export async function search(request: FhirRequest, params: Record<string, string
   const link: BundleLink[] = [{ relation: 'self', url: withQuery(base, searchRequest.applied) }];
   if (result.nextCursor) link.push({ relation: 'next', url: withQuery(base, [...searchRequest.applied, ['_cursor', result.nextCursor]]) });
   const subsetting = searchRequest.summary !== undefined && searchRequest.summary !== 'false' || searchRequest.elements !== undefined;
-  const entry = result.entries.map((stored): BundleEntry => {
-    const item: BundleEntry & { [RAW_RESOURCE]?: string } = { fullUrl: `${context.baseUrl}/${stored.resourceType}/${stored.id}`, search: { mode: 'match' } };
-    if (subsetting) item.resource = summarize(JSON.parse(stored.json), searchRequest.summary, searchRequest.elements);
-    else item[RAW_RESOURCE] = stored.json;
-    return item;
-  });
+  const toEntry =
+    (mode: 'match' | 'include') =>
+    (stored: StoredResource): BundleEntry => {
+      const item: BundleEntry & { [RAW_RESOURCE]?: string } = { fullUrl: `${context.baseUrl}/${stored.resourceType}/${stored.id}`, search: { mode } };
+      if (subsetting) item.resource = summarize(JSON.parse(stored.json), searchRequest.summary, searchRequest.elements);
+      else item[RAW_RESOURCE] = stored.json;
+      return item;
+    };
+  const entry = [...result.entries.map(toEntry('match')), ...result.included.map(toEntry('include'))];
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', ...(result.total === undefined ? {} : { total: result.total }), link, entry };
   return { status: 200, resource: bundle };
 }

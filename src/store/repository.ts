@@ -6,6 +6,8 @@ import { badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.
 import { type IndexRows, extractSearchIndex } from '../fhir/search-parameters.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database, SqlClient } from './driver.js';
+import { includeCondition } from './search-include.js';
+import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions } from './search-sql.js';
 
 /** One version of a resource as stored. */
@@ -36,8 +38,14 @@ export interface HistoryOptions {
   cursor?: string;
 }
 
+/** A page of a search has at most this many included resources, and `:iterate` goes this many rounds deep. */
+const MAX_INCLUDED = 1000;
+const MAX_INCLUDE_ROUNDS = 4;
+
 export interface SearchResult {
   entries: StoredResource[];
+  /** Resources added by `_include` and `_revinclude`. */
+  included: StoredResource[];
   total?: number;
   nextCursor?: string;
 }
@@ -181,28 +189,73 @@ export class Repository {
     await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}?${canonical}`]);
   }
 
+  /**
+   * A type-level search: one page of matches in the requested order, the resources `_include`
+   * and `_revinclude` add to it, and the total when asked for.
+   */
   async search(request: SearchRequest): Promise<SearchResult> {
     const params = new SqlParams();
     const where = [`r.resource_type = ${params.add(request.resourceType)}`, 'NOT r.deleted', ...filterConditions(request, params)];
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
-    const countWhere = where.join(' AND ');
-    const total =
-      request.total !== 'none' || request.summary === 'count'
-        ? Number((await this.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource r WHERE ${countWhere}`, params.values))[0]!.n)
-        : undefined;
-    if (request.summary === 'count' || request.count === 0) return { entries: [], total };
-    const keys = sortKeys(request);
+    const total = await this.total(request, where.join(' AND '), params.values);
+    if (request.summary === 'count' || request.count === 0) return { entries: [], included: [], total };
+    const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
-    const order = keys.map((k) => `${k.column} ${k.descending ? 'DESC' : 'ASC'}`).join(', ');
-    const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${request.count + 1}`,
+    const rows = await this.client.query<StoredRow & Record<string, string | null>>(
+      `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`,
       params.values,
     );
-    const entries = rows.slice(0, request.count).map(toStored);
-    const last = entries[entries.length - 1];
-    const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((k) => k.value(last))) : undefined;
-    return { entries, total, nextCursor };
+    const page = rows.slice(0, request.count);
+    const entries = page.map(toStored);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
+    const included = request.includes.length ? await this.included(request, entries) : [];
+    return { entries, included, total, nextCursor };
+  }
+
+  /** `_total=accurate` counts; `estimate` takes the planner's row estimate, which costs no scan. */
+  private async total(request: SearchRequest, where: string, values: unknown[]): Promise<number | undefined> {
+    if (request.total === 'none' && request.summary !== 'count') return undefined;
+    if (request.total === 'estimate') {
+      const plan = await this.client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE ${where}`, values);
+      const json = plan[0]?.['QUERY PLAN'];
+      const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as [{ Plan: { 'Plan Rows': number } }];
+      return Math.round(parsed[0].Plan['Plan Rows']);
+    }
+    return Number((await this.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource r WHERE ${where}`, values))[0]!.n);
+  }
+
+  /**
+   * What `_include` and `_revinclude` add to a page; `:iterate` ones apply again to what was
+   * added, round after round, until nothing new comes or the limits below are reached.
+   */
+  private async included(request: SearchRequest, matches: StoredResource[]): Promise<StoredResource[]> {
+    const seen = new Set(matches.map((m) => `${m.resourceType}/${m.id}`));
+    const included: StoredResource[] = [];
+    let frontier = matches;
+    for (let round = 0; round < MAX_INCLUDE_ROUNDS && frontier.length > 0 && included.length < MAX_INCLUDED; round++) {
+      const byType = new Map<string, string[]>();
+      for (const resource of frontier) byType.set(resource.resourceType, [...(byType.get(resource.resourceType) ?? []), resource.id]);
+      const params = new SqlParams();
+      const conditions: string[] = [];
+      for (const include of request.includes) {
+        if (round > 0 && !include.iterate) continue;
+        for (const [resourceType, ids] of byType) {
+          const condition = includeCondition(include, resourceType, ids, params);
+          if (condition) conditions.push(condition);
+        }
+      }
+      if (conditions.length === 0) break;
+      const rows = await this.client.query<StoredRow>(
+        `SELECT ${STORED_COLUMNS} FROM resource r WHERE NOT r.deleted AND (${conditions.join(' OR ')}) LIMIT ${MAX_INCLUDED - included.length}`,
+        params.values,
+      );
+      frontier = rows.map(toStored).filter((r) => !seen.has(`${r.resourceType}/${r.id}`));
+      for (const resource of frontier) seen.add(`${resource.resourceType}/${resource.id}`);
+      included.push(...frontier);
+    }
+    return included;
   }
 
   /** Instance, type or system history, newest first (https://hl7.org/fhir/R4/http.html#history). */
@@ -404,44 +457,3 @@ function toStored(row: StoredRow): StoredResource {
   };
 }
 
-interface SortKey {
-  column: string;
-  type: 'timestamptz' | 'text';
-  descending: boolean;
-  value: (stored: StoredResource) => string;
-}
-
-function sortKeys(request: SearchRequest): SortKey[] {
-  const keys: SortKey[] = request.sort.map((rule) =>
-    rule.code === '_id'
-      ? { column: 'r.id', type: 'text', descending: rule.descending, value: (s) => s.id }
-      : { column: 'r.last_updated', type: 'timestamptz', descending: rule.descending, value: (s) => s.lastUpdated },
-  );
-  if (keys.length === 0) keys.push({ column: 'r.last_updated', type: 'timestamptz', descending: false, value: (s) => s.lastUpdated });
-  if (!keys.some((k) => k.column === 'r.id')) keys.push({ column: 'r.id', type: 'text', descending: false, value: (s) => s.id });
-  return keys;
-}
-
-/** Rows strictly after the cursor in the sort order: keyset paging, no OFFSET scans. */
-function keysetCondition(keys: SortKey[], values: string[], params: SqlParams): string {
-  const placeholders = keys.map((k, i) => `${params.add(values[i])}::${k.type}`);
-  const alternatives = keys.map((key, i) => {
-    const equal = keys.slice(0, i).map((k, j) => `${k.column} = ${placeholders[j]}`);
-    return [...equal, `${key.column} ${key.descending ? '<' : '>'} ${placeholders[i]}`].join(' AND ');
-  });
-  return `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
-}
-
-function encodeCursor(values: string[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-function decodeCursor(cursor: string, length: number): string[] {
-  try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === length && values.every((v) => typeof v === 'string')) return values as string[];
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest(`Invalid paging cursor`, '_cursor');
-}
