@@ -90,6 +90,20 @@ export const MAX_COUNT = 1000;
 const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_elements', '_cursor', '_include', '_revinclude', '_include:iterate', '_revinclude:iterate']);
 /** Parameters refused with a clear message rather than ignored. */
 const UNSUPPORTED = new Set(['_query', '_filter', '_containedType', '_contained']);
+/**
+ * `_list` (https://hl7.org/fhir/R4/search.html#list): resources that are items of the given List
+ * resources. R4 defines it in prose only, so it has no SearchParameter of its own.
+ */
+const LIST_PARAMETER: SearchParameter = {
+  resourceType: 'SearchParameter',
+  url: 'http://hl7.org/fhir/SearchParameter/Resource-list',
+  name: '_list',
+  code: '_list',
+  status: 'active',
+  description: 'Resources that are items of a List',
+  base: ['Resource' as never],
+  type: 'special',
+};
 const SORTABLE_TYPES = new Set(['string', 'token', 'date', 'number', 'quantity', 'uri', 'reference']);
 
 /**
@@ -125,6 +139,10 @@ export function parseFilter(resourceType: string, key: string, value: string): S
   const code = colon < 0 ? head : head.slice(0, colon);
   const modifier = colon < 0 ? undefined : head.slice(colon + 1);
   if (UNSUPPORTED.has(code)) throw badRequest(`Search parameter "${code}" is not supported`, key);
+  if (code === '_list') {
+    if (modifier !== undefined || dot >= 0) throw badRequest(`_list takes List ids, without modifiers or chains`, key);
+    return { kind: 'value', resourceType, code, parameter: LIST_PARAMETER, values: splitValues(value) };
+  }
   const parameter = searchParameter(resourceType, code);
   if (!parameter || code === '_compartment') throw badRequest(`Unknown search parameter "${code}" for ${resourceType}`, key);
   if (dot < 0) return { kind: 'value', resourceType, code, parameter, modifier, values: splitValues(value) };

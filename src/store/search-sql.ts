@@ -49,6 +49,11 @@ function hasCondition(filter: HasFilter, alias: string, params: SqlParams, depth
 function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
   const { code, modifier } = filter;
   if (code === '_id') return idCondition(filter, alias, params);
+  if (code === '_list') {
+    if (filter.values.some((v) => v.startsWith('$'))) throw badRequest(`Functional lists ($current-…) are not supported`, '_list');
+    return `${alias}.id IN (SELECT s.target_id FROM search_reference s WHERE s.resource_type = 'List' AND s.code = 'item'
+      AND s.target_type = ${params.add(filter.resourceType)} AND s.id = ANY(${params.add(filter.values)}::text[]))`;
+  }
   if (code === '_lastUpdated') {
     if (modifier) throw badRequest(`Modifier :${modifier} is not supported on _lastUpdated`, `_lastUpdated:${modifier}`);
     return `(${filter.values.map((v) => dateComparison(v, `${alias}.last_updated`, `${alias}.last_updated`, params, code)).join(' OR ')})`;

@@ -130,6 +130,18 @@ describe(`search: chains, _has, includes, sorting, paging, totals (${driverName}
     assert.equal((await server.fhir('GET', 'Observation?_include=Patient:organization')).status, 400, '_include from another type needs :iterate');
   });
 
+  test('_list finds the items of a List', async () => {
+    const list = await create('list', {
+      resourceType: 'List',
+      status: 'current',
+      mode: 'working',
+      entry: [{ item: { reference: `Patient/${id.nurlan}` } }, { item: { reference: `Observation/${id.pulse1}` } }],
+    });
+    assert.deepEqual(ids(await search(`Patient?_list=${list}`)), [ref('nurlan', 'Patient')]);
+    assert.deepEqual(ids(await search(`Observation?_list=${list}`)), [ref('pulse1', 'Observation')]);
+    assert.deepEqual(ids(await search(`Patient?_list=no-such-list`)), []);
+  });
+
   test('POST _search takes form parameters', async () => {
     const reply = await server.fhir('POST', 'Patient/_search', 'gender=female&_sort=birthdate', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(reply.status, 200);
