@@ -21,6 +21,7 @@ Commands:
                                  write a synthetic population as FHIR NDJSON, one file per resource type
   import PATH [--report FILE]    load NDJSON files (a file or a folder of *.ndjson) into the store;
                                  rejected lines go to the report (default import-rejected.ndjson)
+  reindex [--type TYPE]          rebuild the search indexes (after search parameter definitions change)
 `;
 
 function storage(config: Config) {
@@ -107,6 +108,28 @@ async function importCommand(config: Config, args: string[]): Promise<void> {
   }
 }
 
+async function reindex(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { type: { type: 'string' } } });
+  const db = await storage(config);
+  try {
+    const repo = new Repository(db);
+    const total = await repo.countCurrent(values.type);
+    const bar = new ProgressBar(`Reindexing${values.type ? ` ${values.type}` : ''}`, total);
+    let done = 0;
+    let after: [string, string] | undefined;
+    for (;;) {
+      const page = await repo.reindexPage({ after, limit: 500, resourceType: values.type });
+      if (page.count === 0) break;
+      done += page.count;
+      after = page.last;
+      bar.update(done);
+    }
+    bar.finish(`Reindexed ${done.toLocaleString('en-US')} resources.`);
+  } finally {
+    await db.close();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -120,6 +143,8 @@ async function main(argv: string[]): Promise<void> {
         return await generate(args);
       case 'import':
         return await importCommand(config, args);
+      case 'reindex':
+        return await reindex(config, args);
       case undefined:
       case 'help':
       case '--help':

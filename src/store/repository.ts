@@ -373,6 +373,42 @@ export class Repository {
     return { stored: versions.map(toStoredVersion), unchanged };
   }
 
+  /**
+   * Rebuilds the search index rows of one page of current resources, in (type, id) order after
+   * `after`; used by `densaulyq reindex` when search parameter definitions change. One
+   * statement per page, so a reader never sees a resource half-indexed.
+   */
+  async reindexPage(options: { after?: [string, string]; limit: number; resourceType?: string }): Promise<{ count: number; last?: [string, string] }> {
+    const params = new SqlParams();
+    const where = ['NOT r.deleted'];
+    if (options.resourceType) where.push(`r.resource_type = ${params.add(options.resourceType)}`);
+    if (options.after) where.push(`(r.resource_type, r.id) > (${params.add(options.after[0])}, ${params.add(options.after[1])})`);
+    const rows = await this.client.query<{ resource_type: string; id: string; content: string }>(
+      `SELECT r.resource_type, r.id, r.content FROM resource r WHERE ${where.join(' AND ')} ORDER BY r.resource_type, r.id LIMIT ${options.limit}`,
+      params.values,
+    );
+    if (rows.length === 0) return { count: 0 };
+    const write = new SqlParams();
+    const input = `SELECT * FROM unnest(${write.add(rows.map((r) => r.resource_type))}::text[], ${write.add(rows.map((r) => r.id))}::text[]) AS t(resource_type, id)`;
+    const steps = [
+      `input AS (${input})`,
+      ...Object.values(INDEX_TABLES).map((t, i) => `d${i} AS (DELETE FROM ${t.table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
+      ...indexInserts(rows.map((r) => [r.resource_type, r.id, extractSearchIndex(JSON.parse(r.content) as Resource)]), write),
+    ];
+    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, write.values);
+    const last = rows[rows.length - 1]!;
+    return { count: rows.length, last: [last.resource_type, last.id] };
+  }
+
+  /** How many current resources there are (of one type), for progress reports. */
+  async countCurrent(resourceType?: string): Promise<number> {
+    const rows = await this.client.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM resource r WHERE NOT r.deleted${resourceType ? ' AND r.resource_type = $1' : ''}`,
+      resourceType ? [resourceType] : [],
+    );
+    return Number(rows[0]!.n);
+  }
+
   private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, StoredRow>> {
     const rows = await this.client.query<StoredRow>(
       `SELECT ${STORED_COLUMNS} FROM resource r WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,

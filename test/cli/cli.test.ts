@@ -29,7 +29,7 @@ describe('the densaulyq command line', () => {
   test('help lists the commands; an unknown command exits 2', async () => {
     const help = await densaulyq(['help']);
     assert.equal(help.code, 0);
-    for (const command of ['serve', 'generate', 'import']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['serve', 'generate', 'import', 'reindex']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
     const unknown = await densaulyq(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown command/);
@@ -61,6 +61,13 @@ describe('the densaulyq command line', () => {
     const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.line), [2, 3]);
     assert.equal(lines[0].outcome.resourceType, 'OperationOutcome');
+  });
+
+  test('reindex rebuilds the search index of every resource with a progress report', async () => {
+    const env = { DATA_DIR: join(dir, 'db') };
+    const result = await densaulyq(['reindex'], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Reindexed [\d,]+ resources/);
   });
 
   test('generate without its options is a usage error', async () => {

@@ -66,6 +66,23 @@ describe(`storage: the repository (${driverName})`, () => {
     assert.equal(leftovers[0]!.n, '0');
   });
 
+  test('reindex rebuilds lost index rows page by page', async () => {
+    const created = await repo.create({ resourceType: 'Patient', name: [{ family: 'Қайта' }] } as Resource);
+    await db.query(`DELETE FROM search_string WHERE id = $1`, [created.id]);
+    assert.equal((await search(repo, 'Patient', `family=Қайта&_id=${created.id}`)).entries.length, 0);
+    let after: [string, string] | undefined;
+    let pages = 0;
+    for (;;) {
+      const page = await repo.reindexPage({ after, limit: 1, resourceType: 'Patient' });
+      if (page.count === 0) break;
+      after = page.last;
+      pages++;
+    }
+    assert.ok(pages >= 2);
+    assert.equal((await search(repo, 'Patient', `family=Қайта&_id=${created.id}`)).entries.length, 1);
+    assert.equal(await repo.countCurrent('Patient'), (await search(repo, 'Patient', '_count=1000')).entries.length);
+  });
+
   test('each clinical row carries its patient-compartment key', async () => {
     const patient = await repo.create({ resourceType: 'Patient' } as Resource);
     const observation = await repo.create({
