@@ -7,6 +7,7 @@ import { ProgressBar } from './cli/progress.js';
 import { type Config, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
+import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
 import { generatePopulation } from './synth/population.js';
@@ -113,6 +114,7 @@ async function reindex(config: Config, args: string[]): Promise<void> {
   const db = await storage(config);
   try {
     const repo = new Repository(db);
+    await loadCustomSearchParameters(repo);
     const total = await repo.countCurrent(values.type);
     const bar = new ProgressBar(`Reindexing${values.type ? ` ${values.type}` : ''}`, total);
     let done = 0;

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import type { Database } from './store/driver.js';
+import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
+import { Repository } from './store/repository.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,6 +17,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await loadCustomSearchParameters(new Repository(db));
   const app = await buildApp({ db, config, logger });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -19,6 +19,11 @@ export function patientCompartmentKey(resource: Resource): string | undefined {
   return undefined;
 }
 
+/** The resource types of the Patient compartment, the Patient itself first. */
+export function patientCompartmentTypes(): string[] {
+  return ['Patient', ...compartmentParams().keys()];
+}
+
 let byType: Map<string, readonly string[]> | undefined;
 
 function compartmentParams(): Map<string, readonly string[]> {

@@ -10,6 +10,7 @@ import {
   evalFhirPathTyped,
   getSearchParameterDetails,
   getSearchParameters,
+  indexSearchParameter,
   indexSearchParameterBundle,
   toTypedValue,
 } from '@medplum/core';
@@ -36,6 +37,20 @@ function ensureLoaded(): void {
 export function searchParameters(resourceType: string): Record<string, SearchParameter> {
   ensureLoaded();
   return getSearchParameters(resourceType) ?? {};
+}
+
+/**
+ * Adds SearchParameter resources held by the server to the definitions, so their values are
+ * indexed from then on (and, after `densaulyq reindex`, for what was stored before).
+ * https://hl7.org/fhir/R4/searchparameter.html
+ */
+export function registerSearchParameters(parameters: readonly SearchParameter[]): void {
+  ensureLoaded();
+  for (const parameter of parameters) {
+    if (parameter.status === 'retired' || !parameter.code || !parameter.expression || !parameter.base?.length) continue;
+    indexSearchParameter(parameter);
+  }
+  typeParameters.clear();
 }
 
 export function searchParameter(resourceType: string, code: string): SearchParameter | undefined {

@@ -66,6 +66,11 @@ export interface SortRule {
 export interface SearchRequest {
   resourceType: string;
   filters: SearchFilter[];
+  /**
+   * A search across types (https://hl7.org/fhir/R4/http.html#search, system level): each type
+   * with its own filters, parsed against its own parameters; replaces resourceType and filters.
+   */
+  types?: { resourceType: string; filters: SearchFilter[] }[];
   count: number;
   sort: SortRule[];
   total: 'none' | 'estimate' | 'accurate';
@@ -128,6 +133,34 @@ function applyParameter(request: SearchRequest, key: string, value: string): voi
   if (RESULT_PARAMETERS.has(key)) return applyResultParameter(request, key, value);
   if (value === '') throw badRequest(`Empty value for search parameter "${key}"`, key);
   request.filters.push(parseFilter(request.resourceType, key, value));
+}
+
+/** Parameters that need no resource type: they filter on the resource table's own columns. */
+const UNTYPED = new Set(['_id', '_lastUpdated']);
+const untyped = ([key]: [string, string]) => RESULT_PARAMETERS.has(key) || UNTYPED.has(key.split(':')[0]!) || key === '_format' || key === '_pretty';
+
+/**
+ * The query of a search across types (https://hl7.org/fhir/R4/http.html#search, system level):
+ * `_type` lists the types, and every other filter must exist on each of them; without `_type`
+ * every type is searched and only `_id` and `_lastUpdated` may filter. Sorting is by those two.
+ */
+export function parseMultiTypeSearch(query: [string, string][], lenient: boolean): SearchRequest {
+  const typeValue = query.find(([k]) => k === '_type')?.[1];
+  const rest = query.filter(([k]) => k !== '_type');
+  let request: SearchRequest;
+  if (typeValue) {
+    const types = typeValue.split(',');
+    for (const type of types) if (!isResourceType(type)) throw badRequest(`Unknown resource type "${type}" in _type`, '_type');
+    const perType = types.map((resourceType) => ({ resourceType, filters: parseSearchRequest(resourceType, rest, lenient).filters }));
+    request = { ...parseSearchRequest(types[0]!, rest, lenient), resourceType: '*', types: perType };
+  } else {
+    const typed = rest.find((pair) => !untyped(pair));
+    if (typed && !lenient) throw badRequest(`Without _type only _id and _lastUpdated can filter; name the types to use "${typed[0]}"`, typed[0]);
+    request = { ...parseSearchRequest('Resource', rest.filter(untyped), lenient), resourceType: '*' };
+  }
+  if (request.sort.some((rule) => rule.parameter)) throw badRequest(`A search across types sorts by _id or _lastUpdated only`, '_sort');
+  if (typeValue) request.applied.unshift(['_type', typeValue]);
+  return request;
 }
 
 /** One `key=value` as a filter on `resourceType`: plain, chained or reverse-chained. */

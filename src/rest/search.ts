@@ -1,8 +1,10 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
-import { parseSearchRequest } from '../fhir/search-request.js';
+import { patientCompartmentTypes } from '../fhir/compartment.js';
+import { notSupported } from '../fhir/outcome.js';
+import { type SearchRequest, parseMultiTypeSearch, parseSearchRequest } from '../fhir/search-request.js';
 import { summarize } from '../fhir/summary.js';
-import { withQuery } from './history.js';
 import type { StoredResource } from '../store/repository.js';
+import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
 
@@ -11,14 +13,36 @@ import { RAW_RESOURCE } from './raw.js';
  * link shows the parameters applied; `next` carries a keyset cursor, so deep pages cost no OFFSET.
  */
 export async function search(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const lenient = /handling=lenient/.test(request.headers.prefer ?? '');
-  const query = [...request.query, ...formParameters(request)];
-  const searchRequest = parseSearchRequest(params.type!, query, lenient);
+  const searchRequest = parseSearchRequest(params.type!, queryOf(request), isLenient(request));
+  return searchBundle(searchRequest, `${context.baseUrl}/${params.type}`, context);
+}
+
+/** search-system: across the types in `_type` (https://hl7.org/fhir/R4/http.html#search). */
+export async function searchSystem(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  return searchBundle(parseMultiTypeSearch(queryOf(request), isLenient(request)), context.baseUrl, context);
+}
+
+/**
+ * Compartment search (https://hl7.org/fhir/R4/compartmentdefinition.html#search):
+ * `Patient/123/Observation?…` searches the patient's compartment by its compartment key;
+ * `Patient/123/*` searches every type of it. Only the Patient compartment is defined here.
+ */
+export async function searchCompartment(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  if (params.type !== 'Patient') throw notSupported(`Only the Patient compartment can be searched, not ${params.type}`, 400);
+  const query = queryOf(request);
+  const searchRequest =
+    params.compartmentType === '*'
+      ? parseMultiTypeSearch(query.some(([k]) => k === '_type') ? query : [['_type', patientCompartmentTypes().join(',')], ...query], isLenient(request))
+      : parseSearchRequest(params.compartmentType!, query, isLenient(request));
+  searchRequest.compartments = [params.id!];
+  return searchBundle(searchRequest, `${context.baseUrl}/Patient/${params.id}/${params.compartmentType}`, context);
+}
+
+async function searchBundle(searchRequest: SearchRequest, base: string, context: InteractionContext): Promise<FhirResponse> {
   const result = await context.repo.search(searchRequest);
-  const base = `${context.baseUrl}/${params.type}`;
   const link: BundleLink[] = [{ relation: 'self', url: withQuery(base, searchRequest.applied) }];
   if (result.nextCursor) link.push({ relation: 'next', url: withQuery(base, [...searchRequest.applied, ['_cursor', result.nextCursor]]) });
-  const subsetting = searchRequest.summary !== undefined && searchRequest.summary !== 'false' || searchRequest.elements !== undefined;
+  const subsetting = (searchRequest.summary !== undefined && searchRequest.summary !== 'false') || searchRequest.elements !== undefined;
   const toEntry =
     (mode: 'match' | 'include') =>
     (stored: StoredResource): BundleEntry => {
@@ -32,7 +56,12 @@ export async function search(request: FhirRequest, params: Record<string, string
   return { status: 200, resource: bundle };
 }
 
-/** POST `_search` sends its parameters as an application/x-www-form-urlencoded body. */
-function formParameters(request: FhirRequest): [string, string][] {
-  return request.method === 'POST' && typeof request.body === 'string' ? [...new URLSearchParams(request.body)] : [];
+function isLenient(request: FhirRequest): boolean {
+  return /handling=lenient/.test(request.headers.prefer ?? '');
+}
+
+/** The query, with POST `_search`'s application/x-www-form-urlencoded body added. */
+function queryOf(request: FhirRequest): [string, string][] {
+  const form = request.method === 'POST' && typeof request.body === 'string' ? [...new URLSearchParams(request.body)] : [];
+  return [...request.query, ...form];
 }

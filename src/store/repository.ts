@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
 import { badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
-import { type IndexRows, extractSearchIndex } from '../fhir/search-parameters.js';
+import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database, SqlClient } from './driver.js';
 import { includeCondition } from './search-include.js';
@@ -195,7 +195,16 @@ export class Repository {
    */
   async search(request: SearchRequest): Promise<SearchResult> {
     const params = new SqlParams();
-    const where = [`r.resource_type = ${params.add(request.resourceType)}`, 'NOT r.deleted', ...filterConditions(request, params)];
+    const where = ['NOT r.deleted'];
+    if (request.types) {
+      const perType = request.types.map(({ resourceType, filters }) =>
+        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params)].join(' AND '),
+      );
+      where.push(`(${perType.map((condition) => `(${condition})`).join(' OR ')})`);
+    } else {
+      if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
+      where.push(...filterConditions(request, params));
+    }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
     const total = await this.total(request, where.join(' AND '), params.values);
@@ -322,6 +331,7 @@ export class Repository {
     steps.push(`v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method) VALUES ($1, $2, $3, $4, $5, $6, $7))`);
     steps.push(...indexInserts([[version.resourceType, id, extractSearchIndex(version.full)]], params, ['$1', '$2']));
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    if (version.resourceType === 'SearchParameter') registerSearchParameters([version.full as SearchParameter]);
     return toStoredVersion(version);
   }
 
@@ -370,6 +380,7 @@ export class Repository {
       ...indexInserts(versions.map((v) => [v.resourceType, v.id, extractSearchIndex(v.full)]), params),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
     return { stored: versions.map(toStoredVersion), unchanged };
   }
 

@@ -83,6 +83,32 @@ describe(`storage: the repository (${driverName})`, () => {
     assert.equal(await repo.countCurrent('Patient'), (await search(repo, 'Patient', '_count=1000')).entries.length);
   });
 
+  test('a SearchParameter posted to the server is searchable: new writes at once, older ones after reindex', async () => {
+    const url = 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName';
+    const withMaidenName = (name: string) => ({ resourceType: 'Patient', extension: [{ url, valueString: name }] }) as Resource;
+    const older = await repo.create(withMaidenName('Жұмабаева'));
+    assert.throws(() => parseSearchRequest('Patient', new URLSearchParams('mothers-maiden-name=x')), /Unknown search parameter/);
+    await repo.create({
+      resourceType: 'SearchParameter',
+      url: 'http://densaulyq.kz/fhir/SearchParameter/patient-mothers-maiden-name',
+      name: 'MothersMaidenName',
+      status: 'active',
+      description: "Mother's maiden name",
+      code: 'mothers-maiden-name',
+      base: ['Patient'],
+      type: 'string',
+      expression: `Patient.extension.where(url = '${url}').value`,
+    } as Resource);
+    const newer = await repo.create(withMaidenName('Жұмабаева'));
+    const found = async () => (await search(repo, 'Patient', 'mothers-maiden-name=жумабаева')).entries.map((e) => e.id).sort();
+    assert.deepEqual(await found(), [newer.id]);
+    let after: [string, string] | undefined;
+    for (let page = await repo.reindexPage({ limit: 100, resourceType: 'Patient' }); page.count > 0; page = await repo.reindexPage({ after, limit: 100, resourceType: 'Patient' })) {
+      after = page.last;
+    }
+    assert.deepEqual(await found(), [older.id, newer.id].sort());
+  });
+
   test('each clinical row carries its patient-compartment key', async () => {
     const patient = await repo.create({ resourceType: 'Patient' } as Resource);
     const observation = await repo.create({
