@@ -96,19 +96,20 @@ const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_el
 /** Parameters refused with a clear message rather than ignored. */
 const UNSUPPORTED = new Set(['_query', '_filter', '_containedType', '_contained']);
 /**
- * `_list` (https://hl7.org/fhir/R4/search.html#list): resources that are items of the given List
- * resources. R4 defines it in prose only, so it has no SearchParameter of its own.
+ * Parameters that R4 defines in prose (https://hl7.org/fhir/R4/search.html#all) and that the
+ * search engine answers from its own tables: `_list` from List items, `_text` and `_content`
+ * from the full-text words.
  */
-const LIST_PARAMETER: SearchParameter = {
-  resourceType: 'SearchParameter',
-  url: 'http://hl7.org/fhir/SearchParameter/Resource-list',
-  name: '_list',
-  code: '_list',
-  status: 'active',
-  description: 'Resources that are items of a List',
-  base: ['Resource' as never],
-  type: 'special',
-};
+const SPECIAL_PARAMETERS: Record<string, SearchParameter> = Object.fromEntries(
+  [
+    ['_list', 'Resources that are items of a List', 'http://hl7.org/fhir/SearchParameter/Resource-list'],
+    ['_text', 'Search on the narrative of the resource', 'http://hl7.org/fhir/SearchParameter/DomainResource-text'],
+    ['_content', 'Search on the entire content of the resource', 'http://hl7.org/fhir/SearchParameter/Resource-content'],
+  ].map(([code, description, url]) => [
+    code,
+    { resourceType: 'SearchParameter', url, name: code, code, status: 'active', description, base: ['Resource' as never], type: 'special' } as SearchParameter,
+  ]),
+);
 const SORTABLE_TYPES = new Set(['string', 'token', 'date', 'number', 'quantity', 'uri', 'reference']);
 
 /**
@@ -172,9 +173,10 @@ export function parseFilter(resourceType: string, key: string, value: string): S
   const code = colon < 0 ? head : head.slice(0, colon);
   const modifier = colon < 0 ? undefined : head.slice(colon + 1);
   if (UNSUPPORTED.has(code)) throw badRequest(`Search parameter "${code}" is not supported`, key);
-  if (code === '_list') {
-    if (modifier !== undefined || dot >= 0) throw badRequest(`_list takes List ids, without modifiers or chains`, key);
-    return { kind: 'value', resourceType, code, parameter: LIST_PARAMETER, values: splitValues(value) };
+  const special = SPECIAL_PARAMETERS[code];
+  if (special) {
+    if (modifier !== undefined || dot >= 0) throw badRequest(`${code} takes no modifiers or chains`, key);
+    return { kind: 'value', resourceType, code, parameter: special, values: splitValues(value) };
   }
   const parameter = searchParameter(resourceType, code);
   if (!parameter || code === '_compartment') throw badRequest(`Unknown search parameter "${code}" for ${resourceType}`, key);

@@ -103,6 +103,17 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, seq)
   );
   `,
+  `
+  CREATE TABLE search_text (
+    resource_type text NOT NULL,
+    id text NOT NULL,
+    narrative text[] NOT NULL,
+    content text[] NOT NULL
+  );
+  CREATE INDEX search_text_owner ON search_text (resource_type, id);
+  CREATE INDEX search_text_narrative ON search_text USING gin (narrative);
+  CREATE INDEX search_text_content ON search_text USING gin (content);
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -4,6 +4,7 @@ import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
 import { badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
+import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database, SqlClient } from './driver.js';
 import { includeCondition } from './search-include.js';
@@ -79,7 +80,9 @@ const INDEX_TABLES: Record<keyof IndexRows, { table: string; columns: string[]; 
 };
 
 /** CTE steps removing a resource's index rows; `$1, $2` are its type and id. */
-const INDEX_DELETES = Object.values(INDEX_TABLES).map((t, i) => `d${i} AS (DELETE FROM ${t.table} WHERE resource_type = $1 AND id = $2)`);
+/** Every table with rows derived from a resource's current version, besides `resource` itself. */
+const DERIVED_TABLES = [...Object.values(INDEX_TABLES).map((t) => t.table), 'search_text'];
+const INDEX_DELETES = DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
 
 /**
@@ -329,7 +332,7 @@ export class Repository {
         ]
       : [`w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content) VALUES ($1, $2, $3, $4, $5, $6))`];
     steps.push(`v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method) VALUES ($1, $2, $3, $4, $5, $6, $7))`);
-    steps.push(...indexInserts([[version.resourceType, id, extractSearchIndex(version.full)]], params, ['$1', '$2']));
+    steps.push(...indexInserts([[version.resourceType, id, version.full]], params, ['$1', '$2']));
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     if (version.resourceType === 'SearchParameter') registerSearchParameters([version.full as SearchParameter]);
     return toStoredVersion(version);
@@ -374,10 +377,8 @@ export class Repository {
         FROM input i WHERE i.existing AND r.resource_type = i.resource_type AND r.id = i.id)`,
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method)
         SELECT resource_type, id, version_id, last_updated, compartment, content, method FROM input)`,
-      ...Object.values(INDEX_TABLES).map(
-        (t, i) => `dm${i} AS (DELETE FROM ${t.table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`,
-      ),
-      ...indexInserts(versions.map((v) => [v.resourceType, v.id, extractSearchIndex(v.full)]), params),
+      ...DERIVED_TABLES.map((table, i) => `dm${i} AS (DELETE FROM ${table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`),
+      ...indexInserts(versions.map((v) => [v.resourceType, v.id, v.full]), params),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
@@ -403,8 +404,8 @@ export class Repository {
     const input = `SELECT * FROM unnest(${write.add(rows.map((r) => r.resource_type))}::text[], ${write.add(rows.map((r) => r.id))}::text[]) AS t(resource_type, id)`;
     const steps = [
       `input AS (${input})`,
-      ...Object.values(INDEX_TABLES).map((t, i) => `d${i} AS (DELETE FROM ${t.table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(rows.map((r) => [r.resource_type, r.id, extractSearchIndex(JSON.parse(r.content) as Resource)]), write),
+      ...DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
+      ...indexInserts(rows.map((r) => [r.resource_type, r.id, JSON.parse(r.content) as Resource]), write),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, write.values);
     const last = rows[rows.length - 1]!;
@@ -465,17 +466,21 @@ function toStoredVersion(version: ReturnType<typeof nextVersion>): StoredResourc
 }
 
 /**
- * CTE steps inserting index rows, one unnest per table. `owner` names the SQL of a single
- * resource's type and id; without it, type and id columns are bound per row.
+ * CTE steps inserting the search index rows and full-text words of resources, one unnest per
+ * table. `owner` names the SQL of a single resource's type and id; without it, type and id
+ * columns are bound per row.
  */
-function indexInserts(resources: [resourceType: string, id: string, rows: IndexRows][], params: SqlParams, owner?: [string, string]): string[] {
+function indexInserts(resources: [resourceType: string, id: string, resource: Resource][], params: SqlParams, owner?: [string, string]): string[] {
+  const indexed = resources.map(([resourceType, id, resource]) => ({ resourceType, id, rows: extractSearchIndex(resource), text: textWords(resource) }));
   const steps: string[] = [];
+  const ownerColumns = (types: string[], ids: string[]) =>
+    owner ? `${owner[0]}, ${owner[1]}` : `${params.add(types)}::text[], ${params.add(ids)}::text[]`;
   for (const kind of Object.keys(INDEX_TABLES) as (keyof IndexRows)[]) {
     const { table, columns, types } = INDEX_TABLES[kind];
     const ownerTypes: string[] = [];
     const ids: string[] = [];
     const values: unknown[][] = columns.map(() => []);
-    for (const [resourceType, id, rows] of resources) {
+    for (const { resourceType, id, rows } of indexed) {
       for (const row of rows[kind] as unknown[][]) {
         ownerTypes.push(resourceType);
         ids.push(id);
@@ -486,9 +491,20 @@ function indexInserts(resources: [resourceType: string, id: string, rows: IndexR
     const arrays = columns.map((_, c) => `${params.add(values[c])}::${types[c]}[]`);
     const select = owner
       ? `SELECT ${owner[0]}, ${owner[1]}, * FROM unnest(${arrays.join(', ')})`
-      : `SELECT * FROM unnest(${params.add(ownerTypes)}::text[], ${params.add(ids)}::text[], ${arrays.join(', ')})`;
+      : `SELECT * FROM unnest(${ownerColumns(ownerTypes, ids)}, ${arrays.join(', ')})`;
     steps.push(`i_${kind} AS (INSERT INTO ${table} (resource_type, id, ${columns.join(', ')}) ${select})`);
   }
+  // Words travel space-joined, one string per resource: unnest cannot carry an array per row.
+  const narratives = params.add(indexed.map((r) => r.text.narrative.join(' ')));
+  const contents = params.add(indexed.map((r) => r.text.content.join(' ')));
+  const textOwner = owner ? `${owner[0]}, ${owner[1]}, ` : `t.resource_type, t.id, `;
+  const textSource = owner
+    ? `unnest(${narratives}::text[], ${contents}::text[]) AS t(narrative, content)`
+    : `unnest(${ownerColumns(indexed.map((r) => r.resourceType), indexed.map((r) => r.id))}, ${narratives}::text[], ${contents}::text[]) AS t(resource_type, id, narrative, content)`;
+  steps.push(
+    `i_text AS (INSERT INTO search_text (resource_type, id, narrative, content)
+      SELECT ${textOwner}string_to_array(t.narrative, ' '), string_to_array(t.content, ' ') FROM ${textSource})`,
+  );
   return steps;
 }
 

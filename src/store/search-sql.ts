@@ -1,5 +1,6 @@
 import { badRequest } from '../fhir/outcome.js';
 import type { HasFilter, SearchFilter, SearchRequest, ValueFilter } from '../fhir/search-request.js';
+import { textQuery } from '../fhir/text-index.js';
 import { dateComparison, tableOf, valueCondition } from './search-values.js';
 import type { SqlParams } from './sql-params.js';
 
@@ -49,6 +50,7 @@ function hasCondition(filter: HasFilter, alias: string, params: SqlParams, depth
 function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
   const { code, modifier } = filter;
   if (code === '_id') return idCondition(filter, alias, params);
+  if (code === '_text' || code === '_content') return textCondition(filter, alias, params);
   if (code === '_list') {
     if (filter.values.some((v) => v.startsWith('$'))) throw badRequest(`Functional lists ($current-…) are not supported`, '_list');
     return `${alias}.id IN (SELECT s.target_id FROM search_reference s WHERE s.resource_type = 'List' AND s.code = 'item'
@@ -67,6 +69,19 @@ function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlPar
   const negate = modifier === 'not';
   const alternatives = filter.values.map((value) => valueCondition(filter, value, params)).join(' OR ');
   return `${alias}.id ${negate ? 'NOT IN' : 'IN'} (${owner} AND (${alternatives}))`;
+}
+
+/**
+ * `_text` (narrative) and `_content` (all text): every word of one of the alternatives must
+ * occur (https://hl7.org/fhir/R4/search.html#text), answered by the GIN index on the word arrays.
+ */
+function textCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
+  if (filter.modifier) throw badRequest(`${filter.code} takes no modifier`, `${filter.code}:${filter.modifier}`);
+  const column = filter.code === '_text' ? 'narrative' : 'content';
+  const alternatives = filter.values.flatMap(textQuery);
+  if (alternatives.length === 0) throw badRequest(`${filter.code} needs at least one word`, filter.code);
+  const matches = alternatives.map((words) => `s.${column} @> ${params.add(words)}::text[]`).join(' OR ');
+  return `${alias}.id IN (SELECT s.id FROM search_text s WHERE s.resource_type = ${params.add(filter.resourceType)} AND (${matches}))`;
 }
 
 function idCondition(filter: ValueFilter, alias: string, params: SqlParams): string {

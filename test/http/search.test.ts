@@ -142,6 +142,24 @@ describe(`search: chains, _has, includes, sorting, paging, totals (${driverName}
     assert.deepEqual(ids(await search(`Patient?_list=no-such-list`)), []);
   });
 
+  test('_text searches the narrative and _content all text, in Cyrillic too', async () => {
+    const condition = await create('diabetes', {
+      resourceType: 'Condition',
+      subject: { reference: `Patient/${id.galym}` },
+      code: { text: 'ҚАНТ ДИАБЕТІ, 2 типі' },
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Науқас <b>инсулин</b> алады</p></div>' },
+    });
+    const found = async (query: string) => ids(await search(`Condition?${query}`));
+    assert.deepEqual(await found('_content=қант'), [`Condition/${condition}`]);
+    assert.deepEqual(await found('_content=КАНТ диабети'), [`Condition/${condition}`], 'words are ANDed, Kazakh letters fold');
+    assert.deepEqual(await found('_content=қант туберкулез'), []);
+    assert.deepEqual(await found('_content=туберкулез OR қант'), [`Condition/${condition}`]);
+    assert.deepEqual(await found('_text=инсулин'), [`Condition/${condition}`]);
+    assert.deepEqual(await found('_text=қант'), [], 'the code is not in the narrative');
+    await server.fhir('PUT', `Condition/${condition}`, { resourceType: 'Condition', id: condition, subject: { reference: `Patient/${id.galym}` }, code: { text: 'гипертония' } });
+    assert.deepEqual(await found('_content=қант'), [], 'an update replaces the words');
+  });
+
   test('POST _search takes form parameters', async () => {
     const reply = await server.fhir('POST', 'Patient/_search', 'gender=female&_sort=birthdate', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(reply.status, 200);
