@@ -100,7 +100,7 @@ const UNSUPPORTED = new Set(['_query', '_filter', '_containedType', '_contained'
  * search engine answers from its own tables: `_list` from List items, `_text` and `_content`
  * from the full-text words.
  */
-const SPECIAL_PARAMETERS: Record<string, SearchParameter> = Object.fromEntries(
+export const SPECIAL_PARAMETERS: Readonly<Record<string, SearchParameter>> = Object.fromEntries(
   [
     ['_list', 'Resources that are items of a List', 'http://hl7.org/fhir/SearchParameter/Resource-list'],
     ['_text', 'Search on the narrative of the resource', 'http://hl7.org/fhir/SearchParameter/DomainResource-text'],

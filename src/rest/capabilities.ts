@@ -1,11 +1,12 @@
 import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { resourceTypes } from '../fhir/definitions.js';
 import { searchParameters } from '../fhir/search-parameters.js';
+import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
 import type { FhirResponse, InteractionContext } from './interaction.js';
 import { ROUTES } from './routes.js';
 
-/** Parameter types the search engine answers; the others are not advertised. */
-const SEARCHABLE_TYPES = new Set(['number', 'date', 'string', 'token', 'reference', 'quantity', 'uri']);
+/** Parameters the search engine refuses (400): not advertised. */
+const UNSUPPORTED = new Set(['_compartment', '_query']);
 
 let statement: CapabilityStatement | undefined;
 
@@ -34,8 +35,8 @@ function buildStatement(): CapabilityStatement {
       conditionalUpdate: ROUTES.some((r) => r.name === 'conditional-update'),
       conditionalDelete: ROUTES.some((r) => r.name === 'conditional-delete') ? 'single' : 'not-supported',
       referencePolicy: ['literal', 'logical'],
-      searchParam: Object.values(searchParameters(type))
-        .filter((p) => SEARCHABLE_TYPES.has(p.type!) && p.code !== '_compartment')
+      searchParam: [...Object.values(searchParameters(type)), ...Object.values(SPECIAL_PARAMETERS)]
+        .filter((p) => !UNSUPPORTED.has(p.code!))
         .map((p) => ({ name: p.code!, definition: p.url, type: p.type! })),
       operation: operations.map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/Resource-${name}` })),
     }),

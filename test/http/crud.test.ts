@@ -184,7 +184,11 @@ describe(`CRUD and history over HTTP (${driverName})`, () => {
     for (const code of ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type']) {
       assert.ok(observation.interaction.some((i: any) => i.code === code), code);
     }
-    assert.ok(observation.searchParam.some((p: any) => p.name === 'code'));
+    const params = new Set(observation.searchParam.map((p: any) => p.name));
+    for (const name of ['code', 'code-value-quantity', 'value-quantity', 'subject', '_id', '_lastUpdated', '_tag', '_profile', '_security', '_source', '_text', '_content', '_list']) {
+      assert.ok(params.has(name), name);
+    }
+    assert.ok(rest.resource.find((r: any) => r.type === 'Location').searchParam.some((p: any) => p.name === 'near'));
     assert.deepEqual(rest.interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'transaction']);
   });
 });
