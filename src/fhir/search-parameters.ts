@@ -142,6 +142,24 @@ function leapSecondAsLastMillisecond(value: TypedValue): TypedValue {
   return value;
 }
 
+const NAME_PARTS = ['family', 'given', 'prefix', 'suffix', 'text'] as const;
+const ADDRESS_PARTS = ['line', 'city', 'district', 'state', 'postalCode', 'country', 'text'] as const;
+
+/**
+ * The parts of a HumanName or Address, each its own string row besides the whole: `name` and
+ * `address` match when ANY part starts with the value (https://hl7.org/fhir/R4/search.html#string),
+ * so `name=Ғалым` finds «Әлия Ғалым» by her family name.
+ */
+function nameAndAddressParts(value: TypedValue): string[] {
+  const parts = value.type === 'HumanName' ? NAME_PARTS : value.type === 'Address' ? ADDRESS_PARTS : undefined;
+  if (!parts || !value.value || typeof value.value !== 'object') return [];
+  const record = value.value as Record<string, unknown>;
+  return parts.flatMap((part) => {
+    const item = record[part];
+    return (Array.isArray(item) ? item : [item]).filter((text): text is string => typeof text === 'string' && text !== '');
+  });
+}
+
 /** The resources a reference search parameter of `resource` points at. */
 export function referenceTargets(resource: Resource, code: string): ReferenceTarget[] {
   const entry = parametersOf(resource.resourceType).byCode.get(code);
@@ -181,9 +199,13 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
         }
         identifierTypeRows(code, values, rows);
         break;
-      case 'string':
-        for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') rows.string.push([code, value, normalizeString(value)]);
+      case 'string': {
+        const strings = new Set<string>();
+        for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') strings.add(value);
+        for (const value of values) for (const part of nameAndAddressParts(value)) strings.add(part);
+        for (const value of strings) rows.string.push([code, value, normalizeString(value)]);
         break;
+      }
       case 'date':
         for (const period of convertToSearchableDates(values.map(leapSecondAsLastMillisecond))) rows.date.push([code, period.start ?? null, period.end ?? null]);
         break;

@@ -55,6 +55,20 @@ describe(`search: chains, _has, includes, sorting, paging, totals (${driverName}
     assert.deepEqual(ids(await search('Observation?subject:Patient.name=nobody')), []);
   });
 
+  test('name and address match any of their parts by prefix', async () => {
+    const aliya = await create('aliya', {
+      resourceType: 'Patient',
+      name: [{ given: ['Әлия'], family: 'Ғалымова' }],
+      address: [{ line: ['Абай даңғылы, 10'], city: 'Алматы', postalCode: '050000' }],
+    });
+    assert.deepEqual(ids(await search(`Patient?name=галымова&_id=${aliya}`)), [`Patient/${aliya}`]);
+    assert.deepEqual(ids(await search(`Patient?name=әлия ғ&_id=${aliya}`)), [`Patient/${aliya}`], 'the whole name too');
+    assert.deepEqual(ids(await search(`Patient?address=алматы&_id=${aliya}`)), [`Patient/${aliya}`]);
+    assert.deepEqual(ids(await search(`Patient?address=050&_id=${aliya}`)), [`Patient/${aliya}`]);
+    assert.deepEqual(ids(await search(`Patient?name=айгерім&_id=${aliya}`)), []);
+    await server.fhir('DELETE', `Patient/${aliya}`);
+  });
+
   test('_has finds what is referred to, nested too', async () => {
     assert.deepEqual(ids(await search(`Patient?_has:Observation:patient:code=${LOINC}|2345-7`)), [ref('nurlan', 'Patient')]);
     assert.deepEqual(ids(await search('Patient?_has:Encounter:subject:_has:Observation:encounter:code=8867-4')), [ref('galym', 'Patient')]);
