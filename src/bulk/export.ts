@@ -79,7 +79,8 @@ const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_el
 
 /** Validates export parameters (a 400 for anything the server cannot honour) and normalizes them. */
 export function planExport(request: ExportRequest): ExportParameters {
-  const format = request.outputFormat ?? OUTPUT_FORMATS[0]!;
+  // An unencoded `+` in a query string arrives as a space: `application/fhir ndjson`.
+  const format = (request.outputFormat ?? OUTPUT_FORMATS[0]!).replace(/ /g, '+');
   if (!OUTPUT_FORMATS.includes(format)) {
     throw badRequest(`_outputFormat "${format}" is not supported; use application/fhir+ndjson`, '_outputFormat', 'not-supported');
   }
@@ -304,6 +305,9 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
 
   let lines: string[] = [];
   let lastBeat = Date.now();
+  /** The file being written while the next pages are read (they overlap on PostgreSQL); one at a time. */
+  let writing: Promise<void> | undefined;
+  let writingDone = true;
   const progressText = (current?: string) => JSON.stringify({ runner, checkpoint, exported, type: current } satisfies JobProgress);
   const check = () => {
     if (signal.aborted) throw new JobReleased();
@@ -314,21 +318,31 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
     for (const entry of page.entries) lines.push(entry.json);
     exported += page.entries.length;
     if (lines.length >= exportLimits.fileSize || (page.typeDone && lines.length > 0)) {
+      await writing;
       const content = lines.join('\n') + '\n';
       const count = lines.length;
       const seq = checkpoint.seq;
       lines = [];
       checkpoint = { ...page.next, seq: seq + 1, typeStartSeq: page.typeDone ? seq + 1 : checkpoint.typeStartSeq };
+      const progress = progressText(page.type);
+      writingDone = false;
       // The file and the checkpoint after it commit together: a resumed job never repeats or skips a file.
-      await repo.db.transaction(async (tx) => {
-        if (!(await updateProgress(tx, id, runner, progressText(page.type)))) throw new JobReleased();
-        await appendOutput(tx, id, seq, page.type, count, content);
-      });
-      lastBeat = Date.now();
+      writing = repo.db
+        .transaction(async (tx) => {
+          if (!(await updateProgress(tx, id, runner, progress))) throw new JobReleased();
+          await appendOutput(tx, id, seq, page.type, count, content);
+        })
+        .finally(() => {
+          writingDone = true;
+          lastBeat = Date.now();
+        });
+      writing.catch(() => undefined); // awaited before the next file and at the end
     } else {
       // Nothing buffered at the end of a type: the next one is a safe place to resume from.
       if (page.typeDone) checkpoint = { ...page.next, seq: checkpoint.seq, typeStartSeq: checkpoint.seq };
-      if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+      // While a file is being written, its transaction is the heartbeat (and holds the newer checkpoint).
+      if (writingDone && Date.now() - lastBeat >= HEARTBEAT_MS) {
+        await writing; // a failed write stops the job before its checkpoint could be recorded
         if (!(await updateProgress(repo.db, id, runner, progressText(page.type)))) throw new JobReleased();
         lastBeat = Date.now();
       }
@@ -336,6 +350,7 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
     // PGlite answers on the same thread: let HTTP requests in between pages.
     await yieldToEventLoop();
   }
+  await writing;
   check();
   await finishJob(repo.db, id, runner, 'completed', progressText());
 }

@@ -30,6 +30,36 @@ const utilities = (createRequire(import.meta.url)('@lhncbc/ucum-lhc') as UcumPac
  */
 export function canonicalQuantity(value: number, unit: string): CanonicalQuantity | undefined {
   if (!Number.isFinite(value) || unit === '') return undefined;
+  const conversion = conversionOf(unit);
+  return conversion && { value: conversion.scale * value + conversion.offset, unit: conversion.unit };
+}
+
+interface Conversion {
+  scale: number;
+  offset: number;
+  unit: string;
+}
+
+/**
+ * Every UCUM conversion to base units is affine (a scale, plus an offset for Cel and [degF]),
+ * so it is worked out once per unit code from two points and then applied as arithmetic:
+ * ucum-lhc parses the unit expression on every call, which cost more than all other indexing.
+ */
+const conversions = new Map<string, Conversion | null>();
+
+function conversionOf(unit: string): Conversion | undefined {
+  let conversion = conversions.get(unit);
+  if (conversion === undefined) {
+    const zero = toBaseUnits(0, unit);
+    const one = toBaseUnits(1, unit);
+    conversion = zero && one && zero.unit === one.unit ? { scale: one.value - zero.value, offset: zero.value, unit: one.unit } : null;
+    // Bounded: units come from stored data, and a flood of made-up codes must not grow memory without end.
+    if (conversions.size < 10_000) conversions.set(unit, conversion);
+  }
+  return conversion ?? undefined;
+}
+
+function toBaseUnits(value: number, unit: string): CanonicalQuantity | undefined {
   const result = utilities.convertToBaseUnits(unit, value);
   if (result.status !== 'succeeded' || result.magnitude === undefined || !Number.isFinite(result.magnitude)) return undefined;
   const dimension = Object.entries(result.unitToExp ?? {})

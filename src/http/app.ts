@@ -136,13 +136,15 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   const url = reply.request.url;
   const pretty = url.includes('_pretty=true') && /[?&]_pretty=true(&|$)/.test(url);
   const { stored } = response;
-  reply.status(response.status).header('content-type', FHIR_JSON);
+  reply.status(response.status).header('content-type', response.contentType ?? FHIR_JSON);
+  for (const [name, value] of Object.entries(response.headers ?? {})) reply.header(name, value);
   if (stored && !stored.deleted) {
     reply.header('etag', etag(stored)).header('last-modified', new Date(stored.lastUpdated).toUTCString());
     if (response.status === 201) reply.header('location', `${baseUrl}/${stored.resourceType}/${stored.id}/_history/${stored.versionId}`);
   }
   if (response.status === 304) return reply.removeHeader('content-type').send();
   if (request.method === 'HEAD') return reply.send();
+  if (response.body !== undefined) return response.body === '' ? reply.removeHeader('content-type').send() : reply.send(response.body);
   const prefer = request.headers.prefer ?? '';
   const writes = request.method !== 'GET' && !!stored;
   if (writes && /return=minimal/.test(prefer)) return reply.send();

@@ -5,6 +5,21 @@ import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
 import type { FhirResponse, InteractionContext } from './interaction.js';
 import { ROUTES } from './routes.js';
 
+/**
+ * The operations of one resource type (from `:type` routes serving it), or of the system (type
+ * undefined), each named once with its OperationDefinition.
+ */
+function operations(type: string | undefined): { name: string; definition: string }[] {
+  const found = new Map<string, string>();
+  for (const route of ROUTES) {
+    if (!route.name.startsWith('$')) continue;
+    const applies = type === undefined ? route.level === 'system' : route.level !== 'system' && (!route.types || route.types.includes(type));
+    const name = route.name.slice(1);
+    if (applies && !found.has(name)) found.set(name, route.definition ?? `http://hl7.org/fhir/OperationDefinition/Resource-${name}`);
+  }
+  return [...found].map(([name, definition]) => ({ name, definition }));
+}
+
 /** Parameters the search engine refuses (400): not advertised. */
 const UNSUPPORTED = new Set(['_compartment', '_query']);
 
@@ -22,7 +37,6 @@ export async function capabilities(_request: unknown, _params: unknown, context:
 function buildStatement(): CapabilityStatement {
   const named = (level: string) => ROUTES.filter((r) => r.level === level && !r.name.startsWith('$') && !r.name.startsWith('conditional'));
   const typeInteractions = [...new Set([...named('type'), ...named('instance')].map((r) => r.name))];
-  const operations = [...new Set(ROUTES.filter((r) => r.name.startsWith('$')).map((r) => r.name.slice(1)))];
   const resource = resourceTypes.map(
     (type): CapabilityStatementRestResource => ({
       type: type as ResourceType,
@@ -38,7 +52,7 @@ function buildStatement(): CapabilityStatement {
       searchParam: [...Object.values(searchParameters(type)), ...Object.values(SPECIAL_PARAMETERS)]
         .filter((p) => !UNSUPPORTED.has(p.code!))
         .map((p) => ({ name: p.code!, definition: p.url, type: p.type! })),
-      operation: operations.map((name) => ({ name, definition: `http://hl7.org/fhir/OperationDefinition/Resource-${name}` })),
+      operation: operations(type),
     }),
   );
   return {
@@ -54,6 +68,7 @@ function buildStatement(): CapabilityStatement {
       {
         mode: 'server',
         resource,
+        operation: operations(undefined),
         interaction: named('system')
           .filter((r) => r.name !== 'capabilities')
           .flatMap((r) => (r.name === 'transaction' ? ['transaction', 'batch'] : [r.name]))
