@@ -14,6 +14,7 @@ import { Repository } from '../store/repository.js';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = /^application\/(fhir\+json|json|json-patch\+json)\b/;
 const FORM_TYPE = /^application\/x-www-form-urlencoded\b/;
+const NDJSON_TYPE = /^application\/(fhir\+)?ndjson\b/;
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export interface AppOptions {
@@ -128,7 +129,7 @@ function parseBody(request: FastifyRequest): unknown {
   if (body === undefined || body === '') return undefined;
   const type = request.headers['content-type'] ?? '';
   if (JSON_TYPES.test(type)) return parseFhirJson(body);
-  if (FORM_TYPE.test(type)) return body;
+  if (FORM_TYPE.test(type) || NDJSON_TYPE.test(type)) return body;
   throw unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not ${type || 'a body without Content-Type'}`);
 }
 

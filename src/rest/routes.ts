@@ -9,7 +9,8 @@ import { history } from './history.js';
 import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from './interaction.js';
 import { patch } from './patch.js';
 import { read } from './read.js';
-import { search } from './search.js';
+import { importOperation } from './import.js';
+import { search, searchCompartment, searchSystem } from './search.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
 import { vread } from './vread.js';
@@ -35,6 +36,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities },
   { method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle },
   { method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history },
+  { method: 'GET', pattern: '', name: 'search-system', level: 'system', handler: searchSystem },
+  { method: 'POST', pattern: '_search', name: 'search-system', level: 'system', handler: searchSystem },
+  { method: 'POST', pattern: '$import', name: '$import', level: 'system', handler: importOperation, definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' },
   { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
   { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
   { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
@@ -56,6 +60,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread },
   { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
   { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
+  { method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment },
 ];
 
 /**

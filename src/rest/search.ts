@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import { patientCompartmentTypes } from '../fhir/compartment.js';
-import { notSupported } from '../fhir/outcome.js';
+import { isResourceType } from '../fhir/definitions.js';
+import { notFound, notSupported } from '../fhir/outcome.js';
 import { type SearchRequest, parseMultiTypeSearch, parseSearchRequest } from '../fhir/search-request.js';
 import { summarize } from '../fhir/summary.js';
 import type { StoredResource } from '../store/repository.js';
@@ -28,6 +29,7 @@ export async function searchSystem(request: FhirRequest, _params: Record<string,
  * `Patient/123/*` searches every type of it. Only the Patient compartment is defined here.
  */
 export async function searchCompartment(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  if (params.compartmentType !== '*' && !isResourceType(params.compartmentType)) throw notFound(`Unknown resource type "${params.compartmentType}"`);
   if (params.type !== 'Patient') throw notSupported(`Only the Patient compartment can be searched, not ${params.type}`, 400);
   const query = queryOf(request);
   const searchRequest =

@@ -84,6 +84,29 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     await new Repository(db).read('Organization', 'org-import-ok-2');
   });
 
+  test('$import over HTTP loads an NDJSON body and names each rejected line', async () => {
+    const { startTestServer } = await import('../support/server.js');
+    const server = await startTestServer();
+    try {
+      const body = [
+        JSON.stringify({ resourceType: 'Organization', id: 'http-import-1', name: 'Аудандық аурухана' }),
+        '{"resourceType":"Patient","id":"broken"',
+        JSON.stringify({ resourceType: 'Patient', id: 'http-import-2', gender: 'female' }),
+      ].join('\n');
+      const reply = await server.fhir('POST', '$import', body, { 'content-type': 'application/fhir+ndjson' });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.resourceType, 'OperationOutcome');
+      assert.match(reply.body.issue[0].diagnostics, /written 2, unchanged 0, rejected 1/);
+      assert.equal(reply.body.issue[1].expression[0], 'line[2]');
+      assert.equal((await server.fhir('GET', 'Patient/http-import-2')).status, 200);
+      const again = await server.fhir('POST', '$import', body, { 'content-type': 'application/fhir+ndjson' });
+      assert.match(again.body.issue[0].diagnostics, /written 0, unchanged 2, rejected 1/);
+      assert.equal((await server.fhir('POST', '$import', '{"resourceType":"Patient"}')).status, 415, 'JSON is not NDJSON');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a folder import takes only its .ndjson files', async () => {
     const names = (await ndjsonFiles(dir)).map((f) => f.slice(dir.length + 1));
     assert.deepEqual(names, (await readdir(dir)).filter((n) => n.endsWith('.ndjson')).sort());

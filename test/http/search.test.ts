@@ -174,6 +174,26 @@ describe(`search: chains, _has, includes, sorting, paging, totals (${driverName}
     assert.deepEqual(await found('_content=қант'), [], 'an update replaces the words');
   });
 
+  test('compartment search: Patient/[id]/[type] and Patient/[id]/* stay inside the patient\'s record', async () => {
+    assert.deepEqual(ids(await search(`Patient/${id.galym}/Observation?code=8867-4`)).sort(), [ref('pulse1', 'Observation'), ref('pulse2', 'Observation')].sort());
+    assert.deepEqual(ids(await search(`Patient/${id.nurlan}/Observation?code=8867-4`)), []);
+    const everything = ids(await search(`Patient/${id.nurlan}/*`)).sort();
+    assert.deepEqual(everything, [ref('nurlan', 'Patient'), ref('visit2', 'Encounter'), ref('glucose', 'Observation')].sort());
+    assert.deepEqual(ids(await search(`Patient/${id.nurlan}/*?_type=Encounter`)), [ref('visit2', 'Encounter')]);
+    assert.equal((await server.fhir('GET', `Encounter/${id.visit1}/Observation`)).status, 400, 'only the Patient compartment');
+    assert.equal((await server.fhir('GET', `Patient/${id.galym}/Nonsense`)).status, 404);
+  });
+
+  test('system search across the types in _type, and by _id/_lastUpdated alone across all types', async () => {
+    const both = ids(await search(`?_type=Patient,Organization&_id=${id.galym},${id.astana},${id.pulse1}`)).sort();
+    assert.deepEqual(both, [ref('galym', 'Patient'), ref('astana', 'Organization')].sort());
+    const named = ids(await search('?_type=Patient,Organization&name=астана'));
+    assert.deepEqual(named, [ref('astana', 'Organization')]);
+    assert.deepEqual(ids(await search(`?_id=${id.pulse1}`)), [ref('pulse1', 'Observation')]);
+    assert.equal((await server.fhir('GET', '?name=x')).status, 400, 'a typed parameter needs _type');
+    assert.equal((await server.fhir('GET', '?_type=Patient,Observation&gender=male')).status, 400, 'gender is not defined on Observation');
+  });
+
   test('POST _search takes form parameters', async () => {
     const reply = await server.fhir('POST', 'Patient/_search', 'gender=female&_sort=birthdate', { 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(reply.status, 200);
