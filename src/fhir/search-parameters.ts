@@ -37,7 +37,12 @@ function ensureLoaded(): void {
 /** The R4 search parameters of a resource type by code, including the ones every resource has. */
 export function searchParameters(resourceType: string): Record<string, SearchParameter> {
   ensureLoaded();
-  return getSearchParameters(resourceType) ?? {};
+  const own = getSearchParameters(resourceType) ?? {};
+  // Binary, Bundle and Parameters are Resources but not DomainResources: the registry lists only
+  // their own parameters, so the ones every Resource has (_id, _lastUpdated, _tag…) are added.
+  if (resourceType === 'Resource' || '_lastUpdated' in own) return own;
+  const common = Object.entries(getSearchParameters('Resource') ?? {}).filter(([, parameter]) => parameter.expression);
+  return { ...Object.fromEntries(common), ...own };
 }
 
 /**

@@ -72,6 +72,7 @@ function buildStatement(): CapabilityStatement {
         interaction: named('system')
           .filter((r) => r.name !== 'capabilities')
           .flatMap((r) => (r.name === 'transaction' ? ['transaction', 'batch'] : [r.name]))
+          .filter((code, i, codes) => codes.indexOf(code) === i)
           .map((code) => ({ code }) as NonNullable<CapabilityStatementRest['interaction']>[number]),
       },
     ],

@@ -59,6 +59,11 @@ export function sortColumns(keys: SortKey[]): string {
  * what the first does, and rows added or removed meanwhile shift nothing.
  */
 export function keysetCondition(keys: SortKey[], values: (string | null)[], params: SqlParams): string {
+  // Same direction and never null: one row comparison, which an index on the keys reads as a range.
+  if (keys.every((k) => !k.nullable && k.descending === keys[0]!.descending) && values.every((v) => v !== null)) {
+    const bounds = keys.map((k, i) => `${params.add(values[i])}::${k.type}`);
+    return `(${keys.map((k) => k.expression).join(', ')}) ${keys[0]!.descending ? '<' : '>'} (${bounds.join(', ')})`;
+  }
   const bound = keys.map((k, i) => (values[i] === null ? null : `${params.add(values[i])}::${k.type}`));
   const equal = (i: number) => (bound[i] === null ? `${keys[i]!.expression} IS NULL` : `${keys[i]!.expression} = ${bound[i]}`);
   const alternatives: string[] = [];

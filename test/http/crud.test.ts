@@ -189,6 +189,6 @@ describe(`CRUD and history over HTTP (${driverName})`, () => {
       assert.ok(params.has(name), name);
     }
     assert.ok(rest.resource.find((r: any) => r.type === 'Location').searchParam.some((p: any) => p.name === 'near'));
-    assert.deepEqual(rest.interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'transaction']);
+    assert.deepEqual(rest.interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'search-system', 'transaction']);
   });
 });
