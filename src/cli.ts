@@ -2,9 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
 import { type Config, loadConfig } from './config.js';
+import { isFhirError } from './fhir/outcome.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
@@ -22,6 +24,8 @@ Commands:
                                  write a synthetic population as FHIR NDJSON, one file per resource type
   import PATH [--report FILE]    load NDJSON files (a file or a folder of *.ndjson) into the store;
                                  rejected lines go to the report (default import-rejected.ndjson)
+  export --out DIR [--type T]... [--since INSTANT] [--type-filter QUERY]...
+                                 write the current resources as NDJSON, one file per type (Bulk Data format)
   reindex [--type TYPE]          rebuild the search indexes (after search parameter definitions change)
 `;
 
@@ -59,6 +63,7 @@ async function seedIfEmpty(config: Config, patients: number): Promise<void> {
     if (!(await hasNoPatients(repo))) return;
     const bar = new ProgressBar(`Seeding ${patients} synthetic demo patients`);
     const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
+    await repo.analyze();
     bar.finish(`Seeded ${written.toLocaleString('en-US')} resources.`);
   } finally {
     await db.close();
@@ -89,13 +94,15 @@ async function importCommand(config: Config, args: string[]): Promise<void> {
   const report = createWriteStream(values.report!);
   try {
     const bar = new ProgressBar('Importing');
+    const repo = new Repository(db);
     const progress = await importFiles(files, {
-      repo: new Repository(db),
+      repo,
       onRejected: (rejected) => {
         report.write(`${JSON.stringify(rejected)}\n`);
       },
       onProgress: (p) => bar.update(p.read),
     });
+    await repo.analyze();
     bar.finish();
     process.stdout.write(
       `read ${progress.read}, written ${progress.written}, unchanged ${progress.unchanged}, rejected ${progress.rejected}` +
@@ -105,6 +112,34 @@ async function importCommand(config: Config, args: string[]): Promise<void> {
     if (progress.rejected) process.exitCode = 1;
   } finally {
     await new Promise((resolve) => report.end(resolve));
+    await db.close();
+  }
+}
+
+async function exportCommand(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { out: { type: 'string' }, type: { type: 'string', multiple: true }, since: { type: 'string' }, 'type-filter': { type: 'string', multiple: true } },
+  });
+  if (!values.out) throw new UsageError('export needs --out DIR');
+  const db = await storage(config);
+  try {
+    const bar = new ProgressBar('Exporting');
+    const result = await exportToDirectory({
+      db,
+      outDir: values.out,
+      types: values.type,
+      since: values.since,
+      typeFilter: values['type-filter'],
+      onProgress: (n) => bar.update(n),
+    });
+    bar.finish();
+    process.stdout.write(`${result.resources.toLocaleString('en-US')} resources to ${values.out} (transactionTime ${result.transactionTime})\n`);
+    for (const [type, count] of Object.entries(result.counts).sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${type.padEnd(20)} ${count}\n`);
+  } catch (error) {
+    if (isFhirError(error)) throw new UsageError(error.outcome.issue.map((i) => i.details?.text ?? i.diagnostics).join('; '));
+    throw error;
+  } finally {
     await db.close();
   }
 }
@@ -145,6 +180,8 @@ async function main(argv: string[]): Promise<void> {
         return await generate(args);
       case 'import':
         return await importCommand(config, args);
+      case 'export':
+        return await exportCommand(config, args);
       case 'reindex':
         return await reindex(config, args);
       case undefined:

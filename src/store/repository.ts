@@ -412,6 +412,14 @@ export class Repository {
     return { count: rows.length, last: [last.resource_type, last.id] };
   }
 
+  /**
+   * Refreshes the planner's statistics after a bulk load: without them PostgreSQL (and PGlite,
+   * which has no autovacuum) plans searches over freshly loaded tables as if they were empty.
+   */
+  async analyze(): Promise<void> {
+    await this.client.query('ANALYZE');
+  }
+
   /** How many current resources there are (of one type), for progress reports. */
   async countCurrent(resourceType?: string): Promise<number> {
     const rows = await this.client.query<{ n: string }>(
