@@ -114,6 +114,62 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX search_text_narrative ON search_text USING gin (narrative);
   CREATE INDEX search_text_content ON search_text USING gin (content);
   `,
+  // Access (src/access): the OAuth 2.0 / OpenID Connect authorization server's state.
+  // oauth_payload holds oidc-provider's models (sessions, interactions, codes, grants, refresh
+  // tokens, replay records) and the ids of issued JWT access tokens, so revocation reaches them.
+  `
+  CREATE TABLE oauth_payload (
+    kind text NOT NULL,
+    id text NOT NULL,
+    payload jsonb NOT NULL,
+    grant_id text,
+    user_code text,
+    uid text,
+    expires_at timestamptz,
+    consumed_at timestamptz,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE INDEX oauth_payload_grant ON oauth_payload (grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX oauth_payload_uid ON oauth_payload (uid) WHERE uid IS NOT NULL;
+  CREATE INDEX oauth_payload_user_code ON oauth_payload (user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX oauth_payload_expires ON oauth_payload (expires_at);
+
+  CREATE TABLE oauth_client (
+    client_id text PRIMARY KEY,
+    metadata jsonb NOT NULL,
+    organization text,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE app_user (
+    id text PRIMARY KEY,
+    username text NOT NULL UNIQUE,
+    password_hash text,
+    role text NOT NULL CHECK (role IN ('citizen', 'clinician', 'public-health', 'analyst', 'administrator')),
+    fhir_user text,
+    organization text,
+    region text,
+    failed_logins integer NOT NULL DEFAULT 0,
+    locked_until timestamptz,
+    upstream_subject text UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE signing_key (
+    kid text PRIMARY KEY,
+    purpose text NOT NULL,
+    alg text NOT NULL,
+    private_jwk jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+
+  CREATE TABLE smart_launch (
+    id text PRIMARY KEY,
+    context jsonb NOT NULL,
+    created_by text,
+    expires_at timestamptz NOT NULL
+  );
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
