@@ -9,7 +9,7 @@ import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.j
 import type { Database, SqlClient } from './driver.js';
 import { includeCondition } from './search-include.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
-import { SqlParams, filterConditions } from './search-sql.js';
+import { SqlParams, filterConditions, indexOnlyMatches } from './search-sql.js';
 
 /** One version of a resource as stored. */
 export interface StoredResource {
@@ -210,7 +210,7 @@ export class Repository {
     }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
-    const total = await this.total(request, where.join(' AND '), params.values);
+    const total = await this.total(request, where.join(' AND '), params);
     if (request.summary === 'count' || request.count === 0) return { entries: [], included: [], total };
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
@@ -227,15 +227,19 @@ export class Repository {
   }
 
   /** `_total=accurate` counts; `estimate` takes the planner's row estimate, which costs no scan. */
-  private async total(request: SearchRequest, where: string, values: unknown[]): Promise<number | undefined> {
+  private async total(request: SearchRequest, where: string, params: SqlParams): Promise<number | undefined> {
     if (request.total === 'none' && request.summary !== 'count') return undefined;
+    const values = params.values;
     if (request.total === 'estimate') {
       const plan = await this.client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE ${where}`, values);
       const json = plan[0]?.['QUERY PLAN'];
       const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as [{ Plan: { 'Plan Rows': number } }];
       return Math.round(parsed[0].Plan['Plan Rows']);
     }
-    return Number((await this.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource r WHERE ${where}`, values))[0]!.n);
+    const counting = new SqlParams();
+    const matches = indexOnlyMatches(request, counting);
+    const sql = matches ? `SELECT count(*)::text AS n FROM (${matches}) m` : `SELECT count(*)::text AS n FROM resource r WHERE ${where}`;
+    return Number((await this.client.query<{ n: string }>(sql, matches ? counting.values : values))[0]!.n);
   }
 
   /**
