@@ -12,5 +12,5 @@ id -u "$PGUSER_OS" >/dev/null 2>&1 || useradd --system --no-create-home --shell 
 rm -rf "$PGDATA" && mkdir -p "$PGDATA" && chown "$PGUSER_OS" "$PGDATA"
 as_pg() { su -s /bin/sh "$PGUSER_OS" -c "$*"; }
 as_pg "$PGBIN/initdb -D $PGDATA -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null"
-as_pg "$PGBIN/pg_ctl -D $PGDATA -l $PGDATA/server.log -w -o \"-h 127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=300\" start >/dev/null"
+as_pg "$PGBIN/pg_ctl -D $PGDATA -l $PGDATA/server.log -w -o \"-h 127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=2GB\" start >/dev/null"
 echo "postgres://postgres@127.0.0.1:$PGPORT/postgres"

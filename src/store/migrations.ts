@@ -187,6 +187,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX search_reference_target ON search_reference (resource_type, code, target_id, target_type) INCLUDE (id);
   DROP INDEX search_reference_reverse;
   CREATE INDEX search_reference_reverse ON search_reference (target_type, target_id) INCLUDE (resource_type, code, id);
+  DROP INDEX search_reference_owner;
+  CREATE INDEX search_reference_owner ON search_reference (resource_type, id, code) INCLUDE (target_type, target_id);
   `,
 ];
 
