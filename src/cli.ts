@@ -1,7 +1,9 @@
 import { createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser } from './access/index.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
@@ -12,6 +14,7 @@ import { startServer } from './server.js';
 import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
+import { createDemoAccounts } from './synth/demo-accounts.js';
 import { generatePopulation } from './synth/population.js';
 import { hasNoPatients, seedDemoPopulation } from './synth/seed.js';
 
@@ -27,6 +30,13 @@ Commands:
   export --out DIR [--type T]... [--since INSTANT] [--type-filter QUERY]...
                                  write the current resources as NDJSON, one file per type (Bulk Data format)
   reindex [--type TYPE]          rebuild the search indexes (after search parameter definitions change)
+  client add --name NAME [--organization ORG] [--jwks FILE] [--scope S] [--redirect-uri URI]... [--public]
+                                 register an OAuth client: with --jwks a backend service (private_key_jwt),
+                                 with --redirect-uri an app (--public: no secret, PKCE only)
+  user add --username U --role ROLE [--fhir-user Patient/1] [--organization ORG] [--region R]
+                                 add a local account; prints its generated password once
+  token --user U | --client C [--scope S]
+                                 print an access token for scripts and tests
 `;
 
 function storage(config: Config) {
@@ -38,7 +48,9 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   if (!config.databaseUrl && demoPatients > 0) await seedIfEmpty(config, demoPatients);
   const server = await startServer(config, logger);
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${config.dataDir}`;
-  process.stdout.write(`\nDensaulyq is running\n  FHIR API  ${server.url}/fhir\n  storage   ${where}\n\n`);
+  process.stdout.write(
+    `\nDensaulyq is running\n  FHIR API      ${server.url}/fhir\n  sign-in       ${config.origin}/auth (SMART: ${server.url}/fhir/.well-known/smart-configuration)\n  storage       ${where}\n\n`,
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down: finishing requests in flight');
@@ -65,6 +77,11 @@ async function seedIfEmpty(config: Config, patients: number): Promise<void> {
     const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
     await repo.analyze();
     bar.finish(`Seeded ${written.toLocaleString('en-US')} resources.`);
+    const accounts = await createDemoAccounts(db, repo);
+    process.stdout.write(`\nDemo sign-ins (shown this once; synthetic data only):\n`);
+    for (const account of accounts) {
+      process.stdout.write(`  ${account.role.padEnd(14)} ${account.username.padEnd(20)} ${account.password ?? '(existed before)'}${account.fhirUser ? `  ${account.fhirUser}` : ''}\n`);
+    }
   } finally {
     await db.close();
   }
@@ -167,6 +184,64 @@ async function reindex(config: Config, args: string[]): Promise<void> {
   }
 }
 
+const TOKEN_SCOPES = { user: 'openid fhirUser user/*.cruds', client: 'system/*.cruds' };
+
+async function accessCommand(config: Config, command: 'client' | 'user' | 'token', args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      organization: { type: 'string' },
+      jwks: { type: 'string' },
+      scope: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      public: { type: 'boolean' },
+      username: { type: 'string' },
+      role: { type: 'string' },
+      'fhir-user': { type: 'string' },
+      region: { type: 'string' },
+      user: { type: 'string' },
+      client: { type: 'string' },
+    },
+  });
+  const db = await storage(config);
+  const mint = { issuer: `${config.origin}/auth`, fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir` };
+  try {
+    if (command === 'client' && positionals[0] === 'add') {
+      if (!values.name) throw new UsageError('client add needs --name');
+      const jwks = values.jwks ? (JSON.parse(await readFile(values.jwks, 'utf8')) as { keys: [] }) : undefined;
+      const registered = await addClient(db, {
+        client_name: values.name,
+        organization: values.organization,
+        scope: values.scope,
+        ...(jwks
+          ? { jwks, token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'] }
+          : { redirect_uris: values['redirect-uri'], token_endpoint_auth_method: values.public ? 'none' : 'client_secret_basic' }),
+      });
+      process.stdout.write(`${JSON.stringify(registered, null, 2)}\n`);
+    } else if (command === 'user' && positionals[0] === 'add') {
+      if (!values.username || !values.role) throw new UsageError('user add needs --username and --role');
+      const password = randomBytes(12).toString('base64url');
+      await addUser(db, { username: values.username, password, role: values.role as Role, fhirUser: values['fhir-user'], organization: values.organization, region: values.region });
+      process.stdout.write(`${values.username}  ${password}\n`);
+    } else if (command === 'token' && (values.user || values.client)) {
+      const token = values.user
+        ? await issueTokenForUser(db, values.user, values.scope ?? TOKEN_SCOPES.user, mint)
+        : await issueTokenForClient(db, values.client!, values.scope ?? TOKEN_SCOPES.client, mint);
+      process.stdout.write(`${token}\n`);
+    } else {
+      throw new UsageError(`Unknown use of ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // Registry and account errors are the caller's mistake (duplicate name, unknown role…).
+    throw new UsageError((error as Error).message);
+  } finally {
+    await db.close();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -184,6 +259,10 @@ async function main(argv: string[]): Promise<void> {
         return await exportCommand(config, args);
       case 'reindex':
         return await reindex(config, args);
+      case 'client':
+      case 'user':
+      case 'token':
+        return await accessCommand(config, command, args);
       case undefined:
       case 'help':
       case '--help':

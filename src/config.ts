@@ -12,6 +12,10 @@ export interface Config {
   logLevel: string;
   /** The public base URL of the FHIR API, when it differs from what requests show (behind a proxy). */
   publicBaseUrl?: string;
+  /** Where the platform is reached from outside: the OAuth issuer is `{origin}/auth`. */
+  origin: string;
+  /** Bootstrap secret of the client registry's admin API (DENSAULYQ_ADMIN_SECRET). */
+  adminSecret?: string;
 }
 
 function integer(value: string | undefined, fallback: number, name: string): number {
@@ -21,7 +25,7 @@ function integer(value: string | undefined, fallback: number, name: string): num
   return n;
 }
 
-/** Settings from the environment (PORT, HOST, DATA_DIR, DATABASE_URL, BODY_LIMIT_MB, …). */
+/** Settings from the environment (PORT, HOST, DATA_DIR, DATABASE_URL, BODY_LIMIT_MB, PUBLIC_ORIGIN, …). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env.PORT, 8080, 'PORT'),
@@ -32,5 +36,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBundleEntries: integer(env.MAX_BUNDLE_ENTRIES, 20_000, 'MAX_BUNDLE_ENTRIES'),
     logLevel: env.LOG_LEVEL ?? 'info',
     publicBaseUrl: env.PUBLIC_BASE_URL || undefined,
+    origin: (env.PUBLIC_ORIGIN || `http://localhost:${integer(env.PORT, 8080, 'PORT')}`).replace(/\/$/, ''),
+    adminSecret: env.DENSAULYQ_ADMIN_SECRET || undefined,
   };
 }

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
@@ -21,10 +21,12 @@ export interface AppOptions {
   db: Database;
   config: Pick<Config, 'bodyLimit' | 'maxBundleEntries' | 'publicBaseUrl'>;
   logger?: Logger;
+  /** The OAuth 2.0 / SMART authorization server, mounted beside the FHIR API when given. */
+  authorization?: FastifyPluginAsync;
 }
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -41,6 +43,7 @@ export async function buildApp({ db, config, logger }: AppOptions): Promise<Fast
     },
   });
   const repo = new Repository(db);
+  if (authorization) await app.register(authorization);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));

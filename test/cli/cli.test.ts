@@ -29,7 +29,7 @@ describe('the densaulyq command line', () => {
   test('help lists the commands; an unknown command exits 2', async () => {
     const help = await densaulyq(['help']);
     assert.equal(help.code, 0);
-    for (const command of ['serve', 'generate', 'import', 'export', 'reindex']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['serve', 'generate', 'import', 'export', 'reindex', 'client add', 'user add', 'token']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
     const unknown = await densaulyq(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /Unknown command/);
@@ -88,6 +88,25 @@ describe('the densaulyq command line', () => {
     const result = await densaulyq(['reindex'], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /Reindexed [\d,]+ resources/);
+  });
+
+  test('user add, client add and token: a token for scripts, verifiable by the server', async () => {
+    const env = { DATA_DIR: join(dir, 'db') };
+    const user = await densaulyq(['user', 'add', '--username', 'cli-clinician', '--role', 'clinician', '--organization', 'org-1'], env);
+    assert.equal(user.code, 0, user.stderr);
+    assert.match(user.stdout, /^cli-clinician\s+\S{12,}/);
+    const duplicate = await densaulyq(['user', 'add', '--username', 'cli-clinician', '--role', 'clinician'], env);
+    assert.equal(duplicate.code, 2);
+    const client = await densaulyq(['client', 'add', '--name', 'Polyclinic MIS', '--organization', 'org-1', '--redirect-uri', 'http://127.0.0.1:9/cb'], env);
+    assert.equal(client.code, 0, client.stderr);
+    assert.ok(JSON.parse(client.stdout).client_id);
+    const token = await densaulyq(['token', '--user', 'cli-clinician'], env);
+    assert.equal(token.code, 0, token.stderr);
+    const [, payload] = token.stdout.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    assert.equal(claims.role, 'clinician');
+    assert.equal(claims.organization, 'org-1');
+    assert.match(claims.scope, /user\/\*\.cruds/);
   });
 
   test('generate without its options is a usage error', async () => {

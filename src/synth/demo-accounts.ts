@@ -1,0 +1,22 @@
+import type { Patient, PractitionerRole } from '@medplum/fhirtypes';
+import { type DemoAccount, ensureDemoAccounts } from '../access/index.js';
+import { parseSearchRequest } from '../fhir/search-request.js';
+import type { Database } from '../store/driver.js';
+import type { Repository } from '../store/repository.js';
+
+/**
+ * One demo account per role, tied to the demo population: the citizen is the first patient, the
+ * clinician a practitioner of that patient's polyclinic, so a demo sign-in sees a real record.
+ */
+export async function createDemoAccounts(db: Database, repo: Repository): Promise<DemoAccount[]> {
+  const first = async <T>(type: string, query: [string, string][]) =>
+    (await repo.search(parseSearchRequest(type, [...query, ['_count', '1'], ['_sort', '_id']]))).entries.map((e) => JSON.parse(e.json) as T)[0];
+  const patient = await first<Patient>('Patient', []);
+  const polyclinic = patient?.generalPractitioner?.find((r) => r.reference?.startsWith('Organization/'))?.reference?.slice('Organization/'.length);
+  const role = await first<PractitionerRole>('PractitionerRole', polyclinic ? [['organization', `Organization/${polyclinic}`]] : []);
+  return ensureDemoAccounts(db, {
+    patientId: patient?.id,
+    practitionerId: role?.practitioner?.reference?.split('/')[1],
+    organizationId: role?.organization?.reference?.split('/')[1],
+  });
+}
