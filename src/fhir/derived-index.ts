@@ -1,19 +1,13 @@
 import {
   type FhirPathAtom,
   type TypedValue,
-  convertToSearchableDates,
-  convertToSearchableNumbers,
   convertToSearchableQuantities,
-  convertToSearchableReferences,
-  convertToSearchableStrings,
   convertToSearchableTokens,
-  convertToSearchableUris,
   evalFhirPathTyped,
   parseFhirPath,
 } from '@medplum/core';
 import type { Identifier, Location, Reference, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { normalizeString } from './normalize.js';
-import { type IndexRows, parseReference, searchParameters } from './search-parameters.js';
+import { type IndexRows, searchParameters, valueRows } from './search-parameters.js';
 import { compileSearchPath } from './search-path.js';
 import { UCUM_SYSTEM, canonicalQuantity } from './ucum.js';
 
@@ -206,39 +200,8 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
     definition.components.forEach((component, index) => {
       if (index === definition.keyIndex) return;
       const values = component.values(element, resource);
-      for (const key of keys) componentRows(compositeCode(code, key), component.parameter.type!, values, rows);
+      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type!, values, rows);
     });
   }
 }
 
-function componentRows(code: string, type: string, values: TypedValue[], rows: IndexRows): void {
-  switch (type) {
-    case 'token':
-      for (const token of convertToSearchableTokens(values)) if (token.value) rows.token.push([code, token.system ?? null, token.value, null]);
-      break;
-    case 'string':
-      for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') rows.string.push([code, value, normalizeString(value)]);
-      break;
-    case 'date':
-      for (const period of convertToSearchableDates(values)) rows.date.push([code, period.start ?? null, period.end ?? null]);
-      break;
-    case 'number':
-      for (const [low, high] of convertToSearchableNumbers(values)) rows.number.push([code, low ?? null, high ?? null, null, null]);
-      break;
-    case 'quantity':
-      for (const q of convertToSearchableQuantities(values)) {
-        if (q.value !== undefined) rows.number.push([code, q.value, q.value, q.system ?? null, q.code ?? q.unit ?? null]);
-      }
-      canonicalQuantityRows(code, values, rows);
-      break;
-    case 'uri':
-      for (const value of convertToSearchableUris(values)) rows.uri.push([code, value]);
-      break;
-    case 'reference':
-      for (const reference of convertToSearchableReferences(values)) {
-        const target = parseReference(reference);
-        rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
-      }
-      break;
-  }
-}

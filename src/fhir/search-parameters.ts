@@ -196,45 +196,53 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
     const code = parameter.code!;
     const values = entry[evaluator](typed);
     if (values.length === 0) continue;
-    switch (parameter.type) {
-      case 'token':
-        for (const token of convertToSearchableTokens(values, { textSearchSystem: TEXT_SYSTEM })) {
-          if (token.system === TEXT_SYSTEM) rows.token.push([code, null, null, token.value ? normalizeString(token.value) : null]);
-          else rows.token.push([code, token.system ?? null, token.value ?? null, null]);
-        }
-        identifierTypeRows(code, values, rows);
-        break;
-      case 'string': {
-        const strings = new Set<string>();
-        for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') strings.add(value);
-        for (const value of values) for (const part of nameAndAddressParts(value)) strings.add(part);
-        for (const value of strings) rows.string.push([code, value, normalizeString(value)]);
-        break;
-      }
-      case 'date':
-        for (const period of convertToSearchableDates(values.map(leapSecondAsLastMillisecond))) rows.date.push([code, period.start ?? null, period.end ?? null]);
-        break;
-      case 'number':
-        for (const [low, high] of convertToSearchableNumbers(values)) rows.number.push([code, low ?? null, high ?? null, null, null]);
-        break;
-      case 'quantity':
-        for (const q of convertToSearchableQuantities(values)) {
-          if (q.value !== undefined) rows.number.push([code, q.value, q.value, q.system ?? null, q.code ?? q.unit ?? null]);
-        }
-        canonicalQuantityRows(code, values, rows);
-        break;
-      case 'uri':
-        for (const value of convertToSearchableUris(values)) rows.uri.push([code, value]);
-        break;
-      case 'reference':
-        for (const reference of convertToSearchableReferences(values)) {
-          const target = parseReference(reference);
-          rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
-        }
-        referenceIdentifierRows(code, values, rows);
-        break;
-    }
+    valueRows(code, parameter.type!, values, rows);
   }
   compositeAndPositionRows(resource, typed, rows);
   return rows;
+}
+
+/**
+ * The index rows of a parameter's values, by the parameter's type; composite parameters use it
+ * for their components too, under their own codes.
+ */
+export function valueRows(code: string, type: string, values: TypedValue[], rows: IndexRows): void {
+  switch (type) {
+    case 'token':
+      for (const token of convertToSearchableTokens(values, { textSearchSystem: TEXT_SYSTEM })) {
+        if (token.system === TEXT_SYSTEM) rows.token.push([code, null, null, token.value ? normalizeString(token.value) : null]);
+        else rows.token.push([code, token.system ?? null, token.value ?? null, null]);
+      }
+      identifierTypeRows(code, values, rows);
+      break;
+    case 'string': {
+      const strings = new Set<string>();
+      for (const value of convertToSearchableStrings(values)) if (typeof value === 'string') strings.add(value);
+      for (const value of values) for (const part of nameAndAddressParts(value)) strings.add(part);
+      for (const value of strings) rows.string.push([code, value, normalizeString(value)]);
+      break;
+    }
+    case 'date':
+      for (const period of convertToSearchableDates(values.map(leapSecondAsLastMillisecond))) rows.date.push([code, period.start ?? null, period.end ?? null]);
+      break;
+    case 'number':
+      for (const [low, high] of convertToSearchableNumbers(values)) rows.number.push([code, low ?? null, high ?? null, null, null]);
+      break;
+    case 'quantity':
+      for (const q of convertToSearchableQuantities(values)) {
+        if (q.value !== undefined) rows.number.push([code, q.value, q.value, q.system ?? null, q.code ?? q.unit ?? null]);
+      }
+      canonicalQuantityRows(code, values, rows);
+      break;
+    case 'uri':
+      for (const value of convertToSearchableUris(values)) rows.uri.push([code, value]);
+      break;
+    case 'reference':
+      for (const reference of convertToSearchableReferences(values)) {
+        const target = parseReference(reference);
+        rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
+      }
+      referenceIdentifierRows(code, values, rows);
+      break;
+  }
 }
