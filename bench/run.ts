@@ -26,17 +26,10 @@ import { type Measurement, call, measureHttp, percentile } from './load.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type ScenarioResult, formatTable, judge } from './report.js';
 import { type TargetProcess, startTarget } from './target-process.js';
+import { OUT_DIR, envInteger } from './settings.js';
 
-const OUT_DIR = '.bench';
 const PRELOAD_BATCH = 500;
 
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, not "${text}"`);
-  return value;
-}
 
 const settings = {
   n: envInteger('BENCH_N', 10_000),

@@ -30,20 +30,13 @@ import { type Measurement, call, measureHttp } from './load.js';
 import { type LoadMode, type LoadResult, loadPopulation } from './search-load.js';
 import { SEARCH_SCENARIOS, type Samples, type SearchGoal, type SearchScenario, sampleValues } from './search-queries.js';
 import { startTarget } from './target-process.js';
+import { OUT_DIR, envInteger } from './settings.js';
 
 type Driver = 'postgres' | 'pglite';
 
-const OUT_DIR = '.bench';
 /** Requests sent one by one before the load, to check each search answers 200 with matches. */
 const PROBES = 20;
 
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, not "${text}"`);
-  return value;
-}
 
 const settings = {
   seconds: envInteger('BENCH_SECONDS', 5),
