@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
 import type autocannon from 'autocannon';
+import pg from 'pg';
 import { type BenchDatabase, type Driver, openBenchDatabase } from './bench-database.js';
 import { type SyntheaBundle, clinicTransaction, loadSynthea, patient, patientTransaction } from './fixtures.js';
 import { type Measurement, call, measureHttp, percentile } from './load.js';
@@ -257,6 +258,22 @@ async function measureBare(run: Run): Promise<Measurement> {
   }
 }
 
+/**
+ * After the preload: a checkpoint and fresh statistics on PostgreSQL, so the first scenario is
+ * measured in the steady state rather than during the write-back of the load.
+ */
+async function settle(database: BenchDatabase): Promise<void> {
+  if (database.driver !== 'postgres') return;
+  const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('VACUUM ANALYZE');
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+}
+
 async function runScenario(run: Run, scenario: Scenario): Promise<Measurement> {
   if (run.profile) await run.fhir.profileStart();
   try {
@@ -280,6 +297,7 @@ async function benchDriver(database: BenchDatabase, only: Set<string> | undefine
     console.error(`[${database.driver}] preloading ${settings.n} Patients…`);
     const { preloaded, measurement } = await preload(base);
     report(judge('preload', `preload: transactions of ${PRELOAD_BATCH} Patients`, measurement, undefined));
+    await settle(database);
     const run: Run = { driver: database.driver, fhir, base, preloaded, profile };
     const bare = await measureBare(run);
     report(judge('bare', 'bare Fastify GET (memory)', bare, bare));
