@@ -4,7 +4,7 @@ import { addClient } from '../../src/access/clients.js';
 import { createAccessTokenVerifier, issueTokenForClient, issueTokenForUser } from '../../src/access/tokens.js';
 import { addUser, ensureDemoAccounts, verifyPassword } from '../../src/access/users.js';
 import { secretsEqual } from '../../src/access/secrets.js';
-import { ADMIN_SECRET, Browser, REDIRECT_URI, form, formAction, pkce, startAuthServer, type AuthServer } from './harness.js';
+import { ADMIN_SECRET, Browser, REDIRECT_URI, authorizeUrl, form, formAction, pkce, startAuthServer, type AuthServer } from './harness.js';
 
 describe('client registry admin API, accounts and CLI tokens', () => {
   let server: AuthServer;
@@ -173,17 +173,8 @@ describe('client registry admin API, accounts and CLI tokens', () => {
     await addUser(server.db, { username: 'target', password: 'the-right-one', role: 'citizen', fhirUser: 'Patient/t-1' });
     const browser = new Browser('en');
     const { challenge } = pkce();
-    const url = new URL(`${server.issuer}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'web',
-      redirect_uri: REDIRECT_URI,
-      scope: 'patient/*.rs',
-      aud: server.fhirBase,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    }).toString();
-    const { response } = await browser.follow(await browser.fetch(url.toString()), REDIRECT_URI);
+    const url = authorizeUrl(server, { clientId: 'web', scope: 'patient/*.rs', challenge });
+    const { response } = await browser.follow(await browser.fetch(url), REDIRECT_URI);
     const action = new URL(formAction(await response.text()), server.origin).toString();
     const attempt = (password: string) => browser.fetch(action, form({ username: 'target', password }));
 
@@ -212,18 +203,8 @@ describe('client registry admin API, accounts and CLI tokens', () => {
     const page = async (acceptLanguage: string, uiLocales?: string) => {
       const browser = new Browser(acceptLanguage);
       const { challenge } = pkce();
-      const url = new URL(`${server.issuer}/authorize`);
-      url.search = new URLSearchParams({
-        response_type: 'code',
-        client_id: 'web',
-        redirect_uri: REDIRECT_URI,
-        scope: 'patient/*.rs',
-        aud: server.fhirBase,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        ...(uiLocales ? { ui_locales: uiLocales } : {}),
-      }).toString();
-      const { response } = await browser.follow(await browser.fetch(url.toString()), REDIRECT_URI);
+      const url = authorizeUrl(server, { clientId: 'web', scope: 'patient/*.rs', challenge, uiLocales });
+      const { response } = await browser.follow(await browser.fetch(url), REDIRECT_URI);
       return response.text();
     };
     assert.match(await page('ru-RU,ru;q=0.9,en;q=0.5'), /<html lang="ru">[\s\S]*Вход в Densaulyq/);

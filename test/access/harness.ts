@@ -152,6 +152,27 @@ export interface AuthorizeRun {
   redirect: URL;
 }
 
+/** The authorization request of a SMART app with PKCE (S256), to this server's FHIR base by default. */
+export function authorizeUrl(
+  server: AuthServer,
+  params: { clientId: string; scope: string; challenge: string; launch?: string; aud?: string; uiLocales?: string },
+): string {
+  const url = new URL(`${server.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: params.clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: params.scope,
+    state: 'state-123',
+    aud: params.aud ?? server.fhirBase,
+    code_challenge: params.challenge,
+    code_challenge_method: 'S256',
+    ...(params.launch ? { launch: params.launch } : {}),
+    ...(params.uiLocales ? { ui_locales: params.uiLocales } : {}),
+  }).toString();
+  return url.toString();
+}
+
 /**
  * Drives an authorization code flow in a browser: authorize, sign in, consent, back to the
  * app's redirect URI. `consent` may change the form before it is sent.
@@ -163,20 +184,8 @@ export async function authorize(
   browser = new Browser(),
 ): Promise<AuthorizeRun> {
   const { verifier, challenge } = pkce();
-  const url = new URL(`${server.issuer}/authorize`);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: params.clientId,
-    redirect_uri: REDIRECT_URI,
-    scope: params.scope,
-    state: 'state-123',
-    aud: params.aud ?? server.fhirBase,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    ...(params.launch ? { launch: params.launch } : {}),
-    ...(params.uiLocales ? { ui_locales: params.uiLocales } : {}),
-  }).toString();
-  let step = await browser.follow(await browser.fetch(url.toString()), REDIRECT_URI);
+  const url = authorizeUrl(server, { ...params, challenge });
+  let step = await browser.follow(await browser.fetch(url), REDIRECT_URI);
   if (step.url.startsWith(REDIRECT_URI)) return { browser, verifier, redirect: new URL(step.url) };
   let html = await step.response.text();
   const login = await browser.fetch(new URL(formAction(html), server.origin).toString(), form({ username: params.username, password: params.password }));
