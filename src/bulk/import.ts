@@ -7,6 +7,7 @@ import { isResourceType } from '../fhir/definitions.js';
 import { parseFhirJson } from '../fhir/json.js';
 import { isFhirError, outcome } from '../fhir/outcome.js';
 import { validateResource } from '../fhir/validate.js';
+import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
 import type { Repository } from '../store/repository.js';
 
 export interface RejectedLine {
@@ -97,6 +98,7 @@ function checkLine(text: string): { resource: Resource; id: string } | { issues:
     return { issues: [{ severity: 'error', code: 'required', diagnostics: 'A bulk-imported resource needs a valid id', expression: [`${resource.resourceType}.id`] }] };
   }
   const issues = validateResource(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  if (resource.resourceType === 'Patient') issues.push(...patientIdentifierIssues(resource));
   return issues.length ? { issues } : { resource, id: resource.id };
 }
 

@@ -1,11 +1,13 @@
-import type { Resource } from '@medplum/fhirtypes';
-import { badRequest } from '../fhir/outcome.js';
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { badRequest, unprocessable } from '../fhir/outcome.js';
 import { assertValid } from '../fhir/validate.js';
+import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
 import type { FhirRequest } from './interaction.js';
 
 /**
- * The request's resource, checked to be of `resourceType` and valid against R4; a resource of
- * another type, or none, is a 400 and an invalid one a 422, before anything is written.
+ * The request's resource, checked to be of `resourceType`, valid against R4 and, for a Patient,
+ * against the IIN rules; a resource of another type, or none, is a 400 and an invalid one a 422,
+ * before anything is written.
  */
 export function resourceBody(request: FhirRequest, resourceType: string): Resource {
   const body = request.body;
@@ -17,5 +19,9 @@ export function resourceBody(request: FhirRequest, resourceType: string): Resour
     throw badRequest(`Expected a ${resourceType} resource but the body is ${typeof type === 'string' ? `a ${type}` : 'not a resource'}`, `${resourceType}.resourceType`);
   }
   assertValid(body);
+  if (resourceType === 'Patient') {
+    const issues = patientIdentifierIssues(body as Patient);
+    if (issues.length) throw unprocessable(issues);
+  }
   return body as Resource;
 }

@@ -107,6 +107,15 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     }
   });
 
+  test('a Patient whose IIN fails the national rules is rejected with the identifier named', async () => {
+    const file = join(dir, 'bad-iin.ndjson.part');
+    await writeFile(file, JSON.stringify({ resourceType: 'Patient', id: 'bad-iin', identifier: [{ system: 'http://densaulyq.kz/fhir/sid/iin', value: '900101300001' }] }));
+    const rejected: RejectedLine[] = [];
+    await importFiles([file], { repo: new Repository(db), onRejected: (r) => void rejected.push(r) });
+    assert.equal(rejected.length, 1);
+    assert.deepEqual(rejected[0]!.outcome.issue[0]!.expression, ['Patient.identifier[0].value']);
+  });
+
   test('a folder import takes only its .ndjson files', async () => {
     const names = (await ndjsonFiles(dir)).map((f) => f.slice(dir.length + 1));
     assert.deepEqual(names, (await readdir(dir)).filter((n) => n.endsWith('.ndjson')).sort());

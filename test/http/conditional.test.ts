@@ -19,20 +19,20 @@ describe(`conditional interactions (${driverName})`, () => {
   after(() => server.close());
 
   test('conditional create: none matches → 201, one matches → 200 with it, several → 412', async () => {
-    const criteria = { 'if-none-exist': `identifier=${IIN}|900101300001` };
-    const first = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    const criteria = { 'if-none-exist': `identifier=${IIN}|900101300007` };
+    const first = await server.fhir('POST', 'Patient', patient('900101300007'), criteria);
     assert.equal(first.status, 201);
-    const second = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    const second = await server.fhir('POST', 'Patient', patient('900101300007'), criteria);
     assert.equal(second.status, 200);
     assert.equal(second.body.id, first.body.id);
-    await server.fhir('POST', 'Patient', patient('900101300001'));
-    const third = await server.fhir('POST', 'Patient', patient('900101300001'), criteria);
+    await server.fhir('POST', 'Patient', patient('900101300007'));
+    const third = await server.fhir('POST', 'Patient', patient('900101300007'), criteria);
     assert.equal(third.status, 412);
     assert.equal(third.body.resourceType, 'OperationOutcome');
   });
 
   test('16 clients racing the same conditional create make exactly one resource', async () => {
-    const iin = '850505400002';
+    const iin = '850505400008';
     const replies = await Promise.all(
       Array.from({ length: 16 }, () => server.fhir('POST', 'Patient', patient(iin), { 'if-none-exist': `identifier=${IIN}|${iin}` })),
     );
@@ -43,7 +43,7 @@ describe(`conditional interactions (${driverName})`, () => {
   });
 
   test('16 clients racing the same conditional update make one resource and 16 versions', async () => {
-    const iin = '920202500003';
+    const iin = '920202500002';
     const replies = await Promise.all(Array.from({ length: 16 }, () => server.fhir('PUT', `Patient?identifier=${IIN}|${iin}`, patient(iin))));
     assert.equal(replies.filter((r) => r.status === 201).length, 1);
     assert.equal(replies.filter((r) => r.status === 200).length, 15);
@@ -54,35 +54,35 @@ describe(`conditional interactions (${driverName})`, () => {
   });
 
   test('conditional update: one match updates it; a body id that differs is a 400; several matches are 412', async () => {
-    const created = (await server.fhir('POST', 'Patient', patient('800303300004'))).body;
-    const updated = await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004', { gender: 'female' }));
+    const created = (await server.fhir('POST', 'Patient', patient('800303400000'))).body;
+    const updated = await server.fhir('PUT', `Patient?identifier=${IIN}|800303400000`, patient('800303400000', { gender: 'female' }));
     assert.equal(updated.status, 200);
     assert.equal(updated.body.id, created.id);
     assert.equal(updated.body.gender, 'female');
-    const mismatch = await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004', { id: 'other-id' }));
+    const mismatch = await server.fhir('PUT', `Patient?identifier=${IIN}|800303400000`, patient('800303400000', { id: 'other-id' }));
     assert.equal(mismatch.status, 400);
-    await server.fhir('POST', 'Patient', patient('800303300004'));
-    assert.equal((await server.fhir('PUT', `Patient?identifier=${IIN}|800303300004`, patient('800303300004'))).status, 412);
+    await server.fhir('POST', 'Patient', patient('800303400000'));
+    assert.equal((await server.fhir('PUT', `Patient?identifier=${IIN}|800303400000`, patient('800303400000'))).status, 412);
   });
 
   test('conditional update with no match and a client id creates that id', async () => {
-    const reply = await server.fhir('PUT', `Patient?identifier=${IIN}|700404300005`, patient('700404300005', { id: 'chosen-by-client' }));
+    const reply = await server.fhir('PUT', `Patient?identifier=${IIN}|700404300002`, patient('700404300002', { id: 'chosen-by-client' }));
     assert.equal(reply.status, 201);
     assert.equal(reply.body.id, 'chosen-by-client');
   });
 
   test('conditional delete: one match deletes it, none is a no-op, several are 412', async () => {
-    const created = (await server.fhir('POST', 'Patient', patient('600505300006'))).body;
-    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300006`)).status, 204);
+    const created = (await server.fhir('POST', 'Patient', patient('600505300000'))).body;
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300000`)).status, 204);
     assert.equal((await server.fhir('GET', `Patient/${created.id}`)).status, 410);
-    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300006`)).status, 204);
-    await server.fhir('POST', 'Patient', patient('600505300007'));
-    await server.fhir('POST', 'Patient', patient('600505300007'));
-    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300007`)).status, 412);
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300000`)).status, 204);
+    await server.fhir('POST', 'Patient', patient('600505300010'));
+    await server.fhir('POST', 'Patient', patient('600505300010'));
+    assert.equal((await server.fhir('DELETE', `Patient?identifier=${IIN}|600505300010`)).status, 412);
   });
 
   test('conditional operations with unknown parameters are refused, not treated as "match all"', async () => {
-    const reply = await server.fhir('POST', 'Patient', patient('500606300008'), { 'if-none-exist': 'no-such-param=1' });
+    const reply = await server.fhir('POST', 'Patient', patient('500606300009'), { 'if-none-exist': 'no-such-param=1' });
     assert.equal(reply.status, 400);
     assert.equal((await server.fhir('DELETE', `Patient?no-such-param=1`)).status, 400);
   });

@@ -120,8 +120,8 @@ describe(`batch and transaction Bundles (${driverName})`, () => {
       entry: [
         {
           fullUrl: 'urn:uuid:3ea0a085-8f41-4d31-a172-5dcebf607182',
-          resource: { resourceType: 'Patient', identifier: [{ system: IIN, value: '010101500009' }], managingOrganization: { reference: 'Organization?identifier=urn:oid:1.2.398|ORG-1' } },
-          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${IIN}|010101500009` },
+          resource: { resourceType: 'Patient', identifier: [{ system: IIN, value: '010101500003' }], managingOrganization: { reference: 'Organization?identifier=urn:oid:1.2.398|ORG-1' } },
+          request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${IIN}|010101500003` },
         },
         {
           resource: { resourceType: 'Observation', status: 'final', code: { text: 'BP' }, subject: { reference: 'urn:uuid:3ea0a085-8f41-4d31-a172-5dcebf607182' } },
@@ -138,7 +138,7 @@ describe(`batch and transaction Bundles (${driverName})`, () => {
     assert.equal(second.body.entry[1].resource.subject.reference, `Patient/${patientId}`, 'and the reference points at the existing one');
     const dangling = structuredClone(bundle);
     dangling.entry[0]!.resource.managingOrganization = { reference: 'Organization?identifier=urn:oid:1.2.398|NOPE' };
-    dangling.entry[0]!.request.ifNoneExist = `identifier=${IIN}|020202600001`;
+    dangling.entry[0]!.request.ifNoneExist = `identifier=${IIN}|020202600000`;
     const failed = await server.fhir('POST', '', dangling);
     assert.equal(failed.status, 400);
     assert.ok(failed.body.issue[0].expression[0].startsWith('Bundle.entry[0]'));
