@@ -10,6 +10,7 @@ import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from 
 import { patch } from './patch.js';
 import { read } from './read.js';
 import { importOperation } from './import.js';
+import { matchOperation } from './match.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
@@ -52,6 +53,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', pattern: ':type', name: 'conditional-delete', level: 'type', handler: conditionalDelete },
   { method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history },
   { method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation },
+  { method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
   { method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read },
   { method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update },
   { method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch },

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
+import { driverName } from '../support/database.js';
+import { type TestServer, startTestServer } from '../support/server.js';
+
+const MATCH_GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
+const iin = (birthDate: string, sex: 'male' | 'female', from = 1) => {
+  for (let serial = from; ; serial++) {
+    const value = buildIin({ birthDate, sex, serial });
+    if (value) return value;
+  }
+};
+const match = (resource: object, extra: object[] = []) => ({
+  resourceType: 'Parameters',
+  parameter: [{ name: 'resource', resource }, ...extra],
+});
+
+describe(`Patient/$match (IHE PDQm) across scripts (${driverName})`, () => {
+  let server: TestServer;
+  let nurlan: string;
+  let twin: string;
+  before(async () => {
+    server = await startTestServer();
+    const registered = {
+      resourceType: 'Patient',
+      identifier: [{ system: IIN_SYSTEM, value: iin('1985-03-14', 'male') }],
+      name: [{ family: 'Әбенов', given: ['Нұрлан'] }],
+      gender: 'male',
+      birthDate: '1985-03-14',
+      telecom: [{ system: 'phone', value: '+7 701 555 12 34' }],
+      address: [{ city: 'Алматы', postalCode: '050000' }],
+    };
+    nurlan = (await server.fhir('POST', 'Patient', registered)).body.id;
+    twin = (
+      await server.fhir('POST', 'Patient', {
+        ...registered,
+        identifier: [{ system: IIN_SYSTEM, value: iin('1985-03-14', 'male', 500) }],
+        name: [{ family: 'Әбенов', given: ['Ерлан'] }],
+      })
+    ).body.id;
+    await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Смагулова', given: ['Айгуль'] }], gender: 'female', birthDate: '1985-03-14' });
+  });
+  after(() => server.close());
+
+  const grades = (reply: { body: any }) =>
+    Object.fromEntries(reply.body.entry.map((e: any) => [e.resource.id, e.search.extension.find((x: any) => x.url === MATCH_GRADE).valueCode]));
+
+  test('the same man registered in Latin script without his IIN is found, ahead of his twin', async () => {
+    const reply = await server.fhir('POST', 'Patient/$match', match({ resourceType: 'Patient', name: [{ family: 'Abenov', given: ['Nurlan'] }], gender: 'male', birthDate: '1985-03-14', telecom: [{ system: 'phone', value: '87015551234' }] }));
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.type, 'searchset');
+    assert.equal(reply.body.entry[0].resource.id, nurlan);
+    assert.ok(['certain', 'probable'].includes(grades(reply)[nurlan]), JSON.stringify(grades(reply)));
+    assert.ok(reply.body.entry[0].search.score > 0.5 && reply.body.entry[0].search.score <= 1);
+    const twinEntry = reply.body.entry.find((e: any) => e.resource.id === twin);
+    assert.ok(!twinEntry || twinEntry.search.score < reply.body.entry[0].search.score);
+  });
+
+  test('with the IIN the match is certain; onlyCertainMatches returns just it', async () => {
+    const asked = { resourceType: 'Patient', identifier: [{ system: IIN_SYSTEM, value: iin('1985-03-14', 'male') }], name: [{ family: 'Абенов', given: ['Нурлан'] }], birthDate: '1985-03-14' };
+    const reply = await server.fhir('POST', 'Patient/$match', match(asked, [{ name: 'onlyCertainMatches', valueBoolean: true }]));
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body.entry.map((e: any) => e.resource.id), [nurlan]);
+    assert.equal(grades(reply)[nurlan], 'certain');
+  });
+
+  test('a registration with day and month swapped still finds her', async () => {
+    const aigerim = (
+      await server.fhir('POST', 'Patient', {
+        resourceType: 'Patient',
+        identifier: [{ system: IIN_SYSTEM, value: iin('1990-04-03', 'female') }],
+        name: [{ family: 'Сейтқали', given: ['Айгерім'] }],
+        gender: 'female',
+        birthDate: '1990-04-03',
+      })
+    ).body.id;
+    const reply = await server.fhir('POST', 'Patient/$match', match({ resourceType: 'Patient', name: [{ family: 'Seitkali', given: ['Aigerim'] }], gender: 'female', birthDate: '1990-03-04' }));
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.entry[0]?.resource.id, aigerim, JSON.stringify(reply.body.entry?.map((e: any) => e.search)));
+  });
+
+  test('a stranger born the same day is not offered, and count limits the answer', async () => {
+    const reply = await server.fhir('POST', 'Patient/$match', match({ resourceType: 'Patient', name: [{ family: 'Жұмабаев', given: ['Серік'] }], gender: 'male', birthDate: '1985-03-14' }, [{ name: 'count', valueInteger: 1 }]));
+    assert.equal(reply.status, 200);
+    assert.ok(reply.body.entry.length <= 1);
+    for (const entry of reply.body.entry) assert.notEqual(grades(reply)[entry.resource.id], 'certain');
+  });
+
+  test('bad requests are 400s; $match is defined on Patient only', async () => {
+    assert.equal((await server.fhir('POST', 'Patient/$match', { resourceType: 'Patient' })).status, 400);
+    assert.equal((await server.fhir('POST', 'Patient/$match', match({ resourceType: 'Patient', name: [{ family: 'X' }] }))).status, 400, 'nothing to block on');
+    assert.equal((await server.fhir('POST', 'Observation/$match', match({ resourceType: 'Patient', birthDate: '1985-03-14' }))).status, 400);
+  });
+});
