@@ -11,6 +11,7 @@ import { patch } from './patch.js';
 import { read } from './read.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
+import { pixOperation } from './pix.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
@@ -53,6 +54,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'DELETE', pattern: ':type', name: 'conditional-delete', level: 'type', handler: conditionalDelete },
   { method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history },
   { method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation },
+  { method: 'GET', pattern: ':type/$ihe-pix', name: '$ihe-pix', level: 'type', handler: pixOperation, types: ['Patient'], definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
   { method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
   { method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read },
   { method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update },

@@ -93,3 +93,41 @@ describe(`Patient/$match (IHE PDQm) across scripts (${driverName})`, () => {
     assert.equal((await server.fhir('POST', 'Observation/$match', match({ resourceType: 'Patient', birthDate: '1985-03-14' }))).status, 400);
   });
 });
+
+describe(`Patient/$ihe-pix (IHE PIXm) cross-references identifiers (${driverName})`, () => {
+  let server: TestServer;
+  let id: string;
+  const nationalIin = iin('1979-11-30', 'female');
+  before(async () => {
+    server = await startTestServer();
+    id = (
+      await server.fhir('POST', 'Patient', {
+        resourceType: 'Patient',
+        identifier: [
+          { system: IIN_SYSTEM, value: nationalIin },
+          { system: 'urn:oid:1.2.398.7.1.9.1.2', value: 'POLY-77-001' },
+          { system: 'urn:oid:1.2.643.100.3', value: '112-233-445 95' },
+        ],
+        gender: 'female',
+        birthDate: '1979-11-30',
+      })
+    ).body.id;
+  });
+  after(() => server.close());
+
+  test('a polyclinic number leads to the IIN and the other identifiers, and to the Patient', async () => {
+    const reply = await server.fhir('GET', `Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent('urn:oid:1.2.398.7.1.9.1.2|POLY-77-001')}`);
+    assert.equal(reply.status, 200, reply.text);
+    const identifiers = reply.body.parameter.filter((p: any) => p.name === 'targetIdentifier').map((p: any) => p.valueIdentifier.value);
+    assert.deepEqual(identifiers.sort(), [nationalIin, '112-233-445 95'].sort());
+    assert.deepEqual(reply.body.parameter.filter((p: any) => p.name === 'targetId').map((p: any) => p.valueReference.reference), [`Patient/${id}`]);
+    const onlyIin = await server.fhir('GET', `Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent('urn:oid:1.2.398.7.1.9.1.2|POLY-77-001')}&targetSystem=${encodeURIComponent(IIN_SYSTEM)}`);
+    assert.deepEqual(onlyIin.body.parameter.filter((p: any) => p.name === 'targetIdentifier').map((p: any) => p.valueIdentifier.value), [nationalIin]);
+  });
+
+  test('an unknown identifier is a 404 and a malformed one a 400', async () => {
+    assert.equal((await server.fhir('GET', `Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent('urn:oid:1.2.3|nobody')}`)).status, 404);
+    assert.equal((await server.fhir('GET', 'Patient/$ihe-pix?sourceIdentifier=nobar')).status, 400);
+    assert.equal((await server.fhir('GET', 'Patient/$ihe-pix')).status, 400);
+  });
+});
