@@ -42,7 +42,7 @@ const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
  */
 export async function importNdjson(lines: AsyncIterable<string>, file: string, options: ImportOptions, progress = newProgress()): Promise<ImportProgress> {
   const batchSize = options.batchSize ?? 500;
-  let batch: { resource: Resource; id: string }[] = [];
+  let batch: { resource: Resource; id: string; line: number }[] = [];
   let pending: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
   // The write of one batch runs while the next is parsed and validated; a failed write stops the import.
@@ -52,9 +52,11 @@ export async function importNdjson(lines: AsyncIterable<string>, file: string, o
     await pending;
     if (failure) throw failure.error;
     pending = options.repo.writeMany(items, 'upsert').then(
-      ({ stored, unchanged }) => {
+      async ({ stored, unchanged, refused }) => {
         progress.written += stored.length;
         progress.unchanged += unchanged;
+        progress.rejected += refused.length;
+        for (const { item, error } of refused) await options.onRejected({ file, line: items[item]!.line, outcome: error.outcome });
         options.onProgress?.(progress);
       },
       (error: unknown) => {
@@ -73,7 +75,7 @@ export async function importNdjson(lines: AsyncIterable<string>, file: string, o
       await options.onRejected({ file, line: lineNumber, outcome: outcome(checked.issues) });
       continue;
     }
-    batch.push(checked);
+    batch.push({ ...checked, line: lineNumber });
     if (batch.length >= batchSize) await flush();
   }
   if (batch.length) await flush();

@@ -9,12 +9,8 @@
  * {@link iinCheckDigit} is exported on its own.
  */
 
-/**
- * The identifier system for IINs in `Patient.identifier` and
- * `Practitioner.identifier`. A placeholder national URI until the Ministry
- * publishes one in a national implementation guide.
- */
-export const IIN_SYSTEM = 'http://densaulyq.kz/fhir/sid/iin';
+/** The identifier system for IINs in `Patient.identifier` and `Practitioner.identifier`. */
+export { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 
 export type IinSex = 'male' | 'female';
 

@@ -64,7 +64,11 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     const creates: { index: number; id: string; resource: Resource }[] = [];
     const writeCreates = async () => {
       if (creates.length === 0) return;
-      const { stored } = await repo.writeMany(creates, 'create');
+      const { stored } = await repo.writeMany(creates, 'create').catch((error: unknown) => {
+        // A refused create (an identifier another resource holds) names its own entry.
+        const item = (error as { item?: number }).item;
+        throw isFhirError(error) && item !== undefined ? atEntry(error, creates[item]!.index) : error;
+      });
       stored.forEach((version, i) => (responses[creates[i]!.index] = responseEntry({ status: 201, stored: version }, prefer, context)));
       creates.length = 0;
     };

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
-import { badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
+import { type FhirError, badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
 import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database, SqlClient } from './driver.js';
+import { conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches } from './search-sql.js';
@@ -28,6 +29,14 @@ export interface WriteResult {
   stored: StoredResource;
   /** True when the write made the resource exist (201), false when it changed or found one (200). */
   created: boolean;
+}
+
+export interface WriteManyResult {
+  stored: StoredResource[];
+  /** Resources whose content was already stored (upsert): no new version. */
+  unchanged: number;
+  /** Items not written (upsert only): an identifier they claim belongs to another resource. */
+  refused: { item: number; error: FhirError }[];
 }
 
 export interface HistoryOptions {
@@ -326,6 +335,12 @@ export class Repository {
    * modifying CTEs): atomic on its own, and one round trip to the server instead of eight.
    */
   private async writeVersion(resource: Resource, id: string, current: StoredResource | undefined): Promise<StoredResource> {
+    const claims = identifierClaims(resource, id);
+    if (claims.length > 0) {
+      if (!this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+      const [taken] = await conflictingClaims(this.client, claims);
+      if (taken) throw duplicateIdentifier(taken);
+    }
     const version = nextVersion(resource, id, current);
     const params = new SqlParams();
     params.values.push(version.resourceType, id, version.versionId, version.lastUpdated, version.compartment, version.json, version.method);
@@ -347,12 +362,21 @@ export class Repository {
    * get a new version unless their content is unchanged (so re-running an import writes nothing).
    * Used by bulk import and by the creates of a transaction.
    */
-  async writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<{ stored: StoredResource[]; unchanged: number }> {
-    if (items.length === 0) return { stored: [], unchanged: 0 };
+  async writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<WriteManyResult> {
+    if (items.length === 0) return { stored: [], unchanged: 0, refused: [] };
+    const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
+    if (claims.length > 0 && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
+    const refused: WriteManyResult['refused'] = [];
+    for (const taken of await conflictingClaims(this.client, claims)) {
+      const item = (taken as typeof taken & { item: number }).item;
+      if (mode === 'create') throw Object.assign(duplicateIdentifier(taken), { item });
+      if (!refused.some((r) => r.item === item)) refused.push({ item, error: duplicateIdentifier(taken) });
+    }
     const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, StoredRow>();
     const versions: (ReturnType<typeof nextVersion> & { existing: boolean })[] = [];
     let unchanged = 0;
-    for (const { resource, id } of items) {
+    for (const [item, { resource, id }] of items.entries()) {
+      if (refused.some((r) => r.item === item)) continue;
       const row = current.get(`${resource.resourceType}/${id}`);
       if (row && !row.deleted && sameContent(row.content, resource)) {
         unchanged++;
@@ -360,7 +384,7 @@ export class Repository {
       }
       versions.push({ ...nextVersion(resource, id, row && toStored(row)), existing: !!row });
     }
-    if (versions.length === 0) return { stored: [], unchanged };
+    if (versions.length === 0) return { stored: [], unchanged, refused };
     const params = new SqlParams();
     const column = (pick: (v: (typeof versions)[number]) => unknown, type: string) => `${params.add(versions.map(pick))}::${type}[]`;
     const input = `SELECT * FROM unnest(${[
@@ -386,7 +410,7 @@ export class Repository {
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
-    return { stored: versions.map(toStoredVersion), unchanged };
+    return { stored: versions.map(toStoredVersion), unchanged, refused };
   }
 
   /**

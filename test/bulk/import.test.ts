@@ -116,6 +116,20 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     assert.deepEqual(rejected[0]!.outcome.issue[0]!.expression, ['Patient.identifier[0].value']);
   });
 
+  test('a second Patient with an IIN already held is rejected on its line, the rest of the batch loads', async () => {
+    const { buildIin } = await import('../../src/identity/iin.js');
+    let value: string | null = null;
+    for (let serial = 1; !value; serial++) value = buildIin({ birthDate: '1991-09-09', sex: 'male', serial });
+    const line = (id: string) => JSON.stringify({ resourceType: 'Patient', id, identifier: [{ system: 'http://densaulyq.kz/fhir/sid/iin', value }] });
+    const file = join(dir, 'duplicate-iin.ndjson.part');
+    await writeFile(file, [line('iin-holder'), line('iin-duplicate'), JSON.stringify({ resourceType: 'Basic', id: 'after-duplicate', code: { text: 'x' } })].join('\n'));
+    const rejected: RejectedLine[] = [];
+    const progress = await importFiles([file], { repo: new Repository(db), onRejected: (r) => void rejected.push(r) });
+    assert.deepEqual(rejected.map((r) => [r.line, r.outcome.issue[0]!.code]), [[2, 'duplicate']]);
+    assert.equal(progress.written, 2);
+    assert.equal(progress.rejected, 1);
+  });
+
   test('a folder import takes only its .ndjson files', async () => {
     const names = (await ndjsonFiles(dir)).map((f) => f.slice(dir.length + 1));
     assert.deepEqual(names, (await readdir(dir)).filter((n) => n.endsWith('.ndjson')).sort());

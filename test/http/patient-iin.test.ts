@@ -66,3 +66,56 @@ describe(`the IIN rules on every Patient write (${driverName})`, () => {
     assert.equal(reply.status, 201);
   });
 });
+
+describe(`one IIN, one active Patient (${driverName})`, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  test('a second Patient with the same IIN is refused with a 409 naming the identifier; If-None-Exist returns the first', async () => {
+    const value = iin('1988-08-08', 'female');
+    const first = await server.fhir('POST', 'Patient', patient(value));
+    assert.equal(first.status, 201);
+    const second = await server.fhir('POST', 'Patient', patient(value, { gender: 'female' }));
+    assert.equal(second.status, 409);
+    assert.equal(second.body.issue[0].code, 'duplicate');
+    assert.deepEqual(second.body.issue[0].expression, ['Patient.identifier[0].value']);
+    assert.match(second.body.issue[0].details.text, new RegExp(`Patient/${first.body.id}`));
+    const conditional = await server.fhir('POST', 'Patient', patient(value), { 'if-none-exist': `identifier=${IIN_SYSTEM}|${value}` });
+    assert.equal(conditional.status, 200);
+    assert.equal(conditional.body.id, first.body.id);
+    const updated = await server.fhir('PUT', `Patient/${first.body.id}`, { ...patient(value), id: first.body.id, gender: 'female' });
+    assert.equal(updated.status, 200, 'the holder itself may be updated');
+  });
+
+  test('16 clients racing to register one IIN make exactly one Patient', async () => {
+    const value = iin('1977-07-07', 'male');
+    const replies = await Promise.all(Array.from({ length: 16 }, () => server.fhir('POST', 'Patient', patient(value))));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [201, ...Array(15).fill(409)]);
+  });
+
+  test('an inactive (merged away) Patient no longer holds its IIN', async () => {
+    const value = iin('1966-06-06', 'male');
+    const old = (await server.fhir('POST', 'Patient', patient(value))).body.id;
+    await server.fhir('PUT', `Patient/${old}`, { ...patient(value), id: old, active: false });
+    assert.equal((await server.fhir('POST', 'Patient', patient(value))).status, 201);
+    assert.equal((await server.fhir('PUT', `Patient/${old}`, { ...patient(value), id: old, active: true })).status, 409, 'and cannot take it back');
+  });
+
+  test('a transaction registering a taken IIN fails whole, naming its entry', async () => {
+    const value = iin('1955-05-05', 'female');
+    await server.fhir('POST', 'Patient', patient(value));
+    const reply = await server.fhir('POST', '', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: { resourceType: 'Organization', name: 'Емхана' }, request: { method: 'POST', url: 'Organization' } },
+        { resource: patient(value), request: { method: 'POST', url: 'Patient' } },
+      ],
+    });
+    assert.equal(reply.status, 409);
+    assert.deepEqual(reply.body.issue[0].expression, ['Bundle.entry[1].resource.identifier[0].value']);
+  });
+});

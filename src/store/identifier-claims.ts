@@ -1,0 +1,73 @@
+import type { Identifier, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
+import { FhirError } from '../fhir/outcome.js';
+import type { SqlClient } from './driver.js';
+
+/** An identifier value an active resource holds in a system that allows one holder. */
+export interface IdentifierClaim {
+  resourceType: string;
+  id: string;
+  system: string;
+  value: string;
+  /** Position in `identifier`, for the error's element path. */
+  position: number;
+}
+
+/** The unique identifiers a resource claims; an inactive resource (`active: false`) claims none. */
+export function identifierClaims(resource: Resource, id: string): IdentifierClaim[] {
+  const systems = UNIQUE_IDENTIFIER_SYSTEMS[resource.resourceType];
+  const { active, identifier } = resource as { active?: boolean; identifier?: Identifier[] };
+  if (!systems || active === false || !Array.isArray(identifier)) return [];
+  const claims: IdentifierClaim[] = [];
+  identifier.forEach((item, position) => {
+    if (item?.system && item.value && systems.includes(item.system)) {
+      claims.push({ resourceType: resource.resourceType, id, system: item.system, value: item.value, position });
+    }
+  });
+  return claims;
+}
+
+/**
+ * Locks the claimed values until the transaction ends, then returns each claim another active
+ * resource already holds (stored, or earlier in the same batch). The lock makes two concurrent
+ * registrations of one IIN wait for each other, so the second sees the first and is refused.
+ */
+export async function conflictingClaims(client: SqlClient, claims: readonly IdentifierClaim[]): Promise<(IdentifierClaim & { holder: string })[]> {
+  if (claims.length === 0) return [];
+  const key = (c: IdentifierClaim) => `${c.resourceType}|${c.system}|${c.value}`;
+  const keys = [...new Set(claims.map(key))].sort();
+  await client.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, [keys]);
+  const rows = await client.query<{ resource_type: string; system: string; value: string; id: string }>(
+    `SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
+     WHERE t.code = 'identifier' AND (t.resource_type, t.system, t.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+       AND NOT EXISTS (SELECT 1 FROM search_token a WHERE a.resource_type = t.resource_type AND a.id = t.id AND a.code = 'active' AND a.value = 'false')`,
+    [claims.map((c) => c.resourceType), claims.map((c) => c.system), claims.map((c) => c.value)],
+  );
+  const holders = new Map<string, Set<string>>();
+  const holdersOf = (k: string) => holders.get(k) ?? holders.set(k, new Set()).get(k)!;
+  for (const row of rows) holdersOf(`${row.resource_type}|${row.system}|${row.value}`).add(row.id);
+  const conflicts: (IdentifierClaim & { holder: string })[] = [];
+  for (const claim of claims) {
+    const held = holdersOf(key(claim));
+    const other = [...held].find((id) => id !== claim.id);
+    if (other) conflicts.push({ ...claim, holder: other });
+    held.add(claim.id);
+  }
+  return conflicts;
+}
+
+/** 409 Conflict naming the identifier: the value already belongs to another active resource. */
+export function duplicateIdentifier(claim: IdentifierClaim & { holder: string }): FhirError {
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'error',
+        code: 'duplicate',
+        details: { text: `${claim.value} (${claim.system}) already belongs to ${claim.resourceType}/${claim.holder}` },
+        expression: [`${claim.resourceType}.identifier[${claim.position}].value`],
+      },
+    ],
+  };
+  return new FhirError(409, outcome);
+}
