@@ -85,7 +85,9 @@ export async function buildApp({ db, config, logger, authorization }: AppOptions
     if (status && status >= 400 && status < 500) {
       return sendError(reply, new FhirError(status, outcome([{ severity: 'error', code: 'invalid', diagnostics: (error as Error).message }])));
     }
-    request.log.error({ err: { message: (error as Error).message, stack: (error as Error).stack } }, 'unexpected error');
+    // Name, SQLSTATE and frames only: a message can quote the data that failed (a value, a name).
+    const { name, code: sqlstate, stack } = error as Error & { code?: string };
+    request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
     return sendError(reply, new FhirError(500, outcome([{ severity: 'fatal', code: 'exception', diagnostics: 'Internal server error' }])));
   });
   return app;
