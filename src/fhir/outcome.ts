@@ -103,7 +103,7 @@ export function methodNotAllowed(text: string): FhirError {
 }
 
 /**
- * 501 Not Implemented by default: a valid FHIR request for something this server does not do.
+ * 501 by default: a valid FHIR request for something this server does not do.
  * Pass 400 when the request must be refused as sent, e.g. an unknown search parameter under
  * `Prefer: handling=strict` (https://hl7.org/fhir/R4/search.html#errors).
  */

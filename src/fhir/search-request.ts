@@ -152,8 +152,8 @@ export function parseMultiTypeSearch(query: [string, string][], lenient: boolean
   if (typeValue) {
     const types = typeValue.split(',');
     for (const type of types) if (!isResourceType(type)) throw badRequest(`Unknown resource type "${type}" in _type`, '_type');
-    const perType = types.map((resourceType) => ({ resourceType, filters: parseSearchRequest(resourceType, rest, lenient).filters }));
-    request = { ...parseSearchRequest(types[0]!, rest, lenient), resourceType: '*', types: perType };
+    const parsed = types.map((resourceType) => parseSearchRequest(resourceType, rest, lenient));
+    request = { ...parsed[0]!, resourceType: '*', types: parsed.map(({ resourceType, filters }) => ({ resourceType, filters })) };
   } else {
     const typed = rest.find((pair) => !untyped(pair));
     if (typed && !lenient) throw badRequest(`Without _type only _id and _lastUpdated can filter; name the types to use "${typed[0]}"`, typed[0]);

@@ -21,7 +21,7 @@ export interface PersonRecord {
   /** `YYYY-MM-DD`, or the shorter `YYYY-MM` / `YYYY` FHIR allows. */
   birthDate?: string;
   sex?: 'male' | 'female';
-  /** Normalised to `+7XXXXXXXXXX` by {@link normalizePhone} when it is a Kazakhstan number. */
+  /** Normalised to `+7` and ten digits by {@link normalizePhone} when it is a Kazakhstan number. */
   phone?: string;
   address?: PersonAddress;
 }

@@ -32,7 +32,7 @@ export function identifierClaims(resource: Resource, id: string): IdentifierClai
  * resource already holds (stored, or earlier in the same batch). The lock makes two concurrent
  * registrations of one IIN wait for each other, so the second sees the first and is refused.
  */
-export async function conflictingClaims(client: SqlClient, claims: readonly IdentifierClaim[]): Promise<(IdentifierClaim & { holder: string })[]> {
+export async function conflictingClaims<T extends IdentifierClaim>(client: SqlClient, claims: readonly T[]): Promise<(T & { holder: string })[]> {
   if (claims.length === 0) return [];
   const key = (c: IdentifierClaim) => `${c.resourceType}|${c.system}|${c.value}`;
   const keys = [...new Set(claims.map(key))].sort();
@@ -46,7 +46,7 @@ export async function conflictingClaims(client: SqlClient, claims: readonly Iden
   const holders = new Map<string, Set<string>>();
   const holdersOf = (k: string) => holders.get(k) ?? holders.set(k, new Set()).get(k)!;
   for (const row of rows) holdersOf(`${row.resource_type}|${row.system}|${row.value}`).add(row.id);
-  const conflicts: (IdentifierClaim & { holder: string })[] = [];
+  const conflicts: (T & { holder: string })[] = [];
   for (const claim of claims) {
     const held = holdersOf(key(claim));
     const other = [...held].find((id) => id !== claim.id);

@@ -367,16 +367,18 @@ export class Repository {
     const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
     if (claims.length > 0 && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
     const refused: WriteManyResult['refused'] = [];
+    const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
-      const item = (taken as typeof taken & { item: number }).item;
-      if (mode === 'create') throw Object.assign(duplicateIdentifier(taken), { item });
-      if (!refused.some((r) => r.item === item)) refused.push({ item, error: duplicateIdentifier(taken) });
+      if (mode === 'create') throw Object.assign(duplicateIdentifier(taken), { item: taken.item });
+      if (refusedItems.has(taken.item)) continue;
+      refusedItems.add(taken.item);
+      refused.push({ item: taken.item, error: duplicateIdentifier(taken) });
     }
     const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, StoredRow>();
     const versions: (ReturnType<typeof nextVersion> & { existing: boolean })[] = [];
     let unchanged = 0;
     for (const [item, { resource, id }] of items.entries()) {
-      if (refused.some((r) => r.item === item)) continue;
+      if (refusedItems.has(item)) continue;
       const row = current.get(`${resource.resourceType}/${id}`);
       if (row && !row.deleted && sameContent(row.content, resource)) {
         unchanged++;

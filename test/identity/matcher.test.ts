@@ -84,7 +84,7 @@ describe('personRecordFromPatient', () => {
 });
 
 describe('normalizePhone', () => {
-  it('brings Kazakhstan numbers to +7XXXXXXXXXX however they were typed', () => {
+  it('brings Kazakhstan numbers to +7 and ten digits however they were typed', () => {
     for (const typed of ['8 701 123 45 67', '+7 (701) 123-45-67', '87011234567', '7011234567', '77011234567']) {
       assert.equal(normalizePhone(typed), '+77011234567', typed);
     }
