@@ -190,6 +190,65 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX search_reference_owner;
   CREATE INDEX search_reference_owner ON search_reference (resource_type, id, code) INCLUDE (target_type, target_id);
   `,
+  // The one door (src/access/door.ts). `author` is the party that created a resource
+  // ('Organization/x', 'Patient/x'): a hidden item stays visible to it. `security` holds the
+  // meta.security codes, matched against the patient's hidden categories.
+  // care_relationship and consent_rule are derived from resources (Patient, Encounter,
+  // EpisodeOfCare, ServiceRequest, RelatedPerson; Consent) and rewritten with them, like the
+  // search indexes; the access filter reads them inside every query.
+  // audit_event is an append-only hash chain per `chain` (a database session picks chain
+  // pg_backend_pid() % 64, so concurrent sessions rarely wait for each other); audit_head holds
+  // each chain's last link.
+  `
+  ALTER TABLE resource ADD COLUMN author text;
+  ALTER TABLE resource ADD COLUMN security text[] NOT NULL DEFAULT '{}';
+  ALTER TABLE resource_version ADD COLUMN author text;
+  ALTER TABLE resource_version ADD COLUMN security text[] NOT NULL DEFAULT '{}';
+
+  CREATE TABLE care_relationship (
+    resource_type text NOT NULL, id text NOT NULL,
+    patient text NOT NULL, party text NOT NULL, kind text NOT NULL, valid_until timestamptz
+  );
+  CREATE INDEX care_relationship_party ON care_relationship (party, patient) INCLUDE (valid_until);
+  CREATE INDEX care_relationship_owner ON care_relationship (resource_type, id);
+
+  CREATE TABLE consent_rule (
+    resource_type text NOT NULL, id text NOT NULL,
+    patient text NOT NULL, kind text NOT NULL, value text NOT NULL, valid_until timestamptz
+  );
+  CREATE INDEX consent_rule_patient ON consent_rule (patient, kind, value) INCLUDE (valid_until);
+  CREATE INDEX consent_rule_owner ON consent_rule (resource_type, id);
+
+  CREATE TABLE break_glass (
+    id text PRIMARY KEY,
+    patient text NOT NULL,
+    subject text NOT NULL,
+    organization text,
+    reason text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX break_glass_subject ON break_glass (subject, patient, expires_at);
+
+  CREATE TABLE audit_head (
+    chain integer PRIMARY KEY,
+    seq bigint NOT NULL,
+    hash bytea NOT NULL
+  );
+  INSERT INTO audit_head (chain, seq, hash) SELECT g, 0, sha256(convert_to('densaulyq-audit-chain:' || g, 'UTF8')) FROM generate_series(0, 63) g;
+
+  CREATE TABLE audit_event (
+    chain integer NOT NULL,
+    seq bigint NOT NULL,
+    recorded timestamptz NOT NULL,
+    patient text,
+    hash bytea NOT NULL,
+    payload text NOT NULL,
+    PRIMARY KEY (chain, seq)
+  );
+  CREATE INDEX audit_event_patient ON audit_event (patient, recorded DESC) WHERE patient IS NOT NULL;
+  CREATE INDEX audit_event_recorded ON audit_event (recorded);
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -1,0 +1,33 @@
+import type { ResourceScope } from './scopes.js';
+
+/**
+ * Who asks, for which organization, with which scopes and for what purpose: built from a
+ * verified access token (or by the platform itself for CLI jobs), bound to the Repository for
+ * one request. See the one-door section of docs and src/access/door.ts.
+ */
+export interface AccessContext {
+  /** `platform` is the platform itself (CLI, seeding, background jobs); never from a token. */
+  role: 'citizen' | 'clinician' | 'system' | 'public-health' | 'analyst' | 'administrator' | 'platform';
+  /** The user's account id, or the client id of a backend services token. */
+  subject: string;
+  /** The OAuth client (application) the request came through. */
+  clientId: string;
+  /** `Patient/1`, `Practitioner/9`: the signed-in person's own resource. */
+  fhirUser?: string;
+  /** The Organization id the user or system acts for. */
+  organization?: string;
+  /** The region a public-health officer covers (a Patient.address.state value). */
+  region?: string;
+  /** SMART launch context: the Patient id in context, which `patient/` scopes are bound to. */
+  launchPatient?: string;
+  /** The resource scopes granted. */
+  scopes: readonly ResourceScope[];
+  /** An administrator granted access to clinical data (`app_user.clinical_access`). */
+  clinicalAccess?: boolean;
+  /** HL7 v3 ActReason code stated by the request (`X-Purpose-Of-Use`), default by role. */
+  purposeOfUse: string;
+  /** The caller's network address, for the audit record. */
+  address?: string;
+  /** Write no audit records (benchmark baseline only). */
+  auditOff?: boolean;
+}
