@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser } from './access/index.js';
+import { type AuditHead, headsDigest, verifyAuditChain } from './access/audit-verify.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
@@ -37,6 +38,9 @@ Commands:
                                  add a local account; prints its generated password once
   token --user U | --client C [--scope S]
                                  print an access token for scripts and tests
+  audit verify [--anchor FILE] [--write-anchor FILE]
+                                 check the audit hash chains; exits 1 when a record was changed, removed or reordered.
+                                 --write-anchor saves the chain heads to keep outside the database, --anchor checks them
 `;
 
 function storage(config: Config) {
@@ -242,6 +246,45 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
   }
 }
 
+/** `audit verify`: recomputes every audit chain (src/access/audit-verify.ts); prints no record contents. */
+async function auditCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { anchor: { type: 'string' }, 'write-anchor': { type: 'string' } } });
+  if (positionals.length !== 1 || positionals[0] !== 'verify') throw new UsageError('audit needs the subcommand verify');
+  const anchor = values.anchor ? await readAnchor(values.anchor) : undefined;
+  const db = await storage(config);
+  try {
+    const started = performance.now();
+    const result = await verifyAuditChain(db, { anchor });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const walked = `${result.chains} chains, ${result.records.toLocaleString('en-US')} records in ${seconds} s`;
+    if (result.ok) {
+      process.stdout.write(`audit trail intact: ${walked}\n`);
+    } else {
+      process.stdout.write(`audit trail TAMPERED: ${result.problemCount} problem${result.problemCount === 1 ? '' : 's'} in ${walked}\n`);
+      for (const p of result.problems) process.stdout.write(`  chain ${p.chain} seq ${p.seq}  ${p.kind}: ${p.detail}\n`);
+      if (result.problemCount > result.problems.length) process.stdout.write(`  … and ${result.problemCount - result.problems.length} more\n`);
+      process.exitCode = 1;
+    }
+    if (anchor) process.stdout.write(`checked against the anchor with digest ${headsDigest(anchor)}\n`);
+    process.stdout.write(`head digest ${result.headDigest}\n`);
+    if (values['write-anchor']) {
+      await writeFile(values['write-anchor'], `${JSON.stringify({ digest: result.headDigest, heads: result.heads }, null, 2)}\n`);
+      process.stdout.write(`chain heads written to ${values['write-anchor']}\n`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+async function readAnchor(path: string): Promise<AuditHead[]> {
+  const heads = await readFile(path, 'utf8')
+    .then((text) => (JSON.parse(text) as { heads?: unknown }).heads)
+    .catch(() => undefined);
+  const valid = Array.isArray(heads) && heads.every((h: AuditHead) => Number.isInteger(h?.chain) && Number.isInteger(h?.seq) && /^[0-9a-f]{64}$/.test(h?.hash));
+  if (!valid) throw new UsageError(`${path} is not an anchor written by audit verify --write-anchor`);
+  return heads;
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -263,6 +306,8 @@ async function main(argv: string[]): Promise<void> {
       case 'user':
       case 'token':
         return await accessCommand(config, command, args);
+      case 'audit':
+        return await auditCommand(config, args);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { AccessContext } from './context.js';
+import { ACCESS_ROLE_DISPLAY, ACCESS_ROLE_SYSTEM, ACT_REASON_SYSTEM, PURPOSE_OF_USE_DISPLAY } from './audit-vocabulary.js';
+
+/**
+ * The AuditEvent of one audited interaction for one patient, following IHE Basic Audit Log
+ * Patterns (BALP, https://profiles.ihe.net/ITI/BALP/content.html): who asked (the user, their
+ * role and organization, the client app, the network address), what they did (action and
+ * RESTful interaction), to whom (the Patient entity) and to what (data entities, the query),
+ * why (purpose of use), when, and with which outcome. It holds references and codes only: no
+ * names, no resource contents.
+ *
+ * Break-glass: `meta.security` carries v3-ActReason `BTG` ("break the glass"), and the user's
+ * purposeOfUse becomes `ETREAT` plus `BTG` (whose text is the stated reason). BTG is an
+ * ActReason purpose-of-use code, not an ActCode; the FHIR security labels
+ * (https://hl7.org/fhir/R4/security-labels.html) admit purpose-of-use codes in `meta.security`,
+ * so one `_security` test finds every break-glass record without walking the agents, and the
+ * agent's purposeOfUse is where BALP puts the purpose.
+ */
+export interface AuditInput {
+  action: 'C' | 'R' | 'U' | 'D' | 'E';
+  /**
+   * The FHIR restful-interaction code (`read`, `vread`, `search-type`, `search-system`,
+   * `history-instance`, `create`, `update`, `patch`, `delete`…) or an operation name
+   * (`$everything`, `$export`, `$break-glass`).
+   */
+  interaction: string;
+  /** ISO 8601 instant. */
+  recorded: string;
+  /** audit-event-outcome: 0 success, 4 minor failure (refused), 8 serious failure, 12 major failure. */
+  outcome: '0' | '4' | '8' | '12';
+  context: AccessContext;
+  breakGlass: boolean;
+  /** The Patient id, or PATIENT_PLACEHOLDER for SQL to fill in; omitted when no patient is concerned. */
+  patient?: string;
+  /** What was touched: `Observation/1`, `Patient/2/_history/3`. */
+  entities?: readonly string[];
+  /** The search query string as received (recorded base64, as BALP asks). */
+  query?: string;
+  /** The reason stated for break-glass. */
+  reason?: string;
+  /** The recording server (its FHIR base URL or host name); default `densaulyq`. */
+  observer?: string;
+}
+
+/**
+ * In a payload built for it, stands where the Patient id goes (`Patient/@@patient@@`), so one
+ * payload serves all the patients of a search: SQL `replace()`s it per patient. Patient ids
+ * match [A-Za-z0-9.-]{1,64}, which needs no JSON escaping.
+ */
+export const PATIENT_PLACEHOLDER = '@@patient@@';
+
+/** Identifier system of the platform's accounts (`AccessContext.subject` of a user). */
+export const ACCOUNT_SYSTEM = 'http://densaulyq.kz/fhir/sid/account';
+/** Identifier system of the registered OAuth clients (`AccessContext.clientId`). */
+export const CLIENT_SYSTEM = 'http://densaulyq.kz/fhir/sid/oauth-client';
+/** Code system of the operations recorded in `AuditEvent.subtype` beside restful-interaction `operation`. */
+export const OPERATION_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/operation';
+
+const BALP_PROFILE = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.';
+const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
+
+const coding = (system: string, code: string, display?: string) =>
+  `{"system":"${system}","code":${JSON.stringify(code)}${display ? `,"display":${JSON.stringify(display)}` : ''}}`;
+const concept = (system: string, code: string, display?: string) => `{"coding":[${coding(system, code, display)}]}`;
+
+/** The agent types BALP gives client, server and user for each action (DICOM calls the query sender the source). */
+const AGENT_TYPES = (() => {
+  const source = concept(DCM, '110153', 'Source Role ID');
+  const destination = concept(DCM, '110152', 'Destination Role ID');
+  const recipient = concept('http://terminology.hl7.org/CodeSystem/v3-ParticipationType', 'IRCP', 'information recipient');
+  const author = concept('http://terminology.hl7.org/CodeSystem/v3-ParticipationType', 'AUT', 'author (originator)');
+  const write = { user: author, client: source, server: destination };
+  return {
+    R: { user: recipient, client: destination, server: source },
+    E: { user: recipient, client: source, server: destination },
+    C: write,
+    U: write,
+    D: {
+      user: author,
+      client: concept(DCM, '110150', 'Application'),
+      server: concept('http://terminology.hl7.org/CodeSystem/provenance-participant-type', 'custodian', 'Custodian'),
+    },
+  };
+})();
+
+const ORGANIZATION_TYPE = concept('http://terminology.hl7.org/CodeSystem/v3-RoleClass', 'PROV', 'healthcare provider');
+const ROLE_JSON = Object.fromEntries(
+  Object.entries(ACCESS_ROLE_DISPLAY).map(([role, text]) => [role, `[${concept(ACCESS_ROLE_SYSTEM, role, text.en)}]`]),
+) as Record<AccessContext['role'], string>;
+const REST_TYPE = coding('http://terminology.hl7.org/CodeSystem/audit-event-type', 'rest', 'Restful Operation');
+const SECURITY_ALERT_TYPE = coding(DCM, '110113', 'Security Alert');
+const EMERGENCY_OVERRIDE = coding(DCM, '110127', 'Emergency Override Started');
+const BTG_LABEL = `"security":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]`;
+const PATIENT_ENTITY_CODES =
+  `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '1', 'Person')},` +
+  `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '1', 'Patient')}`;
+const DATA_ENTITY_CODES =
+  `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '2', 'System Object')},` +
+  `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '4', 'Domain Resource')}`;
+const QUERY_ENTITY_CODES =
+  `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '2', 'System Object')},` +
+  `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '24', 'Query')}`;
+const SOURCE_TYPE = coding('http://terminology.hl7.org/CodeSystem/security-source-type', '4', 'Application Server');
+
+/** The BALP profile each plain interaction conforms to when it succeeded (failures are recorded outside them). */
+const PROFILE_OF: Readonly<Record<string, readonly [profile: string, action: AuditInput['action']]>> = {
+  read: ['Read', 'R'],
+  vread: ['Read', 'R'],
+  'search-type': ['Query', 'E'],
+  'search-system': ['Query', 'E'],
+  create: ['Create', 'C'],
+  update: ['Update', 'U'],
+  patch: ['Update', 'U'],
+  delete: ['Delete', 'D'],
+};
+
+/**
+ * The JSON text of the AuditEvent (https://hl7.org/fhir/R4/auditevent.html). It is built on
+ * every audited request, so it is written as a template of pre-encoded parts; every value that
+ * comes from the request is JSON-encoded on its own.
+ */
+export function auditEventPayload(input: AuditInput): string {
+  const { context } = input;
+  const types = AGENT_TYPES[input.action];
+  const observer = input.observer ?? 'densaulyq';
+  const operation = input.interaction.startsWith('$');
+  const breakGlassOperation = input.interaction === '$break-glass';
+
+  const meta: string[] = [];
+  const profile = balpProfile(input);
+  if (profile) meta.push(`"profile":["${profile}"]`);
+  if (input.breakGlass) meta.push(BTG_LABEL);
+
+  const subtype = operation
+    ? `${breakGlassOperation ? `${EMERGENCY_OVERRIDE},` : ''}${coding(INTERACTION, 'operation', 'operation')},${coding(OPERATION_SYSTEM, input.interaction)}`
+    : coding(INTERACTION, input.interaction, input.interaction);
+
+  const who = `{${context.fhirUser ? `"reference":${JSON.stringify(context.fhirUser)},` : ''}"identifier":{"system":"${
+    context.role === 'system' ? CLIENT_SYSTEM : ACCOUNT_SYSTEM
+  }","value":${JSON.stringify(context.subject)}}}`;
+  const agents = [
+    `{"type":${types.user},"role":${ROLE_JSON[context.role]},"who":${who},"requestor":true,"purposeOfUse":[${purposeOfUse(input)}]}`,
+  ];
+  if (context.organization) agents.push(`{"type":${ORGANIZATION_TYPE},"who":{"reference":${JSON.stringify(`Organization/${context.organization}`)}},"requestor":false}`);
+  agents.push(
+    `{"type":${types.client},"who":{"identifier":{"system":"${CLIENT_SYSTEM}","value":${JSON.stringify(context.clientId)}}},"requestor":false${
+      context.address ? `,"network":{"address":${JSON.stringify(context.address)},"type":"2"}` : ''
+    }}`,
+    `{"type":${types.server},"who":{"display":${JSON.stringify(observer)}},"requestor":false,"network":{"address":${JSON.stringify(observer)},"type":"${
+      observer.includes('://') ? '5' : '1'
+    }"}}`,
+  );
+
+  const entities: string[] = [];
+  if (input.patient !== undefined) entities.push(`{"what":{"reference":${JSON.stringify(`Patient/${input.patient}`)}},${PATIENT_ENTITY_CODES}}`);
+  for (const entity of input.entities ?? []) entities.push(`{"what":{"reference":${JSON.stringify(entity)}},${DATA_ENTITY_CODES}}`);
+  // An empty query (a search without parameters) has nothing to record: FHIR strings are never empty.
+  if (input.query) entities.push(`{${QUERY_ENTITY_CODES},"query":"${Buffer.from(input.query, 'utf8').toString('base64')}"}`);
+
+  return (
+    `{"resourceType":"AuditEvent","id":"${randomUUID()}"${meta.length ? `,"meta":{${meta.join(',')}}` : ''}` +
+    `,"type":${breakGlassOperation ? SECURITY_ALERT_TYPE : REST_TYPE},"subtype":[${subtype}]` +
+    `,"action":"${input.action}","recorded":${JSON.stringify(input.recorded)},"outcome":"${input.outcome}"` +
+    `,"agent":[${agents.join(',')}]` +
+    `,"source":{"site":"Densaulyq","observer":{"display":${JSON.stringify(observer)}},"type":[${SOURCE_TYPE}]}` +
+    (entities.length ? `,"entity":[${entities.join(',')}]` : '') +
+    '}'
+  );
+}
+
+/**
+ * Under break-glass the purpose is emergency treatment, flagged BTG with the stated reason;
+ * otherwise the purpose the request stated (or its role's default).
+ */
+function purposeOfUse(input: AuditInput): string {
+  if (!input.breakGlass) return purposeConcept(input.context.purposeOfUse);
+  const reason = input.reason ? `,"text":${JSON.stringify(input.reason)}` : '';
+  return `${purposeConcept('ETREAT')},{"coding":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]${reason}}`;
+}
+
+function purposeConcept(code: string): string {
+  return concept(ACT_REASON_SYSTEM, code, PURPOSE_OF_USE_DISPLAY[code]?.en);
+}
+
+/**
+ * The BALP profile the event conforms to, claimed only when it does: a successful plain
+ * interaction with its action, the client's network address and the entities the profile requires.
+ */
+function balpProfile(input: AuditInput): string | undefined {
+  const [kind, action] = PROFILE_OF[input.interaction] ?? [];
+  if (!kind || action !== input.action || input.outcome !== '0' || !input.context.address) return undefined;
+  if (kind === 'Query' ? !input.query : !input.entities?.length) return undefined;
+  return `${BALP_PROFILE}${input.patient === undefined ? '' : 'Patient'}${kind}`;
+}

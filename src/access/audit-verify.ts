@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { SqlClient } from '../store/driver.js';
+import { GENESIS_PREFIX } from '../store/audit-chain.js';
+
+/**
+ * Verification of the audit hash chains (src/store/audit-chain.ts): every record's hash is
+ * recomputed here, in Node, from the previous link and the payload, so a database that lies
+ * about its hashes cannot vouch for itself. The columns outside the hash (`patient`,
+ * `recorded`, which the citizen's access log is read by) must agree with the payload.
+ *
+ * A chain rewritten from some record on, head included, is consistent with itself: only a link
+ * kept outside the database shows it. `auditHeads` gives the links to keep (their digest is short
+ * enough to publish), and `verifyAuditChain(db, { anchor })` checks the chains still pass through them.
+ */
+export interface AuditProblem {
+  chain: number;
+  seq: number;
+  kind: 'changed' | 'removed' | 'reordered' | 'head-mismatch' | 'column-mismatch';
+  detail: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Chains walked. */
+  chains: number;
+  /** Records read. */
+  records: number;
+  /** Every problem found; `problems` lists the first `maxProblems`. */
+  problemCount: number;
+  problems: AuditProblem[];
+  /** The heads as verified, and their digest (see `auditHeads`). */
+  heads: AuditHead[];
+  headDigest: string;
+}
+
+/** The last link of a chain: its seq and hash (hex). */
+export interface AuditHead {
+  chain: number;
+  seq: number;
+  hash: string;
+}
+
+export interface VerifyOptions {
+  /** Rows read per query; keyset pages keep memory flat however long the chain. */
+  pageSize?: number;
+  maxProblems?: number;
+  /** Links saved earlier (`auditHeads`): each chain must still pass through them. */
+  anchor?: readonly AuditHead[];
+}
+
+interface AuditRow {
+  seq: number;
+  recorded: string;
+  patient: string | null;
+  hash: string;
+  payload: string;
+}
+
+/** The chains' current heads, ordered by chain, to keep outside the database. */
+export async function auditHeads(db: SqlClient): Promise<AuditHead[]> {
+  const rows = await db.query<{ chain: number; seq: string; hash: string }>(
+    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head ORDER BY chain`,
+  );
+  return rows.map((r) => ({ chain: Number(r.chain), seq: Number(r.seq), hash: r.hash }));
+}
+
+/** sha256 over `chain:seq:hash` lines: one value that stands for all the heads, to publish or sign. */
+export function headsDigest(heads: readonly AuditHead[]): string {
+  const hash = createHash('sha256');
+  for (const head of [...heads].sort((a, b) => a.chain - b.chain)) hash.update(`${head.chain}:${head.seq}:${head.hash}\n`);
+  return hash.digest('hex');
+}
+
+/** Walks every chain in seq order and reports each break; see the module comment. */
+export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {}): Promise<AuditVerification> {
+  const pageSize = options.pageSize ?? 5000;
+  const maxProblems = options.maxProblems ?? 100;
+  const problems: AuditProblem[] = [];
+  let problemCount = 0;
+  const report = (problem: AuditProblem) => {
+    problemCount++;
+    if (problems.length < maxProblems) problems.push(problem);
+  };
+
+  // Heads first: records appended while the walk runs lie beyond them and are left for next time.
+  const heads = await auditHeads(db);
+  const headOf = new Map(heads.map((h) => [h.chain, h]));
+  const anchors = new Map<number, AuditHead>((options.anchor ?? []).map((a) => [a.chain, a]));
+  // A chain with records but no head is foreign to the store: it is walked and reported too.
+  const found = await db.query<{ chain: number }>(
+    `WITH RECURSIVE c (chain) AS (
+       SELECT min(chain) FROM audit_event
+       UNION ALL SELECT (SELECT min(e.chain) FROM audit_event e WHERE e.chain > c.chain) FROM c WHERE c.chain IS NOT NULL)
+     SELECT chain FROM c WHERE chain IS NOT NULL`,
+  );
+  const chains = [...new Set([...heads.map((h) => h.chain), ...found.map((r) => Number(r.chain))])].sort((a, b) => a - b);
+
+  let records = 0;
+  for (const chain of chains) {
+    const head = headOf.get(chain);
+    const rows = new ChainReader(db, chain, head?.seq, pageSize);
+    const anchor = anchors.get(chain);
+    // The last link read: after a break the walk goes on from the record that broke, so one break is one problem.
+    let previous = genesis(chain);
+    let expected = 1;
+    const accept = (row: AuditRow) => {
+      records++;
+      checkColumns(chain, row, report);
+      if (anchor && row.seq === anchor.seq && row.hash !== anchor.hash) {
+        report({ chain, seq: row.seq, kind: 'changed', detail: 'the record differs from the anchored link' });
+      }
+    };
+    for (let row = await rows.next(); row; row = await rows.next()) {
+      accept(row);
+      if (row.seq < expected) {
+        report({ chain, seq: row.seq, kind: 'reordered', detail: `seq ${row.seq} where ${expected} was due` });
+        continue;
+      }
+      if (row.seq > expected) {
+        // A link is missing, so this record cannot be checked against its predecessor.
+        const detail = row.seq === expected + 1 ? `record ${expected} is missing` : `records ${expected} to ${row.seq - 1} are missing`;
+        report({ chain, seq: expected, kind: 'removed', detail });
+      } else if (link(previous, row.payload) !== row.hash) {
+        const next = await rows.peek();
+        if (next?.seq === row.seq + 1 && link(previous, next.payload) === next.hash && link(next.hash, row.payload) === row.hash) {
+          // Two records swapped places: the chain runs through the second, then the first.
+          report({ chain, seq: row.seq, kind: 'reordered', detail: `records ${row.seq} and ${next.seq} are in each other's place` });
+          accept((await rows.next())!);
+          previous = row.hash;
+          expected = next.seq + 1;
+          continue;
+        }
+        report({ chain, seq: row.seq, kind: 'changed', detail: `the hash does not follow from record ${row.seq - 1}: this record or the one before it was changed` });
+      }
+      previous = row.hash;
+      expected = row.seq + 1;
+    }
+    const lastSeq = expected - 1;
+    if (!head) {
+      report({ chain, seq: lastSeq, kind: 'head-mismatch', detail: 'records of a chain that has no head' });
+      continue;
+    }
+    if (lastSeq !== head.seq || previous !== head.hash) {
+      const detail = lastSeq === head.seq ? "the head's hash is not the last record's" : `the head is at ${head.seq}, the last record at ${lastSeq}`;
+      report({ chain, seq: head.seq, kind: 'head-mismatch', detail });
+    }
+    if (anchor && anchor.seq > lastSeq) {
+      report({ chain, seq: anchor.seq, kind: 'removed', detail: `the chain ends at ${lastSeq}, before the anchored link ${anchor.seq}` });
+    }
+  }
+  return { ok: problemCount === 0, chains: chains.length, records, problemCount, problems, heads, headDigest: headsDigest(heads) };
+}
+
+/** hash_n = sha256(hash_{n-1} || utf8(payload_n)), as `auditSteps` computes it in SQL. */
+function link(previous: string, payload: string): string {
+  return createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
+}
+
+/** The seq-0 hash the migration seeds each chain with. */
+function genesis(chain: number): string {
+  return createHash('sha256').update(`${GENESIS_PREFIX}${chain}`, 'utf8').digest('hex');
+}
+
+/** `patient` and `recorded` are outside the hash; they must say what the hashed payload says. */
+function checkColumns(chain: number, row: AuditRow, report: (problem: AuditProblem) => void): void {
+  let event: { recorded?: unknown; entity?: { what?: { reference?: unknown }; type?: { code?: unknown }; role?: { code?: unknown } }[] };
+  try {
+    event = JSON.parse(row.payload);
+  } catch {
+    report({ chain, seq: row.seq, kind: 'column-mismatch', detail: 'the payload is not JSON' });
+    return;
+  }
+  const patientEntity = event.entity?.find((e) => e.type?.code === '1' && e.role?.code === '1');
+  const reference = patientEntity?.what?.reference;
+  const patient = typeof reference === 'string' && reference.startsWith('Patient/') ? reference.slice('Patient/'.length) : null;
+  if (patient !== row.patient) {
+    report({ chain, seq: row.seq, kind: 'column-mismatch', detail: 'the patient column differs from the payload\'s patient' });
+  }
+  // Milliseconds: the payload's instant may carry less precision than the column.
+  if (typeof event.recorded !== 'string' || Date.parse(event.recorded) !== Date.parse(row.recorded)) {
+    report({ chain, seq: row.seq, kind: 'column-mismatch', detail: 'the recorded column differs from the payload\'s recorded' });
+  }
+}
+
+/** One chain's records in seq order, read in keyset pages, with one record of look-ahead. */
+class ChainReader {
+  private page: AuditRow[] = [];
+  private index = 0;
+  private after = '-9223372036854775808';
+  private done = false;
+
+  constructor(
+    private readonly db: SqlClient,
+    private readonly chain: number,
+    private readonly upTo: number | undefined,
+    private readonly pageSize: number,
+  ) {}
+
+  async next(): Promise<AuditRow | undefined> {
+    const row = await this.peek();
+    if (row) this.index++;
+    return row;
+  }
+
+  async peek(): Promise<AuditRow | undefined> {
+    if (this.index >= this.page.length && !this.done) await this.load();
+    return this.page[this.index];
+  }
+
+  private async load(): Promise<void> {
+    const bound = this.upTo === undefined ? '' : 'AND e.seq <= $4';
+    const params: unknown[] = [this.chain, this.after, this.pageSize];
+    if (this.upTo !== undefined) params.push(this.upTo);
+    const rows = await this.db.query<{ seq: string; recorded: string; patient: string | null; hash: string; payload: string }>(
+      // Ordered by the column, not by the text alias of the same name.
+      `SELECT e.seq::text AS seq, to_char(e.recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded,
+              e.patient, encode(e.hash, 'hex') AS hash, e.payload
+         FROM audit_event e WHERE e.chain = $1 AND e.seq > $2::bigint ${bound} ORDER BY e.seq LIMIT $3`,
+      params,
+    );
+    this.page = rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+    this.index = 0;
+    if (rows.length < this.pageSize) this.done = true;
+    else this.after = rows[rows.length - 1]!.seq;
+  }
+}
