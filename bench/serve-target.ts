@@ -14,6 +14,7 @@ import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createAccessTokenVerifier } from '../src/access/tokens.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/log.js';
 import type { Database } from '../src/store/driver.js';
@@ -21,6 +22,9 @@ import { openDatabase } from '../src/store/open.js';
 import type { ParentMessage, TargetMessage } from './target-process.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+/** The issuer and audience of the tokens bench clients send. */
+export const BENCH_ISSUER = 'http://densaulyq.bench/auth';
+export const BENCH_AUDIENCE = 'http://densaulyq.bench/fhir';
 
 async function serveBare(): Promise<FastifyInstance> {
   const file = process.env.BENCH_BARE_FILE;
@@ -39,7 +43,8 @@ async function serveFhir(): Promise<{ app: FastifyInstance; db: Database }> {
   const level = process.env.BENCH_LOG_LEVEL ?? 'info';
   // Like `npm start`: pino at info logs one line per request; stdout is /dev/null here.
   const logger = level === 'off' ? undefined : createLogger(level);
-  const app = await buildApp({ db, logger, config: { bodyLimit: 64 * 1024 * 1024, maxBundleEntries: 20_000 } });
+  const verifyToken = createAccessTokenVerifier({ db, issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE });
+  const app = await buildApp({ db, logger, config: { bodyLimit: 64 * 1024 * 1024, maxBundleEntries: 20_000 }, verifyToken });
   return { app, db };
 }
 

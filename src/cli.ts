@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser } from './access/index.js';
 import { type AuditHead, headsDigest, verifyAuditChain } from './access/audit-verify.js';
+import { platformAccess } from './access/door.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
@@ -75,7 +76,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 async function seedIfEmpty(config: Config, patients: number): Promise<void> {
   const db = await storage(config);
   try {
-    const repo = new Repository(db);
+    const repo = new Repository(db, platformAccess());
     if (!(await hasNoPatients(repo))) return;
     const bar = new ProgressBar(`Seeding ${patients} synthetic demo patients`);
     const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
@@ -115,7 +116,7 @@ async function importCommand(config: Config, args: string[]): Promise<void> {
   const report = createWriteStream(values.report!);
   try {
     const bar = new ProgressBar('Importing');
-    const repo = new Repository(db);
+    const repo = new Repository(db, platformAccess());
     const progress = await importFiles(files, {
       repo,
       onRejected: (rejected) => {
@@ -169,7 +170,7 @@ async function reindex(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { type: { type: 'string' } } });
   const db = await storage(config);
   try {
-    const repo = new Repository(db);
+    const repo = new Repository(db, platformAccess());
     await loadCustomSearchParameters(repo);
     const total = await repo.countCurrent(values.type);
     const bar = new ProgressBar(`Reindexing${values.type ? ` ${values.type}` : ''}`, total);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { platformAccess } from './access/door.js';
 import { authorizationServer } from './access/index.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
@@ -18,14 +19,14 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await loadCustomSearchParameters(new Repository(db));
+  await loadCustomSearchParameters(new Repository(db, platformAccess()));
   const authorization = await authorizationServer({
     db,
     issuer: `${config.origin}/auth`,
     fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir`,
     adminSecret: config.adminSecret,
   });
-  const app = await buildApp({ db, config, logger, authorization });
+  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

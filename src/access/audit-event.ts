@@ -43,12 +43,8 @@ export interface AuditInput {
   observer?: string;
 }
 
-/**
- * In a payload built for it, stands where the Patient id goes (`Patient/@@patient@@`), so one
- * payload serves all the patients of a search: SQL `replace()`s it per patient. Patient ids
- * match [A-Za-z0-9.-]{1,64}, which needs no JSON escaping.
- */
-export const PATIENT_PLACEHOLDER = '@@patient@@';
+/** Where the Patient id goes in a payload built before the statement that finds the patient (see src/store/audit-chain.ts). */
+export { PATIENT_PLACEHOLDER } from '../store/audit-chain.js';
 
 /** Identifier system of the platform's accounts (`AccessContext.subject` of a user). */
 export const ACCOUNT_SYSTEM = 'http://densaulyq.kz/fhir/sid/account';

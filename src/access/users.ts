@@ -21,6 +21,8 @@ export interface AppUser {
   organization?: string;
   region?: string;
   upstreamSubject?: string;
+  /** An administrator granted access to clinical data (audited like anyone's). */
+  clinicalAccess?: boolean;
 }
 
 export interface NewUser {
@@ -32,6 +34,7 @@ export interface NewUser {
   organization?: string;
   region?: string;
   upstreamSubject?: string;
+  clinicalAccess?: boolean;
 }
 
 /** After this many wrong passwords in a row the account is locked for `lockSeconds`. */
@@ -49,11 +52,12 @@ interface UserRow {
   organization: string | null;
   region: string | null;
   upstream_subject: string | null;
+  clinical_access: boolean;
   password_hash?: string | null;
   locked?: boolean;
 }
 
-const COLUMNS = `id, username, role, fhir_user, organization, region, upstream_subject`;
+const COLUMNS = `id, username, role, fhir_user, organization, region, upstream_subject, clinical_access`;
 const FHIR_USER = /^(Patient|Practitioner|PractitionerRole|RelatedPerson|Person)\/[A-Za-z0-9\-.]{1,64}$/;
 
 export async function addUser(db: SqlClient, user: NewUser): Promise<AppUser> {
@@ -64,11 +68,22 @@ export async function addUser(db: SqlClient, user: NewUser): Promise<AppUser> {
     throw new Error('a citizen is a Patient or a RelatedPerson');
   }
   if (user.password !== undefined && user.password.length < 8) throw new Error('password: at least 8 characters');
+  if (user.clinicalAccess && user.role !== 'administrator') throw new Error('clinical access is granted to administrators only');
   const passwordHash = user.password === undefined ? null : await hash(user.password);
   const rows = await db.query<UserRow>(
-    `INSERT INTO app_user (id, username, password_hash, role, fhir_user, organization, region, upstream_subject)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-    [randomUUID(), user.username, passwordHash, user.role, user.fhirUser ?? null, user.organization ?? null, user.region ?? null, user.upstreamSubject ?? null],
+    `INSERT INTO app_user (id, username, password_hash, role, fhir_user, organization, region, upstream_subject, clinical_access)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+    [
+      randomUUID(),
+      user.username,
+      passwordHash,
+      user.role,
+      user.fhirUser ?? null,
+      user.organization ?? null,
+      user.region ?? null,
+      user.upstreamSubject ?? null,
+      user.clinicalAccess ?? false,
+    ],
   );
   return toUser(rows[0]!);
 }
@@ -100,24 +115,24 @@ export type PasswordCheck = { ok: true; user: AppUser } | { ok: false; reason: '
  * A locked account is refused before its password is looked at.
  */
 export async function verifyPassword(db: Database, username: string, password: string, policy: LockoutPolicy = DEFAULT_LOCKOUT): Promise<PasswordCheck> {
+  // The attempt is counted before the slow hash check, in the statement that tests the lock:
+  // guesses sent in parallel cannot all pass the test before the first failure is recorded.
   const rows = await db.query<UserRow>(
-    `SELECT ${COLUMNS}, password_hash, (locked_until IS NOT NULL AND locked_until > now()) AS locked FROM app_user WHERE username = $1`,
-    [username],
+    `UPDATE app_user SET failed_logins = failed_logins + 1,
+       locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3::integer) ELSE locked_until END
+     WHERE username = $1 AND password_hash IS NOT NULL AND (locked_until IS NULL OR locked_until <= now())
+     RETURNING ${COLUMNS}, password_hash, (locked_until IS NOT NULL AND locked_until > now()) AS locked`,
+    [username, policy.maxAttempts, policy.lockSeconds],
   );
   const row = rows[0];
-  if (row?.locked) return { ok: false, reason: 'locked' };
-  const storedHash = row?.password_hash ?? (await dummyHash());
-  const matches = await verify(storedHash, password).catch(() => false);
-  if (!row || !row.password_hash) return { ok: false, reason: 'invalid' };
-  if (!matches) {
-    const updated = await db.query<{ locked: boolean }>(
-      `UPDATE app_user SET failed_logins = failed_logins + 1,
-         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3::integer) ELSE locked_until END
-       WHERE id = $1 RETURNING (locked_until IS NOT NULL AND locked_until > now()) AS locked`,
-      [row.id, policy.maxAttempts, policy.lockSeconds],
-    );
-    return { ok: false, reason: updated[0]?.locked ? 'locked' : 'invalid' };
+  if (!row) {
+    const [other] = await db.query<{ locked: boolean }>(`SELECT (locked_until IS NOT NULL AND locked_until > now()) AS locked FROM app_user WHERE username = $1`, [username]);
+    if (other?.locked) return { ok: false, reason: 'locked' };
+    await verify(await dummyHash(), password).catch(() => false);
+    return { ok: false, reason: 'invalid' };
   }
+  const matches = await verify(row.password_hash!, password).catch(() => false);
+  if (!matches) return { ok: false, reason: row.locked ? 'locked' : 'invalid' };
   await db.query(`UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = $1`, [row.id]);
   return { ok: true, user: toUser(row) };
 }
@@ -142,6 +157,7 @@ function toUser(row: UserRow): AppUser {
     ...(row.organization ? { organization: row.organization } : {}),
     ...(row.region ? { region: row.region } : {}),
     ...(row.upstream_subject ? { upstreamSubject: row.upstream_subject } : {}),
+    ...(row.clinical_access ? { clinicalAccess: true } : {}),
   };
 }
 

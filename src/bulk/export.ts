@@ -19,6 +19,7 @@ import {
   updateProgress,
 } from '../store/bulk-jobs.js';
 import type { Database } from '../store/driver.js';
+import { platformAccess } from '../access/door.js';
 import { Repository, type SearchResult, type StoredResource } from '../store/repository.js';
 
 /**
@@ -235,6 +236,8 @@ export interface KickOff {
   /** The kick-off request URL. */
   request: string;
   parameters: ExportParameters;
+  /** Who asks (`client|subject`); the job reads through `repo`, bound to their access. */
+  owner: string;
 }
 
 /** Records a new export job and starts it in the background; returns its id at once. */
@@ -247,6 +250,7 @@ export async function startExportJob(repo: Repository, kickOff: KickOff): Promis
     kind: `export-${kickOff.parameters.level}`,
     request: kickOff.request,
     parameters: JSON.stringify(kickOff.parameters),
+    owner: kickOff.owner,
     transactionTime: new Date().toISOString(),
     progress: JSON.stringify(progress),
   });
@@ -389,7 +393,7 @@ export interface DirectoryExportResult {
  * IG's file format (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-output-file-format).
  */
 export async function exportToDirectory(options: DirectoryExportOptions): Promise<DirectoryExportResult> {
-  const repo = new Repository(options.db);
+  const repo = new Repository(options.db, platformAccess());
   const parameters = planExport({ level: 'system', types: options.types, since: options.since, typeFilter: options.typeFilter });
   const transactionTime = new Date().toISOString();
   mkdirSync(options.outDir, { recursive: true });

@@ -1,15 +1,20 @@
 import type { Resource } from '@medplum/fhirtypes';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { ANONYMOUS_CONTEXT, accessContextFromClaims } from '../access/authenticate.js';
+import type { AccessContext } from '../access/context.js';
+import { accessPolicy } from '../access/door.js';
+import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
 import type { Config } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
-import { FhirError, allOk, badRequest, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unsupportedMediaType } from '../fhir/outcome.js';
+import { FhirError, allOk, badRequest, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unauthorized, unsupportedMediaType } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
 import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
+import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const JSON_TYPES = /^application\/(fhir\+json|json|json-patch\+json)\b/;
@@ -23,10 +28,15 @@ export interface AppOptions {
   logger?: Logger;
   /** The OAuth 2.0 / SMART authorization server, mounted beside the FHIR API when given. */
   authorization?: FastifyPluginAsync;
+  /** Verifies a bearer access token (signature, issuer, audience, expiry, revocation). */
+  verifyToken: (token: string) => Promise<AccessClaims>;
 }
 
+/** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
+const PUBLIC_PATHS = new Set(['metadata']);
+
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -42,7 +52,6 @@ export async function buildApp({ db, config, logger, authorization }: AppOptions
       return sendError(reply, failure);
     },
   });
-  const repo = new Repository(db);
   if (authorization) await app.register(authorization);
 
   app.removeAllContentTypeParsers();
@@ -61,16 +70,43 @@ export async function buildApp({ db, config, logger, authorization }: AppOptions
     return { status: 'ok' };
   });
 
+  /**
+   * Who asks, from the bearer token, before anything else runs (rate limits per client need it):
+   * a request without a valid token gets nothing but the public paths.
+   */
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = (request.params as { '*'?: string })['*'] ?? '';
+    const header = request.headers.authorization;
+    if (!header && PUBLIC_PATHS.has(path.replace(/\/$/, ''))) return;
+    const token = /^Bearer +(\S+)$/i.exec(header ?? '')?.[1];
+    // RFC 6750 section 3: a 401 names the scheme, and says when the token itself was the problem.
+    reply.header('www-authenticate', token ? 'Bearer realm="densaulyq", error="invalid_token"' : 'Bearer realm="densaulyq"');
+    if (!token) throw unauthorized(`Send an access token: Authorization: Bearer <token> (see /fhir/.well-known/smart-configuration)`);
+    let claims: AccessClaims;
+    try {
+      claims = await verifyToken(token);
+    } catch (error) {
+      if (error instanceof AccessTokenError) throw unauthorized(`The access token is not valid, has expired or was revoked`);
+      throw error;
+    }
+    const purposeOfUse = request.headers['x-purpose-of-use'];
+    reply.removeHeader('www-authenticate');
+    request.accessContext = await accessContextFromClaims(db, claims, {
+      ...(typeof purposeOfUse === 'string' ? { purposeOfUse } : {}),
+      address: request.ip,
+    });
+  };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const fhirRequest = toFhirRequest(request);
     const baseUrl = config.publicBaseUrl ?? `${request.protocol}://${request.host}/fhir`;
-    const context: InteractionContext = { repo, baseUrl, maxBundleEntries: config.maxBundleEntries };
+    const access: AccessContext = request.accessContext ?? ANONYMOUS_CONTEXT;
+    const context: InteractionContext = { repo: new Repository(db, accessPolicy(access)), access, baseUrl, maxBundleEntries: config.maxBundleEntries };
     const { route, params } = findRoute(fhirRequest);
     const response = await route.handler(fhirRequest, params, context);
     return send(reply, fhirRequest, response, baseUrl);
   };
-  app.route({ method: [...METHODS], url: '/fhir', handler, exposeHeadRoute: false });
-  app.route({ method: [...METHODS], url: '/fhir/*', handler, exposeHeadRoute: false });
+  app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
+  app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
 
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`));

@@ -54,7 +54,7 @@ export async function exportKickOff(request: FhirRequest, params: Record<string,
   }
   const parameters = planExport(exportRequest);
   const kickOffUrl = withQuery(`${context.baseUrl}/${request.path}`, request.query);
-  const id = await startExportJob(context.repo, { request: kickOffUrl, parameters });
+  const id = await startExportJob(context.repo, { request: kickOffUrl, parameters, owner: ownerOf(context) });
   return {
     status: 202,
     headers: { 'content-location': `${context.baseUrl}/$export-status/${id}` },
@@ -80,7 +80,7 @@ export async function exportStatus(_request: FhirRequest, params: Record<string,
   const manifest = {
     transactionTime: job.transactionTime,
     request: job.request,
-    requiresAccessToken: false,
+    requiresAccessToken: true,
     output: outputs.map((o) => ({ type: o.resourceType, url: `${context.baseUrl}/$export-output/${job.id}/${o.seq}`, count: o.count })),
     error: [],
   };
@@ -89,7 +89,7 @@ export async function exportStatus(_request: FhirRequest, params: Record<string,
 
 /** Cancel (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request): stops the job and deletes its files. */
 export async function exportCancel(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  if (!JOB_ID.test(params.job!)) throw notFound(`No export job ${params.job}`);
+  await findJob(context, params.job!);
   abortLocalJob(params.job!);
   if (!(await deleteJob(context.repo.db, params.job!))) throw notFound(`No export job ${params.job}`);
   return { status: 202, resource: allOk(`Export job ${params.job} cancelled and its files deleted`) };
@@ -99,6 +99,7 @@ export async function exportCancel(_request: FhirRequest, params: Record<string,
 export async function exportOutput(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
   const seq = Number(params.seq);
   if (!JOB_ID.test(params.job!) || !/^\d{1,9}$/.test(params.seq!)) throw notFound(`No export file ${params.job}/${params.seq}`);
+  await findJob(context, params.job!);
   const content = await readOutputContent(context.repo.db, params.job!, seq);
   if (content === undefined) throw notFound(`No export file ${params.job}/${params.seq}`);
   return { status: 200, contentType: NDJSON, body: content };
@@ -111,10 +112,15 @@ function exportLevel(params: Record<string, string>): ExportLevel {
   throw badRequest(`$export is defined at [base]/$export, [base]/Patient/$export and [base]/Group/[id]/$export, not on ${params.type}${params.id ? '/' + params.id : ''}`);
 }
 
+/** The job, if it is the caller's: another's job is, to them, not there (its files hold that caller's data). */
 async function findJob(context: InteractionContext, id: string) {
   const job = JOB_ID.test(id) ? await readJob(context.repo.db, id) : undefined;
-  if (!job) throw notFound(`No export job ${id}`);
+  if (!job || job.owner !== ownerOf(context)) throw notFound(`No export job ${id}`);
   return job;
+}
+
+function ownerOf(context: InteractionContext): string {
+  return `${context.access.clientId}|${context.access.subject}`;
 }
 
 function single(previous: string | undefined, value: string, name: string): string {

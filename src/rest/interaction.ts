@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { AccessContext } from '../access/context.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 
 /**
@@ -39,7 +40,10 @@ export interface FhirResponse {
 }
 
 export interface InteractionContext {
+  /** The store, bound to the caller's access rules: the one door to clinical data. */
   repo: Repository;
+  /** Who asks (the context `repo` is bound to), for operations that record or check it themselves. */
+  access: AccessContext;
   /** The service base URL, e.g. `http://localhost:8080/fhir`, for links and fullUrls. */
   baseUrl: string;
   /** Maximum number of entries in a batch or transaction Bundle. */

@@ -9,6 +9,7 @@ import { history } from './history.js';
 import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from './interaction.js';
 import { patch } from './patch.js';
 import { read } from './read.js';
+import { accessLogOperation } from './access-log.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
@@ -64,6 +65,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread },
   { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
   { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
+  { method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' },
   { method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment },
 ];
 

@@ -6,6 +6,13 @@
  */
 export const AUDIT_CHAINS = 64;
 
+/**
+ * Stands for the Patient id in an audit payload built before the statement that finds the
+ * patient (a read): the statement replaces it with the row's compartment. Patient ids match
+ * [A-Za-z0-9.-]{1,64}, so the replacement needs no JSON escaping.
+ */
+export const PATIENT_PLACEHOLDER = '@@patient@@';
+
 /** The hash a chain starts from (seq 0), as the migration seeds it. */
 export const GENESIS_PREFIX = 'densaulyq-audit-chain:';
 

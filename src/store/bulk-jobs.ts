@@ -16,6 +16,8 @@ export interface BulkJob {
   request: string;
   /** The job's normalized parameters (JSON text). */
   parameters: string;
+  /** Who started the job (`client|subject`): only they may poll, download or cancel it. */
+  owner: string | null;
   transactionTime: string;
   createdAt: string;
   updatedAt: string;
@@ -34,7 +36,7 @@ export interface BulkOutput {
 
 const INSTANT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-const JOB_COLUMNS = `id, kind, status, request, parameters, progress, error,
+const JOB_COLUMNS = `id, kind, status, request, parameters, owner, progress, error,
   ${INSTANT('transaction_time')} AS transaction_time, ${INSTANT('created_at')} AS created_at, ${INSTANT('updated_at')} AS updated_at,
   extract(epoch FROM (now() - updated_at))::float8 AS idle_seconds`;
 
@@ -44,6 +46,7 @@ interface JobRow {
   status: BulkJobStatus;
   request: string;
   parameters: string;
+  owner: string | null;
   progress: string | null;
   error: string | null;
   transaction_time: string;
@@ -59,6 +62,7 @@ function toJob(row: JobRow): BulkJob {
     status: row.status,
     request: row.request,
     parameters: row.parameters,
+    owner: row.owner,
     progress: row.progress,
     error: row.error,
     transactionTime: row.transaction_time,
@@ -73,14 +77,15 @@ export interface NewBulkJob {
   kind: string;
   request: string;
   parameters: string;
+  owner: string;
   transactionTime: string;
   progress: string;
 }
 
 export async function createJob(client: SqlClient, job: NewBulkJob): Promise<void> {
   await client.query(
-    `INSERT INTO bulk_job (id, kind, status, request, parameters, transaction_time, progress) VALUES ($1, $2, 'in-progress', $3, $4, $5, $6)`,
-    [job.id, job.kind, job.request, job.parameters, job.transactionTime, job.progress],
+    `INSERT INTO bulk_job (id, kind, status, request, parameters, transaction_time, progress, owner) VALUES ($1, $2, 'in-progress', $3, $4, $5, $6, $7)`,
+    [job.id, job.kind, job.request, job.parameters, job.transactionTime, job.progress, job.owner],
   );
 }
 

@@ -56,15 +56,23 @@ export async function conflictingClaims<T extends IdentifierClaim>(client: SqlCl
   return conflicts;
 }
 
-/** 409 Conflict naming the identifier: the value already belongs to another active resource. */
-export function duplicateIdentifier(claim: IdentifierClaim & { holder: string }): FhirError {
+/**
+ * 409 Conflict naming the identifier: the value already belongs to another active resource.
+ * The holder is named only to callers who may see every record (`nameHolder`): to others its id
+ * would disclose a record they have no access to.
+ */
+export function duplicateIdentifier(claim: IdentifierClaim & { holder: string }, nameHolder: boolean): FhirError {
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     issue: [
       {
         severity: 'error',
         code: 'duplicate',
-        details: { text: `${claim.value} (${claim.system}) already belongs to ${claim.resourceType}/${claim.holder}` },
+        details: {
+          text: nameHolder
+            ? `${claim.value} (${claim.system}) already belongs to ${claim.resourceType}/${claim.holder}`
+            : `${claim.value} (${claim.system}) already belongs to another ${claim.resourceType}`,
+        },
         expression: [`${claim.resourceType}.identifier[${claim.position}].value`],
       },
     ],

@@ -204,6 +204,8 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE resource ADD COLUMN security text[] NOT NULL DEFAULT '{}';
   ALTER TABLE resource_version ADD COLUMN author text;
   ALTER TABLE resource_version ADD COLUMN security text[] NOT NULL DEFAULT '{}';
+  ALTER TABLE app_user ADD COLUMN clinical_access boolean NOT NULL DEFAULT false;
+  ALTER TABLE bulk_job ADD COLUMN owner text;
 
   CREATE TABLE care_relationship (
     resource_type text NOT NULL, id text NOT NULL,

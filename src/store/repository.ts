@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
-import { type FhirError, badRequest, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
+import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
 import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
+import { type AccessFacts, accessFacts, securityCodes } from './access-facts.js';
+import type { AccessPolicy, AuditNote, Permission } from './access-policy.js';
+import { PATIENT_PLACEHOLDER, appendAuditSql, auditSteps } from './audit-chain.js';
 import type { Database, SqlClient } from './driver.js';
 import { conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
@@ -23,6 +26,8 @@ export interface StoredResource {
   json: string;
   /** For history: the interaction that made this version. */
   method?: 'create' | 'update' | 'delete';
+  /** The patient-compartment key, when read from the store. */
+  compartment?: string | null;
 }
 
 export interface WriteResult {
@@ -57,13 +62,18 @@ export interface SearchResult {
   /** Resources added by `_include` and `_revinclude`. */
   included: StoredResource[];
   total?: number;
+  /** The total was withheld: fewer than MIN_AGGREGATE_COUNT, shown to a caller allowed aggregates only. */
+  suppressed?: boolean;
   nextCursor?: string;
 }
+
+/** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
+export const MIN_AGGREGATE_COUNT = 10;
 
 /** The columns of a StoredRow, from the table aliased `alias`. */
 function qualified(alias: string): string {
   const a = `${alias}.`;
-  return `${a}resource_type, ${a}id, ${a}version_id::text AS version_id, ${a}deleted, ${a}content,
+  return `${a}resource_type, ${a}id, ${a}version_id::text AS version_id, ${a}deleted, ${a}content, ${a}compartment,
   to_char(${a}last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_updated`;
 }
 
@@ -76,31 +86,49 @@ interface StoredRow {
   deleted: boolean;
   content: string;
   last_updated: string;
+  compartment: string | null;
   method?: 'create' | 'update' | 'delete';
 }
 
-const INDEX_TABLES: Record<keyof IndexRows, { table: string; columns: string[]; types: string[] }> = {
+/** The current version of a resource as a write sees it, under the write's lock. */
+interface CurrentVersion extends StoredResource {
+  compartment: string | null;
+  author: string | null;
+  /** Whether the caller may see it. */
+  visible: boolean;
+}
+
+type DerivedRows = IndexRows & AccessFacts;
+
+/** The tables of rows derived from a resource at write time: search indexes and access facts. */
+const INDEX_TABLES: Record<keyof DerivedRows, { table: string; columns: string[]; types: string[] }> = {
   token: { table: 'search_token', columns: ['code', 'system', 'value', 'text_value'], types: ['text', 'text', 'text', 'text'] },
   string: { table: 'search_string', columns: ['code', 'value', 'normalized'], types: ['text', 'text', 'text'] },
   date: { table: 'search_date', columns: ['code', 'low', 'high'], types: ['text', 'timestamptz', 'timestamptz'] },
   number: { table: 'search_number', columns: ['code', 'low', 'high', 'system', 'unit'], types: ['text', 'numeric', 'numeric', 'text', 'text'] },
   uri: { table: 'search_uri', columns: ['code', 'value'], types: ['text', 'text'] },
   reference: { table: 'search_reference', columns: ['code', 'target_type', 'target_id', 'reference'], types: ['text', 'text', 'text', 'text'] },
+  care: { table: 'care_relationship', columns: ['patient', 'party', 'kind', 'valid_until'], types: ['text', 'text', 'text', 'timestamptz'] },
+  consent: { table: 'consent_rule', columns: ['patient', 'kind', 'value', 'valid_until'], types: ['text', 'text', 'text', 'timestamptz'] },
 };
 
-/** CTE steps removing a resource's index rows; `$1, $2` are its type and id. */
 /** Every table with rows derived from a resource's current version, besides `resource` itself. */
 const DERIVED_TABLES = [...Object.values(INDEX_TABLES).map((t) => t.table), 'search_text'];
+/** CTE steps removing a resource's derived rows; `$1, $2` are its type and id. */
 const INDEX_DELETES = DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
 
 /**
- * The store of FHIR resources: every read and write of resource tables goes through here.
- * A write is one SQL transaction (or part of the caller's, inside `transaction`).
+ * The store of FHIR resources, bound to the access rules of one caller (the "one door"): every
+ * read and write of resource tables goes through here, every query carries the caller's access
+ * condition, and every access to a patient's data appends its audit record in the same
+ * statement or transaction. A write is one SQL transaction (or part of the caller's, inside
+ * `transaction`).
  */
 export class Repository {
   constructor(
     readonly db: Database,
+    readonly access: AccessPolicy,
     private readonly client: SqlClient = db,
     private readonly inTransaction = false,
   ) {}
@@ -108,30 +136,88 @@ export class Repository {
   /** Runs `work` in one SQL transaction; nested calls join the outer one. */
   transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
-    return this.db.transaction((tx) => work(new Repository(this.db, tx, true)));
+    return this.db.transaction((tx) => work(new Repository(this.db, this.access, tx, true)));
   }
 
   async read(resourceType: string, id: string): Promise<StoredResource> {
-    const rows = await this.client.query<StoredRow>(`SELECT ${STORED_COLUMNS} FROM resource r WHERE resource_type = $1 AND id = $2`, [resourceType, id], {
-      prepare: 'read',
-    });
-    const row = rows[0];
+    this.access.require('r', resourceType);
+    const row = await this.readOne('resource', 'read', resourceType, id);
     if (!row) throw notFound(`${resourceType}/${id} is not known`);
     if (row.deleted) throw gone(`${resourceType}/${id} was deleted`);
     return toStored(row);
   }
 
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredResource> {
+    this.access.require('r', resourceType);
     if (!/^\d{1,18}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
-    const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS} FROM resource_version r WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
-      [resourceType, id, versionId],
-      { prepare: 'vread' },
-    );
-    const row = rows[0];
+    const row = await this.readOne('resource_version', 'vread', resourceType, id, versionId);
     if (!row) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
     if (row.deleted) throw gone(`${resourceType}/${id}/_history/${versionId} is a deletion`);
     return toStored(row);
+  }
+
+  /**
+   * One row by primary key, if the caller may see it, and its audit record in the SAME
+   * statement: a read is one round trip, audited or not. What the caller may not see is
+   * answered like what does not exist (404), by the same query, so timing does not tell them apart.
+   */
+  private async readOne(table: 'resource' | 'resource_version', interaction: 'read' | 'vread', resourceType: string, id: string, versionId?: string) {
+    const params = new SqlParams();
+    const conditions = [`r.resource_type = ${params.add(resourceType)}`, `r.id = ${params.add(id)}`];
+    if (versionId !== undefined) conditions.push(`r.version_id = ${params.add(versionId)}`);
+    const visible = this.access.visible('r', params, resourceType);
+    if (visible) conditions.push(visible);
+    const select = `SELECT ${STORED_COLUMNS} FROM ${table} r WHERE ${conditions.join(' AND ')}`;
+    const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
+    const audit = this.auditOne({ action: 'R', interaction, entities: [entity], recorded: new Date().toISOString() }, 'found.compartment', params);
+    const sql = audit
+      ? `WITH RECURSIVE found AS (${select}), ${auditSteps(`${audit} FROM found WHERE found.compartment IS NOT NULL AND NOT found.deleted`).join(', ')} SELECT * FROM found`
+      : select;
+    const rows = await this.client.query<StoredRow>(sql, params.values, { prepare: statementName(interaction, sql) });
+    return rows[0];
+  }
+
+  /**
+   * The select list `patient, recorded, payload` of one audit record for the patient `patientSql`,
+   * to complete with a FROM clause; undefined when the caller is not audited. The payload is
+   * built once with a placeholder the statement fills with the patient it finds.
+   */
+  private auditOne(note: AuditNote, patientSql: string, params: SqlParams): string | undefined {
+    const plain = this.access.auditPayload(note, PATIENT_PLACEHOLDER, false);
+    if (plain === undefined) return undefined;
+    const fill = (payload: string) => `replace(${params.add(payload)}::text, '${PATIENT_PLACEHOLDER}', ${patientSql})`;
+    const breakGlass = this.access.breakGlass(patientSql, params);
+    const payload = breakGlass ? `CASE WHEN ${breakGlass} THEN ${fill(this.access.auditPayload(note, PATIENT_PLACEHOLDER, true)!)} ELSE ${fill(plain)} END` : fill(plain);
+    return `SELECT ${patientSql} AS patient, ${params.add(note.recorded)}::timestamptz AS recorded, ${payload} AS payload`;
+  }
+
+  /** Appends one audit record per patient among `resources` (one statement); call inside the access's transaction. */
+  private async auditMany(note: Omit<AuditNote, 'entities'>, resources: readonly StoredResource[]): Promise<void> {
+    if (!this.access.audits) return;
+    const byPatient = new Map<string, string[]>();
+    for (const r of resources) {
+      if (!r.compartment) continue;
+      byPatient.set(r.compartment, [...(byPatient.get(r.compartment) ?? []), `${r.resourceType}/${r.id}`]);
+    }
+    if (byPatient.size === 0) return;
+    const params = new SqlParams();
+    const patients = [...byPatient.keys()];
+    const plain = patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, false)!);
+    const input = `unnest(${params.add(patients)}::text[], ${params.add(plain)}::text[]`;
+    const breakGlass = this.access.breakGlass('p.patient', params);
+    if (!breakGlass) {
+      await this.client.query(appendAuditSql(), [patients, patients.map(() => note.recorded), plain]);
+      return;
+    }
+    const flagged = patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, true)!);
+    const source = `SELECT p.patient, ${params.add(note.recorded)}::timestamptz AS recorded, CASE WHEN ${breakGlass} THEN p.flagged ELSE p.plain END AS payload
+      FROM ${input}, ${params.add(flagged)}::text[]) AS p(patient, plain, flagged)`;
+    await this.client.query(`WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`, params.values);
+  }
+
+  /** Runs `work` in a transaction when the caller is audited, so the audit record commits with the access. */
+  private audited<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.access.audits ? this.transaction(work) : work(this);
   }
 
   /**
@@ -139,6 +225,7 @@ export class Repository {
    * a transaction passes the id it assigned ahead of time to resolve urn:uuid references.
    */
   create(resource: Resource, id: string = randomUUID()): Promise<StoredResource> {
+    this.access.require('c', resource.resourceType);
     return this.writeVersion(resource, id, undefined);
   }
 
@@ -149,6 +236,11 @@ export class Repository {
   update(resource: Resource & { id: string }, ifMatch?: string): Promise<WriteResult> {
     return this.transaction(async (repo) => {
       const current = await repo.lockCurrent(resource.resourceType, resource.id);
+      const exists = current && !current.deleted && current.visible;
+      this.access.require(exists ? 'u' : 'c', resource.resourceType);
+      // A caller with limits may not choose ids: an update-as-create would tell a taken id (one
+      // it may not see) from a free one.
+      if (!this.access.unrestricted && !exists) throw notFound(`${resource.resourceType}/${resource.id} is not known`);
       if (ifMatch !== undefined && (!current || current.deleted || current.versionId !== ifMatch)) {
         throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version of ${resource.resourceType}/${resource.id}`);
       }
@@ -159,12 +251,23 @@ export class Repository {
 
   /** Versioned delete: a deletion version is recorded; deleting what is absent changes nothing. */
   delete(resourceType: string, id: string, ifMatch?: string): Promise<StoredResource | undefined> {
+    this.access.require('d', resourceType);
     return this.transaction(async (repo) => {
-      const current = await repo.lockCurrent(resourceType, id);
+      const locked = await repo.lockCurrent(resourceType, id);
+      // What the caller may not see is, to them, absent: deleting it changes nothing.
+      const current = locked?.visible ? locked : undefined;
       if (ifMatch !== undefined && (!current || current.versionId !== ifMatch)) {
         throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version of ${resourceType}/${id}`);
       }
       if (!current || current.deleted) return undefined;
+      await this.access.checkWrite(repo.client, {
+        resourceType,
+        id,
+        compartment: current.compartment,
+        resource: JSON.parse(current.json) as Resource,
+        current,
+        establishes: [],
+      });
       const versionId = String(Number(current.versionId) + 1);
       const lastUpdated = new Date().toISOString();
       await repo.client.query(
@@ -172,12 +275,14 @@ export class Repository {
         [resourceType, id, versionId, lastUpdated],
       );
       await repo.client.query(
-        `INSERT INTO resource_version (resource_type, id, version_id, last_updated, deleted, compartment, method, content)
-         VALUES ($1, $2, $3, $4, true, $5, 'delete', '')`,
-        [resourceType, id, versionId, lastUpdated, current.compartment],
+        `INSERT INTO resource_version (resource_type, id, version_id, last_updated, deleted, compartment, method, content, author, security)
+         SELECT resource_type, id, $3, $4, true, compartment, 'delete', '', author, security FROM resource WHERE resource_type = $1 AND id = $2`,
+        [resourceType, id, versionId, lastUpdated],
       );
       await repo.client.query(DELETE_INDEX_SQL, [resourceType, id]);
-      return { resourceType, id, versionId, lastUpdated, deleted: true, json: '' };
+      const deleted = { resourceType, id, versionId, lastUpdated, deleted: true, json: '', compartment: current.compartment };
+      await repo.auditMany({ action: 'D', interaction: 'delete', recorded: lastUpdated }, [deleted]);
+      return deleted;
     });
   }
 
@@ -206,47 +311,77 @@ export class Repository {
    * and `_revinclude` add to it, and the total when asked for.
    */
   async search(request: SearchRequest): Promise<SearchResult> {
+    this.access.checkSearch(request);
+    const types = request.types?.filter(({ resourceType }) => this.permits('s', resourceType));
+    if (types?.length === 0) throw forbidden(`No granted scope allows searching ${request.types!.map((t) => t.resourceType).join(', ')}`);
+    if (!types && request.resourceType !== '*') this.access.require('s', request.resourceType);
     const params = new SqlParams();
     const where = ['NOT r.deleted'];
-    if (request.types) {
-      const perType = request.types.map(({ resourceType, filters }) =>
-        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params)].join(' AND '),
+    const access = (alias: string, resourceType: string) => this.access.visible(alias, params, resourceType);
+    if (types) {
+      const perType = types.map(({ resourceType, filters }) =>
+        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params, access), this.access.visible('r', params, resourceType)]
+          .filter((c) => c !== undefined)
+          .join(' AND '),
       );
       where.push(`(${perType.map((condition) => `(${condition})`).join(' OR ')})`);
     } else {
       if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
-      where.push(...filterConditions(request, params));
+      where.push(...filterConditions(request, params, access));
+      const visible = this.access.visible('r', params, request.resourceType === '*' ? undefined : request.resourceType);
+      if (visible) where.push(visible);
     }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
     const total = await this.total(request, where.join(' AND '), params);
+    if (this.access.aggregateOnly) {
+      return total !== undefined && total < MIN_AGGREGATE_COUNT ? { entries: [], included: [], suppressed: true } : { entries: [], included: [], total };
+    }
     if (request.summary === 'count' || request.count === 0) return { entries: [], included: [], total };
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
-    const rows = await this.client.query<StoredRow & Record<string, string | null>>(
-      `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`,
-      params.values,
-    );
-    const page = rows.slice(0, request.count);
-    const entries = page.map(toStored);
-    const last = page[page.length - 1];
-    const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
-    const included = request.includes.length ? await this.included(request, entries) : [];
-    return { entries, included, total, nextCursor };
+    return this.audited(async (repo) => {
+      const rows = await repo.client.query<StoredRow & Record<string, string | null>>(
+        `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`,
+        params.values,
+      );
+      const page = rows.slice(0, request.count);
+      const entries = page.map(toStored);
+      const last = page[page.length - 1];
+      const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
+      const included = request.includes.length ? await repo.included(request, entries) : [];
+      const query = new URLSearchParams(request.applied).toString();
+      await repo.auditMany({ action: 'E', interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type', query, recorded: new Date().toISOString() }, [
+        ...entries,
+        ...included,
+      ]);
+      return { entries, included, total, nextCursor };
+    });
+  }
+
+  /** True when the caller may do `permission` on `resourceType` (the door's require, as a test). */
+  private permits(permission: Permission, resourceType: string): boolean {
+    try {
+      this.access.require(permission, resourceType);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** `_total=accurate` counts; `estimate` takes the planner's row estimate, which costs no scan. */
   private async total(request: SearchRequest, where: string, params: SqlParams): Promise<number | undefined> {
-    if (request.total === 'none' && request.summary !== 'count') return undefined;
+    if (request.total === 'none' && request.summary !== 'count' && !this.access.aggregateOnly) return undefined;
     const values = params.values;
-    if (request.total === 'estimate') {
+    if (request.total === 'estimate' && !this.access.aggregateOnly) {
       const plan = await this.client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE ${where}`, values);
       const json = plan[0]?.['QUERY PLAN'];
       const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as [{ Plan: { 'Plan Rows': number } }];
       return Math.round(parsed[0].Plan['Plan Rows']);
     }
     const counting = new SqlParams();
-    const matches = indexOnlyMatches(request, counting);
+    // The index-only count knows nothing of the access condition: only for callers without one.
+    const matches = this.access.unrestricted || this.access.aggregateOnly ? indexOnlyMatches(request, counting) : undefined;
     const sql = matches ? `SELECT count(*)::text AS n FROM (${matches}) m` : `SELECT count(*)::text AS n FROM resource r WHERE ${where}`;
     return Number((await this.client.query<{ n: string }>(sql, matches ? counting.values : values))[0]!.n);
   }
@@ -272,8 +407,9 @@ export class Repository {
         }
       }
       if (conditions.length === 0) break;
+      const visible = this.access.visible('r', params);
       const rows = await this.client.query<StoredRow>(
-        `SELECT ${STORED_COLUMNS} FROM resource r WHERE NOT r.deleted AND (${conditions.join(' OR ')}) LIMIT ${MAX_INCLUDED - included.length}`,
+        `SELECT ${STORED_COLUMNS} FROM resource r WHERE NOT r.deleted AND (${conditions.join(' OR ')})${visible ? ` AND ${visible}` : ''} LIMIT ${MAX_INCLUDED - included.length}`,
         params.values,
       );
       frontier = rows.map(toStored).filter((r) => !seen.has(`${r.resourceType}/${r.id}`));
@@ -285,8 +421,11 @@ export class Repository {
 
   /** Instance, type or system history, newest first (https://hl7.org/fhir/R4/http.html#history). */
   async history(options: HistoryOptions): Promise<{ entries: StoredResource[]; nextCursor?: string; total?: number }> {
+    if (options.resourceType) this.access.require(options.id ? 'r' : 's', options.resourceType);
     const params = new SqlParams();
     const scope: string[] = [];
+    const visible = this.access.visible('v', params, options.resourceType);
+    if (visible) scope.push(visible);
     if (options.resourceType) scope.push(`v.resource_type = ${params.add(options.resourceType)}`);
     if (options.id) scope.push(`v.id = ${params.add(options.id)}`);
     const where: string[] = [];
@@ -306,53 +445,79 @@ export class Repository {
         `(v.last_updated, v.resource_type, v.id, v.version_id) < (${params.add(updated)}::timestamptz, ${params.add(type)}, ${params.add(id)}, ${params.add(version)}::bigint)`,
       );
     }
-    // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
-    // index on last_updated serves it and versions compare as numbers.
-    const rows = await this.client.query<StoredRow>(
-      `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
-      params.values,
-    );
-    const entries = rows.slice(0, options.count).map(toStored);
-    const last = entries[entries.length - 1];
-    const nextCursor =
-      rows.length > options.count && last ? encodeCursor([last.lastUpdated, last.resourceType, last.id, last.versionId]) : undefined;
-    return { entries, nextCursor };
+    const interaction = options.id ? 'history-instance' : options.resourceType ? 'history-type' : 'history-system';
+    return this.audited(async (repo) => {
+      // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
+      // index on last_updated serves it and versions compare as numbers.
+      const rows = await repo.client.query<StoredRow>(
+        `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+         ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
+        params.values,
+      );
+      const entries = rows.slice(0, options.count).map(toStored);
+      const last = entries[entries.length - 1];
+      const nextCursor =
+        rows.length > options.count && last ? encodeCursor([last.lastUpdated, last.resourceType, last.id, last.versionId]) : undefined;
+      await repo.auditMany({ action: 'R', interaction, recorded: new Date().toISOString() }, entries);
+      return { entries, nextCursor };
+    });
   }
 
-  private async lockCurrent(resourceType: string, id: string): Promise<(StoredResource & { compartment: string | null }) | undefined> {
+  private async lockCurrent(resourceType: string, id: string): Promise<CurrentVersion | undefined> {
     await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}/${id}`]);
-    const rows = await this.client.query<StoredRow & { compartment: string | null }>(
-      `SELECT ${STORED_COLUMNS}, r.compartment FROM resource r WHERE resource_type = $1 AND id = $2`,
-      [resourceType, id],
+    const params = new SqlParams();
+    const where = `r.resource_type = ${params.add(resourceType)} AND r.id = ${params.add(id)}`;
+    const visible = this.access.visible('r', params, resourceType) ?? 'true';
+    const rows = await this.client.query<StoredRow & { author: string | null; visible: boolean }>(
+      `SELECT ${STORED_COLUMNS}, r.author, (${visible}) AS visible FROM resource r WHERE ${where}`,
+      params.values,
     );
     const row = rows[0];
-    return row ? { ...toStored(row), compartment: row.compartment } : undefined;
+    return row ? { ...toStored(row), compartment: row.compartment, author: row.author, visible: row.visible } : undefined;
+  }
+
+  /** Asks the door whether this version may be written. */
+  private checkWrite(version: NextVersion, current: CurrentVersion | undefined): Promise<void> {
+    return this.access.checkWrite(this.client, {
+      resourceType: version.resourceType,
+      id: version.id,
+      compartment: version.compartment,
+      resource: version.full,
+      ...(current && !current.deleted ? { current } : {}),
+      establishes: version.facts.care.map(([patient, party]) => ({ patient, party })),
+    });
   }
 
   /**
    * Writes the next version of a resource with its search index rows as ONE statement (data-
    * modifying CTEs): atomic on its own, and one round trip to the server instead of eight.
    */
-  private async writeVersion(resource: Resource, id: string, current: StoredResource | undefined): Promise<StoredResource> {
+  private async writeVersion(resource: Resource, id: string, current: CurrentVersion | undefined): Promise<StoredResource> {
+    const version = nextVersion(resource, id, current, this.access.author);
+    const restricted = !this.access.unrestricted;
     const claims = identifierClaims(resource, id);
+    if ((claims.length > 0 || restricted) && !this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+    if (restricted) await this.checkWrite(version, current);
     if (claims.length > 0) {
-      if (!this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
       const [taken] = await conflictingClaims(this.client, claims);
-      if (taken) throw duplicateIdentifier(taken);
+      if (taken) throw duplicateIdentifier(taken, this.access.unrestricted);
     }
-    const version = nextVersion(resource, id, current);
     const params = new SqlParams();
-    params.values.push(version.resourceType, id, version.versionId, version.lastUpdated, version.compartment, version.json, version.method);
+    params.values.push(version.resourceType, id, version.versionId, version.lastUpdated, version.compartment, version.json, version.method, version.author, version.security);
     const steps = current
       ? [
-          `w AS (UPDATE resource SET version_id = $3, last_updated = $4, deleted = false, compartment = $5, content = $6 WHERE resource_type = $1 AND id = $2)`,
+          `w AS (UPDATE resource SET version_id = $3, last_updated = $4, deleted = false, compartment = $5, content = $6, author = $8, security = $9 WHERE resource_type = $1 AND id = $2)`,
           ...INDEX_DELETES,
         ]
-      : [`w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content) VALUES ($1, $2, $3, $4, $5, $6))`];
-    steps.push(`v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method) VALUES ($1, $2, $3, $4, $5, $6, $7))`);
+      : [`w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content, author, security) VALUES ($1, $2, $3, $4, $5, $6, $8, $9))`];
+    steps.push(
+      `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))`,
+    );
     steps.push(...indexInserts([[version.resourceType, id, version.full]], params, ['$1', '$2']));
-    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    const note: AuditNote = { action: version.method === 'create' ? 'C' : 'U', interaction: version.method, entities: [`${version.resourceType}/${id}`], recorded: version.lastUpdated };
+    const audit = version.compartment ? this.auditOne(note, '$5::text', params) : undefined;
+    if (audit) steps.push(...auditSteps(audit));
+    await this.client.query(`WITH RECURSIVE ${steps.join(', ')} SELECT 1`, params.values);
     if (version.resourceType === 'SearchParameter') registerSearchParameters([version.full as SearchParameter]);
     return toStoredVersion(version);
   }
@@ -364,27 +529,36 @@ export class Repository {
    */
   async writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<WriteManyResult> {
     if (items.length === 0) return { stored: [], unchanged: 0, refused: [] };
+    for (const type of new Set(items.map((i) => i.resource.resourceType))) this.access.require(mode === 'create' ? 'c' : 'u', type);
     const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
-    if (claims.length > 0 && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
+    const needsTransaction = claims.length > 0 || !this.access.unrestricted || this.access.audits;
+    if (needsTransaction && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
-      if (mode === 'create') throw Object.assign(duplicateIdentifier(taken), { item: taken.item });
+      const error = duplicateIdentifier(taken, this.access.unrestricted);
+      if (mode === 'create') throw Object.assign(error, { item: taken.item });
       if (refusedItems.has(taken.item)) continue;
       refusedItems.add(taken.item);
-      refused.push({ item: taken.item, error: duplicateIdentifier(taken) });
+      refused.push({ item: taken.item, error });
     }
-    const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, StoredRow>();
-    const versions: (ReturnType<typeof nextVersion> & { existing: boolean })[] = [];
+    const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, CurrentVersion>();
+    const versions: (NextVersion & { existing: boolean })[] = [];
     let unchanged = 0;
     for (const [item, { resource, id }] of items.entries()) {
       if (refusedItems.has(item)) continue;
       const row = current.get(`${resource.resourceType}/${id}`);
-      if (row && !row.deleted && sameContent(row.content, resource)) {
+      if (row && !row.deleted && sameContent(row.json, resource)) {
         unchanged++;
         continue;
       }
-      versions.push({ ...nextVersion(resource, id, row && toStored(row)), existing: !!row });
+      const version = nextVersion(resource, id, row, this.access.author);
+      if (!this.access.unrestricted) {
+        // An upsert of an id the caller may not see would overwrite what it cannot know exists.
+        if (row && !row.visible) throw Object.assign(notFound(`${resource.resourceType}/${id} is not known`), { item });
+        await this.checkWrite(version, row);
+      }
+      versions.push({ ...version, existing: !!row });
     }
     if (versions.length === 0) return { stored: [], unchanged, refused };
     const params = new SqlParams();
@@ -398,21 +572,29 @@ export class Repository {
       column((v) => v.json, 'text'),
       column((v) => v.method, 'text'),
       column((v) => v.existing, 'boolean'),
-    ].join(', ')}) AS t(resource_type, id, version_id, last_updated, compartment, content, method, existing)`;
+      column((v) => v.author, 'text'),
+      // Label arrays travel space-joined (codes hold no spaces): unnest cannot carry an array per row.
+      column((v) => v.security.join(' '), 'text'),
+    ].join(', ')}) AS t(resource_type, id, version_id, last_updated, compartment, content, method, existing, author, security_codes)`;
     const steps = [
-      `input AS (${input})`,
-      `w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content)
-        SELECT resource_type, id, version_id, last_updated, compartment, content FROM input WHERE NOT existing)`,
-      `u AS (UPDATE resource r SET version_id = i.version_id, last_updated = i.last_updated, deleted = false, compartment = i.compartment, content = i.content
+      `input AS (SELECT t.*, string_to_array(t.security_codes, ' ') AS security FROM (${input}) t)`,
+      `w AS (INSERT INTO resource (resource_type, id, version_id, last_updated, compartment, content, author, security)
+        SELECT resource_type, id, version_id, last_updated, compartment, content, author, security FROM input WHERE NOT existing)`,
+      `u AS (UPDATE resource r SET version_id = i.version_id, last_updated = i.last_updated, deleted = false, compartment = i.compartment, content = i.content,
+        author = i.author, security = i.security
         FROM input i WHERE i.existing AND r.resource_type = i.resource_type AND r.id = i.id)`,
-      `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method)
-        SELECT resource_type, id, version_id, last_updated, compartment, content, method FROM input)`,
+      `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security)
+        SELECT resource_type, id, version_id, last_updated, compartment, content, method, author, security FROM input)`,
       ...DERIVED_TABLES.map((table, i) => `dm${i} AS (DELETE FROM ${table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`),
       ...indexInserts(versions.map((v) => [v.resourceType, v.id, v.full]), params),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
-    return { stored: versions.map(toStoredVersion), unchanged, refused };
+    const stored = versions.map(toStoredVersion);
+    const recorded = versions[0]!.lastUpdated;
+    await this.auditMany({ action: 'C', interaction: mode === 'create' ? 'create' : 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'create'));
+    await this.auditMany({ action: 'U', interaction: 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'update'));
+    return { stored, unchanged, refused };
   }
 
   /**
@@ -421,6 +603,7 @@ export class Repository {
    * statement per page, so a reader never sees a resource half-indexed.
    */
   async reindexPage(options: { after?: [string, string]; limit: number; resourceType?: string }): Promise<{ count: number; last?: [string, string] }> {
+    this.requirePlatform('reindex');
     const params = new SqlParams();
     const where = ['NOT r.deleted'];
     if (options.resourceType) where.push(`r.resource_type = ${params.add(options.resourceType)}`);
@@ -447,11 +630,13 @@ export class Repository {
    * which has no autovacuum) plans searches over freshly loaded tables as if they were empty.
    */
   async analyze(): Promise<void> {
+    this.requirePlatform('analyze');
     await this.client.query('ANALYZE');
   }
 
   /** How many current resources there are (of one type), for progress reports. */
   async countCurrent(resourceType?: string): Promise<number> {
+    this.requirePlatform('count');
     const rows = await this.client.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM resource r WHERE NOT r.deleted${resourceType ? ' AND r.resource_type = $1' : ''}`,
       resourceType ? [resourceType] : [],
@@ -459,17 +644,30 @@ export class Repository {
     return Number(rows[0]!.n);
   }
 
-  private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, StoredRow>> {
-    const rows = await this.client.query<StoredRow>(
-      `SELECT ${STORED_COLUMNS} FROM resource r WHERE (resource_type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [items.map((i) => i.resource.resourceType), items.map((i) => i.id)],
+  private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, CurrentVersion>> {
+    const params = new SqlParams();
+    const input = `SELECT * FROM unnest(${params.add(items.map((i) => i.resource.resourceType))}::text[], ${params.add(items.map((i) => i.id))}::text[])`;
+    const visible = this.access.visible('r', params) ?? 'true';
+    const rows = await this.client.query<StoredRow & { author: string | null; visible: boolean }>(
+      `SELECT ${STORED_COLUMNS}, r.author, (${visible}) AS visible FROM resource r WHERE (resource_type, id) IN (${input})`,
+      params.values,
     );
-    return new Map(rows.map((row) => [`${row.resource_type}/${row.id}`, row]));
+    return new Map(rows.map((row) => [`${row.resource_type}/${row.id}`, { ...toStored(row), compartment: row.compartment, author: row.author, visible: row.visible }]));
+  }
+
+  /** Maintenance that reads or rewrites everything: the platform's own jobs only. */
+  private requirePlatform(what: string): void {
+    if (!this.access.unrestricted) throw forbidden(`Only the platform may ${what} the store`);
   }
 }
 
-/** The next version of a resource: id and meta set by the server, serialized once. */
-function nextVersion(resource: Resource, id: string, current: StoredResource | undefined) {
+type NextVersion = ReturnType<typeof nextVersion>;
+
+/**
+ * The next version of a resource: id and meta set by the server, serialized once. Its author is
+ * whoever created the resource (kept across versions): a hidden item stays visible to it.
+ */
+function nextVersion(resource: Resource, id: string, current: CurrentVersion | undefined, author: string | null) {
   const versionId = current ? String(Number(current.versionId) + 1) : '1';
   const lastUpdated = new Date().toISOString();
   const full = withMeta(resource, id, versionId, lastUpdated);
@@ -482,6 +680,9 @@ function nextVersion(resource: Resource, id: string, current: StoredResource | u
     json: JSON.stringify(full),
     compartment: patientCompartmentKey(full) ?? null,
     method: (current && !current.deleted ? 'update' : 'create') as 'create' | 'update',
+    author: current?.author ?? author,
+    security: securityCodes(full),
+    facts: accessFacts(full),
   };
 }
 
@@ -498,9 +699,9 @@ function sameContent(storedJson: string, incoming: Resource): boolean {
   return JSON.stringify(withMeta(stored, stored.id!)) === JSON.stringify(withMeta(incoming, stored.id!));
 }
 
-function toStoredVersion(version: ReturnType<typeof nextVersion>): StoredResource {
-  const { resourceType, id, versionId, lastUpdated, json, method } = version;
-  return { resourceType, id, versionId, lastUpdated, deleted: false, json, method };
+function toStoredVersion(version: NextVersion): StoredResource {
+  const { resourceType, id, versionId, lastUpdated, json, method, compartment } = version;
+  return { resourceType, id, versionId, lastUpdated, deleted: false, json, method, compartment };
 }
 
 /**
@@ -509,11 +710,16 @@ function toStoredVersion(version: ReturnType<typeof nextVersion>): StoredResourc
  * columns are bound per row.
  */
 function indexInserts(resources: [resourceType: string, id: string, resource: Resource][], params: SqlParams, owner?: [string, string]): string[] {
-  const indexed = resources.map(([resourceType, id, resource]) => ({ resourceType, id, rows: extractSearchIndex(resource), text: textWords(resource) }));
+  const indexed = resources.map(([resourceType, id, resource]) => ({
+    resourceType,
+    id,
+    rows: { ...extractSearchIndex(resource), ...accessFacts(resource) } as DerivedRows,
+    text: textWords(resource),
+  }));
   const steps: string[] = [];
   const ownerColumns = (types: string[], ids: string[]) =>
     owner ? `${owner[0]}, ${owner[1]}` : `${params.add(types)}::text[], ${params.add(ids)}::text[]`;
-  for (const kind of Object.keys(INDEX_TABLES) as (keyof IndexRows)[]) {
+  for (const kind of Object.keys(INDEX_TABLES) as (keyof DerivedRows)[]) {
     const { table, columns, types } = INDEX_TABLES[kind];
     const ownerTypes: string[] = [];
     const ids: string[] = [];
@@ -555,6 +761,14 @@ function toStored(row: StoredRow): StoredResource {
     deleted: row.deleted,
     json: row.content,
     method: row.method,
+    compartment: row.compartment,
   };
+}
+
+/** A name for a prepared statement, from its text: one name per distinct text (per caller kind). */
+function statementName(prefix: string, sql: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sql.length; i++) hash = Math.imul(hash ^ sql.charCodeAt(i), 0x01000193);
+  return `${prefix}-${(hash >>> 0).toString(36)}`;
 }
 

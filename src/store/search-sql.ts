@@ -7,13 +7,20 @@ import type { SqlParams } from './sql-params.js';
 export { SqlParams } from './sql-params.js';
 
 /**
+ * The access condition over a row aliased `alias` of `resource_type`, or undefined for every row:
+ * the one door's filter, applied inside chains, `_has` and `_list` too, so a resource the caller
+ * may not see can neither match nor be counted through another.
+ */
+export type AccessCondition = (alias: string, resourceType: string) => string | undefined;
+
+/**
  * SQL conditions over `resource r` for the filters of a search. Each filter is a semi-join
  * (`r.id IN (SELECT id FROM search_x …)`) so the planner can drive the query from the most
  * selective index; comma-separated values are ORed inside one sub-query.
  */
-export function filterConditions(request: SearchRequest, params: SqlParams): string[] {
+export function filterConditions(request: SearchRequest, params: SqlParams, access?: AccessCondition): string[] {
   return request.filters.map((filter) =>
-    filter.kind === 'value' ? valueFilterCondition(filter, 'r', params) : `r.id IN (${matchingIds(filter, params, 1)})`,
+    filter.kind === 'value' ? valueFilterCondition(filter, 'r', params, access) : `r.id IN (${matchingIds(filter, params, 1, access)})`,
   );
 }
 
@@ -26,7 +33,7 @@ export function indexOnlyMatches(request: SearchRequest, params: SqlParams): str
   if (request.types || request.compartments || request.filters.length === 0) return undefined;
   const parts: string[] = [];
   for (const filter of request.filters) {
-    const ids = filter.kind === 'value' ? indexedIds(filter, params) : matchingIds(filter, params, 1);
+    const ids = filter.kind === 'value' ? indexedIds(filter, params) : matchingIds(filter, params, 1, undefined);
     if (!ids) return undefined;
     parts.push(`(${ids})`);
   }
@@ -42,41 +49,49 @@ const MAX_CHAIN_DEPTH = 4;
  * step goes from index to index without visiting the resource table; each target type of a
  * chain is its own branch, so PostgreSQL can start from whichever value is selective.
  */
-function matchingIds(filter: SearchFilter, params: SqlParams, depth: number): string {
+function matchingIds(filter: SearchFilter, params: SqlParams, depth: number, access: AccessCondition | undefined): string {
   if (depth > MAX_CHAIN_DEPTH) throw badRequest(`Chains and _has nest at most ${MAX_CHAIN_DEPTH} levels`, filter.kind === 'value' ? filter.code : '_has');
   switch (filter.kind) {
     case 'value': {
-      const indexed = indexedIds(filter, params);
+      const indexed = indexedIds(filter, params, access);
       if (indexed) return indexed;
       const alias = `r${depth}`;
       return `SELECT ${alias}.id FROM resource ${alias} WHERE ${alias}.resource_type = ${params.add(filter.resourceType)}
-        AND NOT ${alias}.deleted AND ${valueFilterCondition(filter, alias, params)}`;
+        AND NOT ${alias}.deleted AND ${valueFilterCondition(filter, alias, params, access)}`;
     }
     case 'chain':
       return filter.targets
         .map(
           (target) => `SELECT s.id FROM search_reference s WHERE s.resource_type = ${params.add(filter.resourceType)}
             AND s.code = ${params.add(filter.code)} AND s.target_type = ${params.add(target.resourceType)}
-            AND s.target_id IN (${matchingIds(target.next, params, depth + 1)})`,
+            AND s.target_id IN (${visibleIds(target.resourceType, matchingIds(target.next, params, depth + 1, access), params, depth, access)})`,
         )
         .join(' UNION ALL ');
     case 'has':
       return `SELECT s.target_id FROM search_reference s WHERE s.resource_type = ${params.add(filter.referrerType)}
         AND s.code = ${params.add(filter.referenceCode)} AND s.target_type = ${params.add(filter.resourceType)}
-        AND s.id IN (${matchingIds(filter.next, params, depth + 1)})`;
+        AND s.id IN (${visibleIds(filter.referrerType, matchingIds(filter.next, params, depth + 1, access), params, depth, access)})`;
   }
 }
 
+/** The ids of `ids` (a sub-query) the caller may see; the sub-query itself when there is no access condition. */
+function visibleIds(resourceType: string, ids: string, params: SqlParams, depth: number, access: AccessCondition | undefined): string {
+  const alias = `a${depth}`;
+  const condition = access?.(alias, resourceType);
+  if (!condition) return ids;
+  return `SELECT ${alias}.id FROM resource ${alias} WHERE ${alias}.resource_type = ${params.add(resourceType)} AND ${alias}.id IN (${ids}) AND ${condition}`;
+}
+
 /** The ids a positive value filter matches, from its index table alone; undefined where the resource table is needed. */
-function indexedIds(filter: ValueFilter, params: SqlParams): string | undefined {
+function indexedIds(filter: ValueFilter, params: SqlParams, access?: AccessCondition): string | undefined {
   const { code, modifier } = filter;
   if (code === '_text' || code === '_content') return textIds(filter, params);
-  if (code === '_list') return listIds(filter, params);
+  if (code === '_list') return listIds(filter, params, access);
   if (code === '_id' || code === '_lastUpdated' || modifier === 'not' || modifier === 'missing') return undefined;
   return `${ownerRows(filter, params)} AND (${alternatives(filter, params)})`;
 }
 
-function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlParams): string {
+function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlParams, access: AccessCondition | undefined): string {
   const { code, modifier } = filter;
   if (code === '_id') return idCondition(filter, alias, params);
   if (code === '_lastUpdated') {
@@ -88,7 +103,7 @@ function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlPar
     return `${alias}.id ${filter.values[0] === 'true' ? 'NOT IN' : 'IN'} (${ownerRows(filter, params)})`;
   }
   if (modifier === 'not') return `${alias}.id NOT IN (${ownerRows(filter, params)} AND (${alternatives(filter, params)}))`;
-  return `${alias}.id IN (${indexedIds(filter, params)})`;
+  return `${alias}.id IN (${indexedIds(filter, params, access)})`;
 }
 
 /** The index rows of the filter's parameter, as `SELECT s.id … WHERE …` to extend. */
@@ -114,10 +129,11 @@ function textIds(filter: ValueFilter, params: SqlParams): string {
 }
 
 /** `_list`: the items of the named List resources (https://hl7.org/fhir/R4/search.html#list). */
-function listIds(filter: ValueFilter, params: SqlParams): string {
+function listIds(filter: ValueFilter, params: SqlParams, access: AccessCondition | undefined): string {
   if (filter.values.some((v) => v.startsWith('$'))) throw badRequest(`Functional lists ($current-…) are not supported`, '_list');
+  const lists = visibleIds('List', `SELECT unnest(${params.add(filter.values)}::text[])`, params, 0, access);
   return `SELECT s.target_id FROM search_reference s WHERE s.resource_type = 'List' AND s.code = 'item'
-    AND s.target_type = ${params.add(filter.resourceType)} AND s.id = ANY(${params.add(filter.values)}::text[])`;
+    AND s.target_type = ${params.add(filter.resourceType)} AND s.id IN (${lists})`;
 }
 
 function idCondition(filter: ValueFilter, alias: string, params: SqlParams): string {

@@ -1,3 +1,4 @@
+import { platformAccess } from '../../src/access/door.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,10 +78,11 @@ describe(`Bulk Data $export (${driverName})`, () => {
 
   /** Downloads every file of a manifest; checks each file's type, count and content type; returns the resources. */
   async function download(manifest: Manifest): Promise<Resource[]> {
-    assert.equal(manifest.requiresAccessToken, false);
+    assert.equal(manifest.requiresAccessToken, true, 'the files hold clinical data: the one door guards them too');
     assert.deepEqual(manifest.error, []);
     const resources: Resource[] = [];
     for (const output of manifest.output) {
+      assert.equal((await server.fhir('GET', local(output.url), undefined, { authorization: '' })).status, 401, 'no file without a token');
       const reply = await server.fhir('GET', local(output.url), undefined, { accept: 'application/fhir+ndjson' });
       assert.equal(reply.status, 200);
       assert.match(reply.headers.get('content-type') ?? '', /^application\/fhir\+ndjson/);
@@ -273,13 +275,13 @@ describe(`Bulk Data $export (${driverName})`, () => {
   });
 
   test('a job whose runner stopped mid-way is resumed from its last file by the next status request', async () => {
-    const repo = new Repository(server.db);
+    const repo = new Repository(server.db, platformAccess());
     const parameters = planExport({ level: 'system', types: ['Observation', 'Encounter', 'Patient'] });
     const saved = { ...exportLimits };
     exportLimits.pageSize = 50;
     exportLimits.fileSize = 100;
     try {
-      const id = await startExportJob(repo, { request: `${server.base}/$export`, parameters });
+      const id = await startExportJob(repo, { request: `${server.base}/$export`, parameters, owner: server.defaultOwner });
       // Let it write a few files, then stop it as if its process had died.
       for (let i = 0; ; i++) {
         const rows = await server.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM bulk_output WHERE job_id = $1`, [id]);
@@ -306,11 +308,12 @@ describe(`Bulk Data $export (${driverName})`, () => {
   });
 
   test('a failed job answers its status with a 500 OperationOutcome, as the IG defines', async () => {
-    const repo = new Repository(server.db);
+    const repo = new Repository(server.db, platformAccess());
     // A filter that cannot run (bypassing the kick-off's checks) fails the job on its first page.
     const id = await startExportJob(repo, {
       request: `${server.base}/$export`,
       parameters: { level: 'system', types: ['Patient'], typeFilters: { Patient: ['nonsense=1'] } },
+      owner: server.defaultOwner,
     });
     let reply: FhirReply;
     do reply = await server.fhir('GET', `$export-status/${id}`);

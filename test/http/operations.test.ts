@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
 import { buildApp } from '../../src/http/app.js';
 import { driverName, openTestDatabase } from '../support/database.js';
-import { type TestServer, startTestServer } from '../support/server.js';
+import { TEST_AUDIENCE, TEST_ISSUER, type TestServer, startTestServer } from '../support/server.js';
 
 describe(`operations: $validate, health, logs, shutdown (${driverName})`, () => {
   let server: TestServer;
@@ -69,12 +70,19 @@ describe(`operations: $validate, health, logs, shutdown (${driverName})`, () => 
       },
     });
     const db = await openTestDatabase();
-    const app = await buildApp({ db, config: { bodyLimit: 1 << 20, maxBundleEntries: 100 }, logger: pino({ level: 'info' }, sink) });
+    const verifyToken = createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
+    const app = await buildApp({ db, config: { bodyLimit: 1 << 20, maxBundleEntries: 100 }, logger: pino({ level: 'info' }, sink), verifyToken });
     try {
       const secret = 'Құпияжан';
-      await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json' }, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: secret }] }) });
-      await app.inject({ method: 'GET', url: `/fhir/Patient?family=${encodeURIComponent(secret)}` });
-      await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json' }, payload: `{"resourceType":"Patient","name":[{"family":"${secret}"}],` });
+      const { access_token } = await mintAccessToken(db, { sub: 'platform-test', client_id: 'test-app', scope: 'system/*.cruds', role: 'system', organization: 'org-log' }, {
+        issuer: TEST_ISSUER,
+        fhirBaseUrl: TEST_AUDIENCE,
+      });
+      const headers = { 'content-type': 'application/fhir+json', authorization: `Bearer ${access_token}` };
+      await app.inject({ method: 'POST', url: '/fhir/Patient', headers, payload: JSON.stringify({ resourceType: 'Patient', name: [{ family: secret }] }) });
+      await app.inject({ method: 'GET', url: `/fhir/Patient?family=${encodeURIComponent(secret)}`, headers });
+      await app.inject({ method: 'POST', url: '/fhir/Patient', headers, payload: `{"resourceType":"Patient","name":[{"family":"${secret}"}],` });
+      assert.ok(!lines.join('').includes(access_token), 'no token in the log');
       const log = lines.join('');
       assert.ok(lines.length >= 3, 'each request is logged');
       assert.ok(!log.includes(secret) && !log.includes(encodeURIComponent(secret)), log);

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { addUser } from '../../src/access/users.js';
+import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Database } from '../../src/store/driver.js';
 import { openTestDatabase } from './database.js';
@@ -11,12 +13,26 @@ export interface FhirReply {
   text: string;
 }
 
+/** The issuer and audience of test tokens: fixed, since the port is known only after listening. */
+export const TEST_ISSUER = 'http://densaulyq.test/auth';
+export const TEST_AUDIENCE = 'http://densaulyq.test/fhir';
+
+export type TokenClaims = Omit<AccessClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti' | 'scopes' | 'client_id'> & { client_id?: string };
+
 export interface TestServer {
   app: FastifyInstance;
   db: Database;
   base: string;
-  /** Sends a request to the FHIR API over a real socket; objects are sent as FHIR JSON. */
+  /**
+   * Sends a request to the FHIR API over a real socket; objects are sent as FHIR JSON. Without an
+   * `authorization` header it carries the token of an administrator granted clinical access (who
+   * sees everything, audited); pass `authorization: ''` to send none.
+   */
   fhir(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<FhirReply>;
+  /** The `client|subject` of the default token: the owner of what its requests start (export jobs). */
+  defaultOwner: string;
+  /** An access token, signed by the server's keys, carrying these claims. */
+  token(claims: TokenClaims): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -25,17 +41,25 @@ export async function startTestServer(options: { bodyLimit?: number; maxBundleEn
   const app = await buildApp({
     db,
     config: { bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024, maxBundleEntries: options.maxBundleEntries ?? 20_000 },
+    verifyToken: createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const base = `http://127.0.0.1:${port}/fhir`;
+  const token = async ({ client_id, ...claims }: TokenClaims) =>
+    (await mintAccessToken(db, { client_id: client_id ?? 'test-app', ...claims }, { issuer: TEST_ISSUER, fhirBaseUrl: TEST_AUDIENCE })).access_token;
+  const administrator = await addUser(db, { username: `test-administrator-${port}`, role: 'administrator', clinicalAccess: true });
+  const defaultToken = await token({ sub: administrator.id, scope: 'user/*.cruds', role: 'administrator' });
   return {
     app,
     db,
     base,
+    token,
+    defaultOwner: `test-app|${administrator.id}`,
     async fhir(method, path, body, headers = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
+      const { authorization = `Bearer ${defaultToken}`, ...rest } = headers;
+      const init: RequestInit = { method, headers: { ...rest, ...(authorization ? { authorization } : {}) } };
       if (body !== undefined) {
         init.body = typeof body === 'string' ? body : JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] ??= 'application/fhir+json';

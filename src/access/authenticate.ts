@@ -1,0 +1,48 @@
+import { badRequest } from '../fhir/outcome.js';
+import type { SqlClient } from '../store/driver.js';
+import type { AccessContext } from './context.js';
+import { defaultPurposeOfUse } from './door.js';
+import { resourceScopes } from './scopes.js';
+import type { AccessClaims } from './tokens.js';
+import { findUserById } from './users.js';
+
+/**
+ * HL7 v3 ActReason codes a request may state as its purpose of use (`X-Purpose-Of-Use`), from
+ * the purposes IHE BALP and the SMART/IUA profiles name; anything else is refused.
+ * https://terminology.hl7.org/ValueSet-v3-PurposeOfUse.html
+ */
+const PURPOSES = new Set(['TREAT', 'ETREAT', 'CAREMGT', 'PATRQT', 'FAMRQT', 'PWATRNY', 'PUBHLTH', 'HRESCH', 'HOPERAT', 'HPAYMT', 'HMARKT', 'HLEGAL', 'COVERAGE']);
+
+/** Who an unauthenticated request is: nobody, with no scopes, so the door refuses it everything. */
+export const ANONYMOUS_CONTEXT: AccessContext = Object.freeze({ role: 'citizen', subject: 'anonymous', clientId: 'anonymous', scopes: [], purposeOfUse: 'PATRQT', auditOff: true });
+
+export interface RequestFacts {
+  /** The `X-Purpose-Of-Use` header, if sent. */
+  purposeOfUse?: string;
+  /** The client's network address. */
+  address?: string;
+}
+
+/**
+ * The AccessContext of a request from its verified token. An administrator's grant of clinical
+ * access is read from the account on every request, so withdrawing it takes effect at once.
+ */
+export async function accessContextFromClaims(db: SqlClient, claims: AccessClaims, facts: RequestFacts = {}): Promise<AccessContext> {
+  const role = claims.role;
+  const purpose = facts.purposeOfUse?.trim().toUpperCase();
+  if (purpose !== undefined && !PURPOSES.has(purpose)) throw badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`, 'X-Purpose-Of-Use');
+  const context: AccessContext = {
+    role,
+    subject: claims.sub,
+    clientId: claims.client_id,
+    scopes: resourceScopes(claims.scopes),
+    purposeOfUse: purpose ?? defaultPurposeOfUse(role),
+    ...(claims.fhirUser ? { fhirUser: claims.fhirUser } : {}),
+    ...(claims.organization ? { organization: claims.organization } : {}),
+    ...(claims.region ? { region: claims.region } : {}),
+    ...(claims.patient ? { launchPatient: claims.patient } : {}),
+    ...(facts.address ? { address: facts.address } : {}),
+  };
+  if (role === 'administrator') context.clinicalAccess = (await findUserById(db, claims.sub))?.clinicalAccess === true;
+  return context;
+}

@@ -1,0 +1,272 @@
+import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
+import { normalizeString } from '../fhir/normalize.js';
+import { forbidden, notFound } from '../fhir/outcome.js';
+import type { SearchRequest } from '../fhir/search-request.js';
+import type { AccessPolicy, AuditNote, Permission, WriteCheck } from '../store/access-policy.js';
+import type { SqlClient } from '../store/driver.js';
+import { SqlParams } from '../store/sql-params.js';
+import { auditEventPayload } from './audit-event.js';
+import type { AccessContext } from './context.js';
+import { NOTIFIABLE_ICD10_PREFIXES, NOTIFIABLE_SNOMED_CODES } from './notifiable.js';
+import { type ResourceScope, scopesAllowing } from './scopes.js';
+
+/**
+ * The one door: the access rules of one caller, as the SQL the Repository folds into every
+ * query and the checks it makes before every write (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+ * for scopes; roles, care relationships, consent and break-glass as docs/architecture.md says).
+ *
+ * - citizen: their own compartment, and that of children (under 18) whose RelatedPerson names
+ *   the citizen's IIN as parent or guardian; writes only of what citizens record (consents,
+ *   questionnaires, messages, self-measurements);
+ * - clinician and organization system: patients with a care relationship to their organization
+ *   (attached, active encounter, episode of care, referral or consultation) that the patient has
+ *   not denied by Consent, without the categories the patient hid (unless they wrote the item),
+ *   or any patient under break-glass;
+ * - public-health officer: notifiable Conditions, and their patients, in the officer's region;
+ * - analyst: counts only, over a few non-identifying parameters, small ones withheld;
+ * - administrator: configuration (resources outside any patient compartment), or everything
+ *   when granted clinical access;
+ * - platform: the platform's own jobs (CLI, seeding), never reachable by a token.
+ *
+ * What the caller may not see is absent to them: a 404, not a 403, so existence is not disclosed.
+ */
+export function accessPolicy(context: AccessContext): AccessPolicy {
+  return new Door(context);
+}
+
+/** The platform itself: CLI commands, seeding and maintenance jobs. Not audited per resource. */
+export const PLATFORM_CONTEXT: AccessContext = Object.freeze({
+  role: 'platform',
+  subject: 'densaulyq',
+  clientId: 'densaulyq-platform',
+  scopes: [],
+  purposeOfUse: 'HOPERAT',
+});
+
+export function platformAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/** Resource types citizens record themselves. */
+const CITIZEN_WRITABLE = new Set(['Consent', 'QuestionnaireResponse', 'Communication', 'Observation', 'DocumentReference']);
+
+/**
+ * Types outside the patient compartment that can still carry personal data (a Binary of a
+ * document, a Bundle, a Group of patients, a List): seen only by their author.
+ */
+const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters'];
+
+/** Search parameters an analyst may count by: none of them narrows to a person. */
+const AGGREGATE_PARAMETERS = new Set([
+  'code', 'category', 'status', 'clinical-status', 'verification-status', 'gender', 'birthdate', 'date', 'onset-date', 'recorded-date',
+  'address-state', 'address-city', 'address-district', 'vaccine-code', 'class', 'type', 'value-quantity', '_lastUpdated',
+]);
+
+/** The ActReason (purpose of use) a role's requests carry unless they state another. */
+const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {
+  citizen: 'PATRQT',
+  clinician: 'TREAT',
+  system: 'TREAT',
+  'public-health': 'PUBHLTH',
+  analyst: 'HRESCH',
+  administrator: 'HOPERAT',
+  platform: 'HOPERAT',
+};
+
+export function defaultPurposeOfUse(role: AccessContext['role']): string {
+  return DEFAULT_PURPOSE[role];
+}
+
+const NOT_EXPIRED = (alias: string) => `(${alias}.valid_until IS NULL OR ${alias}.valid_until > now())`;
+
+class Door implements AccessPolicy {
+  readonly unrestricted: boolean;
+  readonly aggregateOnly: boolean;
+  readonly audits: boolean;
+  readonly author: string | null;
+  /** The party care relationships and consents name: `Organization/x`. */
+  private readonly organization: string | undefined;
+  /** A citizen's own Patient id. */
+  private readonly self: string | undefined;
+
+  constructor(private readonly context: AccessContext) {
+    const { role } = context;
+    this.unrestricted = role === 'platform' || (role === 'administrator' && context.clinicalAccess === true);
+    this.aggregateOnly = role === 'analyst';
+    this.audits = role !== 'platform' && !context.auditOff;
+    this.organization = context.organization ? `Organization/${context.organization}` : undefined;
+    this.self = role === 'citizen' && context.fhirUser?.startsWith('Patient/') ? context.fhirUser.slice('Patient/'.length) : undefined;
+    this.author = role === 'citizen' ? (this.self ? `Patient/${this.self}` : null) : role === 'clinician' || role === 'system' ? (this.organization ?? null) : null;
+  }
+
+  require(permission: Permission, resourceType: string): void {
+    const { role } = this.context;
+    if (role === 'platform') return;
+    if (resourceType === 'AuditEvent' && permission !== 'r' && permission !== 's') {
+      throw forbidden(`Audit records are written by the server only; read them through Patient/[id]/$access-log`);
+    }
+    if (role === 'analyst' && permission !== 's') throw forbidden(`An analyst sees aggregate counts only`);
+    if (role === 'public-health' && permission !== 'r' && permission !== 's') throw forbidden(`A public-health officer reads notifiable data only`);
+    if (this.allowing(permission, resourceType).length === 0) {
+      throw forbidden(`No granted scope allows ${PERMISSION_VERBS[permission]} ${resourceType === '*' ? 'resources' : resourceType}`);
+    }
+  }
+
+  checkSearch(request: SearchRequest): void {
+    if (!this.aggregateOnly) return;
+    if (request.summary !== 'count' && request.count !== 0) throw forbidden(`An analyst sees aggregate counts only: search with _summary=count`);
+    if (request.includes.length > 0) throw forbidden(`An analyst sees aggregate counts only: no _include or _revinclude`);
+    const filters = request.types ? request.types.flatMap((t) => t.filters) : request.filters;
+    for (const filter of filters) {
+      const code = filter.kind === 'has' ? '_has' : filter.code;
+      if (filter.kind !== 'value' || !AGGREGATE_PARAMETERS.has(code)) {
+        throw forbidden(`An analyst may count by ${[...AGGREGATE_PARAMETERS].join(', ')} only, not by ${code}`);
+      }
+    }
+  }
+
+  visible(alias: string, params: SqlParams, resourceType?: string): string | undefined {
+    if (this.unrestricted) return undefined;
+    if (this.aggregateOnly) return 'false';
+    const conditions: string[] = [];
+    const readable = this.readableTypes();
+    if (resourceType === undefined && readable) conditions.push(`${alias}.resource_type = ANY(${params.add(readable)}::text[])`);
+    const c = `${alias}.compartment`;
+    const nonCompartment = `(${c} IS NULL AND (${alias}.resource_type <> ALL(${params.add(PRIVATE_TYPES)}::text[])${
+      this.author ? ` OR ${alias}.author = ${params.add(this.author)}` : ''
+    }))`;
+    const patient = this.patientCondition(alias, params, resourceType);
+    conditions.push(patient ? `(${nonCompartment} OR (${c} IS NOT NULL AND ${patient}))` : nonCompartment);
+    return conditions.join(' AND ');
+  }
+
+  /** When the caller may see the row `alias` of a patient's compartment; undefined when never. */
+  private patientCondition(alias: string, params: SqlParams, resourceType: string | undefined): string | undefined {
+    const c = `${alias}.compartment`;
+    const launch = this.patientScoped(resourceType);
+    const inLaunch = launch ? (this.context.launchPatient ? ` AND ${c} = ${params.add(this.context.launchPatient)}` : ' AND false') : '';
+    switch (this.context.role) {
+      case 'citizen': {
+        if (!this.self) return undefined;
+        const self = params.add(this.self);
+        return `((${c} = ${self}) OR (${this.dependant(c, self, params)} AND ${this.labelsVisible(alias, params)}))${inLaunch}`;
+      }
+      case 'clinician':
+      case 'system': {
+        const breakGlass = this.breakGlass(c, params);
+        if (!this.organization) return `${breakGlass}${inLaunch}`;
+        const party = params.add(this.organization);
+        const related = `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${c} AND ${NOT_EXPIRED('cr')})`;
+        const denied = `EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = ${c} AND x.kind = 'deny-party' AND x.value = ${party} AND ${NOT_EXPIRED('x')})`;
+        return `((${related} AND NOT ${denied} AND ${this.labelsVisible(alias, params)}) OR ${breakGlass})${inLaunch}`;
+      }
+      case 'public-health':
+        return this.context.region ? `${this.notifiable(alias, params)}${inLaunch}` : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** A child (under 18) whose RelatedPerson names the citizen's IIN as parent or guardian. */
+  private dependant(c: string, self: string, params: SqlParams): string {
+    const iin = `(SELECT 'iin|' || t.value FROM search_token t WHERE t.resource_type = 'Patient' AND t.id = ${self} AND t.code = 'identifier' AND t.system = ${params.add(IIN_SYSTEM)} LIMIT 1)`;
+    return `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${iin} AND cr.patient = ${c} AND cr.kind = 'representative' AND ${NOT_EXPIRED('cr')}
+      AND EXISTS (SELECT 1 FROM search_date d WHERE d.resource_type = 'Patient' AND d.id = ${c} AND d.code = 'birthdate' AND d.low > now() - interval '18 years'))`;
+  }
+
+  /** The row carries no category its patient hid, or the caller wrote it. */
+  private labelsVisible(alias: string, params: SqlParams): string {
+    const own = this.author ? ` OR ${alias}.author = ${params.add(this.author)}` : '';
+    return `(${alias}.security = '{}'${own} OR NOT EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = ${alias}.compartment AND x.kind = 'hide-label'
+      AND x.value = ANY(${alias}.security) AND ${NOT_EXPIRED('x')}))`;
+  }
+
+  /** Notifiable Conditions of patients living in the officer's region, and those patients' Patient resources. */
+  private notifiable(alias: string, params: SqlParams): string {
+    const c = `${alias}.compartment`;
+    const codes = params.add(NOTIFIABLE_SNOMED_CODES);
+    const prefixes = params.add(NOTIFIABLE_ICD10_PREFIXES.map((p) => `${p}%`));
+    const isNotifiable = (t: string) => `(${t}.value = ANY(${codes}::text[]) OR ${t}.value LIKE ANY(${prefixes}::text[]))`;
+    const inRegion = `EXISTS (SELECT 1 FROM search_string s WHERE s.resource_type = 'Patient' AND s.id = ${c} AND s.code = 'address-state'
+      AND s.normalized = ${params.add(normalizeString(this.context.region!))})`;
+    const condition = `(${alias}.resource_type = 'Condition' AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Condition'
+      AND t.id = ${alias}.id AND t.code = 'code' AND ${isNotifiable('t')}))`;
+    const casePatient = `(${alias}.resource_type = 'Patient' AND EXISTS (SELECT 1 FROM resource n JOIN search_token t ON t.resource_type = 'Condition'
+      AND t.id = n.id AND t.code = 'code' WHERE n.compartment = ${c} AND n.resource_type = 'Condition' AND NOT n.deleted AND ${isNotifiable('t')}))`;
+    return `(${inRegion} AND (${condition} OR ${casePatient}))`;
+  }
+
+  breakGlass(patientSql: string, params: SqlParams): string | undefined {
+    const { role } = this.context;
+    if (role !== 'clinician' && role !== 'system') return undefined;
+    return `EXISTS (SELECT 1 FROM break_glass b WHERE b.subject = ${params.add(this.context.subject)} AND b.patient = ${patientSql} AND b.expires_at > now())`;
+  }
+
+  async checkWrite(client: SqlClient, write: WriteCheck): Promise<void> {
+    if (this.unrestricted) return;
+    const { role } = this.context;
+    const { resourceType, compartment, current } = write;
+    if (role === 'analyst' || role === 'public-health') throw forbidden(`This role does not write`);
+    if (current && current.author !== this.author && !(role !== 'citizen' && resourceType === 'Patient' && current.compartment)) {
+      throw forbidden(`Only the organization or person that created ${resourceType}/${write.id} may change it`);
+    }
+    if (compartment === null) {
+      if (role === 'citizen') throw forbidden(`A citizen writes only within their own record`);
+      return;
+    }
+    if (role === 'administrator') throw forbidden(`An administrator without clinical access does not write patient data`);
+    if (role === 'citizen') {
+      if (!CITIZEN_WRITABLE.has(resourceType)) throw forbidden(`A citizen may record ${[...CITIZEN_WRITABLE].join(', ')}, not ${resourceType}`);
+      if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
+      return;
+    }
+    // Registering a new patient, or a resource that itself starts care (an Encounter of this
+    // organization), needs no earlier relationship.
+    if (resourceType === 'Patient' && !current) return;
+    if (this.organization && write.establishes.some((e) => e.patient === compartment && e.party === this.organization)) return;
+    if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
+  }
+
+  /** Whether the caller may see patient `patient`'s record (its Patient resource, by the same rules as any row). */
+  private async reaches(client: SqlClient, patient: string): Promise<boolean> {
+    const params = new SqlParams();
+    const condition = this.patientCondition('p', params, undefined) ?? 'false';
+    const rows = await client.query(
+      `SELECT 1 FROM (SELECT ${params.add(patient)}::text AS compartment, 'Patient'::text AS resource_type, ${params.add(patient)}::text AS id,
+        NULL::text AS author, '{}'::text[] AS security) p WHERE ${condition}`,
+      params.values,
+    );
+    return rows.length > 0;
+  }
+
+  auditPayload(note: AuditNote, patient: string, breakGlass: boolean): string | undefined {
+    if (!this.audits) return undefined;
+    return auditEventPayload({ ...note, outcome: '0', context: this.context, breakGlass, patient });
+  }
+
+  /** The unconstrained scopes allowing `permission` on `resourceType` (constrained v2 scopes are not honoured: they grant nothing). */
+  private allowing(permission: Permission, resourceType: string): ResourceScope[] {
+    return scopesAllowing(this.context.scopes, { resourceType, permission }).filter((s) => s.query.length === 0);
+  }
+
+  /** The types the caller may read or search, or undefined for all. */
+  private readableTypes(): string[] | undefined {
+    const types = new Set<string>();
+    for (const scope of this.context.scopes) {
+      if (scope.query.length > 0 || !scope.permissions.some((p) => p === 'r' || p === 's')) continue;
+      if (scope.resourceType === '*') return undefined;
+      types.add(scope.resourceType);
+    }
+    return [...types];
+  }
+
+  /** True when only `patient/` scopes let the caller read `resourceType`: they reach the launch patient alone. */
+  private patientScoped(resourceType: string | undefined): boolean {
+    const scopes = this.context.scopes.filter(
+      (s) => s.query.length === 0 && s.permissions.some((p) => p === 'r' || p === 's') && (resourceType === undefined || s.resourceType === '*' || s.resourceType === resourceType),
+    );
+    return scopes.length > 0 && scopes.every((s) => s.context === 'patient');
+  }
+}
+
+const PERMISSION_VERBS: Record<Permission, string> = { c: 'creating', r: 'reading', u: 'updating', d: 'deleting', s: 'searching' };
