@@ -30,13 +30,15 @@ export interface AppOptions {
   authorization?: FastifyPluginAsync;
   /** Verifies a bearer access token (signature, issuer, audience, expiry, revocation). */
   verifyToken: (token: string) => Promise<AccessClaims>;
+  /** False writes no audit records: the baseline of the access-overhead benchmark, never a deployment. */
+  audit?: boolean;
 }
 
 /** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
 const PUBLIC_PATHS = new Set(['metadata']);
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization, verifyToken }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -95,6 +97,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken 
       ...(typeof purposeOfUse === 'string' ? { purposeOfUse } : {}),
       address: request.ip,
     });
+    if (!audit) request.accessContext.auditOff = true;
   };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const fhirRequest = toFhirRequest(request);

@@ -10,6 +10,8 @@ import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from 
 import { patch } from './patch.js';
 import { read } from './read.js';
 import { accessLogOperation } from './access-log.js';
+import { breakGlassOperation } from './break-glass.js';
+import { everythingOperation } from './everything.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
@@ -65,6 +67,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread },
   { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
   { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
+  { method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+  { method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' },
   { method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' },
   { method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment },
 ];

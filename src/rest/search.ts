@@ -1,10 +1,10 @@
 import type { Bundle, BundleEntry, BundleLink } from '@medplum/fhirtypes';
 import { patientCompartmentTypes } from '../fhir/compartment.js';
 import { isResourceType } from '../fhir/definitions.js';
-import { notFound, notSupported } from '../fhir/outcome.js';
+import { notFound, notSupported, outcome } from '../fhir/outcome.js';
 import { type SearchRequest, parseMultiTypeSearch, parseSearchRequest } from '../fhir/search-request.js';
 import { summarize } from '../fhir/summary.js';
-import type { StoredResource } from '../store/repository.js';
+import { MIN_AGGREGATE_COUNT, type StoredResource } from '../store/repository.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
@@ -54,6 +54,12 @@ async function searchBundle(searchRequest: SearchRequest, base: string, context:
       return item;
     };
   const entry = [...result.entries.map(toEntry('match')), ...result.included.map(toEntry('include'))];
+  if (result.suppressed) {
+    entry.push({
+      search: { mode: 'outcome' },
+      resource: outcome([{ severity: 'information', code: 'suppressed', diagnostics: `Counts under ${MIN_AGGREGATE_COUNT} are withheld: a small count can name a person` }]),
+    });
+  }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', ...(result.total === undefined ? {} : { total: result.total }), link, entry };
   return { status: 200, resource: bundle };
 }

@@ -18,6 +18,8 @@ export interface AuditNote {
   entities?: string[];
   /** A search's query string. */
   query?: string;
+  /** The reason stated for break-glass. */
+  reason?: string;
 }
 
 /** A write the door is asked about: the resource as it will be stored, and the version it replaces. */

@@ -215,6 +215,29 @@ export class Repository {
     await this.client.query(`WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`, params.values);
   }
 
+  /**
+   * Records a break-glass grant: for `minutes`, the grantee reaches `patient`'s record whatever
+   * the care relationships and consents say, every access flagged in the audit. The grant itself
+   * is audited, with its reason, in the same transaction. The door decides who may ask (it names
+   * the grantee's condition); a patient that does not exist is a 404.
+   */
+  async recordBreakGlass(grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string }): Promise<string> {
+    if (!this.access.breakGlass('$1', new SqlParams())) throw forbidden(`Only clinicians and organization systems may break the glass`);
+    return this.transaction(async (repo) => {
+      const [found] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [grant.patient]);
+      if (!found) throw notFound(`Patient/${grant.patient} is not known`);
+      const rows = await repo.client.query<{ expires: string }>(
+        `INSERT INTO break_glass (id, patient, subject, organization, reason, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(mins => $6))
+         RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS expires`,
+        [randomUUID(), grant.patient, grant.subject, grant.organization ?? null, grant.reason, grant.minutes],
+      );
+      const note: AuditNote = { action: 'E', interaction: '$break-glass', entities: [`Patient/${grant.patient}`], reason: grant.reason, recorded: new Date().toISOString() };
+      const payload = this.access.auditPayload(note, grant.patient, true);
+      if (payload) await repo.client.query(appendAuditSql(), [[grant.patient], [note.recorded], [payload]]);
+      return rows[0]!.expires;
+    });
+  }
+
   /** Runs `work` in a transaction when the caller is audited, so the audit record commits with the access. */
   private audited<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     return this.access.audits ? this.transaction(work) : work(this);
