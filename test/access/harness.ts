@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authorizationServer, type AuthorizationServerOptions, type AuthorizationServerPlugin } from '../../src/access/server.js';
+import { buildApp } from '../../src/http/app.js';
 import type { Database } from '../../src/store/driver.js';
 import { openTestDatabase } from '../support/database.js';
 
@@ -31,17 +32,20 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startAuthServer(
-  options: Partial<Omit<AuthorizationServerOptions, 'db' | 'issuer' | 'fhirBaseUrl'>> & { port?: number } = {},
+  options: Partial<Omit<AuthorizationServerOptions, 'db' | 'issuer' | 'fhirBaseUrl'>> & { port?: number; withFhirApi?: boolean } = {},
 ): Promise<AuthServer> {
-  const { port: wanted, ...serverOptions } = options;
+  const { port: wanted, withFhirApi, ...serverOptions } = options;
   const db = await openTestDatabase();
   const port = wanted ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const issuer = `${origin}/auth`;
   const fhirBase = `${origin}/fhir`;
   const plugin = await authorizationServer({ db, issuer, fhirBaseUrl: fhirBase, adminSecret: ADMIN_SECRET, ...serverOptions });
-  const app = Fastify({ logger: false });
-  await app.register(plugin);
+  // With the FHIR API, the whole server as `npm start` builds it: sign-in and data on one port.
+  const app = withFhirApi
+    ? await buildApp({ db, config: { bodyLimit: 1 << 20, maxBundleEntries: 100 }, authorization: plugin, verifyToken: plugin.verifyAccessToken })
+    : Fastify({ logger: false });
+  if (!withFhirApi) await app.register(plugin);
   await app.listen({ port, host: '127.0.0.1' });
   return {
     app,
