@@ -35,9 +35,10 @@ Commands:
   client add --name NAME [--organization ORG] [--jwks FILE] [--scope S] [--redirect-uri URI]... [--public]
                                  register an OAuth client: with --jwks a backend service (private_key_jwt),
                                  with --redirect-uri an app (--public: no secret, PKCE only)
-  user add --username U --role ROLE [--fhir-user Patient/1] [--organization ORG] [--region R]
+  user add --username U --role ROLE [--fhir-user Patient/1] [--organization ORG] [--region R] [--clinical-access]
+                                 (--clinical-access: an administrator who may read clinical data, audited)
                                  add a local account; prints its generated password once
-  token --user U | --client C [--scope S]
+  token --user U | --client C [--scope S] [--ttl MINUTES]
                                  print an access token for scripts and tests
   audit verify [--anchor FILE] [--write-anchor FILE]
                                  check the audit hash chains; exits 1 when a record was changed, removed or reordered.
@@ -206,12 +207,16 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
       role: { type: 'string' },
       'fhir-user': { type: 'string' },
       region: { type: 'string' },
+      'clinical-access': { type: 'boolean' },
       user: { type: 'string' },
       client: { type: 'string' },
+      ttl: { type: 'string' },
     },
   });
   const db = await storage(config);
-  const mint = { issuer: `${config.origin}/auth`, fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir` };
+  const ttl = values.ttl === undefined ? 60 : Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 24 * 60) throw new UsageError('--ttl is a number of minutes from 1 to 1440');
+  const mint = { issuer: `${config.origin}/auth`, fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir`, ttlSeconds: ttl * 60 };
   try {
     if (command === 'client' && positionals[0] === 'add') {
       if (!values.name) throw new UsageError('client add needs --name');
@@ -228,7 +233,15 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
     } else if (command === 'user' && positionals[0] === 'add') {
       if (!values.username || !values.role) throw new UsageError('user add needs --username and --role');
       const password = randomBytes(12).toString('base64url');
-      await addUser(db, { username: values.username, password, role: values.role as Role, fhirUser: values['fhir-user'], organization: values.organization, region: values.region });
+      await addUser(db, {
+        username: values.username,
+        password,
+        role: values.role as Role,
+        fhirUser: values['fhir-user'],
+        organization: values.organization,
+        region: values.region,
+        clinicalAccess: values['clinical-access'],
+      });
       process.stdout.write(`${values.username}  ${password}\n`);
     } else if (command === 'token' && (values.user || values.client)) {
       const token = values.user

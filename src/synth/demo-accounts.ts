@@ -6,7 +6,8 @@ import type { Repository } from '../store/repository.js';
 
 /**
  * One demo account per role, tied to the demo population: the citizen is the first patient, the
- * clinician a practitioner of that patient's polyclinic, so a demo sign-in sees a real record.
+ * clinician a practitioner of that patient's polyclinic (which the patient is attached to, so the
+ * one door lets the clinician in), so a demo sign-in sees a real record.
  */
 export async function createDemoAccounts(db: Database, repo: Repository): Promise<DemoAccount[]> {
   const first = async <T>(type: string, query: [string, string][]) =>
@@ -16,6 +17,8 @@ export async function createDemoAccounts(db: Database, repo: Repository): Promis
   const role = await first<PractitionerRole>('PractitionerRole', polyclinic ? [['organization', `Organization/${polyclinic}`]] : []);
   return ensureDemoAccounts(db, {
     patientId: patient?.id,
+    // The public-health officer covers the demo citizen's region, so notifiable cases there show.
+    region: patient?.address?.[0]?.state,
     practitionerId: role?.practitioner?.reference?.split('/')[1],
     organizationId: role?.organization?.reference?.split('/')[1],
   });
