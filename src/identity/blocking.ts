@@ -8,6 +8,7 @@ import type { PreparedPerson } from './comparison.js';
  *
  * Keys (each prefixed by its kind):
  * - `i`  the IIN — catches everything with an intact IIN;
+ * - `x`  a foreign personal number or passport — the same for a foreign registration;
  * - `fgy` family sound + given sound + birth year — catches script and
  *   transliteration variants and vowel typos, the IIN missing or mistyped;
  * - `fgm` family sound + given sound + unordered month/day — the same when
@@ -26,6 +27,7 @@ export function blockingKeys(person: PreparedPerson): string[] {
     if (!keys.includes(key)) keys.push(key);
   };
   if (person.iin && person.iin.length >= 10) add(`i${person.iin}`);
+  for (const id of person.foreignIds ?? []) add(`x${id}`);
   const year = person.year;
   const unorderedMonthDay =
     person.month !== undefined && person.day !== undefined

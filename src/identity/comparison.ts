@@ -1,3 +1,4 @@
+import { foreignIdentifierSystem } from '../fhir/identifier-systems.js';
 import { validateIin } from './iin.js';
 import type { PersonRecord } from './person-record.js';
 import { matchKey, parsePatronymic, phoneticKey } from './transliteration.js';
@@ -13,6 +14,7 @@ import { matchKey, parsePatronymic, phoneticKey } from './transliteration.js';
  * Journal of the American Statistical Association 64(328), 1183–1210.
  */
 export const COMPARISON_FIELDS = {
+  /** The IIN; between records that do not both have one, another state's personal number or a passport. */
   iin: ['exact', 'typo', 'different'],
   family: ['exact', 'close', 'similar', 'different'],
   given: ['exact', 'close', 'similar', 'different'],
@@ -44,6 +46,8 @@ export interface PreparedPerson {
   iin?: string;
   /** Whether {@link iin} passes the check digit: a mistyped one almost never does. */
   iinValid?: boolean;
+  /** Foreign personal numbers and passports, `system|value` (see {@link compareForeignIds}). */
+  foreignIds?: readonly string[];
   familyKeys: string[];
   givenKeys: string[];
   familySounds: string[];
@@ -90,6 +94,7 @@ export function preparePerson(record: PersonRecord): PreparedPerson {
     prepared.iin = iin;
     prepared.iinValid = validateIin(iin).valid;
   }
+  if (record.foreignIds?.length) prepared.foreignIds = record.foreignIds;
   if (record.patronymic) {
     const parsed = parsePatronymic(record.patronymic);
     const root = parsed ? parsed.root : matchKey(record.patronymic);
@@ -133,7 +138,8 @@ function uniqueKeys(names: readonly string[], key: (name: string) => string): st
 
 /** Agreement level of every field, in {@link FIELD_NAMES} order, written into `out`. */
 export function compareInto(a: PreparedPerson, b: PreparedPerson, out: Uint8Array): Uint8Array {
-  out[0] = compareIin(a.iin, b.iin, a.iinValid === true && b.iinValid === true);
+  out[0] =
+    a.iin && b.iin ? compareIin(a.iin, b.iin, a.iinValid === true && b.iinValid === true) : a.foreignIds && b.foreignIds ? compareForeignIds(a.foreignIds, b.foreignIds) : 3;
   out[1] = compareNames(a.familyKeys, b.familyKeys);
   out[2] = compareNames(a.givenKeys, b.givenKeys);
   out[3] = comparePatronymic(a.patronymicRoot, b.patronymicRoot);
@@ -171,6 +177,23 @@ export function compareIin(a: string | undefined, b: string | undefined, bothVal
   if (differences === 1) return 1;
   const swapped = a[first] === b[first + 1] && a[first + 1] === b[first];
   return differences === 2 && swapped ? 1 : 2;
+}
+
+/**
+ * Foreign identifiers stand in for the IIN where a record has none: one shared value is
+ * `exact`; two different personal numbers of the same state are `different`, since a person has
+ * one for life; two different passport numbers say nothing, since passports are renewed.
+ */
+export function compareForeignIds(a: readonly string[], b: readonly string[]): number {
+  let conflict = false;
+  for (const x of a) {
+    const bar = x.indexOf('|');
+    for (const y of b) {
+      if (x === y) return 0;
+      if (!conflict && y.startsWith(x.slice(0, bar + 1)) && foreignIdentifierSystem(x.slice(0, bar))?.kind === 'personal') conflict = true;
+    }
+  }
+  return conflict ? 2 : 3;
 }
 
 /** Best agreement over every spelling pair: one matching script is enough. */

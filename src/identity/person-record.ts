@@ -1,4 +1,5 @@
 import type { Address, HumanName, Patient } from '@medplum/fhirtypes';
+import { validateForeignIdentifier } from './foreign-identifiers.js';
 import { IIN_SYSTEM } from './iin.js';
 import { parsePatronymic } from './transliteration.js';
 
@@ -12,6 +13,11 @@ export interface PersonRecord {
   id: string;
   /** As recorded; may be mistyped. Absent on foreign and emergency registrations. */
   iin?: string;
+  /**
+   * Another state's personal numbers and passports, as `system|value`: on a foreign registration
+   * they stand in for the IIN. Only values in their system's format.
+   */
+  foreignIds?: string[];
   /** Every spelling of the family name, in any script. */
   family: string[];
   /** Every spelling of the given name(s), in any script; patronymics excluded. */
@@ -56,7 +62,7 @@ export function normalizePhone(phone: string): string | undefined {
 
 /**
  * The matching view of a FHIR Patient: the IIN from `identifier` with
- * {@link IIN_SYSTEM}, names from every `HumanName` (all scripts), `gender`,
+ * {@link IIN_SYSTEM} and the foreign personal numbers and passports, names from every `HumanName` (all scripts), `gender`,
  * `birthDate`, the first phone in `telecom` and the home (or first) address.
  *
  * Kazakhstan's systems put the patronymic in `HumanName.given` after the given
@@ -77,6 +83,9 @@ export function personRecordFromPatient(patient: Patient): PersonRecord {
     patronymic ??= parts.patronymic;
   }
   const iin = patient.identifier?.find((identifier) => identifier.system === IIN_SYSTEM)?.value?.trim();
+  const foreignIds = (patient.identifier ?? [])
+    .filter((identifier) => identifier.value && validateForeignIdentifier(identifier.system, identifier.value)?.valid)
+    .map((identifier) => `${identifier.system}|${identifier.value}`);
   const phoneText = patient.telecom?.find((telecom) => telecom.system === 'phone' && telecom.value)?.value;
   const phone = phoneText === undefined ? undefined : normalizePhone(phoneText);
   const address = patient.address?.find((a) => a.use === 'home') ?? patient.address?.[0];
@@ -84,6 +93,7 @@ export function personRecordFromPatient(patient: Patient): PersonRecord {
   return {
     id: patient.id ?? '',
     ...(iin ? { iin } : {}),
+    ...(foreignIds.length ? { foreignIds } : {}),
     family,
     given,
     ...(patronymic ? { patronymic } : {}),
