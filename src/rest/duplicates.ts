@@ -1,0 +1,144 @@
+import type { Extension, OperationOutcome, Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
+import { badRequest, notFound, unprocessable } from '../fhir/outcome.js';
+import { parseReference } from '../fhir/search-parameters.js';
+import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
+import { evidenceText, type Translated } from '../identity/evidence.js';
+import { DEFAULT_THRESHOLDS } from '../identity/matcher.js';
+import { mergePatients } from '../identity/patient-merge.js';
+import { type DuplicateCandidate, decideCandidate, findCandidate, forgetMergedPatient, openCandidates } from '../store/duplicate-candidates.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import { actorOf, output, parametersOf } from './merge.js';
+
+/**
+ * The duplicates work list (Densaulyq operations on Patient; the batch finder fills it, see
+ * duplicate-scan.ts):
+ * - `GET Patient/$duplicates?_count=20[&_cursor=…]` — open pairs, highest score first, as
+ *   Parameters: one `candidate` per pair (two `patient` references, `score`, `grade` — `certain`
+ *   at or above the auto-link threshold, else `probable`, as in the match-grade extension —
+ *   `found`, and per field an `evidence` part with `field`, `level`, `weight` and `text`, the
+ *   text in English with Kazakh and Russian translations); `next` carries the next page's cursor;
+ * - `POST Patient/$confirm-duplicate` with two `patient` references and optionally
+ *   `target-patient` (which survives): merges the pair as `$merge` does and answers the same;
+ * - `POST Patient/$reject-duplicate` with two `patient` references: the pair is never proposed again.
+ */
+const TRANSLATION = 'http://hl7.org/fhir/StructureDefinition/translation';
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 100;
+
+export async function duplicatesOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  const countText = request.query.find(([k]) => k === '_count')?.[1];
+  if (countText !== undefined && !/^\d+$/.test(countText)) throw badRequest(`_count must be a non-negative integer`, '_count');
+  const count = Math.min(countText === undefined ? DEFAULT_COUNT : Number(countText), MAX_COUNT);
+  const cursor = request.query.find(([k]) => k === '_cursor')?.[1];
+  const unknown = request.query.find(([k]) => !['_count', '_cursor', '_format'].includes(k));
+  if (unknown) throw badRequest(`Unknown $duplicates parameter "${unknown[0]}"`, unknown[0]);
+  const page = await openCandidates(context.repo.db, { count, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+  const parameter: ParametersParameter[] = page.candidates.map(candidateParameter);
+  const last = page.candidates[page.candidates.length - 1];
+  if (page.more && last) parameter.push({ name: 'next', valueString: encodeCursor(last) });
+  const result: Parameters = { resourceType: 'Parameters', parameter };
+  return { status: 200, resource: result };
+}
+
+export async function confirmDuplicateOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  const input = parametersOf(request, '$confirm-duplicate');
+  const [x, y] = pairOf(input);
+  const candidate = await openCandidate(context, x, y);
+  const chosen = input.parameter?.find((p) => p.name === 'target-patient')?.valueReference?.reference;
+  const target = chosen ? parseReference(chosen).id : await survivorOf(context, candidate);
+  if (target !== candidate.patientA && target !== candidate.patientB) throw badRequest(`target-patient must be one of the pair`, 'target-patient');
+  const source = target === candidate.patientA ? candidate.patientB : candidate.patientA;
+  const actor = actorOf(context);
+  const merged = await mergePatients(context.repo, { source, target, agent: actor.who });
+  await forgetMergedPatient(context.repo.db, source, target, actor.id);
+  const text = `Confirmed: Patient/${source} merged into Patient/${target}, ${merged.moved.length} resources moved, recorded as Provenance/${merged.record!.id}`;
+  return { status: 200, resource: output(input, text, merged.target) };
+}
+
+export async function rejectDuplicateOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  const input = parametersOf(request, '$reject-duplicate');
+  const [x, y] = pairOf(input);
+  await openCandidate(context, x, y);
+  await decideCandidate(context.repo.db, x, y, 'rejected', actorOf(context).id);
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'informational', details: { text: `Patient/${x} and Patient/${y} are not one person; the pair will not be proposed again` } }],
+  };
+  return { status: 200, resource: outcome };
+}
+
+function candidateParameter(candidate: DuplicateCandidate): ParametersParameter {
+  const grade = candidate.score >= DEFAULT_THRESHOLDS.autoLink ? 'certain' : 'probable';
+  return {
+    name: 'candidate',
+    part: [
+      { name: 'patient', valueReference: { reference: `Patient/${candidate.patientA}` } },
+      { name: 'patient', valueReference: { reference: `Patient/${candidate.patientB}` } },
+      { name: 'score', valueDecimal: candidate.score },
+      { name: 'grade', valueCode: grade },
+      { name: 'found', valueInstant: candidate.foundAt },
+      ...candidate.evidence.map(({ field, level, weight }) => ({
+        name: 'evidence',
+        part: [
+          { name: 'field', valueCode: field },
+          { name: 'level', valueCode: level },
+          { name: 'weight', valueDecimal: weight },
+          translated('text', evidenceText(field, level)),
+        ],
+      })),
+    ],
+  };
+}
+
+/** An English valueString with its Kazakh and Russian translations (https://hl7.org/fhir/R4/extension-translation.html). */
+function translated(name: string, text: Translated): ParametersParameter {
+  const translation = (lang: 'kk' | 'ru'): Extension => ({
+    url: TRANSLATION,
+    extension: [
+      { url: 'lang', valueCode: lang },
+      { url: 'content', valueString: text[lang] },
+    ],
+  });
+  return { name, valueString: text.en, _valueString: { extension: [translation('kk'), translation('ru')] } } as ParametersParameter;
+}
+
+function pairOf(input: Parameters): [string, string] {
+  const ids = (input.parameter ?? [])
+    .filter((p) => p.name === 'patient')
+    .map((p) => parseReference(p.valueReference?.reference ?? ''))
+    .filter((target) => target.type === 'Patient' && target.id)
+    .map((target) => target.id!);
+  if (ids.length !== 2 || ids[0] === ids[1]) throw badRequest(`Name the pair with two different "patient" references`, 'patient');
+  return [ids[0]!, ids[1]!];
+}
+
+async function openCandidate(context: InteractionContext, x: string, y: string): Promise<DuplicateCandidate> {
+  const candidate = await findCandidate(context.repo.db, x, y);
+  if (!candidate) throw notFound(`Patient/${x} and Patient/${y} are not on the duplicates work list`);
+  if (candidate.status !== 'open') {
+    throw unprocessable([{ severity: 'error', code: 'business-rule', details: { text: `The pair was already ${candidate.status}` }, expression: ['patient'] }]);
+  }
+  return candidate;
+}
+
+/** Without a choice, the record holding the IIN survives; when both or neither do, the first of the pair. */
+async function survivorOf(context: InteractionContext, candidate: DuplicateCandidate): Promise<string> {
+  const hasIin = async (id: string) =>
+    ((JSON.parse((await context.repo.read('Patient', id)).json) as Patient).identifier ?? []).some((i) => i.system === IIN_SYSTEM);
+  const [a, b] = [await hasIin(candidate.patientA), await hasIin(candidate.patientB)];
+  return b && !a ? candidate.patientB : candidate.patientA;
+}
+
+function encodeCursor(candidate: DuplicateCandidate): string {
+  return Buffer.from(JSON.stringify([candidate.score, candidate.patientA, candidate.patientB])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { score: number; a: string; b: string } {
+  try {
+    const [score, a, b] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown, unknown];
+    if (typeof score === 'number' && typeof a === 'string' && typeof b === 'string') return { score, a, b };
+  } catch {
+    // falls through to the 400 below
+  }
+  throw badRequest(`Invalid _cursor`, '_cursor');
+}
