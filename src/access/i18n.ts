@@ -40,6 +40,11 @@ const TEXT = {
     en: 'This eGov ID account is not linked to a Densaulyq account.',
   },
   upstreamFailed: { kk: 'eGov ID арқылы кіру сәтсіз аяқталды.', ru: 'Вход через eGov ID не удался.', en: 'Signing in with eGov ID failed.' },
+  tooManyRequests: {
+    kk: 'Сұраулар тым көп. Сәл кейінірек қайталаңыз.',
+    ru: 'Слишком много запросов. Повторите попытку немного позже.',
+    en: 'Too many requests. Try again in a little while.',
+  },
   requestFailed: { kk: 'Сұрауды орындау мүмкін болмады.', ru: 'Не удалось выполнить запрос.', en: 'The request could not be completed.' },
   allResources: { kk: 'барлық ресурстар', ru: 'все ресурсы', en: 'all resources' },
   contextPatient: { kk: 'таңдалған пациенттің деректері', ru: 'данные выбранного пациента', en: 'the chosen patient’s data' },

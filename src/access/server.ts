@@ -14,7 +14,7 @@ import { parseScopes, scopesAllowing, type Permission } from './scopes.js';
 import { secretsEqual } from './secrets.js';
 import { smartConfiguration } from './smart-configuration.js';
 import { AccessTokenError, ISSUED_ACCESS_TOKEN, createAccessTokenVerifier, type AccessClaims } from './tokens.js';
-import { UpstreamProvider, type UpstreamAttempt, type UpstreamOptions } from './upstream.js';
+import { UpstreamError, UpstreamProvider, type UpstreamAttempt, type UpstreamOptions } from './upstream.js';
 import { DEFAULT_LOCKOUT, findUserById, findUserByUpstreamSubject, verifyPassword, type LockoutPolicy } from './users.js';
 
 export interface AuthorizationServerOptions {
@@ -278,7 +278,9 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
         try {
           ({ subject } = await upstream.complete(attempt, String(request.query.code)));
         } catch (error) {
-          request.log.warn({ event: 'upstream_login_failed', reason: (error as Error).message }, 'upstream sign-in failed');
+          // Our own messages only: another error's (a JSON SyntaxError) may quote what upstream sent.
+          const reason = error instanceof UpstreamError ? error.message : (error as Error).name;
+          request.log.warn({ event: 'upstream_login_failed', reason }, 'upstream sign-in failed');
           return reply.code(502).type(HTML).send(await loginPage(details, locale, { error: t(locale, 'upstreamFailed') }));
         }
         const user = await findUserByUpstreamSubject(db, subject);

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { addUser, verifyPassword } from '../../src/access/users.js';
+import type { Database } from '../../src/store/driver.js';
+import { openTestDatabase } from '../support/database.js';
+
+describe('password lockout under parallel guesses', () => {
+  let db: Database;
+  before(async () => {
+    db = await openTestDatabase();
+    await addUser(db, { username: 'parallel-target', password: 'the-right-one', role: 'citizen', fhirUser: 'Patient/pt-1' });
+  });
+  after(() => db.close());
+
+  it('lets no more than maxAttempts guesses be checked, however many arrive at once', async () => {
+    const policy = { maxAttempts: 3, lockSeconds: 600 };
+    // All sent before any has been answered: the right password comes after more wrong ones than the policy allows.
+    const guesses = [...Array.from({ length: 20 }, (_, i) => `wrong-${i}`), 'the-right-one'];
+    const results = await Promise.all(guesses.map((password) => verifyPassword(db, 'parallel-target', password, policy)));
+    assert.equal(results.at(-1)!.ok, false, 'the right password, past the allowed attempts, does not sign in');
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'invalid').length, policy.maxAttempts - 1);
+    assert.ok(results.slice(policy.maxAttempts).every((r) => !r.ok && r.reason === 'locked'));
+  });
+});
