@@ -14,6 +14,7 @@ import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
+import { type HardeningSettings, hardeningOptionsFromEnv, registerHardening } from './hardening.js';
 import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -32,13 +33,15 @@ export interface AppOptions {
   verifyToken: (token: string) => Promise<AccessClaims>;
   /** False writes no audit records: the baseline of the access-overhead benchmark, never a deployment. */
   audit?: boolean;
+  /** Rate limits and CORS origins; from the environment when not given. */
+  hardening?: HardeningSettings;
 }
 
 /** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
 const PUBLIC_PATHS = new Set(['metadata']);
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -54,14 +57,12 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
       return sendError(reply, failure);
     },
   });
+  await registerHardening(app, { db, ...(hardening ?? hardeningOptionsFromEnv()) });
   if (authorization) await app.register(authorization);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-  });
   // Logs say what happened, never what was in it: no URL (the query may hold names), no bodies.
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');

@@ -16,6 +16,7 @@ export interface FhirReply {
 /** The issuer and audience of test tokens: fixed, since the port is known only after listening. */
 export const TEST_ISSUER = 'http://densaulyq.test/auth';
 export const TEST_AUDIENCE = 'http://densaulyq.test/fhir';
+export const NO_RATE_LIMITS = { perIp: 0, perClient: 0, login: 0 };
 
 export type TokenClaims = Omit<AccessClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti' | 'scopes' | 'client_id'> & { client_id?: string };
 
@@ -42,6 +43,8 @@ export async function startTestServer(options: { bodyLimit?: number; maxBundleEn
     db,
     config: { bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024, maxBundleEntries: options.maxBundleEntries ?? 20_000 },
     verifyToken: createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
+    // Suites send thousands of requests a minute from one address; test/http/hardening.test.ts tests the limits.
+    hardening: { rateLimits: NO_RATE_LIMITS, corsOrigins: [] },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
