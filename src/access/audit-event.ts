@@ -133,7 +133,8 @@ export function auditEventPayload(input: AuditInput): string {
     ? `${breakGlassOperation ? `${EMERGENCY_OVERRIDE},` : ''}${coding(INTERACTION, 'operation', 'operation')},${coding(OPERATION_SYSTEM, input.interaction)}`
     : coding(INTERACTION, input.interaction, input.interaction);
 
-  const who = `{${context.fhirUser ? `"reference":${JSON.stringify(context.fhirUser)},` : ''}"identifier":{"system":"${
+  const person = context.fhirUser ?? context.onBehalfOf;
+  const who = `{${person ? `"reference":${JSON.stringify(person)},` : ''}"identifier":{"system":"${
     context.role === 'system' ? CLIENT_SYSTEM : ACCOUNT_SYSTEM
   }","value":${JSON.stringify(context.subject)}}}`;
   const agents = [

@@ -16,9 +16,13 @@ const PURPOSES = new Set(['TREAT', 'ETREAT', 'CAREMGT', 'PATRQT', 'FAMRQT', 'PWA
 /** Who an unauthenticated request is: nobody, with no scopes, so the door refuses it everything. */
 export const ANONYMOUS_CONTEXT: AccessContext = Object.freeze({ role: 'citizen', subject: 'anonymous', clientId: 'anonymous', scopes: [], purposeOfUse: 'PATRQT', auditOff: true });
 
+const PERSON_REFERENCE = /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/;
+
 export interface RequestFacts {
   /** The `X-Purpose-Of-Use` header, if sent. */
   purposeOfUse?: string;
+  /** The `X-On-Behalf-Of` header of a system's request: the person it acts for. */
+  onBehalfOf?: string;
   /** The client's network address. */
   address?: string;
 }
@@ -31,6 +35,9 @@ export async function accessContextFromClaims(db: SqlClient, claims: AccessClaim
   const role = claims.role;
   const purpose = facts.purposeOfUse?.trim().toUpperCase();
   if (purpose !== undefined && !PURPOSES.has(purpose)) throw badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`, 'X-Purpose-Of-Use');
+  if (facts.onBehalfOf !== undefined && (role !== 'system' || !PERSON_REFERENCE.test(facts.onBehalfOf))) {
+    throw badRequest(`X-On-Behalf-Of is for system clients, naming a Practitioner, PractitionerRole, Patient or RelatedPerson`, 'X-On-Behalf-Of');
+  }
   const context: AccessContext = {
     role,
     subject: claims.sub,
@@ -42,6 +49,7 @@ export async function accessContextFromClaims(db: SqlClient, claims: AccessClaim
     ...(claims.region ? { region: claims.region } : {}),
     ...(claims.patient ? { launchPatient: claims.patient } : {}),
     ...(facts.address ? { address: facts.address } : {}),
+    ...(facts.onBehalfOf ? { onBehalfOf: facts.onBehalfOf } : {}),
   };
   if (role === 'administrator') context.clinicalAccess = (await findUserById(db, claims.sub))?.clinicalAccess === true;
   return context;

@@ -14,6 +14,11 @@ export interface AccessContext {
   clientId: string;
   /** `Patient/1`, `Practitioner/9`: the signed-in person's own resource. */
   fhirUser?: string;
+  /**
+   * The person a system acts for (`X-On-Behalf-Of: Practitioner/9`), as the system states it:
+   * recorded in the audit so the citizen's access log names a person, never used to grant access.
+   */
+  onBehalfOf?: string;
   /** The Organization id the user or system acts for. */
   organization?: string;
   /** The region a public-health officer covers (a Patient.address.state value). */

@@ -93,9 +93,11 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
       throw error;
     }
     const purposeOfUse = request.headers['x-purpose-of-use'];
+    const onBehalfOf = request.headers['x-on-behalf-of'];
     reply.removeHeader('www-authenticate');
     request.accessContext = await accessContextFromClaims(db, claims, {
       ...(typeof purposeOfUse === 'string' ? { purposeOfUse } : {}),
+      ...(typeof onBehalfOf === 'string' ? { onBehalfOf } : {}),
       address: request.ip,
     });
     if (!audit) request.accessContext.auditOff = true;

@@ -1,7 +1,7 @@
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { accessLog } from '../access/access-log.js';
 import type { AccessContext } from '../access/context.js';
-import { badRequest, forbidden } from '../fhir/outcome.js';
+import { badRequest, forbidden, notFound } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -12,7 +12,7 @@ const ACCESS_LOG_PARAMETERS = new Set(['_count', '_cursor', '_since', '_format',
  * `GET Patient/[id]/$access-log?_count=&_cursor=&_since=`: the AuditEvents recording who
  * accessed the patient's record, newest first, as a `searchset` Bundle with a keyset `next` link.
  *
- * The door decides first: reading the Patient answers 404 to a caller who may not see it. Of
+ * The door decides first: a Patient the caller may not see is a 404. Of
  * those who may, the log is for the person and their legal representatives (role citizen),
  * an administrator granted clinical access, and the platform; a clinician seeing the record
  * does not thereby see who else did.
@@ -28,7 +28,8 @@ export async function accessLogOperation(request: FhirRequest, params: Record<st
   if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer`, '_count');
 
   const patient = params.id!;
-  await context.repo.read('Patient', patient);
+  // Seen, not read: opening one's own access log is not itself an access to the record.
+  if (!(await context.repo.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
   if (!mayReadAccessLog(context.access)) throw forbidden(`Only the patient, their representative or an administrator with clinical access may read this access log`);
 
   const page = await accessLog(context.repo.db, [patient], {

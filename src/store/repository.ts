@@ -147,6 +147,20 @@ export class Repository {
     return toStored(row);
   }
 
+  /**
+   * Whether the caller may see the current `resourceType/id`, without reading or auditing it:
+   * for operations about a record rather than of it (its access log), which decide on sight.
+   */
+  async visible(resourceType: string, id: string): Promise<boolean> {
+    const params = new SqlParams();
+    const condition = this.access.visible('r', params, resourceType);
+    const rows = await this.client.query(
+      `SELECT 1 FROM resource r WHERE r.resource_type = ${params.add(resourceType)} AND r.id = ${params.add(id)} AND NOT r.deleted${condition ? ` AND ${condition}` : ''}`,
+      params.values,
+    );
+    return rows.length > 0;
+  }
+
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredResource> {
     this.access.require('r', resourceType);
     if (!/^\d{1,18}$/.test(versionId)) throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
