@@ -7,7 +7,7 @@ import { DEFAULT_THRESHOLDS } from '../identity/matcher.js';
 import { mergePatients } from '../identity/patient-merge.js';
 import { type DuplicateCandidate, decideCandidate, findCandidate, forgetMergedPatient, openCandidates } from '../store/duplicate-candidates.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
-import { actorOf, output, parametersOf } from './merge.js';
+import { actorOf, output, parametersOf, requireIdentityAdministration } from './merge.js';
 
 /**
  * The duplicates work list (Densaulyq operations on Patient; the batch finder fills it, see
@@ -26,6 +26,7 @@ const DEFAULT_COUNT = 20;
 const MAX_COUNT = 100;
 
 export async function duplicatesOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  requireIdentityAdministration(context, '$duplicates');
   const countText = request.query.find(([k]) => k === '_count')?.[1];
   if (countText !== undefined && !/^\d+$/.test(countText)) throw badRequest(`_count must be a non-negative integer`, '_count');
   const count = Math.min(countText === undefined ? DEFAULT_COUNT : Number(countText), MAX_COUNT);
@@ -41,6 +42,7 @@ export async function duplicatesOperation(request: FhirRequest, _params: Record<
 }
 
 export async function confirmDuplicateOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  requireIdentityAdministration(context, '$confirm-duplicate');
   const input = parametersOf(request, '$confirm-duplicate');
   const [x, y] = pairOf(input);
   const candidate = await openCandidate(context, x, y);
@@ -56,6 +58,7 @@ export async function confirmDuplicateOperation(request: FhirRequest, _params: R
 }
 
 export async function rejectDuplicateOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  requireIdentityAdministration(context, '$reject-duplicate');
   const input = parametersOf(request, '$reject-duplicate');
   const [x, y] = pairOf(input);
   await openCandidate(context, x, y);

@@ -1,5 +1,5 @@
 import type { Identifier, OperationOutcome, Parameters, ParametersParameter, Patient, ProvenanceAgent } from '@medplum/fhirtypes';
-import { badRequest, unprocessable } from '../fhir/outcome.js';
+import { badRequest, forbidden, unprocessable } from '../fhir/outcome.js';
 import { parseReference } from '../fhir/search-parameters.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
@@ -17,6 +17,7 @@ import type { FhirRequest, FhirResponse, InteractionContext } from './interactio
  * source already merged is a 422.
  */
 export async function mergeOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  requireIdentityAdministration(context, '$merge');
   const input = parametersOf(request, '$merge');
   const source = await patientParameter(context.repo, input, 'source-patient');
   const target = await patientParameter(context.repo, input, 'target-patient');
@@ -44,6 +45,7 @@ export async function mergeOperation(request: FhirRequest, _params: Record<strin
  * is recorded as rejected on the duplicates work list, so the finder does not propose it again.
  */
 export async function unmergeOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+  requireIdentityAdministration(context, '$unmerge');
   const input = parametersOf(request, '$unmerge');
   const source = await patientParameter(context.repo, input, 'source-patient');
   const target = await patientParameter(context.repo, input, 'target-patient');
@@ -55,12 +57,21 @@ export async function unmergeOperation(request: FhirRequest, _params: Record<str
 }
 
 /**
- * Who decides on a person's identity: `who` for the Provenance agent, `id` for the work list's
- * `decided_by`. The request's AccessContext will say (its `fhirUser`, else its subject); until
- * the door binds one to the context, the API itself.
+ * Who decides on a person's identity: `who` for the Provenance agent (the signed-in person's
+ * own resource, else the account), `id` for the work list's `decided_by`.
  */
-export function actorOf(_context: InteractionContext): { who: NonNullable<ProvenanceAgent['who']>; id: string } {
-  return { who: { display: 'Densaulyq API' }, id: 'api' };
+export function actorOf(context: InteractionContext): { who: NonNullable<ProvenanceAgent['who']>; id: string } {
+  const { fhirUser, subject, clientId } = context.access;
+  return { who: fhirUser ? { reference: fhirUser } : { display: subject }, id: `${clientId}|${subject}` };
+}
+
+/**
+ * Merging moves every resource of a person, so only a caller who sees all of them may do it —
+ * the platform, or an administrator granted clinical access; anyone narrower would leave what
+ * they cannot see behind on the source. The work list is theirs for the same reason.
+ */
+export function requireIdentityAdministration(context: InteractionContext, operation: string): void {
+  if (!context.repo.access.unrestricted) throw forbidden(`${operation} needs access to every record: an administrator with clinical access`);
 }
 
 export function parametersOf(request: FhirRequest, operation: string): Parameters {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { platformAccess } from '../../src/access/door.js';
 import { UZBEK_PINFL_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { scanDuplicates } from '../../src/identity/duplicate-scan.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
@@ -47,7 +48,7 @@ describe(`the duplicates work list (${driverName})`, () => {
   after(() => server.close());
 
   test('a scan lists the pairs above the review threshold, a twin at most for review, with the evidence per field', async () => {
-    const report = await scanDuplicates(new Repository(server.db));
+    const report = await scanDuplicates(new Repository(server.db, platformAccess()));
     assert.equal(report.patients, 6, 'inactive records are not scanned');
     assert.ok(report.blocking.candidatePairs < report.blocking.allPairs);
     const list = await call(duplicatesOperation, 'GET');
@@ -84,7 +85,7 @@ describe(`the duplicates work list (${driverName})`, () => {
   test('a rejected pair is never proposed again, even after another scan', async () => {
     const rejected = await call(rejectDuplicateOperation, 'POST', patients(id.rustam!, id.rustamAgain!));
     assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
-    await scanDuplicates(new Repository(server.db));
+    await scanDuplicates(new Repository(server.db, platformAccess()));
     const found = pairs(await call(duplicatesOperation, 'GET'));
     assert.ok(!found.includes([id.rustam, id.rustamAgain].sort().join('+')), JSON.stringify(found));
     assert.equal((await call(rejectDuplicateOperation, 'POST', patients(id.rustam!, id.rustamAgain!))).status, 422, 'already decided');
@@ -97,7 +98,7 @@ describe(`the duplicates work list (${driverName})`, () => {
     const latin = (await server.fhir('GET', `Patient/${id.nurlanLatin}`)).body;
     assert.equal(latin.active, false);
     assert.deepEqual(latin.link, [{ other: { reference: `Patient/${id.nurlan}` }, type: 'replaced-by' }]);
-    await scanDuplicates(new Repository(server.db));
+    await scanDuplicates(new Repository(server.db, platformAccess()));
     const found = pairs(await call(duplicatesOperation, 'GET'));
     assert.ok(!found.some((p: string) => p.includes(id.nurlanLatin!)), JSON.stringify(found));
     assert.equal((await call(confirmDuplicateOperation, 'POST', patients(id.nurlanLatin!, id.nurlan!))).status, 422);

@@ -211,6 +211,14 @@ describe(`Patient/$merge and $unmerge (${driverName})`, () => {
     assert.equal((await read(`Observation?subject=Patient/${source}&_summary=count`)).total, 0);
   });
 
+  test('only a caller who sees every record may merge', async () => {
+    const source = await create({ resourceType: 'Patient', name: [{ family: 'Бір' }] });
+    const target = await create({ resourceType: 'Patient', name: [{ family: 'Bir' }] });
+    const clinician = identityOperations(server, { role: 'clinician', subject: 'doctor', clientId: 'mis', organization: 'clinic', scopes: [], purposeOfUse: 'TREAT' });
+    assert.equal((await clinician(mergeOperation, 'POST', pair(source, target))).status, 403);
+    assert.equal((await clinician(unmergeOperation, 'POST', pair(source, target))).status, 403);
+  });
+
   test('bad requests are answered as OperationOutcomes', async () => {
     const someone = await create({ resourceType: 'Patient', name: [{ family: 'Bir' }] });
     assert.equal((await call(mergeOperation, 'POST', pair(someone, someone))).status, 422);

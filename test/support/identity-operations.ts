@@ -1,3 +1,5 @@
+import type { AccessContext } from '../../src/access/context.js';
+import { PLATFORM_CONTEXT, accessPolicy } from '../../src/access/door.js';
 import { isFhirError } from '../../src/fhir/outcome.js';
 import type { Interaction } from '../../src/rest/interaction.js';
 import type { Database } from '../../src/store/driver.js';
@@ -7,12 +9,12 @@ import type { TestServer } from './server.js';
 
 /**
  * The identity operations ($merge, $unmerge, the duplicates work list) called as the route table
- * will call them, on the test server's database, with failures answered as the HTTP layer
- * answers them. Until their routes are in src/rest/routes.ts; then `server.fhir` replaces this.
+ * will call them, on the test server's database, for the platform or the caller given, with
+ * failures answered as the HTTP layer answers them. Until their routes are in src/rest/routes.ts; then `server.fhir` replaces this.
  */
-export function identityOperations(server: TestServer) {
+export function identityOperations(server: TestServer, access: AccessContext = PLATFORM_CONTEXT) {
   return async (handler: Interaction, method: 'GET' | 'POST', body?: unknown, query: [string, string][] = []): Promise<{ status: number; body: any }> => {
-    const context = { repo: new Repository(server.db), baseUrl: server.base, maxBundleEntries: 1000 };
+    const context = { repo: new Repository(server.db, accessPolicy(access)), access, baseUrl: server.base, maxBundleEntries: 1000 };
     try {
       const reply = await handler({ method, path: 'Patient', query, headers: {}, body }, { type: 'Patient' }, context);
       return { status: reply.status, body: reply.resource };
