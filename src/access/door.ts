@@ -189,10 +189,14 @@ class Door implements AccessPolicy {
     const isNotifiable = (t: string) => `(${t}.value = ANY(${codes}::text[]) OR ${t}.value LIKE ANY(${prefixes}::text[]))`;
     const inRegion = `EXISTS (SELECT 1 FROM search_string s WHERE s.resource_type = 'Patient' AND s.id = ${c} AND s.code = 'address-state'
       AND s.normalized = ${params.add(normalizeString(this.context.region!))})`;
+    // A refuted or mistaken diagnosis is no case.
     const condition = `(${alias}.resource_type = 'Condition' AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Condition'
-      AND t.id = ${alias}.id AND t.code = 'code' AND ${isNotifiable('t')}))`;
+      AND t.id = ${alias}.id AND t.code = 'code' AND ${isNotifiable('t')}) AND NOT EXISTS (SELECT 1 FROM search_token v WHERE v.resource_type = 'Condition'
+      AND v.id = ${alias}.id AND v.code = 'verification-status' AND v.value IN ('refuted', 'entered-in-error')))`;
     const casePatient = `(${alias}.resource_type = 'Patient' AND EXISTS (SELECT 1 FROM resource n JOIN search_token t ON t.resource_type = 'Condition'
-      AND t.id = n.id AND t.code = 'code' WHERE n.compartment = ${c} AND n.resource_type = 'Condition' AND NOT n.deleted AND ${isNotifiable('t')}))`;
+      AND t.id = n.id AND t.code = 'code' WHERE n.compartment = ${c} AND n.resource_type = 'Condition' AND NOT n.deleted AND ${isNotifiable('t')}
+      AND NOT EXISTS (SELECT 1 FROM search_token v WHERE v.resource_type = 'Condition' AND v.id = n.id AND v.code = 'verification-status'
+        AND v.value IN ('refuted', 'entered-in-error'))))`;
     return `(${inRegion} AND (${condition} OR ${casePatient}))`;
   }
 
@@ -207,7 +211,8 @@ class Door implements AccessPolicy {
     const { role } = this.context;
     const { resourceType, compartment, current } = write;
     if (role === 'analyst' || role === 'public-health') throw forbidden(`This role does not write`);
-    if (current && current.author !== this.author && !(role !== 'citizen' && resourceType === 'Patient' && current.compartment)) {
+    if (!this.author && role !== 'administrator') throw forbidden(`A caller acting for no organization and no patient writes nothing`);
+    if (current && (current.author === null || current.author !== this.author) && !this.mayChangeOthers(resourceType, current.compartment)) {
       throw forbidden(`Only the organization or person that created ${resourceType}/${write.id} may change it`);
     }
     if (compartment === null) {
@@ -225,6 +230,16 @@ class Door implements AccessPolicy {
     if (resourceType === 'Patient' && !current) return;
     if (this.organization && write.establishes.some((e) => e.patient === compartment && e.party === this.organization)) return;
     if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
+  }
+
+  /**
+   * What may be changed by others than its author: the Patient's demographics by the
+   * organizations caring for them, and a patient's Consents by the patient, whoever recorded them.
+   */
+  private mayChangeOthers(resourceType: string, compartment: string | null): boolean {
+    if (compartment === null) return this.context.role === 'administrator';
+    if (resourceType === 'Consent') return this.context.role === 'citizen';
+    return resourceType === 'Patient' && this.context.role !== 'citizen';
   }
 
   /** Whether the caller may see patient `patient`'s record (its Patient resource, by the same rules as any row). */

@@ -27,17 +27,10 @@ export async function breakGlassOperation(request: FhirRequest, params: Record<s
   }
   const patient = params.id!;
   const { access } = context;
-  const expires = await context.repo.transaction(async (repo) => {
-    const until = await repo.recordBreakGlass({
-      patient,
-      reason,
-      minutes: asked ?? MAX_MINUTES,
-      subject: access.subject,
-      ...(access.organization ? { organization: access.organization } : {}),
-    });
-    await repo.create(notification(patient, access.organization, access.fhirUser, reason));
-    return until;
-  });
+  const expires = await context.repo.recordBreakGlass(
+    { patient, reason, minutes: asked ?? MAX_MINUTES, subject: access.subject, ...(access.organization ? { organization: access.organization } : {}) },
+    notification(patient, access.organization, access.fhirUser, reason),
+  );
   const result: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'expires', valueInstant: expires }] };
   return { status: 200, resource: result };
 }

@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import { badRequest } from '../fhir/outcome.js';
+import { badRequest, notFound } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import type { StoredResource } from '../store/repository.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -21,10 +21,10 @@ export async function history(request: FhirRequest, params: Record<string, strin
   const countText = query.get('_count');
   const count = countText === undefined ? DEFAULT_COUNT : Number(countText);
   if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer`, '_count');
-  if (params.type && params.id) await context.repo.read(params.type, params.id).catch((error) => {
-    // A deleted resource still has a history; only an unknown one is a 404.
-    if ((error as { status?: number }).status !== 410) throw error;
-  });
+  // A deleted resource still has a history; only an unknown (or unseen) one is a 404.
+  if (params.type && params.id && !(await context.repo.visible(params.type, params.id, { deleted: true }))) {
+    throw notFound(`${params.type}/${params.id} is not known`);
+  }
   const { entries, nextCursor } = await context.repo.history({
     resourceType: params.type,
     id: params.id,

@@ -110,7 +110,18 @@ function endOf(end: string | undefined): string | null {
   return end ? dateRange(end, 'period.end').high : null;
 }
 
-/** The codes of a resource's security labels (meta.security), which hidden categories are matched against. */
+/**
+ * The codes of a resource's security labels (meta.security), which hidden categories are matched
+ * against. A Consent also carries the categories it hides: that a patient hides HIV records says
+ * something about HIV, so the Consent is hidden like them (its author still sees it).
+ */
 export function securityCodes(resource: Resource): string[] {
-  return [...new Set((resource.meta?.security ?? []).map((c) => c.code).filter((c): c is string => !!c))];
+  const codes = (resource.meta?.security ?? []).map((c) => c.code);
+  if (resource.resourceType === 'Consent') {
+    const hidden: AccessFacts['consent'] = [];
+    const consent = resource as Consent;
+    if (consent.provision) consentRules('', consent.provision, consent.provision.type, hidden);
+    codes.push(...hidden.filter(([, kind]) => kind === 'hide-label').map(([, , label]) => label));
+  }
+  return [...new Set(codes.filter((c): c is string => !!c))];
 }

@@ -67,6 +67,20 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
+/** What the server writes on its own account (a break-glass notice): no checks, audited with the act that caused it. */
+const SERVER_DUTY: AccessPolicy = {
+  unrestricted: true,
+  aggregateOnly: false,
+  audits: false,
+  author: null,
+  require: () => undefined,
+  checkSearch: () => undefined,
+  visible: () => undefined,
+  checkWrite: async () => undefined,
+  auditPayload: () => undefined,
+  breakGlass: () => undefined,
+};
+
 /** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
 export const MIN_AGGREGATE_COUNT = 10;
 
@@ -151,11 +165,14 @@ export class Repository {
    * Whether the caller may see the current `resourceType/id`, without reading or auditing it:
    * for operations about a record rather than of it (its access log), which decide on sight.
    */
-  async visible(resourceType: string, id: string): Promise<boolean> {
+  async visible(resourceType: string, id: string, options: { deleted?: boolean } = {}): Promise<boolean> {
+    if (this.access.aggregateOnly) throw forbidden(`This caller sees aggregate counts only`);
     const params = new SqlParams();
     const condition = this.access.visible('r', params, resourceType);
     const rows = await this.client.query(
-      `SELECT 1 FROM resource r WHERE r.resource_type = ${params.add(resourceType)} AND r.id = ${params.add(id)} AND NOT r.deleted${condition ? ` AND ${condition}` : ''}`,
+      `SELECT 1 FROM resource r WHERE r.resource_type = ${params.add(resourceType)} AND r.id = ${params.add(id)}${options.deleted ? '' : ' AND NOT r.deleted'}${
+        condition ? ` AND ${condition}` : ''
+      }`,
       params.values,
     );
     return rows.length > 0;
@@ -235,7 +252,7 @@ export class Repository {
    * is audited, with its reason, in the same transaction. The door decides who may ask (it names
    * the grantee's condition); a patient that does not exist is a 404.
    */
-  async recordBreakGlass(grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string }): Promise<string> {
+  async recordBreakGlass(grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string }, notice: Resource): Promise<string> {
     if (!this.access.breakGlass('$1', new SqlParams())) throw forbidden(`Only clinicians and organization systems may break the glass`);
     return this.transaction(async (repo) => {
       const [found] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [grant.patient]);
@@ -248,6 +265,8 @@ export class Repository {
       const note: AuditNote = { action: 'E', interaction: '$break-glass', entities: [`Patient/${grant.patient}`], reason: grant.reason, recorded: new Date().toISOString() };
       const payload = this.access.auditPayload(note, grant.patient, true);
       if (payload) await repo.client.query(appendAuditSql(), [[grant.patient], [note.recorded], [payload]]);
+      // Telling the patient is the server's duty, whatever the caller's scopes allow it to write.
+      await new Repository(this.db, SERVER_DUTY, repo.client, true).create(notice);
       return rows[0]!.expires;
     });
   }
@@ -354,10 +373,15 @@ export class Repository {
     if (!types && request.resourceType !== '*') this.access.require('s', request.resourceType);
     const params = new SqlParams();
     const where = ['NOT r.deleted'];
-    const access = (alias: string, resourceType: string) => this.access.visible(alias, params, resourceType);
+    // Aggregates count over every record (by the few parameters the door lets them use); row
+    // access applies to everyone else, inside chains and `_has` too, where a type the scopes do
+    // not open matches nothing.
+    const counting = this.access.aggregateOnly;
+    const visible = (alias: string, resourceType?: string) => (counting ? undefined : this.access.visible(alias, params, resourceType));
+    const access = (alias: string, resourceType: string) => (counting ? undefined : this.permits('s', resourceType) ? visible(alias, resourceType) : 'false');
     if (types) {
       const perType = types.map(({ resourceType, filters }) =>
-        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params, access), this.access.visible('r', params, resourceType)]
+        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params, access), visible('r', resourceType)]
           .filter((c) => c !== undefined)
           .join(' AND '),
       );
@@ -365,8 +389,8 @@ export class Repository {
     } else {
       if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
       where.push(...filterConditions(request, params, access));
-      const visible = this.access.visible('r', params, request.resourceType === '*' ? undefined : request.resourceType);
-      if (visible) where.push(visible);
+      const condition = visible('r', request.resourceType === '*' ? undefined : request.resourceType);
+      if (condition) where.push(condition);
     }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
@@ -458,6 +482,7 @@ export class Repository {
 
   /** Instance, type or system history, newest first (https://hl7.org/fhir/R4/http.html#history). */
   async history(options: HistoryOptions): Promise<{ entries: StoredResource[]; nextCursor?: string; total?: number }> {
+    if (this.access.aggregateOnly) throw forbidden(`History shows records; this caller sees aggregate counts only`);
     if (options.resourceType) this.access.require(options.id ? 'r' : 's', options.resourceType);
     const params = new SqlParams();
     const scope: string[] = [];

@@ -125,7 +125,7 @@ const A_SEES = [
   `Condition/${FIXED.condP1}`,
   `Encounter/${FIXED.encP2}`, `Encounter/${FIXED.encP7}`, ENC_P7_BY_B,
   `EpisodeOfCare/${FIXED.eocP4}`,
-  `Consent/${FIXED.consentP7}`,
+  // Not P7's Consent: that it hides HIV says something about HIV, so it is hidden like what it hides.
   BINARY_A, LIST_A,
 ];
 
@@ -336,7 +336,7 @@ const everythings: Case[] = [
   everything('clinicianA', 'p1', [P('p1'), O('p1'), OBS_P1_BY_A, OBS_P1_BY_A_DELETE, `Condition/${FIXED.condP1}`], ' [attached]'),
   everything('clinicianA', 'p2', [P('p2'), O('p2'), `Encounter/${FIXED.encP2}`], ' [active encounter]'),
   everything('clinicianA', 'p4', [P('p4'), O('p4'), `EpisodeOfCare/${FIXED.eocP4}`], ' [active episode]'),
-  everything('clinicianA', 'p7', [P('p7'), O('p7'), OBS_P7_HIV_A, `Consent/${FIXED.consentP7}`, `Encounter/${FIXED.encP7}`, ENC_P7_BY_B], ' [B\'s hidden HIV result left out]'),
+  everything('clinicianA', 'p7', [P('p7'), O('p7'), OBS_P7_HIV_A, `Encounter/${FIXED.encP7}`, ENC_P7_BY_B], ' [B\'s hidden HIV result and the Consent hiding it left out]'),
   everything('clinicianA', 'p3', 'none', ' [finished encounter]'),
   everything('clinicianA', 'p5', 'none', ' [referral to C]'),
   everything('clinicianA', 'p6', 'none', ' [Consent denies A]'),
@@ -514,7 +514,7 @@ const updates: Case[] = [
   send('publicHealth', `update Condition/${FIXED.condT1Tb}`, 'PUT', `Condition/${FIXED.condT1Tb}`, { resourceType: 'Condition', id: FIXED.condT1Tb, subject: { reference: 'Patient/t1' } }, 403),
   send('noOrganization', 'update Organization/org-x (written by the administrator; no organization is not the same author)', 'PUT', 'Organization/org-x', { resourceType: 'Organization', id: 'org-x', name: 'Hijacked' }, 403),
   send('noOrganization', 'delete Organization/org-c (written by the administrator)', 'DELETE', 'Organization/org-c', undefined, 403),
-  create('noOrganization', 'p1', 'no organization: no care relationship', 404),
+  create('noOrganization', 'p1', 'no organization: writes nothing', 403),
   send('adminNoClinical', 'update Organization/org-x (configuration)', 'PUT', 'Organization/org-x', { resourceType: 'Organization', id: 'org-x', name: 'Organization X (renamed)' }, 200),
   send('adminNoClinical', `update ${O('p1')} [no clinical access: not even known]`, 'PUT', O('p1'), amended('obs-p1', 'p1'), 404),
   send('adminClinical', 'update-as-create of a new id', 'PUT', 'Observation/matrix-new', amended('matrix-new', 'p3'), 201),
