@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { platformAccess } from '../../src/access/door.js';
 import { UZBEK_PINFL_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { duplicatesScan } from '../../src/cli/duplicates.js';
 import { scanDuplicates } from '../../src/identity/duplicate-scan.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from '../../src/rest/duplicates.js';
@@ -85,7 +86,7 @@ describe(`the duplicates work list (${driverName})`, () => {
   test('a rejected pair is never proposed again, even after another scan', async () => {
     const rejected = await call(rejectDuplicateOperation, 'POST', patients(id.rustam!, id.rustamAgain!));
     assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
-    await scanDuplicates(new Repository(server.db, platformAccess()));
+    await duplicatesScan(server.db); // as `densaulyq duplicates scan` runs it
     const found = pairs(await call(duplicatesOperation, 'GET'));
     assert.ok(!found.includes([id.rustam, id.rustamAgain].sort().join('+')), JSON.stringify(found));
     assert.equal((await call(rejectDuplicateOperation, 'POST', patients(id.rustam!, id.rustamAgain!))).status, 422, 'already decided');

@@ -1,0 +1,196 @@
+/**
+ * The identity part of `npm run bench`:
+ *
+ * 1. matching quality on the labelled evaluation set (src/synth/identity-evaluation.ts, seed 2,
+ *    which the shipped weights and thresholds were never tuned on): precision, recall and F1 at
+ *    the auto-link and review thresholds, with DEFAULT_WEIGHTS as `$match` and the batch finder
+ *    use them;
+ * 2. `Patient/$match` latency: another seed's set loaded as Patients, then duplicate
+ *    registrations of them asked one at a time through the operation's handler and the
+ *    repository (in process, no HTTP: the figure is the operation and its database work), with
+ *    how often the registered original comes first.
+ *
+ * On PGlite in memory; with DATABASE_URL also on PostgreSQL, in a fresh database dropped after.
+ *
+ *   npx tsx bench/identity-run.ts [--persons 20000] [--match-persons 6500] [--queries 300]
+ *
+ * Results: tables on stdout and `.bench/identity.json`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Bundle, Parameters } from '@medplum/fhirtypes';
+import pg from 'pg';
+import { PLATFORM_CONTEXT, platformAccess } from '../src/access/door.js';
+import { preparePerson } from '../src/identity/comparison.js';
+import { qualityAt } from '../src/identity/match-quality.js';
+import { DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, findDuplicatesAmong } from '../src/identity/matcher.js';
+import { matchOperation } from '../src/rest/match.js';
+import type { Database } from '../src/store/driver.js';
+import { openDatabase } from '../src/store/open.js';
+import { Repository } from '../src/store/repository.js';
+import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
+import { patientFromRecord } from '../src/synth/identity-patients.js';
+import { percentile } from './load.js';
+import { OUT_DIR } from './settings.js';
+
+const { values } = parseArgs({
+  options: {
+    persons: { type: 'string', default: '20000' },
+    'match-persons': { type: 'string', default: '6500' },
+    queries: { type: 'string', default: '300' },
+  },
+});
+
+/** The issue's targets. */
+const TARGETS = { autoLinkPrecision: 0.995, reviewRecall: 0.98, matchP95Ms: 20 };
+
+interface QualityRow {
+  threshold: 'auto-link' | 'review';
+  score: number;
+  pairs: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+function matchingQuality(persons: number): { rows: QualityRow[]; records: number; truePairs: number; seconds: number } {
+  const started = performance.now();
+  const set = identityEvaluationSet({ persons, seed: 2 });
+  const people = set.records.map(preparePerson);
+  const result = findDuplicatesAmong(people, { weights: DEFAULT_WEIGHTS, thresholds: DEFAULT_THRESHOLDS });
+  const index = new Map(set.records.map((record, i) => [record.id, i]));
+  const scores = result.pairs.map((pair) => ({ score: pair.score, isMatch: set.personOf[index.get(pair.a)!] === set.personOf[index.get(pair.b)!] }));
+  const rows = (['auto-link', 'review'] as const).map((threshold) => {
+    const q = qualityAt(scores, set.truePairCount, threshold === 'auto-link' ? DEFAULT_THRESHOLDS.autoLink : DEFAULT_THRESHOLDS.review);
+    return { threshold, score: q.threshold, pairs: q.predicted, precision: q.precision, recall: q.recall, f1: q.f1 };
+  });
+  return { rows, records: set.records.length, truePairs: set.truePairCount, seconds: (performance.now() - started) / 1000 };
+}
+
+interface MatchLatency {
+  driver: string;
+  patients: number;
+  queries: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Share of queries whose registered original came back first. */
+  firstHit: number;
+}
+
+/** Loads a set as Patients, then asks `$match` for its duplicate registrations. */
+async function matchLatency(db: Database, driver: string, persons: number, queries: number): Promise<MatchLatency> {
+  const set = identityEvaluationSet({ persons, seed: 3 });
+  const repo = new Repository(db, platformAccess());
+  const original = new Map<number, string>();
+  const held = new Set<string>();
+  const stored: ReturnType<typeof patientFromRecord>[] = [];
+  const asked: { patient: ReturnType<typeof patientFromRecord>; expected: string }[] = [];
+  set.records.forEach((record, i) => {
+    const person = set.personOf[i]!;
+    const first = original.get(person);
+    // The first record of each person is stored; a later one (a duplicate registration) is a question.
+    if (first === undefined) {
+      original.set(person, record.id);
+      const taken = record.iin !== undefined && held.has(record.iin);
+      if (record.iin) held.add(record.iin);
+      stored.push(patientFromRecord(record, { iin: !taken }));
+    } else if (asked.length < queries) {
+      const { id: _id, ...patient } = patientFromRecord(record);
+      asked.push({ patient: patient as ReturnType<typeof patientFromRecord>, expected: first });
+    }
+  });
+  for (let start = 0; start < stored.length; start += 1000) {
+    await repo.writeMany(stored.slice(start, start + 1000).map((resource) => ({ resource, id: resource.id })), 'upsert');
+  }
+  await db.query('ANALYZE');
+  const context = { repo, access: PLATFORM_CONTEXT, baseUrl: 'http://bench/fhir', maxBundleEntries: 1000 };
+  const ask = async (patient: object) => {
+    const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: patient as never }] };
+    return (await matchOperation({ method: 'POST', path: 'Patient/$match', query: [], headers: {}, body }, { type: 'Patient' }, context)).resource as Bundle;
+  };
+  for (const { patient } of asked.slice(0, 20)) await ask(patient); // warm-up
+  const times: number[] = [];
+  let hits = 0;
+  for (const { patient, expected } of asked) {
+    const started = performance.now();
+    const bundle = await ask(patient);
+    times.push(performance.now() - started);
+    if (bundle.entry?.[0]?.resource?.id === expected) hits++;
+  }
+  times.sort((a, b) => a - b);
+  return { driver, patients: stored.length, queries: asked.length, p50: percentile(times, 0.5), p95: percentile(times, 0.95), p99: percentile(times, 0.99), firstHit: hits / asked.length };
+}
+
+async function onPostgres<T>(serverUrl: string, work: (db: Database, description: string) => Promise<T>): Promise<T> {
+  const name = `bench_identity_${randomBytes(5).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ databaseUrl: url.toString() });
+  try {
+    return await work(db, `PostgreSQL (${url.host}/${name})`);
+  } finally {
+    await db.close();
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+async function main(): Promise<void> {
+  const quality = matchingQuality(Number(values.persons));
+  const yes = (met: boolean) => (met ? 'yes' : 'NO');
+  console.log(
+    [
+      `\nidentity matching on the labelled set (seed 2, ${quality.records.toLocaleString('en')} records, ${quality.truePairs.toLocaleString('en')} true duplicate pairs; DEFAULT_WEIGHTS, ${quality.seconds.toFixed(1)} s)`,
+      'threshold   score    pairs≥  precision  recall      F1  target                met?',
+      ...quality.rows.map((r) => {
+        const target = r.threshold === 'auto-link' ? `precision ≥ ${TARGETS.autoLinkPrecision}` : `recall ≥ ${TARGETS.reviewRecall}`;
+        const met = r.threshold === 'auto-link' ? r.precision >= TARGETS.autoLinkPrecision : r.recall >= TARGETS.reviewRecall;
+        return `${r.threshold.padEnd(10)} ${r.score.toFixed(1).padStart(6)} ${String(r.pairs).padStart(8)}     ${r.precision.toFixed(4)}  ${r.recall.toFixed(4)}  ${r.f1.toFixed(4)}  ${target.padEnd(20)}  ${yes(met)}`;
+      }),
+    ].join('\n'),
+  );
+
+  const latencies: MatchLatency[] = [];
+  const persons = Number(values['match-persons']);
+  const queries = Number(values.queries);
+  const pglite = await openDatabase({});
+  try {
+    latencies.push(await matchLatency(pglite, 'PGlite (memory)', persons, queries));
+  } finally {
+    await pglite.close();
+  }
+  const serverUrl = process.env.DATABASE_URL || undefined;
+  if (serverUrl) latencies.push(await onPostgres(serverUrl, (db, description) => matchLatency(db, description, persons, queries)));
+  console.log(
+    [
+      `\nPatient/$match, one query at a time, in process (handler + repository, no HTTP); questions are duplicate registrations of stored Patients`,
+      'database                         patients  queries  p50 ms  p95 ms  p99 ms  original first  target p95      met?',
+      ...latencies.map(
+        (l) =>
+          `${l.driver.slice(0, 32).padEnd(32)} ${String(l.patients).padStart(8)} ${String(l.queries).padStart(8)} ${l.p50.toFixed(2).padStart(7)} ${l.p95.toFixed(2).padStart(7)} ${l.p99.toFixed(2).padStart(7)}  ${(100 * l.firstHit).toFixed(1).padStart(13)}%  ≤ ${TARGETS.matchP95Ms} ms (1M, PG)  ${yes(l.p95 <= TARGETS.matchP95Ms)}`,
+      ),
+    ].join('\n'),
+  );
+  if (!serverUrl) console.log('DATABASE_URL is not set: $match was not measured on PostgreSQL.');
+  await mkdir(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, 'identity.json');
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), quality, latencies }, null, 2));
+  console.log(`(written to ${file})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

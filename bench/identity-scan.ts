@@ -1,0 +1,156 @@
+/**
+ * The batch duplicate finder (`densaulyq duplicates scan`, src/identity/duplicate-scan.ts) on
+ * PostgreSQL: the labelled identity evaluation set is loaded as Patients, then the scan reads
+ * every active Patient through the repository, blocks, scores and fills the work list. Reports
+ * the time of each phase and the precision and recall of the work list against the labels.
+ *
+ *   DATABASE_URL=postgres://… NODE_OPTIONS=--max-old-space-size=12288 \
+ *     npx tsx bench/identity-scan.ts [--persons 650000] [--seed 2] [--reload] [--writers 2] [--batch 1000]
+ *
+ * `--persons` counts the set's base persons; with relatives and duplicate registrations the
+ * set has about 1.5 times as many records (650,000 give about a million Patients). A
+ * duplicate that carries its original's IIN is loaded without it, as the one-IIN rule leaves
+ * a clinic no other way to register it. The loaded database (`bench_identity_<persons>_<seed>`)
+ * is kept and reused by later runs unless `--reload`. Results: stdout and
+ * `.bench/identity-scan-<persons>.json`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { platformAccess } from '../src/access/door.js';
+import { scanDuplicates } from '../src/identity/duplicate-scan.js';
+import { qualityAt } from '../src/identity/match-quality.js';
+import { DEFAULT_THRESHOLDS } from '../src/identity/matcher.js';
+import type { Database } from '../src/store/driver.js';
+import { IDENTITY_MIGRATION } from '../src/store/duplicate-candidates.js';
+import { openDatabase } from '../src/store/open.js';
+import { Repository } from '../src/store/repository.js';
+import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
+import { patientFromRecord } from '../src/synth/identity-patients.js';
+import { OUT_DIR } from './settings.js';
+
+const { values } = parseArgs({
+  options: {
+    persons: { type: 'string', default: '650000' },
+    seed: { type: 'string', default: '2' },
+    reload: { type: 'boolean', default: false },
+    writers: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '1000' },
+  },
+});
+const persons = Number(values.persons);
+const seed = Number(values.seed);
+const serverUrl = process.env.DATABASE_URL;
+if (!serverUrl) throw new Error('bench/identity-scan.ts runs on PostgreSQL: set DATABASE_URL (bash scripts/start-postgres.sh starts one)');
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const name = `bench_identity_${persons}_${seed}`;
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The labels (true person of each record id) and the number of true pairs; loads the Patients unless a loaded database exists. */
+async function prepare(): Promise<{ db: Database; truth: Map<string, number>; truePairCount: number; loadMs?: number }> {
+  const exists = await admin(async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1);
+  if (exists && values.reload) await admin((client) => client.query(`DROP DATABASE ${name} WITH (FORCE)`));
+  if (!exists || values.reload) await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl!);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ databaseUrl: url.toString() });
+  const [table] = await db.query<{ name: string | null }>(`SELECT to_regclass('duplicate_candidate')::text AS name`);
+  if (!table?.name) for (const statement of IDENTITY_MIGRATION.split(';').map((s) => s.trim()).filter(Boolean)) await db.query(statement);
+
+  let started = performance.now();
+  const set = identityEvaluationSet({ persons, seed });
+  console.error(`evaluation set: ${set.records.length.toLocaleString('en')} records built in ${seconds(performance.now() - started)}`);
+  const truth = new Map(set.records.map((record, i) => [record.id, set.personOf[i]!]));
+  const [loaded] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource WHERE resource_type = 'Patient'`);
+  if (Number(loaded?.n) === set.records.length) {
+    console.error(`reusing ${name}: ${Number(loaded!.n).toLocaleString('en')} Patients loaded`);
+    return { db, truth, truePairCount: set.truePairCount };
+  }
+
+  started = performance.now();
+  const repo = new Repository(db, platformAccess());
+  const held = new Set<string>();
+  const patients = set.records.map((record) => {
+    const taken = record.iin !== undefined && held.has(record.iin);
+    if (record.iin) held.add(record.iin);
+    return patientFromRecord(record, { iin: !taken });
+  });
+  const batch = Number(values.batch);
+  let next = 0;
+  let refused = 0;
+  let lastReport = performance.now();
+  const writer = async () => {
+    while (next < patients.length) {
+      const items = patients.slice(next, (next += batch)).map((resource) => ({ resource, id: resource.id }));
+      refused += (await repo.writeMany(items, 'upsert')).refused.length;
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        console.error(`  loaded ${Math.min(next, patients.length).toLocaleString('en')} of ${patients.length.toLocaleString('en')} Patients`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Number(values.writers) }, writer));
+  await db.query('ANALYZE');
+  const loadMs = performance.now() - started;
+  console.error(`loaded ${patients.length.toLocaleString('en')} Patients in ${seconds(loadMs)} (${refused} refused)`);
+  return { db, truth, truePairCount: set.truePairCount, loadMs };
+}
+
+async function main(): Promise<void> {
+  const machine = `${cpus().length} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at start`;
+  const { db, truth, truePairCount, loadMs } = await prepare();
+  try {
+    await db.query('TRUNCATE duplicate_candidate');
+    const started = performance.now();
+    let lastReport = started;
+    const report = await scanDuplicates(new Repository(db, platformAccess()), {
+      onProgress: ({ phase, done }) => {
+        if (performance.now() - lastReport < 10_000) return;
+        lastReport = performance.now();
+        console.error(`  ${phase}: ${done.toLocaleString('en')}`);
+      },
+    });
+    const totalMs = performance.now() - started;
+    const memory = process.memoryUsage();
+
+    const rows = await db.query<{ patient_a: string; patient_b: string; score: number }>(`SELECT patient_a, patient_b, score FROM duplicate_candidate WHERE status = 'open'`);
+    const scores = rows.map((row) => ({ score: Number(row.score), isMatch: truth.get(row.patient_a) === truth.get(row.patient_b) }));
+    const quality = (['autoLink', 'review'] as const).map((which) => ({ which, ...qualityAt(scores, truePairCount, DEFAULT_THRESHOLDS[which]) }));
+
+    const lines = [
+      `\nduplicate scan on PostgreSQL (${name}) — ${machine}`,
+      `patients scanned      ${report.patients.toLocaleString('en')}`,
+      `read (search pages)   ${seconds(report.timings.read)}`,
+      `block + compare + score ${seconds(report.timings.match)}  (${report.blocking.candidatePairs.toLocaleString('en')} pairs compared of ${report.blocking.allPairs.toLocaleString('en')}, largest block ${report.blocking.largestBlock}, skipped blocks ${report.blocking.skippedBlocks})`,
+      `save work list        ${seconds(report.timings.save)}  (${(report.autoLink + report.review).toLocaleString('en')} pairs: ${report.autoLink.toLocaleString('en')} auto-link, ${report.review.toLocaleString('en')} review)`,
+      `total                 ${seconds(totalMs)}   (target: 1M patients < 10 min on 2 cores)`,
+      `memory                rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`,
+      `work list vs labels (${truePairCount.toLocaleString('en')} true pairs; pairs whose IIN the load dropped count as any other):`,
+      ...quality.map((q) => `  ${q.which.padEnd(8)} ≥ ${q.threshold}: ${q.predicted.toLocaleString('en')} pairs, precision ${q.precision.toFixed(4)}, recall ${q.recall.toFixed(4)}, F1 ${q.f1.toFixed(4)}`),
+    ];
+    console.log(lines.join('\n'));
+    await mkdir(OUT_DIR, { recursive: true });
+    const file = join(OUT_DIR, `identity-scan-${persons}.json`);
+    await writeFile(file, JSON.stringify({ date: new Date().toISOString(), machine, database: name, loadMs, totalMs, report, quality }, null, 2));
+    console.log(`(written to ${file})`);
+  } finally {
+    await db.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
