@@ -2,6 +2,7 @@ import type { Bundle, BundleEntry, Parameters, Patient } from '@medplum/fhirtype
 import { badRequest } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
+import { validateForeignIdentifier } from '../identity/foreign-identifiers.js';
 import { IIN_SYSTEM } from '../identity/iin.js';
 import { matchPatients } from '../identity/patient-match.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -12,8 +13,8 @@ const CANDIDATES_PER_KEY = 200;
 
 /**
  * `Patient/$match` (https://hl7.org/fhir/R4/patient-operation-match.html, as IHE PDQm profiles
- * it): candidates come from blocking searches — the IIN, the birth date (also with day and month
- * swapped), the phone — so no scan of all patients; each is scored by the Fellegi–Sunter matcher,
+ * it): candidates come from blocking searches — the IIN or a foreign personal number or passport,
+ * the birth date (also with day and month swapped), the phone — so no scan of all patients; each is scored by the Fellegi–Sunter matcher,
  * whose name comparison works across Kazakh, Russian and Latin spellings.
  */
 export async function matchOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
@@ -42,7 +43,11 @@ export async function matchOperation(request: FhirRequest, _params: Record<strin
 async function blockingCandidates(patient: Patient, context: InteractionContext): Promise<Patient[]> {
   const searches: [string, string][][] = [];
   for (const identifier of patient.identifier ?? []) {
-    if (identifier.system === IIN_SYSTEM && identifier.value) searches.push([['identifier', `${IIN_SYSTEM}|${identifier.value}`]]);
+    if (!identifier.value) continue;
+    // The IIN, or on a foreign registration another state's personal number or a passport.
+    if (identifier.system === IIN_SYSTEM || validateForeignIdentifier(identifier.system, identifier.value)?.valid) {
+      searches.push([['identifier', `${identifier.system}|${identifier.value}`]]);
+    }
   }
   if (patient.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(patient.birthDate)) {
     searches.push([['birthdate', patient.birthDate]]);
@@ -50,7 +55,7 @@ async function blockingCandidates(patient: Patient, context: InteractionContext)
     if (Number(day) <= 12 && day !== month) searches.push([['birthdate', `${year}-${day}-${month}`]]);
   }
   for (const telecom of patient.telecom ?? []) if (telecom.system === 'phone' && telecom.value) searches.push([['phone', telecom.value]]);
-  if (searches.length === 0) throw badRequest(`$match needs an IIN, a birth date or a phone to look for candidates`, 'Patient');
+  if (searches.length === 0) throw badRequest(`$match needs an IIN (or a foreign personal number or passport), a birth date or a phone to look for candidates`, 'Patient');
   const found = new Map<string, Patient>();
   for (const search of searches) {
     const page = await context.repo.search(parseSearchRequest('Patient', [...search, ['_count', String(CANDIDATES_PER_KEY)]]));

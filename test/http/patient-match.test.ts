@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { UZBEK_PINFL_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { driverName } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
@@ -85,6 +86,15 @@ describe(`Patient/$match (IHE PDQm) across scripts (${driverName})`, () => {
     assert.equal(reply.status, 200);
     assert.ok(reply.body.entry.length <= 1);
     for (const entry of reply.body.entry) assert.notEqual(grades(reply)[entry.resource.id], 'certain');
+  });
+
+  test('a foreign registration without IIN or birth date is found by its personal number', async () => {
+    const pinfl = { system: UZBEK_PINFL_SYSTEM, value: '31505900270017' };
+    const rustam = (await server.fhir('POST', 'Patient', { resourceType: 'Patient', identifier: [pinfl], name: [{ family: 'Karimov', given: ['Rustam'] }], gender: 'male', birthDate: '1990-05-15' })).body.id;
+    const reply = await server.fhir('POST', 'Patient/$match', match({ resourceType: 'Patient', identifier: [pinfl], name: [{ family: 'Каримов', given: ['Рустам'] }], gender: 'male' }));
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.entry[0]?.resource.id, rustam);
+    assert.ok(['certain', 'probable'].includes(grades(reply)[rustam]));
   });
 
   test('bad requests are 400s; $match is defined on Patient only', async () => {
