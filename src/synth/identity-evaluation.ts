@@ -1,5 +1,7 @@
 import type { PersonAddress, PersonRecord } from '../identity/person-record.js';
 import { personRecordFromPatient } from '../identity/person-record.js';
+import { KYRGYZ_PIN_SYSTEM, PASSPORT_SYSTEM_PREFIX, SNILS_SYSTEM, TAJIK_INN_SYSTEM, UZBEK_PINFL_SYSTEM } from '../fhir/identifier-systems.js';
+import { snilsCheckNumber } from '../identity/foreign-identifiers.js';
 import { icao9303Latin, kazakhLatin2021, withoutKazakhLetters } from '../identity/transliteration.js';
 import { buildFacilityNetwork } from './facilities.js';
 import { STREETS } from './geography.js';
@@ -98,7 +100,19 @@ export interface EvaluationOptions {
   seed: number;
   noise?: Partial<NoiseRates>;
   relatives?: Partial<RelativeRates>;
+  /** Share of base persons who are citizens of another CIS state, without an IIN; default {@link DEFAULT_FOREIGN_NATIONALS}. */
+  foreignNationals?: number;
 }
+
+/**
+ * Citizens of Russia, Uzbekistan, Kyrgyzstan and Tajikistan living in Kazakhstan: registered
+ * with their own state's personal number and passport, not an IIN. A duplicate registration
+ * repeats the personal number {@link FOREIGN_NUMBER_KEPT} of the time and the passport
+ * {@link FOREIGN_PASSPORT_KEPT} of the time.
+ */
+export const DEFAULT_FOREIGN_NATIONALS = 0.02;
+const FOREIGN_NUMBER_KEPT = 0.8;
+const FOREIGN_PASSPORT_KEPT = 0.6;
 
 export interface IdentityEvaluationSet {
   records: PersonRecord[];
@@ -110,12 +124,15 @@ export interface IdentityEvaluationSet {
   relatives: { a: string; b: string; relation: Relation }[];
   /** How many duplicate registrations carry each kind of noise (`duplicate`, `secondDuplicate`: how many true persons got one, two). */
   noise: Record<keyof NoiseRates, number>;
+  /** How many base persons are foreign nationals. */
+  foreignNationals: number;
 }
 
 /** Separate random streams so adding a noise kind does not reshuffle the population. */
 const NETWORK_STREAM = 0;
 const PATIENT_STREAM = 1;
 const EVALUATION_STREAM = 9;
+const FOREIGN_STREAM = 10;
 const REFERENCE_YEAR = 2026;
 
 interface TruePerson {
@@ -249,6 +266,8 @@ export function identityEvaluationSet(options: EvaluationOptions): IdentityEvalu
     }
   });
 
+  const foreignNationals = makeForeignNationals(records, owners, people.slice(0, baseCount), options.foreignNationals ?? DEFAULT_FOREIGN_NATIONALS, new Random(options.seed, FOREIGN_STREAM));
+
   // Shuffle so record order says nothing about identity.
   const order = records.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
@@ -276,7 +295,59 @@ export function identityEvaluationSet(options: EvaluationOptions): IdentityEvalu
       relation,
     })),
     noise,
+    foreignNationals,
   };
+}
+
+/**
+ * Turns a share of the base persons into foreign nationals, on a stream of its own so the rest
+ * of the set stays as it was: every record of theirs loses the IIN; the first carries the
+ * personal number and the passport, each later one either or both as registrars copy them.
+ */
+function makeForeignNationals(records: PersonRecord[], owners: readonly number[], people: readonly TruePerson[], share: number, random: Random): number {
+  const recordsOf = new Map<number, number[]>();
+  owners.forEach((owner, at) => {
+    if (owner < people.length) recordsOf.set(owner, [...(recordsOf.get(owner) ?? []), at]);
+  });
+  let count = 0;
+  people.forEach((person, index) => {
+    if (!random.chance(share)) return;
+    count++;
+    const country = random.pick(['RUS', 'UZB', 'KGZ', 'TJK'] as const);
+    const personal = foreignPersonalNumber(country, person, random);
+    const passport = `${PASSPORT_SYSTEM_PREFIX}${country}|${String.fromCharCode(65 + random.int(26), 65 + random.int(26))}${digits(random, 7)}`;
+    recordsOf.get(index)!.forEach((at, k) => {
+      const { iin: _iin, ...record } = records[at]!;
+      const foreignIds = k === 0 ? [personal, passport] : [...(random.chance(FOREIGN_NUMBER_KEPT) ? [personal] : []), ...(random.chance(FOREIGN_PASSPORT_KEPT) ? [passport] : [])];
+      records[at] = { ...record, ...(foreignIds.length ? { foreignIds } : {}) };
+    });
+  });
+  return count;
+}
+
+/** A valid personal number of the state, as `system|value`, agreeing with the person's birth date and sex where it encodes them. */
+function foreignPersonalNumber(country: 'RUS' | 'UZB' | 'KGZ' | 'TJK', person: TruePerson, random: Random): string {
+  const [year, month, day] = person.birthDate.split('-') as [string, string, string];
+  switch (country) {
+    case 'RUS': {
+      const first9 = String(1 + random.int(9)) + digits(random, 8);
+      return `${SNILS_SYSTEM}|${first9}${String(snilsCheckNumber(first9)).padStart(2, '0')}`;
+    }
+    case 'UZB': {
+      const century = (+year < 2000 ? 3 : 5) + (person.sex === 'female' ? 1 : 0);
+      return `${UZBEK_PINFL_SYSTEM}|${century}${day}${month}${year.slice(2)}${digits(random, 7)}`;
+    }
+    case 'KGZ':
+      return `${KYRGYZ_PIN_SYSTEM}|${person.sex === 'female' ? 1 : 2}${day}${month}${year}${digits(random, 5)}`;
+    case 'TJK':
+      return `${TAJIK_INN_SYSTEM}|${digits(random, 9)}`;
+  }
+}
+
+function digits(random: Random, count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(random.int(10));
+  return out;
 }
 
 /** One more registration of `person` by another clinic, another system, another clerk. */

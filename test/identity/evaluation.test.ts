@@ -36,6 +36,30 @@ describe('identityEvaluationSet', () => {
   });
 });
 
+describe('foreign nationals in the evaluation set', () => {
+  it('carry their state’s personal number or passport instead of an IIN, repeated on their duplicates', () => {
+    assert.ok(set.foreignNationals > 0);
+    const byPerson = new Map<number, typeof set.records>();
+    set.records.forEach((record, i) => {
+      if (record.foreignIds) byPerson.set(set.personOf[i]!, [...(byPerson.get(set.personOf[i]!) ?? []), record]);
+    });
+    let shared = 0;
+    for (const records of byPerson.values()) {
+      for (const record of records) assert.equal(record.iin, undefined);
+      if (records.length > 1 && records.slice(1).some((r) => r.foreignIds!.some((id) => records[0]!.foreignIds!.includes(id)))) shared++;
+    }
+    assert.ok(shared > 0, 'some duplicates repeat the number');
+  });
+
+  it('leaves everyone else as the set without them', () => {
+    const without = identityEvaluationSet({ persons: 300, seed: 7, foreignNationals: 0 });
+    const withThem = identityEvaluationSet({ persons: 300, seed: 7 });
+    assert.equal(without.foreignNationals, 0);
+    const differing = withThem.records.filter((record, i) => JSON.stringify(record) !== JSON.stringify(without.records[i]));
+    assert.ok(differing.every((record) => record.foreignIds || !record.iin), 'only foreign nationals’ records change');
+  });
+});
+
 describe('matching quality on an untuned seed', () => {
   const { pairs } = findDuplicateCandidates(set.records, { weights: DEFAULT_WEIGHTS, keepDistinct: true });
   const index = new Map(set.records.map((record, i) => [record.id, i]));
