@@ -20,19 +20,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import pg from 'pg';
-import { PLATFORM_CONTEXT, platformAccess } from '../src/access/door.js';
+import { platformAccess } from '../src/access/door.js';
 import { preparePerson } from '../src/identity/comparison.js';
 import { qualityAt } from '../src/identity/match-quality.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, findDuplicatesAmong } from '../src/identity/matcher.js';
-import { matchOperation } from '../src/rest/match.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
 import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
 import { patientFromRecord } from '../src/synth/identity-patients.js';
-import { percentile } from './load.js';
+import { type MatchLatency, matchQuestions, measureMatch } from './match-latency.js';
 import { OUT_DIR } from './settings.js';
 
 const { values } = parseArgs({
@@ -69,59 +67,24 @@ function matchingQuality(persons: number): { rows: QualityRow[]; records: number
   return { rows, records: set.records.length, truePairs: set.truePairCount, seconds: (performance.now() - started) / 1000 };
 }
 
-interface MatchLatency {
-  driver: string;
-  patients: number;
-  queries: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  /** Share of queries whose registered original came back first. */
-  firstHit: number;
-}
-
-/** Loads a set as Patients, then asks `$match` for its duplicate registrations. */
-async function matchLatency(db: Database, driver: string, persons: number, queries: number): Promise<MatchLatency> {
+/** Loads a set's first record of each person as Patients, then asks `$match` about later ones. */
+async function matchLatency(db: Database, driver: string, persons: number, queries: number): Promise<MatchLatency & { driver: string; patients: number }> {
   const set = identityEvaluationSet({ persons, seed: 3 });
   const repo = new Repository(db, platformAccess());
-  const original = new Map<number, string>();
+  const seen = new Set<number>();
   const held = new Set<string>();
-  const stored: ReturnType<typeof patientFromRecord>[] = [];
-  const asked: { patient: ReturnType<typeof patientFromRecord>; expected: string }[] = [];
-  set.records.forEach((record, i) => {
-    const person = set.personOf[i]!;
-    const first = original.get(person);
-    // The first record of each person is stored; a later one (a duplicate registration) is a question.
-    if (first === undefined) {
-      original.set(person, record.id);
-      const taken = record.iin !== undefined && held.has(record.iin);
-      if (record.iin) held.add(record.iin);
-      stored.push(patientFromRecord(record, { iin: !taken }));
-    } else if (asked.length < queries) {
-      const { id: _id, ...patient } = patientFromRecord(record);
-      asked.push({ patient: patient as ReturnType<typeof patientFromRecord>, expected: first });
-    }
+  const stored = set.records.flatMap((record, i) => {
+    if (seen.has(set.personOf[i]!)) return [];
+    seen.add(set.personOf[i]!);
+    const taken = record.iin !== undefined && held.has(record.iin);
+    if (record.iin) held.add(record.iin);
+    return [patientFromRecord(record, { iin: !taken })];
   });
   for (let start = 0; start < stored.length; start += 1000) {
     await repo.writeMany(stored.slice(start, start + 1000).map((resource) => ({ resource, id: resource.id })), 'upsert');
   }
   await db.query('ANALYZE');
-  const context = { repo, access: PLATFORM_CONTEXT, baseUrl: 'http://bench/fhir', maxBundleEntries: 1000 };
-  const ask = async (patient: object) => {
-    const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: patient as never }] };
-    return (await matchOperation({ method: 'POST', path: 'Patient/$match', query: [], headers: {}, body }, { type: 'Patient' }, context)).resource as Bundle;
-  };
-  for (const { patient } of asked.slice(0, 20)) await ask(patient); // warm-up
-  const times: number[] = [];
-  let hits = 0;
-  for (const { patient, expected } of asked) {
-    const started = performance.now();
-    const bundle = await ask(patient);
-    times.push(performance.now() - started);
-    if (bundle.entry?.[0]?.resource?.id === expected) hits++;
-  }
-  times.sort((a, b) => a - b);
-  return { driver, patients: stored.length, queries: asked.length, p50: percentile(times, 0.5), p95: percentile(times, 0.95), p99: percentile(times, 0.99), firstHit: hits / asked.length };
+  return { driver, patients: stored.length, ...(await measureMatch(repo, matchQuestions(set, queries))) };
 }
 
 async function onPostgres<T>(serverUrl: string, work: (db: Database, description: string) => Promise<T>): Promise<T> {
@@ -162,7 +125,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  const latencies: MatchLatency[] = [];
+  const latencies: (MatchLatency & { driver: string; patients: number })[] = [];
   const persons = Number(values['match-persons']);
   const queries = Number(values.queries);
   const pglite = await openDatabase({});
