@@ -22,6 +22,44 @@ function exchange(url: string): { request: IncomingMessage; response: ServerResp
   return { request, response, location: () => location };
 }
 
+/**
+ * A standalone launch as the reference SMART client library drives it (fhirclient, Node adapter):
+ * discovery, authorize with PKCE, sign-in and consent pages, then `ready()` at the callback.
+ * Returns the client and the authorize URL it sent the browser to.
+ */
+async function launchStandalone(server: AuthServer, username: string, password: string) {
+  const values = new Map<string, unknown>();
+  const storage = {
+    get: async (key: string) => values.get(key),
+    set: async (key: string, value: unknown) => {
+      values.set(key, value);
+      return value;
+    },
+    unset: async (key: string) => values.delete(key),
+  };
+  const launch = exchange('http://127.0.0.1:1/launch');
+  await smart(launch.request, launch.response, storage).authorize({
+    iss: server.fhirBase,
+    clientId: 'fhirclient-app',
+    scope: 'openid fhirUser launch/patient patient/*.rs',
+    redirectUri: REDIRECT_URI,
+    pkceMode: 'required',
+  });
+  const authorizeUrl = launch.location()!;
+  const browser = new Browser();
+  let step = await browser.follow(await browser.fetch(authorizeUrl), REDIRECT_URI);
+  const login = await step.response.text();
+  step = await browser.follow(await browser.fetch(new URL(formAction(login), server.origin).toString(), form({ username, password })), REDIRECT_URI);
+  const consent = await step.response.text();
+  step = await browser.follow(
+    await browser.fetch(new URL(formAction(consent), server.origin).toString(), form({ decision: 'allow', scope: offeredScopes(consent) })),
+    REDIRECT_URI,
+  );
+  assert.ok(step.url.startsWith(REDIRECT_URI), step.url);
+  const callback = exchange(step.url);
+  return { client: await smart(callback.request, callback.response, storage).ready(), authorizeUrl };
+}
+
 /** The standalone launch driven by the reference SMART client library (fhirclient, Node adapter). */
 describe('standalone launch with the fhirclient library', () => {
   let server: AuthServer;
@@ -33,41 +71,9 @@ describe('standalone launch with the fhirclient library', () => {
   after(() => server.close());
 
   it('discovers the server, authorizes with PKCE and receives the patient context', async () => {
-    const values = new Map<string, unknown>();
-    const storage = {
-      get: async (key: string) => values.get(key),
-      set: async (key: string, value: unknown) => {
-        values.set(key, value);
-        return value;
-      },
-      unset: async (key: string) => values.delete(key),
-    };
-
-    const launch = exchange('http://127.0.0.1:1/launch');
-    await smart(launch.request, launch.response, storage).authorize({
-      iss: server.fhirBase,
-      clientId: 'fhirclient-app',
-      scope: 'openid fhirUser launch/patient patient/*.rs',
-      redirectUri: REDIRECT_URI,
-      pkceMode: 'required',
-    });
-    const authorizeUrl = launch.location();
-    assert.ok(authorizeUrl?.startsWith(`${server.issuer}/authorize`), authorizeUrl);
-    assert.equal(new URL(authorizeUrl!).searchParams.get('code_challenge_method'), 'S256');
-
-    const browser = new Browser();
-    let step = await browser.follow(await browser.fetch(authorizeUrl!), REDIRECT_URI);
-    const login = await step.response.text();
-    step = await browser.follow(await browser.fetch(new URL(formAction(login), server.origin).toString(), form({ username: 'arman', password: 'arman-password' })), REDIRECT_URI);
-    const consent = await step.response.text();
-    step = await browser.follow(
-      await browser.fetch(new URL(formAction(consent), server.origin).toString(), form({ decision: 'allow', scope: offeredScopes(consent) })),
-      REDIRECT_URI,
-    );
-    assert.ok(step.url.startsWith(REDIRECT_URI), step.url);
-
-    const callback = exchange(step.url);
-    const client = await smart(callback.request, callback.response, storage).ready();
+    const { client, authorizeUrl } = await launchStandalone(server, 'arman', 'arman-password');
+    assert.ok(authorizeUrl.startsWith(`${server.issuer}/authorize`), authorizeUrl);
+    assert.equal(new URL(authorizeUrl).searchParams.get('code_challenge_method'), 'S256');
     assert.equal(client.patient.id, 'p-9');
     assert.equal(client.getFhirUser(), 'Patient/p-9');
     assert.equal(client.getIdToken()?.fhirUser, `${server.fhirBase}/Patient/p-9`);
@@ -97,31 +103,7 @@ describe('a SMART app reads through the one door with the token fhirclient obtai
   after(() => server.close());
 
   it('launches, then reads its own record and not another one', async () => {
-    const values = new Map<string, unknown>();
-    const storage = {
-      get: async (key: string) => values.get(key),
-      set: async (key: string, value: unknown) => values.set(key, value) && value,
-      unset: async (key: string) => values.delete(key),
-    };
-    const launch = exchange('http://127.0.0.1:1/launch');
-    await smart(launch.request, launch.response, storage).authorize({
-      iss: server.fhirBase,
-      clientId: 'fhirclient-app',
-      scope: 'openid fhirUser launch/patient patient/*.rs',
-      redirectUri: REDIRECT_URI,
-      pkceMode: 'required',
-    });
-    const browser = new Browser();
-    let step = await browser.follow(await browser.fetch(launch.location()!), REDIRECT_URI);
-    const login = await step.response.text();
-    step = await browser.follow(await browser.fetch(new URL(formAction(login), server.origin).toString(), form({ username: 'dana', password: 'dana-password' })), REDIRECT_URI);
-    const consent = await step.response.text();
-    step = await browser.follow(
-      await browser.fetch(new URL(formAction(consent), server.origin).toString(), form({ decision: 'allow', scope: offeredScopes(consent) })),
-      REDIRECT_URI,
-    );
-    const callback = exchange(step.url);
-    const client = await smart(callback.request, callback.response, storage).ready();
+    const { client } = await launchStandalone(server, 'dana', 'dana-password');
     assert.equal(client.patient.id, 'p-dana');
 
     const patient = (await client.patient.read()) as { id: string };

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { auditEventPayload } from '../../src/access/audit-event.js';
 import { appendAuditSql } from '../../src/store/audit-chain.js';
 import { openDatabase } from '../../src/store/open.js';
-
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../../bin/densaulyq.mjs');
+import { densaulyq as command } from '../support/cli.js';
 
 describe('densaulyq audit verify', () => {
   let dir: string;
   let env: Record<string, string>;
+  const densaulyq = (args: string[]) => command(args, env);
   /** Runs SQL on the embedded database between two commands (never while one runs). */
   async function withDatabase(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<unknown>) {
     const db = await openDatabase({ dataDir: env.DATA_DIR });
@@ -22,15 +19,6 @@ describe('densaulyq audit verify', () => {
       await work(db);
     } finally {
       await db.close();
-    }
-  }
-  async function densaulyq(args: string[]) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
     }
   }
 
