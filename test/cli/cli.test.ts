@@ -94,6 +94,17 @@ describe('the densaulyq command line', () => {
     assert.equal(claims.role, 'clinician');
     assert.equal(claims.organization, 'org-1');
     assert.match(claims.scope, /user\/\*\.cruds/);
+    const short = await densaulyq(['token', '--user', 'cli-clinician', '--ttl', '5'], env);
+    const shortClaims = JSON.parse(Buffer.from(short.stdout.trim().split('.')[1]!, 'base64url').toString('utf8'));
+    assert.equal(shortClaims.exp - shortClaims.iat, 300, '--ttl is in minutes');
+    assert.equal((await densaulyq(['token', '--user', 'cli-clinician', '--ttl', '0'], env)).code, 2);
+  });
+
+  test('clinical access is granted to administrators only', async () => {
+    const env = { DATA_DIR: join(dir, 'db') };
+    assert.equal((await densaulyq(['user', 'add', '--username', 'cli-nosy', '--role', 'clinician', '--clinical-access'], env)).code, 2);
+    const granted = await densaulyq(['user', 'add', '--username', 'cli-privacy-officer', '--role', 'administrator', '--clinical-access'], env);
+    assert.equal(granted.code, 0, granted.stderr);
   });
 
   test('generate without its options is a usage error', async () => {
