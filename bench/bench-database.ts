@@ -65,3 +65,19 @@ export function openBenchDatabase(driver: Driver, serverUrl?: string): Promise<B
   if (!serverUrl) throw new Error('The postgres driver needs DATABASE_URL');
   return postgresDatabase(serverUrl);
 }
+
+/**
+ * After a preload: a checkpoint and fresh statistics on PostgreSQL, so the first scenario is
+ * measured in the steady state rather than during the write-back of the load.
+ */
+export async function settle(database: BenchDatabase): Promise<void> {
+  if (database.driver !== 'postgres') return;
+  const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('VACUUM ANALYZE');
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+}

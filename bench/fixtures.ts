@@ -87,3 +87,65 @@ export async function loadSynthea(dir = SYNTHEA_DIR): Promise<SyntheaBundle[]> {
     }),
   );
 }
+
+/** The security label of HIV-related items (v3 ActCode), a category a patient may hide by Consent. */
+export const HIV_LABEL = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HIV' };
+
+/** The LOINC codes of a polyclinic patient's five Observations; the fifth is replaced by an HIV viral load for some. */
+export const CLINIC_CODES = [
+  { code: '8867-4', display: 'Heart rate', unit: '/min', value: 72 },
+  { code: '8480-6', display: 'Systolic blood pressure', unit: 'mm[Hg]', value: 125 },
+  { code: '2339-0', display: 'Glucose [Mass/volume] in Blood', unit: 'mg/dL', value: 95 },
+  { code: '29463-7', display: 'Body weight', unit: 'kg', value: 70 },
+  { code: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', unit: 'g/dL', value: 14 },
+] as const;
+export const HIV_VIRAL_LOAD = { code: '20447-9', display: 'HIV 1 RNA [#/volume] (viral load) in Serum or Plasma', unit: '{copies}/mL', value: 40 };
+
+/** What the access population's rules make of patient `n`: its labelled HIV result, and whether the patient hides it. */
+export function accessProfile(n: number): { labelled: boolean; hidden: boolean } {
+  return { labelled: n % 5 === 0, hidden: n % 10 === 0 };
+}
+
+/**
+ * The entries of one patient of the access benchmark: patient `n` attached to `organization`
+ * (Patient.generalPractitioner, from which the care relationship is derived) with five
+ * Observations by `urn:uuid:`. Every 5th patient's fifth Observation is an HIV viral load
+ * labelled HIV, and every 10th patient hides that label by Consent (see accessProfile), so the
+ * door's label condition has rows to let through and rows to hide. The Patient comes first.
+ */
+export function attachedPatientEntries(n: number, organization: string, observations = true): BundleEntry[] {
+  const subject = `urn:uuid:${randomUUID()}`;
+  const entries: BundleEntry[] = [
+    { fullUrl: subject, resource: { ...patient(n), generalPractitioner: [{ reference: `Organization/${organization}` }] }, request: { method: 'POST', url: 'Patient' } },
+  ];
+  if (!observations) return entries;
+  const { labelled, hidden } = accessProfile(n);
+  CLINIC_CODES.forEach((code, i) => {
+    const chosen = labelled && i === CLINIC_CODES.length - 1 ? HIV_VIRAL_LOAD : code;
+    const resource: Observation = {
+      resourceType: 'Observation',
+      ...(chosen === HIV_VIRAL_LOAD ? { meta: { security: [HIV_LABEL] } } : {}),
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: chosen.code, display: chosen.display }] },
+      subject: { reference: subject },
+      effectiveDateTime: new Date(Date.UTC(2025, 0, 1) + (n * 5 + i) * 60_000).toISOString(),
+      valueQuantity: { value: chosen.value + (n % 7), unit: chosen.unit, system: 'http://unitsofmeasure.org', code: chosen.unit },
+    };
+    entries.push({ resource, request: { method: 'POST', url: 'Observation' } });
+  });
+  if (hidden) {
+    entries.push({
+      resource: {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
+        patient: { reference: subject },
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+        provision: { type: 'deny', securityLabel: [HIV_LABEL] },
+      },
+      request: { method: 'POST', url: 'Consent' },
+    });
+  }
+  return entries;
+}

@@ -44,7 +44,15 @@ function runCannon(options: LoadOptions, seconds: number, onResponse?: (status: 
     duration: seconds,
     timeout: 30,
     headers: { accept: 'application/fhir+json', ...options.headers },
-    requests: [{ setupRequest: (request) => ({ ...request, ...options.next() }) }],
+    requests: [
+      {
+        setupRequest: (request) => {
+          const next = options.next();
+          // A request's own headers (content-type) add to the common ones (the bearer token), never replace them.
+          return { ...request, ...next, headers: { ...request.headers, ...next.headers } };
+        },
+      },
+    ],
   });
   if (onResponse) {
     // (client, statusCode, resBytes, responseTime in ms)

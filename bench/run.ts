@@ -4,9 +4,13 @@
  *
  * Runs on PGlite (on disk, as `npm start`) and, when DATABASE_URL is set, on PostgreSQL in a
  * fresh `bench_<random>` database that is dropped afterwards. Servers run in child processes
- * (serve-target.ts) so autocannon and the server each get a core.
+ * (serve-target.ts) so autocannon and the server each get a core. Requests carry the token of an
+ * administrator granted clinical access (sees everything, audited). On PostgreSQL the access
+ * benchmark (access-run.ts: the door's overhead, issue 5) follows, in a database of its own.
  *
- *   npx tsx bench/run.ts [--driver pglite|postgres]... [--only read,create,...] [--profile]
+ *   npx tsx bench/run.ts [--driver pglite|postgres]... [--only read,create,...,access] [--profile] [--breakdown]
+ *
+ * `--breakdown` adds the access benchmark's sides that take the door apart (see access-run.ts).
  *
  * Environment: BENCH_N (preloaded Patients, 10000), BENCH_SECONDS (5), BENCH_WARMUP (1),
  * BENCH_CONNECTIONS (16), BENCH_TX_RUNS (5), BENCH_SYNTHEA_PARALLEL (4), BENCH_LOG_LEVEL
@@ -20,17 +24,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
 import type autocannon from 'autocannon';
-import pg from 'pg';
-import { type BenchDatabase, type Driver, openBenchDatabase } from './bench-database.js';
+import { type BenchDatabase, type Driver, openBenchDatabase, settle } from './bench-database.js';
 import { type SyntheaBundle, clinicTransaction, loadSynthea, patient, patientTransaction } from './fixtures.js';
 import { type Measurement, call, measureHttp, percentile } from './load.js';
+import { runAccessBenchmark } from './access-run.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type ScenarioResult, formatTable, judge } from './report.js';
-import { type TargetProcess, startTarget } from './target-process.js';
+import { type TargetProcess, bearer, startFhirTarget, startTarget } from './target-process.js';
 import { OUT_DIR, envInteger } from './settings.js';
 
 const PRELOAD_BATCH = 500;
-
+/** The `--only` name of the access benchmark (PostgreSQL only). */
+const ACCESS = 'access';
 
 const settings = {
   n: envInteger('BENCH_N', 10_000),
@@ -54,6 +59,8 @@ interface Run {
   driver: Driver;
   fhir: TargetProcess;
   base: string;
+  /** The administrator's bearer token (clinical access: sees everything), on every request. */
+  auth: { authorization: string };
   preloaded: Preloaded;
   profile: boolean;
 }
@@ -128,14 +135,14 @@ const SCENARIOS: Scenario[] = [
 ];
 
 /** Loads `settings.n` Patients in transactions of 500 and remembers their ids. */
-async function preload(base: string): Promise<{ preloaded: Preloaded; measurement: Measurement }> {
+async function preload(base: string, auth: Run['auth']): Promise<{ preloaded: Preloaded; measurement: Measurement }> {
   const preloaded: Preloaded = { ids: [], iins: [], seeds: [] };
   const times: number[] = [];
   const started = performance.now();
   for (let first = 0; first < settings.n; first += PRELOAD_BATCH) {
     const size = Math.min(PRELOAD_BATCH, settings.n - first);
     const bundle = patientTransaction(first, size);
-    const reply = await call(base, { method: 'POST', body: JSON.stringify(bundle), headers: { prefer: 'return=minimal' } });
+    const reply = await call(base, { method: 'POST', body: JSON.stringify(bundle), headers: { prefer: 'return=minimal', ...auth } });
     if (reply.status !== 200) throw new Error(`preload failed with ${reply.status}: ${reply.text.slice(0, 500)}`);
     times.push(reply.ms);
     const response = JSON.parse(reply.text) as Bundle;
@@ -163,11 +170,11 @@ async function preload(base: string): Promise<{ preloaded: Preloaded; measuremen
 }
 
 /** A 500-entry transaction (100 Patients, 400 Observations by urn:uuid), one at a time; latency is its commit time. */
-async function measureTransaction({ base }: Run): Promise<Measurement> {
+async function measureTransaction({ base, auth }: Run): Promise<Measurement> {
   const send = async () => {
     const body = JSON.stringify(clinicTransaction(transactionSeed, 500));
     transactionSeed += 500;
-    return call(base, { method: 'POST', body });
+    return call(base, { method: 'POST', body, headers: auth });
   };
   await send(); // warm-up
   const times: number[] = [];
@@ -200,7 +207,7 @@ async function measureTransaction({ base }: Run): Promise<Measurement> {
 let synthea: SyntheaBundle[] | undefined;
 
 /** POSTs all Synthea bundles, `parallel` at a time; latency is per bundle, throughput resources/s overall. */
-async function measureSynthea({ base }: Run, parallel: number): Promise<Measurement> {
+async function measureSynthea({ base, auth }: Run, parallel: number): Promise<Measurement> {
   synthea ??= await loadSynthea();
   const bundles = synthea;
   const times: number[] = [];
@@ -211,7 +218,7 @@ async function measureSynthea({ base }: Run, parallel: number): Promise<Measurem
   const worker = async () => {
     while (next < bundles.length) {
       const bundle = bundles[next++]!;
-      const reply = await call(base, { method: 'POST', body: bundle.text, headers: { prefer: 'return=minimal' } });
+      const reply = await call(base, { method: 'POST', body: bundle.text, headers: { prefer: 'return=minimal', ...auth } });
       times.push(reply.ms);
       if (reply.status !== 200) {
         errors++;
@@ -239,13 +246,13 @@ async function measureSynthea({ base }: Run, parallel: number): Promise<Measurem
   };
 }
 
-function loadOptions(origin: string, next: () => autocannon.Request) {
-  return { origin, next, connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
+function loadOptions(origin: string, next: () => autocannon.Request, headers?: Record<string, string>) {
+  return { origin, next, headers, connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
 }
 
 /** The bare Fastify route, in its own process, serving the JSON a read of `id` returns. */
 async function measureBare(run: Run): Promise<Measurement> {
-  const sample = await call(`${run.base}/Patient/${run.preloaded.ids[0]}`);
+  const sample = await call(`${run.base}/Patient/${run.preloaded.ids[0]}`, { headers: run.auth });
   if (sample.status !== 200) throw new Error(`reading a preloaded Patient failed with ${sample.status}`);
   await mkdir(OUT_DIR, { recursive: true });
   const file = join(OUT_DIR, 'bare-patient.json');
@@ -258,33 +265,18 @@ async function measureBare(run: Run): Promise<Measurement> {
   }
 }
 
-/**
- * After the preload: a checkpoint and fresh statistics on PostgreSQL, so the first scenario is
- * measured in the steady state rather than during the write-back of the load.
- */
-async function settle(database: BenchDatabase): Promise<void> {
-  if (database.driver !== 'postgres') return;
-  const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query('VACUUM ANALYZE');
-    await client.query('CHECKPOINT');
-  } finally {
-    await client.end();
-  }
-}
-
 async function runScenario(run: Run, scenario: Scenario): Promise<Measurement> {
   if (run.profile) await run.fhir.profileStart();
   try {
-    return scenario.kind === 'http' ? await measureHttp(loadOptions(run.fhir.origin, scenario.next(run))) : await scenario.measure(run);
+    return scenario.kind === 'http' ? await measureHttp(loadOptions(run.fhir.origin, scenario.next(run), run.auth)) : await scenario.measure(run);
   } finally {
     if (run.profile) await run.fhir.profileStop(join(OUT_DIR, 'profiles', `${run.driver}-${scenario.name}.cpuprofile`));
   }
 }
 
 async function benchDriver(database: BenchDatabase, only: Set<string> | undefined, profile: boolean): Promise<ScenarioResult[]> {
-  const fhir = await startTarget({ BENCH_TARGET: 'fhir', BENCH_LOG_LEVEL: settings.logLevel, ...database.env });
+  const fhir = await startFhirTarget({ BENCH_LOG_LEVEL: settings.logLevel, ...database.env });
+  const auth = bearer(fhir.accounts.administrator);
   const results: ScenarioResult[] = [];
   const scenarios = SCENARIOS.filter((s) => !only || only.has(s.name));
   const report = (result: ScenarioResult) => {
@@ -295,10 +287,10 @@ async function benchDriver(database: BenchDatabase, only: Set<string> | undefine
   try {
     const base = `${fhir.origin}/fhir`;
     console.error(`[${database.driver}] preloading ${settings.n} Patients…`);
-    const { preloaded, measurement } = await preload(base);
+    const { preloaded, measurement } = await preload(base, auth);
     report(judge('preload', `preload: transactions of ${PRELOAD_BATCH} Patients`, measurement, undefined));
     await settle(database);
-    const run: Run = { driver: database.driver, fhir, base, preloaded, profile };
+    const run: Run = { driver: database.driver, fhir, base, auth, preloaded, profile };
     const bare = await measureBare(run);
     report(judge('bare', 'bare Fastify GET (memory)', bare, bare));
     for (const scenario of scenarios) {
@@ -311,50 +303,59 @@ async function benchDriver(database: BenchDatabase, only: Set<string> | undefine
   return results;
 }
 
+/** The API scenarios on one driver, in a fresh database: a table on stdout and `.bench/results-<driver>.json`. */
+async function benchApi(driver: Driver, serverUrl: string | undefined, only: Set<string> | undefined, profile: boolean): Promise<void> {
+  // Other work on the machine skews every figure: the load average says whether it was quiet.
+  const machine = `${cpus().length} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at start`;
+  const database = await openBenchDatabase(driver, serverUrl);
+  let results: ScenarioResult[];
+  try {
+    results = await benchDriver(database, only, profile);
+  } finally {
+    await database.drop();
+  }
+  const title =
+    `\n${database.description} — ${machine}; ${settings.connections} connections, ${settings.seconds} s per scenario ` +
+    `after ${settings.warmupSeconds} s warm-up, ${settings.n} Patients preloaded, server log level ${settings.logLevel}` +
+    (profile ? ' — PROFILING ON, figures are slowed by the profiler' : '');
+  const table = formatTable(title, results);
+  console.log(table);
+  await mkdir(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, `results-${driver}.json`);
+  await writeFile(file, JSON.stringify({ driver, description: database.description, machine, settings, date: new Date().toISOString(), profiled: profile, results }, null, 2));
+  console.log(`(written to ${file})`);
+  if (profile) {
+    for (const result of results) {
+      if (result.name === 'preload' || result.name === 'bare') continue;
+      const summary = await summarizeProfile(join(OUT_DIR, 'profiles', `${driver}-${result.name}.cpuprofile`));
+      console.log('\n' + formatHotSpots(`[${driver}] ${result.label}`, summary));
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       driver: { type: 'string', multiple: true },
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      breakdown: { type: 'boolean', default: false },
     },
   });
   const serverUrl = process.env.DATABASE_URL || undefined;
   const drivers = (values.driver ?? (serverUrl ? ['pglite', 'postgres'] : ['pglite'])).flatMap((d) => d.split(',')) as Driver[];
   for (const driver of drivers) if (driver !== 'pglite' && driver !== 'postgres') throw new Error(`--driver must be pglite or postgres, not ${driver}`);
   const only = values.only ? new Set(values.only.split(',')) : undefined;
-  const unknown = [...(only ?? [])].filter((name) => !SCENARIOS.some((s) => s.name === name));
-  if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const unknown = [...(only ?? [])].filter((name) => name !== ACCESS && !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length) throw new Error(`Unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS.map((s) => s.name), ACCESS].join(', ')}`);
+  const api = !only || SCENARIOS.some((s) => only.has(s.name));
+  const access = !only || only.has(ACCESS);
 
   for (const driver of drivers) {
-    // Other work on the machine skews every figure: the load average says whether it was quiet.
-    const machine = `${cpus().length} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} at start`;
-    const database = await openBenchDatabase(driver, serverUrl);
-    let results: ScenarioResult[];
-    try {
-      results = await benchDriver(database, only, values.profile);
-    } finally {
-      await database.drop();
-    }
-    const title =
-      `\n${database.description} — ${machine}; ${settings.connections} connections, ${settings.seconds} s per scenario ` +
-      `after ${settings.warmupSeconds} s warm-up, ${settings.n} Patients preloaded, server log level ${settings.logLevel}` +
-      (values.profile ? ' — PROFILING ON, figures are slowed by the profiler' : '');
-    const table = formatTable(title, results);
-    console.log(table);
-    await mkdir(OUT_DIR, { recursive: true });
-    const file = join(OUT_DIR, `results-${driver}.json`);
-    await writeFile(file, JSON.stringify({ driver, description: database.description, machine, settings, date: new Date().toISOString(), profiled: values.profile, results }, null, 2));
-    console.log(`(written to ${file})`);
-    if (values.profile) {
-      for (const result of results) {
-        if (result.name === 'preload' || result.name === 'bare') continue;
-        const summary = await summarizeProfile(join(OUT_DIR, 'profiles', `${driver}-${result.name}.cpuprofile`));
-        console.log('\n' + formatHotSpots(`[${driver}] ${result.label}`, summary));
-      }
-    }
+    if (api) await benchApi(driver, serverUrl, only, values.profile);
+    if (driver === 'postgres' && access) await runAccessBenchmark(serverUrl!, { profile: values.profile, breakdown: values.breakdown });
   }
-  if (!serverUrl) console.log('\nDATABASE_URL is not set: PostgreSQL was not measured. The targets are set for PostgreSQL.');
+  if (!serverUrl) console.log('\nDATABASE_URL is not set: PostgreSQL was not measured (nor the access overhead). The targets are set for PostgreSQL.');
 }
 
 main().catch((error: unknown) => {

@@ -29,7 +29,7 @@ import { openDatabase } from '../src/store/open.js';
 import { type Measurement, call, measureHttp } from './load.js';
 import { type LoadMode, type LoadResult, loadPopulation } from './search-load.js';
 import { SEARCH_SCENARIOS, type Samples, type SearchGoal, type SearchScenario, sampleValues } from './search-queries.js';
-import { startTarget } from './target-process.js';
+import { bearer, startFhirTarget } from './target-process.js';
 import { OUT_DIR, envInteger } from './settings.js';
 
 type Driver = 'postgres' | 'pglite';
@@ -152,7 +152,7 @@ function judge(result: SearchResult, all: SearchResult[]): void {
 }
 
 /** Sends PROBES requests one by one: each must be 200 with at least one match. */
-async function probe(base: string, scenario: SearchScenario, samples: Samples): Promise<SearchResult['probe']> {
+async function probe(base: string, auth: { authorization: string }, scenario: SearchScenario, samples: Samples): Promise<SearchResult['probe']> {
   const next = scenario.next(samples);
   let errors = 0;
   let empty = 0;
@@ -161,7 +161,7 @@ async function probe(base: string, scenario: SearchScenario, samples: Samples): 
   let firstError: string | undefined;
   for (let i = 0; i < PROBES; i++) {
     const path = next();
-    const reply = await call(`${base}${path}`);
+    const reply = await call(`${base}${path}`, { headers: auth });
     if (reply.status !== 200) {
       errors++;
       firstError ??= `${reply.status} ${path}: ${reply.text.slice(0, 300)}`;
@@ -207,13 +207,15 @@ async function load(database: SizeDatabase, size: number, mode: LoadMode, writer
 }
 
 async function measureSearches(database: SizeDatabase, samples: Samples, only: Set<string> | undefined): Promise<Pick<SizeReport, 'searches' | 'checks'>> {
-  const fhir = await startTarget({ BENCH_TARGET: 'fhir', BENCH_LOG_LEVEL: settings.logLevel, ...database.env });
+  const fhir = await startFhirTarget({ BENCH_LOG_LEVEL: settings.logLevel, ...database.env });
   const base = `${fhir.origin}/fhir`;
+  // An administrator granted clinical access: searches measured without an access condition.
+  const auth = bearer(fhir.accounts.administrator);
   const results: SearchResult[] = [];
   const probes: SizeReport['checks'] = [];
   try {
     for (const scenario of SEARCH_SCENARIOS.filter((s) => !only || only.has(s.name))) {
-      const checked = await probe(base, scenario, samples);
+      const checked = await probe(base, auth, scenario, samples);
       if (checked.firstError) console.error(`  ${scenario.name}: ${checked.firstError}`);
       if (scenario.probeOnly) {
         probes.push({ name: scenario.name, label: scenario.label, probe: checked });
@@ -226,6 +228,7 @@ async function measureSearches(database: SizeDatabase, samples: Samples, only: S
         connections: settings.connections,
         seconds: settings.seconds,
         warmupSeconds: settings.warmupSeconds,
+        headers: auth,
         next: () => ({ method: 'GET', path: `/fhir${next()}` }),
       });
       const result: SearchResult = { name: scenario.name, label: scenario.label, goal: scenario.goal, measurement, probe: checked, target: targetText(scenario.goal) };

@@ -2,29 +2,38 @@
  * A server under load, in its own process so it does not share an event loop (or a core) with
  * autocannon. BENCH_TARGET picks what it serves:
  *
- * - `fhir`: the Densaulyq app (`buildApp`) on PGlite (BENCH_DATA_DIR) or PostgreSQL (DATABASE_URL);
+ * - `fhir`: the Densaulyq app (`buildApp`) on PGlite (BENCH_DATA_DIR) or PostgreSQL (DATABASE_URL),
+ *   audited unless BENCH_AUDIT=off (the access benchmark's baseline). It owns its database, so it
+ *   creates the accounts the bench clients act as and mints their tokens (see BenchAccounts);
+ *   the clinician acts for organization BENCH_ORGANIZATION (default `bench-clinic`);
  * - `bare`: one Fastify route that returns BENCH_BARE_FILE's JSON from memory — the ceiling a
  *   FHIR read is compared to.
  *
  * It listens on 127.0.0.1 port 0 and talks to the parent over IPC (see target-process.ts):
- * `ready` with the port, then `profile-start` / `profile-stop` (a CPU profile of one scenario,
- * via the inspector) and `stop`.
+ * `ready` with the port and the accounts, then `profile-start` / `profile-stop` (a CPU profile
+ * of one scenario, via the inspector) and `stop`.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createAccessTokenVerifier } from '../src/access/tokens.js';
+import { createAccessTokenVerifier, mintAccessToken } from '../src/access/tokens.js';
+import { addUser } from '../src/access/users.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/log.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
-import type { ParentMessage, TargetMessage } from './target-process.js';
+import type { BenchAccount, BenchAccounts, ParentMessage, TargetMessage } from './target-process.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** The issuer and audience of the tokens bench clients send. */
 export const BENCH_ISSUER = 'http://densaulyq.bench/auth';
 export const BENCH_AUDIENCE = 'http://densaulyq.bench/fhir';
+/** The organization the bench clinician acts for, unless BENCH_ORGANIZATION names another. */
+export const BENCH_ORGANIZATION = 'bench-clinic';
+/** Longer than any bench run, so no token expires under load. */
+const TOKEN_TTL_SECONDS = 24 * 3600;
 
 async function serveBare(): Promise<FastifyInstance> {
   const file = process.env.BENCH_BARE_FILE;
@@ -38,14 +47,47 @@ async function serveBare(): Promise<FastifyInstance> {
   return app;
 }
 
-async function serveFhir(): Promise<{ app: FastifyInstance; db: Database }> {
+/**
+ * The accounts the bench acts as, each with a token minted as the token endpoint would (so the
+ * verifier checks it like any other, revocation look-up included). Names are unique per process:
+ * two targets may share one database.
+ */
+async function createAccounts(db: Database): Promise<BenchAccounts> {
+  const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const organization = process.env.BENCH_ORGANIZATION || BENCH_ORGANIZATION;
+  const mint = async (subject: string, claims: { role: 'administrator' | 'clinician'; scope: string; organization?: string }): Promise<BenchAccount> => {
+    const { access_token } = await mintAccessToken(
+      db,
+      { sub: subject, client_id: 'densaulyq-bench', ...claims },
+      { issuer: BENCH_ISSUER, fhirBaseUrl: BENCH_AUDIENCE, ttlSeconds: TOKEN_TTL_SECONDS },
+    );
+    return { subject, token: access_token };
+  };
+  const administrator = await addUser(db, { username: `bench-administrator-${suffix}`, role: 'administrator', clinicalAccess: true });
+  const clinician = await addUser(db, { username: `bench-clinician-${suffix}`, role: 'clinician', organization });
+  return {
+    administrator: await mint(administrator.id, { role: 'administrator', scope: 'user/*.cruds' }),
+    clinician: await mint(clinician.id, { role: 'clinician', scope: 'user/*.rs', organization }),
+  };
+}
+
+async function serveFhir(): Promise<{ app: FastifyInstance; db: Database; accounts: BenchAccounts }> {
   const db = await openDatabase({ databaseUrl: process.env.DATABASE_URL || undefined, dataDir: process.env.BENCH_DATA_DIR || undefined });
   const level = process.env.BENCH_LOG_LEVEL ?? 'info';
   // Like `npm start`: pino at info logs one line per request; stdout is /dev/null here.
   const logger = level === 'off' ? undefined : createLogger(level);
   const verifyToken = createAccessTokenVerifier({ db, issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE });
-  const app = await buildApp({ db, logger, config: { bodyLimit: 64 * 1024 * 1024, maxBundleEntries: 20_000 }, verifyToken });
-  return { app, db };
+  const audit = process.env.BENCH_AUDIT !== 'off';
+  const app = await buildApp({
+    db,
+    logger,
+    config: { bodyLimit: 64 * 1024 * 1024, maxBundleEntries: 20_000 },
+    verifyToken,
+    audit,
+    // Load from one address at bench rates: the rate limits would measure themselves.
+    hardening: { rateLimits: { perIp: 0, perClient: 0, login: 0 }, corsOrigins: [] },
+  });
+  return { app, db, accounts: await createAccounts(db) };
 }
 
 function send(message: TargetMessage): void {
@@ -56,8 +98,9 @@ async function main(): Promise<void> {
   const target = process.env.BENCH_TARGET;
   let app: FastifyInstance;
   let db: Database | undefined;
+  let accounts: BenchAccounts | undefined;
   if (target === 'bare') app = await serveBare();
-  else if (target === 'fhir') ({ app, db } = await serveFhir());
+  else if (target === 'fhir') ({ app, db, accounts } = await serveFhir());
   else throw new Error(`BENCH_TARGET must be fhir or bare, not ${target}`);
 
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -98,7 +141,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     void close().finally(() => process.exit(0));
   });
-  send({ type: 'ready', port });
+  send({ type: 'ready', port, ...(accounts ? { accounts } : {}) });
 }
 
 main().catch((error: unknown) => {
