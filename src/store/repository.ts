@@ -237,13 +237,14 @@ export class Repository {
     const input = `unnest(${params.add(patients)}::text[], ${params.add(plain)}::text[]`;
     const breakGlass = this.access.breakGlass('p.patient', params);
     if (!breakGlass) {
-      await this.client.query(appendAuditSql(), [patients, patients.map(() => note.recorded), plain]);
+      await this.client.query(appendAuditSql(), [patients, patients.map(() => note.recorded), plain], { prepare: 'audit-append' });
       return;
     }
     const flagged = patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, true)!);
     const source = `SELECT p.patient, ${params.add(note.recorded)}::timestamptz AS recorded, CASE WHEN ${breakGlass} THEN p.flagged ELSE p.plain END AS payload
       FROM ${input}, ${params.add(flagged)}::text[]) AS p(patient, plain, flagged)`;
-    await this.client.query(`WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`, params.values);
+    const sql = `WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`;
+    await this.client.query(sql, params.values, { prepare: statementName('audit-append', sql) });
   }
 
   /**
@@ -401,23 +402,44 @@ export class Repository {
     if (request.summary === 'count' || request.count === 0) return { entries: [], included: [], total };
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
-    return this.audited(async (repo) => {
-      const rows = await repo.client.query<StoredRow & Record<string, string | null>>(
-        `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`,
-        params.values,
-      );
+    const note: AuditNote = {
+      action: 'E',
+      interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type',
+      query: new URLSearchParams(request.applied).toString(),
+      recorded: new Date().toISOString(),
+    };
+    const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
+    const paged = (repo: Repository, audit: boolean) =>
+      audit ? repo.auditedPage<StoredRow & Record<string, string | null>>(pageSql, request.count, note, params) : repo.client.query<StoredRow & Record<string, string | null>>(pageSql, params.values);
+    const read = async (repo: Repository, auditPage: boolean) => {
+      const rows = await paged(repo, auditPage);
       const page = rows.slice(0, request.count);
       const entries = page.map(toStored);
       const last = page[page.length - 1];
       const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
-      const included = request.includes.length ? await repo.included(request, entries) : [];
-      const query = new URLSearchParams(request.applied).toString();
-      await repo.auditMany({ action: 'E', interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type', query, recorded: new Date().toISOString() }, [
-        ...entries,
-        ...included,
-      ]);
-      return { entries, included, total, nextCursor };
+      return { entries, total, nextCursor };
+    };
+    // Without includes a page and its audit records are one statement; includes read more
+    // rows after it, so the page, the includes and their audit share a transaction.
+    if (request.includes.length === 0) return { ...(await read(this, true)), included: [] };
+    return this.audited(async (repo) => {
+      const result = await read(repo, false);
+      const included = await repo.included(request, result.entries);
+      await repo.auditMany(note, [...result.entries, ...included]);
+      return { ...result, included };
     });
+  }
+
+  /**
+   * Runs a page query (`LIMIT count + 1`, the extra row telling whether a next page exists) and
+   * appends one audit record per patient among the first `count` rows, in ONE statement.
+   */
+  private auditedPage<T>(pageSql: string, count: number, note: AuditNote, params: SqlParams): Promise<T[]> {
+    const audit = this.auditOne(note, 'shown.compartment', params);
+    if (!audit) return this.client.query<T>(pageSql, params.values);
+    // A materialized CTE is scanned in the order its query produced the rows: its first `count` rows are the page.
+    const shown = `FROM (SELECT DISTINCT s.compartment FROM (SELECT compartment FROM page LIMIT ${count}) s WHERE s.compartment IS NOT NULL) shown`;
+    return this.client.query<T>(`WITH RECURSIVE page AS MATERIALIZED (${pageSql}), ${auditSteps(`${audit} ${shown}`).join(', ')} SELECT * FROM page`, params.values);
   }
 
   /** True when the caller may do `permission` on `resourceType` (the door's require, as a test). */
@@ -508,21 +530,19 @@ export class Repository {
       );
     }
     const interaction = options.id ? 'history-instance' : options.resourceType ? 'history-type' : 'history-system';
-    return this.audited(async (repo) => {
-      // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
-      // index on last_updated serves it and versions compare as numbers.
-      const rows = await repo.client.query<StoredRow>(
-        `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-         ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
-        params.values,
-      );
-      const entries = rows.slice(0, options.count).map(toStored);
-      const last = entries[entries.length - 1];
-      const nextCursor =
-        rows.length > options.count && last ? encodeCursor([last.lastUpdated, last.resourceType, last.id, last.versionId]) : undefined;
-      await repo.auditMany({ action: 'R', interaction, recorded: new Date().toISOString() }, entries);
-      return { entries, nextCursor };
-    });
+    // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
+    // index on last_updated serves it and versions compare as numbers.
+    const rows = await this.auditedPage<StoredRow>(
+      `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
+      options.count,
+      { action: 'R', interaction, recorded: new Date().toISOString() },
+      params,
+    );
+    const entries = rows.slice(0, options.count).map(toStored);
+    const last = entries[entries.length - 1];
+    const nextCursor = rows.length > options.count && last ? encodeCursor([last.lastUpdated, last.resourceType, last.id, last.versionId]) : undefined;
+    return { entries, nextCursor };
   }
 
   private async lockCurrent(resourceType: string, id: string): Promise<CurrentVersion | undefined> {
