@@ -33,7 +33,7 @@ import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
 import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
 import { patientFromRecord } from '../src/synth/identity-patients.js';
-import { type MatchQuestion, measureMatch } from './match-latency.js';
+import { askable, type MatchQuestion, measureMatch } from './match-latency.js';
 import { OUT_DIR } from './settings.js';
 
 const { values } = parseArgs({
@@ -108,6 +108,7 @@ async function prepare(): Promise<Prepared> {
   const step = Math.max(1, Math.floor(set.records.length / Math.max(1, Number(values['match-queries']))));
   const questions: MatchQuestion[] = [];
   for (let i = 0; i < set.records.length && questions.length < Number(values['match-queries']); i += step) {
+    if (!askable(set.records[i]!)) continue;
     const { id: _id, ...patient } = patientFromRecord(set.records[i]!);
     const person = set.personOf[i]!;
     questions.push({ patient, isSamePerson: (id) => truth.get(id) === person });

@@ -2,6 +2,7 @@ import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
 import { PLATFORM_CONTEXT } from '../src/access/door.js';
 import { matchOperation } from '../src/rest/match.js';
 import type { Repository } from '../src/store/repository.js';
+import type { PersonRecord } from '../src/identity/person-record.js';
 import type { IdentityEvaluationSet } from '../src/synth/identity-evaluation.js';
 import { patientFromRecord } from '../src/synth/identity-patients.js';
 import { percentile } from './load.js';
@@ -21,6 +22,11 @@ export interface MatchLatency {
   firstHit: number;
 }
 
+/** Whether `$match` can look for candidates for the record: it needs an identifier, a birth date or a phone. */
+export function askable(record: PersonRecord): boolean {
+  return !!(record.iin || record.foreignIds?.length || record.birthDate || record.phone);
+}
+
 /**
  * Questions from a labelled set: each person's first record is the one stored; a later one (a
  * duplicate registration, without its id) is asked about, up to `count` of them.
@@ -32,7 +38,7 @@ export function matchQuestions(set: IdentityEvaluationSet, count: number): Match
     const person = set.personOf[i]!;
     const stored = first.get(person);
     if (stored === undefined) first.set(person, record.id);
-    else if (questions.length < count) {
+    else if (questions.length < count && askable(record)) {
       const { id: _id, ...patient } = patientFromRecord(record);
       questions.push({ patient, isSamePerson: (id) => id === stored });
     }
