@@ -16,6 +16,7 @@ import { startServer } from './server.js';
 import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
+import { duplicatesScan } from './cli/duplicates.js';
 import { createDemoAccounts } from './synth/demo-accounts.js';
 import { generatePopulation } from './synth/population.js';
 import { hasNoPatients, seedDemoPopulation } from './synth/seed.js';
@@ -40,6 +41,7 @@ Commands:
                                  add a local account; prints its generated password once
   token --user U | --client C [--scope S] [--ttl MINUTES]
                                  print an access token for scripts and tests
+  duplicates scan                finds duplicate patients (blocked, never all pairs) for the work list Patient/$duplicates
   audit verify [--anchor FILE] [--write-anchor FILE]
                                  check the audit hash chains; exits 1 when a record was changed, removed or reordered.
                                  --write-anchor saves the chain heads to keep outside the database, --anchor checks them
@@ -299,6 +301,15 @@ async function readAnchor(path: string): Promise<AuditHead[]> {
   return heads;
 }
 
+async function withStorage(config: Config, work: (db: Awaited<ReturnType<typeof storage>>) => Promise<void>): Promise<void> {
+  const db = await storage(config);
+  try {
+    await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -322,6 +333,9 @@ async function main(argv: string[]): Promise<void> {
         return await accessCommand(config, command, args);
       case 'audit':
         return await auditCommand(config, args);
+      case 'duplicates':
+        if (args[0] !== 'scan' || args.length !== 1) throw new UsageError('duplicates needs the subcommand scan');
+        return await withStorage(config, duplicatesScan);
       case undefined:
       case 'help':
       case '--help':

@@ -11,7 +11,9 @@ import { patch } from './patch.js';
 import { read } from './read.js';
 import { accessLogOperation } from './access-log.js';
 import { breakGlassOperation } from './break-glass.js';
+import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from './duplicates.js';
 import { everythingOperation } from './everything.js';
+import { mergeOperation, unmergeOperation } from './merge.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
@@ -58,6 +60,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history },
   { method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation },
   { method: 'GET', pattern: ':type/$ihe-pix', name: '$ihe-pix', level: 'type', handler: pixOperation, types: ['Patient'], definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
+  { method: 'POST', pattern: ':type/$merge', name: '$merge', level: 'type', handler: mergeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-merge' },
+  { method: 'POST', pattern: ':type/$unmerge', name: '$unmerge', level: 'type', handler: unmergeOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-unmerge' },
+  { method: 'GET', pattern: ':type/$duplicates', name: '$duplicates', level: 'type', handler: duplicatesOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-duplicates' },
+  { method: 'POST', pattern: ':type/$confirm-duplicate', name: '$confirm-duplicate', level: 'type', handler: confirmDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-confirm-duplicate' },
+  { method: 'POST', pattern: ':type/$reject-duplicate', name: '$reject-duplicate', level: 'type', handler: rejectDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-reject-duplicate' },
   { method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
   { method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read },
   { method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update },

@@ -1,4 +1,5 @@
 import type { Database } from './driver.js';
+import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
 
 /**
  * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
@@ -252,6 +253,8 @@ const MIGRATIONS: readonly string[] = [
   ) WITH (toast_tuple_target = 8160);
   CREATE INDEX audit_event_patient ON audit_event (patient, recorded DESC) WHERE patient IS NOT NULL;
   `,
+  // Identity (src/identity): the duplicates work list.
+  IDENTITY_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

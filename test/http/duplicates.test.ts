@@ -8,7 +8,7 @@ import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from '../../src/rest/duplicates.js';
 import { Repository } from '../../src/store/repository.js';
 import { driverName } from '../support/database.js';
-import { applyIdentityMigration, identityOperations } from '../support/identity-operations.js';
+import { identityOperations } from '../support/identity-operations.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const iin = (birthDate: string, sex: 'male' | 'female', from = 1) => {
@@ -29,7 +29,6 @@ describe(`the duplicates work list (${driverName})`, () => {
   const id: Record<string, string> = {};
   before(async () => {
     server = await startTestServer();
-    await applyIdentityMigration(server.db);
     call = identityOperations(server);
     const create = async (name: string, resource: object) => {
       const reply = await server.fhir('POST', 'Patient', { resourceType: 'Patient', ...resource });

@@ -1,33 +1,27 @@
-import type { AccessContext } from '../../src/access/context.js';
-import { PLATFORM_CONTEXT, accessPolicy } from '../../src/access/door.js';
-import { isFhirError } from '../../src/fhir/outcome.js';
+import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from '../../src/rest/duplicates.js';
 import type { Interaction } from '../../src/rest/interaction.js';
-import type { Database } from '../../src/store/driver.js';
-import { IDENTITY_MIGRATION } from '../../src/store/duplicate-candidates.js';
-import { Repository } from '../../src/store/repository.js';
-import type { TestServer } from './server.js';
+import { mergeOperation, unmergeOperation } from '../../src/rest/merge.js';
+import type { TestServer, TokenClaims } from './server.js';
+
+const PATHS = new Map<Interaction, string>([
+  [mergeOperation, 'Patient/$merge'],
+  [unmergeOperation, 'Patient/$unmerge'],
+  [duplicatesOperation, 'Patient/$duplicates'],
+  [confirmDuplicateOperation, 'Patient/$confirm-duplicate'],
+  [rejectDuplicateOperation, 'Patient/$reject-duplicate'],
+]);
 
 /**
- * The identity operations ($merge, $unmerge, the duplicates work list) called as the route table
- * will call them, on the test server's database, for the platform or the caller given, with
- * failures answered as the HTTP layer answers them. Until their routes are in src/rest/routes.ts; then `server.fhir` replaces this.
+ * The identity operations ($merge, $unmerge, the duplicates work list) called over HTTP, named
+ * by their handler: as the administrator with clinical access (the test server's default), or
+ * as the caller whose token claims are given.
  */
-export function identityOperations(server: TestServer, access: AccessContext = PLATFORM_CONTEXT) {
+export function identityOperations(server: TestServer, caller?: TokenClaims) {
+  const token = caller ? server.token(caller) : undefined;
   return async (handler: Interaction, method: 'GET' | 'POST', body?: unknown, query: [string, string][] = []): Promise<{ status: number; body: any }> => {
-    const context = { repo: new Repository(server.db, accessPolicy(access)), access, baseUrl: server.base, maxBundleEntries: 1000 };
-    try {
-      const reply = await handler({ method, path: 'Patient', query, headers: {}, body }, { type: 'Patient' }, context);
-      return { status: reply.status, body: reply.resource };
-    } catch (error) {
-      if (isFhirError(error)) return { status: error.status, body: error.outcome };
-      throw error;
-    }
+    const path = `${PATHS.get(handler)}${query.length ? `?${new URLSearchParams(query)}` : ''}`;
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${await token}` } : {};
+    const reply = await server.fhir(method, path, body, headers);
+    return { status: reply.status, body: reply.body };
   };
-}
-
-/** The work-list table, until it is a numbered migration; harmless once it is. */
-export async function applyIdentityMigration(db: Database): Promise<void> {
-  const [row] = await db.query<{ name: string | null }>(`SELECT to_regclass('duplicate_candidate')::text AS name`);
-  if (row?.name) return;
-  for (const statement of IDENTITY_MIGRATION.split(';').map((s) => s.trim()).filter(Boolean)) await db.query(statement);
 }
