@@ -81,3 +81,14 @@ export async function settle(database: BenchDatabase): Promise<void> {
     await client.end();
   }
 }
+
+/** Runs `work` on a connection of its own to the server's maintenance database (CREATE/DROP DATABASE, settings). */
+export async function admin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

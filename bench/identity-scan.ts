@@ -22,13 +22,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { admin } from './bench-database.js';
 import { platformAccess } from '../src/access/door.js';
 import { scanDuplicates } from '../src/identity/duplicate-scan.js';
 import { qualityAt } from '../src/identity/match-quality.js';
 import { DEFAULT_THRESHOLDS } from '../src/identity/matcher.js';
 import type { Database } from '../src/store/driver.js';
-import { IDENTITY_MIGRATION } from '../src/store/duplicate-candidates.js';
 import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
 import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
@@ -48,21 +47,11 @@ const { values } = parseArgs({
 });
 const persons = Number(values.persons);
 const seed = Number(values.seed);
-const serverUrl = process.env.DATABASE_URL;
+const serverUrl = process.env.DATABASE_URL ?? '';
 if (!serverUrl) throw new Error('bench/identity-scan.ts runs on PostgreSQL: set DATABASE_URL (bash scripts/start-postgres.sh starts one)');
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const name = `bench_identity_${persons}_${seed}`;
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The labels (true person of each record id) and the number of true pairs; loads the Patients unless a loaded database exists. */
 interface Prepared {
@@ -78,14 +67,12 @@ interface Prepared {
 }
 
 async function prepare(): Promise<Prepared> {
-  const exists = await admin(async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1);
-  if (exists && values.reload) await admin((client) => client.query(`DROP DATABASE ${name} WITH (FORCE)`));
-  if (!exists || values.reload) await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(serverUrl!);
+  const exists = await admin(serverUrl, async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1);
+  if (exists && values.reload) await admin(serverUrl, (client) => client.query(`DROP DATABASE ${name} WITH (FORCE)`));
+  if (!exists || values.reload) await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const db = await openDatabase({ databaseUrl: url.toString() });
-  const [table] = await db.query<{ name: string | null }>(`SELECT to_regclass('duplicate_candidate')::text AS name`);
-  if (!table?.name) for (const statement of IDENTITY_MIGRATION.split(';').map((s) => s.trim()).filter(Boolean)) await db.query(statement);
 
   let started = performance.now();
   const set = identityEvaluationSet({ persons, seed });

@@ -24,7 +24,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
-import pg from 'pg';
+import { admin } from './bench-database.js';
 import { openDatabase } from '../src/store/open.js';
 import { type Measurement, call, measureHttp } from './load.js';
 import { type LoadMode, type LoadResult, loadPopulation } from './search-load.js';
@@ -87,16 +87,6 @@ async function createDatabase(driver: Driver, serverUrl: string | undefined, lab
       await admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
-}
-
-async function admin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 interface SearchResult {
