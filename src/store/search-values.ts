@@ -259,7 +259,9 @@ function lazyBounds(build: { [K in keyof Bounds]: () => string }): Bounds {
  */
 function rangeComparison(prefix: Prefix, low: string, high: string, q: Bounds, highOperator: '<' | '<='): string {
   // Built only for the prefix at hand: each bound is a parameter, and an unused one breaks the statement.
-  const contained = () => `(${low} >= ${q.low} AND ${high} ${highOperator} ${q.high})`;
+  // `low <= q.high` follows from the other two (low <= high), but said outright it lets the
+  // planner read the date index as one range instead of guessing a fifth of the table matches.
+  const contained = () => `(${low} >= ${q.low} AND ${low} ${highOperator} ${q.high} AND ${high} ${highOperator} ${q.high})`;
   const above = () => `(${high} IS NULL OR ${high} > ${q.high})`;
   const below = () => `(${low} IS NULL OR ${low} < ${q.low})`;
   switch (prefix) {
