@@ -53,7 +53,7 @@ if (!serverUrl) throw new Error('bench/identity-scan.ts runs on PostgreSQL: set 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const name = `bench_identity_${persons}_${seed}`;
 
-/** The labels (true person of each record id) and the number of true pairs; loads the Patients unless a loaded database exists. */
+/** The labels (true person of each record id) and the number of true pairs. */
 interface Prepared {
   db: Database;
   /** The true person of each record id. */
@@ -66,6 +66,7 @@ interface Prepared {
   loadMs?: number;
 }
 
+/** Loads the Patients unless a loaded database exists; returns the labels. */
 async function prepare(): Promise<Prepared> {
   const exists = await admin(serverUrl, async (client) => (await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1);
   if (exists && values.reload) await admin(serverUrl, (client) => client.query(`DROP DATABASE ${name} WITH (FORCE)`));
