@@ -126,11 +126,13 @@ class Door implements AccessPolicy {
   }
 
   visible(alias: string, params: SqlParams, resourceType?: string): string | undefined {
-    if (this.unrestricted) return undefined;
+    if (this.context.role === 'platform') return undefined;
     if (this.aggregateOnly) return 'false';
-    const conditions: string[] = [];
-    const readable = this.readableTypes();
-    if (resourceType === undefined && readable) conditions.push(`${alias}.resource_type = ANY(${params.add(readable)}::text[])`);
+    // Where the query spans types (includes, system history), the scopes still say which.
+    const readable = resourceType === undefined ? this.readableTypes() : undefined;
+    const typed = readable ? `${alias}.resource_type = ANY(${params.add(readable)}::text[])` : undefined;
+    if (this.unrestricted) return typed;
+    const conditions = typed ? [typed] : [];
     const c = `${alias}.compartment`;
     const nonCompartment = `(${c} IS NULL AND (${alias}.resource_type <> ALL(${params.add(PRIVATE_TYPES)}::text[])${
       this.author ? ` OR ${alias}.author = ${params.add(this.author)}` : ''
