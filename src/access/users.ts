@@ -25,16 +25,9 @@ export interface AppUser {
   clinicalAccess?: boolean;
 }
 
-export interface NewUser {
-  username: string;
+export interface NewUser extends Omit<AppUser, 'id'> {
   /** Omit for accounts that sign in only through the upstream identity provider. */
   password?: string;
-  role: Role;
-  fhirUser?: string;
-  organization?: string;
-  region?: string;
-  upstreamSubject?: string;
-  clinicalAccess?: boolean;
 }
 
 /** After this many wrong passwords in a row the account is locked for `lockSeconds`. */

@@ -1,4 +1,5 @@
 import type { Communication, Parameters } from '@medplum/fhirtypes';
+import { platformAccess } from '../access/door.js';
 import { badRequest } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
@@ -29,7 +30,7 @@ export async function breakGlassOperation(request: FhirRequest, params: Record<s
   const { access } = context;
   const expires = await context.repo.recordBreakGlass(
     { patient, reason, minutes: asked ?? MAX_MINUTES, subject: access.subject, ...(access.organization ? { organization: access.organization } : {}) },
-    notification(patient, access.organization, access.fhirUser, reason),
+    { resource: notification(patient, access.organization, access.fhirUser, reason), access: platformAccess() },
   );
   const result: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'expires', valueInstant: expires }] };
   return { status: 200, resource: result };

@@ -67,20 +67,6 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
-/** What the server writes on its own account (a break-glass notice): no checks, audited with the act that caused it. */
-const SERVER_DUTY: AccessPolicy = {
-  unrestricted: true,
-  aggregateOnly: false,
-  audits: false,
-  author: null,
-  require: () => undefined,
-  checkSearch: () => undefined,
-  visible: () => undefined,
-  checkWrite: async () => undefined,
-  auditPayload: () => undefined,
-  breakGlass: () => undefined,
-};
-
 /** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
 export const MIN_AGGREGATE_COUNT = 10;
 
@@ -253,7 +239,10 @@ export class Repository {
    * is audited, with its reason, in the same transaction. The door decides who may ask (it names
    * the grantee's condition); a patient that does not exist is a 404.
    */
-  async recordBreakGlass(grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string }, notice: Resource): Promise<string> {
+  async recordBreakGlass(
+    grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string },
+    notice: { resource: Resource; access: AccessPolicy },
+  ): Promise<string> {
     if (!this.access.breakGlass('$1', new SqlParams())) throw forbidden(`Only clinicians and organization systems may break the glass`);
     return this.transaction(async (repo) => {
       const [found] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [grant.patient]);
@@ -266,8 +255,9 @@ export class Repository {
       const note: AuditNote = { action: 'E', interaction: '$break-glass', entities: [`Patient/${grant.patient}`], reason: grant.reason, recorded: new Date().toISOString() };
       const payload = this.access.auditPayload(note, grant.patient, true);
       if (payload) await repo.client.query(appendAuditSql(), [[grant.patient], [note.recorded], [payload]]);
-      // Telling the patient is the server's duty, whatever the caller's scopes allow it to write.
-      await new Repository(this.db, SERVER_DUTY, repo.client, true).create(notice);
+      // Telling the patient is the server's duty (written with `notice.access`, the platform's),
+      // whatever the caller's scopes allow it to write; in the grant's transaction.
+      await new Repository(this.db, notice.access, repo.client, true).create(notice.resource);
       return rows[0]!.expires;
     });
   }
@@ -411,7 +401,7 @@ export class Repository {
     const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
     const paged = (repo: Repository, audit: boolean) =>
       audit ? repo.auditedPage<StoredRow & Record<string, string | null>>(pageSql, request.count, note, params) : repo.client.query<StoredRow & Record<string, string | null>>(pageSql, params.values);
-    const read = async (repo: Repository, auditPage: boolean) => {
+    const fetchPage = async (repo: Repository, auditPage: boolean) => {
       const rows = await paged(repo, auditPage);
       const page = rows.slice(0, request.count);
       const entries = page.map(toStored);
@@ -421,9 +411,9 @@ export class Repository {
     };
     // Without includes a page and its audit records are one statement; includes read more
     // rows after it, so the page, the includes and their audit share a transaction.
-    if (request.includes.length === 0) return { ...(await read(this, true)), included: [] };
+    if (request.includes.length === 0) return { ...(await fetchPage(this, true)), included: [] };
     return this.audited(async (repo) => {
-      const result = await read(repo, false);
+      const result = await fetchPage(repo, false);
       const included = await repo.included(request, result.entries);
       await repo.auditMany(note, [...result.entries, ...included]);
       return { ...result, included };
@@ -443,7 +433,7 @@ export class Repository {
   }
 
   /** True when the caller may do `permission` on `resourceType` (the door's require, as a test). */
-  private permits(permission: Permission, resourceType: string): boolean {
+  permits(permission: Permission, resourceType: string): boolean {
     try {
       this.access.require(permission, resourceType);
       return true;
