@@ -21,6 +21,8 @@ export const ACCESS_ROLE_DISPLAY: Record<AccessContext['role'], Texts> = {
   'public-health': { kk: 'Қоғамдық денсаулық сақтау маманы', ru: 'Специалист общественного здравоохранения', en: 'Public-health officer' },
   analyst: { kk: 'Талдаушы', ru: 'Аналитик', en: 'Analyst' },
   administrator: { kk: 'Әкімші', ru: 'Администратор', en: 'Administrator' },
+  'organization-administrator': { kk: 'Ұйым әкімшісі', ru: 'Администратор организации', en: 'Organization administrator' },
+  registry: { kk: 'Ұлттық тізілім', ru: 'Национальный регистр', en: 'National registry' },
   platform: { kk: 'Densaulyq платформасы', ru: 'Платформа Densaulyq', en: 'Densaulyq platform' },
 };
 

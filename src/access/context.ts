@@ -7,7 +7,7 @@ import type { ResourceScope } from './scopes.js';
  */
 export interface AccessContext {
   /** `platform` is the platform itself (CLI, seeding, background jobs); never from a token. */
-  role: 'citizen' | 'clinician' | 'system' | 'public-health' | 'analyst' | 'administrator' | 'platform';
+  role: 'citizen' | 'clinician' | 'system' | 'public-health' | 'analyst' | 'administrator' | 'organization-administrator' | 'registry' | 'platform';
   /** The user's account id, or the client id of a backend services token. */
   subject: string;
   /** The OAuth client (application) the request came through. */

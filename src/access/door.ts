@@ -70,6 +70,8 @@ const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {
   'public-health': 'PUBHLTH',
   analyst: 'HRESCH',
   administrator: 'HOPERAT',
+  'organization-administrator': 'HOPERAT',
+  registry: 'HOPERAT',
   platform: 'HOPERAT',
 };
 

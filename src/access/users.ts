@@ -6,9 +6,11 @@ import type { Database, SqlClient } from '../store/driver.js';
  * Sign-in accounts: citizens and staff. Local accounts carry an argon2id password hash (demo and
  * small sites); accounts signed in through the upstream identity provider (eGov ID) carry its
  * subject instead. An account points at its FHIR resource (`Patient/…`, `Practitioner/…`),
- * which becomes the `fhirUser` of its tokens.
+ * which becomes the `fhirUser` of its tokens. An `organization-administrator` approves the systems
+ * acting for their organization and reviews its self-declared access; `registry` is the national
+ * registries' own role (identity, primary-care attachment, civil relationships).
  */
-export const ROLES = ['citizen', 'clinician', 'public-health', 'analyst', 'administrator'] as const;
+export const ROLES = ['citizen', 'clinician', 'public-health', 'analyst', 'administrator', 'organization-administrator', 'registry'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface AppUser {

@@ -255,6 +255,12 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Identity (src/identity): the duplicates work list.
   IDENTITY_MIGRATION,
+  // Roles of the separation of duties: the organization's own administrator, the national registries.
+  `
+  ALTER TABLE app_user DROP CONSTRAINT app_user_role_check;
+  ALTER TABLE app_user ADD CONSTRAINT app_user_role_check
+    CHECK (role IN ('citizen', 'clinician', 'public-health', 'analyst', 'administrator', 'organization-administrator', 'registry'));
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
