@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser } from './access/index.js';
+import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser, organizationAdministratorNamed } from './access/index.js';
 import { type AuditHead, headsDigest, verifyAuditChain } from './access/audit-verify.js';
 import { platformAccess } from './access/door.js';
 import { exportToDirectory } from './bulk/export.js';
@@ -33,9 +33,12 @@ Commands:
   export --out DIR [--type T]... [--since INSTANT] [--type-filter QUERY]...
                                  write the current resources as NDJSON, one file per type (Bulk Data format)
   reindex [--type TYPE]          rebuild the search indexes (after search parameter definitions change)
-  client add --name NAME [--organization ORG] [--jwks FILE] [--scope S] [--redirect-uri URI]... [--public]
-                                 register an OAuth client: with --jwks a backend service (private_key_jwt),
-                                 with --redirect-uri an app (--public: no secret, PKCE only)
+  client add --name NAME [--organization ORG [--approved-by USERNAME]] [--jwks FILE] [--scope S] [--redirect-uri URI]... [--public]
+                                 register an OAuth client: with --jwks a backend service (private_key_jwt, RS384 or
+                                 ES384 from the keys), with --redirect-uri an app (--public: no secret, PKCE only).
+                                 A client acting for an --organization gets no token until that organization's
+                                 administrator approves it (POST /auth/admin/clients/ID/approve), unless
+                                 --approved-by names an organization-administrator account of it who approved it
   user add --username U --role ROLE [--fhir-user Patient/1] [--organization ORG] [--region R] [--clinical-access]
                                  (--clinical-access: an administrator who may read clinical data, audited)
                                  add a local account; prints its generated password once
@@ -88,7 +91,7 @@ async function seedIfEmpty(config: Config, patients: number): Promise<void> {
     const accounts = await createDemoAccounts(db, repo);
     process.stdout.write(`\nDemo sign-ins (shown this once; synthetic data only):\n`);
     for (const account of accounts) {
-      process.stdout.write(`  ${account.role.padEnd(14)} ${account.username.padEnd(20)} ${account.password ?? '(existed before)'}${account.fhirUser ? `  ${account.fhirUser}` : ''}\n`);
+      process.stdout.write(`  ${account.role.padEnd(26)} ${account.username.padEnd(31)} ${account.password ?? '(existed before)'}${account.fhirUser ? `  ${account.fhirUser}` : ''}\n`);
     }
   } finally {
     await db.close();
@@ -205,6 +208,7 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
       scope: { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
       public: { type: 'boolean' },
+      'approved-by': { type: 'string' },
       username: { type: 'string' },
       role: { type: 'string' },
       'fhir-user': { type: 'string' },
@@ -223,6 +227,7 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
     if (command === 'client' && positionals[0] === 'add') {
       if (!values.name) throw new UsageError('client add needs --name');
       const jwks = values.jwks ? (JSON.parse(await readFile(values.jwks, 'utf8')) as { keys: [] }) : undefined;
+      const approvedBy = values['approved-by'] ? await organizationAdministratorNamed(db, values['approved-by'], 'command-line') : undefined;
       const registered = await addClient(db, {
         client_name: values.name,
         organization: values.organization,
@@ -230,7 +235,7 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
         ...(jwks
           ? { jwks, token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'] }
           : { redirect_uris: values['redirect-uri'], token_endpoint_auth_method: values.public ? 'none' : 'client_secret_basic' }),
-      });
+      }, { approvedBy });
       process.stdout.write(`${JSON.stringify(registered, null, 2)}\n`);
     } else if (command === 'user' && positionals[0] === 'add') {
       if (!values.username || !values.role) throw new UsageError('user add needs --username and --role');

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SqlClient } from '../store/driver.js';
+import type { Database, SqlClient } from '../store/driver.js';
 import { parseScopes } from './scopes.js';
+import { findUserByUsername } from './users.js';
 
 /**
  * The client registry: every app and every vendor system that may ask for tokens.
@@ -16,6 +17,11 @@ import { parseScopes } from './scopes.js';
  *
  * The registration's `scope` is the allow-list: a request may ask for any scope it covers
  * (`patient/*.rs` covers `patient/Observation.read`).
+ *
+ * Separation of duties: a client that acts for an organization gets no token until that
+ * organization's own administrator approves it (`registration_state`), so the platform
+ * administrator, who may register clients, cannot alone open a way into an organization's
+ * patients. Every registration, approval, revocation and removal is kept in `oauth_client_event`.
  */
 export interface ClientRegistration {
   client_id?: string;
@@ -33,20 +39,69 @@ export interface ClientRegistration {
   launch_uri?: string;
 }
 
+/** `approved` for a client acting for no organization; otherwise what its organization decided. */
+export type RegistrationState = 'pending' | 'approved' | 'revoked';
+
 export interface RegisteredClient extends ClientRegistration {
   client_id: string;
   /** Present only in the response to the registration that generated it. */
   client_secret?: string;
   created_at?: string;
+  registration_state?: RegistrationState;
+  /** Who registered it (a username, `admin-secret` or `operator`). */
+  registered_by?: string;
+  /** The organization administrator who last approved it, and when. */
+  approved_by?: string;
+  approved_at?: string;
+}
+
+/**
+ * Who changes the registry, as its events record them: an account (username and role), the
+ * bootstrap secret (`admin-secret`, acting as the platform administrator) or the operator at
+ * the command line. `via: 'command-line'` with an account marks an approval the operator
+ * recorded for that organization administrator (`client add --approved-by`).
+ */
+export interface RegistryActor {
+  name: string;
+  role: 'administrator' | 'organization-administrator' | 'operator';
+  /** The organization an organization administrator acts for. */
+  organization?: string;
+  via: 'api' | 'command-line';
+}
+
+/** In-process registrations (the command line, seeding, tests) are the operator's. */
+export const OPERATOR: RegistryActor = { name: 'operator', role: 'operator', via: 'command-line' };
+
+export type ClientAction = 'register' | 'approve' | 'revoke' | 'remove';
+
+/** One change to a registration. It names the client and the people deciding, nothing about patients. */
+export interface ClientEvent {
+  client_id: string;
+  organization?: string;
+  action: ClientAction;
+  actor: string;
+  actor_role: string;
+  via: string;
+  recorded: string;
 }
 
 export class ClientRegistrationError extends Error {
   readonly status = 400;
 }
 
+/** A token refused because the client's organization has not approved it (RFC 6749 §5.2 `unauthorized_client`). */
+export class ClientNotApprovedError extends Error {
+  readonly error = 'unauthorized_client';
+}
+
 /** Scopes the authorization server knows by name (besides clinical `patient|user|system/…` scopes). */
 export const STATIC_SCOPES = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access', 'launch', 'launch/patient', 'launch/encounter'];
-const ASYMMETRIC_ALGS = new Set(['RS384', 'ES384']);
+/** The kind of key each assertion algorithm SMART Backend Services names is made with. */
+const KEY_FITS: Record<string, (key: JWK) => boolean> = {
+  RS384: (key) => key.kty === 'RSA',
+  ES384: (key) => key.kty === 'EC' && key.crv === 'P-384',
+};
+const ASYMMETRIC_ALGS = new Set(Object.keys(KEY_FITS));
 const AUTH_METHODS = new Set(['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt']);
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
 
@@ -90,19 +145,21 @@ export function normalizeRegistration(input: ClientRegistration): RegisteredClie
     ...(input.launch_uri ? { launch_uri: String(input.launch_uri) } : {}),
   };
   if (method === 'private_key_jwt') {
-    const alg = input.token_endpoint_auth_signing_alg;
+    const keys = Array.isArray(input.jwks?.keys) ? input.jwks.keys : undefined;
+    const alg = input.token_endpoint_auth_signing_alg ?? (keys ? signingAlgOf(keys) : undefined);
     if (!alg || !ASYMMETRIC_ALGS.has(alg)) fail('token_endpoint_auth_signing_alg: RS384 or ES384 for private_key_jwt');
     if (!!input.jwks === !!input.jwks_uri) fail('give exactly one of jwks or jwks_uri');
     if (input.jwks) {
-      if (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0) fail('jwks: { keys: [...] } with at least one public key');
-      for (const key of input.jwks.keys) {
+      if (!keys || keys.length === 0) fail('jwks: { keys: [...] } with at least one public key');
+      for (const key of keys!) {
         if (key.d || key.k || key.p) fail('jwks must hold public keys only');
+        if ((key.alg !== undefined && key.alg !== alg) || !KEY_FITS[alg!]!(key)) fail(`jwks: every key must be a ${alg} key (${alg === 'RS384' ? 'RSA' : 'EC P-384'})`);
       }
       result.jwks = { keys: input.jwks.keys };
     } else {
       result.jwks_uri = String(input.jwks_uri);
     }
-    result.token_endpoint_auth_signing_alg = alg;
+    result.token_endpoint_auth_signing_alg = alg as 'RS384' | 'ES384';
   } else if (method !== 'none') {
     result.client_secret = randomBytes(32).toString('base64url');
   }
@@ -119,42 +176,165 @@ export function normalizeRegistration(input: ClientRegistration): RegisteredClie
   return result;
 }
 
-/** Registers a client; the returned object carries the generated secret, if any, for this once. */
-export async function addClient(db: SqlClient, metadata: ClientRegistration, validate?: (metadata: Record<string, unknown>) => Promise<void>): Promise<RegisteredClient> {
+/**
+ * The assertion algorithm of a key set registered without `token_endpoint_auth_signing_alg`
+ * (`client add --jwks`): the keys' own `alg`, else RS384 for RSA keys and ES384 for P-384 keys,
+ * the two SMART Backend Services name. Undefined when the keys disagree.
+ */
+function signingAlgOf(keys: JWK[]): string | undefined {
+  const algs = new Set(keys.map((key) => key.alg ?? [...ASYMMETRIC_ALGS].find((alg) => KEY_FITS[alg]!(key))));
+  return algs.size === 1 ? [...algs][0] : undefined;
+}
+
+export interface RegistrationOptions {
+  /** Who registers; default the operator. */
+  registeredBy?: RegistryActor;
+  /**
+   * The organization's administrator approving in the same act: their own registration over the
+   * API, or the one the operator names with `client add --approved-by`.
+   */
+  approvedBy?: RegistryActor;
+  /** Checks the metadata as the token endpoint will read it (oidc-provider's own validation). */
+  validate?: (metadata: Record<string, unknown>) => Promise<void>;
+}
+
+/**
+ * Registers a client; the returned object carries the generated secret, if any, for this once.
+ * A client acting for an organization starts `pending` unless that organization's administrator
+ * approves it here.
+ */
+export async function addClient(db: Database, metadata: ClientRegistration, options: RegistrationOptions = {}): Promise<RegisteredClient> {
   const client = normalizeRegistration(metadata);
-  if (validate) await validate(providerMetadata(client) as Record<string, unknown>);
+  if (options.validate) await options.validate(providerMetadata(client));
+  const registeredBy = options.registeredBy ?? OPERATOR;
+  const { approvedBy } = options;
+  if (approvedBy && !(client.organization && isAdministratorOf(approvedBy, client.organization))) {
+    throw new ClientRegistrationError(`only an organization administrator of ${client.organization ?? 'its organization'} approves a client acting for it`);
+  }
+  const state: RegistrationState = !client.organization || approvedBy ? 'approved' : 'pending';
   try {
-    await db.query(`INSERT INTO oauth_client (client_id, metadata, organization) VALUES ($1, $2::jsonb, $3)`, [
-      client.client_id,
-      JSON.stringify(client),
-      client.organization ?? null,
-    ]);
+    const row = await db.transaction(async (tx) => {
+      const [inserted] = await tx.query<ClientRow>(
+        `INSERT INTO oauth_client (client_id, metadata, organization, registration_state, registered_by, approved_by, approved_at)
+         VALUES ($1, $2::jsonb, $3, $4, $5, $6::text, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END) RETURNING ${CLIENT_COLUMNS}`,
+        [client.client_id, JSON.stringify(client), client.organization ?? null, state, registeredBy.name, approvedBy?.name ?? null],
+      );
+      await recordEvent(tx, client.client_id, client.organization, 'register', registeredBy);
+      if (approvedBy) await recordEvent(tx, client.client_id, client.organization, 'approve', approvedBy);
+      return inserted!;
+    });
+    return { ...publicView(row), ...(client.client_secret ? { client_secret: client.client_secret } : {}) };
   } catch (error) {
     if ((error as { code?: string }).code === '23505') throw new ClientRegistrationError(`client_id ${client.client_id} is already registered`);
     throw error;
   }
-  return client;
 }
 
-/** The stored registration without its secret. */
-export async function getClient(db: SqlClient, clientId: string): Promise<RegisteredClient | undefined> {
-  const rows = await db.query<{ metadata: RegisteredClient | string; created_at: Date | string }>(`SELECT metadata, created_at FROM oauth_client WHERE client_id = $1`, [clientId]);
+/**
+ * An organization administrator's approval or revocation of a client of their own organization;
+ * undefined when their organization has no such client. Revoking deletes the records of the
+ * client's tokens, grants and codes, so its access tokens stop working at once (the FHIR API
+ * checks that record on every request) and its refresh tokens with them.
+ */
+export async function decideClient(db: Database, clientId: string, decision: 'approve' | 'revoke', actor: RegistryActor): Promise<RegisteredClient | undefined> {
+  if (actor.role !== 'organization-administrator' || !actor.organization) throw new Error('only an organization administrator approves or revokes clients');
+  const state: RegistrationState = decision === 'approve' ? 'approved' : 'revoked';
+  return db.transaction(async (tx) => {
+    const [current] = await tx.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_client WHERE client_id = $1 AND organization = $2 FOR UPDATE`, [clientId, actor.organization]);
+    if (!current) return undefined;
+    if (current.registration_state === state) return publicView(current);
+    const [updated] =
+      decision === 'approve'
+        ? await tx.query<ClientRow>(`UPDATE oauth_client SET registration_state = 'approved', approved_by = $2, approved_at = now() WHERE client_id = $1 RETURNING ${CLIENT_COLUMNS}`, [
+            clientId,
+            actor.name,
+          ])
+        : await tx.query<ClientRow>(`UPDATE oauth_client SET registration_state = 'revoked' WHERE client_id = $1 RETURNING ${CLIENT_COLUMNS}`, [clientId]);
+    if (decision === 'revoke') await deleteTokensOf(tx, clientId);
+    await recordEvent(tx, clientId, actor.organization, decision, actor);
+    return publicView(updated!);
+  });
+}
+
+/** The stored registration without its secret; with `organization`, only a client acting for it. */
+export async function getClient(db: SqlClient, clientId: string, organization?: string): Promise<RegisteredClient | undefined> {
+  const rows = await db.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_client WHERE client_id = $1 AND ($2::text IS NULL OR organization = $2)`, [clientId, organization ?? null]);
   return rows[0] && publicView(rows[0]);
 }
 
-export async function listClients(db: SqlClient): Promise<RegisteredClient[]> {
-  const rows = await db.query<{ metadata: RegisteredClient | string; created_at: Date | string }>(`SELECT metadata, created_at FROM oauth_client ORDER BY created_at, client_id`);
+/** Every registration, or with `organization` those acting for it. */
+export async function listClients(db: SqlClient, organization?: string): Promise<RegisteredClient[]> {
+  const rows = await db.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_client WHERE $1::text IS NULL OR organization = $1 ORDER BY created_at, client_id`, [organization ?? null]);
   return rows.map(publicView);
 }
 
-export async function removeClient(db: SqlClient, clientId: string): Promise<boolean> {
-  const rows = await db.query(`DELETE FROM oauth_client WHERE client_id = $1 RETURNING client_id`, [clientId]);
-  return rows.length > 0;
+/** Removes a registration (with `organization`, only one acting for it) and every token it holds. */
+export async function removeClient(db: Database, clientId: string, actor: RegistryActor = OPERATOR, organization?: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ organization: string | null }>(
+      `DELETE FROM oauth_client WHERE client_id = $1 AND ($2::text IS NULL OR organization = $2) RETURNING organization`,
+      [clientId, organization ?? null],
+    );
+    if (!rows[0]) return false;
+    await deleteTokensOf(tx, clientId);
+    await recordEvent(tx, clientId, rows[0].organization ?? undefined, 'remove', actor);
+    return true;
+  });
+}
+
+/** A client's registration events, oldest first; with `organization`, only those of clients acting for it. */
+export async function clientEvents(db: SqlClient, clientId: string, organization?: string): Promise<ClientEvent[]> {
+  const rows = await db.query<{ client_id: string; organization: string | null; action: ClientAction; actor: string; actor_role: string; via: string; recorded: Date | string }>(
+    `SELECT client_id, organization, action, actor, actor_role, via, recorded FROM oauth_client_event
+     WHERE client_id = $1 AND ($2::text IS NULL OR organization = $2) ORDER BY id`,
+    [clientId, organization ?? null],
+  );
+  return rows.map((r) => ({
+    client_id: r.client_id,
+    ...(r.organization ? { organization: r.organization } : {}),
+    action: r.action,
+    actor: r.actor,
+    actor_role: r.actor_role,
+    via: r.via,
+    recorded: new Date(r.recorded).toISOString(),
+  }));
+}
+
+/**
+ * Whether a client may receive tokens now: undefined when it may, else why not, for an
+ * `unauthorized_client` error. A client acting for an organization needs that organization's approval.
+ */
+export async function tokenRefusal(db: SqlClient, clientId: string): Promise<string | undefined> {
+  const rows = await db.query<{ organization: string | null; registration_state: RegistrationState }>(
+    `SELECT organization, registration_state FROM oauth_client WHERE client_id = $1`,
+    [clientId],
+  );
+  const row = rows[0];
+  if (!row) return `no client ${clientId}`;
+  if (row.registration_state === 'pending') return `this client acts for organization ${row.organization}, whose administrator has not approved it yet`;
+  if (row.registration_state === 'revoked') return `organization ${row.organization} has revoked this client`;
+  return undefined;
+}
+
+/** The organization administrator an operator names (`client add --approved-by`), as the events will record them. */
+export async function organizationAdministratorNamed(db: SqlClient, username: string, via: RegistryActor['via']): Promise<RegistryActor> {
+  const user = await findUserByUsername(db, username);
+  if (!user || user.role !== 'organization-administrator' || !user.organization) throw new ClientRegistrationError(`${username} is not an organization administrator`);
+  return { name: user.username, role: user.role, organization: user.organization, via };
 }
 
 /** Client metadata as oidc-provider reads it: its `scope` holds only the scopes it knows by name, the full allow-list goes in `allowed_scope`. */
 export function providerMetadata(client: RegisteredClient): Record<string, unknown> {
-  const { scope, launch_uri: _launchUri, created_at: _created, ...rest } = client;
+  const {
+    scope,
+    launch_uri: _launchUri,
+    created_at: _created,
+    registration_state: _state,
+    registered_by: _registeredBy,
+    approved_by: _approvedBy,
+    approved_at: _approvedAt,
+    ...rest
+  } = client;
   const grantTypes = client.grant_types ?? [];
   const metadata: Record<string, unknown> = {
     ...rest,
@@ -168,8 +348,49 @@ export function providerMetadata(client: RegisteredClient): Record<string, unkno
   return metadata;
 }
 
-function publicView(row: { metadata: RegisteredClient | string; created_at: Date | string }): RegisteredClient {
+function isAdministratorOf(actor: RegistryActor, organization: string): boolean {
+  return actor.role === 'organization-administrator' && actor.organization === organization;
+}
+
+/**
+ * The records oidc-provider and the token recorder keep per client (access token ids, grants,
+ * codes, refresh tokens) all name it as `clientId`: deleting them revokes whatever it holds.
+ */
+async function deleteTokensOf(tx: SqlClient, clientId: string): Promise<void> {
+  await tx.query(`DELETE FROM oauth_payload WHERE payload->>'clientId' = $1`, [clientId]);
+}
+
+async function recordEvent(tx: SqlClient, clientId: string, organization: string | undefined, action: ClientAction, actor: RegistryActor): Promise<void> {
+  await tx.query(`INSERT INTO oauth_client_event (client_id, organization, action, actor, actor_role, via) VALUES ($1, $2, $3, $4, $5, $6)`, [
+    clientId,
+    organization ?? null,
+    action,
+    actor.name,
+    actor.role,
+    actor.via,
+  ]);
+}
+
+const CLIENT_COLUMNS = `metadata, created_at, registration_state, registered_by, approved_by, approved_at`;
+
+interface ClientRow {
+  metadata: RegisteredClient | string;
+  created_at: Date | string;
+  registration_state: RegistrationState;
+  registered_by: string | null;
+  approved_by: string | null;
+  approved_at: Date | string | null;
+}
+
+function publicView(row: ClientRow): RegisteredClient {
   const metadata = typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as RegisteredClient) : row.metadata;
   const { client_secret: _secret, ...rest } = metadata;
-  return { ...rest, created_at: new Date(row.created_at).toISOString() };
+  return {
+    ...rest,
+    created_at: new Date(row.created_at).toISOString(),
+    registration_state: row.registration_state,
+    ...(row.registered_by ? { registered_by: row.registered_by } : {}),
+    ...(row.approved_by ? { approved_by: row.approved_by } : {}),
+    ...(row.approved_at ? { approved_at: new Date(row.approved_at).toISOString() } : {}),
+  };
 }

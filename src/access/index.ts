@@ -37,7 +37,23 @@ export {
   type Scope,
   type ScopeContext,
 } from './scopes.js';
-export { ClientRegistrationError, addClient, getClient, listClients, removeClient, type ClientRegistration, type RegisteredClient } from './clients.js';
+export {
+  ClientNotApprovedError,
+  ClientRegistrationError,
+  OPERATOR,
+  addClient,
+  clientEvents,
+  decideClient,
+  getClient,
+  listClients,
+  organizationAdministratorNamed,
+  removeClient,
+  type ClientEvent,
+  type ClientRegistration,
+  type RegisteredClient,
+  type RegistrationState,
+  type RegistryActor,
+} from './clients.js';
 export {
   ROLES,
   addUser,

@@ -1,7 +1,7 @@
 import Provider, { errors, type ClientInstance, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Database } from '../store/driver.js';
 import { adapterFactory } from './adapter.js';
-import { STATIC_SCOPES } from './clients.js';
+import { STATIC_SCOPES, tokenRefusal } from './clients.js';
 import { pickLocale, t } from './i18n.js';
 import type { ServerKeys } from './keys.js';
 import { contextOfGrant, findLaunch } from './launch.js';
@@ -141,8 +141,12 @@ export function createProvider(options: ProviderOptions): Provider {
         // SMART apps name the FHIR server with `aud`, not `resource`: every token is for it.
         defaultResource: async () => fhirBaseUrl,
         useGrantedResource: async () => true,
+        // Asked for every token of the FHIR API (each grant type) and at authorization: where a
+        // client its organization has not approved is refused.
         async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: ClientInstance) {
           if (!sameUrl(indicator, fhirBaseUrl)) throw new errors.InvalidTarget!('the only resource is this FHIR server');
+          const refusal = await tokenRefusal(db, client.clientId);
+          if (refusal) throw new errors.UnauthorizedClient!(refusal);
           const credentials = ctx.oidc.params?.grant_type === 'client_credentials';
           const requested =
             ctx.oidc.params?.scope ?? ctx.oidc.entities?.AuthorizationCode?.scope ?? ctx.oidc.entities?.RefreshToken?.scope ?? undefined;
@@ -177,8 +181,8 @@ export function createProvider(options: ProviderOptions): Provider {
     formats: {
       customizers: {
         // Every JWT access token is recorded (id, expiry, grant) so revocation and grant revocation reach it.
-        async jwt(_ctx: KoaContextWithOIDC, token: { grantId?: string }, jwt: { payload: { jti: string; exp: number } }) {
-          await recordIssuedAccessToken(db, jwt.payload.jti, jwt.payload.exp, token.grantId);
+        async jwt(_ctx: KoaContextWithOIDC, token: { grantId?: string; clientId: string }, jwt: { payload: { jti: string; exp: number } }) {
+          await recordIssuedAccessToken(db, jwt.payload.jti, jwt.payload.exp, token.clientId, token.grantId);
         },
       },
     },

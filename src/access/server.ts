@@ -4,7 +4,17 @@ import type Provider from 'oidc-provider';
 import type { InteractionDetails } from 'oidc-provider';
 import type { Database } from '../store/driver.js';
 import { deleteRecord, getRecord, pruneExpired, putRecord, takeRecord } from './adapter.js';
-import { ClientRegistrationError, addClient, getClient, listClients, removeClient, type ClientRegistration } from './clients.js';
+import {
+  ClientRegistrationError,
+  addClient,
+  clientEvents,
+  decideClient,
+  getClient,
+  listClients,
+  removeClient,
+  type ClientRegistration,
+  type RegistryActor,
+} from './clients.js';
 import { pickLocale, t, type Locale } from './i18n.js';
 import { ensureServerKeys } from './keys.js';
 import { bindContextToGrant, contextOfGrant, createLaunch, findLaunch, isResourceId, type LaunchContext } from './launch.js';
@@ -292,24 +302,27 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
 
     // ---- EHR launch contexts ----
 
-    /** Who may call the admin and launch APIs: the bootstrap secret, or a bearer token the check accepts. */
-    const caller = async (request: FastifyRequest, check: (claims: AccessClaims) => boolean): Promise<string | undefined> => {
-      const secret = request.headers[ADMIN_SECRET_HEADER];
-      if (typeof secret === 'string' && options.adminSecret) return secretsEqual(secret, options.adminSecret) ? 'bootstrap-secret' : undefined;
-      const authorization = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    /** The verified claims of the request's bearer token, if it has a valid one. */
+    const bearerClaims = async (request: FastifyRequest): Promise<AccessClaims | undefined> => {
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
       if (!match) return undefined;
-      const claims = await verifyAccessToken(match[1]!).catch((error: unknown) => {
+      return verifyAccessToken(match[1]!).catch((error: unknown) => {
         if (error instanceof AccessTokenError) return undefined;
         throw error;
       });
+    };
+    /** Who may call the launch API: the bootstrap secret, or a bearer token the check accepts. */
+    const caller = async (request: FastifyRequest, check: (claims: AccessClaims) => boolean): Promise<string | undefined> => {
+      const secret = request.headers[ADMIN_SECRET_HEADER];
+      if (typeof secret === 'string' && options.adminSecret) return secretsEqual(secret, options.adminSecret) ? 'bootstrap-secret' : undefined;
+      const claims = await bearerClaims(request);
       return claims && check(claims) ? claims.sub : undefined;
     };
-    const refuse = (reply: FastifyReply, status: 401 | 403 = 401) =>
+    const refuse = (reply: FastifyReply) =>
       reply
-        .code(status)
+        .code(401)
         .header('WWW-Authenticate', 'Bearer error="invalid_token"')
-        .send({ error: status === 401 ? 'invalid_token' : 'insufficient_scope', error_description: 'an administrator token or the admin secret is required' });
+        .send({ error: 'invalid_token', error_description: 'an administrator or organization administrator token, or the admin secret, is required' });
 
     app.post(`${prefix}/launch`, async (request, reply) => {
       const who = await caller(
@@ -326,17 +339,45 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
     });
 
     // ---- client registry admin API ----
+    //
+    // The platform administrator (or the bootstrap secret) registers, lists and removes clients;
+    // a client acting for an organization it registers stays pending. Only that organization's own
+    // administrator approves or revokes it, and sees only its organization's clients and events.
 
-    const administrator = (permission: Permission) => (claims: AccessClaims) =>
-      claims.role === 'administrator' &&
-      scopesAllowing(claims.scopes, { context: ['user', 'system'], resourceType: '*', permission }).some((s) => s.query.length === 0);
+    const registryActor = async (request: FastifyRequest, permission: Permission): Promise<RegistryActor | undefined> => {
+      const secret = request.headers[ADMIN_SECRET_HEADER];
+      if (typeof secret === 'string' && options.adminSecret) {
+        return secretsEqual(secret, options.adminSecret) ? { name: 'admin-secret', role: 'administrator', via: 'api' } : undefined;
+      }
+      const claims = await bearerClaims(request);
+      if (!claims || (claims.role !== 'administrator' && claims.role !== 'organization-administrator')) return undefined;
+      if (!scopesAllowing(claims.scopes, { context: ['user', 'system'], resourceType: '*', permission }).some((s) => s.query.length === 0)) return undefined;
+      // The account as it is now: a role taken away, or an organization changed, counts at once.
+      const user = await findUserById(db, claims.sub);
+      if (!user || user.role !== claims.role) return undefined;
+      if (user.role === 'administrator') return { name: user.username, role: 'administrator', via: 'api' };
+      if (!user.organization || user.organization !== claims.organization) return undefined;
+      return { name: user.username, role: 'organization-administrator', organization: user.organization, via: 'api' };
+    };
+    const forbid = (reply: FastifyReply, description: string) => reply.code(403).send({ error: 'access_denied', error_description: description });
+    const noSuchClient = (reply: FastifyReply) => reply.code(404).send({ error: 'not_found', error_description: 'no such client' });
 
     app.post(`${prefix}/admin/clients`, async (request, reply) => {
-      if (!(await caller(request, administrator('c')))) return refuse(reply);
-      const body = parseJson(request.body);
+      const actor = await registryActor(request, 'c');
+      if (!actor) return refuse(reply);
+      let body = parseJson(request.body) as ClientRegistration | undefined;
+      const ownRegistration = actor.role === 'organization-administrator';
+      if (ownRegistration && body && typeof body === 'object') {
+        if (body.organization !== undefined && body.organization !== actor.organization) return forbid(reply, 'an organization administrator registers clients for its own organization only');
+        body = { ...body, organization: actor.organization };
+      }
       try {
-        const client = await addClient(db, body as ClientRegistration, async (metadata) => {
-          await (provider.Client as unknown as { validate(m: unknown): Promise<void> }).validate(metadata);
+        const client = await addClient(db, body as ClientRegistration, {
+          registeredBy: actor,
+          approvedBy: ownRegistration ? actor : undefined,
+          validate: async (metadata) => {
+            await (provider.Client as unknown as { validate(m: unknown): Promise<void> }).validate(metadata);
+          },
         });
         return reply.code(201).send(client);
       } catch (error) {
@@ -348,20 +389,38 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
     });
 
     app.get(`${prefix}/admin/clients`, async (request, reply) => {
-      if (!(await caller(request, administrator('r')))) return refuse(reply);
-      return { clients: await listClients(db) };
+      const actor = await registryActor(request, 'r');
+      if (!actor) return refuse(reply);
+      return { clients: await listClients(db, actor.organization) };
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/admin/clients/:id`, async (request, reply) => {
-      if (!(await caller(request, administrator('r')))) return refuse(reply);
-      const client = await getClient(db, request.params.id);
-      return client ?? reply.code(404).send({ error: 'not_found', error_description: 'no such client' });
+      const actor = await registryActor(request, 'r');
+      if (!actor) return refuse(reply);
+      return (await getClient(db, request.params.id, actor.organization)) ?? noSuchClient(reply);
     });
 
+    app.get<{ Params: { id: string } }>(`${prefix}/admin/clients/:id/events`, async (request, reply) => {
+      const actor = await registryActor(request, 'r');
+      if (!actor) return refuse(reply);
+      const events = await clientEvents(db, request.params.id, actor.organization);
+      return events.length ? { events } : noSuchClient(reply);
+    });
+
+    for (const decision of ['approve', 'revoke'] as const) {
+      app.post<{ Params: { id: string } }>(`${prefix}/admin/clients/:id/${decision}`, async (request, reply) => {
+        const actor = await registryActor(request, 'u');
+        if (!actor) return refuse(reply);
+        if (actor.role !== 'organization-administrator') return forbid(reply, `only the administrator of the client's organization may ${decision} it`);
+        return (await decideClient(db, request.params.id, decision, actor)) ?? noSuchClient(reply);
+      });
+    }
+
     app.delete<{ Params: { id: string } }>(`${prefix}/admin/clients/:id`, async (request, reply) => {
-      if (!(await caller(request, administrator('d')))) return refuse(reply);
-      const removed = await removeClient(db, request.params.id);
-      return removed ? reply.code(204).send() : reply.code(404).send({ error: 'not_found', error_description: 'no such client' });
+      const actor = await registryActor(request, 'd');
+      if (!actor) return refuse(reply);
+      const removed = await removeClient(db, request.params.id, actor, actor.organization);
+      return removed ? reply.code(204).send() : noSuchClient(reply);
     });
 
     // ---- everything else under the issuer: oidc-provider ----

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Database, SqlClient } from '../store/driver.js';
 import { getRecord, putRecord } from './adapter.js';
+import { ClientNotApprovedError, tokenRefusal } from './clients.js';
 import { findUserByUsername, type Role } from './users.js';
 import { ensureServerKeys, loadServerKeys, publicJwk } from './keys.js';
 import { parseScopes, type Scope } from './scopes.js';
@@ -43,9 +44,12 @@ export class AccessTokenError extends Error {
 /** Kind of the `oauth_payload` rows recording live JWT access tokens; revocation deletes them. */
 export const ISSUED_ACCESS_TOKEN = 'IssuedAccessToken';
 
-/** Records a freshly issued JWT access token, bound to its grant so that revoking the grant revokes it. */
-export async function recordIssuedAccessToken(db: SqlClient, jti: string, exp: number, grantId?: string): Promise<void> {
-  await putRecord(db, ISSUED_ACCESS_TOKEN, jti, { exp }, exp - Math.floor(Date.now() / 1000), grantId);
+/**
+ * Records a freshly issued JWT access token, bound to its grant so that revoking the grant revokes
+ * it, and naming its client so that revoking the client's registration revokes it too.
+ */
+export async function recordIssuedAccessToken(db: SqlClient, jti: string, exp: number, clientId: string, grantId?: string): Promise<void> {
+  await putRecord(db, ISSUED_ACCESS_TOKEN, jti, { exp, clientId }, exp - Math.floor(Date.now() / 1000), grantId);
 }
 
 export interface VerifierOptions {
@@ -152,7 +156,7 @@ export async function mintAccessToken(db: Database, claims: MintClaims, options:
     .setExpirationTime(now + ttl)
     .setJti(jti)
     .sign(key);
-  await recordIssuedAccessToken(db, jti, now + ttl);
+  await recordIssuedAccessToken(db, jti, now + ttl, claims.client_id);
   return {
     access_token: token,
     expires_in: ttl,
@@ -185,10 +189,15 @@ export async function issueTokenForUser(db: Database, username: string, scope: s
   return access_token;
 }
 
-/** `densaulyq token --client ID`: a backend services token for a registered client, for scripts and tests. */
+/**
+ * `densaulyq token --client ID`: a backend services token for a registered client, for scripts and
+ * tests; refused (ClientNotApprovedError) while the client's organization has not approved it.
+ */
 export async function issueTokenForClient(db: Database, clientId: string, scope: string, options: MintOptions): Promise<string> {
   const rows = await db.query<{ organization: string | null }>(`SELECT organization FROM oauth_client WHERE client_id = $1`, [clientId]);
   if (!rows[0]) throw new Error(`no client ${clientId}`);
+  const refusal = await tokenRefusal(db, clientId);
+  if (refusal) throw new ClientNotApprovedError(refusal);
   const { access_token } = await mintAccessToken(
     db,
     { sub: clientId, client_id: clientId, scope, role: 'system', organization: rows[0].organization ?? undefined },

@@ -194,6 +194,13 @@ export async function ensureDemoAccounts(db: Database, options: DemoAccountOptio
     { username: 'demo-public-health', role: 'public-health', region },
     { username: 'demo-analyst', role: 'analyst', region },
     { username: 'demo-administrator', role: 'administrator', ...(options.organizationId ? { organization: options.organizationId } : {}), region },
+    // Approves the systems acting for the demo organization (POST /auth/admin/clients/ID/approve).
+    {
+      username: 'demo-organization-administrator',
+      role: 'organization-administrator',
+      ...(options.organizationId ? { organization: options.organizationId } : {}),
+      region,
+    },
   ];
   const accounts: DemoAccount[] = [];
   for (const plan of plans) {

@@ -261,6 +261,34 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE app_user ADD CONSTRAINT app_user_role_check
     CHECK (role IN ('citizen', 'clinician', 'public-health', 'analyst', 'administrator', 'organization-administrator', 'registry'));
   `,
+  // Separation of duties in the client registry (src/access/clients.ts): a client acting for an
+  // organization gets tokens only once that organization's administrator approves it. Clients
+  // registered before this existed wait for that approval too: the platform administrator may
+  // have registered them. oauth_client_event keeps every registration, approval, revocation and
+  // removal, also after the client is gone.
+  `
+  ALTER TABLE oauth_client ADD COLUMN registration_state text NOT NULL DEFAULT 'approved';
+  UPDATE oauth_client SET registration_state = 'pending' WHERE organization IS NOT NULL;
+  ALTER TABLE oauth_client ALTER COLUMN registration_state DROP DEFAULT;
+  ALTER TABLE oauth_client ADD CONSTRAINT oauth_client_registration_state_check
+    CHECK (registration_state IN ('pending', 'approved', 'revoked') AND (organization IS NOT NULL OR registration_state = 'approved'));
+  ALTER TABLE oauth_client ADD COLUMN registered_by text;
+  ALTER TABLE oauth_client ADD COLUMN approved_by text;
+  ALTER TABLE oauth_client ADD COLUMN approved_at timestamptz;
+
+  CREATE TABLE oauth_client_event (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    client_id text NOT NULL,
+    organization text,
+    action text NOT NULL CHECK (action IN ('register', 'approve', 'revoke', 'remove')),
+    actor text NOT NULL,
+    actor_role text NOT NULL,
+    via text NOT NULL,
+    recorded timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX oauth_client_event_client ON oauth_client_event (client_id, id);
+  CREATE INDEX oauth_client_event_organization ON oauth_client_event (organization, id) WHERE organization IS NOT NULL;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -7,7 +7,8 @@ import type { Repository } from '../store/repository.js';
 /**
  * One demo account per role, tied to the demo population: the citizen is the first patient, the
  * clinician a practitioner of that patient's polyclinic (which the patient is attached to, so the
- * one door lets the clinician in), so a demo sign-in sees a real record.
+ * one door lets the clinician in), so a demo sign-in sees a real record. The organization
+ * administrator is that polyclinic's, who approves the systems acting for it.
  */
 export async function createDemoAccounts(db: Database, repo: Repository): Promise<DemoAccount[]> {
   const first = async <T>(type: string, query: [string, string][]) =>

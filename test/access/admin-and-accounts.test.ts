@@ -4,7 +4,7 @@ import { addClient } from '../../src/access/clients.js';
 import { createAccessTokenVerifier, issueTokenForClient, issueTokenForUser } from '../../src/access/tokens.js';
 import { addUser, ensureDemoAccounts, verifyPassword } from '../../src/access/users.js';
 import { secretsEqual } from '../../src/access/secrets.js';
-import { ADMIN_SECRET, Browser, REDIRECT_URI, authorizeUrl, form, formAction, pkce, startAuthServer, type AuthServer } from './harness.js';
+import { ADMIN_SECRET, Browser, REDIRECT_URI, approveClient, authorizeUrl, form, formAction, pkce, startAuthServer, type AuthServer } from './harness.js';
 
 describe('client registry admin API, accounts and CLI tokens', () => {
   let server: AuthServer;
@@ -141,6 +141,7 @@ describe('client registry admin API, accounts and CLI tokens', () => {
       jwks: { keys: [{ kty: 'EC', crv: 'P-384', x: 'x', y: 'y' }] },
       organization: 'org-7',
     });
+    await approveClient(server, backend.client_id, 'org-7');
     const system = await verify(await issueTokenForClient(server.db, backend.client_id, 'system/*.rs', mint));
     assert.equal(system.role, 'system');
     assert.equal(system.organization, 'org-7');
@@ -158,14 +159,15 @@ describe('client registry admin API, accounts and CLI tokens', () => {
 
   it('creates one demo account per role, with passwords shown only once', async () => {
     const first = await ensureDemoAccounts(server.db, { patientId: 'p-1', practitionerId: 'pr-1', organizationId: 'org-1' });
-    assert.deepEqual(first.map((a) => a.role).sort(), ['administrator', 'analyst', 'citizen', 'clinician', 'public-health']);
+    assert.deepEqual(first.map((a) => a.role).sort(), ['administrator', 'analyst', 'citizen', 'clinician', 'organization-administrator', 'public-health']);
     assert.ok(first.every((a) => typeof a.password === 'string' && a.password.length >= 12));
     assert.equal(first.find((a) => a.role === 'citizen')!.fhirUser, 'Patient/p-1');
+    assert.equal(first.find((a) => a.role === 'organization-administrator')!.organization, 'org-1', 'the demo organization approves its own systems');
     const citizen = first.find((a) => a.role === 'citizen')!;
     const check = await verifyPassword(server.db, citizen.username, citizen.password!);
     assert.equal(check.ok, true);
     const second = await ensureDemoAccounts(server.db, {});
-    assert.equal(second.length, 5);
+    assert.equal(second.length, 6);
     assert.ok(second.every((a) => a.password === undefined));
   });
 

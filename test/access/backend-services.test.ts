@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import { ADMIN_SECRET, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
+import { ADMIN_SECRET, approveClient, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -13,7 +13,11 @@ interface VendorSystem {
   kid: string;
 }
 
-/** SMART Backend Services (https://hl7.org/fhir/smart-app-launch/backend-services.html): client_credentials with private_key_jwt. */
+/**
+ * SMART Backend Services (https://hl7.org/fhir/smart-app-launch/backend-services.html): client_credentials
+ * with private_key_jwt. Each system is registered with the admin secret and approved by its
+ * organization's administrator (test/access/separation-of-duties.test.ts tests the approval itself).
+ */
 describe('SMART Backend Services', () => {
   let server: AuthServer;
   let rsSystem: VendorSystem;
@@ -39,6 +43,7 @@ describe('SMART Backend Services', () => {
     const body = (await response.json()) as { client_id: string; client_secret?: string };
     assert.equal(response.status, 201, JSON.stringify(body));
     assert.equal(body.client_secret, undefined);
+    await approveClient(server, body.client_id, organization);
     return { clientId: body.client_id, alg, privateKey, kid };
   }
 

@@ -1,7 +1,10 @@
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authorizationServer, type AuthorizationServerOptions, type AuthorizationServerPlugin } from '../../src/access/server.js';
+import { issueTokenForUser } from '../../src/access/tokens.js';
+import { addUser, findUserByUsername } from '../../src/access/users.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Database } from '../../src/store/driver.js';
 import { openTestDatabase } from '../support/database.js';
@@ -213,4 +216,18 @@ export async function tokenRequest(server: AuthServer, fields: Record<string, st
     body: new URLSearchParams(fields).toString(),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** A token of the organization's own administrator (an account made for it on first use). */
+export async function organizationAdministratorToken(server: AuthServer, organization: string): Promise<string> {
+  const username = `administrator-of-${organization}`;
+  if (!(await findUserByUsername(server.db, username))) await addUser(server.db, { username, role: 'organization-administrator', organization });
+  return issueTokenForUser(server.db, username, 'user/*.cruds', { issuer: server.issuer, fhirBaseUrl: server.fhirBase });
+}
+
+/** Approves a client as its organization's administrator does, through the admin API. */
+export async function approveClient(server: AuthServer, clientId: string, organization: string): Promise<void> {
+  const token = await organizationAdministratorToken(server, organization);
+  const response = await fetch(`${server.issuer}/admin/clients/${encodeURIComponent(clientId)}/approve`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200, await response.text());
 }

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { exportJWK, generateKeyPair } from 'jose';
 import { densaulyq } from '../support/cli.js';
 
 
@@ -98,6 +99,32 @@ describe('the densaulyq command line', () => {
     const shortClaims = JSON.parse(Buffer.from(short.stdout.trim().split('.')[1]!, 'base64url').toString('utf8'));
     assert.equal(shortClaims.exp - shortClaims.iat, 300, '--ttl is in minutes');
     assert.equal((await densaulyq(['token', '--user', 'cli-clinician', '--ttl', '0'], env)).code, 2);
+  });
+
+  test('client add --jwks takes a jose RS384 key set; a client acting for an organization waits for its administrator', async () => {
+    const env = { DATA_DIR: join(dir, 'db') };
+    const { publicKey } = await generateKeyPair('RS384', { extractable: true });
+    const jwks = join(dir, 'rs384.json');
+    await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'lab-1' }] }));
+    const pending = await densaulyq(['client', 'add', '--name', 'Lab system', '--organization', 'org-9', '--jwks', jwks], env);
+    assert.equal(pending.code, 0, pending.stderr);
+    const registered = JSON.parse(pending.stdout);
+    assert.equal(registered.token_endpoint_auth_signing_alg, 'RS384');
+    assert.equal(registered.registration_state, 'pending');
+    const refused = await densaulyq(['token', '--client', registered.client_id], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /organization org-9, whose administrator has not approved it/);
+
+    assert.equal((await densaulyq(['client', 'add', '--name', 'Lab system', '--organization', 'org-9', '--jwks', jwks, '--approved-by', 'cli-clinician'], env)).code, 2);
+    assert.equal((await densaulyq(['user', 'add', '--username', 'cli-org-9-admin', '--role', 'organization-administrator', '--organization', 'org-9'], env)).code, 0);
+    const approved = await densaulyq(['client', 'add', '--name', 'Lab system', '--organization', 'org-9', '--jwks', jwks, '--approved-by', 'cli-org-9-admin'], env);
+    assert.equal(approved.code, 0, approved.stderr);
+    const client = JSON.parse(approved.stdout);
+    assert.equal(client.registration_state, 'approved');
+    assert.equal(client.approved_by, 'cli-org-9-admin');
+    const token = await densaulyq(['token', '--client', client.client_id], env);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(JSON.parse(Buffer.from(token.stdout.trim().split('.')[1]!, 'base64url').toString('utf8')).organization, 'org-9');
   });
 
   test('clinical access is granted to administrators only', async () => {
