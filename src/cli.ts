@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser, organizationAdministratorNamed } from './access/index.js';
-import { type AuditHead, headsDigest, verifyAuditChain } from './access/audit-verify.js';
+import { type AuditAnchor, FolderAnchorStore, anchorOf, parseAnchor } from './access/audit-anchors.js';
+import { verifyAuditChain } from './access/audit-verify.js';
 import { platformAccess } from './access/door.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
@@ -13,6 +14,8 @@ import { type Config, loadConfig } from './config.js';
 import { isFhirError } from './fhir/outcome.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
+import { AuditKeyMismatch } from './store/audit-chain.js';
+import { loadAuditKey } from './store/audit-key.js';
 import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
@@ -46,12 +49,13 @@ Commands:
                                  print an access token for scripts and tests
   duplicates scan                finds duplicate patients (blocked, never all pairs) for the work list Patient/$duplicates
   audit verify [--anchor FILE] [--write-anchor FILE]
-                                 check the audit hash chains; exits 1 when a record was changed, removed or reordered.
-                                 --write-anchor saves the chain heads to keep outside the database, --anchor checks them
+                                 check the audit hash chains with the key (AUDIT_KEY_FILE) and through the newest
+                                 anchor the server wrote (AUDIT_ANCHOR_DIR); exits 1 when a record was changed,
+                                 removed or reordered. --write-anchor saves the chain heads, --anchor checks one more
 `;
 
-function storage(config: Config) {
-  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+async function storage(config: Config) {
+  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey: await loadAuditKey(config.auditKeyFile, { create: true }) });
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
@@ -267,15 +271,36 @@ async function accessCommand(config: Config, command: 'client' | 'user' | 'token
   }
 }
 
-/** `audit verify`: recomputes every audit chain (src/access/audit-verify.ts); prints no record contents. */
+/**
+ * `audit verify`: recomputes every audit chain with the key (src/access/audit-verify.ts) and
+ * checks it passes through the newest anchor of the anchor store and the `--anchor` file;
+ * prints no record contents. The key is never created here: a new one could verify nothing.
+ */
 async function auditCommand(config: Config, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { anchor: { type: 'string' }, 'write-anchor': { type: 'string' } } });
   if (positionals.length !== 1 || positionals[0] !== 'verify') throw new UsageError('audit needs the subcommand verify');
-  const anchor = values.anchor ? await readAnchor(values.anchor) : undefined;
-  const db = await storage(config);
+  const extra = values.anchor ? await readAnchor(values.anchor) : undefined;
+  const key = await loadAuditKey(config.auditKeyFile, { create: false }).catch((error: Error) => {
+    throw new UsageError(`${error.message}: audit verify needs the key the chains were written with`);
+  });
+  const store = new FolderAnchorStore(config.auditAnchorDir);
+  // Before the heads are read: an anchor written meanwhile could lie beyond them.
+  const stored = await store.latest().catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+  let db: Awaited<ReturnType<typeof storage>>;
   try {
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey: key });
+  } catch (error) {
+    if (!(error instanceof AuditKeyMismatch)) throw error;
+    process.stdout.write(`audit trail NOT VERIFIED: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  try {
+    const startedAt = new Date().toISOString();
     const started = performance.now();
-    const result = await verifyAuditChain(db, { anchor });
+    const result = await verifyAuditChain(db, { key, anchors: [...(stored?.heads ?? []), ...(extra?.heads ?? [])] });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const walked = `${result.chains} chains, ${result.records.toLocaleString('en-US')} records in ${seconds} s`;
     if (result.ok) {
@@ -286,10 +311,12 @@ async function auditCommand(config: Config, args: string[]): Promise<void> {
       if (result.problemCount > result.problems.length) process.stdout.write(`  … and ${result.problemCount - result.problems.length} more\n`);
       process.exitCode = 1;
     }
-    if (anchor) process.stdout.write(`checked against the anchor with digest ${headsDigest(anchor)}\n`);
+    if (stored) process.stdout.write(`checked against the newest anchor in ${store.location}, written ${stored.written}, digest ${stored.digest}\n`);
+    else process.stdout.write(`no anchor in ${store.location}: records cut from the end of a chain, with its head rewound, go unnoticed\n`);
+    if (extra) process.stdout.write(`checked against the anchor with digest ${extra.digest}\n`);
     process.stdout.write(`head digest ${result.headDigest}\n`);
     if (values['write-anchor']) {
-      await writeFile(values['write-anchor'], `${JSON.stringify({ digest: result.headDigest, heads: result.heads }, null, 2)}\n`);
+      await writeFile(values['write-anchor'], `${JSON.stringify(anchorOf(result.heads, startedAt), null, 2)}\n`);
       process.stdout.write(`chain heads written to ${values['write-anchor']}\n`);
     }
   } finally {
@@ -297,13 +324,10 @@ async function auditCommand(config: Config, args: string[]): Promise<void> {
   }
 }
 
-async function readAnchor(path: string): Promise<AuditHead[]> {
-  const heads = await readFile(path, 'utf8')
-    .then((text) => (JSON.parse(text) as { heads?: unknown }).heads)
-    .catch(() => undefined);
-  const valid = Array.isArray(heads) && heads.every((h: AuditHead) => Number.isInteger(h?.chain) && Number.isInteger(h?.seq) && /^[0-9a-f]{64}$/.test(h?.hash));
-  if (!valid) throw new UsageError(`${path} is not an anchor written by audit verify --write-anchor`);
-  return heads;
+async function readAnchor(path: string): Promise<AuditAnchor> {
+  const anchor = await readFile(path, 'utf8').then(parseAnchor, () => undefined);
+  if (!anchor) throw new UsageError(`${path} is not an anchor written by audit verify --write-anchor or the server`);
+  return anchor;
 }
 
 async function withStorage(config: Config, work: (db: Awaited<ReturnType<typeof storage>>) => Promise<void>): Promise<void> {

@@ -16,6 +16,12 @@ export interface Config {
   origin: string;
   /** Bootstrap secret of the client registry's admin API (DENSAULYQ_ADMIN_SECRET). */
   adminSecret?: string;
+  /** The audit chain's key, outside the database (AUDIT_KEY_FILE; DATA_DIR/audit/chain.key). */
+  auditKeyFile: string;
+  /** The folder the server writes audit anchors to (AUDIT_ANCHOR_DIR; DATA_DIR/audit/anchors). */
+  auditAnchorDir: string;
+  /** Seconds between audit anchors (AUDIT_ANCHOR_SECONDS; 0: only at start and stop). */
+  auditAnchorSeconds: number;
 }
 
 function integer(value: string | undefined, fallback: number, name: string): number {
@@ -25,7 +31,7 @@ function integer(value: string | undefined, fallback: number, name: string): num
   return n;
 }
 
-/** Settings from the environment (PORT, HOST, DATA_DIR, DATABASE_URL, BODY_LIMIT_MB, PUBLIC_ORIGIN, …). */
+/** Settings from the environment (PORT, HOST, DATA_DIR, DATABASE_URL, BODY_LIMIT_MB, PUBLIC_ORIGIN, AUDIT_KEY_FILE, …). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env.PORT, 8080, 'PORT'),
@@ -38,5 +44,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: env.PUBLIC_BASE_URL || undefined,
     origin: (env.PUBLIC_ORIGIN || `http://localhost:${integer(env.PORT, 8080, 'PORT')}`).replace(/\/$/, ''),
     adminSecret: env.DENSAULYQ_ADMIN_SECRET || undefined,
+    auditKeyFile: resolve(env.AUDIT_KEY_FILE || resolve(env.DATA_DIR ?? 'data', 'audit', 'chain.key')),
+    auditAnchorDir: resolve(env.AUDIT_ANCHOR_DIR || resolve(env.DATA_DIR ?? 'data', 'audit', 'anchors')),
+    auditAnchorSeconds: integer(env.AUDIT_ANCHOR_SECONDS, 60, 'AUDIT_ANCHOR_SECONDS'),
   };
 }

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { FolderAnchorStore, startAnchorWriter } from './access/audit-anchors.js';
 import { platformAccess } from './access/door.js';
 import { authorizationServer } from './access/index.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
 import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
@@ -18,7 +20,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey });
   await loadCustomSearchParameters(new Repository(db, platformAccess()));
   const authorization = await authorizationServer({
     db,
@@ -30,6 +33,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const anchors = await startAnchorWriter({
+    db,
+    store: new FolderAnchorStore(config.auditAnchorDir),
+    seconds: config.auditAnchorSeconds,
+    onError: (error) => logger.error({ err: { message: error.message } }, 'audit anchor not written'),
+  });
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -38,6 +47,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stop() {
       stopping ??= (async () => {
         await app.close();
+        await anchors.stop();
         await db.close();
       })();
       return stopping;

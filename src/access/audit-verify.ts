@@ -1,21 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/driver.js';
 import { GENESIS_PREFIX } from '../store/audit-chain.js';
+import { type AuditKey, processAuditKey } from '../store/audit-key.js';
 
 /**
  * Verification of the audit hash chains (src/store/audit-chain.ts): every record's hash is
- * recomputed here, in Node, from the previous link and the payload, so a database that lies
- * about its hashes cannot vouch for itself. The columns outside the hash (`patient`,
- * `recorded`, which the citizen's access log is read by) must agree with the payload.
+ * recomputed here, in Node, with the audit key, from the previous link and the payload, so a
+ * database that lies about its hashes cannot vouch for itself, and an administrator without the
+ * key cannot rewrite a record and recompute the links after it. The columns outside the hash
+ * (`patient`, `recorded`, which the citizen's access log is read by) must agree with the payload.
  *
- * A chain rewritten from some record on, head included, is consistent with itself: only a link
- * kept outside the database shows it. `auditHeads` gives the links to keep (their digest is short
- * enough to publish), and `verifyAuditChain(db, { anchor })` checks the chains still pass through them.
+ * Removing the newest records and rewinding the head leaves a chain consistent with itself:
+ * only a link kept outside the database shows it. `auditHeads` gives the links to keep (their
+ * digest is short enough to publish; the server writes them to its anchor store,
+ * src/access/audit-anchors.ts), and `verifyAuditChain(db, { anchors })` checks the chains still
+ * pass through them.
  */
 export interface AuditProblem {
   chain: number;
   seq: number;
-  kind: 'changed' | 'removed' | 'reordered' | 'head-mismatch' | 'column-mismatch';
+  /** `seal-mismatch`: the chain's keyed start is missing or not sealed with this key. */
+  kind: 'changed' | 'removed' | 'reordered' | 'head-mismatch' | 'column-mismatch' | 'seal-mismatch';
   detail: string;
 }
 
@@ -41,11 +46,18 @@ export interface AuditHead {
 }
 
 export interface VerifyOptions {
+  /** The key the chains are linked with; the process's own unsaved key when absent (tests). */
+  key?: AuditKey;
   /** Rows read per query; keyset pages keep memory flat however long the chain. */
   pageSize?: number;
   maxProblems?: number;
-  /** Links saved earlier (`auditHeads`): each chain must still pass through them. */
-  anchor?: readonly AuditHead[];
+  /** Links saved earlier (`auditHeads`), several per chain allowed: each chain must still pass through every one. */
+  anchors?: readonly AuditHead[];
+}
+
+/** A link the chain must pass through: anchored outside the database, or sealed as the chain's keyed start. */
+interface RequiredLink extends AuditHead {
+  what: string;
 }
 
 interface AuditRow {
@@ -82,10 +94,24 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
     if (problems.length < maxProblems) problems.push(problem);
   };
 
+  const key = options.key ?? processAuditKey();
   // Heads first: records appended while the walk runs lie beyond them and are left for next time.
   const heads = await auditHeads(db);
   const headOf = new Map(heads.map((h) => [h.chain, h]));
-  const anchors = new Map<number, AuditHead>((options.anchor ?? []).map((a) => [a.chain, a]));
+  const requiredOf = new Map<number, RequiredLink[]>();
+  const mustPass = (link: RequiredLink) => requiredOf.set(link.chain, [...(requiredOf.get(link.chain) ?? []), link]);
+  for (const anchor of options.anchors ?? []) mustPass({ ...anchor, what: 'the anchored link' });
+  const starts = await db.query<{ chain: number; seq: string; hash: string; seal: string }>(
+    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash, encode(seal, 'hex') AS seal FROM audit_keyed_from`,
+  );
+  const keyedAfter = new Map<number, number>();
+  for (const start of starts) {
+    const chain = Number(start.chain);
+    const seq = Number(start.seq);
+    keyedAfter.set(chain, seq);
+    if (key.seal(chain, seq, start.hash) === start.seal) mustPass({ chain, seq, hash: start.hash, what: 'the sealed keyed start' });
+    else report({ chain, seq, kind: 'seal-mismatch', detail: "the chain's keyed start is not sealed with this key" });
+  }
   // A chain with records but no head is foreign to the store: it is walked and reported too.
   const found = await db.query<{ chain: number }>(
     `WITH RECURSIVE c (chain) AS (
@@ -99,15 +125,19 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
   for (const chain of chains) {
     const head = headOf.get(chain);
     const rows = new ChainReader(db, chain, head?.seq, pageSize);
-    const anchor = anchors.get(chain);
+    const links = requiredOf.get(chain) ?? [];
+    if (!keyedAfter.has(chain)) report({ chain, seq: 0, kind: 'seal-mismatch', detail: 'the chain has no sealed keyed start' });
+    // Links up to the keyed start were written before the key existed; a chain without one is taken as keyed throughout.
+    const plainUpTo = keyedAfter.get(chain) ?? 0;
+    const link = (seq: number, previous: string, payload: string) => (seq > plainUpTo ? key.link(previous, payload) : plainLink(previous, payload));
     // The last link read: after a break the walk goes on from the record that broke, so one break is one problem.
     let previous = genesis(chain);
     let expected = 1;
     const accept = (row: AuditRow) => {
       records++;
       checkColumns(chain, row, report);
-      if (anchor && row.seq === anchor.seq && row.hash !== anchor.hash) {
-        report({ chain, seq: row.seq, kind: 'changed', detail: 'the record differs from the anchored link' });
+      for (const required of links) {
+        if (row.seq === required.seq && row.hash !== required.hash) report({ chain, seq: row.seq, kind: 'changed', detail: `the record differs from ${required.what}` });
       }
     };
     for (let row = await rows.next(); row; row = await rows.next()) {
@@ -120,9 +150,9 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
         // A link is missing, so this record cannot be checked against its predecessor.
         const detail = row.seq === expected + 1 ? `record ${expected} is missing` : `records ${expected} to ${row.seq - 1} are missing`;
         report({ chain, seq: expected, kind: 'removed', detail });
-      } else if (link(previous, row.payload) !== row.hash) {
+      } else if (link(row.seq, previous, row.payload) !== row.hash) {
         const next = await rows.peek();
-        if (next?.seq === row.seq + 1 && link(previous, next.payload) === next.hash && link(next.hash, row.payload) === row.hash) {
+        if (next?.seq === row.seq + 1 && link(row.seq, previous, next.payload) === next.hash && link(next.seq, next.hash, row.payload) === row.hash) {
           // Two records swapped places: the chain runs through the second, then the first.
           report({ chain, seq: row.seq, kind: 'reordered', detail: `records ${row.seq} and ${next.seq} are in each other's place` });
           accept((await rows.next())!);
@@ -144,15 +174,15 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
       const detail = lastSeq === head.seq ? "the head's hash is not the last record's" : `the head is at ${head.seq}, the last record at ${lastSeq}`;
       report({ chain, seq: head.seq, kind: 'head-mismatch', detail });
     }
-    if (anchor && anchor.seq > lastSeq) {
-      report({ chain, seq: anchor.seq, kind: 'removed', detail: `the chain ends at ${lastSeq}, before the anchored link ${anchor.seq}` });
+    for (const required of links) {
+      if (required.seq > lastSeq) report({ chain, seq: required.seq, kind: 'removed', detail: `the chain ends at ${lastSeq}, before ${required.what} ${required.seq}` });
     }
   }
   return { ok: problemCount === 0, chains: chains.length, records, problemCount, problems, heads, headDigest: headsDigest(heads) };
 }
 
-/** hash_n = sha256(hash_{n-1} || utf8(payload_n)), as `auditSteps` computes it in SQL. */
-function link(previous: string, payload: string): string {
+/** hash_n = sha256(hash_{n-1} || utf8(payload_n)): the links written before the chain was keyed. */
+function plainLink(previous: string, payload: string): string {
   return createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
 }
 

@@ -289,6 +289,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX oauth_client_event_client ON oauth_client_event (client_id, id);
   CREATE INDEX oauth_client_event_organization ON oauth_client_event (organization, id) WHERE organization IS NOT NULL;
   `,
+  // The audit chain is keyed from here on (src/store/audit-chain.ts): each chain's head at this
+  // point is sealed with the key the opening session holds (HMAC-SHA256 from its padded forms),
+  // so the verifier knows where the plain sha256 links end.
+  `
+  CREATE TABLE audit_keyed_from (
+    chain integer PRIMARY KEY,
+    seq bigint NOT NULL,
+    hash bytea NOT NULL,
+    seal bytea NOT NULL
+  );
+  INSERT INTO audit_keyed_from (chain, seq, hash, seal)
+    SELECT chain, seq, hash, sha256(decode(current_setting('densaulyq.audit_outer'), 'hex') || sha256(decode(current_setting('densaulyq.audit_inner'), 'hex')
+      || convert_to('densaulyq-audit-keyed-from:' || chain || ':' || seq || ':', 'UTF8') || hash))
+    FROM audit_head FOR UPDATE;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -1,4 +1,6 @@
-import type { Database } from './driver.js';
+import { assertAuditKey, keyAuditSession } from './audit-chain.js';
+import { type AuditKey, processAuditKey } from './audit-key.js';
+import type { Database, SqlClient } from './driver.js';
 import { migrate } from './migrations.js';
 import { openPglite } from './pglite-driver.js';
 import { openPostgres } from './postgres-driver.js';
@@ -8,13 +10,21 @@ export interface StorageOptions {
   databaseUrl?: string;
   /** PGlite's data folder; undefined keeps it in memory (tests). */
   dataDir?: string;
+  /**
+   * The audit chain's key (AUDIT_KEY_FILE), checked against the chains' seals on open. Without
+   * one, the process's own unsaved key (`processAuditKey`): for tests and benches only.
+   */
+  auditKey?: AuditKey;
 }
 
-/** Opens the configured database and brings its schema up to date. */
+/** Opens the configured database, every session holding the audit key, and brings its schema up to date. */
 export async function openDatabase(options: StorageOptions): Promise<Database> {
-  const db = options.databaseUrl ? await openPostgres(options.databaseUrl) : await openPglite(options.dataDir);
+  const key = options.auditKey ?? processAuditKey();
+  const setupSession = (session: SqlClient) => keyAuditSession(session, key);
+  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, setupSession) : await openPglite(options.dataDir, setupSession);
   try {
     await migrate(db);
+    if (options.auditKey) await assertAuditKey(db, options.auditKey);
   } catch (error) {
     await db.close();
     throw error;

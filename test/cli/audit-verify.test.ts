@@ -1,63 +1,171 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
 import { auditEventPayload } from '../../src/access/audit-event.js';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/server.js';
 import { appendAuditSql } from '../../src/store/audit-chain.js';
+import { AuditKey, loadAuditKey } from '../../src/store/audit-key.js';
+import type { Database } from '../../src/store/driver.js';
 import { openDatabase } from '../../src/store/open.js';
 import { densaulyq as command } from '../support/cli.js';
+import { driverName } from '../support/database.js';
 
-describe('densaulyq audit verify', () => {
-  let dir: string;
-  let env: Record<string, string>;
-  const densaulyq = (args: string[]) => command(args, env);
-  /** Runs SQL on the embedded database between two commands (never while one runs). */
-  async function withDatabase(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<unknown>) {
-    const db = await openDatabase({ dataDir: env.DATA_DIR });
+const plainLink = (previous: string, payload: string) => createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
+
+/** A deployment of its own: a data folder (key and anchors under DATA_DIR/audit) and, on PostgreSQL, a database. */
+async function deployment() {
+  const dir = await mkdtemp(join(tmpdir(), 'densaulyq-audit-'));
+  const env: Record<string, string> = { DATA_DIR: join(dir, 'data') };
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  const name = `densaulyq_test_${Math.random().toString(16).slice(2, 14)}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  if (serverUrl) {
+    await admin(`CREATE DATABASE ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.toString();
+  }
+  const config = () => loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' });
+
+  /** Runs SQL on the database between two commands, as any command would open it. */
+  async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    const { databaseUrl, dataDir, auditKeyFile } = config();
+    const db = await openDatabase({ databaseUrl, dataDir, auditKey: await loadAuditKey(auditKeyFile, { create: true }) });
     try {
-      await work(db);
+      return await work(db);
     } finally {
       await db.close();
     }
   }
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'densaulyq-audit-'));
-    env = { DATA_DIR: join(dir, 'db') };
-    await withDatabase(async (db) => {
-      const context = { role: 'clinician' as const, subject: 'account-7', clientId: 'mis', scopes: [], purposeOfUse: 'TREAT' };
-      const patients = ['p-1', 'p-2', 'p-3', 'p-1', 'p-4'];
-      const recorded = patients.map((_, i) => new Date(Date.UTC(2026, 0, 1, 8, i)).toISOString());
-      const payloads = patients.map((patient, i) => auditEventPayload({ action: 'R', interaction: 'read', recorded: recorded[i]!, outcome: '0', context, breakGlass: false, patient }));
-      await db.query(appendAuditSql(), [patients, recorded, payloads]);
-    });
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
+  return {
+    env,
+    config,
+    withDatabase,
+    densaulyq: (args: string[], extra: Record<string, string> = {}) => command(args, { ...env, ...extra }),
+    /** Five records, one statement, so one chain: seq 1..5. */
+    seed: () =>
+      withDatabase(async (db) => {
+        const context = { role: 'clinician' as const, subject: 'account-7', clientId: 'mis', scopes: [], purposeOfUse: 'TREAT' };
+        const patients = ['p-1', 'p-2', 'p-3', 'p-1', 'p-4'];
+        const recorded = patients.map((_, i) => new Date(Date.UTC(2026, 0, 1, 8, i)).toISOString());
+        const payloads = patients.map((patient, i) => auditEventPayload({ action: 'R', interaction: 'read', recorded: recorded[i]!, outcome: '0', context, patient }));
+        await db.query(appendAuditSql(), [patients, recorded, payloads]);
+      }),
+    /** Starts the server as `densaulyq serve` does and stops it: its anchor writer runs at start and at stop. */
+    async serveOnce() {
+      const server = await startServer(config(), pino({ level: 'silent' }));
+      await server.stop();
+    },
+    async close() {
+      if (serverUrl) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
 
-  test('an intact trail: a summary, the head digest, the anchor written; exit 0', async () => {
-    const anchor = join(dir, 'anchor.json');
-    const result = await densaulyq(['audit', 'verify', '--write-anchor', anchor]);
+describe(`densaulyq audit verify (${driverName})`, () => {
+  const opened: Awaited<ReturnType<typeof deployment>>[] = [];
+  const open = async () => {
+    const made = await deployment();
+    opened.push(made);
+    return made;
+  };
+  after(() => Promise.all(opened.map((d) => d.close())));
+
+  test('an intact trail passes through the anchor the server wrote; --write-anchor and --anchor still work; exit 0', async () => {
+    const d = await open();
+    await d.seed();
+    await d.serveOnce();
+    assert.equal((await readdir(d.config().auditAnchorDir)).length, 1, 'one anchor: the heads did not move between start and stop');
+    const anchor = join(d.env.DATA_DIR!, '..', 'anchor.json');
+    const result = await d.densaulyq(['audit', 'verify', '--write-anchor', anchor]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /audit trail intact: 64 chains, 5 records/);
+    assert.match(result.stdout, /checked against the newest anchor in .*audit\/anchors, written /);
     const { digest, heads } = JSON.parse(await readFile(anchor, 'utf8'));
     assert.match(result.stdout, new RegExp(`head digest ${digest}`));
     assert.equal(heads.length, 64);
-    assert.equal((await densaulyq(['audit', 'verify', '--anchor', anchor])).code, 0);
+    assert.equal((await d.densaulyq(['audit', 'verify', '--anchor', anchor])).code, 0);
   });
 
-  test('a tampered trail: each problem listed without record contents; exit 1', async () => {
-    await withDatabase((db) => db.query(`UPDATE audit_event SET payload = replace(payload, 'account-7', 'account-8') WHERE seq = 3`));
-    const result = await densaulyq(['audit', 'verify']);
+  test('the newest records removed and the head rewound: found by default, through the server\'s anchor; exit 1', async () => {
+    const d = await open();
+    await d.seed();
+    await d.serveOnce();
+    await d.withDatabase(async (db) => {
+      await db.query(`DELETE FROM audit_event WHERE seq > 3`);
+      await db.query(`UPDATE audit_head h SET seq = e.seq, hash = e.hash FROM audit_event e WHERE e.chain = h.chain AND e.seq = 3`);
+    });
+    const result = await d.densaulyq(['audit', 'verify']);
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stdout, /audit trail TAMPERED: 1 problem in 64 chains, 5 records/);
-    assert.match(result.stdout, /chain \d+ seq 3 {2}changed: /);
-    assert.doesNotMatch(result.stdout, /account-|p-\d/);
+    assert.match(result.stdout, /audit trail TAMPERED: 1 problem in 64 chains, 3 records/);
+    assert.match(result.stdout, /chain \d+ seq 5 {2}removed: the chain ends at 3, before the anchored link 5/);
+    // What the attacker relied on: without the anchor the shortened chain is consistent in itself.
+    const blind = await d.densaulyq(['audit', 'verify'], { AUDIT_ANCHOR_DIR: join(d.env.DATA_DIR!, '..', 'no-anchors') });
+    assert.equal(blind.code, 0, blind.stdout);
+    assert.match(blind.stdout, /no anchor in .*no-anchors: records cut from the end of a chain, with its head rewound, go unnoticed/);
+  });
+
+  test('a record rewritten and every later link and the head recomputed, with plain sha256 or a guessed key: found, listed without record contents; exit 1', async () => {
+    const d = await open();
+    await d.seed();
+    /** Changes record 3 and recomputes links 3..5 and the head from record 2 with `link`. */
+    const rewrite = (link: (previous: string, payload: string) => string) =>
+      d.withDatabase(async (db) => {
+        const rows = await db.query<{ chain: number; seq: string; payload: string; hash: string }>(
+          `SELECT chain, seq::text AS seq, payload, encode(hash, 'hex') AS hash FROM audit_event ORDER BY seq`,
+        );
+        let hash = rows[1]!.hash;
+        for (const row of rows.slice(2)) {
+          const payload = row.seq === '3' ? row.payload.replace('account-7', 'account-8') : row.payload;
+          hash = link(hash, payload);
+          await db.query(`UPDATE audit_event SET payload = $3, hash = decode($4, 'hex') WHERE chain = $1 AND seq = $2`, [row.chain, row.seq, payload, hash]);
+        }
+        await db.query(`UPDATE audit_head SET hash = decode($2, 'hex') WHERE chain = $1`, [rows[0]!.chain, hash]);
+      });
+    const guessed = AuditKey.generate();
+    for (const link of [plainLink, (previous: string, payload: string) => guessed.link(previous, payload)]) {
+      await rewrite(link);
+      const result = await d.densaulyq(['audit', 'verify']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stdout, /audit trail TAMPERED: 3 problems in 64 chains, 5 records/);
+      for (const seq of [3, 4, 5]) assert.match(result.stdout, new RegExp(`chain \\d+ seq ${seq} {2}changed: `));
+      assert.doesNotMatch(result.stdout, /account-|p-\d/);
+    }
+  });
+
+  test('the key: made with mode 0600 at first start, never by verify; another key file is refused', async () => {
+    const d = await open();
+    const missing = await d.densaulyq(['audit', 'verify']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /audit key file .*chain\.key does not exist .*audit verify needs the key/);
+    await d.serveOnce();
+    assert.equal((await stat(d.config().auditKeyFile)).mode & 0o777, 0o600);
+    await d.seed();
+    assert.equal((await d.densaulyq(['audit', 'verify'])).code, 0);
+
+    const otherKey = join(d.env.DATA_DIR!, '..', 'other.key');
+    await loadAuditKey(otherKey, { create: true });
+    const other = await d.densaulyq(['audit', 'verify'], { AUDIT_KEY_FILE: otherKey });
+    assert.equal(other.code, 1, other.stderr);
+    assert.match(other.stdout, /audit trail NOT VERIFIED: the audit key \(fingerprint [0-9a-f]{16}\) did not seal 64 of the 64 audit chains/);
   });
 
   test('usage errors exit 2', async () => {
-    assert.equal((await densaulyq(['audit'])).code, 2);
-    const badAnchor = await densaulyq(['audit', 'verify', '--anchor', join(dir, 'missing.json')]);
+    const d = await open();
+    assert.equal((await d.densaulyq(['audit'])).code, 2);
+    const badAnchor = await d.densaulyq(['audit', 'verify', '--anchor', join(d.env.DATA_DIR!, 'missing.json')]);
     assert.equal(badAnchor.code, 2);
     assert.match(badAnchor.stderr, /not an anchor/);
   });
