@@ -33,17 +33,22 @@ describe('R4 definitions', () => {
 });
 
 describe('validateResource', () => {
-  test('every resource of the Synthea transaction Bundles validates without issues', () => {
+  test('every resource of the Synthea transaction Bundles validates without errors', () => {
     let count = 0;
+    const warnings = new Set<string>();
     for (const file of readdirSync(synthea).filter((f) => f.endsWith('.json'))) {
       const bundle = JSON.parse(readFileSync(new URL(file, synthea), 'utf8')) as Bundle;
       for (const entry of bundle.entry ?? []) {
-        assert.deepEqual(validateResource(entry.resource), [], `${file} ${entry.fullUrl}`);
+        const issues = validateResource(entry.resource);
+        assert.deepEqual(issues.filter((i) => i.severity !== 'warning'), [], `${file} ${entry.fullUrl}`);
+        for (const warning of issues) warnings.add(`${warning.expression?.[0]?.replace(/\[\d+\]/g, '[]')} ${warning.code}`);
         count++;
       }
       assert.deepEqual(validateResource(bundle).filter((i) => i.severity === 'error'), [], file);
     }
     assert.equal(count, 5039);
+    // Synthea codes social security numbers `SS` of v2-0203, which the extensible identifier-type value set lacks.
+    assert.deepEqual([...warnings], ['Patient.identifier[].type code-invalid']);
   });
 
   describe('required bindings', () => {
@@ -138,20 +143,20 @@ describe('validateResource', () => {
 
     test('references inside extensions are checked too', () => {
       const patient = { resourceType: 'Patient', _birthDate: { extension: [{ url: 'http://x.kz/e', valueReference: { reference: 'x y' } }] } };
-      assert.deepEqual(found(patient), ['Patient._birthDate.extension[0].valueReference.reference invalid']);
+      assert.deepEqual(found(patient), ['Patient.birthDate.extension[0].valueReference.reference invalid']);
     });
   });
 
   test('Resource.id must be an id', () => {
-    assert.deepEqual(found({ resourceType: 'Patient', id: 'a b' }), ['Patient.id invalid']);
-    assert.deepEqual(found({ resourceType: 'Patient', id: 'x'.repeat(65) }), ['Patient.id invalid']);
+    assert.deepEqual(found({ resourceType: 'Patient', id: 'a b' }), ['Patient.id value']);
+    assert.deepEqual(found({ resourceType: 'Patient', id: 'x'.repeat(65) }), ['Patient.id value']);
     assert.deepEqual(found({ resourceType: 'Patient', id: 'A-1.b' }), []);
   });
 
-  describe('checks made by Medplum', () => {
-    test('date format', () => assert.deepEqual(found({ resourceType: 'Patient', birthDate: '2020-13-45' }), ['Patient.birthDate structure']));
+  describe('structure and values', () => {
+    test('date format', () => assert.deepEqual(found({ resourceType: 'Patient', birthDate: '2020-13-45' }), ['Patient.birthDate value']));
     test('unknown element', () => assert.deepEqual(found({ resourceType: 'Patient', foo: 1 }), ['Patient.foo structure']));
-    test('missing mandatory element', () => assert.deepEqual(found({ resourceType: 'Observation', code: { text: 'x' } }), ['Observation.status structure']));
+    test('missing mandatory element', () => assert.deepEqual(found({ resourceType: 'Observation', code: { text: 'x' } }), ['Observation.status required']));
     test('array where one value is allowed', () => {
       assert.deepEqual(found({ resourceType: 'Patient', gender: ['male'] }), ['Patient.gender structure']);
     });
@@ -163,10 +168,10 @@ describe('validateResource', () => {
 
   describe('nested resources', () => {
     test('contained resources', () => {
-      const claim = { resourceType: 'Claim', contained: [{ resourceType: 'Patient', id: 'p', gender: 'x', birthDate: 'x' }] };
+      const claim = { resourceType: 'Claim', contained: [{ resourceType: 'Patient', id: 'p', gender: 'x', birthDate: 'x' }], patient: { reference: '#p' } };
       const issues = found(claim);
       assert.ok(issues.includes('Claim.contained[0].gender code-invalid'), issues.join());
-      assert.ok(issues.includes('Claim.contained[0].birthDate structure'), issues.join());
+      assert.ok(issues.includes('Claim.contained[0].birthDate value'), issues.join());
     });
 
     test('resources of Bundle entries', () => {
@@ -178,7 +183,7 @@ describe('validateResource', () => {
       assert.deepEqual(found(bundle).sort(), [
         'Bundle.entry[1].resource.foo structure',
         'Bundle.entry[1].resource.gender code-invalid',
-        'Bundle.entry[1].resource.id invalid',
+        'Bundle.entry[1].resource.id value',
       ]);
     });
   });
