@@ -159,7 +159,7 @@ function periodInOrder(period: unknown): boolean {
   const from = instantRange(start);
   const to = instantRange(end);
   if (from === undefined || to === undefined) return true;
-  const slack = from[2] === to[2] ? 0 : 2 * FOURTEEN_HOURS;
+  const slack = from[2] === to[2] ? 0 : FOURTEEN_HOURS;
   return from[0] < to[1] + slack;
 }
 
