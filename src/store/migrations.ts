@@ -1,4 +1,5 @@
 import type { Database } from './driver.js';
+import { AGGREGATE_SECRET_MIGRATION } from './aggregate-count.js';
 import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
 
 /**
@@ -304,6 +305,8 @@ const MIGRATIONS: readonly string[] = [
       || convert_to('densaulyq-audit-keyed-from:' || chain || ':' || seq || ':', 'UTF8') || hash))
     FROM audit_head FOR UPDATE;
   `,
+  // The secret the record keys of perturbed aggregate counts derive from (src/store/aggregate-count.ts).
+  AGGREGATE_SECRET_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -8,10 +8,12 @@ import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import { type AccessFacts, accessFacts, securityCodes } from './access-facts.js';
 import type { AccessPolicy, AuditNote, Permission } from './access-policy.js';
+import { perturbedCount } from './aggregate-count.js';
 import { PATIENT_PLACEHOLDER, appendAuditSql, auditSteps } from './audit-chain.js';
 import type { Database, SqlClient } from './driver.js';
 import { conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
+import { namedPatientsSql, narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches } from './search-sql.js';
 
@@ -385,22 +387,32 @@ export class Repository {
     }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
     else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
-    const total = await this.total(request, where.join(' AND '), params);
-    if (this.access.aggregateOnly) {
-      return total !== undefined && total < MIN_AGGREGATE_COUNT ? { entries: [], included: [], suppressed: true } : { entries: [], included: [], total };
-    }
-    if (request.summary === 'count' || request.count === 0) return { entries: [], included: [], total };
-    const keys = sortKeys(request, params);
-    if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
     const note: AuditNote = {
       action: 'E',
       interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type',
       query: new URLSearchParams(request.applied).toString(),
       recorded: new Date().toISOString(),
     };
+    // A search naming patients is about them whatever it returns, a count or nothing: each gets
+    // its record with the first page (later pages are recorded by the rows they show).
+    const named = this.access.audits && !this.access.aggregateOnly && !request.cursor ? narrowedPatients(request) : [];
+    const countOnly = request.summary === 'count' || request.count === 0;
+    const total = await this.total(request, where.join(' AND '), params, countOnly && named.length > 0 ? { note, patients: named } : undefined);
+    if (this.access.aggregateOnly) return total === undefined ? { entries: [], included: [], suppressed: true } : { entries: [], included: [], total };
+    if (countOnly) return { entries: [], included: [], total };
+    const keys = sortKeys(request, params);
+    if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
     const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
-    const paged = (repo: Repository, audit: boolean) =>
-      audit ? repo.auditedPage<StoredRow & Record<string, string | null>>(pageSql, request.count, note, params) : repo.client.query<StoredRow & Record<string, string | null>>(pageSql, params.values);
+    type PageRow = StoredRow & Record<string, string | null>;
+    const paged = (repo: Repository, audit: boolean): Promise<PageRow[]> => {
+      if (!audit) return repo.client.query<PageRow>(pageSql, params.values);
+      if (named.length === 0) return repo.auditedPage<PageRow>(pageSql, request.count, note, params);
+      // The named patients join those among the rows shown, one record each, in the page's statement.
+      const record = repo.auditOne(note, 'shown.compartment', params)!;
+      const shown = `FROM (SELECT s.compartment FROM (SELECT compartment FROM page LIMIT ${request.count}) s WHERE s.compartment IS NOT NULL
+        UNION ${namedPatientsSql(named, params)}) shown`;
+      return repo.client.query<PageRow>(`WITH RECURSIVE page AS MATERIALIZED (${pageSql}), ${auditSteps(`${record} ${shown}`).join(', ')} SELECT * FROM page`, params.values);
+    };
     const fetchPage = async (repo: Repository, auditPage: boolean) => {
       const rows = await paged(repo, auditPage);
       const page = rows.slice(0, request.count);
@@ -416,6 +428,13 @@ export class Repository {
       const result = await fetchPage(repo, false);
       const included = await repo.included(request, result.entries);
       await repo.auditMany(note, [...result.entries, ...included]);
+      const shown = new Set([...result.entries, ...included].map((r) => r.compartment));
+      const unseen = named.filter((patient) => !shown.has(patient));
+      const recordParams = new SqlParams();
+      const record = unseen.length > 0 ? repo.auditOne(note, 'shown.compartment', recordParams) : undefined;
+      if (record) {
+        await repo.client.query(`WITH RECURSIVE ${auditSteps(`${record} FROM (${namedPatientsSql(unseen, recordParams)}) shown`).join(', ')} SELECT 1`, recordParams.values);
+      }
       return { ...result, included };
     });
   }
@@ -442,11 +461,35 @@ export class Repository {
     }
   }
 
-  /** `_total=accurate` counts; `estimate` takes the planner's row estimate, which costs no scan. */
-  private async total(request: SearchRequest, where: string, params: SqlParams): Promise<number | undefined> {
-    if (request.total === 'none' && request.summary !== 'count' && !this.access.aggregateOnly) return undefined;
+  /**
+   * `_total=accurate` counts; `estimate` takes the planner's row estimate, which costs no scan.
+   * Aggregate-only callers get the perturbed count, undefined when withheld. With `named`, the
+   * search is a count naming patients: their audit records ride in the counting statement.
+   */
+  private async total(request: SearchRequest, where: string, params: SqlParams, named?: { note: AuditNote; patients: string[] }): Promise<number | undefined> {
+    if (this.access.aggregateOnly) {
+      // Perturbed and thresholded in the database (src/store/aggregate-count.ts); undefined when
+      // withheld. A resource with several matching index rows is one record.
+      const keyed = new SqlParams();
+      const matches = indexOnlyMatches(request, keyed);
+      return matches
+        ? perturbedCount(this.client, `SELECT DISTINCT ${keyed.add(request.resourceType)}::text AS resource_type, m.id FROM (${matches}) m`, keyed.values, MIN_AGGREGATE_COUNT)
+        : perturbedCount(this.client, `SELECT r.resource_type, r.id FROM resource r WHERE ${where}`, params.values, MIN_AGGREGATE_COUNT);
+    }
+    const wanted = request.total !== 'none' || request.summary === 'count';
+    const record = named ? this.auditOne(named.note, 'named.compartment', params) : undefined;
+    if (named && record) {
+      // Narrowed to a few patients, so counted exactly (never estimated), with their records in the same statement.
+      const rows = await this.client.query<{ n: string }>(
+        `WITH RECURSIVE counted AS (SELECT count(*)::text AS n FROM resource r WHERE ${where}),
+          ${auditSteps(`${record} FROM (${namedPatientsSql(named.patients, params)}) named`).join(', ')} SELECT n FROM counted`,
+        params.values,
+      );
+      return wanted ? Number(rows[0]!.n) : undefined;
+    }
+    if (!wanted) return undefined;
     const values = params.values;
-    if (request.total === 'estimate' && !this.access.aggregateOnly) {
+    if (request.total === 'estimate') {
       const plan = await this.client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE ${where}`, values);
       const json = plan[0]?.['QUERY PLAN'];
       const parsed = (typeof json === 'string' ? JSON.parse(json) : json) as [{ Plan: { 'Plan Rows': number } }];
@@ -454,8 +497,9 @@ export class Repository {
     }
     const counting = new SqlParams();
     // The index-only count knows nothing of the access condition: only for callers without one.
-    const matches = this.access.unrestricted || this.access.aggregateOnly ? indexOnlyMatches(request, counting) : undefined;
-    const sql = matches ? `SELECT count(*)::text AS n FROM (${matches}) m` : `SELECT count(*)::text AS n FROM resource r WHERE ${where}`;
+    const matches = this.access.unrestricted ? indexOnlyMatches(request, counting) : undefined;
+    // An index can hold several matching rows of one resource (two codings, `code=a,b`): count each resource once.
+    const sql = matches ? `SELECT count(DISTINCT m.id)::text AS n FROM (${matches}) m` : `SELECT count(*)::text AS n FROM resource r WHERE ${where}`;
     return Number((await this.client.query<{ n: string }>(sql, matches ? counting.values : values))[0]!.n);
   }
 

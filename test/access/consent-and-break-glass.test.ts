@@ -262,7 +262,10 @@ describe(`consent and break-glass (${driverName})`, () => {
     assert.equal(await status('breakGlassA', 'Patient/p3'), 404);
     assert.equal(await status('breakGlassA', 'Observation/obs-p3'), 404);
     assert.deepEqual(await refs('breakGlassA', 'Observation?subject=p3'), []);
-    assert.equal((await auditsOf('p3', 'clinician-a-emergency')).length, before, 'nothing was read, nothing audited');
+    // Nothing was read; the search naming P3 is recorded as tried, no longer under break-glass.
+    const after = (await auditsOf('p3', 'clinician-a-emergency')).slice(before);
+    assert.equal(after.length, 1, 'nothing was read, the search naming P3 recorded once');
+    assert.ok(!isFlagged(after[0]!), 'recorded as break-glass after the grant expired');
     assert.equal(await status('breakGlassA', 'Patient/p6'), 200, 'the other grants still run');
   });
 
@@ -304,7 +307,8 @@ describe(`consent and break-glass (${driverName})`, () => {
     await measure('a vread', 1, A('GET', 'Observation/obs-p1/_history/1'), ['p1']);
     await measure('a read of a resource outside any compartment', 0, A('GET', 'Organization/org-a'));
     await measure('a search of resources outside any compartment', 0, A('GET', 'Organization'));
-    await measure('a search that finds nothing', 0, A('GET', 'Observation?subject=p3'));
+    await measure('a search that finds nothing and names no patient', 0, A('GET', 'Observation?code=nothing'));
+    await measure('a search naming a patient, finding nothing: about them all the same', 1, A('GET', 'Observation?subject=p3'), ['p3']);
     await measure('a search returning 3 patients\' Observations', 3, A('GET', 'Observation?_id=obs-p1,obs-p2,obs-p4'), ['p1', 'p2', 'p4']);
     await measure('a search returning several Observations of one patient', 1, A('GET', 'Observation?subject=p1'), ['p1']);
     await measure('a search with _include of each Observation\'s patient', 2, A('GET', 'Observation?_id=obs-p1,obs-p2&_include=Observation:subject'), ['p1', 'p2']);

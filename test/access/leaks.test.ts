@@ -347,17 +347,21 @@ describe(`no leaks of P3 to the clinician of A (${driverName})`, () => {
     assert.equal(small.body.total, undefined, 'a count of 1 was given');
     assert.deepEqual(entryRefs(small.body), []);
     assert.equal(small.body.entry.find((e: { search?: { mode?: string } }) => e.search?.mode === 'outcome')?.resource.issue[0].code, 'suppressed');
+    // 11 records: published perturbed (src/store/aggregate-count.ts), within 3 and never under 10.
     const large = await analyst(`Observation?code=${COMMON_CODE}&_summary=count`);
-    assert.equal(large.body.total, 11, large.text);
+    assert.ok(large.body.total >= 10 && Math.abs(large.body.total - 11) <= 3, large.text);
     assert.deepEqual(entryRefs(large.body), []);
   });
 
   test('analysts: counts of 10 or more are given for every parameter they may count by', async () => {
     const analyst = (path: string) => as('analyst', 'GET', path);
-    const since = await analyst(`Observation?code=${COMMON_CODE}&_lastUpdated=gt2000-01-01&_summary=count`);
-    assert.equal(since.body.total, 11, `_lastUpdated: ${since.text}`);
+    // Dates bound to the month; the same 11 records as by code alone, so the same perturbed answer.
+    const since = await analyst(`Observation?code=${COMMON_CODE}&_lastUpdated=gt2000-01&_summary=count`);
+    const byCode = await analyst(`Observation?code=${COMMON_CODE}&_summary=count`);
+    assert.ok(since.body.total >= 10 && Math.abs(since.body.total - 11) <= 3, `_lastUpdated: ${since.text}`);
+    assert.equal(since.body.total, byCode.body.total);
     const all = await analyst('Observation?_summary=count');
-    assert.ok(all.body.total >= 15, `no filter: ${all.text}`);
+    assert.ok(all.body.total >= 15 - 3, `no filter (15 or more, perturbed by up to 3): ${all.text}`);
   });
 
   test('no one can write an AuditEvent through the API', async () => {
