@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AuditBasis } from '../store/access-policy.js';
 import type { AccessContext } from './context.js';
-import { ACCESS_ROLE_DISPLAY, ACCESS_ROLE_SYSTEM, ACT_REASON_SYSTEM, PURPOSE_OF_USE_DISPLAY } from './audit-vocabulary.js';
+import { ACCESS_BASIS_DISPLAY, ACCESS_BASIS_SYSTEM, ACCESS_ROLE_DISPLAY, ACCESS_ROLE_SYSTEM, ACT_REASON_SYSTEM, ASSERTED_EXTENSION, PURPOSE_OF_USE_DISPLAY } from './audit-vocabulary.js';
 
 /**
  * The AuditEvent of one audited interaction for one patient, following IHE Basic Audit Log
@@ -16,6 +17,12 @@ import { ACCESS_ROLE_DISPLAY, ACCESS_ROLE_SYSTEM, ACT_REASON_SYSTEM, PURPOSE_OF_
  * (https://hl7.org/fhir/R4/security-labels.html) admit purpose-of-use codes in `meta.security`,
  * so one `_security` test finds every break-glass record without walking the agents, and the
  * agent's purposeOfUse is where BALP puts the purpose.
+ *
+ * Self-declared care (the organization reached the patient only through what it stated about
+ * itself) is flagged the same way, with the access-basis code `self-declared`. What a system only
+ * asserts (the person it acts for, `X-On-Behalf-Of`; a purpose it states, `X-Purpose-Of-Use`) is
+ * marked on the user agent with the `asserted-by-client` extension, so the access log can show
+ * it as asserted rather than verified.
  */
 export interface AuditInput {
   action: 'C' | 'R' | 'U' | 'D' | 'E';
@@ -30,7 +37,8 @@ export interface AuditInput {
   /** audit-event-outcome: 0 success, 4 minor failure (refused), 8 serious failure, 12 major failure. */
   outcome: '0' | '4' | '8' | '12';
   context: AccessContext;
-  breakGlass: boolean;
+  /** How the caller reached the patient, when not by an ordinary verified relationship. */
+  basis?: AuditBasis;
   /** The Patient id, or PATIENT_PLACEHOLDER for SQL to fill in; omitted when no patient is concerned. */
   patient?: string;
   /** What was touched: `Observation/1`, `Patient/2/_history/3`. */
@@ -88,7 +96,10 @@ const ROLE_JSON = Object.fromEntries(
 const REST_TYPE = coding('http://terminology.hl7.org/CodeSystem/audit-event-type', 'rest', 'Restful Operation');
 const SECURITY_ALERT_TYPE = coding(DCM, '110113', 'Security Alert');
 const EMERGENCY_OVERRIDE = coding(DCM, '110127', 'Emergency Override Started');
-const BTG_LABEL = `"security":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]`;
+const BASIS_LABEL: Record<AuditBasis, string> = {
+  'break-glass': `"security":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]`,
+  'self-declared': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'self-declared', ACCESS_BASIS_DISPLAY['self-declared'].en)}]`,
+};
 const PATIENT_ENTITY_CODES =
   `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '1', 'Person')},` +
   `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '1', 'Patient')}`;
@@ -127,7 +138,7 @@ export function auditEventPayload(input: AuditInput): string {
   const meta: string[] = [];
   const profile = balpProfile(input);
   if (profile) meta.push(`"profile":["${profile}"]`);
-  if (input.breakGlass) meta.push(BTG_LABEL);
+  if (input.basis) meta.push(BASIS_LABEL[input.basis]);
 
   const subtype = operation
     ? `${breakGlassOperation ? `${EMERGENCY_OVERRIDE},` : ''}${coding(INTERACTION, 'operation', 'operation')},${coding(OPERATION_SYSTEM, input.interaction)}`
@@ -137,8 +148,10 @@ export function auditEventPayload(input: AuditInput): string {
   const who = `{${person ? `"reference":${JSON.stringify(person)},` : ''}"identifier":{"system":"${
     context.role === 'system' ? CLIENT_SYSTEM : ACCOUNT_SYSTEM
   }","value":${JSON.stringify(context.subject)}}}`;
+  const asserted = [...(context.onBehalfOf ? ['on-behalf-of'] : []), ...(context.purposeAsserted ? ['purpose-of-use'] : [])];
+  const extension = asserted.length ? `"extension":[${asserted.map((code) => `{"url":"${ASSERTED_EXTENSION}","valueCode":"${code}"}`).join(',')}],` : '';
   const agents = [
-    `{"type":${types.user},"role":${ROLE_JSON[context.role]},"who":${who},"requestor":true,"purposeOfUse":[${purposeOfUse(input)}]}`,
+    `{${extension}"type":${types.user},"role":${ROLE_JSON[context.role]},"who":${who},"requestor":true,"purposeOfUse":[${purposeOfUse(input)}]}`,
   ];
   if (context.organization) agents.push(`{"type":${ORGANIZATION_TYPE},"who":{"reference":${JSON.stringify(`Organization/${context.organization}`)}},"requestor":false}`);
   agents.push(
@@ -172,7 +185,7 @@ export function auditEventPayload(input: AuditInput): string {
  * otherwise the purpose the request stated (or its role's default).
  */
 function purposeOfUse(input: AuditInput): string {
-  if (!input.breakGlass) return purposeConcept(input.context.purposeOfUse);
+  if (input.basis !== 'break-glass') return purposeConcept(input.context.purposeOfUse);
   const reason = input.reason ? `,"text":${JSON.stringify(input.reason)}` : '';
   return `${purposeConcept('ETREAT')},{"coding":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]${reason}}`;
 }

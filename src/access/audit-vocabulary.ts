@@ -11,6 +11,23 @@ type Texts = Record<Locale, string>;
 /** The platform's access roles (`AccessContext.role`), coded in `AuditEvent.agent.role`. */
 export const ACCESS_ROLE_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-role';
 
+/** How an access reached the patient, when not by a verified care relationship (AuditEvent.meta.security). */
+export const ACCESS_BASIS_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-basis';
+
+export const ACCESS_BASIS_DISPLAY: Record<'self-declared', Texts> = {
+  'self-declared': {
+    kk: 'Ұйымның өз мәлімдемесі бойынша (расталмаған)',
+    ru: 'По заявлению самой организации (не подтверждено)',
+    en: 'self-declared care relationship (not verified)',
+  },
+};
+
+/**
+ * Extension on AuditEvent.agent: which of its values the client only asserted (`on-behalf-of`,
+ * `purpose-of-use`), recorded as stated rather than verified.
+ */
+export const ASSERTED_EXTENSION = 'http://densaulyq.kz/fhir/StructureDefinition/asserted-by-client';
+
 /** HL7 v3 ActReason: the purpose-of-use codes, BTG ("break the glass") among them. */
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 

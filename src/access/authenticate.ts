@@ -1,4 +1,5 @@
-import { badRequest } from '../fhir/outcome.js';
+import { badRequest, forbidden } from '../fhir/outcome.js';
+import { careEvidence } from '../store/care-evidence.js';
 import type { SqlClient } from '../store/driver.js';
 import type { AccessContext } from './context.js';
 import { defaultPurposeOfUse } from './door.js';
@@ -16,7 +17,7 @@ const PURPOSES = new Set(['TREAT', 'ETREAT', 'CAREMGT', 'PATRQT', 'FAMRQT', 'PWA
 /** Who an unauthenticated request is: nobody, with no scopes, so the door refuses it everything. */
 export const ANONYMOUS_CONTEXT: AccessContext = Object.freeze({ role: 'citizen', subject: 'anonymous', clientId: 'anonymous', scopes: [], purposeOfUse: 'PATRQT', auditOff: true });
 
-const PERSON_REFERENCE = /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/;
+const PRACTITIONER_REFERENCE = /^(Practitioner|PractitionerRole)\/[A-Za-z0-9\-.]{1,64}$/;
 
 export interface RequestFacts {
   /** The `X-Purpose-Of-Use` header, if sent. */
@@ -35,8 +36,15 @@ export async function accessContextFromClaims(db: SqlClient, claims: AccessClaim
   const role = claims.role;
   const purpose = facts.purposeOfUse?.trim().toUpperCase();
   if (purpose !== undefined && !PURPOSES.has(purpose)) throw badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`, 'X-Purpose-Of-Use');
-  if (facts.onBehalfOf !== undefined && (role !== 'system' || !PERSON_REFERENCE.test(facts.onBehalfOf))) {
-    throw badRequest(`X-On-Behalf-Of is for system clients, naming a Practitioner, PractitionerRole, Patient or RelatedPerson`, 'X-On-Behalf-Of');
+  if (facts.onBehalfOf !== undefined) {
+    if (role !== 'system' || !PRACTITIONER_REFERENCE.test(facts.onBehalfOf)) {
+      throw badRequest(`X-On-Behalf-Of is for system clients, naming a Practitioner or PractitionerRole`, 'X-On-Behalf-Of');
+    }
+    // A system may name only its own organization's staff: anyone else would be put in the
+    // citizen's access log on the system's word alone.
+    if (!claims.organization || !(await careEvidence(db).servesOrganization(facts.onBehalfOf, claims.organization))) {
+      throw forbidden(`X-On-Behalf-Of names no one with an active PractitionerRole in this client's organization`, 'X-On-Behalf-Of');
+    }
   }
   const context: AccessContext = {
     role,
@@ -44,6 +52,7 @@ export async function accessContextFromClaims(db: SqlClient, claims: AccessClaim
     clientId: claims.client_id,
     scopes: resourceScopes(claims.scopes),
     purposeOfUse: purpose ?? defaultPurposeOfUse(role),
+    ...(purpose !== undefined ? { purposeAsserted: true } : {}),
     ...(claims.fhirUser ? { fhirUser: claims.fhirUser } : {}),
     ...(claims.organization ? { organization: claims.organization } : {}),
     ...(claims.region ? { region: claims.region } : {}),

@@ -16,7 +16,8 @@ export interface AccessContext {
   fhirUser?: string;
   /**
    * The person a system acts for (`X-On-Behalf-Of: Practitioner/9`), as the system states it:
-   * recorded in the audit so the citizen's access log names a person, never used to grant access.
+   * accepted only for a practitioner with a role in the system's organization, recorded in the
+   * audit as asserted so the citizen's access log names a person, never used to grant access.
    */
   onBehalfOf?: string;
   /** The Organization id the user or system acts for. */
@@ -31,6 +32,8 @@ export interface AccessContext {
   clinicalAccess?: boolean;
   /** HL7 v3 ActReason code stated by the request (`X-Purpose-Of-Use`), default by role. */
   purposeOfUse: string;
+  /** True when the purpose of use was stated by the client (`X-Purpose-Of-Use`) rather than the role's default. */
+  purposeAsserted?: boolean;
   /** The caller's network address, for the audit record. */
   address?: string;
   /** Write no audit records (benchmark baseline only). */

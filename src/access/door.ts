@@ -1,28 +1,37 @@
 import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { normalizeString } from '../fhir/normalize.js';
-import { forbidden, notFound } from '../fhir/outcome.js';
+import { forbidden, notFound, tooManyRequests } from '../fhir/outcome.js';
 import type { SearchRequest } from '../fhir/search-request.js';
-import type { AccessPolicy, AuditNote, Permission, WriteCheck } from '../store/access-policy.js';
+import type { Patient, RelatedPerson } from '@medplum/fhirtypes';
+import { representsLegally } from '../store/access-facts.js';
+import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { SqlClient } from '../store/driver.js';
 import { SqlParams } from '../store/sql-params.js';
 import { checkAggregateSearch } from './aggregate-rules.js';
 import { auditEventPayload } from './audit-event.js';
+import { type Writer, decideCare } from './care-decisions.js';
+import { attachmentNotice } from './patient-notices.js';
+import { assertRegistryElementsKept, attachedOrganizations } from './registry-elements.js';
 import type { AccessContext } from './context.js';
 import { NOTIFIABLE_ICD10_PREFIXES, NOTIFIABLE_SNOMED_CODES } from './notifiable.js';
-import { type ResourceScope, scopesAllowing } from './scopes.js';
+import { type ResourceScope, parseScopes, resourceScopes, scopesAllowing } from './scopes.js';
 
 /**
  * The one door: the access rules of one caller, as the SQL the Repository folds into every
  * query and the checks it makes before every write (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
  * for scopes; roles, care relationships, consent and break-glass as docs/architecture.md says).
  *
- * - citizen: their own compartment, and that of children (under 18) whose RelatedPerson names
- *   the citizen's IIN as parent or guardian; writes only of what citizens record (consents,
- *   questionnaires, messages, self-measurements);
+ * - citizen: their own compartment, and that of children (under 18) whose RelatedPerson (from
+ *   the registry) names the citizen's IIN as parent or guardian; writes only of what citizens
+ *   record (consents, questionnaires, messages, self-measurements, appointments);
  * - clinician and organization system: patients with a care relationship to their organization
- *   (attached, active encounter, episode of care, referral or consultation) that the patient has
- *   not denied by Consent, without the categories the patient hid (unless they wrote the item),
- *   or any patient under break-glass;
+ *   that the patient has not denied by Consent, without the categories the patient hid (unless
+ *   they wrote the item), or any patient under break-glass. Relationships come from evidence
+ *   (src/access/care-decisions.ts): what an organization states about itself without a verified
+ *   relationship is self-declared, flagged in the audit, time-limited, told and reviewed;
+ * - registry: identity and legal representation (Patients, RelatedPersons), which only it changes
+ *   (src/access/registry-elements.ts);
+ * - organization administrator: no clinical data; reviews its organization's self-declared care;
  * - public-health officer: notifiable Conditions, and their patients, in the officer's region;
  * - analyst: counts only, over a few non-identifying parameters, small ones withheld;
  * - administrator: configuration (resources outside any patient compartment), or everything
@@ -48,8 +57,26 @@ export function platformAccess(): AccessPolicy {
   return new Door(PLATFORM_CONTEXT);
 }
 
+/** The author the server's notices to patients are recorded under (src/access/patient-notices.ts). */
+const NOTICE_AUTHOR = 'densaulyq-notice';
+
+/** The server writing what it owes a patient: unrestricted, not audited, its notices recorded as its own. */
+const NOTICE_CONTEXT: AccessContext = Object.freeze({ ...PLATFORM_CONTEXT, subject: NOTICE_AUTHOR });
+
+/**
+ * How often a caller with limits may be told an identifier is taken (each answer says a person
+ * is registered): enough for a registration desk's honest mistakes, too few to walk IINs.
+ * Counted per process; behind a load balancer the bound is per process.
+ */
+const MAX_PROBES = 10;
+const PROBE_WINDOW_MS = 10 * 60_000;
+const identifierProbes = new Map<string, number[]>();
+
 /** Resource types citizens record themselves. */
-const CITIZEN_WRITABLE = new Set(['Consent', 'QuestionnaireResponse', 'Communication', 'Observation', 'DocumentReference']);
+const CITIZEN_WRITABLE = new Set(['Consent', 'QuestionnaireResponse', 'Communication', 'Observation', 'DocumentReference', 'Appointment']);
+
+/** What the national registries record: identity and legal representation. */
+const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
 
 /**
  * Types outside the patient compartment that can still carry personal data (a Binary of a
@@ -93,7 +120,43 @@ class Door implements AccessPolicy {
     this.audits = role !== 'platform' && !context.auditOff;
     this.organization = context.organization ? `Organization/${context.organization}` : undefined;
     this.self = role === 'citizen' && context.fhirUser?.startsWith('Patient/') ? context.fhirUser.slice('Patient/'.length) : undefined;
-    this.author = role === 'citizen' ? (this.self ? `Patient/${this.self}` : null) : role === 'clinician' || role === 'system' ? (this.organization ?? null) : null;
+    this.author =
+      role === 'citizen' ? (this.self ? `Patient/${this.self}` : null)
+      : role === 'clinician' || role === 'system' ? (this.organization ?? null)
+      : role === 'registry' ? 'registry'
+      : context === NOTICE_CONTEXT ? NOTICE_AUTHOR
+      : null;
+    // Breaking the glass is for treating: a token that may record clinical data, not only read it.
+    this.mayBreakGlass = (role === 'clinician' || role === 'system') && this.context.scopes.some(
+      (s) => s.query.length === 0 && s.resourceType !== 'Patient' && s.permissions.some((p) => p === 'c' || p === 'u'),
+    );
+  }
+
+  readonly mayBreakGlass: boolean;
+
+  get notices(): AccessPolicy {
+    return new Door(NOTICE_CONTEXT);
+  }
+
+  get attachment(): AccessPolicy | undefined {
+    const { role } = this.context;
+    if (role === 'registry') return this;
+    if (role !== 'citizen' || !this.self) return undefined;
+    // The registry's hand, moved by the citizen's request: audited under the citizen's account.
+    return new Door({ ...this.context, role: 'registry', scopes: resourceScopes(parseScopes('system/Patient.ru')), purposeOfUse: 'PATRQT' });
+  }
+
+  noteIdentifierProbe(): void {
+    if (this.unrestricted) return;
+    const now = Date.now();
+    const recent = (identifierProbes.get(this.context.subject) ?? []).filter((t) => t > now - PROBE_WINDOW_MS);
+    if (recent.length >= MAX_PROBES) throw tooManyRequests(`Too many identifier conflicts: registering people whose identifiers are taken is limited to ${MAX_PROBES} per ${PROBE_WINDOW_MS / 60_000} minutes`);
+    identifierProbes.set(this.context.subject, [...recent, now]);
+  }
+
+  get declarationReview(): 'all' | string | undefined {
+    if (this.unrestricted) return 'all';
+    return this.context.role === 'organization-administrator' ? this.organization : undefined;
   }
 
   require(permission: Permission, resourceType: string): void {
@@ -114,7 +177,7 @@ class Door implements AccessPolicy {
     if (this.aggregateOnly) checkAggregateSearch(request);
   }
 
-  visible(alias: string, params: SqlParams, resourceType?: string): string | undefined {
+  visible(alias: string, params: SqlParams, resourceType?: string, version = false): string | undefined {
     if (this.context.role === 'platform') return undefined;
     if (this.aggregateOnly) return 'false';
     // Where the query spans types (includes, system history), the scopes still say which.
@@ -126,16 +189,15 @@ class Door implements AccessPolicy {
     const nonCompartment = `(${c} IS NULL AND (${alias}.resource_type <> ALL(${params.add(PRIVATE_TYPES)}::text[])${
       this.author ? ` OR ${alias}.author = ${params.add(this.author)}` : ''
     }))`;
-    const patient = this.patientCondition(alias, params, resourceType);
+    const patient = this.patientCondition(alias, params, resourceType, version);
     conditions.push(patient ? `(${nonCompartment} OR (${c} IS NOT NULL AND ${patient}))` : nonCompartment);
     return conditions.join(' AND ');
   }
 
   /** When the caller may see the row `alias` of a patient's compartment; undefined when never. */
-  private patientCondition(alias: string, params: SqlParams, resourceType: string | undefined): string | undefined {
+  private patientCondition(alias: string, params: SqlParams, resourceType: string | undefined, version = false): string | undefined {
     const c = `${alias}.compartment`;
-    const launch = this.patientScoped(resourceType);
-    const inLaunch = launch ? (this.context.launchPatient ? ` AND ${c} = ${params.add(this.context.launchPatient)}` : ' AND false') : '';
+    const inLaunch = this.launchCondition(alias, params, resourceType);
     switch (this.context.role) {
       case 'citizen': {
         if (!this.self) return undefined;
@@ -144,15 +206,19 @@ class Door implements AccessPolicy {
       }
       case 'clinician':
       case 'system': {
-        const breakGlass = this.breakGlass(c, params);
+        const breakGlass = this.breakGlassGrant(c, params);
         if (!this.organization) return `${breakGlass}${inLaunch}`;
         const party = params.add(this.organization);
         const related = `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${c} AND ${NOT_EXPIRED('cr')})`;
         const denied = `EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = ${c} AND x.kind = 'deny-party' AND x.value = ${party} AND ${NOT_EXPIRED('x')})`;
-        return `((${related} AND NOT ${denied} AND ${this.labelsVisible(alias, params)}) OR ${breakGlass})${inLaunch}`;
+        // The server's notices to the patient (who looked at their record, and why) are the patient's.
+        const notNotice = `${alias}.author IS DISTINCT FROM '${NOTICE_AUTHOR}'`;
+        return `((${related} AND NOT ${denied} AND ${this.labelsVisible(alias, params)}) OR ${breakGlass}) AND ${notNotice}${inLaunch}`;
       }
       case 'public-health':
-        return this.context.region ? `${this.notifiable(alias, params)}${inLaunch}` : undefined;
+        return this.context.region ? `${this.notifiable(alias, params, version)}${inLaunch}` : undefined;
+      case 'registry':
+        return `${alias}.resource_type = ANY(${params.add(REGISTRY_TYPES)}::text[])`;
       default:
         return undefined;
     }
@@ -173,54 +239,96 @@ class Door implements AccessPolicy {
   }
 
   /** Notifiable Conditions of patients living in the officer's region, and those patients' Patient resources. */
-  private notifiable(alias: string, params: SqlParams): string {
+  private notifiable(alias: string, params: SqlParams, version: boolean): string {
     const c = `${alias}.compartment`;
     const codes = params.add(NOTIFIABLE_SNOMED_CODES);
     const prefixes = params.add(NOTIFIABLE_ICD10_PREFIXES.map((p) => `${p}%`));
-    const isNotifiable = (t: string) => `(${t}.value = ANY(${codes}::text[]) OR ${t}.value LIKE ANY(${prefixes}::text[]))`;
+    const isNotifiable = (value: string) => `(${value} = ANY(${codes}::text[]) OR ${value} LIKE ANY(${prefixes}::text[]))`;
     const inRegion = `EXISTS (SELECT 1 FROM search_string s WHERE s.resource_type = 'Patient' AND s.id = ${c} AND s.code = 'address-state'
       AND s.normalized = ${params.add(normalizeString(this.context.region!))})`;
     // A refuted or mistaken diagnosis is no case.
-    const condition = `(${alias}.resource_type = 'Condition' AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Condition'
-      AND t.id = ${alias}.id AND t.code = 'code' AND ${isNotifiable('t')}) AND NOT EXISTS (SELECT 1 FROM search_token v WHERE v.resource_type = 'Condition'
+    const indexed = `(${alias}.resource_type = 'Condition' AND EXISTS (SELECT 1 FROM search_token t WHERE t.resource_type = 'Condition'
+      AND t.id = ${alias}.id AND t.code = 'code' AND ${isNotifiable('t.value')}) AND NOT EXISTS (SELECT 1 FROM search_token v WHERE v.resource_type = 'Condition'
       AND v.id = ${alias}.id AND v.code = 'verification-status' AND v.value IN ('refuted', 'entered-in-error')))`;
+    // A past version is judged by its own codes (the indexes hold the current version's): a
+    // diagnosis that became notifiable does not open what it said before.
+    const json = `(CASE WHEN ${alias}.content = '' THEN '{}' ELSE ${alias}.content END)::jsonb`;
+    const ownCodes = `(${alias}.resource_type = 'Condition' AND EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(${json}->'code'->'coding', '[]'::jsonb)) t(c)
+      WHERE ${isNotifiable("(t.c->>'code')")}) AND coalesce(${json}->'verificationStatus'->'coding'->0->>'code', '') NOT IN ('refuted', 'entered-in-error'))`;
+    const condition = version ? `(${indexed} AND ${ownCodes})` : indexed;
     const casePatient = `(${alias}.resource_type = 'Patient' AND EXISTS (SELECT 1 FROM resource n JOIN search_token t ON t.resource_type = 'Condition'
-      AND t.id = n.id AND t.code = 'code' WHERE n.compartment = ${c} AND n.resource_type = 'Condition' AND NOT n.deleted AND ${isNotifiable('t')}
+      AND t.id = n.id AND t.code = 'code' WHERE n.compartment = ${c} AND n.resource_type = 'Condition' AND NOT n.deleted AND ${isNotifiable('t.value')}
       AND NOT EXISTS (SELECT 1 FROM search_token v WHERE v.resource_type = 'Condition' AND v.id = n.id AND v.code = 'verification-status'
         AND v.value IN ('refuted', 'entered-in-error'))))`;
     return `(${inRegion} AND (${condition} OR ${casePatient}))`;
   }
 
-  breakGlass(patientSql: string, params: SqlParams): string | undefined {
-    const { role } = this.context;
-    if (role !== 'clinician' && role !== 'system') return undefined;
+  /** SQL true when the caller holds an unexpired break-glass grant for the patient `patientSql`. */
+  private breakGlassGrant(patientSql: string, params: SqlParams): string {
     return `EXISTS (SELECT 1 FROM break_glass b WHERE b.subject = ${params.add(this.context.subject)} AND b.patient = ${patientSql} AND b.expires_at > now())`;
   }
 
-  async checkWrite(client: SqlClient, write: WriteCheck): Promise<void> {
-    if (this.unrestricted) return;
+  auditBasis(patientSql: string, params: SqlParams): string | undefined {
+    const { role } = this.context;
+    if (role !== 'clinician' && role !== 'system') return undefined;
+    const breakGlass = this.breakGlassGrant(patientSql, params);
+    if (!this.organization) return `CASE WHEN ${breakGlass} THEN 'break-glass' END`;
+    // Reached only through what the organization declared about itself: flagged like break-glass.
+    const party = params.add(this.organization);
+    const relation = (verified: boolean) =>
+      `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${patientSql} AND ${verified ? '' : 'NOT '}cr.verified AND ${NOT_EXPIRED('cr')})`;
+    return `CASE WHEN ${breakGlass} THEN 'break-glass' WHEN NOT ${relation(true)} AND ${relation(false)} THEN 'self-declared' END`;
+  }
+
+  async checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
     const { role } = this.context;
     const { resourceType, compartment, current } = write;
-    if (role === 'analyst' || role === 'public-health') throw forbidden(`This role does not write`);
+    if (this.unrestricted) return { ...(await decideCare(write, evidence, this.writer('trusted'))), notices: this.attachmentNotices(write) };
+    if (role === 'analyst' || role === 'public-health' || role === 'organization-administrator') throw forbidden(`This role does not write`);
+    if (role === 'registry') {
+      if (!REGISTRY_TYPES.includes(resourceType)) throw forbidden(`The registry records ${REGISTRY_TYPES.join(' and ')} only, not ${resourceType}`);
+      return { ...(await decideCare(write, evidence, this.writer('registry'))), notices: this.attachmentNotices(write) };
+    }
     if (!this.author && role !== 'administrator') throw forbidden(`A caller acting for no organization and no patient writes nothing`);
     if (current && (current.author === null || current.author !== this.author) && !this.mayChangeOthers(resourceType, current.compartment)) {
       throw forbidden(`Only the organization or person that created ${resourceType}/${write.id} may change it`);
     }
+    if (resourceType === 'RelatedPerson' && representsLegally(write.resource as RelatedPerson)) {
+      throw forbidden(`Legal representation (a parent or guardian) is recorded by the civil registry`, 'RelatedPerson.relationship');
+    }
+    if (resourceType === 'Patient' && current) assertRegistryElementsKept(current.resource() as Patient, write.resource as Patient);
+    const none: WriteVerdict = { care: [], declarations: [], notices: [] };
     if (compartment === null) {
       if (role === 'citizen') throw forbidden(`A citizen writes only within their own record`);
-      return;
+      return none;
     }
     if (role === 'administrator') throw forbidden(`An administrator without clinical access does not write patient data`);
     if (role === 'citizen') {
       if (!CITIZEN_WRITABLE.has(resourceType)) throw forbidden(`A citizen may record ${[...CITIZEN_WRITABLE].join(', ')}, not ${resourceType}`);
       if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
-      return;
+      return { ...none, ...(await decideCare(write, evidence, this.writer('patient'))) };
     }
-    // Registering a new patient, or a resource that itself starts care (an Encounter of this
-    // organization), needs no earlier relationship.
-    if (resourceType === 'Patient' && !current) return;
-    if (this.organization && write.establishes.some((e) => e.patient === compartment && e.party === this.organization)) return;
-    if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
+    const verdict = await decideCare(write, evidence, this.writer('organization'));
+    // Registering a new person, or a resource by which this organization states that it cares for
+    // the patient (verified or self-declared), needs no earlier relationship.
+    const establishes = verdict.care.some((c) => c.patient === compartment && c.party === this.organization);
+    if (!(resourceType === 'Patient' && !current) && !establishes && !(await this.reaches(client, compartment))) {
+      throw notFound(`Patient/${compartment} is not known`);
+    }
+    return { ...none, ...verdict };
+  }
+
+  private writer(kind: Writer['kind']): Writer {
+    const label = this.author ?? `${this.context.role}/${this.context.subject}`;
+    return { kind, label, subject: this.context.subject, clientId: this.context.clientId, ...(this.organization ? { party: this.organization } : {}) };
+  }
+
+  /** The patient is told of every change of their primary-care attachment (which only the registry may make). */
+  private attachmentNotices(write: WriteCheck): WriteVerdict['notices'] {
+    if (write.resourceType !== 'Patient' || !write.current || this.context.role === 'platform') return [];
+    const before = attachedOrganizations(write.current.resource() as Patient);
+    const after = attachedOrganizations(write.resource as Patient);
+    return before.join(' ') === after.join(' ') ? [] : [attachmentNotice(write.id, after)];
   }
 
   /**
@@ -230,6 +338,7 @@ class Door implements AccessPolicy {
   private mayChangeOthers(resourceType: string, compartment: string | null): boolean {
     if (compartment === null) return this.context.role === 'administrator';
     if (resourceType === 'Consent') return this.context.role === 'citizen';
+    // An organization caring for the patient adds contact details (the registry's elements stay).
     return resourceType === 'Patient' && this.context.role !== 'citizen';
   }
 
@@ -245,9 +354,9 @@ class Door implements AccessPolicy {
     return rows.length > 0;
   }
 
-  auditPayload(note: AuditNote, patient: string, breakGlass: boolean): string | undefined {
+  auditPayload(note: AuditNote, patient: string, basis?: AuditBasis): string | undefined {
     if (!this.audits) return undefined;
-    return auditEventPayload({ ...note, outcome: '0', context: this.context, breakGlass, patient });
+    return auditEventPayload({ ...note, outcome: '0', context: this.context, ...(basis ? { basis } : {}), patient });
   }
 
   /** The unconstrained scopes allowing `permission` on `resourceType` (constrained v2 scopes are not honoured: they grant nothing). */
@@ -266,12 +375,19 @@ class Door implements AccessPolicy {
     return [...types];
   }
 
-  /** True when only `patient/` scopes let the caller read `resourceType`: they reach the launch patient alone. */
-  private patientScoped(resourceType: string | undefined): boolean {
-    const scopes = this.context.scopes.filter(
+  /**
+   * ` AND …` keeping rows that only `patient/` scopes let the caller read to the launch patient;
+   * where the query spans types (includes), per row type: the types some other scope opens stay open.
+   */
+  private launchCondition(alias: string, params: SqlParams, resourceType: string | undefined): string {
+    const reading = this.context.scopes.filter(
       (s) => s.query.length === 0 && s.permissions.some((p) => p === 'r' || p === 's') && (resourceType === undefined || s.resourceType === '*' || s.resourceType === resourceType),
     );
-    return scopes.length > 0 && scopes.every((s) => s.context === 'patient');
+    if (!reading.some((s) => s.context === 'patient')) return '';
+    const broader = reading.filter((s) => s.context !== 'patient').map((s) => s.resourceType);
+    if (broader.includes('*') || (resourceType !== undefined && broader.length > 0)) return '';
+    const inLaunch = this.context.launchPatient ? `${alias}.compartment = ${params.add(this.context.launchPatient)}` : 'false';
+    return broader.length > 0 ? ` AND (${inLaunch} OR ${alias}.resource_type = ANY(${params.add(broader)}::text[]))` : ` AND ${inLaunch}`;
   }
 }
 

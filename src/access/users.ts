@@ -201,6 +201,8 @@ export async function ensureDemoAccounts(db: Database, options: DemoAccountOptio
       ...(options.organizationId ? { organization: options.organizationId } : {}),
       region,
     },
+    // The national registries' hand: attachment (Patient/ID/$attach) and civil relationships.
+    { username: 'demo-registry', role: 'registry', region },
   ];
   const accounts: DemoAccount[] = [];
   for (const plan of plans) {

@@ -125,8 +125,8 @@ export function unauthorized(text: string): FhirError {
 }
 
 /** 403 Forbidden: authenticated, but access policy denies this interaction. */
-export function forbidden(text: string): FhirError {
-  return error(403, 'forbidden', text);
+export function forbidden(text: string, expression?: string): FhirError {
+  return error(403, 'forbidden', text, expression);
 }
 
 /** 429 Too Many Requests: rate limit reached. */

@@ -1,5 +1,5 @@
-import type { Communication, Parameters } from '@medplum/fhirtypes';
-import { platformAccess } from '../access/door.js';
+import type { Parameters } from '@medplum/fhirtypes';
+import { breakGlassNotice } from '../access/patient-notices.js';
 import { badRequest } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
@@ -30,28 +30,8 @@ export async function breakGlassOperation(request: FhirRequest, params: Record<s
   const { access } = context;
   const expires = await context.repo.recordBreakGlass(
     { patient, reason, minutes: asked ?? MAX_MINUTES, subject: access.subject, ...(access.organization ? { organization: access.organization } : {}) },
-    { resource: notification(patient, access.organization, access.fhirUser, reason), access: platformAccess() },
+    breakGlassNotice(patient, access.organization ? `Organization/${access.organization}` : access.fhirUser, reason),
   );
   const result: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'expires', valueInstant: expires }] };
   return { status: 200, resource: result };
-}
-
-/** The message the patient's app shows: who opened the record in an emergency, and why. */
-function notification(patient: string, organization: string | undefined, fhirUser: string | undefined, reason: string): Communication {
-  return {
-    resourceType: 'Communication',
-    status: 'completed',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/communication-category', code: 'alert' }], text: 'break-glass' }],
-    subject: { reference: `Patient/${patient}` },
-    recipient: [{ reference: `Patient/${patient}` }],
-    ...(organization ? { sender: { reference: `Organization/${organization}` } } : fhirUser ? { sender: { reference: fhirUser } } : {}),
-    sent: new Date().toISOString(),
-    reasonCode: [{ text: reason }],
-    // One payload per language, in the order kk, ru, en.
-    payload: [
-      { contentString: `Сіздің медициналық жазбаңыз шұғыл жағдайда («break-glass») ашылды. Себебі: ${reason}` },
-      { contentString: `Ваша медицинская запись была открыта в экстренном порядке («break-glass»). Причина: ${reason}` },
-      { contentString: `Your health record was opened in an emergency ("break-glass"). Reason: ${reason}` },
-    ],
-  };
 }

@@ -11,6 +11,7 @@ import { patch } from './patch.js';
 import { read } from './read.js';
 import { accessLogOperation } from './access-log.js';
 import { breakGlassOperation } from './break-glass.js';
+import { attachOperation, careCodeOperation, careDeclarationsOperation, confirmCareOperation, reviewCareDeclarationOperation } from './care.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from './duplicates.js';
 import { everythingOperation } from './everything.js';
 import { mergeOperation, unmergeOperation } from './merge.js';
@@ -37,6 +38,7 @@ export interface Route {
 }
 
 const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
+const DENSAULYQ_OPERATIONS = 'http://densaulyq.kz/fhir/OperationDefinition';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
@@ -46,6 +48,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: '', name: 'search-system', level: 'system', handler: searchSystem },
   { method: 'POST', pattern: '_search', name: 'search-system', level: 'system', handler: searchSystem },
   { method: 'POST', pattern: '$import', name: '$import', level: 'system', handler: importOperation, definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' },
+  { method: 'GET', pattern: '$care-declarations', name: '$care-declarations', level: 'system', handler: careDeclarationsOperation, definition: `${DENSAULYQ_OPERATIONS}/care-declarations` },
+  { method: 'POST', pattern: '$review-care-declaration', name: '$review-care-declaration', level: 'system', handler: reviewCareDeclarationOperation, definition: `${DENSAULYQ_OPERATIONS}/review-care-declaration` },
   { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
   { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
   { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
@@ -76,6 +80,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
   { method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
   { method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' },
+  { method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` },
+  { method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` },
+  { method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` },
   { method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' },
   { method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment },
 ];

@@ -1,4 +1,16 @@
-import type { Consent, ConsentProvision, Encounter, EpisodeOfCare, Patient, Reference, RelatedPerson, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import type {
+  Appointment,
+  Consent,
+  ConsentProvision,
+  Encounter,
+  EpisodeOfCare,
+  Patient,
+  Reference,
+  RelatedPerson,
+  Resource,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
 import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 
@@ -7,21 +19,40 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
  * them (tables care_relationship and consent_rule, rewritten with the resource like its search
  * indexes), so that the filter is a few index look-ups inside the query instead of walking
  * Encounters and Consents on every request.
+ *
+ * A resource only CLAIMS care relationships: which of them hold, and whether verified or
+ * self-declared, the door decides from who writes it (AccessPolicy.checkWrite), since the
+ * claims of an Encounter are its writer's own word.
  */
 export interface AccessFacts {
-  /** [patient, party, kind, validUntil]: `party` (`Organization/x`, or `iin|…` for a legal representative) may see `patient`. */
-  care: [string, string, CareKind, string | null][];
+  care: CareClaim[];
   /** [patient, kind, value, validUntil]: the patient denies a party, or hides a security-label category. */
   consent: [string, ConsentRuleKind, string, string | null][];
 }
 
-export type CareKind = 'attached' | 'encounter' | 'episode' | 'referral' | 'consultation' | 'representative';
+/** `party` (`Organization/x`, or `iin|…` for a legal representative) would see `patient`. */
+export interface CareClaim {
+  patient: string;
+  party: string;
+  kind: CareKind;
+  validUntil: string | null;
+  /** The resource the claim rests on besides its own: the ServiceRequest a Task accepts. */
+  basis?: string;
+}
+
+export type CareKind = 'attached' | 'encounter' | 'episode' | 'referral' | 'consultation' | 'appointment' | 'representative';
+
+/** How long the receiving organization keeps access after a referral it accepted is completed, or an appointment ends. */
+export const REFERRAL_GRACE_DAYS = 14;
 export type ConsentRuleKind = 'deny-party' | 'hide-label';
 
 /** Encounter statuses during which the organization treating the patient has a care relationship. */
 const ACTIVE_ENCOUNTER = new Set(['planned', 'arrived', 'triaged', 'in-progress', 'onleave']);
 const ACTIVE_EPISODE = new Set(['planned', 'waitlist', 'active', 'onhold']);
 const ACTIVE_REQUEST = new Set(['draft', 'active', 'on-hold']);
+/** Task statuses in which the owner has accepted the work (https://hl7.org/fhir/R4/task.html#statemachine). */
+const ACCEPTED_TASK = new Set(['accepted', 'in-progress', 'on-hold']);
+const BOOKED_APPOINTMENT = new Set(['booked', 'arrived', 'checked-in', 'pending']);
 
 /**
  * RelatedPerson.relationship codes (v3 RoleCode) that make someone the legal representative of
@@ -30,7 +61,15 @@ const ACTIVE_REQUEST = new Set(['draft', 'active', 'on-hold']);
  */
 export const LEGAL_REPRESENTATIVE_CODES: ReadonlySet<string> = new Set(['PRN', 'MTH', 'FTH', 'NPRN', 'NMTH', 'NFTH', 'ADOPTP', 'ADOPTM', 'ADOPTF', 'GUARD']);
 
+/** A RelatedPerson naming a parent or guardian: legal representation, which reaches the child's record. */
+export function representsLegally(related: RelatedPerson): boolean {
+  return related.relationship?.some((r) => r.coding?.some((c) => LEGAL_REPRESENTATIVE_CODES.has(c.code ?? ''))) ?? false;
+}
+
 const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
+/** References that stand for an organization's part: resolved to `Organization/x` when written (src/store/care-evidence.ts). */
+const PARTY_OF = /^(HealthcareService|Location|PractitionerRole)\/[A-Za-z0-9\-.]{1,64}$/;
+const SERVICE_REQUEST_REFERENCE = /^ServiceRequest\/[A-Za-z0-9\-.]{1,64}$/;
 const ORGANIZATION_REFERENCE = /^Organization\/([A-Za-z0-9\-.]{1,64})$/;
 
 function patientOf(reference: Reference | undefined): string | undefined {
@@ -44,8 +83,8 @@ function organizations(references: readonly (Reference | undefined)[]): string[]
 export function accessFacts(resource: Resource): AccessFacts {
   const care: AccessFacts['care'] = [];
   const consent: AccessFacts['consent'] = [];
-  const relate = (patient: string | undefined, parties: string[], kind: CareKind, until: string | null = null) => {
-    if (patient) for (const party of new Set(parties)) care.push([patient, party, kind, until]);
+  const relate = (patient: string | undefined, parties: string[], kind: CareKind, validUntil: string | null = null, basis?: string) => {
+    if (patient) for (const party of new Set(parties)) care.push({ patient, party, kind, validUntil, ...(basis ? { basis } : {}) });
   };
   switch (resource.resourceType) {
     case 'Patient': {
@@ -70,10 +109,39 @@ export function accessFacts(resource: Resource): AccessFacts {
       relate(patientOf(request.subject), organizations([...(request.performer ?? []), request.requester]), consultation ? 'consultation' : 'referral');
       break;
     }
+    case 'Task': {
+      // The receiving organization's acceptance of a referral: its access lasts while the work
+      // does, and a grace period after it is completed.
+      const task = resource as Task;
+      const referral = (task.focus?.reference ?? '').match(SERVICE_REQUEST_REFERENCE)?.[0];
+      if (!referral) break;
+      const owner = organizations([task.owner]);
+      if (ACCEPTED_TASK.has(task.status)) relate(patientOf(task.for), owner, 'referral', null, referral);
+      else if (task.status === 'completed') {
+        const ended = Date.parse(task.executionPeriod?.end ?? task.lastModified ?? '') || Date.now();
+        relate(patientOf(task.for), owner, 'referral', new Date(ended + REFERRAL_GRACE_DAYS * 86_400_000).toISOString(), referral);
+      }
+      break;
+    }
+    case 'Appointment': {
+      const appointment = resource as Appointment;
+      if (!BOOKED_APPOINTMENT.has(appointment.status)) break;
+      const participants = appointment.participant ?? [];
+      const patient = participants.map((p) => patientOf(p.actor)).find((p) => p !== undefined);
+      const accepted = participants.some((p) => patientOf(p.actor) === patient && p.status === 'accepted');
+      // Access for the visit and its follow-up: until the grace period after the appointment ends.
+      const end = Date.parse(appointment.end ?? '');
+      const until = Number.isNaN(end) ? null : new Date(end + REFERRAL_GRACE_DAYS * 86_400_000).toISOString();
+      // Participants are services, locations and practitioners' roles (R4 names no Organization
+      // there): the store resolves each to the organization it belongs to.
+      const parties = participants.map((p) => p.actor?.reference ?? '').filter((r) => PARTY_OF.test(r));
+      if (accepted) relate(patient, parties, 'appointment', until);
+      break;
+    }
     case 'RelatedPerson': {
       const related = resource as RelatedPerson;
       if (related.active === false) break;
-      if (!related.relationship?.some((r) => r.coding?.some((c) => LEGAL_REPRESENTATIVE_CODES.has(c.code ?? '')))) break;
+      if (!representsLegally(related)) break;
       const iins = (related.identifier ?? []).filter((i) => i.system === IIN_SYSTEM && i.value).map((i) => `iin|${i.value}`);
       relate(patientOf(related.patient), iins, 'representative', endOf(related.period?.end));
       break;

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { CareClaim, CareKind } from './access-facts.js';
 import type { SearchRequest } from '../fhir/search-request.js';
 import type { SqlClient } from './driver.js';
 import type { SqlParams } from './sql-params.js';
@@ -30,10 +31,57 @@ export interface WriteCheck {
   compartment: string | null;
   resource: Resource;
   /** The current version, when the write replaces or deletes one. */
-  current?: { compartment: string | null; author: string | null };
-  /** Care relationships the written resource itself creates, as `party` values per patient. */
-  establishes: { patient: string; party: string }[];
+  current?: { compartment: string | null; author: string | null; resource: () => Resource };
+  /** The care relationships the written resource claims (src/store/access-facts.ts). */
+  claims: CareClaim[];
+  /** The relationships this resource's current version holds, as stored. */
+  held: readonly CareRow[];
 }
+
+/** A care relationship as stored: the claim, whether it is verified, and who asserted it. */
+export interface CareRow {
+  patient: string;
+  party: string;
+  kind: CareKind;
+  validUntil: string | null;
+  verified: boolean;
+  assertedBy: string | null;
+}
+
+/** A relationship an organization declared about itself, to record for review and tell the patient about. */
+export interface CareDeclaration {
+  patient: string;
+  party: string;
+  kind: CareKind;
+  expiresAt: string;
+  declaredBy: string;
+  clientId: string;
+  /** The notice the patient's record receives (a Communication), written by the server. */
+  notice: Resource;
+}
+
+/** What the door decides about a write it allows: the relationships it holds, and what was self-declared. */
+export interface WriteVerdict {
+  care: CareRow[];
+  declarations: CareDeclaration[];
+  /** Notices the patient is owed besides declarations (a change of primary-care attachment). */
+  notices: Resource[];
+}
+
+/** What the store knows about the evidence of a care relationship, for the door's decisions. */
+export interface CareEvidence {
+  /** True when `party` holds a verified, unexpired relationship with `patient` (besides break-glass). */
+  verifiedRelationship(patient: string, party: string): Promise<boolean>;
+  /** The expiry of `party`'s open (unconfirmed, unexpired) declaration about `patient`, if any. */
+  openDeclaration(patient: string, party: string): Promise<string | undefined>;
+  /** The referral (a current ServiceRequest): its patient, its performers and its author. */
+  referral(reference: string): Promise<{ patient: string | null; performers: string[]; author: string | null } | undefined>;
+  /** True when `practitioner` (Practitioner/x or PractitionerRole/x) has an active role in `organization`. */
+  servesOrganization(practitioner: string, organization: string): Promise<boolean>;
+}
+
+/** Why an audited access reached the patient, when it was not an ordinary verified relationship. */
+export type AuditBasis = 'break-glass' | 'self-declared';
 
 /**
  * The access rules a Repository is bound to (the "one door"): the Repository asks them before
@@ -57,16 +105,43 @@ export interface AccessPolicy {
   /**
    * The SQL condition under which the row aliased `alias` (of `resource` or `resource_version`:
    * columns resource_type, id, compartment, author, security) may be seen, or undefined for
-   * every row. `resourceType` is given when the query is about one type.
+   * every row. `resourceType` is given when the query is about one type; `version` when the row is
+   * a past version (of `resource_version`), judged by its own content where the rules read it.
    */
-  visible(alias: string, params: SqlParams, resourceType?: string): string | undefined;
-  /** Throws (403, or 404 for what the caller may not know exists) when the write is not allowed. */
-  checkWrite(client: SqlClient, write: WriteCheck): Promise<void>;
+  visible(alias: string, params: SqlParams, resourceType?: string, version?: boolean): string | undefined;
+  /**
+   * Throws (403, or 404 for what the caller may not know exists) when the write is not allowed;
+   * otherwise decides which care relationships it claims hold, verified or self-declared.
+   */
+  checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict>;
   /**
    * The AuditEvent JSON recording `note` for one patient, or undefined when this caller is not
    * audited. `patient` may be a placeholder that SQL replaces with the row's compartment.
    */
-  auditPayload(note: AuditNote, patient: string, breakGlass: boolean): string | undefined;
-  /** SQL true when the caller reached the patient `patientSql` by break-glass (flagged in the audit), or undefined. */
-  breakGlass(patientSql: string, params: SqlParams): string | undefined;
+  auditPayload(note: AuditNote, patient: string, basis?: AuditBasis): string | undefined;
+  /**
+   * SQL giving the AuditBasis on which the caller reaches the patient `patientSql` ('break-glass',
+   * 'self-declared') or NULL for an ordinary access; undefined when the caller has no such basis.
+   */
+  auditBasis(patientSql: string, params: SqlParams): string | undefined;
+  /**
+   * Called before the caller is told an identifier is taken (a 409, which discloses that the
+   * person is registered); throws 429 when the caller has been told so too often.
+   */
+  noteIdentifierProbe(): void;
+  /** True when the caller may break the glass (a clinician or system with a clinical write scope). */
+  readonly mayBreakGlass: boolean;
+  /**
+   * The registry's policy under which a primary-care attachment is changed for this caller: the
+   * citizen's own request (for themself or a child they represent), or the registry's act;
+   * undefined for everyone else.
+   */
+  readonly attachment: AccessPolicy | undefined;
+  /** Whose self-declared care relationships this caller reviews: 'all', one party (`Organization/x`), or none. */
+  readonly declarationReview: 'all' | string | undefined;
+  /**
+   * The policy under which the server writes what it owes a patient (notices of break-glass,
+   * self-declared care, attachment changes), whatever the caller's own scopes allow.
+   */
+  readonly notices: AccessPolicy;
 }

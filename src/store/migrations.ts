@@ -305,6 +305,45 @@ const MIGRATIONS: readonly string[] = [
       || convert_to('densaulyq-audit-keyed-from:' || chain || ':' || seq || ':', 'UTF8') || hash))
     FROM audit_head FOR UPDATE;
   `,
+  // Care relationships from evidence (src/access/door.ts decideCare): each row records whether it is
+  // verified and who asserted it; a self-declared one expires unless corroborated. care_declaration
+  // keeps every self-declared relationship for review, whatever becomes of its evidence resource;
+  // care_code holds the one-time codes a patient gives to confirm one (hashed, minutes long).
+  `
+  ALTER TABLE care_relationship ADD COLUMN verified boolean NOT NULL DEFAULT true;
+  ALTER TABLE care_relationship ADD COLUMN asserted_by text;
+  DROP INDEX care_relationship_party;
+  CREATE INDEX care_relationship_party ON care_relationship (party, patient) INCLUDE (valid_until, verified);
+
+  CREATE TABLE care_declaration (
+    id text PRIMARY KEY,
+    patient text NOT NULL,
+    party text NOT NULL,
+    kind text NOT NULL,
+    evidence text NOT NULL,
+    declared_by text NOT NULL,
+    client_id text NOT NULL,
+    declared_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    confirmed_at timestamptz,
+    confirmed_by text,
+    reviewed_at timestamptz,
+    reviewed_by text,
+    review_outcome text,
+    review_note text
+  );
+  CREATE INDEX care_declaration_party ON care_declaration (party, declared_at DESC);
+  CREATE INDEX care_declaration_patient ON care_declaration (patient, party, expires_at);
+
+  CREATE TABLE care_code (
+    code_hash text PRIMARY KEY,
+    patient text NOT NULL,
+    created_by text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    used_by text
+  );
+  `,
   // The secret the record keys of perturbed aggregate counts derive from (src/store/aggregate-count.ts).
   AGGREGATE_SECRET_MIGRATION,
 ];

@@ -6,12 +6,22 @@ import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFail
 import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
 import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
-import { type AccessFacts, accessFacts, securityCodes } from './access-facts.js';
-import type { AccessPolicy, AuditNote, Permission } from './access-policy.js';
+import { accessFacts, securityCodes } from './access-facts.js';
+import type { AccessPolicy, AuditBasis, AuditNote, CareRow, Permission, WriteVerdict } from './access-policy.js';
 import { perturbedCount } from './aggregate-count.js';
 import { PATIENT_PLACEHOLDER, appendAuditSql, auditSteps } from './audit-chain.js';
+import { careEvidence, heldCare, resolveParties } from './care-evidence.js';
+import {
+  type CareDeclarationRow,
+  type DeclarationQuery,
+  confirmDeclarations,
+  issueCareCode,
+  listDeclarations,
+  redeemCareCode,
+  reviewDeclaration,
+} from './care-declarations.js';
 import type { Database, SqlClient } from './driver.js';
-import { conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
+import { type IdentifierClaim, conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
 import { namedPatientsSql, narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
@@ -69,6 +79,9 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
+/** The bases an audit record is flagged with, in the order payloads are prepared for them. */
+const AUDIT_BASES: readonly AuditBasis[] = ['break-glass', 'self-declared'];
+
 /** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
 export const MIN_AGGREGATE_COUNT = 10;
 
@@ -100,7 +113,8 @@ interface CurrentVersion extends StoredResource {
   visible: boolean;
 }
 
-type DerivedRows = IndexRows & AccessFacts;
+/** Rows derived from a resource: its search indexes, its consent rules, and the care relationships the door let it hold. */
+type DerivedRows = IndexRows & { consent: ReturnType<typeof accessFacts>['consent']; care: unknown[][] };
 
 /** The tables of rows derived from a resource at write time: search indexes and access facts. */
 const INDEX_TABLES: Record<keyof DerivedRows, { table: string; columns: string[]; types: string[] }> = {
@@ -110,12 +124,23 @@ const INDEX_TABLES: Record<keyof DerivedRows, { table: string; columns: string[]
   number: { table: 'search_number', columns: ['code', 'low', 'high', 'system', 'unit'], types: ['text', 'numeric', 'numeric', 'text', 'text'] },
   uri: { table: 'search_uri', columns: ['code', 'value'], types: ['text', 'text'] },
   reference: { table: 'search_reference', columns: ['code', 'target_type', 'target_id', 'reference'], types: ['text', 'text', 'text', 'text'] },
-  care: { table: 'care_relationship', columns: ['patient', 'party', 'kind', 'valid_until'], types: ['text', 'text', 'text', 'timestamptz'] },
+  care: {
+    table: 'care_relationship',
+    columns: ['patient', 'party', 'kind', 'valid_until', 'verified', 'asserted_by'],
+    types: ['text', 'text', 'text', 'timestamptz', 'boolean', 'text'],
+  },
   consent: { table: 'consent_rule', columns: ['patient', 'kind', 'value', 'valid_until'], types: ['text', 'text', 'text', 'timestamptz'] },
 };
 
 /** Every table with rows derived from a resource's current version, besides `resource` itself. */
 const DERIVED_TABLES = [...Object.values(INDEX_TABLES).map((t) => t.table), 'search_text'];
+/**
+ * What reindexing rebuilds: not care relationships, which the door decided from who wrote the
+ * evidence when it was written (a rebuild from content alone would lose that).
+ */
+const REINDEXED_TABLES = DERIVED_TABLES.filter((table) => table !== 'care_relationship');
+/** Types whose writes may claim care relationships (src/store/access-facts.ts) and so record declarations or notices. */
+const CARE_TYPES = new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'ServiceRequest', 'Task', 'Appointment', 'RelatedPerson']);
 /** CTE steps removing a resource's derived rows; `$1, $2` are its type and id. */
 const INDEX_DELETES = DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
@@ -138,7 +163,21 @@ export class Repository {
   /** Runs `work` in one SQL transaction; nested calls join the outer one. */
   transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
-    return this.db.transaction((tx) => work(new Repository(this.db, this.access, tx, true)));
+    return this.db.transaction((tx) => work(new Repository(this.db, this.access, tx, true))).catch(async (error: unknown) => {
+      // The write rolled back, but its answer still tells the caller the person is registered:
+      // that answer is audited for the person, committed before it is given.
+      const probed = (error as { probed?: string }).probed;
+      if (probed) await this.auditMany({ action: 'E', interaction: 'identifier-conflict', recorded: new Date().toISOString() }, [patientEntity(probed)]);
+      throw error;
+    });
+  }
+
+  /** The 409 for an identifier another resource holds; for a caller with limits, rate-limited and marked for its audit record. */
+  private identifierConflict(taken: IdentifierClaim & { holder: string }): FhirError {
+    if (this.access.unrestricted) return duplicateIdentifier(taken, true);
+    this.access.noteIdentifierProbe();
+    const error = duplicateIdentifier(taken, false);
+    return taken.resourceType === 'Patient' ? Object.assign(error, { probed: taken.holder }) : error;
   }
 
   async read(resourceType: string, id: string): Promise<StoredResource> {
@@ -184,8 +223,13 @@ export class Repository {
     const params = new SqlParams();
     const conditions = [`r.resource_type = ${params.add(resourceType)}`, `r.id = ${params.add(id)}`];
     if (versionId !== undefined) conditions.push(`r.version_id = ${params.add(versionId)}`);
-    const visible = this.access.visible('r', params, resourceType);
+    const past = table === 'resource_version';
+    const visible = this.access.visible('r', params, resourceType, past);
     if (visible) conditions.push(visible);
+    if (past) {
+      const current = this.currentVisible('r', params, resourceType);
+      if (current) conditions.push(current);
+    }
     const select = `SELECT ${STORED_COLUMNS} FROM ${table} r WHERE ${conditions.join(' AND ')}`;
     const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
     const audit = this.auditOne({ action: 'R', interaction, entities: [entity], recorded: new Date().toISOString() }, 'found.compartment', params);
@@ -197,16 +241,27 @@ export class Repository {
   }
 
   /**
+   * A past version is served only if the resource as it is now may be seen too: a label or a
+   * Consent added later hides every earlier version with it.
+   */
+  private currentVisible(versionAlias: string, params: SqlParams, resourceType?: string): string | undefined {
+    const condition = this.access.visible('cur', params, resourceType);
+    return condition ? `EXISTS (SELECT 1 FROM resource cur WHERE cur.resource_type = ${versionAlias}.resource_type AND cur.id = ${versionAlias}.id AND ${condition})` : undefined;
+  }
+
+  /**
    * The select list `patient, recorded, payload` of one audit record for the patient `patientSql`,
    * to complete with a FROM clause; undefined when the caller is not audited. The payload is
    * built once with a placeholder the statement fills with the patient it finds.
    */
   private auditOne(note: AuditNote, patientSql: string, params: SqlParams): string | undefined {
-    const plain = this.access.auditPayload(note, PATIENT_PLACEHOLDER, false);
+    const plain = this.access.auditPayload(note, PATIENT_PLACEHOLDER);
     if (plain === undefined) return undefined;
     const fill = (payload: string) => `replace(${params.add(payload)}::text, '${PATIENT_PLACEHOLDER}', ${patientSql})`;
-    const breakGlass = this.access.breakGlass(patientSql, params);
-    const payload = breakGlass ? `CASE WHEN ${breakGlass} THEN ${fill(this.access.auditPayload(note, PATIENT_PLACEHOLDER, true)!)} ELSE ${fill(plain)} END` : fill(plain);
+    const basis = this.access.auditBasis(patientSql, params);
+    const payload = basis
+      ? `CASE ${basis} ${AUDIT_BASES.map((b) => `WHEN '${b}' THEN ${fill(this.access.auditPayload(note, PATIENT_PLACEHOLDER, b)!)}`).join(' ')} ELSE ${fill(plain)} END`
+      : fill(plain);
     return `SELECT ${patientSql} AS patient, ${params.add(note.recorded)}::timestamptz AS recorded, ${payload} AS payload`;
   }
 
@@ -221,16 +276,18 @@ export class Repository {
     if (byPatient.size === 0) return;
     const params = new SqlParams();
     const patients = [...byPatient.keys()];
-    const plain = patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, false)!);
-    const input = `unnest(${params.add(patients)}::text[], ${params.add(plain)}::text[]`;
-    const breakGlass = this.access.breakGlass('p.patient', params);
-    if (!breakGlass) {
+    const payloads = (basis?: AuditBasis) => patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, basis)!);
+    const plain = payloads();
+    const basis = this.access.auditBasis('p.patient', params);
+    if (!basis) {
       await this.client.query(appendAuditSql(), [patients, patients.map(() => note.recorded), plain], { prepare: 'audit-append' });
       return;
     }
-    const flagged = patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, true)!);
-    const source = `SELECT p.patient, ${params.add(note.recorded)}::timestamptz AS recorded, CASE WHEN ${breakGlass} THEN p.flagged ELSE p.plain END AS payload
-      FROM ${input}, ${params.add(flagged)}::text[]) AS p(patient, plain, flagged)`;
+    const flagged = AUDIT_BASES.map((b) => params.add(payloads(b)));
+    const source = `SELECT p.patient, ${params.add(note.recorded)}::timestamptz AS recorded,
+      CASE ${basis} ${AUDIT_BASES.map((b, i) => `WHEN '${b}' THEN p.flagged${i}`).join(' ')} ELSE p.plain END AS payload
+      FROM unnest(${params.add(patients)}::text[], ${params.add(plain)}::text[], ${flagged.map((f) => `${f}::text[]`).join(', ')})
+      AS p(patient, plain, ${AUDIT_BASES.map((_, i) => `flagged${i}`).join(', ')})`;
     const sql = `WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`;
     await this.client.query(sql, params.values, { prepare: statementName('audit-append', sql) });
   }
@@ -241,11 +298,8 @@ export class Repository {
    * is audited, with its reason, in the same transaction. The door decides who may ask (it names
    * the grantee's condition); a patient that does not exist is a 404.
    */
-  async recordBreakGlass(
-    grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string },
-    notice: { resource: Resource; access: AccessPolicy },
-  ): Promise<string> {
-    if (!this.access.breakGlass('$1', new SqlParams())) throw forbidden(`Only clinicians and organization systems may break the glass`);
+  async recordBreakGlass(grant: { patient: string; reason: string; minutes: number; subject: string; organization?: string }, notice: Resource): Promise<string> {
+    if (!this.access.mayBreakGlass) throw forbidden(`Only clinicians and organization systems whose token may record clinical data may break the glass`);
     return this.transaction(async (repo) => {
       const [found] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [grant.patient]);
       if (!found) throw notFound(`Patient/${grant.patient} is not known`);
@@ -255,11 +309,9 @@ export class Repository {
         [randomUUID(), grant.patient, grant.subject, grant.organization ?? null, grant.reason, grant.minutes],
       );
       const note: AuditNote = { action: 'E', interaction: '$break-glass', entities: [`Patient/${grant.patient}`], reason: grant.reason, recorded: new Date().toISOString() };
-      const payload = this.access.auditPayload(note, grant.patient, true);
+      const payload = this.access.auditPayload(note, grant.patient, 'break-glass');
       if (payload) await repo.client.query(appendAuditSql(), [[grant.patient], [note.recorded], [payload]]);
-      // Telling the patient is the server's duty (written with `notice.access`, the platform's),
-      // whatever the caller's scopes allow it to write; in the grant's transaction.
-      await new Repository(this.db, notice.access, repo.client, true).create(notice.resource);
+      await repo.tellPatient([notice]);
       return rows[0]!.expires;
     });
   }
@@ -309,14 +361,13 @@ export class Repository {
         throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version of ${resourceType}/${id}`);
       }
       if (!current || current.deleted) return undefined;
-      await this.access.checkWrite(repo.client, {
-        resourceType,
-        id,
-        compartment: current.compartment,
-        resource: JSON.parse(current.json) as Resource,
-        current,
-        establishes: [],
-      });
+      const resource = JSON.parse(current.json) as Resource;
+      // A deletion claims no relationship: it ends those the resource held (never the record of a declaration).
+      await this.access.checkWrite(
+        repo.client,
+        { resourceType, id, compartment: current.compartment, resource, current: { ...current, resource: () => resource }, claims: [], held: [] },
+        careEvidence(repo.client),
+      );
       const versionId = String(Number(current.versionId) + 1);
       const lastUpdated = new Date().toISOString();
       await repo.client.query(
@@ -542,8 +593,10 @@ export class Repository {
     if (options.resourceType) this.access.require(options.id ? 'r' : 's', options.resourceType);
     const params = new SqlParams();
     const scope: string[] = [];
-    const visible = this.access.visible('v', params, options.resourceType);
+    const visible = this.access.visible('v', params, options.resourceType, true);
     if (visible) scope.push(visible);
+    const current = this.currentVisible('v', params, options.resourceType);
+    if (current) scope.push(current);
     if (options.resourceType) scope.push(`v.resource_type = ${params.add(options.resourceType)}`);
     if (options.id) scope.push(`v.id = ${params.add(options.id)}`);
     const where: string[] = [];
@@ -592,16 +645,57 @@ export class Repository {
     return row ? { ...toStored(row), compartment: row.compartment, author: row.author, visible: row.visible } : undefined;
   }
 
-  /** Asks the door whether this version may be written. */
-  private checkWrite(version: NextVersion, current: CurrentVersion | undefined): Promise<void> {
-    return this.access.checkWrite(this.client, {
-      resourceType: version.resourceType,
-      id: version.id,
-      compartment: version.compartment,
-      resource: version.full,
-      ...(current && !current.deleted ? { current } : {}),
-      establishes: version.facts.care.map(([patient, party]) => ({ patient, party })),
-    });
+  /** Asks the door whether this version may be written, and which care relationships it holds. */
+  private async checkWrite(version: NextVersion, current: CurrentVersion | undefined): Promise<WriteVerdict> {
+    const existing = current && !current.deleted ? current : undefined;
+    // What the trusted write (the platform, an import) claims holds as it is: nothing to look up.
+    const held = existing && !this.access.unrestricted && version.facts.care.length > 0 ? await heldCare(this.client, version.resourceType, version.id) : [];
+    return this.access.checkWrite(
+      this.client,
+      {
+        resourceType: version.resourceType,
+        id: version.id,
+        compartment: version.compartment,
+        resource: version.full,
+        ...(existing ? { current: { compartment: existing.compartment, author: existing.author, resource: () => JSON.parse(existing.json) as Resource } } : {}),
+        claims: await resolveParties(this.client, version.facts.care),
+        held,
+      },
+      careEvidence(this.client),
+    );
+  }
+
+  /**
+   * Records what the door decided beside a write: the self-declared relationships, kept for
+   * review whatever becomes of their evidence, and the notices the patient is owed.
+   */
+  private async recordVerdicts(verdicts: readonly { evidence: string; verdict: WriteVerdict }[]): Promise<void> {
+    const declarations = verdicts.flatMap(({ evidence, verdict }) => verdict.declarations.map((d) => ({ ...d, evidence })));
+    if (declarations.length > 0) {
+      const column = (pick: (d: (typeof declarations)[number]) => string) => declarations.map(pick);
+      await this.client.query(
+        `INSERT INTO care_declaration (id, patient, party, kind, evidence, declared_by, client_id, expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])`,
+        [
+          declarations.map(() => randomUUID()),
+          column((d) => d.patient),
+          column((d) => d.party),
+          column((d) => d.kind),
+          column((d) => d.evidence),
+          column((d) => d.declaredBy),
+          column((d) => d.clientId),
+          column((d) => d.expiresAt),
+        ],
+      );
+    }
+    await this.tellPatient([...declarations.map((d) => d.notice), ...verdicts.flatMap(({ verdict }) => verdict.notices)]);
+  }
+
+  /** Writes what the server owes patients (notices), under the door's policy for them, in this transaction. */
+  private async tellPatient(notices: readonly Resource[]): Promise<void> {
+    if (notices.length === 0) return;
+    const server = new Repository(this.db, this.access.notices, this.client, true);
+    for (const notice of notices) await server.create(notice);
   }
 
   /**
@@ -612,11 +706,11 @@ export class Repository {
     const version = nextVersion(resource, id, current, this.access.author);
     const restricted = !this.access.unrestricted;
     const claims = identifierClaims(resource, id);
-    if ((claims.length > 0 || restricted) && !this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
-    if (restricted) await this.checkWrite(version, current);
+    if ((claims.length > 0 || restricted || version.facts.care.length > 0) && !this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+    const verdict = await this.checkWrite(version, current);
     if (claims.length > 0) {
       const [taken] = await conflictingClaims(this.client, claims);
-      if (taken) throw duplicateIdentifier(taken, this.access.unrestricted);
+      if (taken) throw this.identifierConflict(taken);
     }
     const params = new SqlParams();
     params.values.push(version.resourceType, id, version.versionId, version.lastUpdated, version.compartment, version.json, version.method, version.author, version.security);
@@ -629,11 +723,12 @@ export class Repository {
     steps.push(
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))`,
     );
-    steps.push(...indexInserts([[version.resourceType, id, version.full]], params, ['$1', '$2']));
+    steps.push(...indexInserts([{ resourceType: version.resourceType, id, resource: version.full, care: verdict.care }], params, ['$1', '$2']));
     const note: AuditNote = { action: version.method === 'create' ? 'C' : 'U', interaction: version.method, entities: [`${version.resourceType}/${id}`], recorded: version.lastUpdated };
     const audit = version.compartment ? this.auditOne(note, '$5::text', params) : undefined;
     if (audit) steps.push(...auditSteps(audit));
     await this.client.query(`WITH RECURSIVE ${steps.join(', ')} SELECT 1`, params.values);
+    await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     if (version.resourceType === 'SearchParameter') registerSearchParameters([version.full as SearchParameter]);
     return toStoredVersion(version);
   }
@@ -647,34 +742,35 @@ export class Repository {
     if (items.length === 0) return { stored: [], unchanged: 0, refused: [] };
     for (const type of new Set(items.map((i) => i.resource.resourceType))) this.access.require(mode === 'create' ? 'c' : 'u', type);
     const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
-    const needsTransaction = claims.length > 0 || !this.access.unrestricted || this.access.audits;
+    const needsTransaction = claims.length > 0 || !this.access.unrestricted || this.access.audits || items.some((i) => CARE_TYPES.has(i.resource.resourceType));
     if (needsTransaction && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
-      const error = duplicateIdentifier(taken, this.access.unrestricted);
+      const error = this.identifierConflict(taken);
       if (mode === 'create') throw Object.assign(error, { item: taken.item });
       if (refusedItems.has(taken.item)) continue;
       refusedItems.add(taken.item);
       refused.push({ item: taken.item, error });
     }
     const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, CurrentVersion>();
-    const versions: (NextVersion & { existing: boolean })[] = [];
+    const versions: (NextVersion & { existing: boolean; verdict: WriteVerdict })[] = [];
     let unchanged = 0;
     for (const [item, { resource, id }] of items.entries()) {
       if (refusedItems.has(item)) continue;
       const row = current.get(`${resource.resourceType}/${id}`);
+      // Before anything is compared: an upsert of an id the caller may not see would overwrite
+      // (or, answered "unchanged", confirm the content of) what it cannot know exists; and, as for
+      // update, a caller with limits may not choose a new id.
+      if (mode === 'upsert' && !this.access.unrestricted && !(row && !row.deleted && row.visible)) {
+        throw Object.assign(notFound(`${resource.resourceType}/${id} is not known`), { item });
+      }
       if (row && !row.deleted && sameContent(row.json, resource)) {
         unchanged++;
         continue;
       }
       const version = nextVersion(resource, id, row, this.access.author);
-      if (!this.access.unrestricted) {
-        // An upsert of an id the caller may not see would overwrite what it cannot know exists.
-        if (row && !row.visible) throw Object.assign(notFound(`${resource.resourceType}/${id} is not known`), { item });
-        await this.checkWrite(version, row);
-      }
-      versions.push({ ...version, existing: !!row });
+      versions.push({ ...version, existing: !!row, verdict: await this.checkWrite(version, row) });
     }
     if (versions.length === 0) return { stored: [], unchanged, refused };
     const params = new SqlParams();
@@ -702,9 +798,10 @@ export class Repository {
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security)
         SELECT resource_type, id, version_id, last_updated, compartment, content, method, author, security FROM input)`,
       ...DERIVED_TABLES.map((table, i) => `dm${i} AS (DELETE FROM ${table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(versions.map((v) => [v.resourceType, v.id, v.full]), params),
+      ...indexInserts(versions.map((v) => ({ resourceType: v.resourceType, id: v.id, resource: v.full, care: v.verdict.care })), params),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
     const stored = versions.map(toStoredVersion);
     const recorded = versions[0]!.lastUpdated;
@@ -733,8 +830,8 @@ export class Repository {
     const input = `SELECT * FROM unnest(${write.add(rows.map((r) => r.resource_type))}::text[], ${write.add(rows.map((r) => r.id))}::text[]) AS t(resource_type, id)`;
     const steps = [
       `input AS (${input})`,
-      ...DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(rows.map((r) => [r.resource_type, r.id, JSON.parse(r.content) as Resource]), write),
+      ...REINDEXED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
+      ...indexInserts(rows.map((r) => ({ resourceType: r.resource_type, id: r.id, resource: JSON.parse(r.content) as Resource })), write),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, write.values);
     const last = rows[rows.length - 1]!;
@@ -769,6 +866,85 @@ export class Repository {
       params.values,
     );
     return new Map(rows.map((row) => [`${row.resource_type}/${row.id}`, { ...toStored(row), compartment: row.compartment, author: row.author, visible: row.visible }]));
+  }
+
+  /**
+   * A one-time code the patient (or their representative) gives an organization so it can confirm
+   * its self-declared care relationship; audited, like any act on the record.
+   */
+  async careCode(patient: string): Promise<{ code: string; expires: string }> {
+    if (!this.access.author?.startsWith('Patient/') || !(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    return this.transaction(async (repo) => {
+      const issued = await issueCareCode(repo.client, patient, this.access.author!);
+      await repo.auditMany({ action: 'E', interaction: '$care-code', recorded: new Date().toISOString() }, [patientEntity(patient)]);
+      return issued;
+    });
+  }
+
+  /**
+   * Corroborates self-declared care: the patient confirms an organization's claim (`party`), or the
+   * organization itself presents a one-time code the patient gave it. Returns the number of
+   * declarations confirmed; a wrong or used code is a 403 that confirms nothing.
+   */
+  async confirmCare(patient: string, confirmation: { party: string } | { code: string }): Promise<number> {
+    const author = this.access.author;
+    const byPatient = 'party' in confirmation;
+    if (byPatient ? !author?.startsWith('Patient/') : !author?.startsWith('Organization/')) {
+      throw forbidden(byPatient ? `Only the patient or their representative confirms for an organization` : `An organization confirms its own care with the patient's code`);
+    }
+    if (byPatient && !(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    const party = byPatient ? confirmation.party : author!;
+    return this.transaction(async (repo) => {
+      if (!byPatient && !(await redeemCareCode(repo.client, patient, confirmation.code, author!))) throw forbidden(`The code is not valid for this patient, or was used or expired`);
+      const confirmed = await confirmDeclarations(repo.client, patient, party, author!);
+      await repo.auditMany({ action: 'E', interaction: '$confirm-care', recorded: new Date().toISOString() }, [patientEntity(patient)]);
+      return confirmed;
+    });
+  }
+
+  /** The self-declared care relationships the caller reviews (its organization's, or all for the ministry). */
+  async careDeclarations(query: Omit<DeclarationQuery, 'party'> & { party?: string }): Promise<{ rows: CareDeclarationRow[]; nextCursor?: string }> {
+    const party = this.reviewedParty(query.party);
+    return listDeclarations(this.client, { ...query, ...(party ? { party } : {}) });
+  }
+
+  /** Records a review of a declaration the caller reviews; a declaration it may not review is a 404. */
+  async reviewCareDeclaration(review: { id: string; outcome: string; note?: string }): Promise<void> {
+    const party = this.reviewedParty(undefined);
+    if (!(await reviewDeclaration(this.client, { ...review, reviewer: this.access.author ?? review.id, ...(party ? { party } : {}) }))) {
+      throw notFound(`No care declaration ${review.id} to review`);
+    }
+  }
+
+  /** The party whose declarations the caller reviews (undefined: all); 403 when it reviews none or asks for another's. */
+  private reviewedParty(asked: string | undefined): string | undefined {
+    const scope = this.access.declarationReview;
+    if (scope === undefined) throw forbidden(`Only an organization's administrator or the ministry reviews self-declared care`);
+    if (scope === 'all') return asked;
+    if (asked !== undefined && asked !== scope) throw forbidden(`An organization's administrator reviews its own organization's declarations only`);
+    return scope;
+  }
+
+  /**
+   * Changes a patient's primary-care attachment to `organization`: the citizen's request (for
+   * themself or a child they represent) or the registry's act, written by the registry's policy
+   * (the door's `attachment`), which tells the patient. The Patient's other references stay.
+   */
+  async attach(patient: string, organization: string): Promise<StoredResource> {
+    const attachment = this.access.attachment;
+    if (!attachment) throw forbidden(`Primary-care attachment changes at the patient's request or by the registry`);
+    if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    return this.transaction(async (repo) => {
+      const registry = new Repository(this.db, attachment, repo.client, true);
+      const [found] = await repo.client.query<{ content: string }>(`SELECT content FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [patient]);
+      const [target] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Organization' AND id = $1 AND NOT deleted`, [organization]);
+      if (!found) throw notFound(`Patient/${patient} is not known`);
+      if (!target) throw badRequest(`Organization/${organization} is not known`, 'organization');
+      const record = JSON.parse(found.content) as Resource & { generalPractitioner?: { reference?: string }[] };
+      const others = (record.generalPractitioner ?? []).filter((r) => !r.reference?.startsWith('Organization/'));
+      const next = { ...record, generalPractitioner: [...others, { reference: `Organization/${organization}` }] } as Resource & { id: string };
+      return (await registry.update(next)).stored;
+    });
   }
 
   /** Maintenance that reads or rewrites everything: the platform's own jobs only. */
@@ -821,15 +997,23 @@ function toStoredVersion(version: NextVersion): StoredResource {
 }
 
 /**
- * CTE steps inserting the search index rows and full-text words of resources, one unnest per
- * table. `owner` names the SQL of a single resource's type and id; without it, type and id
+ * CTE steps inserting the search index rows, access facts and full-text words of resources, one
+ * unnest per table; care relationships only as the door decided them (`care`), none when omitted. `owner` names the SQL of a single resource's type and id; without it, type and id
  * columns are bound per row.
  */
-function indexInserts(resources: [resourceType: string, id: string, resource: Resource][], params: SqlParams, owner?: [string, string]): string[] {
-  const indexed = resources.map(([resourceType, id, resource]) => ({
+function indexInserts(
+  resources: { resourceType: string; id: string; resource: Resource; care?: readonly CareRow[] }[],
+  params: SqlParams,
+  owner?: [string, string],
+): string[] {
+  const indexed = resources.map(({ resourceType, id, resource, care }) => ({
     resourceType,
     id,
-    rows: { ...extractSearchIndex(resource), ...accessFacts(resource) } as DerivedRows,
+    rows: {
+      ...extractSearchIndex(resource),
+      consent: accessFacts(resource).consent,
+      care: (care ?? []).map((c) => [c.patient, c.party, c.kind, c.validUntil, c.verified, c.assertedBy]),
+    } as DerivedRows,
     text: textWords(resource),
   }));
   const steps: string[] = [];
@@ -866,6 +1050,11 @@ function indexInserts(resources: [resourceType: string, id: string, resource: Re
       SELECT ${textOwner}string_to_array(t.narrative, ' '), string_to_array(t.content, ' ') FROM ${textSource})`,
   );
   return steps;
+}
+
+/** The Patient itself as what an operation on the record touched, for its audit record. */
+function patientEntity(patient: string): StoredResource {
+  return { resourceType: 'Patient', id: patient, versionId: '', lastUpdated: '', deleted: false, json: '', compartment: patient };
 }
 
 function toStored(row: StoredRow): StoredResource {

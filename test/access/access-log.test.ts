@@ -34,7 +34,7 @@ describe(`the citizen's access log (${driverName})`, () => {
   before(async () => {
     db = await openTestDatabase();
     for (const row of ROWS) {
-      const payload = auditEventPayload({ action: 'R', interaction: 'read', recorded: row.recorded, outcome: '0', context: clinician, breakGlass: false, patient: row.patient });
+      const payload = auditEventPayload({ action: 'R', interaction: 'read', recorded: row.recorded, outcome: '0', context: clinician, patient: row.patient });
       idOf.set(`${row.chain}/${row.seq}`, JSON.parse(payload).id);
       await db.query(`INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload) VALUES ($1, $2, $3, $4, '\\x00', $5)`, [
         row.chain,

@@ -159,7 +159,7 @@ describe('client registry admin API, accounts and CLI tokens', () => {
 
   it('creates one demo account per role, with passwords shown only once', async () => {
     const first = await ensureDemoAccounts(server.db, { patientId: 'p-1', practitionerId: 'pr-1', organizationId: 'org-1' });
-    assert.deepEqual(first.map((a) => a.role).sort(), ['administrator', 'analyst', 'citizen', 'clinician', 'organization-administrator', 'public-health']);
+    assert.deepEqual(first.map((a) => a.role).sort(), ['administrator', 'analyst', 'citizen', 'clinician', 'organization-administrator', 'public-health', 'registry']);
     assert.ok(first.every((a) => typeof a.password === 'string' && a.password.length >= 12));
     assert.equal(first.find((a) => a.role === 'citizen')!.fhirUser, 'Patient/p-1');
     assert.equal(first.find((a) => a.role === 'organization-administrator')!.organization, 'org-1', 'the demo organization approves its own systems');
@@ -167,7 +167,7 @@ describe('client registry admin API, accounts and CLI tokens', () => {
     const check = await verifyPassword(server.db, citizen.username, citizen.password!);
     assert.equal(check.ok, true);
     const second = await ensureDemoAccounts(server.db, {});
-    assert.equal(second.length, 6);
+    assert.equal(second.length, 7);
     assert.ok(second.every((a) => a.password === undefined));
   });
 

@@ -11,6 +11,13 @@ describe('audit records name the person and purpose behind a request', () => {
     server = await startTestServer();
     await server.fhir('PUT', 'Organization/org-agents', { resourceType: 'Organization', id: 'org-agents', name: 'Polyclinic 4' });
     await server.fhir('PUT', 'Patient/p-agents', { resourceType: 'Patient', id: 'p-agents', generalPractitioner: [{ reference: 'Organization/org-agents' }] });
+    await server.fhir('PUT', 'PractitionerRole/role-doc-7', {
+      resourceType: 'PractitionerRole',
+      id: 'role-doc-7',
+      active: true,
+      practitioner: { reference: 'Practitioner/doc-7' },
+      organization: { reference: 'Organization/org-agents' },
+    });
     system = await server.token({ sub: 'mis-4', client_id: 'mis-4', scope: 'system/*.rs', role: 'system', organization: 'org-agents' });
     clinician = await server.token({ sub: 'doctor-4', scope: 'user/*.rs', role: 'clinician', organization: 'org-agents', fhirUser: 'Practitioner/doc-4' });
   });
@@ -22,7 +29,7 @@ describe('audit records name the person and purpose behind a request', () => {
     return log.body.entry[0].resource;
   }
 
-  test('a system names the practitioner it acts for; the log shows person, organization and client', async () => {
+  test('a system names the practitioner it acts for; the log shows person (as asserted), organization and client', async () => {
     const read = await server.fhir('GET', 'Patient/p-agents', undefined, { authorization: `Bearer ${system}`, 'x-on-behalf-of': 'Practitioner/doc-7' });
     assert.equal(read.status, 200, read.text);
     const event = await lastAuditEvent();
@@ -30,6 +37,16 @@ describe('audit records name the person and purpose behind a request', () => {
     assert.ok(agents.some((who: any) => who.reference === 'Practitioner/doc-7'), JSON.stringify(agents));
     assert.ok(agents.some((who: any) => who.reference === 'Organization/org-agents'));
     assert.ok(agents.some((who: any) => who.identifier?.value === 'mis-4'));
+    const user = event.agent.find((a: any) => a.requestor);
+    assert.deepEqual(user.extension.map((e: any) => e.valueCode), ['on-behalf-of'], 'recorded as asserted by the client');
+  });
+
+  test('a system may not name someone outside its organization', async () => {
+    const stranger = await server.fhir('GET', 'Patient/p-agents', undefined, { authorization: `Bearer ${system}`, 'x-on-behalf-of': 'Practitioner/doc-elsewhere' });
+    assert.equal(stranger.status, 403, stranger.text);
+    assert.equal(stranger.body.issue[0].expression[0], 'X-On-Behalf-Of');
+    const role = await server.fhir('GET', 'Patient/p-agents', undefined, { authorization: `Bearer ${system}`, 'x-on-behalf-of': 'PractitionerRole/role-doc-7' });
+    assert.equal(role.status, 200, role.text);
   });
 
   test('a stated purpose of use is recorded; an unknown one is refused', async () => {

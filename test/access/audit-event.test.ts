@@ -22,7 +22,6 @@ const read: AuditInput = {
   recorded: '2026-03-01T08:30:00.125Z',
   outcome: '0',
   context: clinician,
-  breakGlass: false,
   patient: 'p-1',
   entities: ['Observation/obs-1'],
   observer: 'https://api.densaulyq.kz/fhir',
@@ -97,14 +96,14 @@ describe('the audit record: a FHIR R4 AuditEvent after IHE BALP', () => {
 
   test('break-glass is flagged: meta.security BTG, purpose emergency treatment plus BTG carrying the stated reason', () => {
     const reason = 'Unconscious on arrival; "allergies?"\nNo relative reachable';
-    const e = event({ ...read, breakGlass: true, reason });
+    const e = event({ ...read, basis: 'break-glass', reason });
     assert.deepEqual(errors(e), []);
     assert.deepEqual(codes(e.meta?.security), ['http://terminology.hl7.org/CodeSystem/v3-ActReason|BTG']);
     const purposes = agentOfType(e, 'IRCP')!.purposeOfUse!;
     assert.deepEqual(purposes.map((p) => p.coding?.[0]?.code), ['ETREAT', 'BTG']);
     assert.equal(purposes[1]!.text, reason);
 
-    const grant = event({ ...read, action: 'E', interaction: '$break-glass', entities: undefined, breakGlass: true, reason: 'cardiac arrest' });
+    const grant = event({ ...read, action: 'E', interaction: '$break-glass', entities: undefined, basis: 'break-glass', reason: 'cardiac arrest' });
     assert.deepEqual(errors(grant), []);
     assert.deepEqual(codes([grant.type]), ['http://dicom.nema.org/resources/ontology/DCM|110113']);
     assert.deepEqual(codes(grant.subtype), [

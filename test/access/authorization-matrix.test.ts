@@ -1,5 +1,6 @@
 /**
- * The authorization matrix (issue 5, item 8): roles × interactions × care relationship × consent,
+ * The authorization matrix (issue 5, item 8; issue 10, item 10): roles × interactions × care
+ * relationship (kind, verified or self-declared) × consent,
  * each case one request with the status it must get and, for searches, the exact set of
  * resources it must return. The expectations are written out here as data — who sees what in
  * the world of ./world.ts — not derived from the door's code, so a change to the rules shows up
@@ -558,6 +559,43 @@ const aftermath: Case[] = [
   get('anonymous', 'read metadata (public)', 'metadata', 200),
 ];
 
+const inProgress = (patient: PatientKey, organization: string) => ({
+  resourceType: 'Encounter', status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'EMER' },
+  subject: { reference: `Patient/${patient}` }, serviceProvider: { reference: `Organization/${organization}` },
+});
+const basisOf = (reply: FhirReply, subject: string) =>
+  (reply.body.entry as { resource: { meta?: { security?: { code: string }[] }; agent: { requestor: boolean; who?: { identifier?: { value?: string } } }[] } }[])
+    .map((e) => e.resource)
+    .filter((event) => event.agent.some((a) => a.requestor && a.who?.identifier?.value === subject))
+    .map((event) => event.meta?.security?.[0]?.code ?? 'verified');
+
+/** Care relationships from evidence (issue 10): each kind and verification state, as the door decides from who writes. */
+const relationships: Case[] = [
+  get('clinicianC', `read ${P('p3')} [${STORY.p3}] before C states anything`, P('p3'), 404),
+  send('clinicianC', 'create an in-progress Encounter of P3 at C (self-declared: allowed, flagged, time-limited)', 'POST', 'Encounter', inProgress('p3', ORG.C), 201),
+  get('clinicianC', `read ${P('p3')} under C's self-declared care`, P('p3'), 200),
+  get('citizenP3', "P3's access log shows C's read as self-declared", 'Patient/p3/$access-log', 200, {
+    check: (reply) => assert.equal(basisOf(reply, 'clinician-c')[0], 'self-declared'),
+  }),
+  send('citizenP3', "P3 confirms C's care", 'POST', 'Patient/p3/$confirm-care', { resourceType: 'Parameters', parameter: [{ name: 'organization', valueReference: { reference: `Organization/${ORG.C}` } }] }, 200),
+  get('clinicianC', `read ${P('p3')} once P3 confirmed C's care (verified)`, P('p3'), 200),
+  get('citizenP3', "P3's access log shows C's read after the confirmation as verified", 'Patient/p3/$access-log', 200, {
+    check: (reply) => assert.equal(basisOf(reply, 'clinician-c')[0], 'verified'),
+  }),
+  send('clinicianA', 'create an in-progress Encounter of P1 at C (an organization cannot give another one access)', 'POST', 'Encounter', inProgress('p1', ORG.C), 201),
+  get('clinicianC', `read ${P('p1')} after A named C`, P('p1'), 404),
+  send('clinicianA', `update ${P('p2')} changing its primary-care attachment to A (the registry's element)`, 'PUT', P('p2'), {
+    resourceType: 'Patient', id: 'p2', identifier: [{ system: IIN_SYSTEM, value: IIN.p2 }], name: [{ family: 'Бекова', given: ['Тест'] }],
+    gender: 'female', birthDate: '1985-06-07', generalPractitioner: [{ reference: `Organization/${ORG.A}` }], telecom: [{ system: 'phone', value: '+77010000000' }],
+  }, 403, { check: (reply) => assert.deepEqual(reply.body.issue[0].expression, ['Patient.generalPractitioner']) }),
+  get('clinicianB', `read ${P('p2')} [B is still P2's polyclinic]`, P('p2'), 200),
+  send('systemA', 'create a RelatedPerson naming P3 as mother of K (legal representation is the registry\'s)', 'POST', 'RelatedPerson', {
+    resourceType: 'RelatedPerson', patient: { reference: 'Patient/k' }, identifier: [{ system: IIN_SYSTEM, value: IIN.p3 }],
+    relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }],
+  }, [403, 404]),
+  get('citizenP3', `read ${P('k')} [no forged representation]`, P('k'), 404),
+];
+
 /** Cases without lasting effects (reads, searches, refused requests): they may run side by side. */
 const READ_ONLY: Case[] = [
   ...readGrid,
@@ -573,7 +611,7 @@ const READ_ONLY: Case[] = [
   ...breakGlassRefusals,
 ];
 /** Writes, one after the other, in this order (the aftermath checks what they left). */
-const WRITES: Case[] = [...creates, ...conditionalCreates, ...updates, ...deletes, ...aftermath];
+const WRITES: Case[] = [...creates, ...conditionalCreates, ...updates, ...deletes, ...aftermath, ...relationships];
 const CASES = [...READ_ONLY, ...WRITES];
 
 // ---------------------------------------------------------------------------------------------
