@@ -10,7 +10,7 @@ import { platformAccess } from './access/door.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { isFhirError } from './fhir/outcome.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
@@ -55,12 +55,16 @@ Commands:
 `;
 
 async function storage(config: Config) {
-  return openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey: await loadAuditKey(config.auditKeyFile, { create: true }) });
+  return openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    auditKey: await loadAuditKey(config.auditKeyFile, { create: true }),
+    poolSize: config.dbPoolSize,
+  });
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
-  const demoPatients = Number(process.env.DEMO_PATIENTS ?? 500);
-  if (!config.databaseUrl && demoPatients > 0) await seedIfEmpty(config, demoPatients);
+  if (!config.databaseUrl && config.demoPatients > 0) await seedIfEmpty(config, config.demoPatients);
   const server = await startServer(config, logger);
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${config.dataDir}`;
   process.stdout.write(
@@ -290,7 +294,7 @@ async function auditCommand(config: Config, args: string[]): Promise<void> {
   });
   let db: Awaited<ReturnType<typeof storage>>;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey: key });
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey: key, poolSize: config.dbPoolSize });
   } catch (error) {
     if (!(error instanceof AuditKeyMismatch)) throw error;
     process.stdout.write(`audit trail NOT VERIFIED: ${error.message}\n`);
@@ -343,7 +347,15 @@ class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`Densaulyq cannot start: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
     switch (command) {
       case 'serve':

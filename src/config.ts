@@ -1,11 +1,23 @@
 import { resolve } from 'node:path';
 
+/** Requests per minute; 0 switches a limit off (src/http/rate-limits.ts). */
+export interface RateLimitSettings {
+  perIp: number;
+  perClient: number;
+  login: number;
+}
+
+/** The limits when RATE_LIMIT_PER_MINUTE_* are not set. */
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = { perIp: 1200, perClient: 6000, login: 60 };
+
 export interface Config {
   port: number;
   host: string;
-  /** PGlite's data folder (ignored when databaseUrl is set). */
+  /** PGlite's data folder (ignored when databaseUrl is set); the CLI's socket to a running server lives here too. */
   dataDir: string;
   databaseUrl?: string;
+  /** Connections in the PostgreSQL pool (DB_POOL_SIZE, 16). */
+  dbPoolSize: number;
   /** Largest request body in bytes; the default takes 50 MB transaction Bundles. */
   bodyLimit: number;
   maxBundleEntries: number;
@@ -22,30 +34,98 @@ export interface Config {
   auditAnchorDir: string;
   /** Seconds between audit anchors (AUDIT_ANCHOR_SECONDS; 0: only at start and stop). */
   auditAnchorSeconds: number;
+  /** Synthetic patients seeded into an empty embedded database by `serve` (DEMO_PATIENTS, 500; 0: none). */
+  demoPatients: number;
+  /** Rate limits (RATE_LIMIT_PER_MINUTE_IP, _CLIENT, _LOGIN) and the origins allowed across origins (CORS_ORIGINS). */
+  hardening: { rateLimits: RateLimitSettings; corsOrigins: string[] };
 }
 
-function integer(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
+/** A setting the platform cannot start with; the message names the variable. */
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Every setting from the environment, parsed and checked once: a wrong value stops start-up here. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const setting = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const dataDir = resolve(setting('DATA_DIR') ?? 'data');
+  const port = integer(setting('PORT'), 8080, 'PORT', { max: 65_535 });
+  const databaseUrl = setting('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const logLevel = setting('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`);
+  const publicBaseUrl = setting('PUBLIC_BASE_URL');
+  if (publicBaseUrl !== undefined) httpUrl(publicBaseUrl, 'PUBLIC_BASE_URL');
+  const publicOrigin = setting('PUBLIC_ORIGIN');
+  if (publicOrigin !== undefined) origin(publicOrigin, 'PUBLIC_ORIGIN');
+  return {
+    port,
+    host: setting('HOST') ?? '0.0.0.0',
+    dataDir,
+    databaseUrl,
+    dbPoolSize: integer(setting('DB_POOL_SIZE'), 16, 'DB_POOL_SIZE', { min: 1 }),
+    bodyLimit: integer(setting('BODY_LIMIT_MB'), 64, 'BODY_LIMIT_MB', { min: 1 }) * 1024 * 1024,
+    maxBundleEntries: integer(setting('MAX_BUNDLE_ENTRIES'), 20_000, 'MAX_BUNDLE_ENTRIES', { min: 1 }),
+    logLevel,
+    publicBaseUrl,
+    origin: (publicOrigin ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    adminSecret: setting('DENSAULYQ_ADMIN_SECRET'),
+    auditKeyFile: resolve(setting('AUDIT_KEY_FILE') ?? resolve(dataDir, 'audit', 'chain.key')),
+    auditAnchorDir: resolve(setting('AUDIT_ANCHOR_DIR') ?? resolve(dataDir, 'audit', 'anchors')),
+    auditAnchorSeconds: integer(setting('AUDIT_ANCHOR_SECONDS'), 60, 'AUDIT_ANCHOR_SECONDS'),
+    demoPatients: integer(setting('DEMO_PATIENTS'), 500, 'DEMO_PATIENTS'),
+    hardening: {
+      rateLimits: {
+        perIp: integer(setting('RATE_LIMIT_PER_MINUTE_IP'), DEFAULT_RATE_LIMITS.perIp, 'RATE_LIMIT_PER_MINUTE_IP'),
+        perClient: integer(setting('RATE_LIMIT_PER_MINUTE_CLIENT'), DEFAULT_RATE_LIMITS.perClient, 'RATE_LIMIT_PER_MINUTE_CLIENT'),
+        login: integer(setting('RATE_LIMIT_PER_MINUTE_LOGIN'), DEFAULT_RATE_LIMITS.login, 'RATE_LIMIT_PER_MINUTE_LOGIN'),
+      },
+      corsOrigins: origins(setting('CORS_ORIGINS')),
+    },
+  };
+}
+
+function integer(value: string | undefined, fallback: number, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, not "${value}"`);
+  }
   return n;
 }
 
-/** Settings from the environment (PORT, HOST, DATA_DIR, DATABASE_URL, BODY_LIMIT_MB, PUBLIC_ORIGIN, AUDIT_KEY_FILE, …). */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return {
-    port: integer(env.PORT, 8080, 'PORT'),
-    host: env.HOST ?? '0.0.0.0',
-    dataDir: resolve(env.DATA_DIR ?? 'data'),
-    databaseUrl: env.DATABASE_URL || undefined,
-    bodyLimit: integer(env.BODY_LIMIT_MB, 64, 'BODY_LIMIT_MB') * 1024 * 1024,
-    maxBundleEntries: integer(env.MAX_BUNDLE_ENTRIES, 20_000, 'MAX_BUNDLE_ENTRIES'),
-    logLevel: env.LOG_LEVEL ?? 'info',
-    publicBaseUrl: env.PUBLIC_BASE_URL || undefined,
-    origin: (env.PUBLIC_ORIGIN || `http://localhost:${integer(env.PORT, 8080, 'PORT')}`).replace(/\/$/, ''),
-    adminSecret: env.DENSAULYQ_ADMIN_SECRET || undefined,
-    auditKeyFile: resolve(env.AUDIT_KEY_FILE || resolve(env.DATA_DIR ?? 'data', 'audit', 'chain.key')),
-    auditAnchorDir: resolve(env.AUDIT_ANCHOR_DIR || resolve(env.DATA_DIR ?? 'data', 'audit', 'anchors')),
-    auditAnchorSeconds: integer(env.AUDIT_ANCHOR_SECONDS, 60, 'AUDIT_ANCHOR_SECONDS'),
-  };
+function httpUrl(value: string, name: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(`${name} must be an http:// or https:// URL, not "${value}"`);
+  return url;
+}
+
+/** Exact origins only (`https://app.example`): a mistyped one fails at start rather than allowing nothing. */
+function origin(value: string, name: string): string {
+  const trimmed = value.trim().replace(/\/$/, '');
+  let url: URL | undefined;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== trimmed) {
+    throw new ConfigError(`${name}: "${value}" is not an origin such as https://app.example`);
+  }
+  return trimmed;
+}
+
+function origins(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => origin(entry, 'CORS_ORIGINS'));
 }

@@ -21,7 +21,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey, poolSize: config.dbPoolSize });
   await loadCustomSearchParameters(new Repository(db, platformAccess()));
   const authorization = await authorizationServer({
     db,
@@ -29,7 +29,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir`,
     adminSecret: config.adminSecret,
   });
-  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken });
+  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken, hardening: config.hardening });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -5,7 +5,7 @@ import { ANONYMOUS_CONTEXT, accessContextFromClaims } from '../access/authentica
 import type { AccessContext } from '../access/context.js';
 import { accessPolicy } from '../access/door.js';
 import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
-import type { Config } from '../config.js';
+import { type Config, DEFAULT_RATE_LIMITS } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
 import { FhirError, allOk, badRequest, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unauthorized, unsupportedMediaType } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
@@ -14,7 +14,7 @@ import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
-import { type HardeningSettings, hardeningOptionsFromEnv, registerHardening } from './hardening.js';
+import { type HardeningSettings, registerHardening } from './hardening.js';
 import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -33,7 +33,7 @@ export interface AppOptions {
   verifyToken: (token: string) => Promise<AccessClaims>;
   /** False writes no audit records: the baseline of the access-overhead benchmark, never a deployment. */
   audit?: boolean;
-  /** Rate limits and CORS origins; from the environment when not given. */
+  /** Rate limits and CORS origins (Config.hardening); the default limits and no other origins when not given. */
   hardening?: HardeningSettings;
 }
 
@@ -57,7 +57,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
       return sendError(reply, failure);
     },
   });
-  await registerHardening(app, { db, ...(hardening ?? hardeningOptionsFromEnv()) });
+  await registerHardening(app, { db, ...(hardening ?? { rateLimits: DEFAULT_RATE_LIMITS, corsOrigins: [] }) });
   if (authorization) await app.register(authorization);
 
   app.removeAllContentTypeParsers();

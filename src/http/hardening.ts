@@ -1,12 +1,12 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import type { SqlClient } from '../store/driver.js';
-import { AllowedOrigins, originOf } from './allowed-origins.js';
+import { AllowedOrigins } from './allowed-origins.js';
 import { registerRateLimits, type RateLimits } from './rate-limits.js';
 
 export type { RateLimits } from './rate-limits.js';
 
-/** What the environment decides (see hardeningOptionsFromEnv). */
+/** What the environment decides (Config.hardening, src/config.ts). */
 export interface HardeningSettings {
   rateLimits: RateLimits;
   /** Origins allowed across origins besides those of registered redirect URIs (CORS_ORIGINS). */
@@ -69,35 +69,4 @@ export async function registerHardening(app: FastifyInstance, options: Hardening
   });
 
   await registerRateLimits(app, options.rateLimits);
-}
-
-/** RATE_LIMIT_PER_MINUTE_IP (1200), RATE_LIMIT_PER_MINUTE_CLIENT (6000), RATE_LIMIT_PER_MINUTE_LOGIN (60); 0 is no limit. CORS_ORIGINS: comma-separated origins. */
-export function hardeningOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HardeningSettings {
-  return {
-    rateLimits: {
-      perIp: integer(env.RATE_LIMIT_PER_MINUTE_IP, 1200, 'RATE_LIMIT_PER_MINUTE_IP'),
-      perClient: integer(env.RATE_LIMIT_PER_MINUTE_CLIENT, 6000, 'RATE_LIMIT_PER_MINUTE_CLIENT'),
-      login: integer(env.RATE_LIMIT_PER_MINUTE_LOGIN, 60, 'RATE_LIMIT_PER_MINUTE_LOGIN'),
-    },
-    corsOrigins: origins(env.CORS_ORIGINS),
-  };
-}
-
-function integer(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${value}"`);
-  return n;
-}
-
-/** Exact origins only (`https://app.example`): a mistyped one fails at start rather than allowing nothing. */
-function origins(value: string | undefined): string[] {
-  const list = (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const entry of list) {
-    if (originOf(entry) !== entry.replace(/\/$/, '')) throw new Error(`CORS_ORIGINS: "${entry}" is not an origin such as https://app.example`);
-  }
-  return list.map((entry) => entry.replace(/\/$/, ''));
 }

@@ -15,13 +15,15 @@ export interface StorageOptions {
    * one, the process's own unsaved key (`processAuditKey`): for tests and benches only.
    */
   auditKey?: AuditKey;
+  /** Connections in the PostgreSQL pool (Config.dbPoolSize). */
+  poolSize?: number;
 }
 
 /** Opens the configured database, every session holding the audit key, and brings its schema up to date. */
 export async function openDatabase(options: StorageOptions): Promise<Database> {
   const key = options.auditKey ?? processAuditKey();
   const setupSession = (session: SqlClient) => keyAuditSession(session, key);
-  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, setupSession) : await openPglite(options.dataDir, setupSession);
+  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, setupSession, options.poolSize) : await openPglite(options.dataDir, setupSession);
   try {
     await migrate(db);
     if (options.auditKey) await assertAuditKey(db, options.auditKey);

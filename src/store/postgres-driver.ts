@@ -9,7 +9,7 @@ import { type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEM
 export async function openPostgres(
   connectionString: string,
   setupSession: (session: SqlClient) => Promise<void>,
-  poolSize = Number(process.env.DB_POOL_SIZE ?? 16),
+  poolSize = 16,
 ): Promise<Database> {
   const wrap = (client: pg.Pool | pg.ClientBase): SqlClient => ({
     async query<T>(sql: string, params?: readonly unknown[], options?: QueryOptions) {
