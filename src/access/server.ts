@@ -59,7 +59,8 @@ const ADMIN_SECRET_HEADER = 'x-admin-secret';
  * The authorization server as a Fastify plugin: oidc-provider under the issuer's path, the
  * sign-in and consent pages, the SMART configuration document, EHR launch contexts and the
  * client registry's admin API. Register it without a prefix: paths come from `issuer` and
- * `fhirBaseUrl`.
+ * `fhirBaseUrl`. Its security headers (CSP, framing, caching) come from src/http/hardening.ts,
+ * which src/http/app.ts registers before it.
  */
 export async function authorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServerPlugin> {
   const { db, fhirBaseUrl } = options;
@@ -110,16 +111,6 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
     // Bodies reach oidc-provider untouched; our own forms are parsed where they are read.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_request, body, done) => done(null, body));
-
-    app.addHook('onSend', async (_request, reply) => {
-      reply.header('X-Content-Type-Options', 'nosniff');
-      if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-        reply.header('Cache-Control', 'no-store');
-        reply.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
-        reply.header('X-Frame-Options', 'DENY');
-        reply.header('Referrer-Policy', 'no-referrer');
-      }
-    });
 
     const prune = setInterval(() => void pruneExpired(db).catch(() => undefined), 10 * 60 * 1000);
     prune.unref();

@@ -218,6 +218,11 @@ describe('HTTP hardening in front of the authorization server', () => {
     const page = await run.browser.fetch(`${server.issuer}/authorize?client_id=web`);
     assert.equal(page.headers.get('x-frame-options'), 'DENY', 'oidc-provider hijacks the reply, and still gets the headers');
     assert.match(page.headers.get('content-security-policy')!, /style-src 'unsafe-inline'/);
+    const ours = await fetch(`${server.issuer}/interaction/no-such-session`);
+    assert.equal(ours.status, 400);
+    assert.equal(ours.headers.get('x-frame-options'), 'DENY', 'the authorization server’s own pages get the same headers');
+    assert.equal(ours.headers.get('cache-control'), 'no-store');
+    assert.match(ours.headers.get('content-security-policy')!, /frame-ancestors 'none'/);
 
     const appOrigin = new URL(REDIRECT_URI).origin;
     const token = await fetch(`${server.issuer}/token`, {
