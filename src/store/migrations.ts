@@ -1,6 +1,7 @@
 import type { Database } from './driver.js';
 import { AGGREGATE_SECRET_MIGRATION } from './aggregate-count.js';
 import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
+import { splitStatements } from './sql-statements.js';
 
 /**
  * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
@@ -360,8 +361,4 @@ export async function migrate(db: Database): Promise<void> {
       await tx.query(`INSERT INTO schema_migration (version) VALUES ($1)`, [version]);
     }
   });
-}
-
-function splitStatements(script: string): string[] {
-  return script.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
 }
