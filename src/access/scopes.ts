@@ -15,7 +15,6 @@
 
 export type ScopeContext = 'patient' | 'user' | 'system';
 export type Permission = 'c' | 'r' | 'u' | 'd' | 's';
-export const PERMISSION_ORDER: readonly Permission[] = ['c', 'r', 'u', 'd', 's'];
 
 /** A scope granting access to FHIR resources. */
 export interface ResourceScope {

@@ -98,10 +98,6 @@ export async function findUserByUpstreamSubject(db: SqlClient, subject: string):
   return rows[0] && toUser(rows[0]);
 }
 
-export async function linkUpstreamSubject(db: SqlClient, userId: string, subject: string): Promise<void> {
-  await db.query(`UPDATE app_user SET upstream_subject = $2 WHERE id = $1 AND upstream_subject IS NULL`, [userId, subject]);
-}
-
 export type PasswordCheck = { ok: true; user: AppUser } | { ok: false; reason: 'invalid' | 'locked' };
 
 /**

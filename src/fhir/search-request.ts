@@ -273,13 +273,6 @@ function parseInclude(resourceType: string, key: string, value: string): Include
   return { reverse, iterate, sourceType, code, targetType };
 }
 
-/** The reference parameters of a type, for `_include=Type:*`. */
-export function referenceParameterCodes(resourceType: string): string[] {
-  return Object.values(searchParameters(resourceType))
-    .filter((p) => p.type === 'reference')
-    .map((p) => p.code!);
-}
-
 /** Splits on commas not escaped with `\` (https://hl7.org/fhir/R4/search.html#escaping). */
 export function splitValues(value: string): string[] {
   const values: string[] = [];

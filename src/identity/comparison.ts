@@ -28,11 +28,6 @@ export type ComparisonField = keyof typeof COMPARISON_FIELDS;
 export const FIELD_NAMES = Object.keys(COMPARISON_FIELDS) as ComparisonField[];
 export const FIELD_LEVEL_COUNTS = FIELD_NAMES.map((field) => COMPARISON_FIELDS[field].length);
 
-/** Level index meaning "missing on one side or both" for a field. */
-export function missingLevel(fieldIndex: number): number {
-  return FIELD_LEVEL_COUNTS[fieldIndex];
-}
-
 /** Jaro–Winkler cut-offs on {@link matchKey} skeletons; "close" survives one typo in a 6-letter name. */
 const CLOSE_NAME = 0.92;
 const SIMILAR_NAME = 0.84;

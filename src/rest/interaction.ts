@@ -30,7 +30,6 @@ export interface FhirResponse {
   stored?: StoredResource;
   /** A resource built for this response (Bundle, OperationOutcome, CapabilityStatement…). */
   resource?: Resource;
-  location?: string;
   /** Extra response headers (lower-case names), e.g. `content-location` of an asynchronous kick-off. */
   headers?: Record<string, string>;
   /** A body that is not a FHIR resource (NDJSON, a Bulk Data manifest), sent as is; `''` sends none. */
