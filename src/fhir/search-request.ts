@@ -1,7 +1,7 @@
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions.js';
 import { badRequest } from './outcome.js';
-import { searchParameter, searchParameters } from './search-parameters.js';
+import { searchParameter } from './search-parameters.js';
 
 /** Comparison prefixes of number, date and quantity values (https://hl7.org/fhir/R4/search.html#prefix). */
 export const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
