@@ -1,12 +1,13 @@
-import { OperationOutcomeError, validateResource as validateWithProfile } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { isResourceType, loadDefinitions } from './definitions.js';
+import { isResourceType } from './definitions.js';
 import { badRequest, unprocessable } from './outcome.js';
 import { resourceCheck } from './validator/compile.js';
 import { type Locale, message } from './validator/messages.js';
+import { definitionCheck } from './validator/profiles.js';
 import { Walk } from './validator/walk.js';
 
 export type { Locale } from './validator/messages.js';
+export { registerStructureDefinitions } from './validator/structure-registry.js';
 
 export interface ValidateOptions {
   /** A profile the resource must also conform to (`$validate?profile=`). */
@@ -20,7 +21,8 @@ export interface ValidateOptions {
  * the validator compiled from the R4 StructureDefinitions (src/fhir/validator/): element names,
  * cardinality, choice types, primitive values (calendar dates included), required and extensible
  * bindings, references, contained resources and the core invariants — in the resource, its
- * contained resources and the resources of Bundle entries alike.
+ * contained resources and the resources of Bundle entries alike — and the profiles they claim
+ * in `meta.profile` that the server holds (`registerStructureDefinitions`).
  * https://hl7.org/fhir/R4/validation.html
  *
  * Never throws: input of any shape yields issues. The resource is valid when no issue has
@@ -36,13 +38,14 @@ export function validateResource(resource: unknown, opts?: ValidateOptions): Ope
   walk.path.push(typed.resourceType);
   try {
     resourceCheck(typed, walk);
+    if (opts?.profile) profileIssues(typed, opts.profile, walk);
   } catch (e) {
     // Only a pathological input reaches here: a cyclic object or extensions nested thousands deep.
     walk.path.length = 0;
     walk.issues.push(issue(e instanceof RangeError ? 'too-costly' : 'processing', message(locale, e instanceof RangeError ? 'tooDeep' : 'notValidated')));
   }
-  if (opts?.profile) walk.issues.push(...profileIssues(typed, opts.profile));
-  return walk.issues;
+  // A profile is checked over its base type, so the base's own faults come twice.
+  return walk.profiled ? distinct(walk.issues) : walk.issues;
 }
 
 /**
@@ -63,8 +66,8 @@ export function assertValid(resource: unknown, opts?: { locale?: Locale }): asse
  * can only narrow the base. https://hl7.org/fhir/R4/resource-operation-validate.html
  */
 export function validateAgainstProfile(resource: unknown, profile: StructureDefinition, opts?: { locale?: Locale }): OperationOutcomeIssue[] {
-  if (profile?.resourceType !== 'StructureDefinition' || !profile.snapshot?.element?.length) {
-    throw badRequest('The profile must be a StructureDefinition with a snapshot', 'profile');
+  if (profile?.resourceType !== 'StructureDefinition' || !(profile.snapshot?.element?.length || profile.differential?.element?.length)) {
+    throw badRequest('The profile must be a StructureDefinition with a snapshot or a differential', 'profile');
   }
   const locale = opts?.locale ?? 'en';
   const shape = shapeIssue(resource, locale);
@@ -89,14 +92,27 @@ function shapeIssue(resource: unknown, locale: Locale): OperationOutcomeIssue | 
   return undefined;
 }
 
-function profileIssues(resource: ResourceObject, profile: StructureDefinition): OperationOutcomeIssue[] {
-  loadDefinitions();
-  try {
-    return validateWithProfile(resource as unknown as Resource, { profile });
-  } catch (e) {
-    if (!(e instanceof OperationOutcomeError)) return [issue('processing', String(e))];
-    return e.outcome.issue ?? [];
+/** The profile's own rules on the resource, walked from its root like the base rules. */
+function profileIssues(resource: ResourceObject, profile: StructureDefinition, walk: Walk): void {
+  if (profile.type !== resource.resourceType) {
+    walk.error('invalid', 'profileWrongType', { url: String(profile.url), type: String(profile.type), actual: resource.resourceType });
+    return;
   }
+  const check = definitionCheck(profile);
+  if (!check) return;
+  walk.frame = { resource, root: { resource }, containedIndex: -1 };
+  check(resource, walk);
+  walk.frame = undefined;
+}
+
+function distinct(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.severity}|${i.code}|${i.expression?.[0]}|${i.details?.text}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function isError(i: OperationOutcomeIssue): boolean {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { validateResource } from '../../src/fhir/validate.js';
+import type { StructureDefinition } from '@medplum/fhirtypes';
+import { registerStructureDefinitions, validateResource } from '../../src/fhir/validate.js';
 
 /**
  * Invalid resources and exactly what the validator must say about each: every issue as
@@ -230,5 +231,169 @@ describe('every issue of a resource, in one answer', () => {
   test('a message names the fault', () => {
     const [issue] = validateResource(patient({ birthDate: '2023-02-29' }));
     assert.equal(issue!.details!.text, '"2023-02-29" is not on the calendar: 2023-02 has 28 days');
+  });
+});
+
+describe('profiles', () => {
+  const SD = 'http://hl7.org/fhir/StructureDefinition/';
+  const KZ = 'http://densaulyq.kz/fhir/StructureDefinition/';
+  const IIN = 'http://densaulyq.kz/fhir/sid/iin';
+  const LOINC = 'http://loinc.org';
+  const profile = (name: string, type: string, element: object[], baseDefinition = SD + type) => ({
+    resourceType: 'StructureDefinition' as const,
+    url: KZ + name,
+    name,
+    status: 'active' as const,
+    kind: (/^[A-Z]/.test(type) && type !== 'Extension' ? 'resource' : 'complex-type') as 'resource' | 'complex-type',
+    abstract: false,
+    type,
+    baseDefinition,
+    derivation: 'constraint' as const,
+    differential: { element },
+  });
+
+  /** An extension whose value is a code of the required value set publication-status. */
+  const attachmentStatus = profile('attachment-status', 'Extension', [
+    { id: 'Extension', path: 'Extension', max: '1' },
+    { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: KZ + 'attachment-status' },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'code' }], binding: { strength: 'required', valueSet: 'http://hl7.org/fhir/ValueSet/publication-status' } },
+  ]);
+
+  /** A national Patient: one IIN (identifiers sliced by system), the attachment status extension, a birth date. */
+  const kzPatient = profile('kz-patient', 'Patient', [
+    { id: 'Patient.extension', path: 'Patient.extension', slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' } },
+    { id: 'Patient.extension:attachmentStatus', path: 'Patient.extension', sliceName: 'attachmentStatus', min: 1, max: '1', type: [{ code: 'Extension', profile: [KZ + 'attachment-status'] }] },
+    { id: 'Patient.identifier', path: 'Patient.identifier', min: 1, slicing: { discriminator: [{ type: 'value', path: 'system' }], rules: 'open' } },
+    { id: 'Patient.identifier:iin', path: 'Patient.identifier', sliceName: 'iin', min: 1, max: '1' },
+    { id: 'Patient.identifier:iin.system', path: 'Patient.identifier.system', min: 1, fixedUri: IIN },
+    { id: 'Patient.identifier:iin.value', path: 'Patient.identifier.value', min: 1 },
+    { id: 'Patient.name', path: 'Patient.name', max: '1' },
+    { id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1 },
+    { id: 'Patient.deceased[x]', path: 'Patient.deceased[x]', type: [{ code: 'boolean' }] },
+    { id: 'Patient.maritalStatus', path: 'Patient.maritalStatus', patternCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus' }] } },
+  ]);
+
+  /** Blood pressure: two components sliced by code, closed and in order, each a Quantity in mm[Hg]; no value of its own. */
+  const component = (slice: string, code: string) => [
+    { id: `Observation.component:${slice}`, path: 'Observation.component', sliceName: slice, min: 1, max: '1' },
+    { id: `Observation.component:${slice}.code`, path: 'Observation.component.code', patternCodeableConcept: { coding: [{ system: LOINC, code }] } },
+    { id: `Observation.component:${slice}.value[x]`, path: 'Observation.component.value[x]', min: 1, type: [{ code: 'Quantity' }] },
+    { id: `Observation.component:${slice}.value[x].code`, path: 'Observation.component.value[x].code', min: 1, fixedCode: 'mm[Hg]' },
+  ];
+  const bloodPressure = profile('blood-pressure', 'Observation', [
+    { id: 'Observation', path: 'Observation' },
+    { id: 'Observation.code', path: 'Observation.code', patternCodeableConcept: { coding: [{ system: LOINC, code: '85354-9' }] } },
+    { id: 'Observation.subject', path: 'Observation.subject', min: 1, type: [{ code: 'Reference', targetProfile: [SD + 'Patient'] }] },
+    { id: 'Observation.value[x]', path: 'Observation.value[x]', max: '0' },
+    { id: 'Observation.component', path: 'Observation.component', min: 2, slicing: { discriminator: [{ type: 'pattern', path: 'code' }], ordered: true, rules: 'closed' } },
+    ...component('systolic', '8480-6'),
+    ...component('diastolic', '8462-4'),
+  ]);
+
+  /** A collection of one Patient and any Observations: entries sliced by the type of their resource, closed. */
+  const patientRecord = profile('patient-record', 'Bundle', [
+    { id: 'Bundle.type', path: 'Bundle.type', fixedCode: 'collection' },
+    { id: 'Bundle.entry', path: 'Bundle.entry', slicing: { discriminator: [{ type: 'type', path: 'resource' }], rules: 'closed' } },
+    { id: 'Bundle.entry:patient', path: 'Bundle.entry', sliceName: 'patient', min: 1, max: '1' },
+    { id: 'Bundle.entry:patient.resource', path: 'Bundle.entry.resource', min: 1, type: [{ code: 'Patient' }] },
+    { id: 'Bundle.entry:observation', path: 'Bundle.entry', sliceName: 'observation', min: 0, max: '*' },
+    { id: 'Bundle.entry:observation.resource', path: 'Bundle.entry.resource', min: 1, type: [{ code: 'Observation' }] },
+  ]);
+
+  /** Contacts sliced by whether they name an organization, and extensions by the profile they conform to. */
+  const kzContacts = profile('kz-contacts', 'Patient', [
+    { id: 'Patient.contact', path: 'Patient.contact', slicing: { discriminator: [{ type: 'exists', path: 'organization' }], rules: 'open' } },
+    { id: 'Patient.contact:employer', path: 'Patient.contact', sliceName: 'employer', min: 0, max: '1' },
+    { id: 'Patient.contact:employer.organization', path: 'Patient.contact.organization', min: 1 },
+    { id: 'Patient.contact:person', path: 'Patient.contact', sliceName: 'person', min: 1, max: '*' },
+    { id: 'Patient.contact:person.organization', path: 'Patient.contact.organization', max: '0' },
+    { id: 'Patient.contact:person.name', path: 'Patient.contact.name', min: 1 },
+    { id: 'Patient.extension', path: 'Patient.extension', slicing: { discriminator: [{ type: 'profile', path: '$this' }], rules: 'closed' } },
+    { id: 'Patient.extension:status', path: 'Patient.extension', sliceName: 'status', max: '1', type: [{ code: 'Extension', profile: [KZ + 'attachment-status'] }] },
+  ]);
+
+  registerStructureDefinitions([attachmentStatus, kzPatient, bloodPressure, patientRecord, kzContacts] as StructureDefinition[]);
+
+  const status = (code: unknown) => ({ url: KZ + 'attachment-status', valueCode: code });
+  const iin = { system: IIN, value: '900101300123' };
+  const conforming = patient({ meta: { profile: [KZ + 'kz-patient'] }, extension: [status('active')], identifier: [iin], birthDate: '1990-01-01' });
+  const errorsOf = (resource: unknown, profileOf?: StructureDefinition) =>
+    validateResource(resource, profileOf ? { profile: profileOf } : undefined)
+      .filter((i) => i.severity !== 'information')
+      .map((i) => `${i.expression?.[0] ?? ''} ${i.code}`);
+  const claims = (name: string, resource: Record<string, unknown>) => ({ ...resource, meta: { profile: [KZ + name] } });
+
+  cases('a national Patient profile claimed in meta.profile', [
+    ['a conforming patient', conforming, []],
+    ['without the claim the profile is not applied', { ...conforming, meta: undefined, extension: undefined, identifier: undefined }, []],
+    ['no IIN: a slice below its minimum', { ...conforming, identifier: [{ system: 'http://x.kz/other', value: '1' }] }, ['Patient.identifier structure']],
+    ['no identifier at all', { ...conforming, identifier: undefined }, ['Patient.identifier required', 'Patient.identifier structure']],
+    ['an IIN without its value', { ...conforming, identifier: [{ system: IIN }] }, ['Patient.identifier[0].value required']],
+    ['two IINs: a slice above its maximum', { ...conforming, identifier: [iin, { ...iin, value: '900101300124' }] }, ['Patient.identifier structure']],
+    ['a birth date is required', { ...conforming, birthDate: undefined }, ['Patient.birthDate required']],
+    ['one name at most', { ...conforming, name: [{ family: 'A' }, { family: 'B' }] }, ['Patient.name structure']],
+    ['deceased as a boolean only', { ...conforming, deceasedDateTime: '2020-01-01' }, ['Patient.deceasedDateTime structure']],
+    ['marital status from another code system: the pattern', { ...conforming, maritalStatus: { coding: [{ system: 'http://x.kz/ms', code: 'M' }] } }, ['Patient.maritalStatus code-invalid (warning)', 'Patient.maritalStatus value']],
+    ['the extension is required', { ...conforming, extension: undefined }, ['Patient.extension structure']],
+    ['the extension by its own definition: a required binding', { ...conforming, extension: [status('bogus')] }, ['Patient.extension[0].valueCode code-invalid']],
+    ['the extension by its own definition: the type of its value', { ...conforming, extension: [{ url: KZ + 'attachment-status', valueString: 'active' }] }, ['Patient.extension[0].valueString structure', 'Patient.extension[0].value required']],
+    ['a profile of another type', { ...conforming, meta: { profile: [KZ + 'blood-pressure'] } }, ['Patient.meta.profile[0] invalid']],
+  ]);
+
+  test('the extension definition holds wherever the extension appears', () => {
+    assert.deepEqual(found(patient({ extension: [status('bogus')] })), ['Patient.extension[0].valueCode code-invalid']);
+    assert.deepEqual(found(observation({ extension: [status('retired')] })), []);
+  });
+
+  test('a profile the server does not hold is noted, not checked', () => {
+    const issues = validateResource(patient({ meta: { profile: ['http://example.org/StructureDefinition/unknown'] } }));
+    assert.deepEqual(issues.map((i) => [i.severity, i.code, i.expression?.[0]]), [['information', 'not-found', 'Patient.meta.profile[0]']]);
+  });
+
+  const systolic = { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } };
+  const diastolic = { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: { value: 80, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } };
+  const pressure = claims('blood-pressure', observation({ code: { coding: [{ system: LOINC, code: '85354-9' }] }, subject: { reference: 'Patient/1' }, component: [systolic, diastolic] }));
+
+  cases('blood pressure: components sliced by code, closed, ordered', [
+    ['conforming', pressure, []],
+    ['components in the wrong order', { ...pressure, component: [diastolic, systolic] }, ['Observation.component[1] structure']],
+    ['a component of no slice', { ...pressure, component: [systolic, diastolic, { code: { coding: [{ system: LOINC, code: '8867-4' }] }, valueQuantity: { value: 60 } }] }, ['Observation.component[2] structure']],
+    ['no systolic', { ...pressure, component: [diastolic] }, ['Observation.component structure', 'Observation.component required']],
+    ['a unit other than the fixed one', { ...pressure, component: [systolic, { ...diastolic, valueQuantity: { ...diastolic.valueQuantity, code: 'kPa' } }] }, ['Observation.component[1].valueQuantity.code value']],
+    ['a component value of a type the slice took away', { ...pressure, component: [systolic, { code: diastolic.code, valueString: '80' }] }, ['Observation.component[1].valueString structure', 'Observation.component[1].value required']],
+    ['a value of its own, which the profile forbids', { ...pressure, valueQuantity: { value: 1 } }, ['Observation.valueQuantity structure']],
+    ['a code outside the pattern', { ...pressure, code: { coding: [{ system: LOINC, code: '8867-4' }] } }, ['Observation.code value']],
+    ['a subject that is no Patient', { ...pressure, subject: { reference: 'Group/1' } }, ['Observation.subject.reference invalid']],
+    ['no subject', { ...pressure, subject: undefined }, ['Observation.subject required']],
+  ]);
+
+  const recordOf = (...resources: object[]) => claims('patient-record', { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) });
+  cases('entries sliced by the type of their resource', [
+    ['one patient and observations', recordOf(patient({}), observation({}), observation({})), []],
+    ['two patients', recordOf(patient({}), patient({})), ['Bundle.entry structure']],
+    ['an organization, which no slice takes', recordOf(patient({}), { resourceType: 'Organization', name: 'Emhana' }), ['Bundle.entry[1] structure']],
+    ['a fixed type', { ...recordOf(patient({})), type: 'searchset' }, ['Bundle.type value']],
+  ]);
+
+  const person = { name: { text: 'Aigerim' }, relationship: [{ text: 'mother' }] };
+  const employer = { organization: { reference: 'Organization/1' } };
+  cases('contacts sliced by whether an element exists, extensions by the profile they conform to', [
+    ['a person and an employer', claims('kz-contacts', patient({ contact: [person, employer] })), []],
+    ['two employers', claims('kz-contacts', patient({ contact: [person, employer, employer] })), ['Patient.contact structure']],
+    ['no person', claims('kz-contacts', patient({ contact: [employer] })), ['Patient.contact structure']],
+    ['an extension that conforms', claims('kz-contacts', patient({ contact: [person], extension: [status('draft')] })), []],
+    ['an extension that conforms to no slice of a closed slicing', claims('kz-contacts', patient({ contact: [person], extension: [{ url: 'http://x.kz/other', valueString: 'x' }] })), ['Patient.extension[0] structure']],
+  ]);
+
+  test('$validate with a profile passed in, and the profile with only a partial snapshot', () => {
+    const snapshotOnly = {
+      ...profile('patient-with-birthdate', 'Patient', []),
+      differential: undefined,
+      snapshot: { element: [{ id: 'Patient', path: 'Patient', min: 0, max: '*' }, { id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1, max: '1', base: { path: 'Patient.birthDate', min: 0, max: '1' }, type: [{ code: 'date' }] }] },
+    } as StructureDefinition;
+    assert.deepEqual(errorsOf(patient({ gender: 'male' }), snapshotOnly), ['Patient.birthDate required']);
+    assert.deepEqual(errorsOf(patient({ gender: 'male', birthDate: '1990-01-01' }), snapshotOnly), []);
+    assert.deepEqual(errorsOf(patient({ gender: 'bogus', birthDate: '1990-02-30' }), snapshotOnly), ['Patient.gender code-invalid', 'Patient.birthDate value'], 'base rules once each');
   });
 });

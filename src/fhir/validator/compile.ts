@@ -1,11 +1,18 @@
+import type { StructureDefinition } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions.js';
 import { bindingCheck } from './bindings.js';
 import { type Invariant, checkInvariants, compileInvariants } from './invariants.js';
+import { jsonEqual, jsonIncludes } from './json-compare.js';
 import { narrativeFault } from './narrative.js';
 import { PRIMITIVE_CHECKS, describeJson, isPrimitiveType } from './primitives.js';
+// profiles.ts compiles profiles with this module's functions, and this module asks it for the
+// profiles elements and resources name: a cycle of calls made only while validating.
+import { checkClaimedProfiles, conforms, profileCheck } from './profiles.js';
 import { checkReference, noteLocalUri } from './references.js';
-import { type ElementModel, type TypeModel, coreDefinition, coreTypeName, elementTree } from './structure.js';
-import type { JsonObject, RootFrame, Walk } from './walk.js';
+import { sliceMatcher } from './slicing.js';
+import { type ElementModel, type TypeModel, coreDefinition, coreTree, coreTypeName } from './structure.js';
+import { heldDefinition } from './structure-registry.js';
+import { type JsonObject, type RootFrame, Walk } from './walk.js';
 
 /**
  * Checks one JSON value against what compiled it, reporting into the walk. The walk's path
@@ -65,6 +72,7 @@ function walkResource(value: unknown, walk: Walk, contained: boolean): void {
     typeCheck(type)(value, walk);
     unreferencedContained(root, walk);
   }
+  if (isObject(value.meta) && value.meta.profile !== undefined) checkClaimedProfiles(value, type, walk);
   walk.frame = outer;
 }
 
@@ -93,17 +101,26 @@ function unreferencedContained(root: RootFrame, walk: Walk): void {
 function compileType(type: string): Check {
   if (type === 'Resource') return resourceCheck;
   const definition = coreDefinition(type);
+  const tree = coreTree(type);
   // Every type an R4 element names has a definition; a name without one has nothing to check.
-  if (!definition) return () => undefined;
-  const root = elementTree(definition);
-  const scope = new Scope(root);
+  if (!definition || !tree) return () => undefined;
+  return compileDefinition(tree, definition, true);
+}
+
+/**
+ * The check of a definition's element tree: of an R4 type, or of a profile laid over one.
+ * An extension checks ext-1, and, when `held` is set, also the definition the server holds for
+ * its URL (https://hl7.org/fhir/R4/extensibility.html#Extension).
+ */
+export function compileDefinition(tree: ElementModel, definition: StructureDefinition, held: boolean): Check {
+  const type = definition.type ?? tree.path;
   const owner: Owner = { type, resource: definition.kind === 'resource', emptyAllowed: false };
-  const object = compileObject(root.children, owner, scope, compileInvariants(root.constraints, type));
-  return type === 'Extension' ? extensionCheck(object) : object;
+  const object = compileObject(tree.children, owner, new Scope(tree), compileInvariants(tree.constraints, type));
+  return type === 'Extension' ? extensionCheck(object, held) : object;
 }
 
 /** ext-1: an extension has either nested extensions or a value[x], not both, not neither. */
-function extensionCheck(object: Check): Check {
+function extensionCheck(object: Check, held: boolean): Check {
   return (value, walk) => {
     object(value, walk);
     if (!isObject(value)) return;
@@ -115,6 +132,7 @@ function extensionCheck(object: Check): Check {
       }
     }
     if ((value.extension !== undefined) === hasValue) walk.error('invariant', 'extensionValueAndChildren');
+    if (held && typeof value.url === 'string' && heldDefinition(value.url)) profileCheck(value.url)?.(value, walk);
   };
 }
 
@@ -135,6 +153,24 @@ interface Property {
   readonly max: number;
   /** Index of its choice element among the object's choice elements, or -1. */
   readonly group: number;
+  readonly check: Check;
+  /** The slices of a sliced element, which choose each item's check. */
+  readonly slicing?: Slicing;
+}
+
+/** A sliced element, compiled: https://hl7.org/fhir/R4/profiling.html#slicing */
+interface Slicing {
+  readonly name: string;
+  readonly rules: 'closed' | 'open' | 'openAtEnd';
+  readonly ordered: boolean;
+  readonly slices: readonly Slice[];
+}
+
+interface Slice {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly matches: (item: unknown, walk: Walk) => boolean;
   readonly check: Check;
 }
 
@@ -175,13 +211,20 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
   const entries = new Map<string, Entry>();
   const requirements: Requirement[] = [];
   const groups: string[][] = [];
+  // Sliced elements with a required slice, whose absence misses that slice too.
+  const absentSlices: [string, Slicing][] = [];
   for (const element of children) {
     const group = element.choice ? groups.push([]) - 1 : -1;
     const keys: string[] = [];
-    for (const type of typesOf(element, scope)) {
-      const key = element.choice ? element.name + type.code[0]!.toUpperCase() + type.code.slice(1) : element.name;
+    const types = typesOf(element, scope);
+    for (const type of types) {
+      const key = element.choice ? element.name + capitalize(type.code) : element.name;
       const primitive = isPrimitiveType(type.code);
-      const property: Property = { key, extensionKey: '_' + key, primitive, array: element.array, max: element.max, group, check: valueCheck(element, type, scope) };
+      // A profile narrows one type of a choice with a slice named for it (`value[x]:valueQuantity`).
+      const narrowed = element.choice ? element.slices.find((s) => s.sliceName === key || (s.types.length === 1 && s.types[0]!.code === type.code)) : undefined;
+      const defining = narrowed ?? element;
+      const slicing = !element.choice && !primitive && element.slices.length > 0 ? compileSlicing(element, type, scope) : undefined;
+      const property: Property = { key, extensionKey: '_' + key, primitive, array: element.array, max: defining.max, group, check: valueCheck(defining, type, scope), slicing };
       entries.set(key, { property, extension: false });
       keys.push(key);
       if (primitive) {
@@ -189,8 +232,21 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
         keys.push(property.extensionKey);
       }
       if (group >= 0) groups[group]!.push(key);
+      if (narrowed && narrowed.min > 0) requirements.push({ name: key, min: narrowed.min, keys: primitive ? [key, '_' + key] : [key], choice: false });
+    }
+    if (element.choice) {
+      const allowed = types.map((t) => element.name + capitalize(t.code)).join(', ');
+      for (const removed of element.removedTypes) {
+        const key = element.name + capitalize(removed.code);
+        const refuse: Check = (_value, walk) => walk.error('structure', 'typeNotAllowed', { type: removed.code, allowed });
+        const property: Property = { key, extensionKey: '_' + key, primitive: false, array: false, max: 1, group, check: refuse };
+        entries.set(key, { property, extension: false });
+        entries.set(property.extensionKey, { property, extension: true });
+      }
     }
     if (element.min > 0) requirements.push({ name: element.name, min: element.min, keys, choice: element.choice });
+    const sliced = entries.get(element.name)?.property.slicing;
+    if (sliced?.slices.some((s) => s.min > 0)) absentSlices.push([element.name, sliced]);
   }
   return (value, walk) => {
     if (!isObject(value)) {
@@ -234,6 +290,13 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
     for (const requirement of requirements) {
       const count = countOf(value, requirement);
       if (count < requirement.min) walk.errorAt(requirement.name, 'required', 'required', { name: requirement.name, min: requirement.min, count });
+    }
+    for (const [name, slicing] of absentSlices) {
+      if (value[name] === undefined) {
+        walk.path.push(name);
+        slicedItems(slicing, () => undefined, [], false, walk);
+        walk.path.pop();
+      }
     }
     if (invariants.length !== 0) checkInvariants(invariants, value, walk);
   };
@@ -299,7 +362,8 @@ function complexProperty(property: Property, value: unknown, walk: Walk): void {
       return;
     }
     if (property.max === 0) walk.error('structure', 'tooMany', { name: property.key, max: 0, count: 1 });
-    property.check(value, walk);
+    if (property.slicing) slicedItems(property.slicing, property.check, [value], false, walk);
+    else property.check(value, walk);
     return;
   }
   if (!Array.isArray(value)) {
@@ -308,6 +372,10 @@ function complexProperty(property: Property, value: unknown, walk: Walk): void {
   }
   if (value.length === 0) walk.error('structure', 'emptyArray');
   if (value.length > property.max) walk.error('structure', 'tooMany', { name: property.key, max: property.max, count: value.length });
+  if (property.slicing) {
+    slicedItems(property.slicing, property.check, value, true, walk);
+    return;
+  }
   for (let i = 0; i < value.length; i++) {
     walk.path.push(i);
     const item = value[i];
@@ -315,6 +383,72 @@ function complexProperty(property: Property, value: unknown, walk: Walk): void {
     else property.check(item, walk);
     walk.path.pop();
   }
+}
+
+/**
+ * The items of a sliced element: each is checked against the first slice it belongs to, or
+ * against the element when it belongs to none (an error when the slicing is closed); ordered
+ * slicing wants the items in slice order, `openAtEnd` the others after them; then each slice's
+ * cardinality. https://hl7.org/fhir/R4/profiling.html#slicing
+ */
+function slicedItems(slicing: Slicing, unsliced: Check, items: readonly unknown[], indexed: boolean, walk: Walk): void {
+  const counts = new Array<number>(slicing.slices.length).fill(0);
+  let last = -1;
+  let unmatched = false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (indexed) walk.path.push(i);
+    if (item === null) walk.error('structure', 'nullValue');
+    else {
+      const index = slicing.slices.findIndex((slice) => slice.matches(item, walk));
+      if (index < 0) {
+        if (slicing.rules === 'closed') walk.error('structure', 'sliceClosed', { name: slicing.name });
+        unmatched = true;
+        unsliced(item, walk);
+      } else {
+        const slice = slicing.slices[index]!;
+        counts[index]!++;
+        if (slicing.ordered && index < last) walk.error('structure', 'sliceOrder', { name: slicing.name, slice: slicing.slices[last]!.name });
+        if (slicing.rules === 'openAtEnd' && unmatched) walk.error('structure', 'sliceOpenAtEnd', { name: slicing.name });
+        last = Math.max(last, index);
+        slice.check(item, walk);
+      }
+    }
+    if (indexed) walk.path.pop();
+  }
+  for (let s = 0; s < slicing.slices.length; s++) {
+    const { name, min, max } = slicing.slices[s]!;
+    const count = counts[s]!;
+    if (count < min || count > max) walk.error('structure', 'sliceCount', { name: slicing.name, slice: name, min, max: max === Infinity ? '*' : max, count });
+  }
+}
+
+function compileSlicing(element: ElementModel, type: TypeModel, scope: Scope): Slicing {
+  const slicing = element.slicing ?? { discriminator: [], ordered: false, rules: 'open' as const };
+  return {
+    name: element.name,
+    rules: slicing.rules,
+    ordered: slicing.ordered,
+    slices: element.slices.map((slice): Slice => {
+      let check: Check | undefined;
+      const lazy: Check = (value, walk) => (check ??= valueCheck(slice, slice.types[0] ?? type, scope))(value, walk);
+      const fits = (item: unknown, walk: Walk) => withoutErrors(lazy, item, walk);
+      return { name: slice.sliceName ?? slice.id, min: slice.min, max: slice.max, matches: sliceMatcher(slicing, slice, conforms, fits), check: lazy };
+    }),
+  };
+}
+
+/** Whether a value passes a check, tried on the side: nothing is reported. */
+export function withoutErrors(check: Check, value: unknown, walk: Walk): boolean {
+  const trial = new Walk(walk.locale);
+  trial.frame = walk.frame;
+  trial.path.push('$');
+  check(value, trial);
+  return !trial.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+}
+
+function capitalize(code: string): string {
+  return code[0]!.toUpperCase() + code.slice(1);
 }
 
 /**
@@ -327,7 +461,7 @@ let elementCheck: Check | undefined;
 let valuedElementCheck: Check | undefined;
 
 function elementObject(emptyAllowed: boolean): Check {
-  const root = elementTree(coreDefinition('Element')!);
+  const root = coreTree('Element')!;
   return compileObject(root.children, { type: 'Element', resource: false, emptyAllowed }, new Scope(root), []);
 }
 
@@ -339,6 +473,10 @@ function valueCheck(element: ElementModel, type: TypeModel, scope: Scope): Check
   else if (code === 'Resource' || isResourceType(code)) checks.push(element.path.endsWith('.contained') ? containedCheck : resourceCheck);
   else if (element.children.length > 0 || element.contentReference !== undefined) checks.push(backboneCheck(element, scope));
   else checks.push(typeCheck(code));
+  // A type narrowed to a profile (Quantity to SimpleQuantity, Extension to an extension definition).
+  for (const url of type.profile ?? []) {
+    checks.push((value, walk) => profileCheck(url)?.(value, walk));
+  }
   const binding = bindingCheck(element.binding, code);
   if (binding) checks.push(binding);
   if (code === 'Reference') {
@@ -350,7 +488,34 @@ function valueCheck(element: ElementModel, type: TypeModel, scope: Scope): Check
     const invariants = compileInvariants(element.constraints, element.path, typeInvariantKeys(code));
     if (invariants.length) checks.push((value, walk) => checkInvariants(invariants, value, walk));
   }
+  const exact = fixedOrPattern(element);
+  if (exact) checks.push(exact);
   return sequence(checks);
+}
+
+/**
+ * `fixed[x]`: the value must be exactly this; `pattern[x]`: it must hold at least this
+ * (https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.fixed_x_).
+ */
+function fixedOrPattern(element: ElementModel): Check | undefined {
+  const { fixed, pattern } = element;
+  if (fixed !== undefined) {
+    const shown = clip(JSON.stringify(fixed));
+    return (value, walk) => {
+      if (!jsonEqual(value, fixed)) walk.error('value', 'fixedValue', { value: shown });
+    };
+  }
+  if (pattern !== undefined) {
+    const shown = clip(JSON.stringify(pattern));
+    return (value, walk) => {
+      if (!jsonIncludes(value, pattern)) walk.error('value', 'patternValue', { value: shown });
+    };
+  }
+  return undefined;
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? text.slice(0, 197) + '...' : text;
 }
 
 /**
@@ -359,13 +524,15 @@ function valueCheck(element: ElementModel, type: TypeModel, scope: Scope): Check
  */
 function primitiveValueCheck(element: ElementModel, code: string): Check {
   const value = primitiveCheck(code);
+  const exact = fixedOrPattern(element);
   const binding = bindingCheck(element.binding, code);
   const invariants = compileInvariants(element.constraints, element.path);
-  if (!binding && invariants.length === 0) return value;
+  if (!exact && !binding && invariants.length === 0) return value;
   return (item, walk) => {
     const before = walk.issues.length;
     value(item, walk);
     if (walk.issues.length !== before) return;
+    exact?.(item, walk);
     binding?.(item, walk);
     if (invariants.length !== 0) checkInvariants(invariants, item, walk);
   };
@@ -430,10 +597,13 @@ function primitiveCheck(code: string): Check {
   return check;
 }
 
-/** Resource types a Reference may point to, or undefined for any (`Reference(Any)`, or targets named by profiles). */
+/**
+ * Resource types a Reference may point to, or undefined for any: `Reference(Any)`, or a target
+ * profile the server does not hold, whose type it cannot know.
+ */
 function targetTypes(type: TypeModel): ReadonlySet<string> | undefined {
   const profiles = type.targetProfile ?? [];
-  const names = profiles.map(coreTypeName);
+  const names = profiles.map((url) => coreTypeName(url) ?? heldDefinition(url)?.type);
   if (names.length === 0 || names.some((name) => name === undefined || name === 'Resource')) return undefined;
   return new Set(names as string[]);
 }

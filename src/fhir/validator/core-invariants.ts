@@ -1,4 +1,5 @@
 import type { InvariantTest } from './invariants.js';
+import { jsonEqual } from './json-compare.js';
 import type { JsonObject } from './walk.js';
 
 /**
@@ -132,15 +133,6 @@ function componentCodesDiffer(observation: unknown, resource: JsonObject | undef
     if (Array.isArray(codings) && codings.some((c) => own.some((o) => jsonEqual(c, o)))) return false;
   }
   return true;
-}
-
-/** FHIRPath equality of two JSON elements: the same properties with equal values, in any order. */
-function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => jsonEqual((a as JsonObject)[k], (b as JsonObject)[k]));
 }
 
 /**

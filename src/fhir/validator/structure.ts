@@ -27,9 +27,14 @@ export interface ElementModel {
   readonly pattern?: unknown;
   readonly slicing?: SlicingModel;
   readonly sliceName?: string;
+  /** Types of the base element a profile took away: for a choice, their JSON names say so rather than "unknown". */
+  readonly removedTypes: readonly TypeModel[];
   readonly children: ElementModel[];
   readonly slices: ElementModel[];
 }
+
+/** The element a profile's element narrows, given its parent (a slice's is the sliced element's parent). */
+export type BaseLookup = (element: ElementDefinition, parent: ElementModel | undefined) => ElementModel | undefined;
 
 export interface TypeModel {
   /** A FHIR type code: `string`, `id`, `Quantity`, `BackboneElement`, `Resource`... */
@@ -106,17 +111,41 @@ export function coreDefinition(type: string): StructureDefinition | undefined {
   return coreDefinitions().get(type);
 }
 
-/** The element tree of a definition's snapshot (or differential, when that is all it has). */
-export function elementTree(definition: StructureDefinition): ElementModel {
+const coreTrees = new Map<string, ElementModel>();
+
+/** The element tree of an R4 type or resource, by name or canonical URL; built once. */
+export function coreTree(type: string): ElementModel | undefined {
+  let tree = coreTrees.get(type);
+  if (tree) return tree;
+  const definition = coreDefinition(type);
+  if (!definition) return undefined;
+  tree = elementTree(definition);
+  coreTrees.set(type, tree);
+  return tree;
+}
+
+/**
+ * The element tree of a definition's snapshot (or differential, when that is all it has). With
+ * `baseOf`, each element is laid over the element it narrows: what it leaves unsaid (cardinality,
+ * types, binding) is the base's, and its invariants add to the base's.
+ */
+export function elementTree(definition: StructureDefinition, baseOf?: BaseLookup): ElementModel {
   const elements = definition.snapshot?.element ?? definition.differential?.element ?? [];
   const byId = new Map<string, ElementModel>();
   let root: ElementModel | undefined;
+  if (!elements.some((e) => !e.path.includes('.'))) {
+    // A differential that changes no root-level rule may leave the root out.
+    const empty: ElementDefinition = { id: definition.type, path: definition.type ?? '' };
+    root = toModel(empty, definition.type ?? '', definition, baseOf?.(empty, undefined));
+    byId.set(root.id, root);
+  }
   for (const element of elements) {
-    const id = element.id ?? idFromPath(element);
-    const model = toModel(element, id, definition);
-    byId.set(id, model);
+    const id = elementId(element);
     // Slice names hold no `.` (eld-16), so the last `.` starts the last segment.
     const cut = id.lastIndexOf('.');
+    const parent = cut < 0 ? undefined : byId.get(id.slice(0, cut));
+    const model = toModel(element, id, definition, baseOf?.(element, parent));
+    byId.set(id, model);
     if (cut < 0) {
       root ??= model;
       continue;
@@ -127,41 +156,48 @@ export function elementTree(definition: StructureDefinition): ElementModel {
       // `X.component:systolic` is a slice of `X.component`.
       byId.get(id.slice(0, cut + 1 + colon))?.slices.push(model);
     } else {
-      byId.get(id.slice(0, cut))?.children.push(model);
+      parent?.children.push(model);
     }
   }
-  return root ?? toModel({ id: definition.type, path: definition.type ?? '', min: 0, max: '*' }, definition.type ?? '', definition);
+  return root!;
 }
 
-function idFromPath(element: ElementDefinition): string {
-  return element.sliceName ? `${element.path}:${element.sliceName}` : element.path;
+/** An element's id, or for definitions written without ids, one made from its path and slice name. */
+export function elementId(element: ElementDefinition): string {
+  return element.id ?? (element.sliceName ? `${element.path}:${element.sliceName}` : element.path);
 }
 
-function toModel(element: ElementDefinition, id: string, definition: StructureDefinition): ElementModel {
+function toModel(element: ElementDefinition, id: string, definition: StructureDefinition, base?: ElementModel): ElementModel {
   const path = element.path;
   const last = path.slice(path.lastIndexOf('.') + 1);
   const choice = last.endsWith('[x]');
   const baseMax = element.base?.max ?? element.max ?? '*';
-  const max = element.max === undefined || element.max === '*' ? Infinity : Number(element.max);
+  const max = element.max === undefined ? (base?.max ?? Infinity) : element.max === '*' ? Infinity : Number(element.max);
   const resourceId = definition.kind === 'resource' && last === 'id' && path.indexOf('.') === path.lastIndexOf('.');
-  return {
-    id,
-    path,
-    name: choice ? last.slice(0, -3) : last,
-    choice,
-    min: element.min ?? 0,
-    max,
-    array: baseMax !== '1' && baseMax !== '0',
-    types: (element.type ?? []).map((t) => typeModel(t, resourceId)),
-    contentReference: element.contentReference?.replace(/^.*#/, ''),
-    binding: element.binding?.valueSet ? { strength: element.binding.strength, valueSet: element.binding.valueSet } : undefined,
-    constraints: (element.constraint ?? []).map((c) => ({
+  const types = element.type?.length ? element.type.map((t) => typeModel(t, resourceId)) : (base?.types ?? []);
+  const own = (element.constraint ?? []).map(
+    (c): ConstraintModel => ({
       key: c.key,
       severity: c.severity === 'warning' ? 'warning' : 'error',
       human: c.human,
       expression: c.expression,
       bestPractice: c.extension?.some((e) => e.url === BEST_PRACTICE && e.valueBoolean === true) ?? false,
-    })),
+    }),
+  );
+  const ownKeys = new Set(own.map((c) => c.key));
+  return {
+    id,
+    path,
+    name: choice ? last.slice(0, -3) : last,
+    choice,
+    min: element.min ?? base?.min ?? 0,
+    max,
+    // JSON arrays follow the base definition, whatever a profile's max.
+    array: base ? base.array : baseMax !== '1' && baseMax !== '0',
+    types,
+    contentReference: element.contentReference?.replace(/^.*#/, '') ?? (element.type?.length ? undefined : base?.contentReference),
+    binding: element.binding?.valueSet ? { strength: element.binding.strength, valueSet: element.binding.valueSet } : base?.binding,
+    constraints: [...(base?.constraints ?? []).filter((c) => !ownKeys.has(c.key)), ...own],
     fixed: valueOf(element, 'fixed'),
     pattern: valueOf(element, 'pattern'),
     slicing: element.slicing && {
@@ -170,6 +206,7 @@ function toModel(element: ElementDefinition, id: string, definition: StructureDe
       rules: element.slicing.rules ?? 'open',
     },
     sliceName: element.sliceName,
+    removedTypes: base && element.type?.length ? base.types.filter((b) => !types.some((t) => t.code === b.code)) : [],
     children: [],
     slices: [],
   };

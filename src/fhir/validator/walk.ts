@@ -35,6 +35,8 @@ export class Walk {
   readonly issues: OperationOutcomeIssue[] = [];
   readonly path: (string | number)[] = [];
   frame: ResourceFrame | undefined;
+  /** A profile was applied on top of the base definitions, so issues of the base may repeat. */
+  profiled = false;
 
   constructor(readonly locale: Locale) {}
 

@@ -1,0 +1,33 @@
+import type { StructureDefinition } from '@medplum/fhirtypes';
+
+const held = new Map<string, StructureDefinition>();
+let version = 0;
+
+/**
+ * Makes the StructureDefinitions the server holds known to the validator, the way
+ * `registerSearchParameters` does for SearchParameters: profiles are then enforced on the
+ * resources that claim them in `meta.profile` (https://hl7.org/fhir/R4/resource.html#Meta), and
+ * extension definitions on every extension with their URL. A definition registered again
+ * replaces the earlier one under its URL; a retired one is forgotten.
+ */
+export function registerStructureDefinitions(definitions: readonly StructureDefinition[]): void {
+  let changed = false;
+  for (const definition of definitions) {
+    const url = definition?.resourceType === 'StructureDefinition' ? definition.url : undefined;
+    if (!url || definition.derivation !== 'constraint') continue;
+    if (definition.status === 'retired') held.delete(url);
+    else held.set(url, definition);
+    changed = true;
+  }
+  if (changed) version++;
+}
+
+/** A held StructureDefinition by canonical URL (a `|version` suffix is ignored: one version is held). */
+export function heldDefinition(url: string): StructureDefinition | undefined {
+  return held.get(url.split('|')[0]!);
+}
+
+/** Changes with every registration, so compiled profiles know when to compile again. */
+export function registryVersion(): number {
+  return version;
+}
