@@ -1,5 +1,5 @@
 /** One stage of bench/bulk-run.ts, in a process of its own; prints its result as the last line. */
-import { platformAccess } from '../src/access/door.js';
+import { importAccess } from '../src/access/door.js';
 import { exportToDirectory } from '../src/bulk/export.js';
 import { importFiles, ndjsonFiles } from '../src/bulk/import.js';
 import { openDatabase } from '../src/store/open.js';
@@ -28,7 +28,7 @@ switch (name) {
   case 'import': {
     const db = await openDatabase({ databaseUrl: args.url });
     result = await timed(async () => {
-      const progress = await importFiles(await ndjsonFiles(args.from!), { repo: new Repository(db, platformAccess()), onRejected: () => undefined });
+      const progress = await importFiles(await ndjsonFiles(args.from!), { repo: new Repository(db, importAccess()), onRejected: () => undefined });
       return { resources: progress.written, detail: { ...progress } };
     });
     await db.close();

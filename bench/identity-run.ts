@@ -21,7 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { platformAccess } from '../src/access/door.js';
+import { seedingAccess } from '../src/access/door.js';
 import { preparePerson } from '../src/identity/comparison.js';
 import { qualityAt } from '../src/identity/match-quality.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, findDuplicatesAmong } from '../src/identity/matcher.js';
@@ -70,7 +70,7 @@ function matchingQuality(persons: number): { rows: QualityRow[]; records: number
 /** Loads a set's first record of each person as Patients, then asks `$match` about later ones. */
 async function matchLatency(db: Database, driver: string, persons: number, queries: number): Promise<MatchLatency & { driver: string; patients: number }> {
   const set = identityEvaluationSet({ persons, seed: 3 });
-  const repo = new Repository(db, platformAccess());
+  const repo = new Repository(db, seedingAccess());
   const seen = new Set<number>();
   const held = new Set<string>();
   const stored = set.records.flatMap((record, i) => {

@@ -23,7 +23,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { admin } from './bench-database.js';
-import { platformAccess } from '../src/access/door.js';
+import { duplicateScanAccess, seedingAccess } from '../src/access/door.js';
 import { scanDuplicates } from '../src/identity/duplicate-scan.js';
 import { qualityAt } from '../src/identity/match-quality.js';
 import { DEFAULT_THRESHOLDS } from '../src/identity/matcher.js';
@@ -108,7 +108,7 @@ async function prepare(): Promise<Prepared> {
   }
 
   started = performance.now();
-  const repo = new Repository(db, platformAccess());
+  const repo = new Repository(db, seedingAccess());
   const patients = set.records.map((record) => patientFromRecord(record, { iin: !iinDropped.has(record.id) }));
   const batch = Number(values.batch);
   let next = 0;
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
     await db.query('TRUNCATE duplicate_candidate');
     const started = performance.now();
     let lastReport = started;
-    const report = await scanDuplicates(new Repository(db, platformAccess()), {
+    const report = await scanDuplicates(new Repository(db, duplicateScanAccess()), {
       onProgress: ({ phase, done }) => {
         if (performance.now() - lastReport < 10_000) return;
         lastReport = performance.now();
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       `work list vs labels, without those duplicates (${truePairCountWithoutDropped.toLocaleString('en')} true pairs):`,
       ...qualityWithoutDropped.map((q) => `  ${q.which.padEnd(8)} ≥ ${q.threshold}: ${q.predicted.toLocaleString('en')} pairs, precision ${q.precision.toFixed(4)}, recall ${q.recall.toFixed(4)}, F1 ${q.f1.toFixed(4)}`),
     ];
-    const match = questions.length ? await measureMatch(new Repository(db, platformAccess()), questions) : undefined;
+    const match = questions.length ? await measureMatch(new Repository(db, seedingAccess()), questions) : undefined;
     if (match) {
       lines.push(
         `$match over all ${report.patients.toLocaleString('en')} Patients, one at a time in process: p50 ${match.p50.toFixed(1)} ms, p95 ${match.p95.toFixed(1)} ms, p99 ${match.p99.toFixed(1)} ms ` +

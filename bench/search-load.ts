@@ -13,7 +13,7 @@
  * Batches come from one generator shared by `writers` workers, so generating the next batch
  * overlaps the database's work on the last one (the generator costs the same in both modes).
  */
-import { platformAccess } from '../src/access/door.js';
+import { seedingAccess } from '../src/access/door.js';
 import type { Resource } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../src/fhir/compartment.js';
 import type { Database } from '../src/store/driver.js';
@@ -100,7 +100,7 @@ async function insertBaseline(db: Database, resources: Resource[]): Promise<void
 export async function loadPopulation(db: Database, options: LoadOptions): Promise<LoadResult> {
   const counts: Record<string, number> = {};
   const source = batches(options.resources, options.seed, options.batch, counts);
-  const repository = new Repository(db, platformAccess());
+  const repository = new Repository(db, seedingAccess());
   const batchTimes: number[] = [];
   let done = 0;
   let lastReport = 0;

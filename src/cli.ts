@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type Role, addClient, addUser, issueTokenForClient, issueTokenForUser, organizationAdministratorNamed } from './access/index.js';
 import { type AuditAnchor, FolderAnchorStore, anchorOf, parseAnchor } from './access/audit-anchors.js';
 import { verifyAuditChain } from './access/audit-verify.js';
-import { platformAccess } from './access/door.js';
+import { importAccess, maintenanceAccess, seedingAccess } from './access/door.js';
 import { exportToDirectory } from './bulk/export.js';
 import { importFiles, ndjsonFiles } from './bulk/import.js';
 import { ProgressBar } from './cli/progress.js';
@@ -90,7 +90,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 async function seedIfEmpty(config: Config, patients: number): Promise<void> {
   const db = await storage(config);
   try {
-    const repo = new Repository(db, platformAccess());
+    const repo = new Repository(db, seedingAccess());
     if (!(await hasNoPatients(repo))) return;
     const bar = new ProgressBar(`Seeding ${patients} synthetic demo patients`);
     const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
@@ -130,7 +130,7 @@ async function importCommand(config: Config, args: string[]): Promise<void> {
   const report = createWriteStream(values.report!);
   try {
     const bar = new ProgressBar('Importing');
-    const repo = new Repository(db, platformAccess());
+    const repo = new Repository(db, importAccess());
     const progress = await importFiles(files, {
       repo,
       onRejected: (rejected) => {
@@ -184,7 +184,7 @@ async function reindex(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { type: { type: 'string' } } });
   const db = await storage(config);
   try {
-    const repo = new Repository(db, platformAccess());
+    const repo = new Repository(db, maintenanceAccess());
     await loadCustomSearchParameters(repo);
     const total = await repo.countCurrent(values.type);
     const bar = new ProgressBar(`Reindexing${values.type ? ` ${values.type}` : ''}`, total);

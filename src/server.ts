@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { FolderAnchorStore, startAnchorWriter } from './access/audit-anchors.js';
-import { platformAccess } from './access/door.js';
+import { maintenanceAccess } from './access/door.js';
 import { authorizationServer } from './access/index.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
@@ -22,7 +22,7 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey, poolSize: config.dbPoolSize });
-  await loadCustomSearchParameters(new Repository(db, platformAccess()));
+  await loadCustomSearchParameters(new Repository(db, maintenanceAccess()));
   const authorization = await authorizationServer({
     db,
     issuer: `${config.origin}/auth`,

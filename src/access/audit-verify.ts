@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/driver.js';
 import { GENESIS_PREFIX } from '../store/audit-chain.js';
 import { type AuditKey, processAuditKey } from '../store/audit-key.js';
+import { auditChains, auditHeadRows, auditKeyedStarts, auditRowsAfter } from '../store/audit-rows.js';
 
 /**
  * Verification of the audit hash chains (src/store/audit-chain.ts): every record's hash is
@@ -70,9 +71,7 @@ interface AuditRow {
 
 /** The chains' current heads, ordered by chain, to keep outside the database. */
 export async function auditHeads(db: SqlClient): Promise<AuditHead[]> {
-  const rows = await db.query<{ chain: number; seq: string; hash: string }>(
-    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head ORDER BY chain`,
-  );
+  const rows = await auditHeadRows(db);
   return rows.map((r) => ({ chain: Number(r.chain), seq: Number(r.seq), hash: r.hash }));
 }
 
@@ -101,9 +100,7 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
   const requiredOf = new Map<number, RequiredLink[]>();
   const mustPass = (link: RequiredLink) => requiredOf.set(link.chain, [...(requiredOf.get(link.chain) ?? []), link]);
   for (const anchor of options.anchors ?? []) mustPass({ ...anchor, what: 'the anchored link' });
-  const starts = await db.query<{ chain: number; seq: string; hash: string; seal: string }>(
-    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash, encode(seal, 'hex') AS seal FROM audit_keyed_from`,
-  );
+  const starts = await auditKeyedStarts(db);
   const keyedAfter = new Map<number, number>();
   for (const start of starts) {
     const chain = Number(start.chain);
@@ -113,12 +110,7 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
     else report({ chain, seq, kind: 'seal-mismatch', detail: "the chain's keyed start is not sealed with this key" });
   }
   // A chain with records but no head is foreign to the store: it is walked and reported too.
-  const found = await db.query<{ chain: number }>(
-    `WITH RECURSIVE c (chain) AS (
-       SELECT min(chain) FROM audit_event
-       UNION ALL SELECT (SELECT min(e.chain) FROM audit_event e WHERE e.chain > c.chain) FROM c WHERE c.chain IS NOT NULL)
-     SELECT chain FROM c WHERE chain IS NOT NULL`,
-  );
+  const found = await auditChains(db);
   const chains = [...new Set([...heads.map((h) => h.chain), ...found.map((r) => Number(r.chain))])].sort((a, b) => a - b);
 
   let records = 0;
@@ -238,16 +230,7 @@ class ChainReader {
   }
 
   private async load(): Promise<void> {
-    const bound = this.upTo === undefined ? '' : 'AND e.seq <= $4';
-    const params: unknown[] = [this.chain, this.after, this.pageSize];
-    if (this.upTo !== undefined) params.push(this.upTo);
-    const rows = await this.db.query<{ seq: string; recorded: string; patient: string | null; hash: string; payload: string }>(
-      // Ordered by the column, not by the text alias of the same name.
-      `SELECT e.seq::text AS seq, to_char(e.recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded,
-              e.patient, encode(e.hash, 'hex') AS hash, e.payload
-         FROM audit_event e WHERE e.chain = $1 AND e.seq > $2::bigint ${bound} ORDER BY e.seq LIMIT $3`,
-      params,
-    );
+    const rows = await auditRowsAfter(this.db, this.chain, this.after, this.pageSize, this.upTo);
     this.page = rows.map((r) => ({ ...r, seq: Number(r.seq) }));
     this.index = 0;
     if (rows.length < this.pageSize) this.done = true;

@@ -36,7 +36,8 @@ import { type ResourceScope, parseScopes, resourceScopes, scopesAllowing } from 
  * - analyst: counts only, over a few non-identifying parameters, small ones withheld;
  * - administrator: configuration (resources outside any patient compartment), or everything
  *   when granted clinical access;
- * - platform: the platform's own jobs (CLI, seeding), never reachable by a token.
+ * - platform: the platform's own jobs (seeding, import, export to files, the duplicate scan,
+ *   maintenance), each by its own capability below, never reachable by a token.
  *
  * What the caller may not see is absent to them: a 404, not a 403, so existence is not disclosed.
  */
@@ -44,8 +45,11 @@ export function accessPolicy(context: AccessContext): AccessPolicy {
   return new Door(context);
 }
 
-/** The platform itself: CLI commands, seeding and maintenance jobs. Not audited per resource. */
-export const PLATFORM_CONTEXT: AccessContext = Object.freeze({
+/**
+ * The platform itself: unrestricted and not audited per resource. Never exported: each job that
+ * acts as the platform asks for its own capability below, so a grep finds every one of them.
+ */
+const PLATFORM_CONTEXT: AccessContext = Object.freeze({
   role: 'platform',
   subject: 'densaulyq',
   clientId: 'densaulyq-platform',
@@ -53,7 +57,28 @@ export const PLATFORM_CONTEXT: AccessContext = Object.freeze({
   purposeOfUse: 'HOPERAT',
 });
 
-export function platformAccess(): AccessPolicy {
+/** Seeding synthetic demo data (and test fixtures): written under the ids the generator chose, which no caller may choose. */
+export function seedingAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/** `densaulyq import`: the operator's files loaded as they are, ids kept; whoever runs the CLI already holds the database. */
+export function importAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/** `densaulyq export`: every resource to files on the operator's disk, for the same reason. */
+export function directoryExportAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/** `densaulyq duplicates scan`: reads every active Patient to fill the work list; no person sees what it reads. */
+export function duplicateScanAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/** Reindexing, planner statistics and loading SearchParameters at start-up: reads and rewrites everything, discloses nothing. */
+export function maintenanceAccess(): AccessPolicy {
   return new Door(PLATFORM_CONTEXT);
 }
 
@@ -133,6 +158,21 @@ class Door implements AccessPolicy {
   }
 
   readonly mayBreakGlass: boolean;
+
+  /** The patient and their representatives (a citizen reaches only those), the platform, and an administrator with clinical access. */
+  get readsAccessLogs(): boolean {
+    const { role } = this.context;
+    return role === 'citizen' || role === 'platform' || (role === 'administrator' && this.context.clinicalAccess === true);
+  }
+
+  /** Only a caller who sees every record: anyone narrower would leave what they cannot see behind on a merged source. */
+  get administersIdentity(): boolean {
+    return this.unrestricted;
+  }
+
+  get jobOwner(): string {
+    return `${this.context.clientId}|${this.context.subject}`;
+  }
 
   get notices(): AccessPolicy {
     return new Door(NOTICE_CONTEXT);

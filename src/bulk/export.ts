@@ -7,19 +7,9 @@ import type { Group } from '@medplum/fhirtypes';
 import { isResourceType, resourceTypes } from '../fhir/definitions.js';
 import { badRequest, isFhirError } from '../fhir/outcome.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
-import {
-  type BulkJob,
-  appendOutput,
-  claimStaleJob,
-  createJob,
-  deleteOutputsFrom,
-  finishJob,
-  listOutputs,
-  readJob,
-  updateProgress,
-} from '../store/bulk-jobs.js';
+import { directoryExportAccess } from '../access/door.js';
+import type { BulkJob } from '../store/bulk-jobs.js';
 import type { Database } from '../store/driver.js';
-import { platformAccess } from '../access/door.js';
 import { Repository, type SearchResult, type StoredResource } from '../store/repository.js';
 
 /**
@@ -236,21 +226,21 @@ export interface KickOff {
   /** The kick-off request URL. */
   request: string;
   parameters: ExportParameters;
-  /** Who asks (`client|subject`); the job reads through `repo`, bound to their access. */
-  owner: string;
 }
 
-/** Records a new export job and starts it in the background; returns its id at once. */
+/**
+ * Records a new export job and starts it in the background; returns its id at once. The job is
+ * the caller's (the door's `jobOwner`) and reads through `repo`, bound to their access.
+ */
 export async function startExportJob(repo: Repository, kickOff: KickOff): Promise<string> {
   const id = randomUUID();
   const runner = randomUUID();
   const progress: JobProgress = { runner, checkpoint: START, exported: 0 };
-  await createJob(repo.db, {
+  await repo.exportJobs.create({
     id,
     kind: `export-${kickOff.parameters.level}`,
     request: kickOff.request,
     parameters: JSON.stringify(kickOff.parameters),
-    owner: kickOff.owner,
     transactionTime: new Date().toISOString(),
     progress: JSON.stringify(progress),
   });
@@ -265,7 +255,7 @@ export async function startExportJob(repo: Repository, kickOff: KickOff): Promis
 export async function resumeIfOrphaned(repo: Repository, job: BulkJob): Promise<void> {
   if (job.status !== 'in-progress' || running.has(job.id) || job.idleSeconds < STALE_SECONDS) return;
   const runner = randomUUID();
-  if (await claimStaleJob(repo.db, job.id, runner, STALE_SECONDS)) launch(repo, job.id, runner);
+  if (await repo.exportJobs.claimStale(job.id, runner, STALE_SECONDS)) launch(repo, job.id, runner);
 }
 
 /** Stops a job running in this process (others notice the deleted row at their next heartbeat). */
@@ -286,7 +276,7 @@ function launch(repo: Repository, id: string, runner: string): void {
       if (error instanceof JobReleased || controller.signal.aborted) return;
       // The client sees what it can act on; a database error's text (SQL, values) stays out.
       const message = isFhirError(error) ? error.message : 'The export failed on the server; run it again';
-      await finishJob(repo.db, id, runner, 'failed', undefined, message).catch(() => undefined);
+      await repo.exportJobs.finish(id, runner, 'failed', undefined, message).catch(() => undefined);
     })
     .finally(() => {
       if (running.get(id) === controller) running.delete(id);
@@ -295,7 +285,7 @@ function launch(repo: Repository, id: string, runner: string): void {
 
 async function runJob(repo: Repository, id: string, runner: string, signal: AbortSignal): Promise<void> {
   await yieldToEventLoop();
-  const job = await readJob(repo.db, id);
+  const job = await repo.exportJobs.read(id);
   if (!job || job.status !== 'in-progress' || !job.progress) return;
   const parameters = JSON.parse(job.parameters) as ExportParameters;
   let checkpoint = (JSON.parse(job.progress) as JobProgress).checkpoint;
@@ -304,8 +294,8 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
   if (type && (parameters.typeFilters[type]?.length ?? 0) > 1 && (checkpoint.filterIndex > 0 || checkpoint.cursor)) {
     checkpoint = { typeIndex: checkpoint.typeIndex, filterIndex: 0, seq: checkpoint.typeStartSeq, typeStartSeq: checkpoint.typeStartSeq };
   }
-  await deleteOutputsFrom(repo.db, id, checkpoint.seq);
-  let exported = (await listOutputs(repo.db, id)).reduce((n, o) => n + o.count, 0);
+  await repo.exportJobs.deleteOutputsFrom(id, checkpoint.seq);
+  let exported = (await repo.exportJobs.listOutputs(id)).reduce((n, o) => n + o.count, 0);
 
   let lines: string[] = [];
   let lastBeat = Date.now();
@@ -331,10 +321,10 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
       const progress = progressText(page.type);
       writingDone = false;
       // The file and the checkpoint after it commit together: a resumed job never repeats or skips a file.
-      writing = repo.db
+      writing = repo
         .transaction(async (tx) => {
-          if (!(await updateProgress(tx, id, runner, progress))) throw new JobReleased();
-          await appendOutput(tx, id, seq, page.type, count, content);
+          if (!(await tx.exportJobs.updateProgress(id, runner, progress))) throw new JobReleased();
+          await tx.exportJobs.appendOutput(id, seq, page.type, count, content);
         })
         .finally(() => {
           writingDone = true;
@@ -347,7 +337,7 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
       // While a file is being written, its transaction is the heartbeat (and holds the newer checkpoint).
       if (writingDone && Date.now() - lastBeat >= HEARTBEAT_MS) {
         await writing; // a failed write stops the job before its checkpoint could be recorded
-        if (!(await updateProgress(repo.db, id, runner, progressText(page.type)))) throw new JobReleased();
+        if (!(await repo.exportJobs.updateProgress(id, runner, progressText(page.type)))) throw new JobReleased();
         lastBeat = Date.now();
       }
     }
@@ -356,7 +346,7 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
   }
   await writing;
   check();
-  await finishJob(repo.db, id, runner, 'completed', progressText());
+  await repo.exportJobs.finish(id, runner, 'completed', progressText());
 }
 
 /** The X-Progress text of a running job. */
@@ -393,7 +383,7 @@ export interface DirectoryExportResult {
  * IG's file format (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-output-file-format).
  */
 export async function exportToDirectory(options: DirectoryExportOptions): Promise<DirectoryExportResult> {
-  const repo = new Repository(options.db, platformAccess());
+  const repo = new Repository(options.db, directoryExportAccess());
   const parameters = planExport({ level: 'system', types: options.types, since: options.since, typeFilter: options.typeFilter });
   const transactionTime = new Date().toISOString();
   mkdirSync(options.outDir, { recursive: true });

@@ -1,4 +1,4 @@
-import { platformAccess } from '../access/door.js';
+import { duplicateScanAccess } from '../access/door.js';
 import { scanDuplicates } from '../identity/duplicate-scan.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
@@ -6,11 +6,11 @@ import { ProgressBar } from './progress.js';
 
 /**
  * `densaulyq duplicates scan`: the batch duplicate finder over every active Patient, as the
- * platform (a maintenance job, not a person), filling the work list `Patient/$duplicates`
+ * platform (a maintenance job, not a person: `duplicateScanAccess`), filling the work list `Patient/$duplicates`
  * serves. Prints counts and timings only: no names, no identifiers.
  */
 export async function duplicatesScan(db: Database): Promise<void> {
-  const repo = new Repository(db, platformAccess());
+  const repo = new Repository(db, duplicateScanAccess());
   const total = await repo.countCurrent('Patient');
   const reading = new ProgressBar('Reading patients', total);
   const report = await scanDuplicates(repo, {

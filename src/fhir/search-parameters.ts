@@ -10,6 +10,7 @@ import {
   evalFhirPathTyped,
   getSearchParameterDetails,
   getSearchParameters,
+  globalSchema,
   indexSearchParameter,
   indexSearchParameterBundle,
   toTypedValue,
@@ -54,8 +55,50 @@ export function registerSearchParameters(parameters: readonly SearchParameter[])
   ensureLoaded();
   for (const parameter of parameters) {
     if (parameter.status === 'retired' || !parameter.code || !parameter.expression || !parameter.base?.length) continue;
+    for (const resourceType of parameter.base) {
+      const key = `${resourceType}|${parameter.code}`;
+      // The R4 definition a custom one shadows comes back when the custom one goes.
+      if (!registered.has(key)) registered.set(key, { shadowed: getSearchParameters(resourceType)?.[parameter.code] });
+      registered.get(key)!.id = parameter.id;
+      forgetDetails(resourceType, parameter.code);
+    }
     indexSearchParameter(parameter);
   }
+  forgetCompiled();
+}
+
+/**
+ * Removes SearchParameter resources the server no longer holds (deleted, or changed to another
+ * code or base): values are no longer indexed by them, and an R4 parameter they shadowed is
+ * back. A definition registered since by another resource stays.
+ */
+export function unregisterSearchParameters(parameters: readonly SearchParameter[]): void {
+  ensureLoaded();
+  for (const parameter of parameters) {
+    if (!parameter.code) continue;
+    for (const resourceType of parameter.base ?? []) {
+      const key = `${resourceType}|${parameter.code}`;
+      const entry = registered.get(key);
+      const own = getSearchParameters(resourceType);
+      if (!entry || entry.id !== parameter.id || !own) continue;
+      if (entry.shadowed) own[parameter.code] = entry.shadowed;
+      else delete own[parameter.code];
+      registered.delete(key);
+      forgetDetails(resourceType, parameter.code);
+    }
+  }
+  forgetCompiled();
+}
+
+/** Custom parameters in the definitions by `type|code`: the resource holding it, and the R4 one it shadows. */
+const registered = new Map<string, { id?: string; shadowed?: SearchParameter }>();
+
+/** Medplum caches a parameter's parsed expression by type and code: a new definition under the code must not reuse it. */
+function forgetDetails(resourceType: string, code: string): void {
+  delete globalSchema.types[resourceType]?.searchParamsDetails?.[code];
+}
+
+function forgetCompiled(): void {
   typeParameters.clear();
   forgetComposites();
 }

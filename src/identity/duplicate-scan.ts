@@ -1,6 +1,6 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { parseSearchRequest } from '../fhir/search-request.js';
-import { type FieldEvidence, dropStaleCandidates, saveCandidates } from '../store/duplicate-candidates.js';
+import type { FieldEvidence } from '../store/duplicate-candidates.js';
 import type { Repository } from '../store/repository.js';
 import type { BlockingStatistics } from './blocking.js';
 import { compare, type PreparedPerson, preparePerson } from './comparison.js';
@@ -67,10 +67,10 @@ export async function scanDuplicates(repo: Repository, options: ScanOptions = {}
       const evidence: FieldEvidence[] = explainScore(levels, weights).map(({ field, level, weight }) => ({ field, level, weight: round(weight) }));
       return { a: pair.a, b: pair.b, score: round(pair.score), evidence };
     });
-    await saveCandidates(repo.db, batch, scanStarted);
+    await repo.duplicates.save(batch, scanStarted);
     progress({ phase: 'save', done: start + batch.length });
   }
-  const dropped = await dropStaleCandidates(repo.db, scanStarted);
+  const dropped = await repo.duplicates.dropStale(scanStarted);
   const save = performance.now() - started;
 
   return {

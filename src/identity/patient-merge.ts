@@ -15,7 +15,8 @@ import { repointReferences, restoreReferences } from './reference-rewrite.js';
  * target a `replaces` link to the source, and every resource that refers to the source is made
  * to refer to the target — so search and the target's compartment see all of the person's data.
  * All of it is one repository transaction, recorded as a Provenance (merge-record.ts) that
- * {@link unmergePatients} reads to undo it.
+ * {@link unmergePatients} reads to undo it; the duplicates work list learns of it in the same
+ * transaction.
  */
 export interface MergeRequest {
   source: string;
@@ -26,6 +27,8 @@ export interface MergeRequest {
   preview?: boolean;
   /** Who merges, for the Provenance. */
   agent: ProvenanceAgent['who'];
+  /** Who merges, as the duplicates work list records who decided (`client|subject`). */
+  decidedBy: string;
 }
 
 export interface MergeResult {
@@ -103,6 +106,7 @@ export function mergePatients(repo: Repository, request: MergeRequest): Promise<
       request.agent,
     );
     const stored = await tx.create(record);
+    await tx.duplicates.forgetMergedPatient(request.source, request.target, request.decidedBy);
     return {
       source: JSON.parse(sourceWritten.stored.json) as Patient,
       target: JSON.parse(targetWritten.stored.json) as Patient,
@@ -117,9 +121,10 @@ export function mergePatients(repo: Repository, request: MergeRequest): Promise<
  * the resources it moved point at the source again where they still point at the target in the
  * place the merge changed, the links it added are removed, the source is as active as before,
  * and the target gets back its prior content — wholly if untouched since, else without the
- * identifiers the merge added. Recorded as a Provenance too.
+ * identifiers the merge added. Recorded as a Provenance too, and the pair as rejected on the
+ * duplicates work list, in the same transaction.
  */
-export function unmergePatients(repo: Repository, request: { source: string; target: string; agent: ProvenanceAgent['who'] }): Promise<UnmergeResult> {
+export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'resultPatient' | 'preview'>): Promise<UnmergeResult> {
   return repo.transaction(async (tx) => {
     const source = await patientFor(tx, request.source, 'source-patient');
     const target = await patientFor(tx, request.target, 'target-patient');
@@ -177,6 +182,8 @@ export function unmergePatients(repo: Repository, request: { source: string; tar
       merge.id,
     );
     const stored = await tx.create(record);
+    // The merge is judged wrong: the finder must not propose the pair again.
+    await tx.duplicates.rejectUnmergedPair(request.source, request.target, request.decidedBy);
     return {
       source: JSON.parse(sourceWritten.stored.json) as Patient,
       target: JSON.parse(targetWritten.stored.json) as Patient,

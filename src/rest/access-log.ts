@@ -1,7 +1,5 @@
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
-import { accessLog } from '../access/access-log.js';
-import type { AccessContext } from '../access/context.js';
-import { badRequest, forbidden, notFound } from '../fhir/outcome.js';
+import { badRequest } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -12,10 +10,9 @@ const ACCESS_LOG_PARAMETERS = new Set(['_count', '_cursor', '_since', '_format',
  * `GET Patient/[id]/$access-log?_count=&_cursor=&_since=`: the AuditEvents recording who
  * accessed the patient's record, newest first, as a `searchset` Bundle with a keyset `next` link.
  *
- * The door decides first: a Patient the caller may not see is a 404. Of
- * those who may, the log is for the person and their legal representatives (role citizen),
- * an administrator granted clinical access, and the platform; a clinician seeing the record
- * does not thereby see who else did.
+ * The door decides (Repository.accessLog): a Patient the caller may not see is a 404; of those
+ * who may, the log is for the person and their legal representatives, an administrator granted
+ * clinical access, and the platform; a clinician seeing the record does not thereby see who else did.
  */
 export async function accessLogOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
   const query = new Map<string, string>();
@@ -28,11 +25,7 @@ export async function accessLogOperation(request: FhirRequest, params: Record<st
   if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer`, '_count');
 
   const patient = params.id!;
-  // Seen, not read: opening one's own access log is not itself an access to the record.
-  if (!(await context.repo.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
-  if (!mayReadAccessLog(context.access)) throw forbidden(`Only the patient, their representative or an administrator with clinical access may read this access log`);
-
-  const page = await accessLog(context.repo.db, [patient], {
+  const page = await context.repo.accessLog(patient, {
     count: Math.min(count, MAX_COUNT),
     cursor: query.get('_cursor'),
     since: query.get('_since'),
@@ -50,8 +43,4 @@ export async function accessLogOperation(request: FhirRequest, params: Record<st
     entry: page.events.map((event) => ({ fullUrl: `urn:uuid:${event.id}`, resource: event, search: { mode: 'match' } })),
   };
   return { status: 200, resource: bundle };
-}
-
-function mayReadAccessLog(access: AccessContext): boolean {
-  return access.role === 'citizen' || access.role === 'platform' || (access.role === 'administrator' && access.clinicalAccess === true);
 }

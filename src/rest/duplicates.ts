@@ -5,7 +5,8 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { evidenceText, type Translated } from '../identity/evidence.js';
 import { DEFAULT_THRESHOLDS } from '../identity/matcher.js';
 import { mergePatients } from '../identity/patient-merge.js';
-import { type DuplicateCandidate, decideCandidate, findCandidate, forgetMergedPatient, openCandidates } from '../store/duplicate-candidates.js';
+import type { DuplicateCandidate } from '../store/duplicate-candidates.js';
+import type { Repository } from '../store/repository.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { actorOf, output, parametersOf, requireIdentityAdministration } from './merge.js';
 
@@ -33,7 +34,7 @@ export async function duplicatesOperation(request: FhirRequest, _params: Record<
   const cursor = request.query.find(([k]) => k === '_cursor')?.[1];
   const unknown = request.query.find(([k]) => !['_count', '_cursor', '_format'].includes(k));
   if (unknown) throw badRequest(`Unknown $duplicates parameter "${unknown[0]}"`, unknown[0]);
-  const page = await openCandidates(context.repo.db, { count, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
+  const page = await context.repo.duplicates.open({ count, ...(cursor ? { after: decodeCursor(cursor) } : {}) });
   const parameter: ParametersParameter[] = page.candidates.map(candidateParameter);
   const last = page.candidates[page.candidates.length - 1];
   if (page.more && last) parameter.push({ name: 'next', valueString: encodeCursor(last) });
@@ -45,14 +46,16 @@ export async function confirmDuplicateOperation(request: FhirRequest, _params: R
   requireIdentityAdministration(context, '$confirm-duplicate');
   const input = parametersOf(request, '$confirm-duplicate');
   const [x, y] = pairOf(input);
-  const candidate = await openCandidate(context, x, y);
   const chosen = input.parameter?.find((p) => p.name === 'target-patient')?.valueReference?.reference;
-  const target = chosen ? parseReference(chosen).id : await survivorOf(context, candidate);
-  if (target !== candidate.patientA && target !== candidate.patientB) throw badRequest(`target-patient must be one of the pair`, 'target-patient');
-  const source = target === candidate.patientA ? candidate.patientB : candidate.patientA;
   const actor = actorOf(context);
-  const merged = await mergePatients(context.repo, { source, target, agent: actor.who });
-  await forgetMergedPatient(context.repo.db, source, target, actor.id);
+  // The pair is found open, merged and confirmed in one transaction.
+  const { source, target, merged } = await context.repo.transaction(async (repo) => {
+    const candidate = await openCandidate(repo, x, y);
+    const target = chosen ? parseReference(chosen).id : await survivorOf(repo, candidate);
+    if (target !== candidate.patientA && target !== candidate.patientB) throw badRequest(`target-patient must be one of the pair`, 'target-patient');
+    const source = target === candidate.patientA ? candidate.patientB : candidate.patientA;
+    return { source, target, merged: await mergePatients(repo, { source, target, agent: actor.who, decidedBy: actor.id }) };
+  });
   const text = `Confirmed: Patient/${source} merged into Patient/${target}, ${merged.moved.length} resources moved, recorded as Provenance/${merged.record!.id}`;
   return { status: 200, resource: output(input, text, merged.target) };
 }
@@ -61,8 +64,10 @@ export async function rejectDuplicateOperation(request: FhirRequest, _params: Re
   requireIdentityAdministration(context, '$reject-duplicate');
   const input = parametersOf(request, '$reject-duplicate');
   const [x, y] = pairOf(input);
-  await openCandidate(context, x, y);
-  await decideCandidate(context.repo.db, x, y, 'rejected', actorOf(context).id);
+  await context.repo.transaction(async (repo) => {
+    await openCandidate(repo, x, y);
+    await repo.duplicates.decide(x, y, 'rejected', actorOf(context).id);
+  });
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     issue: [{ severity: 'information', code: 'informational', details: { text: `Patient/${x} and Patient/${y} are not one person; the pair will not be proposed again` } }],
@@ -115,8 +120,8 @@ function pairOf(input: Parameters): [string, string] {
   return [ids[0]!, ids[1]!];
 }
 
-async function openCandidate(context: InteractionContext, x: string, y: string): Promise<DuplicateCandidate> {
-  const candidate = await findCandidate(context.repo.db, x, y);
+async function openCandidate(repo: Repository, x: string, y: string): Promise<DuplicateCandidate> {
+  const candidate = await repo.duplicates.find(x, y);
   if (!candidate) throw notFound(`Patient/${x} and Patient/${y} are not on the duplicates work list`);
   if (candidate.status !== 'open') {
     throw unprocessable([{ severity: 'error', code: 'business-rule', details: { text: `The pair was already ${candidate.status}` }, expression: ['patient'] }]);
@@ -125,9 +130,9 @@ async function openCandidate(context: InteractionContext, x: string, y: string):
 }
 
 /** Without a choice, the record holding the IIN survives; when both or neither do, the first of the pair. */
-async function survivorOf(context: InteractionContext, candidate: DuplicateCandidate): Promise<string> {
+async function survivorOf(repo: Repository, candidate: DuplicateCandidate): Promise<string> {
   const hasIin = async (id: string) =>
-    ((JSON.parse((await context.repo.read('Patient', id)).json) as Patient).identifier ?? []).some((i) => i.system === IIN_SYSTEM);
+    ((JSON.parse((await repo.read('Patient', id)).json) as Patient).identifier ?? []).some((i) => i.system === IIN_SYSTEM);
   const [a, b] = [await hasIin(candidate.patientA), await hasIin(candidate.patientB)];
   return b && !a ? candidate.patientB : candidate.patientA;
 }

@@ -10,7 +10,6 @@ import {
   startExportJob,
 } from '../bulk/export.js';
 import { allOk, badRequest, forbidden, notFound, outcome } from '../fhir/outcome.js';
-import { deleteJob, listOutputs, readJob, readOutputContent } from '../store/bulk-jobs.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
@@ -61,7 +60,7 @@ export async function exportKickOff(request: FhirRequest, params: Record<string,
   const parameters = { ...planned, types: planned.types.filter((type) => repo.permits('s', type)) };
   if (parameters.types.length === 0) throw forbidden(`No granted scope allows exporting any resource type`);
   const kickOffUrl = withQuery(`${context.baseUrl}/${request.path}`, request.query);
-  const id = await startExportJob(context.repo, { request: kickOffUrl, parameters, owner: ownerOf(context) });
+  const id = await startExportJob(context.repo, { request: kickOffUrl, parameters });
   return {
     status: 202,
     headers: { 'content-location': `${context.baseUrl}/$export-status/${id}` },
@@ -83,7 +82,7 @@ export async function exportStatus(_request: FhirRequest, params: Record<string,
     await resumeIfOrphaned(context.repo, job);
     return { status: 202, headers: { 'x-progress': describeProgress(job), 'retry-after': RETRY_AFTER }, body: '' };
   }
-  const outputs = await listOutputs(context.repo.db, job.id);
+  const outputs = await context.repo.exportJobs.listOutputs(job.id);
   const manifest = {
     transactionTime: job.transactionTime,
     request: job.request,
@@ -98,7 +97,7 @@ export async function exportStatus(_request: FhirRequest, params: Record<string,
 export async function exportCancel(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
   await findJob(context, params.job!);
   abortLocalJob(params.job!);
-  if (!(await deleteJob(context.repo.db, params.job!))) throw notFound(`No export job ${params.job}`);
+  if (!(await context.repo.exportJobs.delete(params.job!))) throw notFound(`No export job ${params.job}`);
   return { status: 202, resource: allOk(`Export job ${params.job} cancelled and its files deleted`) };
 }
 
@@ -107,7 +106,7 @@ export async function exportOutput(_request: FhirRequest, params: Record<string,
   const seq = Number(params.seq);
   if (!JOB_ID.test(params.job!) || !/^\d{1,9}$/.test(params.seq!)) throw notFound(`No export file ${params.job}/${params.seq}`);
   await findJob(context, params.job!);
-  const content = await readOutputContent(context.repo.db, params.job!, seq);
+  const content = await context.repo.exportJobs.readOutputContent(params.job!, seq);
   if (content === undefined) throw notFound(`No export file ${params.job}/${params.seq}`);
   return { status: 200, contentType: NDJSON, body: content };
 }
@@ -119,15 +118,11 @@ function exportLevel(params: Record<string, string>): ExportLevel {
   throw badRequest(`$export is defined at [base]/$export, [base]/Patient/$export and [base]/Group/[id]/$export, not on ${params.type}${params.id ? '/' + params.id : ''}`);
 }
 
-/** The job, if it is the caller's: another's job is, to them, not there (its files hold that caller's data). */
+/** The job, if it is the caller's: the door's `jobOwner` keeps another's job, to them, not there. */
 async function findJob(context: InteractionContext, id: string) {
-  const job = JOB_ID.test(id) ? await readJob(context.repo.db, id) : undefined;
-  if (!job || job.owner !== ownerOf(context)) throw notFound(`No export job ${id}`);
+  const job = JOB_ID.test(id) ? await context.repo.exportJobs.read(id) : undefined;
+  if (!job) throw notFound(`No export job ${id}`);
   return job;
-}
-
-function ownerOf(context: InteractionContext): string {
-  return `${context.access.clientId}|${context.access.subject}`;
 }
 
 function single(previous: string | undefined, value: string, name: string): string {

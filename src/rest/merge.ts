@@ -6,7 +6,6 @@ import { assertValid } from '../fhir/validate.js';
 import { mergePatients, unmergePatients } from '../identity/patient-merge.js';
 import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
 import type { Repository } from '../store/repository.js';
-import { forgetMergedPatient, rejectUnmergedPair } from '../store/duplicate-candidates.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
 /**
@@ -30,8 +29,14 @@ export async function mergeOperation(request: FhirRequest, _params: Record<strin
   }
   const preview = input.parameter?.find((p) => p.name === 'preview')?.valueBoolean === true;
   const actor = actorOf(context);
-  const merged = await mergePatients(context.repo, { source, target, resultPatient: resultPatient as Patient | undefined, preview, agent: actor.who });
-  if (!preview) await forgetMergedPatient(context.repo.db, source, target, actor.id);
+  const merged = await mergePatients(context.repo, {
+    source,
+    target,
+    resultPatient: resultPatient as Patient | undefined,
+    preview,
+    agent: actor.who,
+    decidedBy: actor.id,
+  });
   const text = preview
     ? `Preview: merging Patient/${source} into Patient/${target} would move ${merged.moved.length} resources; nothing was changed`
     : `Merged Patient/${source} into Patient/${target}: ${merged.moved.length} resources moved, recorded as Provenance/${merged.record!.id}`;
@@ -50,8 +55,7 @@ export async function unmergeOperation(request: FhirRequest, _params: Record<str
   const source = await patientParameter(context.repo, input, 'source-patient');
   const target = await patientParameter(context.repo, input, 'target-patient');
   const actor = actorOf(context);
-  const unmerged = await unmergePatients(context.repo, { source, target, agent: actor.who });
-  await rejectUnmergedPair(context.repo.db, source, target, actor.id);
+  const unmerged = await unmergePatients(context.repo, { source, target, agent: actor.who, decidedBy: actor.id });
   const text = `Unmerged Patient/${source} from Patient/${target}: ${unmerged.restored.length} resources moved back, recorded as Provenance/${unmerged.record.id}`;
   return { status: 200, resource: output(input, text, unmerged.source) };
 }
@@ -65,13 +69,9 @@ export function actorOf(context: InteractionContext): { who: NonNullable<Provena
   return { who: fhirUser ? { reference: fhirUser } : { display: subject }, id: `${clientId}|${subject}` };
 }
 
-/**
- * Merging moves every resource of a person, so only a caller who sees all of them may do it —
- * the platform, or an administrator granted clinical access; anyone narrower would leave what
- * they cannot see behind on the source. The work list is theirs for the same reason.
- */
+/** Asked first, so the 403 names the operation: the door decides who administers identity (`administersIdentity`). */
 export function requireIdentityAdministration(context: InteractionContext, operation: string): void {
-  if (!context.repo.access.unrestricted) throw forbidden(`${operation} needs access to every record: an administrator with clinical access`);
+  if (!context.repo.access.administersIdentity) throw forbidden(`${operation} needs access to every record: an administrator with clinical access`);
 }
 
 export function parametersOf(request: FhirRequest, operation: string): Parameters {

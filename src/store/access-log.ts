@@ -1,13 +1,13 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
-import type { SqlClient } from '../store/driver.js';
-import { decodeCursor, encodeCursor } from '../store/search-order.js';
+import type { SqlClient } from './driver.js';
+import { decodeCursor, encodeCursor } from './search-order.js';
 
 /**
  * The citizen's access log: who opened their record, when, from which organization and app, why,
  * and whether by break-glass, newest first. It reads the audit records by their `patient`
- * column (index `audit_event_patient (patient, recorded DESC)`); deciding who may read whose log
- * is the caller's (src/rest/access-log.ts).
+ * column (index `audit_event_patient (patient, recorded DESC)`). Served by `Repository.accessLog`,
+ * where the door decides who may read whose log.
  */
 export interface AccessLogOptions {
   count: number;

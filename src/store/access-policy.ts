@@ -137,6 +137,21 @@ export interface AccessPolicy {
    * undefined for everyone else.
    */
   readonly attachment: AccessPolicy | undefined;
+  /**
+   * True when the caller may read the access log of a patient it sees (who opened the record):
+   * the person and their representatives, not everyone who sees the record.
+   */
+  readonly readsAccessLogs: boolean;
+  /**
+   * True when the caller decides on people's identity (merge, unmerge, the duplicates work list):
+   * that moves every resource of a person, so only a caller who sees them all.
+   */
+  readonly administersIdentity: boolean;
+  /**
+   * The owner the caller's export jobs are recorded under; another owner's jobs and files are,
+   * to this caller, not there (they hold that caller's data).
+   */
+  readonly jobOwner: string;
   /** Whose self-declared care relationships this caller reviews: 'all', one party (`Organization/x`), or none. */
   readonly declarationReview: 'all' | string | undefined;
   /**

@@ -1,3 +1,5 @@
+import { forbidden } from '../fhir/outcome.js';
+import type { AccessPolicy } from './access-policy.js';
 import type { SqlClient } from './driver.js';
 
 /**
@@ -82,90 +84,96 @@ function toCandidate(row: CandidateRow): DuplicateCandidate {
 }
 
 /**
- * Adds the pairs a scan found, or refreshes their score and evidence while they are open;
- * pairs already confirmed or rejected are left as decided. One statement per call.
+ * The work list as one caller uses it, through its Repository (so a merge and the list's update
+ * commit in one transaction): only a caller the door lets administer identity.
  */
-export async function saveCandidates(
-  client: SqlClient,
-  pairs: readonly { a: string; b: string; score: number; evidence: FieldEvidence[] }[],
-  foundAt: string,
-): Promise<void> {
-  if (pairs.length === 0) return;
-  const ordered = pairs.map((p) => ({ ...p, pair: orderedPair(p.a, p.b) }));
-  await client.query(
-    `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, found_at)
-     SELECT a, b, score, evidence::jsonb, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS t(a, b, score, evidence)
-     ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, found_at = EXCLUDED.found_at
-     WHERE duplicate_candidate.status = 'open'`,
-    [ordered.map((p) => p.pair[0]), ordered.map((p) => p.pair[1]), ordered.map((p) => p.score), ordered.map((p) => JSON.stringify(p.evidence)), foundAt],
-  );
-}
-
-/** Removes open pairs a scan started at `scanStarted` did not find again: their records changed. */
-export async function dropStaleCandidates(client: SqlClient, scanStarted: string): Promise<number> {
-  const rows = await client.query<{ n: string }>(
-    `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz RETURNING 1) SELECT count(*)::text AS n FROM gone`,
-    [scanStarted],
-  );
-  return Number(rows[0]?.n ?? 0);
-}
-
-/** Open pairs, highest score first, after the keyset position `after` (from the previous page's last pair). */
-export async function openCandidates(
-  client: SqlClient,
-  options: { count: number; after?: { score: number; a: string; b: string } },
-): Promise<{ candidates: DuplicateCandidate[]; more: boolean }> {
-  const params: unknown[] = [];
-  let keyset = '';
-  if (options.after) {
-    params.push(options.after.score, options.after.a, options.after.b);
-    keyset = `AND (score < $1 OR (score = $1 AND (patient_a, patient_b) > ($2, $3)))`;
+export class DuplicateWorkList {
+  constructor(
+    private readonly client: SqlClient,
+    access: AccessPolicy,
+  ) {
+    if (!access.administersIdentity) throw forbidden(`The duplicates work list needs access to every record: an administrator with clinical access`);
   }
-  const rows = await client.query<CandidateRow>(
-    `SELECT ${COLUMNS} FROM duplicate_candidate WHERE status = 'open' ${keyset}
-     ORDER BY score DESC, patient_a, patient_b LIMIT ${options.count + 1}`,
-    params,
-  );
-  return { candidates: rows.slice(0, options.count).map(toCandidate), more: rows.length > options.count };
-}
 
-export async function findCandidate(client: SqlClient, x: string, y: string): Promise<DuplicateCandidate | undefined> {
-  const [a, b] = orderedPair(x, y);
-  const rows = await client.query<CandidateRow>(`SELECT ${COLUMNS} FROM duplicate_candidate WHERE patient_a = $1 AND patient_b = $2`, [a, b]);
-  return rows[0] && toCandidate(rows[0]);
-}
+  /**
+   * Adds the pairs a scan found, or refreshes their score and evidence while they are open;
+   * pairs already confirmed or rejected are left as decided. One statement per call.
+   */
+  async save(pairs: readonly { a: string; b: string; score: number; evidence: FieldEvidence[] }[], foundAt: string): Promise<void> {
+    if (pairs.length === 0) return;
+    const ordered = pairs.map((p) => ({ ...p, pair: orderedPair(p.a, p.b) }));
+    await this.client.query(
+      `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, found_at)
+       SELECT a, b, score, evidence::jsonb, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS t(a, b, score, evidence)
+       ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, found_at = EXCLUDED.found_at
+       WHERE duplicate_candidate.status = 'open'`,
+      [ordered.map((p) => p.pair[0]), ordered.map((p) => p.pair[1]), ordered.map((p) => p.score), ordered.map((p) => JSON.stringify(p.evidence)), foundAt],
+    );
+  }
 
-/** Records a registrar's decision on an open pair; false when the pair is not open (unknown or already decided). */
-export async function decideCandidate(client: SqlClient, x: string, y: string, status: 'confirmed' | 'rejected', decidedBy: string): Promise<boolean> {
-  const [a, b] = orderedPair(x, y);
-  const rows = await client.query(
-    `UPDATE duplicate_candidate SET status = $3, decided_by = $4, decided_at = now()
-     WHERE patient_a = $1 AND patient_b = $2 AND status = 'open' RETURNING 1`,
-    [a, b, status, decidedBy],
-  );
-  return rows.length === 1;
-}
+  /** Removes open pairs a scan started at `scanStarted` did not find again: their records changed. */
+  async dropStale(scanStarted: string): Promise<number> {
+    const rows = await this.client.query<{ n: string }>(
+      `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz RETURNING 1) SELECT count(*)::text AS n FROM gone`,
+      [scanStarted],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
 
-/**
- * After Patient/`source` was merged into Patient/`target`: their pair, if listed, is confirmed,
- * and the source's other open pairs are dropped — it is no longer a living record, and the
- * next scan finds the target's own.
- */
-export async function forgetMergedPatient(client: SqlClient, source: string, target: string, decidedBy: string): Promise<void> {
-  await decideCandidate(client, source, target, 'confirmed', decidedBy);
-  await client.query(`DELETE FROM duplicate_candidate WHERE status = 'open' AND (patient_a = $1 OR patient_b = $1)`, [source]);
-}
+  /** Open pairs, highest score first, after the keyset position `after` (from the previous page's last pair). */
+  async open(options: { count: number; after?: { score: number; a: string; b: string } }): Promise<{ candidates: DuplicateCandidate[]; more: boolean }> {
+    const params: unknown[] = [];
+    let keyset = '';
+    if (options.after) {
+      params.push(options.after.score, options.after.a, options.after.b);
+      keyset = `AND (score < $1 OR (score = $1 AND (patient_a, patient_b) > ($2, $3)))`;
+    }
+    const rows = await this.client.query<CandidateRow>(
+      `SELECT ${COLUMNS} FROM duplicate_candidate WHERE status = 'open' ${keyset}
+       ORDER BY score DESC, patient_a, patient_b LIMIT ${options.count + 1}`,
+      params,
+    );
+    return { candidates: rows.slice(0, options.count).map(toCandidate), more: rows.length > options.count };
+  }
 
-/**
- * After an unmerge the merge is judged wrong: the pair is recorded as rejected (listed before
- * or not), so the finder stops proposing the two as one person.
- */
-export async function rejectUnmergedPair(client: SqlClient, source: string, target: string, decidedBy: string): Promise<void> {
-  const [a, b] = orderedPair(source, target);
-  await client.query(
-    `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, status, found_at, decided_by, decided_at)
-     VALUES ($1, $2, 0, '[]', 'rejected', now(), $3, now())
-     ON CONFLICT (patient_a, patient_b) DO UPDATE SET status = 'rejected', decided_by = $3, decided_at = now()`,
-    [a, b, decidedBy],
-  );
+  async find(x: string, y: string): Promise<DuplicateCandidate | undefined> {
+    const [a, b] = orderedPair(x, y);
+    const rows = await this.client.query<CandidateRow>(`SELECT ${COLUMNS} FROM duplicate_candidate WHERE patient_a = $1 AND patient_b = $2`, [a, b]);
+    return rows[0] && toCandidate(rows[0]);
+  }
+
+  /** Records a registrar's decision on an open pair; false when the pair is not open (unknown or already decided). */
+  async decide(x: string, y: string, status: 'confirmed' | 'rejected', decidedBy: string): Promise<boolean> {
+    const [a, b] = orderedPair(x, y);
+    const rows = await this.client.query(
+      `UPDATE duplicate_candidate SET status = $3, decided_by = $4, decided_at = now()
+       WHERE patient_a = $1 AND patient_b = $2 AND status = 'open' RETURNING 1`,
+      [a, b, status, decidedBy],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * After Patient/`source` was merged into Patient/`target`: their pair, if listed, is confirmed,
+   * and the source's other open pairs are dropped — it is no longer a living record, and the
+   * next scan finds the target's own.
+   */
+  async forgetMergedPatient(source: string, target: string, decidedBy: string): Promise<void> {
+    await this.decide(source, target, 'confirmed', decidedBy);
+    await this.client.query(`DELETE FROM duplicate_candidate WHERE status = 'open' AND (patient_a = $1 OR patient_b = $1)`, [source]);
+  }
+
+  /**
+   * After an unmerge the merge is judged wrong: the pair is recorded as rejected (listed before
+   * or not), so the finder stops proposing the two as one person.
+   */
+  async rejectUnmergedPair(source: string, target: string, decidedBy: string): Promise<void> {
+    const [a, b] = orderedPair(source, target);
+    await this.client.query(
+      `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, status, found_at, decided_by, decided_at)
+       VALUES ($1, $2, 0, '[]', 'rejected', now(), $3, now())
+       ON CONFLICT (patient_a, patient_b) DO UPDATE SET status = 'rejected', decided_by = $3, decided_at = now()`,
+      [a, b, decidedBy],
+    );
+  }
 }

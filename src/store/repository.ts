@@ -3,10 +3,11 @@ import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
 import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
-import { type IndexRows, extractSearchIndex, registerSearchParameters } from '../fhir/search-parameters.js';
+import { type IndexRows, extractSearchIndex, registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import { accessFacts, securityCodes } from './access-facts.js';
+import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareRow, Permission, WriteVerdict } from './access-policy.js';
 import { perturbedCount } from './aggregate-count.js';
 import { PATIENT_PLACEHOLDER, appendAuditSql, auditSteps } from './audit-chain.js';
@@ -20,7 +21,9 @@ import {
   redeemCareCode,
   reviewDeclaration,
 } from './care-declarations.js';
+import { ExportJobs } from './bulk-jobs.js';
 import type { Database, SqlClient } from './driver.js';
+import { DuplicateWorkList } from './duplicate-candidates.js';
 import { type IdentifierClaim, conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
 import { namedPatientsSql, narrowedPatients } from './search-narrowing.js';
@@ -145,31 +148,94 @@ const CARE_TYPES = new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'ServiceReq
 const INDEX_DELETES = DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
 
+/** An open SQL transaction Repositories share, and what is to happen in the process once it commits. */
+interface OpenTransaction {
+  client: SqlClient;
+  committed: (() => void)[];
+}
+
 /**
  * The store of FHIR resources, bound to the access rules of one caller (the "one door"): every
  * read and write of resource tables goes through here, every query carries the caller's access
  * condition, and every access to a patient's data appends its audit record in the same
  * statement or transaction. A write is one SQL transaction (or part of the caller's, inside
- * `transaction`).
+ * `transaction`). The database handle never leaves it: the work list, export jobs and access
+ * log are reached through it too, under the same caller's access.
  */
 export class Repository {
+  /** The transaction this repository's statements belong to; none outside `transaction`. */
+  private tx: OpenTransaction | undefined;
+
   constructor(
-    readonly db: Database,
+    private readonly db: Database,
     readonly access: AccessPolicy,
-    private readonly client: SqlClient = db,
-    private readonly inTransaction = false,
   ) {}
+
+  private get client(): SqlClient {
+    return this.tx?.client ?? this.db;
+  }
+
+  /** A repository for `access` on this one's connection, in its transaction. */
+  private joined(access: AccessPolicy, tx = this.tx): Repository {
+    const repo = new Repository(this.db, access);
+    repo.tx = tx;
+    return repo;
+  }
 
   /** Runs `work` in one SQL transaction; nested calls join the outer one. */
   transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    if (this.inTransaction) return work(this);
-    return this.db.transaction((tx) => work(new Repository(this.db, this.access, tx, true))).catch(async (error: unknown) => {
-      // The write rolled back, but its answer still tells the caller the person is registered:
-      // that answer is audited for the person, committed before it is given.
-      const probed = (error as { probed?: string }).probed;
-      if (probed) await this.auditMany({ action: 'E', interaction: 'identifier-conflict', recorded: new Date().toISOString() }, [patientEntity(probed)]);
-      throw error;
-    });
+    if (this.tx) return work(this);
+    let tx: OpenTransaction | undefined;
+    return this.db
+      .transaction((client) => {
+        // A retried attempt starts afresh: what an abandoned one meant to do after commit is dropped.
+        tx = { client, committed: [] };
+        return work(this.joined(this.access, tx));
+      })
+      .then(
+        (result) => {
+          for (const effect of tx!.committed) effect();
+          return result;
+        },
+        async (error: unknown) => {
+          // The write rolled back, but its answer still tells the caller the person is registered:
+          // that answer is audited for the person, committed before it is given.
+          const probed = (error as { probed?: string }).probed;
+          if (probed) await this.auditMany({ action: 'E', interaction: 'identifier-conflict', recorded: new Date().toISOString() }, [patientEntity(probed)]);
+          throw error;
+        },
+      );
+  }
+
+  /** Runs `effect` in this process once the current transaction commits (at once outside one): never for a rollback. */
+  private afterCommit(effect: () => void): void {
+    if (this.tx) this.tx.committed.push(effect);
+    else effect();
+  }
+
+  /**
+   * The duplicates work list, in this repository's transaction (a merge and the list's update
+   * commit together); a 403 unless the door lets the caller administer identity.
+   */
+  get duplicates(): DuplicateWorkList {
+    return new DuplicateWorkList(this.client, this.access);
+  }
+
+  /** The caller's own export jobs and their files, in this repository's transaction. */
+  get exportJobs(): ExportJobs {
+    return new ExportJobs(this.client, this.access);
+  }
+
+  /**
+   * One page of the AuditEvents recording who accessed `patient`'s record. A Patient the caller
+   * may not see is a 404; of those who may, the door says who reads the log (a clinician seeing
+   * the record does not thereby see who else did). Seen, not read: opening one's own access log
+   * is not itself an access to the record.
+   */
+  async accessLog(patient: string, options: AccessLogOptions): Promise<AccessLogPage> {
+    if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    if (!this.access.readsAccessLogs) throw forbidden(`Only the patient, their representative or an administrator with clinical access may read this access log`);
+    return accessLog(this.client, [patient], options);
   }
 
   /** The 409 for an identifier another resource holds; for a caller with limits, rate-limited and marked for its audit record. */
@@ -380,6 +446,7 @@ export class Repository {
         [resourceType, id, versionId, lastUpdated],
       );
       await repo.client.query(DELETE_INDEX_SQL, [resourceType, id]);
+      if (resourceType === 'SearchParameter') repo.afterCommit(() => unregisterSearchParameters([resource as SearchParameter]));
       const deleted = { resourceType, id, versionId, lastUpdated, deleted: true, json: '', compartment: current.compartment };
       await repo.auditMany({ action: 'D', interaction: 'delete', recorded: lastUpdated }, [deleted]);
       return deleted;
@@ -694,7 +761,7 @@ export class Repository {
   /** Writes what the server owes patients (notices), under the door's policy for them, in this transaction. */
   private async tellPatient(notices: readonly Resource[]): Promise<void> {
     if (notices.length === 0) return;
-    const server = new Repository(this.db, this.access.notices, this.client, true);
+    const server = this.joined(this.access.notices);
     for (const notice of notices) await server.create(notice);
   }
 
@@ -706,7 +773,7 @@ export class Repository {
     const version = nextVersion(resource, id, current, this.access.author);
     const restricted = !this.access.unrestricted;
     const claims = identifierClaims(resource, id);
-    if ((claims.length > 0 || restricted || version.facts.care.length > 0) && !this.inTransaction) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+    if ((claims.length > 0 || restricted || version.facts.care.length > 0) && !this.tx) return this.transaction((repo) => repo.writeVersion(resource, id, current));
     const verdict = await this.checkWrite(version, current);
     if (claims.length > 0) {
       const [taken] = await conflictingClaims(this.client, claims);
@@ -729,7 +796,7 @@ export class Repository {
     if (audit) steps.push(...auditSteps(audit));
     await this.client.query(`WITH RECURSIVE ${steps.join(', ')} SELECT 1`, params.values);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
-    if (version.resourceType === 'SearchParameter') registerSearchParameters([version.full as SearchParameter]);
+    if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
     return toStoredVersion(version);
   }
 
@@ -743,7 +810,7 @@ export class Repository {
     for (const type of new Set(items.map((i) => i.resource.resourceType))) this.access.require(mode === 'create' ? 'c' : 'u', type);
     const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
     const needsTransaction = claims.length > 0 || !this.access.unrestricted || this.access.audits || items.some((i) => CARE_TYPES.has(i.resource.resourceType));
-    if (needsTransaction && !this.inTransaction) return this.transaction((repo) => repo.writeMany(items, mode));
+    if (needsTransaction && !this.tx) return this.transaction((repo) => repo.writeMany(items, mode));
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
@@ -802,7 +869,7 @@ export class Repository {
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
-    registerSearchParameters(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => v.full as SearchParameter));
+    this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
     const stored = versions.map(toStoredVersion);
     const recorded = versions[0]!.lastUpdated;
     await this.auditMany({ action: 'C', interaction: mode === 'create' ? 'create' : 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'create'));
@@ -935,7 +1002,7 @@ export class Repository {
     if (!attachment) throw forbidden(`Primary-care attachment changes at the patient's request or by the registry`);
     if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
     return this.transaction(async (repo) => {
-      const registry = new Repository(this.db, attachment, repo.client, true);
+      const registry = repo.joined(attachment);
       const [found] = await repo.client.query<{ content: string }>(`SELECT content FROM resource WHERE resource_type = 'Patient' AND id = $1 AND NOT deleted`, [patient]);
       const [target] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Organization' AND id = $1 AND NOT deleted`, [organization]);
       if (!found) throw notFound(`Patient/${patient} is not known`);
@@ -944,6 +1011,19 @@ export class Repository {
       const others = (record.generalPractitioner ?? []).filter((r) => !r.reference?.startsWith('Organization/'));
       const next = { ...record, generalPractitioner: [...others, { reference: `Organization/${organization}` }] } as Resource & { id: string };
       return (await registry.update(next)).stored;
+    });
+  }
+
+  /**
+   * A SearchParameter written: the process indexes and searches by it once the write commits
+   * (a rolled-back one never), in place of what its previous version defined.
+   */
+  private searchParametersChanged(changes: readonly { before: StoredResource | undefined; after: Resource }[]): void {
+    if (changes.length === 0) return;
+    const before = changes.flatMap(({ before }) => (before && !before.deleted ? [JSON.parse(before.json) as SearchParameter] : []));
+    this.afterCommit(() => {
+      unregisterSearchParameters(before);
+      registerSearchParameters(changes.map(({ after }) => after as SearchParameter));
     });
   }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
-import { accessLog } from '../../src/access/access-log.js';
+import { accessLog } from '../../src/store/access-log.js';
 import { auditEventPayload } from '../../src/access/audit-event.js';
 import type { AccessContext } from '../../src/access/context.js';
-import { accessPolicy, platformAccess } from '../../src/access/door.js';
+import { accessPolicy, seedingAccess } from '../../src/access/door.js';
 import { isFhirError } from '../../src/fhir/outcome.js';
 import { accessLogOperation } from '../../src/rest/access-log.js';
 import type { FhirRequest, InteractionContext } from '../../src/rest/interaction.js';
@@ -85,7 +85,7 @@ describe(`the citizen's access log (${driverName})`, () => {
   describe('GET Patient/[id]/$access-log', () => {
     // p-1 is attached to the clinician's organization; `hidden` to another one.
     before(async () => {
-      const platform = new Repository(db, platformAccess());
+      const platform = new Repository(db, seedingAccess());
       await platform.update({ resourceType: 'Patient', id: 'p-1', generalPractitioner: [{ reference: 'Organization/org-1' }] });
       await platform.update({ resourceType: 'Patient', id: 'hidden', generalPractitioner: [{ reference: 'Organization/org-2' }] });
     });

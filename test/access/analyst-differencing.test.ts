@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { PERTURBATION } from '../../src/store/aggregate-count.js';
 import { Repository } from '../../src/store/repository.js';
@@ -114,7 +114,7 @@ describe(`analysts cannot narrow or difference counts; narrowed searches are aud
   before(async () => {
     server = await startTestServer();
     const resources = world();
-    await new Repository(server.db, platformAccess()).writeMany(
+    await new Repository(server.db, seedingAccess()).writeMany(
       resources.map((resource) => ({ resource, id: resource.id! })),
       'create',
     );

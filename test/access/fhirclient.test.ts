@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import smart from 'fhirclient';
 import { addClient } from '../../src/access/clients.js';
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import { Repository } from '../../src/store/repository.js';
 import { addUser } from '../../src/access/users.js';
 import { Browser, REDIRECT_URI, form, formAction, offeredScopes, startAuthServer, type AuthServer } from './harness.js';
@@ -93,7 +93,7 @@ describe('a SMART app reads through the one door with the token fhirclient obtai
     server = await startAuthServer({ withFhirApi: true });
     await addClient(server.db, { client_id: 'fhirclient-app', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
     await addUser(server.db, { username: 'dana', password: 'dana-password', role: 'citizen', fhirUser: 'Patient/p-dana' });
-    const repo = new Repository(server.db, platformAccess());
+    const repo = new Repository(server.db, seedingAccess());
     await repo.update({ resourceType: 'Patient', id: 'p-dana', birthDate: '1990-04-02' });
     await repo.update({ resourceType: 'Patient', id: 'p-other', birthDate: '1985-01-01' });
     for (const [id, patient] of [['o-dana', 'p-dana'], ['o-other', 'p-other']] as const) {

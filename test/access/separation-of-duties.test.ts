@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { ClientNotApprovedError, addClient } from '../../src/access/clients.js';
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import { issueTokenForClient, issueTokenForUser } from '../../src/access/tokens.js';
 import { addUser } from '../../src/access/users.js';
 import { Repository } from '../../src/store/repository.js';
@@ -85,7 +85,7 @@ describe('separation of duties: a system acting for an organization needs its ap
     token.platform = await issueTokenForUser(server.db, 'platform-admin', 'user/*.cruds', mint);
     token.a = await issueTokenForUser(server.db, 'admin-a', 'user/*.cruds', mint);
     token.b = await issueTokenForUser(server.db, 'admin-b', 'user/*.cruds', mint);
-    const repo = new Repository(server.db, platformAccess());
+    const repo = new Repository(server.db, seedingAccess());
     await repo.update({ resourceType: 'Organization', id: ORG_A, name: 'Polyclinic A' });
     await repo.update({ resourceType: 'Patient', id: 'p-a', birthDate: '1980-05-05', generalPractitioner: [{ reference: `Organization/${ORG_A}` }] });
   });

@@ -1,4 +1,4 @@
-import { platformAccess } from '../../src/access/door.js';
+import { importAccess } from '../../src/access/door.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,17 +32,17 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     const rejected: RejectedLine[] = [];
     const files = await ndjsonFiles(dir);
     assert.ok(files.length >= 10);
-    const first = await importFiles(files, { repo: new Repository(db, platformAccess()), onRejected: (r) => void rejected.push(r), batchSize: 200 });
+    const first = await importFiles(files, { repo: new Repository(db, importAccess()), onRejected: (r) => void rejected.push(r), batchSize: 200 });
     assert.equal(rejected.length, 0, JSON.stringify(rejected[0]));
     assert.equal(first.read, generated);
     assert.equal(first.written, generated);
     assert.equal(await countRows(db, 'resource'), generated);
     const patientLine = (await readFile(join(dir, 'Patient.ndjson'), 'utf8')).split('\n')[0]!;
     const patient = JSON.parse(patientLine);
-    const stored = await new Repository(db, platformAccess()).read('Patient', patient.id);
+    const stored = await new Repository(db, importAccess()).read('Patient', patient.id);
     assert.deepEqual(JSON.parse(stored.json).identifier, patient.identifier);
 
-    const again = await importFiles(files, { repo: new Repository(db, platformAccess()), onRejected: (r) => void rejected.push(r) });
+    const again = await importFiles(files, { repo: new Repository(db, importAccess()), onRejected: (r) => void rejected.push(r) });
     assert.equal(again.written, 0);
     assert.equal(again.unchanged, generated);
     assert.equal(await countRows(db, 'resource_version'), generated, 'no new versions');
@@ -53,10 +53,10 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     const changed = { ...JSON.parse(lines[0]!), gender: 'other' };
     const file = join(dir, 'changed.ndjson.part');
     await writeFile(file, [JSON.stringify(changed), ...lines.slice(1)].join('\n'));
-    const progress = await importFiles([file], { repo: new Repository(db, platformAccess()), onRejected: () => undefined });
+    const progress = await importFiles([file], { repo: new Repository(db, importAccess()), onRejected: () => undefined });
     assert.equal(progress.written, 1);
     assert.equal(progress.unchanged, lines.length - 1);
-    const stored = await new Repository(db, platformAccess()).read('Patient', changed.id);
+    const stored = await new Repository(db, importAccess()).read('Patient', changed.id);
     assert.equal(stored.versionId, '2');
     assert.equal(JSON.parse(stored.json).gender, 'other');
   });
@@ -76,13 +76,13 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     const file = join(dir, 'broken.ndjson.part');
     await writeFile(file, lines.join('\n'));
     const rejected: RejectedLine[] = [];
-    const progress = await importFiles([file], { repo: new Repository(db, platformAccess()), onRejected: (r) => void rejected.push(r) });
+    const progress = await importFiles([file], { repo: new Repository(db, importAccess()), onRejected: (r) => void rejected.push(r) });
     assert.deepEqual(rejected.map((r) => r.line), [2, 3, 4, 6, 7]);
     for (const r of rejected) assert.equal(r.outcome.resourceType, 'OperationOutcome');
     assert.ok(rejected[2]!.outcome.issue.some((i) => i.expression?.includes('Patient.birthDate')));
     assert.equal(progress.rejected, 5);
     assert.equal(progress.written, 2);
-    await new Repository(db, platformAccess()).read('Organization', 'org-import-ok-2');
+    await new Repository(db, importAccess()).read('Organization', 'org-import-ok-2');
   });
 
   test('$import over HTTP loads an NDJSON body and names each rejected line', async () => {
@@ -112,7 +112,7 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     const file = join(dir, 'bad-iin.ndjson.part');
     await writeFile(file, JSON.stringify({ resourceType: 'Patient', id: 'bad-iin', identifier: [{ system: 'http://densaulyq.kz/fhir/sid/iin', value: '900101300001' }] }));
     const rejected: RejectedLine[] = [];
-    await importFiles([file], { repo: new Repository(db, platformAccess()), onRejected: (r) => void rejected.push(r) });
+    await importFiles([file], { repo: new Repository(db, importAccess()), onRejected: (r) => void rejected.push(r) });
     assert.equal(rejected.length, 1);
     assert.deepEqual(rejected[0]!.outcome.issue[0]!.expression, ['Patient.identifier[0].value']);
   });
@@ -125,7 +125,7 @@ describe(`bulk NDJSON import (${driverName})`, () => {
     const file = join(dir, 'duplicate-iin.ndjson.part');
     await writeFile(file, [line('iin-holder'), line('iin-duplicate'), JSON.stringify({ resourceType: 'Basic', id: 'after-duplicate', code: { text: 'x' } })].join('\n'));
     const rejected: RejectedLine[] = [];
-    const progress = await importFiles([file], { repo: new Repository(db, platformAccess()), onRejected: (r) => void rejected.push(r) });
+    const progress = await importFiles([file], { repo: new Repository(db, importAccess()), onRejected: (r) => void rejected.push(r) });
     assert.deepEqual(rejected.map((r) => [r.line, r.outcome.issue[0]!.code]), [[2, 'duplicate']]);
     assert.equal(progress.written, 2);
     assert.equal(progress.rejected, 1);

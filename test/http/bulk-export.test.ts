@@ -1,4 +1,5 @@
-import { platformAccess } from '../../src/access/door.js';
+import { accessPolicy } from '../../src/access/door.js';
+import { parseScopes, resourceScopes } from '../../src/access/scopes.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -274,14 +275,21 @@ describe(`Bulk Data $export (${driverName})`, () => {
     }
   });
 
+  /** The repository of the caller `server.fhir` signs in as: the jobs these tests start are theirs to poll. */
+  const defaultCallersRepository = () => {
+    const [clientId, subject] = server.defaultOwner.split('|') as [string, string];
+    const scopes = resourceScopes(parseScopes('user/*.cruds'));
+    return new Repository(server.db, accessPolicy({ role: 'administrator', clinicalAccess: true, subject, clientId, scopes, purposeOfUse: 'HOPERAT' }));
+  };
+
   test('a job whose runner stopped mid-way is resumed from its last file by the next status request', async () => {
-    const repo = new Repository(server.db, platformAccess());
+    const repo = defaultCallersRepository();
     const parameters = planExport({ level: 'system', types: ['Observation', 'Encounter', 'Patient'] });
     const saved = { ...exportLimits };
     exportLimits.pageSize = 50;
     exportLimits.fileSize = 100;
     try {
-      const id = await startExportJob(repo, { request: `${server.base}/$export`, parameters, owner: server.defaultOwner });
+      const id = await startExportJob(repo, { request: `${server.base}/$export`, parameters });
       // Let it write a few files, then stop it as if its process had died.
       for (let i = 0; ; i++) {
         const rows = await server.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM bulk_output WHERE job_id = $1`, [id]);
@@ -308,12 +316,11 @@ describe(`Bulk Data $export (${driverName})`, () => {
   });
 
   test('a failed job answers its status with a 500 OperationOutcome, as the IG defines', async () => {
-    const repo = new Repository(server.db, platformAccess());
+    const repo = defaultCallersRepository();
     // A filter that cannot run (bypassing the kick-off's checks) fails the job on its first page.
     const id = await startExportJob(repo, {
       request: `${server.base}/$export`,
       parameters: { level: 'system', types: ['Patient'], typeFilters: { Patient: ['nonsense=1'] } },
-      owner: server.defaultOwner,
     });
     let reply: FhirReply;
     do reply = await server.fhir('GET', `$export-status/${id}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import { UZBEK_PINFL_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { duplicatesScan } from '../../src/cli/duplicates.js';
 import { scanDuplicates } from '../../src/identity/duplicate-scan.js';
@@ -48,7 +48,7 @@ describe(`the duplicates work list (${driverName})`, () => {
   after(() => server.close());
 
   test('a scan lists the pairs above the review threshold, a twin at most for review, with the evidence per field', async () => {
-    const report = await scanDuplicates(new Repository(server.db, platformAccess()));
+    const report = await scanDuplicates(new Repository(server.db, seedingAccess()));
     assert.equal(report.patients, 6, 'inactive records are not scanned');
     assert.ok(report.blocking.candidatePairs < report.blocking.allPairs);
     const list = await call(duplicatesOperation, 'GET');
@@ -98,7 +98,7 @@ describe(`the duplicates work list (${driverName})`, () => {
     const latin = (await server.fhir('GET', `Patient/${id.nurlanLatin}`)).body;
     assert.equal(latin.active, false);
     assert.deepEqual(latin.link, [{ other: { reference: `Patient/${id.nurlan}` }, type: 'replaced-by' }]);
-    await scanDuplicates(new Repository(server.db, platformAccess()));
+    await scanDuplicates(new Repository(server.db, seedingAccess()));
     const found = pairs(await call(duplicatesOperation, 'GET'));
     assert.ok(!found.some((p: string) => p.includes(id.nurlanLatin!)), JSON.stringify(found));
     assert.equal((await call(confirmDuplicateOperation, 'POST', patients(id.nurlanLatin!, id.nurlan!))).status, 422);

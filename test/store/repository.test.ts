@@ -1,4 +1,4 @@
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
@@ -15,7 +15,7 @@ describe(`storage: the repository (${driverName})`, () => {
   let repo: Repository;
   before(async () => {
     db = await openTestDatabase();
-    repo = new Repository(db, platformAccess());
+    repo = new Repository(db, seedingAccess());
   });
   after(() => db.close());
 
@@ -84,12 +84,14 @@ describe(`storage: the repository (${driverName})`, () => {
     assert.equal(await repo.countCurrent('Patient'), (await search(repo, 'Patient', '_count=1000')).entries.length);
   });
 
-  test('a SearchParameter posted to the server is searchable: new writes at once, older ones after reindex', async () => {
+  const unknownParameter = (query: string) => () => parseSearchRequest('Patient', new URLSearchParams(query));
+
+  test('a SearchParameter posted to the server is searchable: new writes at once, older ones after reindex; deleted, no longer', async () => {
     const url = 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName';
     const withMaidenName = (name: string) => ({ resourceType: 'Patient', extension: [{ url, valueString: name }] }) as Resource;
     const older = await repo.create(withMaidenName('Жұмабаева'));
-    assert.throws(() => parseSearchRequest('Patient', new URLSearchParams('mothers-maiden-name=x')), /Unknown search parameter/);
-    await repo.create({
+    assert.throws(unknownParameter('mothers-maiden-name=x'), /Unknown search parameter/);
+    const parameter = await repo.create({
       resourceType: 'SearchParameter',
       url: 'http://densaulyq.kz/fhir/SearchParameter/patient-mothers-maiden-name',
       name: 'MothersMaidenName',
@@ -108,6 +110,29 @@ describe(`storage: the repository (${driverName})`, () => {
       after = page.last;
     }
     assert.deepEqual(await found(), [older.id, newer.id].sort());
+    await repo.delete('SearchParameter', parameter.id);
+    assert.throws(unknownParameter('mothers-maiden-name=x'), /Unknown search parameter/);
+  });
+
+  test('a SearchParameter is registered when its transaction commits, never when it rolls back', async () => {
+    const definition = (code: string) =>
+      ({ resourceType: 'SearchParameter', name: code, status: 'active', description: code, code, base: ['Patient'], type: 'string', expression: 'Patient.name.family' }) as Resource;
+    await assert.rejects(
+      repo.transaction(async (tx) => {
+        await tx.create(definition('abandoned-family'));
+        throw new Error('abandoned');
+      }),
+      /abandoned/,
+    );
+    assert.throws(unknownParameter('abandoned-family=x'), /Unknown search parameter/);
+    const committed = await repo.transaction(async (tx) => {
+      const stored = await tx.create(definition('committed-family'));
+      assert.throws(unknownParameter('committed-family=x'), /Unknown search parameter/, 'not before the commit');
+      return stored;
+    });
+    assert.doesNotThrow(unknownParameter('committed-family=x'));
+    await repo.delete('SearchParameter', committed.id);
+    assert.throws(unknownParameter('committed-family=x'), /Unknown search parameter/);
   });
 
   test('each clinical row carries its patient-compartment key', async () => {

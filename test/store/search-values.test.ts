@@ -1,4 +1,4 @@
-import { platformAccess } from '../../src/access/door.js';
+import { seedingAccess } from '../../src/access/door.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
@@ -18,7 +18,7 @@ describe(`search values (${driverName})`, () => {
   let repo: Repository;
   before(async () => {
     db = await openTestDatabase();
-    repo = new Repository(db, platformAccess());
+    repo = new Repository(db, seedingAccess());
   });
   after(() => db.close());
 
