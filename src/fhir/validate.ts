@@ -6,7 +6,7 @@ import { type Locale, message } from './validator/messages.js';
 import { definitionCheck } from './validator/profiles.js';
 import { Walk } from './validator/walk.js';
 
-export type { Locale } from './validator/messages.js';
+export { type Locale, negotiateLocale } from './validator/messages.js';
 export { registerStructureDefinitions } from './validator/structure-registry.js';
 
 export interface ValidateOptions {

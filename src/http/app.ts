@@ -158,6 +158,7 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
       ifModifiedSince: header('if-modified-since'),
       prefer: header('prefer'),
       contentType: header('content-type'),
+      acceptLanguage: header('accept-language'),
     },
     body: parseBody(request),
   };

@@ -1,6 +1,6 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { badRequest, unprocessable } from '../fhir/outcome.js';
-import { assertValid } from '../fhir/validate.js';
+import { assertValid, negotiateLocale } from '../fhir/validate.js';
 import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
 import type { FhirRequest } from './interaction.js';
 
@@ -18,7 +18,7 @@ export function resourceBody(request: FhirRequest, resourceType: string): Resour
   if (type !== resourceType) {
     throw badRequest(`Expected a ${resourceType} resource but the body is ${typeof type === 'string' ? `a ${type}` : 'not a resource'}`, `${resourceType}.resourceType`);
   }
-  assertValid(body);
+  assertValid(body, { locale: negotiateLocale(request.headers.acceptLanguage) });
   if (resourceType === 'Patient') {
     const issues = patientIdentifierIssues(body as Patient);
     if (issues.length) throw unprocessable(issues);

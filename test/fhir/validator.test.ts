@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StructureDefinition } from '@medplum/fhirtypes';
-import { registerStructureDefinitions, validateResource } from '../../src/fhir/validate.js';
+import { negotiateLocale, registerStructureDefinitions, validateResource } from '../../src/fhir/validate.js';
 
 /**
  * Invalid resources and exactly what the validator must say about each: every issue as
@@ -395,5 +395,32 @@ describe('profiles', () => {
     assert.deepEqual(errorsOf(patient({ gender: 'male' }), snapshotOnly), ['Patient.birthDate required']);
     assert.deepEqual(errorsOf(patient({ gender: 'male', birthDate: '1990-01-01' }), snapshotOnly), []);
     assert.deepEqual(errorsOf(patient({ gender: 'bogus', birthDate: '1990-02-30' }), snapshotOnly), ['Patient.gender code-invalid', 'Patient.birthDate value'], 'base rules once each');
+  });
+});
+
+describe('messages in Kazakh, Russian and English', () => {
+  const invalid = patient({ birthDate: '2023-02-29', gender: 'x', foo: 1 });
+
+  test('the same codes and paths in every language, the text in the one asked for', () => {
+    const byLocale = (['kk', 'ru', 'en'] as const).map((locale) => validateResource(invalid, { locale }));
+    for (const issues of byLocale) assert.deepEqual(issues.map((i) => `${i.expression?.[0]} ${i.code}`), ['Patient.birthDate value', 'Patient.gender code-invalid', 'Patient.foo structure']);
+    assert.equal(byLocale[0]![0]!.details!.text, '«2023-02-29» күнтізбеде жоқ: 2023-02 айында 28 күн бар');
+    assert.equal(byLocale[1]![0]!.details!.text, '«2023-02-29» нет в календаре: в 2023-02 28 дней');
+    assert.equal(byLocale[2]![0]!.details!.text, '"2023-02-29" is not on the calendar: 2023-02 has 28 days');
+    assert.equal(byLocale[1]![2]!.details!.text, 'В Patient нет элемента «foo»');
+  });
+
+  test('English unless asked otherwise', () => {
+    assert.deepEqual(validateResource(invalid).map((i) => i.details?.text), validateResource(invalid, { locale: 'en' }).map((i) => i.details?.text));
+  });
+
+  test('the language from Accept-Language', () => {
+    assert.equal(negotiateLocale('ru-RU,ru;q=0.9,en;q=0.8'), 'ru');
+    assert.equal(negotiateLocale('kk'), 'kk');
+    assert.equal(negotiateLocale('de, en;q=0.5, kk;q=0.7'), 'kk');
+    assert.equal(negotiateLocale('en-GB;q=0.2, ru;q=0'), 'en');
+    assert.equal(negotiateLocale('de, fr'), 'en');
+    assert.equal(negotiateLocale('*'), 'en');
+    assert.equal(negotiateLocale(undefined), 'en');
   });
 });

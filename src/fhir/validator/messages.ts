@@ -295,3 +295,26 @@ export function message(locale: Locale, key: MessageKey, params?: Readonly<Recor
   if (!params) return template;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
+
+/**
+ * The language of validation messages from an Accept-Language header
+ * (https://www.rfc-editor.org/rfc/rfc9110#name-accept-language): the first of kk, ru, en by the
+ * client's preference, by primary subtag (`ru-RU` is ru). English when the header names none of
+ * them or is absent, as in the rest of the API's texts.
+ */
+export function negotiateLocale(acceptLanguage: string | undefined): Locale {
+  if (!acceptLanguage) return 'en';
+  const ranked = acceptLanguage
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { language: tag.trim().toLowerCase().split('-')[0], q: q ? Number(q.slice(2)) : 1, index };
+    })
+    .filter((entry) => Number.isFinite(entry.q) && entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  for (const { language } of ranked) {
+    if (language === 'kk' || language === 'ru' || language === 'en') return language;
+  }
+  return 'en';
+}
