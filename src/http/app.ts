@@ -7,7 +7,7 @@ import { accessPolicy } from '../access/door.js';
 import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
 import { type Config, DEFAULT_RATE_LIMITS } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
-import { FhirError, allOk, badRequest, isFhirError, notAcceptable, notFound, outcome, payloadTooLarge, unauthorized, unsupportedMediaType } from '../fhir/outcome.js';
+import { ERROR_CODES, FhirError, allOk, badRequest, fhirError, isFhirError, notAcceptable, notFound, payloadTooLarge, unauthorized, unsupportedMediaType, type ErrorCode } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
 import { serialize } from '../rest/raw.js';
@@ -15,6 +15,7 @@ import { findRoute } from '../rest/routes.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
 import { type HardeningSettings, registerHardening } from './hardening.js';
+import { answerClientErrors } from './client-errors.js';
 import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -47,15 +48,24 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
-    return503OnClosing: true,
+    // Answered below as an OperationOutcome: Fastify's own 503 is plain JSON.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
     // A URL Fastify cannot decode (`/fhir/Patient/%E0%A4%A`) fails before any route or error
     // handler runs; without this the client gets Fastify's own JSON instead of an OperationOutcome.
     frameworkErrors: (error, _request, reply) => {
       const code = (error as { code?: string }).code;
-      const failure = code === 'FST_ERR_BAD_URL' ? badRequest(`The URL is not validly percent-encoded`) : badRequest(error.message);
+      const failure = code === 'FST_ERR_BAD_URL' ? badRequest(`The URL is not validly percent-encoded`, undefined, 'invalid-url') : badRequest(error.message);
       return sendError(reply, failure);
     },
+  });
+  answerClientErrors(app.server);
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (closing) return sendError(reply.header('connection', 'close').header('retry-after', '5'), fhirError('unavailable', 'The server is shutting down; try again shortly'));
   });
   await registerHardening(app, { db, ...(hardening ?? { rateLimits: DEFAULT_RATE_LIMITS, corsOrigins: [] }) });
   if (authorization) await app.register(authorization);
@@ -89,7 +99,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     try {
       claims = await verifyToken(token);
     } catch (error) {
-      if (error instanceof AccessTokenError) throw unauthorized(`The access token is not valid, has expired or was revoked`);
+      if (error instanceof AccessTokenError) throw unauthorized(`The access token is not valid, has expired or was revoked`, 'invalid-token');
       throw error;
     }
     const purposeOfUse = request.headers['x-purpose-of-use'];
@@ -115,7 +125,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
 
   app.setNotFoundHandler((request, reply) => {
-    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`));
+    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
   });
   app.setErrorHandler((error, request, reply) => {
     if (isFhirError(error)) return sendError(reply, error);
@@ -124,15 +134,18 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
     // Fastify refuses a body with an empty Content-Type before parseBody can say what to send.
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not a body without Content-Type`));
-    if (status && status >= 400 && status < 500) {
-      return sendError(reply, new FhirError(status, outcome([{ severity: 'error', code: 'invalid', diagnostics: (error as Error).message }])));
-    }
+    // A plugin's or Fastify's own refusal: its status, under the catalogue's code for it.
+    if (status && status >= 400 && status < 500) return sendError(reply, new FhirError(status, fhirError(codeOfStatus(status), (error as Error).message).outcome));
     // Name, SQLSTATE and frames only: a message can quote the data that failed (a value, a name).
     const { name, code: sqlstate, stack } = error as Error & { code?: string };
     request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
-    return sendError(reply, new FhirError(500, outcome([{ severity: 'fatal', code: 'exception', diagnostics: 'Internal server error' }])));
+    return sendError(reply, fhirError('internal-error', 'Internal server error'));
   });
   return app;
+}
+
+function codeOfStatus(status: number): ErrorCode {
+  return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status) ?? 'invalid-request';
 }
 
 function toFhirRequest(request: FastifyRequest): FhirRequest {

@@ -1,8 +1,10 @@
 import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { resourceTypes } from '../fhir/definitions.js';
+import { ERROR_CODE_SYSTEM_ID, ERROR_SYSTEM } from '../fhir/outcome.js';
 import { searchParameters } from '../fhir/search-parameters.js';
 import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
 import type { FhirResponse, InteractionContext } from './interaction.js';
+import { OPERATION_DEFINITIONS } from './operation-definitions.js';
 import { ROUTES } from './routes.js';
 
 /**
@@ -19,6 +21,12 @@ function operations(type: string | undefined): { name: string; definition: strin
   }
   return [...found].map(([name, definition]) => ({ name, definition }));
 }
+
+/** The conformance resources the server holds itself (src/rest/conformance-resources.ts), named where a client looks for them. */
+const BUILT_IN: Record<string, string> = {
+  OperationDefinition: `Built in: the definitions of Densaulyq's operations, ${[...OPERATION_DEFINITIONS.keys()].map((id) => `OperationDefinition/${id}`).join(', ')}; also found by url.`,
+  CodeSystem: `Built in: CodeSystem/${ERROR_CODE_SYSTEM_ID} (${ERROR_SYSTEM}), the codes in OperationOutcome.issue.details.coding of every error, with Kazakh, Russian and English meanings.`,
+};
 
 /** Parameters the search engine refuses (400): not advertised. */
 const UNSUPPORTED = new Set(['_compartment', '_query']);
@@ -53,6 +61,7 @@ function buildStatement(): CapabilityStatement {
         .filter((p) => !UNSUPPORTED.has(p.code!))
         .map((p) => ({ name: p.code!, definition: p.url, type: p.type! })),
       operation: operations(type),
+      ...(BUILT_IN[type] ? { documentation: BUILT_IN[type] } : {}),
     }),
   );
   return {

@@ -2,6 +2,7 @@ import { badRequest, methodNotAllowed, notFound } from '../fhir/outcome.js';
 import { isResourceType } from '../fhir/definitions.js';
 import { processBundle } from './bundle.js';
 import { capabilities } from './capabilities.js';
+import { CONFORMANCE_ROUTES } from './conformance-resources.js';
 import { create } from './create.js';
 import { conditionalDelete, remove } from './delete.js';
 import { exportCancel, exportKickOff, exportOutput, exportStatus } from './export.js';
@@ -98,7 +99,7 @@ export const BULK_DATA_ROUTES: readonly Route[] = [
   { method: 'GET', pattern: '$export-output/:job/:seq', name: 'export-output', level: 'system', handler: exportOutput },
 ];
 
-const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...ROUTES];
+const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...CONFORMANCE_ROUTES, ...ROUTES];
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 

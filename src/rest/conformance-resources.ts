@@ -1,0 +1,50 @@
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { ERROR_CODE_SYSTEM_ID, errorCodeSystem } from '../fhir/outcome.js';
+import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import { OPERATION_DEFINITIONS } from './operation-definitions.js';
+import { read } from './read.js';
+import type { Route } from './routes.js';
+import { search } from './search.js';
+
+/**
+ * Conformance resources built into the server: the OperationDefinitions of Densaulyq's operations
+ * and the CodeSystem of its error codes. They are read by id (`GET OperationDefinition/Patient-unmerge`)
+ * and found by canonical URL (`GET OperationDefinition?url=…`, https://hl7.org/fhir/R4/references.html#canonical);
+ * ids they do not take, and every other search, go to the store as for any resource.
+ */
+const BUILT_IN: Record<string, ReadonlyMap<string, Resource>> = {
+  OperationDefinition: OPERATION_DEFINITIONS,
+  CodeSystem: new Map([[ERROR_CODE_SYSTEM_ID, errorCodeSystem()]]),
+};
+
+/** The search parameters a search of built-in resources answers; any other goes to the store. */
+const BY_URL = new Set(['url', '_summary', '_elements']);
+
+async function readConformance(request: FhirRequest, type: string, id: string, context: InteractionContext): Promise<FhirResponse> {
+  const resource = BUILT_IN[type]?.get(id);
+  return resource ? { status: 200, resource } : read(request, { type, id }, context);
+}
+
+async function searchConformance(request: FhirRequest, type: string, context: InteractionContext): Promise<FhirResponse> {
+  const url = request.query.find(([key]) => key === 'url')?.[1]?.split('|')[0];
+  const byUrl = url !== undefined && request.query.every(([key]) => BY_URL.has(key));
+  const found = byUrl ? [...(BUILT_IN[type]?.values() ?? [])].filter((resource) => (resource as { url?: string }).url === url) : [];
+  if (found.length === 0) return search(request, { type }, context);
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: found.length,
+    link: [{ relation: 'self', url: `${context.baseUrl}/${type}?url=${encodeURIComponent(url!)}` }],
+    entry: found.map((resource) => ({ fullUrl: `${context.baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
+  };
+  return { status: 200, resource: bundle };
+}
+
+/**
+ * Routes ahead of the generic read and search-type of these types (findRoute takes the first
+ * match); the CapabilityStatement lists those generic ones.
+ */
+export const CONFORMANCE_ROUTES: readonly Route[] = Object.keys(BUILT_IN).flatMap((type): Route[] => [
+  { method: 'GET', pattern: `${type}/:id`, name: 'read', level: 'instance', handler: (request, params, context) => readConformance(request, type, params.id!, context) },
+  { method: 'GET', pattern: type, name: 'search-type', level: 'type', handler: (request, _params, context) => searchConformance(request, type, context) },
+]);

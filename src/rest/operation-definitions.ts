@@ -1,0 +1,203 @@
+import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+
+/**
+ * The OperationDefinitions of Densaulyq's own operations (https://hl7.org/fhir/R4/operationdefinition.html),
+ * one per route whose `definition` is under DENSAULYQ_OPERATION_BASE: built into the server, served by
+ * id and found by their canonical URL (src/rest/conformance-resources.ts). Each lists exactly the
+ * parameters its handler reads; test/http/operation-definitions.test.ts holds them to it.
+ */
+export const DENSAULYQ_OPERATION_BASE = 'http://densaulyq.kz/fhir/OperationDefinition';
+
+type Type = NonNullable<OperationDefinitionParameter['type']>;
+
+function parameter(use: 'in' | 'out', name: string, min: number, max: string, type: Type | undefined, documentation: string, part?: OperationDefinitionParameter[]): OperationDefinitionParameter {
+  return { name, use, min, max, ...(type ? { type } : {}), documentation, ...(part ? { part } : {}) };
+}
+const input = (name: string, min: number, max: string, type: Type, documentation: string) => parameter('in', name, min, max, type, documentation);
+const output = (name: string, min: number, max: string, type: Type | undefined, documentation: string, part?: OperationDefinitionParameter[]) =>
+  parameter('out', name, min, max, type, documentation, part);
+
+interface Definition {
+  id: string;
+  code: string;
+  title: string;
+  description: string;
+  level: 'system' | 'type' | 'instance';
+  /** True when the operation changes something: it may not be invoked by GET. */
+  affectsState: boolean;
+  parameter: OperationDefinitionParameter[];
+}
+
+const PAGING = [
+  input('_count', 0, '1', 'integer', 'Entries per page (at most 100 for $duplicates, 1000 otherwise)'),
+  input('_cursor', 0, '1', 'string', 'The cursor of the next page, from the previous page'),
+];
+
+const MERGE_OUTPUT = [
+  output('input', 1, '1', 'Parameters', 'The parameters as received'),
+  output('outcome', 1, '1', 'OperationOutcome', 'What was done'),
+  output('result', 1, '1', 'Patient', 'The Patient as it is now'),
+];
+
+const PAIR = input('patient', 2, '2', 'Reference', 'The two Patients of a pair on the duplicates work list');
+
+const DEFINITIONS: readonly Definition[] = [
+  {
+    id: 'Patient-break-glass',
+    code: 'break-glass',
+    title: 'Emergency access to a patient record',
+    description:
+      'A clinician or organization system without a care relationship reaches the record in an emergency, for at most an hour. ' +
+      'The grant and every access under it are flagged in the audit trail, and the patient is told in Kazakh, Russian and English.',
+    level: 'instance',
+    affectsState: true,
+    parameter: [
+      input('reason', 1, '1', 'string', 'Why the record is needed (at most 1000 characters)'),
+      input('minutes', 0, '1', 'integer', 'How long the access lasts, 1 to 60 (default 60)'),
+      output('expires', 1, '1', 'instant', 'When the access ends'),
+    ],
+  },
+  {
+    id: 'Patient-access-log',
+    code: 'access-log',
+    title: 'Who accessed a patient record',
+    description: "The AuditEvents recording access to the patient's record, newest first, as a searchset Bundle with a next link.",
+    level: 'instance',
+    affectsState: false,
+    parameter: [...PAGING, input('_since', 0, '1', 'instant', 'Only accesses at or after this time'), output('return', 1, '1', 'Bundle', 'The AuditEvents')],
+  },
+  {
+    id: 'Patient-unmerge',
+    code: 'unmerge',
+    title: 'Undo a Patient merge',
+    description:
+      'Puts back what a $merge of the same source and target changed, and records the pair as not one person on the duplicates work list.',
+    level: 'type',
+    affectsState: true,
+    parameter: [
+      input('source-patient', 0, '1', 'Reference', 'The Patient that was merged away'),
+      input('source-patient-identifier', 0, '*', 'Identifier', 'Identifiers that find exactly one Patient, instead of source-patient'),
+      input('target-patient', 0, '1', 'Reference', 'The Patient it was merged into'),
+      input('target-patient-identifier', 0, '*', 'Identifier', 'Identifiers that find exactly one Patient, instead of target-patient'),
+      ...MERGE_OUTPUT,
+    ],
+  },
+  {
+    id: 'Patient-duplicates',
+    code: 'duplicates',
+    title: 'The duplicate Patients work list',
+    description: 'The open pairs of probable duplicate Patients, best first, with the evidence per field in Kazakh, Russian and English.',
+    level: 'type',
+    affectsState: false,
+    parameter: [
+      ...PAGING,
+      output('candidate', 0, '*', undefined, 'A pair: patient (twice), score, grade, found, evidence (field, level, weight, text)'),
+      output('next', 0, '1', 'string', 'The cursor of the next page'),
+    ],
+  },
+  {
+    id: 'Patient-confirm-duplicate',
+    code: 'confirm-duplicate',
+    title: 'Merge a pair from the duplicates work list',
+    description: 'Merges the pair as $merge does (the record holding the IIN survives unless target-patient says otherwise) and closes it on the work list.',
+    level: 'type',
+    affectsState: true,
+    parameter: [PAIR, input('target-patient', 0, '1', 'Reference', 'Which of the pair survives'), ...MERGE_OUTPUT],
+  },
+  {
+    id: 'Patient-reject-duplicate',
+    code: 'reject-duplicate',
+    title: 'Reject a pair from the duplicates work list',
+    description: 'Records that the two Patients are not one person: the pair is never proposed again.',
+    level: 'type',
+    affectsState: true,
+    parameter: [PAIR, output('return', 1, '1', 'OperationOutcome', 'What was recorded')],
+  },
+  {
+    id: 'Patient-attach',
+    code: 'attach',
+    title: 'Choose the primary-care organization',
+    description: "The citizen chooses their polyclinic (or the registry records it); the patient is told of every change.",
+    level: 'instance',
+    affectsState: true,
+    parameter: [input('organization', 1, '1', 'Reference', 'The Organization'), output('return', 1, '1', 'Patient', 'The Patient as updated')],
+  },
+  {
+    id: 'Patient-care-code',
+    code: 'care-code',
+    title: 'A one-time code confirming care',
+    description: 'A six-digit code the patient gives an organization, which presents it to $confirm-care.',
+    level: 'instance',
+    affectsState: true,
+    parameter: [output('code', 1, '1', 'string', 'Six digits'), output('expires', 1, '1', 'instant', 'When the code stops working')],
+  },
+  {
+    id: 'Patient-confirm-care',
+    code: 'confirm-care',
+    title: 'Confirm self-declared care',
+    description: "The patient confirms an organization's self-declared care, or the organization presents the patient's code.",
+    level: 'instance',
+    affectsState: true,
+    parameter: [
+      input('code', 0, '1', 'string', "The six digits of the patient's $care-code (the organization asks)"),
+      input('organization', 0, '1', 'Reference', 'The Organization whose care the patient confirms (the patient asks)'),
+      output('confirmed', 1, '1', 'integer', 'How many declarations were confirmed'),
+    ],
+  },
+  {
+    id: 'care-declarations',
+    code: 'care-declarations',
+    title: 'Self-declared care to review',
+    description: "The review work list of self-declared care: an organization administrator's own, the ministry's all; newest first.",
+    level: 'system',
+    affectsState: false,
+    parameter: [
+      input('organization', 0, '1', 'id', 'Only this Organization'),
+      input('status', 0, '1', 'code', 'open | confirmed | expired'),
+      input('reviewed', 0, '1', 'boolean', 'false: only the unreviewed ones'),
+      ...PAGING,
+      output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per declaration'),
+    ],
+  },
+  {
+    id: 'review-care-declaration',
+    code: 'review-care-declaration',
+    title: 'Review self-declared care',
+    description: "Records the reviewer's finding on a self-declared care relationship.",
+    level: 'system',
+    affectsState: true,
+    parameter: [
+      input('declaration', 1, '1', 'string', 'The id of the care declaration'),
+      input('outcome', 1, '1', 'code', 'appropriate | inappropriate'),
+      input('note', 0, '1', 'string', 'Why'),
+      output('reviewed', 1, '1', 'boolean', 'true'),
+    ],
+  },
+];
+
+/** The OperationDefinition resources, by id. */
+export const OPERATION_DEFINITIONS: ReadonlyMap<string, OperationDefinition> = new Map(
+  DEFINITIONS.map((definition) => [definition.id, operationDefinition(definition)]),
+);
+
+function operationDefinition({ id, code, title, description, level, affectsState, parameter }: Definition): OperationDefinition {
+  return {
+    resourceType: 'OperationDefinition',
+    id,
+    url: `${DENSAULYQ_OPERATION_BASE}/${id}`,
+    version: '1',
+    name: id.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase()),
+    title,
+    status: 'active',
+    kind: 'operation',
+    publisher: 'Densaulyq',
+    description,
+    affectsState,
+    code,
+    ...(level === 'system' ? {} : { resource: ['Patient'] }),
+    system: level === 'system',
+    type: level === 'type',
+    instance: level === 'instance',
+    parameter,
+  };
+}

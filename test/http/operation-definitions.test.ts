@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+import { DENSAULYQ_OPERATION_BASE } from '../../src/rest/operation-definitions.js';
+import { ROUTES, type Route } from '../../src/rest/routes.js';
+import { testDrivers } from '../support/database.js';
+import { type TestServer, startTestServer } from '../support/server.js';
+
+const OURS = ROUTES.filter((route) => route.definition?.startsWith(`${DENSAULYQ_OPERATION_BASE}/`));
+
+/** A value of the parameter's type that its handler accepts. */
+const SAMPLE: Partial<Record<NonNullable<OperationDefinitionParameter['type']>, string>> = {
+  integer: '5',
+  instant: '2026-01-01T00:00:00Z',
+  boolean: 'false',
+  code: 'open',
+  id: 'org-1',
+};
+
+/** The parameter names an error points at: `name`, `name-identifier` or `Parameters.parameter.where(name='name')…`. */
+function namedIn(expression: string): string {
+  return /where\(name='([^']+)'\)/.exec(expression)?.[1] ?? expression;
+}
+
+for (const driver of testDrivers()) describe(`Densaulyq operations are described by served OperationDefinitions (${driver.name})`, { skip: driver.skip }, () => {
+  let server: TestServer;
+  let patient: string;
+  before(async () => {
+    server = await startTestServer(driver);
+    patient = (await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Сейітов' }] })).body.id;
+  });
+  after(() => server.close());
+
+  test('there are routes of ours to check', () => {
+    assert.ok(OURS.length >= 11, `only ${OURS.length}`);
+  });
+
+  for (const route of OURS) {
+    describe(`${route.method} ${route.pattern}`, () => {
+      let definition: OperationDefinition;
+      before(async () => {
+        const found = await server.fhir('GET', `OperationDefinition?url=${encodeURIComponent(route.definition!)}`);
+        assert.equal(found.status, 200, found.text);
+        assert.equal(found.body.entry?.length, 1, `${route.definition} resolves to one OperationDefinition`);
+        definition = found.body.entry[0].resource;
+      });
+
+      test('its canonical URL resolves, and its id reads the same resource', async () => {
+        assert.equal(definition.url, route.definition);
+        const read = await server.fhir('GET', `OperationDefinition/${definition.id}`);
+        assert.equal(read.status, 200, read.text);
+        assert.deepEqual(read.body, definition);
+      });
+
+      test('it defines the operation the route serves, at its level', () => {
+        assert.equal(`$${definition.code}`, route.name);
+        assert.equal(definition.system, route.level === 'system');
+        assert.equal(definition.type, route.level === 'type');
+        assert.equal(definition.instance, route.level === 'instance');
+        if (route.types) assert.deepEqual(definition.resource, route.types);
+        if (route.method === 'GET') assert.equal(definition.affectsState, false, 'an operation invoked by GET changes nothing');
+      });
+
+      test('the CapabilityStatement lists it', async () => {
+        const metadata = await server.fhir('GET', 'metadata');
+        const rest = metadata.body.rest[0];
+        const listed = route.level === 'system' ? rest.operation : rest.resource.find((r: { type: string }) => r.type === route.types?.[0]).operation;
+        assert.ok(listed.some((o: { name: string; definition: string }) => `$${o.name}` === route.name && o.definition === route.definition));
+      });
+
+      test('its parameters are the ones the handler reads', async () => {
+        const inputs = (definition.parameter ?? []).filter((p) => p.use === 'in');
+        const path = pathOf(route, patient);
+        if (route.method === 'GET') {
+          // GET operations refuse what they do not read, naming it; each declared one is taken.
+          const refused = await server.fhir('GET', `${path}?undeclared=1`);
+          assert.equal(refused.status, 400, refused.text);
+          assert.deepEqual(refused.body.issue[0].expression, ['undeclared']);
+          for (const input of inputs) {
+            const value = SAMPLE[input.type!];
+            if (value === undefined) continue;
+            const reply = await server.fhir('GET', `${path}?${input.name}=${encodeURIComponent(value)}`);
+            assert.equal(reply.status, 200, `${input.name}=${value}: ${reply.text}`);
+          }
+        } else {
+          // An empty Parameters: the handler complains about a parameter it reads, which must be declared.
+          const reply = await server.fhir('POST', path, { resourceType: 'Parameters' });
+          if (inputs.some((p) => p.min! > 0) || reply.status >= 400) {
+            assert.ok(reply.status >= 400, `${route.name} without its required parameters: ${reply.text}`);
+            const named = reply.body.issue.flatMap((i: { expression?: string[] }) => i.expression ?? []).map(namedIn);
+            if (inputs.some((p) => p.min! > 0)) assert.ok(named.length > 0, reply.text);
+            for (const name of named) assert.ok(inputs.some((p) => p.name === name), `${route.name} reads "${name}", which its OperationDefinition does not declare`);
+          }
+        }
+      });
+    });
+  }
+});
+
+function pathOf(route: Route, patient: string): string {
+  return route.pattern.replace(':type', route.types?.[0] ?? '').replace(':id', patient);
+}
