@@ -4,6 +4,7 @@ import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
 import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import { type IndexRows, extractSearchIndex, registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
+import { registerStructureDefinitions } from '../fhir/validate.js';
 import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import { accessFacts, securityCodes } from './access-facts.js';
@@ -797,6 +798,7 @@ export class Repository {
     await this.client.query(`WITH RECURSIVE ${steps.join(', ')} SELECT 1`, params.values);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
+    if (version.resourceType === 'StructureDefinition') this.afterCommit(() => registerStructureDefinitions([version.full]));
     return toStoredVersion(version);
   }
 
@@ -870,6 +872,7 @@ export class Repository {
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
+    if (versions.some((v) => v.resourceType === 'StructureDefinition')) this.afterCommit(() => registerStructureDefinitions(versions.map((v) => v.full)));
     const stored = versions.map(toStoredVersion);
     const recorded = versions[0]!.lastUpdated;
     await this.auditMany({ action: 'C', interaction: mode === 'create' ? 'create' : 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'create'));

@@ -7,13 +7,16 @@ let version = 0;
  * Makes the StructureDefinitions the server holds known to the validator, the way
  * `registerSearchParameters` does for SearchParameters: profiles are then enforced on the
  * resources that claim them in `meta.profile` (https://hl7.org/fhir/R4/resource.html#Meta), and
- * extension definitions on every extension with their URL. A definition registered again
- * replaces the earlier one under its URL; a retired one is forgotten.
+ * extension definitions on every extension with their URL. Takes any resources written and keeps
+ * the StructureDefinitions that constrain a type; one registered again replaces the earlier one
+ * under its URL, a retired one is forgotten.
  */
-export function registerStructureDefinitions(definitions: readonly StructureDefinition[]): void {
+export function registerStructureDefinitions(resources: readonly { resourceType: string }[]): void {
   let changed = false;
-  for (const definition of definitions) {
-    const url = definition?.resourceType === 'StructureDefinition' ? definition.url : undefined;
+  for (const resource of resources) {
+    if (resource?.resourceType !== 'StructureDefinition') continue;
+    const definition = resource as StructureDefinition;
+    const url = definition.url;
     if (!url || definition.derivation !== 'constraint') continue;
     if (definition.status === 'retired') held.delete(url);
     else held.set(url, definition);
