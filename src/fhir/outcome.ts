@@ -114,10 +114,10 @@ export function codedIssue(
 
 /**
  * An OperationOutcome carrying the given issues. An issue built without a code (the validator's,
- * a translated one) gets the catalogue's code for its issue type, so none leaves uncoded.
+ * a translated one) gets `code`, else the catalogue's code for its issue type, so none leaves uncoded.
  */
-export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: issues.map(coded) };
+export function outcome(issues: OperationOutcomeIssue[], code?: ErrorCode): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues.map((i) => coded(i, code)) };
 }
 
 /** Any catalogue code as a FhirError with its own status. */
@@ -148,7 +148,7 @@ export function badRequest(text: string, expression?: string, code: CodeOfStatus
  */
 export function unprocessable(issues: OperationOutcomeIssue[]): FhirError {
   const reported = issues.length > 0 ? issues : [codedIssue('invalid-resource', 'Resource failed validation')];
-  return new FhirError(422, outcome(reported.map((i) => (codeOf(i) ? i : { ...i, details: { ...i.details, coding: [errorCoding('invalid-resource')] } }))));
+  return new FhirError(422, outcome(reported, 'invalid-resource'));
 }
 
 /** 404 Not Found: the resource, version or endpoint is not known. */
@@ -292,9 +292,9 @@ const CODE_OF_TYPE: Partial<Record<IssueType, ErrorCode>> = {
   'not-supported': 'unsupported-request',
 };
 
-function coded(value: OperationOutcomeIssue): OperationOutcomeIssue {
+function coded(value: OperationOutcomeIssue, given?: ErrorCode): OperationOutcomeIssue {
   if (codeOf(value)) return value;
-  const code = CODE_OF_TYPE[value.code] ?? (value.severity === 'information' ? 'all-ok' : 'invalid-request');
+  const code = given ?? CODE_OF_TYPE[value.code] ?? (value.severity === 'information' ? 'all-ok' : 'invalid-request');
   return { ...value, details: { ...value.details, coding: [...(value.details?.coding ?? []), errorCoding(code)] } };
 }
 

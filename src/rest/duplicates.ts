@@ -1,5 +1,5 @@
-import type { Extension, OperationOutcome, Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
-import { badRequest, notFound, unprocessable } from '../fhir/outcome.js';
+import type { Extension, Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
+import { allOk, badRequest, notFound, unprocessable } from '../fhir/outcome.js';
 import { parseReference } from '../fhir/search-parameters.js';
 import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { evidenceText, type Translated } from '../identity/evidence.js';
@@ -68,11 +68,7 @@ export async function rejectDuplicateOperation(request: FhirRequest, _params: Re
     await openCandidate(repo, x, y);
     await repo.duplicates.decide(x, y, 'rejected', actorOf(context).id);
   });
-  const outcome: OperationOutcome = {
-    resourceType: 'OperationOutcome',
-    issue: [{ severity: 'information', code: 'informational', details: { text: `Patient/${x} and Patient/${y} are not one person; the pair will not be proposed again` } }],
-  };
-  return { status: 200, resource: outcome };
+  return { status: 200, resource: allOk(`Patient/${x} and Patient/${y} are not one person; the pair will not be proposed again`) };
 }
 
 function candidateParameter(candidate: DuplicateCandidate): ParametersParameter {

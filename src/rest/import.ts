@@ -1,6 +1,6 @@
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { importNdjson } from '../bulk/import.js';
-import { unsupportedMediaType } from '../fhir/outcome.js';
+import { codedIssue, outcome, unsupportedMediaType } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
 /** A response lists at most this many rejected lines; the count of all of them is in the summary. */
@@ -26,13 +26,8 @@ export async function importOperation(request: FhirRequest, _params: Record<stri
       for (const issue of outcome.issue) rejected.push({ ...issue, expression: [`line[${line}]`, ...(issue.expression ?? [])] });
     },
   });
-  const summary: OperationOutcomeIssue = {
-    severity: 'information',
-    code: 'informational',
-    diagnostics: `read ${progress.read}, written ${progress.written}, unchanged ${progress.unchanged}, rejected ${progress.rejected}`,
-  };
-  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [summary, ...rejected] };
-  return { status: 200, resource: outcome };
+  const counts = `read ${progress.read}, written ${progress.written}, unchanged ${progress.unchanged}, rejected ${progress.rejected}`;
+  return { status: 200, resource: outcome([codedIssue('import-summary', counts, { diagnostics: counts }), ...rejected]) };
 }
 
 async function* lines(text: string): AsyncGenerator<string> {

@@ -1,5 +1,5 @@
-import type { Identifier, OperationOutcome, Parameters, ParametersParameter, Patient, ProvenanceAgent } from '@medplum/fhirtypes';
-import { badRequest, forbidden, unprocessable } from '../fhir/outcome.js';
+import type { Identifier, Parameters, ParametersParameter, Patient, ProvenanceAgent } from '@medplum/fhirtypes';
+import { allOk, badRequest, forbidden, unprocessable } from '../fhir/outcome.js';
 import { parseReference } from '../fhir/search-parameters.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
@@ -112,10 +112,9 @@ export async function patientParameter(repo: Repository, input: Parameters, name
 }
 
 export function output(input: Parameters, text: string, result: Patient): Parameters {
-  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', details: { text } }] };
   const parameter: ParametersParameter[] = [
     { name: 'input', resource: input },
-    { name: 'outcome', resource: outcome },
+    { name: 'outcome', resource: allOk(text) },
     { name: 'result', resource: result },
   ];
   return { resourceType: 'Parameters', parameter };

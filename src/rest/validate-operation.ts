@@ -1,5 +1,5 @@
-import type { OperationOutcome, Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { allOk, badRequest } from '../fhir/outcome.js';
+import type { Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { allOk, badRequest, outcome } from '../fhir/outcome.js';
 import { negotiateLocale, validateResource } from '../fhir/validate.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
@@ -24,7 +24,7 @@ export async function validateOperation(request: FhirRequest, params: Record<str
   }
   const profile = profileUrl ? await findProfile(profileUrl, context) : undefined;
   const issues = validateResource(resource, { profile, locale: negotiateLocale(request.headers.acceptLanguage) });
-  const result: OperationOutcome = issues.length ? { resourceType: 'OperationOutcome', issue: issues } : allOk('Validation passed');
+  const result = issues.length ? outcome(issues, 'validation-issue') : allOk('Validation passed');
   return { status: 200, resource: result };
 }
 

@@ -1,6 +1,6 @@
-import type { Identifier, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Identifier, Resource } from '@medplum/fhirtypes';
 import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
-import { FhirError } from '../fhir/outcome.js';
+import { conflict, type FhirError } from '../fhir/outcome.js';
 import type { SqlClient } from './driver.js';
 
 /** An identifier value an active resource holds in a system that allows one holder. */
@@ -62,20 +62,8 @@ export async function conflictingClaims<T extends IdentifierClaim>(client: SqlCl
  * would disclose a record they have no access to.
  */
 export function duplicateIdentifier(claim: IdentifierClaim & { holder: string }, nameHolder: boolean): FhirError {
-  const outcome: OperationOutcome = {
-    resourceType: 'OperationOutcome',
-    issue: [
-      {
-        severity: 'error',
-        code: 'duplicate',
-        details: {
-          text: nameHolder
-            ? `${claim.value} (${claim.system}) already belongs to ${claim.resourceType}/${claim.holder}`
-            : `${claim.value} (${claim.system}) already belongs to another ${claim.resourceType}`,
-        },
-        expression: [`${claim.resourceType}.identifier[${claim.position}].value`],
-      },
-    ],
-  };
-  return new FhirError(409, outcome);
+  const text = nameHolder
+    ? `${claim.value} (${claim.system}) already belongs to ${claim.resourceType}/${claim.holder}`
+    : `${claim.value} (${claim.system}) already belongs to another ${claim.resourceType}`;
+  return conflict(text, `${claim.resourceType}.identifier[${claim.position}].value`, 'identifier-in-use');
 }
