@@ -7,7 +7,7 @@ import type { MessageKey } from './messages.js';
  * is one, that an integer fits in 32 bits, that base64 padding is only at the end, that a string
  * holds no control characters. A check returns the message key of the first fault, or undefined.
  */
-export type PrimitiveCheck = (value: unknown) => Fault | undefined;
+type PrimitiveCheck = (value: unknown) => Fault | undefined;
 
 export interface Fault {
   readonly key: MessageKey;
@@ -15,7 +15,7 @@ export interface Fault {
 }
 
 /** JSON representation of each primitive (https://hl7.org/fhir/R4/json.html#primitive). */
-export const PRIMITIVE_JSON_TYPE: Readonly<Record<string, 'string' | 'number' | 'boolean'>> = {
+const PRIMITIVE_JSON_TYPE: Readonly<Record<string, 'string' | 'number' | 'boolean'>> = {
   base64Binary: 'string',
   boolean: 'boolean',
   canonical: 'string',
@@ -106,11 +106,11 @@ function clip(value: string): string {
   return value.length > 80 ? value.slice(0, 77) + '...' : value;
 }
 
-export function isLeapYear(year: number): boolean {
+function isLeapYear(year: number): boolean {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
-export function daysInMonth(year: number, month: number): number {
+function daysInMonth(year: number, month: number): number {
   return month === 2 ? (isLeapYear(year) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 

@@ -4,7 +4,7 @@ import { type ElementModel, type SlicingModel, coreTree } from './structure.js';
 import type { JsonObject, Walk } from './walk.js';
 
 /** Whether a value conforms to the profile with that URL, validated on the side without reporting. */
-export type Conforms = (profile: string, value: unknown, walk: Walk) => boolean;
+type Conforms = (profile: string, value: unknown, walk: Walk) => boolean;
 type Matcher = (item: unknown, walk: Walk) => boolean;
 
 /**
@@ -79,7 +79,7 @@ function codesOf(value: unknown): [string | undefined, string][] {
 }
 
 /** `extension('http://x').value.ofType(Coding)` → steps, splitting on dots outside quotes and parentheses. */
-export function parsePath(path: string): Step[] {
+function parsePath(path: string): Step[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -105,7 +105,7 @@ export function parsePath(path: string): Step[] {
 }
 
 /** The values at a discriminator's path in an item, arrays flattened. */
-export function valuesAt(item: unknown, steps: readonly Step[]): Typed[] {
+function valuesAt(item: unknown, steps: readonly Step[]): Typed[] {
   let current: Typed[] = [{ value: item }];
   for (const step of steps) {
     const next: Typed[] = [];

@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { type Locale, type MessageKey, message } from './messages.js';
 
-export type IssueCode = OperationOutcomeIssue['code'];
+type IssueCode = OperationOutcomeIssue['code'];
 export type JsonObject = Record<string, unknown>;
 
 /**
@@ -9,7 +9,7 @@ export type JsonObject = Record<string, unknown>;
  * (`#id`) resolve among the root's contained resources, and the root checks at its end that each
  * of them is referenced (dom-3, https://hl7.org/fhir/R4/domainresource.html#invs).
  */
-export interface ResourceFrame {
+interface ResourceFrame {
   readonly resource: JsonObject;
   readonly root: RootFrame;
   /** Index in the root's `contained`, or -1 for the root itself. */
