@@ -29,16 +29,27 @@ export async function openPostgres(
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect();
+        // The pool listens for errors on idle connections only: a connection lost while checked
+        // out reports on the client, and unheard that would end the process. The work's next
+        // query fails on its own, so there is nothing more to do with the event.
+        const ignoreLost = () => undefined;
+        client.on('error', ignoreLost);
+        let broken: Error | undefined;
         try {
           await client.query('BEGIN');
           const result = await work(wrap(client));
           await client.query('COMMIT');
           return result;
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
+          broken = await client.query('ROLLBACK').then(
+            () => undefined,
+            (rollbackFailed: Error) => rollbackFailed,
+          );
           if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
         } finally {
-          client.release();
+          client.off('error', ignoreLost);
+          // A connection whose ROLLBACK failed is in an unknown state: the pool destroys it.
+          client.release(broken);
         }
       }
     },

@@ -10,7 +10,7 @@ import { accessLogOperation } from '../../src/rest/access-log.js';
 import type { FhirRequest, InteractionContext } from '../../src/rest/interaction.js';
 import type { Database } from '../../src/store/driver.js';
 import { Repository } from '../../src/store/repository.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
 const clinician: AccessContext = { role: 'clinician', subject: 'account-7', clientId: 'mis', fhirUser: 'Practitioner/9', organization: 'org-1', scopes: [], purposeOfUse: 'TREAT' };
 const citizen: AccessContext = { role: 'citizen', subject: 'account-1', clientId: 'egov-app', fhirUser: 'Patient/p-1', scopes: [], purposeOfUse: 'PATRQT' };
@@ -28,11 +28,11 @@ const ROWS: { chain: number; seq: number; recorded: string; patient: string }[] 
   { chain: 7, seq: 3, recorded: '2026-02-04T00:00:00Z', patient: 'p-3' },
 ];
 
-describe(`the citizen's access log (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`the citizen's access log (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   const idOf = new Map<string, string>();
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
     for (const row of ROWS) {
       const payload = auditEventPayload({ action: 'R', interaction: 'read', recorded: row.recorded, outcome: '0', context: clinician, patient: row.patient });
       idOf.set(`${row.chain}/${row.seq}`, JSON.parse(payload).id);
@@ -123,7 +123,7 @@ describe(`the citizen's access log (${driverName})`, () => {
       assert.equal(await status(call(clinician, 'p-1')), 403);
       assert.equal(await status(call(administrator, 'p-1')), 404, 'without clinical access the record is not there to them');
       assert.equal(await status(call({ ...administrator, clinicalAccess: true }, 'p-1')), 200);
-      assert.ok((await new Repository(db, seedingAccess()).accessLog('p-1', { count: 5 })).events.length > 0, 'the platform');
+      assert.equal(await status(call({ ...clinician, role: 'platform' }, 'p-1')), 200);
       assert.equal(await status(call(citizen, 'p-1', [['_sort', 'date']])), 400);
     });
 

@@ -5,13 +5,14 @@ import { createAccessTokenVerifier, issueTokenForClient, issueTokenForUser } fro
 import { addUser, ensureDemoAccounts, verifyPassword } from '../../src/access/users.js';
 import { secretsEqual } from '../../src/access/secrets.js';
 import { ADMIN_SECRET, Browser, REDIRECT_URI, approveClient, authorizeUrl, form, formAction, pkce, startAuthServer, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
-describe('client registry admin API, accounts and CLI tokens', () => {
+for (const driver of testDrivers()) describe(`client registry admin API, accounts and CLI tokens (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
   let mint: { issuer: string; fhirBaseUrl: string };
 
   before(async () => {
-    server = await startAuthServer({ lockout: { maxAttempts: 3, lockSeconds: 600 } });
+    server = await startAuthServer(driver, { lockout: { maxAttempts: 3, lockSeconds: 600 } });
     mint = { issuer: server.issuer, fhirBaseUrl: server.fhirBase };
     await addUser(server.db, { username: 'admin', password: 'admin-password-1', role: 'administrator' });
     await addUser(server.db, { username: 'nurse', password: 'nurse-password-1', role: 'clinician', organization: 'org-1', fhirUser: 'Practitioner/n-1' });

@@ -15,7 +15,7 @@ import { seedingAccess } from '../../src/access/door.js';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { PERTURBATION } from '../../src/store/aggregate-count.js';
 import { Repository } from '../../src/store/repository.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 import { ICD10, LOCAL_CODES, LOINC, V3_ACT_CODE, hideLabelConsent, iin } from './world.js';
 
@@ -107,12 +107,12 @@ function mostByChance(trials: number, chance: number): number {
   return bound;
 }
 
-describe(`analysts cannot narrow or difference counts; narrowed searches are audited (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`analysts cannot narrow or difference counts; narrowed searches are audited (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   const token: Record<'analyst' | 'clinicianA' | 'clinicianB' | 'citizenX', string> = { analyst: '', clinicianA: '', clinicianB: '', citizenX: '' };
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     const resources = world();
     await new Repository(server.db, seedingAccess()).writeMany(
       resources.map((resource) => ({ resource, id: resource.id! })),

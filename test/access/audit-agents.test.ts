@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { testDrivers } from '../support/database.js';
 
 /** What the audit trail says about who asked: the person behind a system, and the stated purpose. */
-describe('audit records name the person and purpose behind a request', () => {
+for (const driver of testDrivers()) describe(`audit records name the person and purpose behind a request (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let system: string;
   let clinician: string;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     await server.fhir('PUT', 'Organization/org-agents', { resourceType: 'Organization', id: 'org-agents', name: 'Polyclinic 4' });
     await server.fhir('PUT', 'Patient/p-agents', { resourceType: 'Patient', id: 'p-agents', generalPractitioner: [{ reference: 'Organization/org-agents' }] });
     await server.fhir('PUT', 'PractitionerRole/role-doc-7', {

@@ -11,7 +11,7 @@ import { type AuditProblem, auditHeads, headsDigest, verifyAuditChain } from '..
 import { AUDIT_CHAINS, AuditKeyMismatch, appendAuditSql, assertAuditKey, keyAuditSession } from '../../src/store/audit-chain.js';
 import { AuditKey, loadAuditKey, processAuditKey } from '../../src/store/audit-key.js';
 import type { Database, SqlClient } from '../../src/store/driver.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
 const base: Omit<AuditInput, 'patient' | 'recorded'> = {
   action: 'R',
@@ -59,11 +59,11 @@ const plainLink = (previous: string, payload: string) => createHash('sha256').up
 /** Seqs from..to as `changed@seq`. */
 const changed = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `changed@${from + i}`);
 
-describe(`the audit hash chain and its verification (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`the audit hash chain and its verification (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   let chain: number;
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
   });
   after(() => db.close());
   beforeEach(async () => {
@@ -280,7 +280,7 @@ describe(`the audit hash chain and its verification (${driverName})`, () => {
     t.diagnostic(`${used.length} chain(s) used`);
   });
 
-  test('a session that was not given the key cannot append', { skip: driverName !== 'postgres' && 'needs a second PostgreSQL session' }, async () => {
+  test('a session that was not given the key cannot append', { skip: driver.name !== 'postgres' && 'needs a second PostgreSQL session' }, async () => {
     const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
     const url = new URL(process.env.TEST_DATABASE_URL!);
     url.pathname = `/${database!.name}`;
@@ -297,7 +297,7 @@ describe(`the audit hash chain and its verification (${driverName})`, () => {
     }
   });
 
-  test('two sessions on the same chain append one after the other (the head row lock)', { skip: driverName !== 'postgres' && 'needs PostgreSQL sessions' }, async () => {
+  test('two sessions on the same chain append one after the other (the head row lock)', { skip: driver.name !== 'postgres' && 'needs PostgreSQL sessions' }, async () => {
     const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
     const url = new URL(process.env.TEST_DATABASE_URL!);
     url.pathname = `/${database!.name}`;

@@ -4,12 +4,13 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { addClient } from '../../src/access/clients.js';
 import { addUser } from '../../src/access/users.js';
 import { REDIRECT_URI, authorize, decodeJwt, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
-describe('SMART App Launch: authorization code with PKCE', () => {
+for (const driver of testDrivers()) describe(`SMART App Launch: authorization code with PKCE (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
 
   before(async () => {
-    server = await startAuthServer();
+    server = await startAuthServer(driver);
     await addClient(server.db, {
       client_id: 'patient-app',
       client_name: 'Patient app',

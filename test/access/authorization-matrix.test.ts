@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import {
   ACTORS,
@@ -616,14 +616,14 @@ const CASES = [...READ_ONLY, ...WRITES];
 
 // ---------------------------------------------------------------------------------------------
 
-describe(`authorization matrix (${driverName}, ${CASES.length} cases)`, () => {
+for (const driver of testDrivers()) describe(`authorization matrix (${driver.name}, ${CASES.length} cases)`, { skip: driver.skip }, () => {
   let server: TestServer;
   let tok: Tokens;
   let world: World;
   const fill = (text: string) => text.replace(/\{(\w+)\}/g, (whole, key: string) => (key in world ? String(world[key as keyof World]) : whole));
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     tok = await tokens(server);
     world = await buildWorld(server, tok);
   });

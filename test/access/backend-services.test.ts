@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { ADMIN_SECRET, approveClient, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -18,7 +19,7 @@ interface VendorSystem {
  * with private_key_jwt. Each system is registered with the admin secret and approved by its
  * organization's administrator (test/access/separation-of-duties.test.ts tests the approval itself).
  */
-describe('SMART Backend Services', () => {
+for (const driver of testDrivers()) describe(`SMART Backend Services (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
   let rsSystem: VendorSystem;
   let esSystem: VendorSystem;
@@ -64,7 +65,7 @@ describe('SMART Backend Services', () => {
     tokenRequest(server, { grant_type: 'client_credentials', scope, client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion });
 
   before(async () => {
-    server = await startAuthServer();
+    server = await startAuthServer(driver);
     rsSystem = await register('RS384', 'org-rs');
     esSystem = await register('ES384', 'org-es');
   });

@@ -8,18 +8,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent, Bundle, Communication, Parameters } from '@medplum/fhirtypes';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import { FIXED, HIV_LABEL, ICD10, IIN, LOINC, ORG, type Tokens, bearer, buildWorld, entryRefs, iin, tokens } from './world.js';
 
 const SELF_DECLARED = 'self-declared';
 
-describe(`care relationships from evidence (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`care relationships from evidence (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let tok: Tokens & Record<'registry' | 'orgAdminC' | 'orgAdminB' | 'citizenP3' | 'citizenP2' | 'launchedA' | 'systemAOnBehalf', string>;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     const base = await tokens(server);
     await buildWorld(server, base);
     const citizen = (patient: string) => server.token({ sub: `citizen-${patient}`, client_id: 'egov-app', scope: 'user/*.cruds', role: 'citizen', fhirUser: `Patient/${patient}` });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent, Bundle, Communication } from '@medplum/fhirtypes';
 import { verifyAuditChain } from '../../src/access/audit-verify.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import {
   FIXED,
@@ -30,13 +30,13 @@ import {
 const REASON = 'Brought in unconscious; no relatives reachable';
 const BTG = 'BTG';
 
-describe(`consent and break-glass (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`consent and break-glass (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let tok: Tokens & Record<'breakGlassA' | 'otherClinicianA' | 'readOnlyA' | 'citizenP6' | 'citizenP7', string>;
   let world: World;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     const base = await tokens(server);
     world = await buildWorld(server, base);
     const clinicianOfA = (sub: string, scope = 'user/*.cruds') =>

@@ -7,6 +7,7 @@ import { seedingAccess } from '../../src/access/door.js';
 import { Repository } from '../../src/store/repository.js';
 import { addUser } from '../../src/access/users.js';
 import { Browser, REDIRECT_URI, form, formAction, offeredScopes, startAuthServer, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
 /** A request and response pair as fhirclient's Node adapter sees them, at the app's own URL. */
 function exchange(url: string): { request: IncomingMessage; response: ServerResponse; location: () => string | undefined } {
@@ -61,10 +62,10 @@ async function launchStandalone(server: AuthServer, username: string, password: 
 }
 
 /** The standalone launch driven by the reference SMART client library (fhirclient, Node adapter). */
-describe('standalone launch with the fhirclient library', () => {
+for (const driver of testDrivers()) describe(`standalone launch with the fhirclient library (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
   before(async () => {
-    server = await startAuthServer();
+    server = await startAuthServer(driver);
     await addClient(server.db, { client_id: 'fhirclient-app', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
     await addUser(server.db, { username: 'arman', password: 'arman-password', role: 'citizen', fhirUser: 'Patient/p-9' });
   });
@@ -87,10 +88,10 @@ describe('standalone launch with the fhirclient library', () => {
  * whole server (sign-in and FHIR API on one port), then reads with the token it received — the
  * patient's own data comes back, another patient's does not, and both reads are audited.
  */
-describe('a SMART app reads through the one door with the token fhirclient obtained', () => {
+for (const driver of testDrivers()) describe(`a SMART app reads through the one door with the token fhirclient obtained (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
   before(async () => {
-    server = await startAuthServer({ withFhirApi: true });
+    server = await startAuthServer(driver, { withFhirApi: true });
     await addClient(server.db, { client_id: 'fhirclient-app', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' });
     await addUser(server.db, { username: 'dana', password: 'dana-password', role: 'citizen', fhirUser: 'Patient/p-dana' });
     const repo = new Repository(server.db, seedingAccess());

@@ -7,7 +7,7 @@ import { issueTokenForUser } from '../../src/access/tokens.js';
 import { addUser, findUserByUsername } from '../../src/access/users.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Database } from '../../src/store/driver.js';
-import { openTestDatabase } from '../support/database.js';
+import type { TestDriver } from '../support/database.js';
 
 export const ADMIN_SECRET = 'test-admin-secret-0123456789';
 
@@ -35,10 +35,11 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startAuthServer(
+  driver: TestDriver,
   options: Partial<Omit<AuthorizationServerOptions, 'db' | 'issuer' | 'fhirBaseUrl'>> & { port?: number; withFhirApi?: boolean } = {},
 ): Promise<AuthServer> {
   const { port: wanted, withFhirApi, ...serverOptions } = options;
-  const db = await openTestDatabase();
+  const db = await driver.open();
   const port = wanted ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const issuer = `${origin}/auth`;

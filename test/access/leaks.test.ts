@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import {
   COMMON_CODE,
@@ -35,13 +35,13 @@ import {
 const P3_REFS = ['Patient/p3', 'Observation/obs-p3', `Condition/${FIXED.condP3}`, `Encounter/${FIXED.encP3}`];
 const enc = encodeURIComponent;
 
-describe(`no leaks of P3 to the clinician of A (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`no leaks of P3 to the clinician of A (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let tok: Tokens;
   let world: World;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     tok = await tokens(server);
     world = await buildWorld(server, tok);
   });

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { addUser, verifyPassword } from '../../src/access/users.js';
 import type { Database } from '../../src/store/driver.js';
-import { openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
-describe('password lockout under parallel guesses', () => {
+for (const driver of testDrivers()) describe(`password lockout under parallel guesses (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
     await addUser(db, { username: 'parallel-target', password: 'the-right-one', role: 'citizen', fhirUser: 'Patient/pt-1' });
   });
   after(() => db.close());

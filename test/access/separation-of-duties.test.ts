@@ -8,6 +8,7 @@ import { issueTokenForClient, issueTokenForUser } from '../../src/access/tokens.
 import { addUser } from '../../src/access/users.js';
 import { Repository } from '../../src/store/repository.js';
 import { ADMIN_SECRET, REDIRECT_URI, authorize, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ORG_A = 'org-a';
@@ -27,7 +28,7 @@ interface System {
  * the platform administrator can register it but neither approve it nor make an organization
  * administrator over HTTP, and every step is listed for the organization.
  */
-describe('separation of duties: a system acting for an organization needs its approval', () => {
+for (const driver of testDrivers()) describe(`separation of duties: a system acting for an organization needs its approval (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
   let attack: System;
   const token = { platform: '', a: '', b: '' };
@@ -76,7 +77,7 @@ describe('separation of duties: a system acting for an organization needs its ap
   const readPatient = (accessToken: string) => fetch(`${server.fhirBase}/Patient/p-a`, { headers: { authorization: `Bearer ${accessToken}` } }).then((r) => r.status);
 
   before(async () => {
-    server = await startAuthServer({ withFhirApi: true });
+    server = await startAuthServer(driver, { withFhirApi: true });
     const mint = { issuer: server.issuer, fhirBaseUrl: server.fhirBase };
     await addUser(server.db, { username: 'platform-admin', password: 'platform-password', role: 'administrator' });
     await addUser(server.db, { username: 'admin-a', password: 'admin-a-password', role: 'organization-administrator', organization: ORG_A });

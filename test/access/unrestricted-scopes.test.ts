@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addUser } from '../../src/access/users.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { testDrivers } from '../support/database.js';
 
 /** Clinical access lifts the care-relationship rules, not the scopes the token was granted. */
-describe('an administrator with clinical access is still bound by their token scopes', () => {
+for (const driver of testDrivers()) describe(`an administrator with clinical access is still bound by their token scopes (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let headers: Record<string, string>;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     await server.fhir('PUT', 'Patient/p-scoped', { resourceType: 'Patient', id: 'p-scoped' });
     await server.fhir('PUT', 'Observation/o-scoped', { resourceType: 'Observation', id: 'o-scoped', status: 'final', code: { text: 'Pulse' }, subject: { reference: 'Patient/p-scoped' } });
     const officer = await addUser(server.db, { username: 'privacy-officer', role: 'administrator', clinicalAccess: true });

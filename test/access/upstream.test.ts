@@ -5,13 +5,14 @@ import Provider from 'oidc-provider';
 import { addClient } from '../../src/access/clients.js';
 import { addUser } from '../../src/access/users.js';
 import { Browser, REDIRECT_URI, form, freePort, pkce, startAuthServer, tokenRequest, type AuthServer } from './harness.js';
+import { testDrivers } from '../support/database.js';
 
 /**
  * Sign-in through an upstream OpenID provider. The upstream here is a second oidc-provider on
  * another loopback address (its own cookies, as a separate host would have), with its
  * development sign-in pages: any login name signs in as that subject.
  */
-describe('upstream OpenID Connect sign-in (eGov ID stand-in)', () => {
+for (const driver of testDrivers()) describe(`upstream OpenID Connect sign-in (eGov ID stand-in) (${driver.name})`, { skip: driver.skip }, () => {
   let upstreamServer: Server;
   let server: AuthServer;
   let upstreamIssuer: string;
@@ -36,7 +37,7 @@ describe('upstream OpenID Connect sign-in (eGov ID stand-in)', () => {
     upstreamServer = createServer(upstream.callback());
     await new Promise<void>((resolve) => upstreamServer.listen(port, '127.0.0.2', resolve));
 
-    server = await startAuthServer({
+    server = await startAuthServer(driver, {
       upstream: { issuer: upstreamIssuer, clientId: 'densaulyq', clientSecret: 'upstream-secret-for-tests' },
       port: mainPort,
     });

@@ -8,18 +8,18 @@ import { type RejectedLine, importFiles, ndjsonFiles } from '../../src/bulk/impo
 import type { Database } from '../../src/store/driver.js';
 import { Repository } from '../../src/store/repository.js';
 import { generatePopulation } from '../../src/synth/population.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
 async function countRows(db: Database, table: string): Promise<number> {
   return Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`))[0]!.n);
 }
 
-describe(`bulk NDJSON import (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`bulk NDJSON import (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   let dir: string;
   let generated: number;
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
     dir = await mkdtemp(join(tmpdir(), 'densaulyq-import-'));
     generated = (await generatePopulation({ patients: 30, seed: 7, outDir: dir })).resources;
   });
@@ -87,7 +87,7 @@ describe(`bulk NDJSON import (${driverName})`, () => {
 
   test('$import over HTTP loads an NDJSON body and names each rejected line', async () => {
     const { startTestServer } = await import('../support/server.js');
-    const server = await startTestServer();
+    const server = await startTestServer(driver);
     try {
       const body = [
         JSON.stringify({ resourceType: 'Organization', id: 'http-import-1', name: 'Аудандық аурухана' }),

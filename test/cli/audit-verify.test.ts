@@ -4,7 +4,6 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import pino from 'pino';
 import { auditEventPayload } from '../../src/access/audit-event.js';
 import { loadConfig } from '../../src/config.js';
@@ -14,27 +13,15 @@ import { AuditKey, loadAuditKey } from '../../src/store/audit-key.js';
 import type { Database } from '../../src/store/driver.js';
 import { openDatabase } from '../../src/store/open.js';
 import { densaulyq as command } from '../support/cli.js';
-import { driverName } from '../support/database.js';
+import { type TestDriver, testDrivers } from '../support/database.js';
 
 const plainLink = (previous: string, payload: string) => createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
 
 /** A deployment of its own: a data folder (key and anchors under DATA_DIR/audit) and, on PostgreSQL, a database. */
-async function deployment() {
+async function deployment(driver: TestDriver) {
   const dir = await mkdtemp(join(tmpdir(), 'densaulyq-audit-'));
-  const env: Record<string, string> = { DATA_DIR: join(dir, 'data') };
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  const name = `densaulyq_test_${Math.random().toString(16).slice(2, 14)}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  if (serverUrl) {
-    await admin(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-  }
+  const database = await driver.createForProcess();
+  const env: Record<string, string> = { DATA_DIR: join(dir, 'data'), ...database.env };
   const config = () => loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' });
 
   /** Runs SQL on the database between two commands, as any command would open it. */
@@ -68,16 +55,16 @@ async function deployment() {
       await server.stop();
     },
     async close() {
-      if (serverUrl) await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await database.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-describe(`densaulyq audit verify (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`densaulyq audit verify (${driver.name})`, { skip: driver.skip }, () => {
   const opened: Awaited<ReturnType<typeof deployment>>[] = [];
   const open = async () => {
-    const made = await deployment();
+    const made = await deployment(driver);
     opened.push(made);
     return made;
   };

@@ -5,14 +5,23 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { densaulyq } from '../support/cli.js';
+import { type ProcessDatabase, testDrivers } from '../support/database.js';
 
 
-describe('the densaulyq command line', () => {
+for (const driver of testDrivers()) describe(`the densaulyq command line (${driver.name})`, { skip: driver.skip }, () => {
   let dir: string;
+  const databases: Partial<Record<'db' | 'db2', ProcessDatabase>> = {};
+  /** A deployment's environment: its DATA_DIR and, on PostgreSQL, a database of its own. */
+  const at = (name: 'db' | 'db2') => ({ DATA_DIR: join(dir, name), ...databases[name]!.env });
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'densaulyq-cli-'));
+    databases.db = await driver.createForProcess();
+    databases.db2 = await driver.createForProcess();
   });
-  after(() => rm(dir, { recursive: true, force: true }));
+  after(async () => {
+    await Promise.all(Object.values(databases).map((database) => database.drop()));
+    await rm(dir, { recursive: true, force: true });
+  });
 
   test('help lists the commands; an unknown command exits 2', async () => {
     const help = await densaulyq(['help']);
@@ -30,7 +39,7 @@ describe('the densaulyq command line', () => {
     assert.match(generated.stdout, /Patient\s+10\b/);
     const files = (await readdir(out)).sort();
     assert.ok(files.includes('Patient.ndjson') && files.includes('Observation.ndjson'), files.join());
-    const env = { DATA_DIR: join(dir, 'db') };
+    const env = at('db');
     const report = join(dir, 'report.ndjson');
     const imported = await densaulyq(['import', out, '--report', report], env);
     assert.equal(imported.code, 0, imported.stderr);
@@ -41,7 +50,7 @@ describe('the densaulyq command line', () => {
 
   test('export writes what was imported, one NDJSON file per type, the same resources', async () => {
     const out = join(dir, 'exported');
-    const result = await densaulyq(['export', '--out', out], { DATA_DIR: join(dir, 'db') });
+    const result = await densaulyq(['export', '--out', out], at('db'));
     assert.equal(result.code, 0, result.stderr);
     const source = join(dir, 'population');
     // The round trip generate → import → export gives back the same resources, apart from the server's meta.
@@ -53,17 +62,17 @@ describe('the densaulyq command line', () => {
     for (const file of await readdir(source)) {
       assert.deepEqual(byId(await readFile(join(out, file), 'utf8')), byId(await readFile(join(source, file), 'utf8')), file);
     }
-    const typed = await densaulyq(['export', '--out', join(dir, 'patients'), '--type', 'Patient'], { DATA_DIR: join(dir, 'db') });
+    const typed = await densaulyq(['export', '--out', join(dir, 'patients'), '--type', 'Patient'], at('db'));
     assert.equal(typed.code, 0, typed.stderr);
     assert.deepEqual(await readdir(join(dir, 'patients')), ['Patient.ndjson']);
-    assert.equal((await densaulyq(['export', '--out', join(dir, 'x'), '--type', 'Nonsense'], { DATA_DIR: join(dir, 'db') })).code, 2);
+    assert.equal((await densaulyq(['export', '--out', join(dir, 'x'), '--type', 'Nonsense'], at('db'))).code, 2);
   });
 
   test('an import with broken lines exits 1 and writes each to the report with its line number', async () => {
     const file = join(dir, 'broken.ndjson');
     await writeFile(file, ['{"resourceType":"Basic","id":"ok-1","code":{"text":"x"}}', 'not json', '{"resourceType":"Basic","code":{"text":"no id"}}'].join('\n'));
     const report = join(dir, 'broken-report.ndjson');
-    const result = await densaulyq(['import', file, '--report', report], { DATA_DIR: join(dir, 'db2') });
+    const result = await densaulyq(['import', file, '--report', report], at('db2'));
     assert.equal(result.code, 1);
     assert.match(result.stdout, /written 1, unchanged 0, rejected 2/);
     const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
@@ -72,14 +81,14 @@ describe('the densaulyq command line', () => {
   });
 
   test('reindex rebuilds the search index of every resource with a progress report', async () => {
-    const env = { DATA_DIR: join(dir, 'db') };
+    const env = at('db');
     const result = await densaulyq(['reindex'], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /Reindexed [\d,]+ resources/);
   });
 
   test('user add, client add and token: a token for scripts, verifiable by the server', async () => {
-    const env = { DATA_DIR: join(dir, 'db') };
+    const env = at('db');
     const user = await densaulyq(['user', 'add', '--username', 'cli-clinician', '--role', 'clinician', '--organization', 'org-1'], env);
     assert.equal(user.code, 0, user.stderr);
     assert.match(user.stdout, /^cli-clinician\s+\S{12,}/);
@@ -102,7 +111,7 @@ describe('the densaulyq command line', () => {
   });
 
   test('client add --jwks takes a jose RS384 key set; a client acting for an organization waits for its administrator', async () => {
-    const env = { DATA_DIR: join(dir, 'db') };
+    const env = at('db');
     const { publicKey } = await generateKeyPair('RS384', { extractable: true });
     const jwks = join(dir, 'rs384.json');
     await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'lab-1' }] }));
@@ -128,7 +137,7 @@ describe('the densaulyq command line', () => {
   });
 
   test('clinical access is granted to administrators only', async () => {
-    const env = { DATA_DIR: join(dir, 'db') };
+    const env = at('db');
     assert.equal((await densaulyq(['user', 'add', '--username', 'cli-nosy', '--role', 'clinician', '--clinical-access'], env)).code, 2);
     const granted = await densaulyq(['user', 'add', '--username', 'cli-privacy-officer', '--role', 'administrator', '--clinical-access'], env);
     assert.equal(granted.code, 0, granted.stderr);

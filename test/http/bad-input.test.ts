@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 
 const patient = { resourceType: 'Patient', name: [{ family: 'Сейітов', given: ['Айгүл'] }], gender: 'female', birthDate: '1990-05-20' };
@@ -29,10 +29,10 @@ function post(resource: unknown, url = (resource as { resourceType: string }).re
   return { request: { method: 'POST', url }, resource };
 }
 
-describe(`bad input is a 4xx OperationOutcome and stores nothing (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`bad input is a 4xx OperationOutcome and stores nothing (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 
@@ -265,7 +265,7 @@ describe(`bad input is a 4xx OperationOutcome and stores nothing (${driverName})
   });
 
   test('more entries than the server takes is a 413 and stores none', async () => {
-    const small = await startTestServer({ maxBundleEntries: 3 });
+    const small = await startTestServer(driver, { maxBundleEntries: 3 });
     try {
       const reply = await small.fhir('POST', '', transaction('transaction', Array.from({ length: 4 }, () => post(patient))));
       assertOutcome(reply, 413, 'Bundle.entry');
@@ -331,10 +331,10 @@ describe(`bad input is a 4xx OperationOutcome and stores nothing (${driverName})
   });
 });
 
-describe(`a body over the configured limit is a 413 OperationOutcome (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`a body over the configured limit is a 413 OperationOutcome (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ bodyLimit: 1024 });
+    server = await startTestServer(driver, { bodyLimit: 1024 });
   });
   after(() => server.close());
 

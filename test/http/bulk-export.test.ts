@@ -10,7 +10,7 @@ import { abortLocalJob, exportLimits, exportToDirectory, isRunningHere, planExpo
 import { patientCompartmentKey } from '../../src/fhir/compartment.js';
 import { Repository } from '../../src/store/repository.js';
 import { populationResources } from '../../src/synth/population.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 
 const ASYNC = { prefer: 'respond-async' };
@@ -25,7 +25,7 @@ interface Manifest {
 
 const key = (r: { resourceType: string; id?: string }) => `${r.resourceType}/${r.id}`;
 
-describe(`Bulk Data $export (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`Bulk Data $export (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let population: Resource[];
   const saved = { ...exportLimits };
@@ -34,7 +34,7 @@ describe(`Bulk Data $export (${driverName})`, () => {
     // Small pages and files, so that 3,668 resources exercise keyset paging and file splitting.
     exportLimits.pageSize = 100;
     exportLimits.fileSize = 300;
-    server = await startTestServer();
+    server = await startTestServer(driver);
     population = [...populationResources({ patients: 20, seed: 1 })];
     for (let i = 0; i < population.length; i += 500) {
       const entry = population.slice(i, i + 500).map((resource) => ({ resource, request: { method: 'PUT', url: key(resource) } }));

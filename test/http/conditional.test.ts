@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 // A polyclinic's own record numbers: several Patients may share one, as the 412 cases need.
@@ -12,10 +12,10 @@ const patient = (iin: string, extra: object = {}) => ({
   ...extra,
 });
 
-describe(`conditional interactions (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`conditional interactions (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const patient = { resourceType: 'Patient', name: [{ family: 'Әбенов', given: ['Нұрлан'] }], gender: 'male', birthDate: '1985-03-14' };
 
-describe(`CRUD and history over HTTP (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`CRUD and history over HTTP (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

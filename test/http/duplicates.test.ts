@@ -7,7 +7,7 @@ import { scanDuplicates } from '../../src/identity/duplicate-scan.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from '../../src/rest/duplicates.js';
 import { Repository } from '../../src/store/repository.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { identityOperations } from '../support/identity-operations.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
@@ -23,12 +23,12 @@ const pairs = (reply: { body: any }) =>
     .filter((p: any) => p.name === 'candidate')
     .map((c: any) => c.part.filter((p: any) => p.name === 'patient').map((p: any) => p.valueReference.reference.slice(8)).sort().join('+'));
 
-describe(`the duplicates work list (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`the duplicates work list (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let call: ReturnType<typeof identityOperations>;
   const id: Record<string, string> = {};
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     call = identityOperations(server);
     const create = async (name: string, resource: object) => {
       const reply = await server.fhir('POST', 'Patient', { resourceType: 'Patient', ...resource });

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 
 /**
@@ -154,14 +154,14 @@ function toText(value: unknown, textual: TextMutation): string {
   return text;
 }
 
-describe(`fuzzing the API: never 5xx, and stored is exactly what was acknowledged (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`fuzzing the API: never 5xx, and stored is exactly what was acknowledged (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   /** `Type/id/version` of every version a 2xx answer acknowledged. */
   const acknowledged = new Set<string>();
   let existingPatient = '';
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     const reply = await server.fhir('POST', 'Patient', samples.patient);
     assert.equal(reply.status, 201, reply.text);
     existingPatient = reply.body.id;

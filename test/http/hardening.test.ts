@@ -7,7 +7,7 @@ import { addUser } from '../../src/access/users.js';
 import { registerHardening, type HardeningSettings, type RateLimits } from '../../src/http/hardening.js';
 import type { Database } from '../../src/store/driver.js';
 import { REDIRECT_URI, authorize, freePort, tokenRequest, type AuthServer } from '../access/harness.js';
-import { openTestDatabase } from '../support/database.js';
+import { type TestDriver, testDrivers } from '../support/database.js';
 
 const APP_ORIGIN = 'https://app.example.kz';
 const CONFIGURED_ORIGIN = 'https://portal.example.kz';
@@ -20,17 +20,17 @@ interface Running {
   get(path: string, headers?: Record<string, string>): Promise<Response>;
 }
 
-// One database for both suites: opening one costs more than all the tests here.
-let db: Database;
-before(async () => {
-  db = await openTestDatabase();
-});
-after(() => db.close());
+// One database per driver for both suites: opening one costs more than all the tests here.
+const databases = new Map<TestDriver['name'], Promise<Database>>();
+const openOnce = (driver: TestDriver) => databases.get(driver.name) ?? databases.set(driver.name, driver.open()).get(driver.name)!;
+after(() => Promise.all([...databases.values()].map(async (db) => (await db).close())));
 
-describe('HTTP hardening', () => {
+for (const driver of testDrivers()) describe(`HTTP hardening (${driver.name})`, { skip: driver.skip }, () => {
   const running: FastifyInstance[] = [];
+  let db: Database;
 
   before(async () => {
+    db = await openOnce(driver);
     await addClient(db, { client_id: 'registered-app', redirect_uris: [`${APP_ORIGIN}/callback`, 'kz.example.app:/callback'], token_endpoint_auth_method: 'none' });
   });
   after(() => Promise.all(running.map((app) => app.close())));
@@ -195,10 +195,12 @@ describe('HTTP hardening', () => {
   });
 });
 
-describe('HTTP hardening in front of the authorization server', () => {
+for (const driver of testDrivers()) describe(`HTTP hardening in front of the authorization server (${driver.name})`, { skip: driver.skip }, () => {
   let server: AuthServer;
+  let db: Database;
 
   before(async () => {
+    db = await openOnce(driver);
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const plugin = await authorizationServer({ db, issuer: `${origin}/auth`, fhirBaseUrl: `${origin}/fhir` });

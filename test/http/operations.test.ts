@@ -4,13 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
 import { buildApp } from '../../src/http/app.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { TEST_AUDIENCE, TEST_ISSUER, type TestServer, startTestServer } from '../support/server.js';
 
-describe(`operations: $validate, health, logs, shutdown (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`operations: $validate, health, logs, shutdown (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 
@@ -69,7 +69,7 @@ describe(`operations: $validate, health, logs, shutdown (${driverName})`, () => 
         done();
       },
     });
-    const db = await openTestDatabase();
+    const db = await driver.open();
     const verifyToken = createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
     const app = await buildApp({ db, config: { bodyLimit: 1 << 20, maxBundleEntries: 100 }, logger: pino({ level: 'info' }, sink), verifyToken });
     try {
@@ -95,7 +95,7 @@ describe(`operations: $validate, health, logs, shutdown (${driverName})`, () => 
   });
 
   test('graceful shutdown: every write acknowledged before the stop is stored', async () => {
-    const local = await startTestServer();
+    const local = await startTestServer(driver);
     const acknowledged: string[] = [];
     let firstAcknowledged: () => void;
     const oneAcknowledged = new Promise<void>((resolve) => (firstAcknowledged = resolve));

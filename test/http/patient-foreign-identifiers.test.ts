@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MOLDOVAN_IDNP_SYSTEM, SNILS_SYSTEM } from '../../src/fhir/identifier-systems.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const patient = (system: string, value: string) => ({ resourceType: 'Patient', identifier: [{ system, value }], name: [{ family: 'Popescu', given: ['Ion'] }] });
 
-describe(`foreign identifiers on Patient writes (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`foreign identifiers on Patient writes (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const iin = (birthDate: string, sex: 'male' | 'female') => {
@@ -12,10 +12,10 @@ const iin = (birthDate: string, sex: 'male' | 'female') => {
 };
 const patient = (value: string, extra: object = {}) => ({ resourceType: 'Patient', identifier: [{ system: IIN_SYSTEM, value }], ...extra });
 
-describe(`the IIN rules on every Patient write (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`the IIN rules on every Patient write (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 
@@ -67,10 +67,10 @@ describe(`the IIN rules on every Patient write (${driverName})`, () => {
   });
 });
 
-describe(`one IIN, one active Patient (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`one IIN, one active Patient (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

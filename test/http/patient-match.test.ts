@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { UZBEK_PINFL_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const MATCH_GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
@@ -17,12 +17,12 @@ const match = (resource: object, extra: object[] = []) => ({
   parameter: [{ name: 'resource', resource }, ...extra],
 });
 
-describe(`Patient/$match (IHE PDQm) across scripts (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`Patient/$match (IHE PDQm) across scripts (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let nurlan: string;
   let twin: string;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     const registered = {
       resourceType: 'Patient',
       identifier: [{ system: IIN_SYSTEM, value: iin('1985-03-14', 'male') }],
@@ -104,12 +104,12 @@ describe(`Patient/$match (IHE PDQm) across scripts (${driverName})`, () => {
   });
 });
 
-describe(`Patient/$ihe-pix (IHE PIXm) cross-references identifiers (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`Patient/$ihe-pix (IHE PIXm) cross-references identifiers (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let id: string;
   const nationalIin = iin('1979-11-30', 'female');
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     id = (
       await server.fhir('POST', 'Patient', {
         resourceType: 'Patient',

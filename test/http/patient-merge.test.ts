@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { mergeOperation, unmergeOperation } from '../../src/rest/merge.js';
 import { validateResource } from '../../src/fhir/validate.js';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { identityOperations } from '../support/identity-operations.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
@@ -23,12 +23,12 @@ const pair = (source: string, target: string, extra: object[] = []) => ({
 });
 const part = (reply: { body: any }, name: string) => reply.body.parameter.find((p: any) => p.name === name)?.resource;
 
-describe(`Patient/$merge and $unmerge (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`Patient/$merge and $unmerge (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   let call: ReturnType<typeof identityOperations>;
   let serial = 1;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     call = identityOperations(server);
   });
   after(() => server.close());

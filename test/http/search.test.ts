@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const LOINC = 'http://loinc.org';
 
-describe(`search: chains, _has, includes, sorting, paging, totals (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`search: chains, _has, includes, sorting, paging, totals (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   const id: Record<string, string> = {};
   const create = async (key: string, resource: object) => {
@@ -24,7 +24,7 @@ describe(`search: chains, _has, includes, sorting, paging, totals (${driverName}
   };
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
     await create('almaty', { resourceType: 'Organization', name: 'Алматы қалалық емханасы' });
     await create('astana', { resourceType: 'Organization', name: 'Астана' });
     await create('galym', { resourceType: 'Patient', name: [{ family: 'Әбенов', given: ['Ғалым'] }], gender: 'male', birthDate: '1980-05-01', managingOrganization: { reference: `Organization/${id.almaty}` } });

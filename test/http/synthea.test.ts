@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const SYNTHEA_DIR = join(import.meta.dirname, '../../../shared/data/synthea-r4');
@@ -16,10 +16,10 @@ function expected(resource: any, ids: Map<string, string>): any {
   return copy;
 }
 
-describe(`Synthea R4 bundles through POST /fhir (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`Synthea R4 bundles through POST /fhir (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { driverName } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
 
 const IIN = 'http://densaulyq.kz/fhir/sid/iin';
@@ -10,10 +10,10 @@ async function count(server: TestServer, where = 'true'): Promise<number> {
   return Number(rows[0]!.n);
 }
 
-describe(`batch and transaction Bundles (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`batch and transaction Bundles (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer(driver);
   });
   after(() => server.close());
 

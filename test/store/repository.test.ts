@@ -6,15 +6,15 @@ import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import type { Database } from '../../src/store/driver.js';
 import { migrate } from '../../src/store/migrations.js';
 import { Repository } from '../../src/store/repository.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
 const search = (repo: Repository, type: string, query: string) => repo.search(parseSearchRequest(type, new URLSearchParams(query)));
 
-describe(`storage: the repository (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`storage: the repository (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   let repo: Repository;
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
     repo = new Repository(db, seedingAccess());
   });
   after(() => db.close());

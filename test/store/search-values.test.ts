@@ -6,18 +6,18 @@ import { isFhirError } from '../../src/fhir/outcome.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import type { Database } from '../../src/store/driver.js';
 import { Repository } from '../../src/store/repository.js';
-import { driverName, openTestDatabase } from '../support/database.js';
+import { testDrivers } from '../support/database.js';
 
 /**
  * Value-level search to FHIR R4 (https://hl7.org/fhir/R4/search.html): every parameter type,
  * prefix and modifier, each with a case that matches and one that does not. Each check is
  * confined to the resources it created (`_id`), so checks share one database.
  */
-describe(`search values (${driverName})`, () => {
+for (const driver of testDrivers()) describe(`search values (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   let repo: Repository;
   before(async () => {
-    db = await openTestDatabase();
+    db = await driver.open();
     repo = new Repository(db, seedingAccess());
   });
   after(() => db.close());

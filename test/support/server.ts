@@ -3,7 +3,7 @@ import { addUser } from '../../src/access/users.js';
 import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
 import { buildApp } from '../../src/http/app.js';
 import type { Database } from '../../src/store/driver.js';
-import { openTestDatabase } from './database.js';
+import type { TestDriver } from './database.js';
 
 export interface FhirReply {
   status: number;
@@ -37,8 +37,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { bodyLimit?: number; maxBundleEntries?: number } = {}): Promise<TestServer> {
-  const db = await openTestDatabase();
+/** The FHIR API on a fresh database of `driver`'s kind, listening on a free loopback port. */
+export async function startTestServer(driver: TestDriver, options: { bodyLimit?: number; maxBundleEntries?: number } = {}): Promise<TestServer> {
+  const db = await driver.open();
   const app = await buildApp({
     db,
     config: { bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024, maxBundleEntries: options.maxBundleEntries ?? 20_000 },
