@@ -81,6 +81,8 @@ describe('no side doors to clinical data', () => {
   test("the platform's unrestricted access is asked for only under a named capability", async () => {
     const door = await import('../../src/access/door.js');
     for (const name of ['platformAccess', 'PLATFORM_CONTEXT']) assert.ok(!(name in door), `src/access/door.ts exports ${name}`);
+    const platform = { role: 'platform', subject: 'anyone', clientId: 'anything', scopes: [], purposeOfUse: 'HOPERAT' } as const;
+    assert.throws(() => door.accessPolicy(platform), /named capabilities/, 'nor is it built from an AccessContext naming the platform');
     const mentions = files.filter((file) => /\b(?:platformAccess|PLATFORM_CONTEXT)\b/.test(readFileSync(join(ROOT, file), 'utf8')));
     assert.deepEqual(mentions, ['src/access/door.ts']);
   });
