@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { codeOf } from '../../src/fhir/outcome.js';
 import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 
@@ -13,6 +14,7 @@ function assertOutcome(reply: FhirReply, status: number, expression?: string): v
   assert.equal(reply.body?.resourceType, 'OperationOutcome', reply.text);
   assert.ok(reply.body.issue?.length > 0, reply.text);
   assert.match(reply.headers.get('content-type') ?? '', /application\/fhir\+json/);
+  for (const issue of reply.body.issue) assert.ok(codeOf(issue), `an issue without a Densaulyq code: ${JSON.stringify(issue)}`);
   if (expression !== undefined) {
     assert.ok(
       reply.body.issue.some((i: any) => i.expression?.includes(expression)),
@@ -54,7 +56,7 @@ for (const driver of testDrivers()) describe(`bad input is a 4xx OperationOutcom
   test('malformed JSON is a 400 that says where the fault is', async () => {
     const reply = await refused('POST', 'Patient', '{"resourceType": "Patient",\n "gender": }');
     assertOutcome(reply, 400);
-    assert.equal(reply.body.issue[0].code, 'structure');
+    assert.equal(codeOf(reply.body.issue[0]), 'invalid-structure');
     assert.match(reply.body.issue[0].details.text, /line 2, column/);
     assertOutcome(await refused('POST', 'Patient', '{"resourceType": "Patient"'), 400);
     assertOutcome(await refused('POST', 'Patient', '{"resourceType": "Patient"} trailing'), 400);
@@ -342,7 +344,7 @@ for (const driver of testDrivers()) describe(`a body over the configured limit i
     const big = { ...patient, name: [{ family: 'x'.repeat(2048) }] };
     const reply = await server.fhir('POST', 'Patient', big);
     assertOutcome(reply, 413);
-    assert.equal(reply.body.issue[0].code, 'too-long');
+    assert.equal(codeOf(reply.body.issue[0]), 'payload-too-large');
     assertOutcome(await server.fhir('POST', '', transaction('transaction', Array.from({ length: 20 }, () => post(patient)))), 413);
     assertOutcome(await server.fhir('POST', 'Patient', `{"resourceType":"Patient",${'"x":'.repeat(600)}`), 413);
     const [count] = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource`);
