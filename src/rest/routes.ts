@@ -136,7 +136,7 @@ export function findRoute(request: FhirRequest): Match {
     if (!params) continue;
     pathMatched = true;
     if (route.method !== method) continue;
-    if (params.type !== undefined && !isResourceType(params.type)) throw notFound(`Unknown resource type "${params.type}"`);
+    if (params.type !== undefined && !isResourceType(params.type)) throw notFound(`Unknown resource type "${params.type}"`, 'unknown-route');
     if (route.types && !route.types.includes(params.type!)) {
       throw badRequest(`${route.name} is not defined on ${params.type} at /${route.pattern.replace(':type', params.type!)}`, undefined, 'not-supported');
     }
@@ -144,7 +144,7 @@ export function findRoute(request: FhirRequest): Match {
     return { route, params };
   }
   if (pathMatched) throw methodNotAllowed(`${request.method} is not allowed on /${request.path}`);
-  throw notFound(`No FHIR interaction at /${request.path}`);
+  throw notFound(`No FHIR interaction at /${request.path}`, 'unknown-route');
 }
 
 export function route(request: FhirRequest, context: InteractionContext): Promise<FhirResponse> {

@@ -107,6 +107,8 @@ for (const driver of testDrivers()) describe(`every error over HTTP carries its 
 
   test('so does the HTTP layer: unknown paths, bodies over the limit, URLs and requests it cannot parse', async () => {
     assertCode(await server.fhir('GET', '/../nothing-here'), 404, 'unknown-route');
+    assertCode(await server.fhir('GET', 'Nonsense/1'), 404, 'unknown-route');
+    assertCode(await server.fhir('GET', 'Patient/1/_history/1/more'), 404, 'unknown-route');
     assertCode(await server.fhir('POST', 'Patient', { resourceType: 'Patient', text: { status: 'generated', div: 'x'.repeat(70 * 1024) } }), 413, 'payload-too-large');
     assertCode(await server.fhir('GET', 'Patient/%E0%A4%A'), 400, 'invalid-url');
     assertCode(await raw(server.base, `GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`), 431, 'headers-too-large');
