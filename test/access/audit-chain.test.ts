@@ -297,12 +297,11 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     }
   });
 
-  test('two sessions on the same chain append one after the other (the head row lock)', { skip: driver.name !== 'postgres' && 'needs PostgreSQL sessions' }, async () => {
+  /** Two PostgreSQL sessions of their own on one chain (a session appends to chain pid % AUDIT_CHAINS). */
+  async function sessionsOnOneChain() {
     const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
     const url = new URL(process.env.TEST_DATABASE_URL!);
     url.pathname = `/${database!.name}`;
-    // Sessions pick their chain by backend pid, and new backends take rising pids: connect
-    // until one lands on the first session's chain.
     const connect = async () => {
       const client = new pg.Client({ connectionString: url.toString() });
       await client.connect();
@@ -313,25 +312,68 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     };
     const first = await connect();
     let second = await connect();
+    // New backends take rising pids: connect until one lands on the first session's chain.
+    for (let attempt = 0; second.chain !== first.chain && attempt < 1000; attempt++) {
+      await second.client.end();
+      second = await connect();
+    }
+    const close = () => Promise.all([first.client.end(), second.client.end()]).then(() => undefined);
+    if (second.chain !== first.chain) await close();
+    assert.equal(second.chain, first.chain, 'no session landed on the same chain');
+    return {
+      chain: first.chain,
+      async holdFirst(patients: string[]) {
+        await first.client.query('BEGIN');
+        await append(first.session, patients);
+      },
+      second: (patients: string[]) => append(second.session, patients),
+      commitFirst: () => first.client.query('COMMIT').then(() => undefined),
+      close,
+    };
+  }
+
+  /** PGlite's one session (so one chain) in two transactions; the database holds the second back whole. */
+  function transactionsOfTheOneSession() {
+    let commit = () => {};
+    let held: Promise<void> = Promise.resolve();
+    return {
+      chain,
+      holdFirst: (patients: string[]) =>
+        new Promise<void>((appended, failed) => {
+          held = db.transaction(async (tx) => {
+            await append(tx, patients);
+            appended();
+            await new Promise<void>((resolve) => (commit = resolve));
+          });
+          held.catch(failed);
+        }),
+      second: (patients: string[]) => db.transaction((tx) => append(tx, patients)),
+      async commitFirst() {
+        commit();
+        await held;
+      },
+      async close() {
+        commit();
+        await held.catch(() => undefined);
+      },
+    };
+  }
+
+  test('two writers on the same chain append one after the other (the head row lock)', async () => {
+    const writers = driver.name === 'postgres' ? await sessionsOnOneChain() : transactionsOfTheOneSession();
     try {
-      for (let attempt = 0; second.chain !== first.chain && attempt < 1000; attempt++) {
-        await second.client.end();
-        second = await connect();
-      }
-      assert.equal(second.chain, first.chain, 'no session landed on the same chain');
-      await first.client.query('BEGIN');
-      await append(first.session, ['p-a']);
+      await writers.holdFirst(['p-a']);
       let secondDone = false;
-      const waiting = append(second.session, ['p-b']).then(() => (secondDone = true));
+      const waiting = writers.second(['p-b']).then(() => (secondDone = true));
       await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.equal(secondDone, false, 'the second session waits for the head row');
-      await first.client.query('COMMIT');
+      assert.equal(secondDone, false, 'the second writer waits for the head row');
+      await writers.commitFirst();
       await waiting;
       assert.deepEqual((await verify()).problems, []);
-      const [head] = await db.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_head WHERE chain = $1`, [first.chain]);
-      assert.equal(Number(head!.seq), (first.chain === chain ? 12 : 0) + 2);
+      const [head] = await db.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_head WHERE chain = $1`, [writers.chain]);
+      assert.equal(Number(head!.seq), (writers.chain === chain ? 12 : 0) + 2);
     } finally {
-      await Promise.all([first.client.end(), second.client.end()]);
+      await writers.close();
     }
   });
 });
