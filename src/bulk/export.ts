@@ -11,6 +11,7 @@ import { directoryExportAccess } from '../access/door.js';
 import type { BulkJob } from '../store/bulk-jobs.js';
 import type { Database } from '../store/driver.js';
 import { Repository, type SearchResult, type StoredResource } from '../store/repository.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * FHIR Bulk Data export (https://hl7.org/fhir/uv/bulkdata/export.html): plan, then read every
@@ -117,7 +118,7 @@ export function planExport(request: ExportRequest): ExportParameters {
  * members only (https://hl7.org/fhir/uv/bulkdata/export.html#endpoint---group-of-patients).
  */
 export async function groupMembers(repo: Repository, groupId: string): Promise<string[]> {
-  const group = JSON.parse((await repo.read('Group', groupId)).json) as Group;
+  const group = parseStored<Group>((await repo.read('Group', groupId)));
   const ids = new Set<string>();
   for (const member of group.member ?? []) {
     if (member.inactive) continue;

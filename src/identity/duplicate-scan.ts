@@ -6,6 +6,7 @@ import type { BlockingStatistics } from './blocking.js';
 import { compare, type PreparedPerson, preparePerson } from './comparison.js';
 import { DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, explainScore, findDuplicatesAmong, type MatchThresholds, type MatchWeights } from './matcher.js';
 import { personRecordFromPatient } from './person-record.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * The batch duplicate finder over the whole registry (`densaulyq duplicates scan`): every active
@@ -94,7 +95,7 @@ async function readActivePatients(repo: Repository, pageSize: number, onPage: (d
     const request = parseSearchRequest('Patient', [['active:not', 'false'], ['_count', String(pageSize)]]);
     request.cursor = cursor;
     const page = await repo.search(request);
-    for (const entry of page.entries) people.push(preparePerson(personRecordFromPatient(JSON.parse(entry.json) as Patient)));
+    for (const entry of page.entries) people.push(preparePerson(personRecordFromPatient(parseStored<Patient>(entry))));
     cursor = page.nextCursor;
     onPage(people.length);
   } while (cursor);

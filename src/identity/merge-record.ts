@@ -2,6 +2,7 @@ import type { Provenance, ProvenanceAgent } from '@medplum/fhirtypes';
 import { parseReference } from '../fhir/search-parameters.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import type { Repository } from '../store/repository.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * A merge or unmerge is recorded as a Provenance (https://hl7.org/fhir/R4/provenance.html):
@@ -60,7 +61,7 @@ export async function findMergeRecord(repo: Repository, source: string, target: 
     request.cursor = cursor;
     const page = await repo.search(request);
     for (const entry of page.entries) {
-      const record = readRecord(entry.id, JSON.parse(entry.json) as Provenance);
+      const record = readRecord(entry.id, parseStored<Provenance>(entry));
       if (record && parseReference(record.target.reference).id === target && parseReference(record.source.reference).id === source) return record;
     }
     cursor = page.nextCursor;

@@ -8,6 +8,7 @@ import type { Repository, StoredResource } from '../store/repository.js';
 import { buildRecord, findMergeRecord, type VersionChange } from './merge-record.js';
 import { patientIdentifierIssues } from './patient-identifiers.js';
 import { repointReferences, restoreReferences } from './reference-rewrite.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * Patient merge as FHIR R5 defines it (https://hl7.org/fhir/R5/patient-operation-merge.html),
@@ -86,7 +87,7 @@ export function mergePatients(repo: Repository, request: MergeRequest): Promise<
     const moves: { stored: StoredResource; resource: Resource }[] = [];
     for (const stored of await referrersOf(tx, request.source)) {
       if ((stored.resourceType === 'Patient' && (stored.id === request.source || stored.id === request.target)) || HISTORICAL_TYPES.has(stored.resourceType)) continue;
-      const resource = JSON.parse(stored.json) as Resource;
+      const resource = parseStored<Resource>(stored);
       if (repointReferences(resource, request.source, request.target) > 0) moves.push({ stored, resource });
     }
     const moved = moves.map(({ stored }) => `${stored.resourceType}/${stored.id}`);
@@ -108,10 +109,10 @@ export function mergePatients(repo: Repository, request: MergeRequest): Promise<
     const stored = await tx.create(record);
     await tx.duplicates.forgetMergedPatient(request.source, request.target, request.decidedBy);
     return {
-      source: JSON.parse(sourceWritten.stored.json) as Patient,
-      target: JSON.parse(targetWritten.stored.json) as Patient,
+      source: parseStored<Patient>(sourceWritten.stored),
+      target: parseStored<Patient>(targetWritten.stored),
       moved,
-      record: JSON.parse(stored.json) as Provenance & { id: string },
+      record: parseStored<Provenance & { id: string }>(stored),
     };
   });
 }
@@ -134,12 +135,12 @@ export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'r
     const merge = await findMergeRecord(tx, request.source, request.target);
     if (!merge) throw refused(`No merge record of Patient/${request.source} into Patient/${request.target} was found`, 'source-patient');
 
-    const targetPrior = JSON.parse((await tx.vread('Patient', request.target, merge.target.priorVersion)).json) as Patient;
+    const targetPrior = parseStored<Patient>((await tx.vread('Patient', request.target, merge.target.priorVersion)));
     let targetAfter: Patient;
     if (target.version === merge.target.version) {
       targetAfter = { ...targetPrior, id: request.target };
     } else {
-      const mergedTarget = JSON.parse((await tx.vread('Patient', request.target, merge.target.version)).json) as Patient;
+      const mergedTarget = parseStored<Patient>((await tx.vread('Patient', request.target, merge.target.version)));
       const before = new Set((targetPrior.identifier ?? []).map(identifierKey));
       const added = new Set((mergedTarget.identifier ?? []).map(identifierKey).filter((key) => !before.has(key)));
       targetAfter = {
@@ -147,7 +148,7 @@ export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'r
         link: (target.patient.link ?? []).filter((l) => !(l.type === 'replaces' && pointsAt(l.other, request.source))),
       };
     }
-    const sourcePrior = JSON.parse((await tx.vread('Patient', request.source, merge.source.priorVersion)).json) as Patient;
+    const sourcePrior = parseStored<Patient>((await tx.vread('Patient', request.source, merge.source.priorVersion)));
     const { active: _active, ...sourceRest } = source.patient;
     const sourceAfter: Patient = {
       ...sourceRest,
@@ -162,8 +163,8 @@ export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'r
       const [type, id] = change.reference.split('/') as [string, string];
       const current = await currentOrNothing(tx, type, id);
       if (!current) continue;
-      const prior = JSON.parse((await tx.vread(type, id, change.priorVersion)).json) as Resource;
-      const resource = JSON.parse(current.json) as Resource;
+      const prior = parseStored<Resource>((await tx.vread(type, id, change.priorVersion)));
+      const resource = parseStored<Resource>(current);
       if (restoreReferences(resource, prior, request.source, request.target) > 0) moves.push({ stored: current, resource });
     }
 
@@ -185,10 +186,10 @@ export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'r
     // The merge is judged wrong: the finder must not propose the pair again.
     await tx.duplicates.rejectUnmergedPair(request.source, request.target, request.decidedBy);
     return {
-      source: JSON.parse(sourceWritten.stored.json) as Patient,
-      target: JSON.parse(targetWritten.stored.json) as Patient,
+      source: parseStored<Patient>(sourceWritten.stored),
+      target: parseStored<Patient>(targetWritten.stored),
       restored: restoredChanges.map((c) => c.reference),
-      record: JSON.parse(stored.json) as Provenance & { id: string },
+      record: parseStored<Provenance & { id: string }>(stored),
     };
   });
 }
@@ -242,7 +243,7 @@ function mergedIdentifiers(target: readonly Identifier[], source: readonly Ident
 async function patientFor(repo: Repository, id: string, parameter: string): Promise<{ patient: Patient; version: string }> {
   try {
     const stored = await repo.read('Patient', id);
-    return { patient: JSON.parse(stored.json) as Patient, version: stored.versionId };
+    return { patient: parseStored<Patient>(stored), version: stored.versionId };
   } catch (error) {
     if (isFhirError(error) && (error.status === 404 || error.status === 410)) throw refused(`${parameter}: Patient/${id} does not exist`, parameter);
     throw error;

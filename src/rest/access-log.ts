@@ -2,7 +2,7 @@ import type { Bundle, BundleLink } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import { withQuery } from './history.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
 const ACCESS_LOG_PARAMETERS = new Set(['_count', '_cursor', '_since', '_format', '_pretty']);
 
@@ -14,7 +14,7 @@ const ACCESS_LOG_PARAMETERS = new Set(['_count', '_cursor', '_since', '_format',
  * who may, the log is for the person and their legal representatives, an administrator granted
  * clinical access, and the platform; a clinician seeing the record does not thereby see who else did.
  */
-export async function accessLogOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function accessLogOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   const query = new Map<string, string>();
   for (const [key, value] of request.query) {
     if (!ACCESS_LOG_PARAMETERS.has(key)) throw badRequest(`Unknown $access-log parameter "${key}"`, key);
@@ -24,7 +24,7 @@ export async function accessLogOperation(request: FhirRequest, params: Record<st
   const count = countText === undefined ? DEFAULT_COUNT : Number(countText);
   if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer`, '_count');
 
-  const patient = params.id!;
+  const patient = params.id;
   const page = await context.repo.accessLog(patient, {
     count: Math.min(count, MAX_COUNT),
     cursor: query.get('_cursor'),

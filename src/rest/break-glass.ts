@@ -1,7 +1,7 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { breakGlassNotice } from '../access/patient-notices.js';
 import { badRequest } from '../fhir/outcome.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
 /** How long a break-glass grant lasts, unless the request asks for less. */
 const MAX_MINUTES = 60;
@@ -16,7 +16,7 @@ const MAX_MINUTES = 60;
  * In: Parameters `reason` (string, required), `minutes` (integer, optional, at most 60).
  * Out: Parameters `expires` (instant).
  */
-export async function breakGlassOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function breakGlassOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   const body = request.body as Parameters | undefined;
   if (body?.resourceType !== 'Parameters') throw badRequest(`$break-glass takes a Parameters resource with a reason`, 'Parameters');
   const reason = body.parameter?.find((p) => p.name === 'reason')?.valueString?.trim();
@@ -26,7 +26,7 @@ export async function breakGlassOperation(request: FhirRequest, params: Record<s
   if (asked !== undefined && (!Number.isInteger(asked) || asked < 1 || asked > MAX_MINUTES)) {
     throw badRequest(`minutes is an integer from 1 to ${MAX_MINUTES}`, 'Parameters.parameter.where(name=\'minutes\').valueInteger');
   }
-  const patient = params.id!;
+  const patient = params.id;
   const { access } = context;
   const expires = await context.repo.recordBreakGlass(
     { patient, reason, minutes: asked ?? MAX_MINUTES, subject: access.subject, ...(access.organization ? { organization: access.organization } : {}) },

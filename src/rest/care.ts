@@ -3,7 +3,7 @@ import { badRequest } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import type { CareDeclarationRow } from '../store/care-declarations.js';
 import { withQuery } from './history.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
 /**
  * Densaulyq operations on care relationships (docs/architecture.md, "one door"): primary-care
@@ -29,14 +29,14 @@ function organizationParameter(request: FhirRequest): string {
 }
 
 /** `POST Patient/[id]/$attach` {organization}: the citizen chooses their primary-care organization (or the registry records it). */
-export async function attachOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const stored = await context.repo.attach(params.id!, organizationParameter(request));
+export async function attachOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
+  const stored = await context.repo.attach(params.id, organizationParameter(request));
   return { status: 200, stored };
 }
 
 /** `POST Patient/[id]/$care-code`: a one-time code the patient gives an organization to confirm its care. Out: `code`, `expires`. */
-export async function careCodeOperation(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const { code, expires } = await context.repo.careCode(params.id!);
+export async function careCodeOperation(_request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
+  const { code, expires } = await context.repo.careCode(params.id);
   const result: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'code', valueString: code }, { name: 'expires', valueInstant: expires }] };
   return { status: 200, resource: result };
 }
@@ -45,10 +45,10 @@ export async function careCodeOperation(_request: FhirRequest, params: Record<st
  * `POST Patient/[id]/$confirm-care`: the patient confirms `organization`'s self-declared care, or
  * the organization presents the patient's `code`. Out: `confirmed` (how many declarations).
  */
-export async function confirmCareOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function confirmCareOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   const code = parameter(request, 'code')?.valueString?.trim();
   if (code !== undefined && !/^\d{6}$/.test(code)) throw badRequest(`code is the six digits the patient's app shows`, at('code', 'valueString'));
-  const confirmed = await context.repo.confirmCare(params.id!, code !== undefined ? { code } : { party: `Organization/${organizationParameter(request)}` });
+  const confirmed = await context.repo.confirmCare(params.id, code !== undefined ? { code } : { party: `Organization/${organizationParameter(request)}` });
   return { status: 200, resource: { resourceType: 'Parameters', parameter: [{ name: 'confirmed', valueInteger: confirmed }] } };
 }
 

@@ -9,6 +9,7 @@ import type { DuplicateCandidate } from '../store/duplicate-candidates.js';
 import type { Repository } from '../store/repository.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { actorOf, output, parametersOf, requireIdentityAdministration } from './merge.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * The duplicates work list (Densaulyq operations on Patient; the batch finder fills it, see
@@ -128,7 +129,7 @@ async function openCandidate(repo: Repository, x: string, y: string): Promise<Du
 /** Without a choice, the record holding the IIN survives; when both or neither do, the first of the pair. */
 async function survivorOf(repo: Repository, candidate: DuplicateCandidate): Promise<string> {
   const hasIin = async (id: string) =>
-    ((JSON.parse((await repo.read('Patient', id)).json) as Patient).identifier ?? []).some((i) => i.system === IIN_SYSTEM);
+    ((parseStored<Patient>((await repo.read('Patient', id)))).identifier ?? []).some((i) => i.system === IIN_SYSTEM);
   const [a, b] = [await hasIin(candidate.patientA), await hasIin(candidate.patientB)];
   return b && !a ? candidate.patientB : candidate.patientA;
 }

@@ -11,7 +11,7 @@ import {
 } from '../bulk/export.js';
 import { allOk, badRequest, forbidden, notFound, outcome } from '../fhir/outcome.js';
 import { withQuery } from './history.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, AnyLevelParams, RouteParams } from './interaction.js';
 
 /**
  * The FHIR Bulk Data Access IG's asynchronous export (https://hl7.org/fhir/uv/bulkdata/export.html):
@@ -29,7 +29,7 @@ const RETRY_AFTER = '1';
  * Kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request): checks the
  * parameters, records the job and answers 202 with the status URL in Content-Location.
  */
-export async function exportKickOff(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function exportKickOff(request: FhirRequest, params: AnyLevelParams, context: InteractionContext): Promise<FhirResponse> {
   const prefer = request.headers.prefer ?? '';
   if (!/(^|[\s,;])respond-async($|[\s,;])/.test(prefer)) {
     throw badRequest(`$export is asynchronous: send the header "Prefer: respond-async"`, 'Prefer');
@@ -47,9 +47,9 @@ export async function exportKickOff(request: FhirRequest, params: Record<string,
     else if (name === '_since') exportRequest.since = single(exportRequest.since, value, name);
     else exportRequest.outputFormat = single(exportRequest.outputFormat, value, name);
   }
-  if (level === 'group') {
-    exportRequest.groupId = params.id!;
-    exportRequest.patients = await groupMembers(context.repo, params.id!);
+  if (level === 'group' && params.id !== undefined) {
+    exportRequest.groupId = params.id;
+    exportRequest.patients = await groupMembers(context.repo, params.id);
   }
   const planned = planExport(exportRequest);
   // Asked at kick-off, not when the job reaches a type: a type asked for and not granted is a
@@ -72,8 +72,8 @@ export async function exportKickOff(request: FhirRequest, params: Record<string,
  * Status (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-status-request): 202 while the
  * job runs, 200 with the manifest when it is done, 500 with an OperationOutcome when it failed.
  */
-export async function exportStatus(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const job = await findJob(context, params.job!);
+export async function exportStatus(_request: FhirRequest, params: RouteParams<'$export-status/:job'>, context: InteractionContext): Promise<FhirResponse> {
+  const job = await findJob(context, params.job);
   if (job.status === 'failed') {
     // The IG's form for a failed job: returned, not thrown, since the status request itself is fine.
     return { status: 500, resource: outcome([{ severity: 'error', code: 'exception', diagnostics: job.error ?? 'The export failed' }]) };
@@ -94,24 +94,24 @@ export async function exportStatus(_request: FhirRequest, params: Record<string,
 }
 
 /** Cancel (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-delete-request): stops the job and deletes its files. */
-export async function exportCancel(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  await findJob(context, params.job!);
-  abortLocalJob(params.job!);
-  if (!(await context.repo.exportJobs.delete(params.job!))) throw notFound(`No export job ${params.job}`);
+export async function exportCancel(_request: FhirRequest, params: RouteParams<'$export-status/:job'>, context: InteractionContext): Promise<FhirResponse> {
+  await findJob(context, params.job);
+  abortLocalJob(params.job);
+  if (!(await context.repo.exportJobs.delete(params.job))) throw notFound(`No export job ${params.job}`);
   return { status: 202, resource: allOk(`Export job ${params.job} cancelled and its files deleted`) };
 }
 
 /** Download of one output file (https://hl7.org/fhir/uv/bulkdata/export.html#file-request), as NDJSON. */
-export async function exportOutput(_request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function exportOutput(_request: FhirRequest, params: RouteParams<'$export-output/:job/:seq'>, context: InteractionContext): Promise<FhirResponse> {
   const seq = Number(params.seq);
-  if (!JOB_ID.test(params.job!) || !/^\d{1,9}$/.test(params.seq!)) throw notFound(`No export file ${params.job}/${params.seq}`);
-  await findJob(context, params.job!);
-  const content = await context.repo.exportJobs.readOutputContent(params.job!, seq);
+  if (!JOB_ID.test(params.job) || !/^\d{1,9}$/.test(params.seq)) throw notFound(`No export file ${params.job}/${params.seq}`);
+  await findJob(context, params.job);
+  const content = await context.repo.exportJobs.readOutputContent(params.job, seq);
   if (content === undefined) throw notFound(`No export file ${params.job}/${params.seq}`);
   return { status: 200, contentType: NDJSON, body: content };
 }
 
-function exportLevel(params: Record<string, string>): ExportLevel {
+function exportLevel(params: AnyLevelParams): ExportLevel {
   if (params.type === undefined) return 'system';
   if (params.type === 'Patient' && params.id === undefined) return 'patient';
   if (params.type === 'Group' && params.id !== undefined) return 'group';

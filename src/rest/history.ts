@@ -2,7 +2,7 @@ import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { badRequest, notFound } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import type { StoredResource } from '../store/repository.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, AnyLevelParams } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
 
 const HISTORY_PARAMETERS = new Set(['_since', '_at', '_count', '_cursor', '_format', '_pretty', '_list']);
@@ -11,7 +11,7 @@ const HISTORY_PARAMETERS = new Set(['_since', '_at', '_count', '_cursor', '_form
  * history at instance, type and system level (https://hl7.org/fhir/R4/http.html#history), newest
  * first, paged by keyset with a `next` link.
  */
-export async function history(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function history(request: FhirRequest, params: AnyLevelParams, context: InteractionContext): Promise<FhirResponse> {
   const query = new Map<string, string>();
   for (const [key, value] of request.query) {
     if (!HISTORY_PARAMETERS.has(key)) throw badRequest(`Unknown history parameter "${key}"`, key);

@@ -51,7 +51,24 @@ export interface InteractionContext {
   maxBundleEntries: number;
 }
 
-export type Interaction = (request: FhirRequest, params: Record<string, string>, context: InteractionContext) => Promise<FhirResponse>;
+/**
+ * A route's handler, given the `:name` segments of its pattern as `params` (RouteParams): a
+ * handler declares the params it needs and the route table (src/rest/routes.ts) checks that its
+ * pattern supplies them.
+ */
+export type Interaction<Params = Readonly<Record<string, string>>> = (request: FhirRequest, params: Params, context: InteractionContext) => Promise<FhirResponse>;
+
+/** The params a route pattern captures: `':type/:id/_history/:vid'` gives `{ type, id, vid }`. */
+export type RouteParams<Pattern extends string> = { readonly [Name in ParamNames<Pattern>]: string };
+type ParamNames<Pattern extends string> = Pattern extends `${infer Head}/${infer Rest}` ? ParamName<Head> | ParamNames<Rest> : ParamName<Pattern>;
+type ParamName<Segment extends string> = Segment extends `:${infer Name}` ? Name : never;
+
+/** A type-level route's params (`Patient/$match`). */
+export type TypeParams = RouteParams<':type'>;
+/** An instance-level route's params (`Patient/123/$everything`). */
+export type InstanceParams = RouteParams<':type/:id'>;
+/** A handler routed at several levels (history, $export) sees whichever the route captured. */
+export type AnyLevelParams = Partial<InstanceParams>;
 
 /** `W/"3"` → `3`; the plain and strong forms are accepted too. */
 export function parseETag(value: string): string {

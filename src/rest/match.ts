@@ -6,6 +6,7 @@ import { validateForeignIdentifier } from '../identity/foreign-identifiers.js';
 import { IIN_SYSTEM } from '../identity/iin.js';
 import { matchPatients } from '../identity/patient-match.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import { parseStored } from '../store/stored-json.js';
 
 const MATCH_GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 /** Candidates fetched per blocking search: enough for a birth date shared by a town's newborns. */
@@ -59,7 +60,7 @@ async function blockingCandidates(patient: Patient, context: InteractionContext)
   const found = new Map<string, Patient>();
   for (const search of searches) {
     const page = await context.repo.search(parseSearchRequest('Patient', [...search, ['_count', String(CANDIDATES_PER_KEY)]]));
-    for (const entry of page.entries) found.set(entry.id, JSON.parse(entry.json) as Patient);
+    for (const entry of page.entries) found.set(entry.id, parseStored<Patient>(entry));
   }
   return [...found.values()];
 }

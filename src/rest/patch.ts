@@ -2,7 +2,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import fastJsonPatch from 'fast-json-patch';
 import { badRequest, unsupportedMediaType } from '../fhir/outcome.js';
 import { resourceBody } from './body.js';
-import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag, type InstanceParams } from './interaction.js';
+import { parseStored } from '../store/stored-json.js';
 
 const JSON_PATCH = 'application/json-patch+json';
 
@@ -10,7 +11,7 @@ const JSON_PATCH = 'application/json-patch+json';
  * patch with JSON Patch (https://hl7.org/fhir/R4/http.html#patch): applied to the current
  * version under its row lock, validated like an update; id and resourceType may not change.
  */
-export async function patch(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function patch(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   if (!request.headers.contentType?.startsWith(JSON_PATCH)) {
     throw unsupportedMediaType(`PATCH takes a JSON Patch document (${JSON_PATCH})`);
   }
@@ -18,8 +19,8 @@ export async function patch(request: FhirRequest, params: Record<string, string>
   if (!Array.isArray(operations)) throw badRequest(`A JSON Patch document is an array of operations`, 'JSONPatch');
   const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETag(request.headers.ifMatch);
   return context.repo.transaction(async (repo) => {
-    const current = await repo.read(params.type!, params.id!);
-    let patched = JSON.parse(current.json) as Resource;
+    const current = await repo.read(params.type, params.id);
+    let patched = parseStored<Resource>(current);
     // One operation at a time because fast-json-patch reports every validation failure as
     // operation 0, and its prototype guard throws a bare TypeError with no index at all.
     for (let index = 0; index < operations.length; index++) {
@@ -33,7 +34,7 @@ export async function patch(request: FhirRequest, params: Record<string, string>
     if (patched?.resourceType !== params.type || patched.id !== params.id) {
       throw badRequest(`A patch may not change the resource's type or id`, `${params.type}.id`);
     }
-    resourceBody({ ...request, body: patched }, params.type!);
+    resourceBody({ ...request, body: patched }, params.type);
     const { stored } = await repo.update(patched as Resource & { id: string }, ifMatch ?? current.versionId);
     return { status: 200, stored };
   });

@@ -2,6 +2,7 @@ import type { Parameters, ParametersParameter, Patient } from '@medplum/fhirtype
 import { badRequest, notFound } from '../fhir/outcome.js';
 import { parseSearchRequest, splitValues } from '../fhir/search-request.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * IHE PIXm `Patient/$ihe-pix` (ITI-83): the identifiers one person has in other systems.
@@ -19,7 +20,7 @@ export async function pixOperation(request: FhirRequest, _params: Record<string,
   if (page.entries.length === 0) throw notFound(`No Patient has the identifier ${source}`);
   const parameter: ParametersParameter[] = [];
   for (const entry of page.entries) {
-    const patient = JSON.parse(entry.json) as Patient;
+    const patient = parseStored<Patient>(entry);
     for (const identifier of patient.identifier ?? []) {
       if (`${identifier.system}|${identifier.value}` === source) continue;
       if (targetSystems.length && !targetSystems.includes(identifier.system ?? '')) continue;

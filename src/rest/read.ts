@@ -1,9 +1,9 @@
 import { summarize } from '../fhir/summary.js';
-import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag, type InstanceParams } from './interaction.js';
 
 /** read (https://hl7.org/fhir/R4/http.html#read), with If-None-Match / If-Modified-Since (304). */
-export async function read(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const stored = await context.repo.read(params.type!, params.id!);
+export async function read(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
+  const stored = await context.repo.read(params.type, params.id);
   if (notModified(request, stored.versionId, stored.lastUpdated)) return { status: 304, stored };
   return subset(request, stored);
 }

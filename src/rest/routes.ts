@@ -7,7 +7,7 @@ import { create } from './create.js';
 import { conditionalDelete, remove } from './delete.js';
 import { exportCancel, exportKickOff, exportOutput, exportStatus } from './export.js';
 import { history } from './history.js';
-import type { FhirRequest, FhirResponse, Interaction, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, Interaction, InteractionContext, RouteParams } from './interaction.js';
 import { patch } from './patch.js';
 import { read } from './read.js';
 import { accessLogOperation } from './access-log.js';
@@ -38,54 +38,63 @@ export interface Route {
   definition?: string;
 }
 
+/**
+ * A table entry whose handler is checked against its pattern: a handler that reads `params.id`
+ * cannot sit on a route without `:id`. The table then holds it with params as strings by name,
+ * which matchPattern fills from exactly that pattern.
+ */
+function typedRoute<Pattern extends string>(entry: Omit<Route, 'pattern' | 'handler'> & { pattern: Pattern; handler: Interaction<RouteParams<Pattern>> }): Route {
+  return entry as unknown as Route;
+}
+
 const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
 const DENSAULYQ_OPERATIONS = 'http://densaulyq.kz/fhir/OperationDefinition';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities },
-  { method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle },
-  { method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history },
-  { method: 'GET', pattern: '', name: 'search-system', level: 'system', handler: searchSystem },
-  { method: 'POST', pattern: '_search', name: 'search-system', level: 'system', handler: searchSystem },
-  { method: 'POST', pattern: '$import', name: '$import', level: 'system', handler: importOperation, definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' },
-  { method: 'GET', pattern: '$care-declarations', name: '$care-declarations', level: 'system', handler: careDeclarationsOperation, definition: `${DENSAULYQ_OPERATIONS}/care-declarations` },
-  { method: 'POST', pattern: '$review-care-declaration', name: '$review-care-declaration', level: 'system', handler: reviewCareDeclarationOperation, definition: `${DENSAULYQ_OPERATIONS}/review-care-declaration` },
-  { method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
-  { method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` },
-  { method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
-  { method: 'POST', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` },
-  { method: 'GET', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` },
-  { method: 'POST', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` },
-  { method: 'GET', pattern: ':type', name: 'search-type', level: 'type', handler: search },
-  { method: 'POST', pattern: ':type/_search', name: 'search-type', level: 'type', handler: search },
-  { method: 'POST', pattern: ':type', name: 'create', level: 'type', handler: create },
-  { method: 'PUT', pattern: ':type', name: 'conditional-update', level: 'type', handler: conditionalUpdate },
-  { method: 'DELETE', pattern: ':type', name: 'conditional-delete', level: 'type', handler: conditionalDelete },
-  { method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history },
-  { method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation },
-  { method: 'GET', pattern: ':type/$ihe-pix', name: '$ihe-pix', level: 'type', handler: pixOperation, types: ['Patient'], definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
-  { method: 'POST', pattern: ':type/$merge', name: '$merge', level: 'type', handler: mergeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-merge' },
-  { method: 'POST', pattern: ':type/$unmerge', name: '$unmerge', level: 'type', handler: unmergeOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-unmerge' },
-  { method: 'GET', pattern: ':type/$duplicates', name: '$duplicates', level: 'type', handler: duplicatesOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-duplicates' },
-  { method: 'POST', pattern: ':type/$confirm-duplicate', name: '$confirm-duplicate', level: 'type', handler: confirmDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-confirm-duplicate' },
-  { method: 'POST', pattern: ':type/$reject-duplicate', name: '$reject-duplicate', level: 'type', handler: rejectDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-reject-duplicate' },
-  { method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
-  { method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read },
-  { method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update },
-  { method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch },
-  { method: 'DELETE', pattern: ':type/:id', name: 'delete', level: 'instance', handler: remove },
-  { method: 'GET', pattern: ':type/:id/_history', name: 'history-instance', level: 'instance', handler: history },
-  { method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread },
-  { method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
-  { method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation },
-  { method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
-  { method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' },
-  { method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` },
-  { method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` },
-  { method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` },
-  { method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' },
-  { method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment },
+  typedRoute({ method: 'GET', pattern: 'metadata', name: 'capabilities', level: 'system', handler: capabilities }),
+  typedRoute({ method: 'POST', pattern: '', name: 'transaction', level: 'system', handler: processBundle }),
+  typedRoute({ method: 'GET', pattern: '_history', name: 'history-system', level: 'system', handler: history }),
+  typedRoute({ method: 'GET', pattern: '', name: 'search-system', level: 'system', handler: searchSystem }),
+  typedRoute({ method: 'POST', pattern: '_search', name: 'search-system', level: 'system', handler: searchSystem }),
+  typedRoute({ method: 'POST', pattern: '$import', name: '$import', level: 'system', handler: importOperation, definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' }),
+  typedRoute({ method: 'GET', pattern: '$care-declarations', name: '$care-declarations', level: 'system', handler: careDeclarationsOperation, definition: `${DENSAULYQ_OPERATIONS}/care-declarations` }),
+  typedRoute({ method: 'POST', pattern: '$review-care-declaration', name: '$review-care-declaration', level: 'system', handler: reviewCareDeclarationOperation, definition: `${DENSAULYQ_OPERATIONS}/review-care-declaration` }),
+  typedRoute({ method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),
+  typedRoute({ method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),
+  typedRoute({ method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` }),
+  typedRoute({ method: 'POST', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$export', name: '$export', level: 'instance', handler: exportKickOff, types: ['Group'], definition: `${BULK_DATA}/group-export` }),
+  typedRoute({ method: 'GET', pattern: ':type', name: 'search-type', level: 'type', handler: search }),
+  typedRoute({ method: 'POST', pattern: ':type/_search', name: 'search-type', level: 'type', handler: search }),
+  typedRoute({ method: 'POST', pattern: ':type', name: 'create', level: 'type', handler: create }),
+  typedRoute({ method: 'PUT', pattern: ':type', name: 'conditional-update', level: 'type', handler: conditionalUpdate }),
+  typedRoute({ method: 'DELETE', pattern: ':type', name: 'conditional-delete', level: 'type', handler: conditionalDelete }),
+  typedRoute({ method: 'GET', pattern: ':type/_history', name: 'history-type', level: 'type', handler: history }),
+  typedRoute({ method: 'POST', pattern: ':type/$validate', name: '$validate', level: 'type', handler: validateOperation }),
+  typedRoute({ method: 'GET', pattern: ':type/$ihe-pix', name: '$ihe-pix', level: 'type', handler: pixOperation, types: ['Patient'], definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' }),
+  typedRoute({ method: 'POST', pattern: ':type/$merge', name: '$merge', level: 'type', handler: mergeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-merge' }),
+  typedRoute({ method: 'POST', pattern: ':type/$unmerge', name: '$unmerge', level: 'type', handler: unmergeOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-unmerge' }),
+  typedRoute({ method: 'GET', pattern: ':type/$duplicates', name: '$duplicates', level: 'type', handler: duplicatesOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-duplicates' }),
+  typedRoute({ method: 'POST', pattern: ':type/$confirm-duplicate', name: '$confirm-duplicate', level: 'type', handler: confirmDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-confirm-duplicate' }),
+  typedRoute({ method: 'POST', pattern: ':type/$reject-duplicate', name: '$reject-duplicate', level: 'type', handler: rejectDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-reject-duplicate' }),
+  typedRoute({ method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' }),
+  typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
+  typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
+  typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),
+  typedRoute({ method: 'DELETE', pattern: ':type/:id', name: 'delete', level: 'instance', handler: remove }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/_history', name: 'history-instance', level: 'instance', handler: history }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/_history/:vid', name: 'vread', level: 'instance', handler: vread }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),
 ];
 
 /**
@@ -94,9 +103,9 @@ export const ROUTES: readonly Route[] = [
  * does not list them; findRoute answers them like the others.
  */
 export const BULK_DATA_ROUTES: readonly Route[] = [
-  { method: 'GET', pattern: '$export-status/:job', name: 'export-status', level: 'system', handler: exportStatus },
-  { method: 'DELETE', pattern: '$export-status/:job', name: 'export-cancel', level: 'system', handler: exportCancel },
-  { method: 'GET', pattern: '$export-output/:job/:seq', name: 'export-output', level: 'system', handler: exportOutput },
+  typedRoute({ method: 'GET', pattern: '$export-status/:job', name: 'export-status', level: 'system', handler: exportStatus }),
+  typedRoute({ method: 'DELETE', pattern: '$export-status/:job', name: 'export-cancel', level: 'system', handler: exportCancel }),
+  typedRoute({ method: 'GET', pattern: '$export-output/:job/:seq', name: 'export-output', level: 'system', handler: exportOutput }),
 ];
 
 const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...CONFORMANCE_ROUTES, ...ROUTES];

@@ -6,15 +6,15 @@ import { type SearchRequest, parseMultiTypeSearch, parseSearchRequest } from '..
 import { summarize } from '../fhir/summary.js';
 import { MIN_AGGREGATE_COUNT, type StoredResource } from '../store/repository.js';
 import { withQuery } from './history.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, RouteParams, TypeParams } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
 
 /**
  * search-type (https://hl7.org/fhir/R4/http.html#search), by GET or POST `_search`. The `self`
  * link shows the parameters applied; `next` carries a keyset cursor, so deep pages cost no OFFSET.
  */
-export async function search(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const searchRequest = parseSearchRequest(params.type!, queryOf(request), isLenient(request));
+export async function search(request: FhirRequest, params: TypeParams, context: InteractionContext): Promise<FhirResponse> {
+  const searchRequest = parseSearchRequest(params.type, queryOf(request), isLenient(request));
   return searchBundle(searchRequest, `${context.baseUrl}/${params.type}`, context);
 }
 
@@ -28,15 +28,15 @@ export async function searchSystem(request: FhirRequest, _params: Record<string,
  * `Patient/123/Observation?…` searches the patient's compartment by its compartment key;
  * `Patient/123/*` searches every type of it. Only the Patient compartment is defined here.
  */
-export async function searchCompartment(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function searchCompartment(request: FhirRequest, params: RouteParams<':type/:id/:compartmentType'>, context: InteractionContext): Promise<FhirResponse> {
   if (params.compartmentType !== '*' && !isResourceType(params.compartmentType)) throw notFound(`Unknown resource type "${params.compartmentType}"`);
   if (params.type !== 'Patient') throw notSupported(`Only the Patient compartment can be searched, not ${params.type}`, 400);
   const query = queryOf(request);
   const searchRequest =
     params.compartmentType === '*'
       ? parseMultiTypeSearch(query.some(([k]) => k === '_type') ? query : [['_type', patientCompartmentTypes().join(',')], ...query], isLenient(request))
-      : parseSearchRequest(params.compartmentType!, query, isLenient(request));
-  searchRequest.compartments = [params.id!];
+      : parseSearchRequest(params.compartmentType, query, isLenient(request));
+  searchRequest.compartments = [params.id];
   return searchBundle(searchRequest, `${context.baseUrl}/Patient/${params.id}/${params.compartmentType}`, context);
 }
 

@@ -1,7 +1,7 @@
 import type { Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { allOk, badRequest, outcome } from '../fhir/outcome.js';
 import { negotiateLocale, validateResource } from '../fhir/validate.js';
-import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
+import type { FhirRequest, FhirResponse, InteractionContext, AnyLevelParams, TypeParams } from './interaction.js';
 
 /**
  * $validate (https://hl7.org/fhir/R4/resource-operation-validate.html) at type and instance
@@ -9,7 +9,7 @@ import type { FhirRequest, FhirResponse, InteractionContext } from './interactio
  * (a StructureDefinition held by this server, by canonical URL). The answer is always an
  * OperationOutcome with status 200; its issues say whether the resource is valid.
  */
-export async function validateOperation(request: FhirRequest, params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
+export async function validateOperation(request: FhirRequest, params: TypeParams & Pick<AnyLevelParams, 'id'>, context: InteractionContext): Promise<FhirResponse> {
   let resource: unknown = request.body;
   let profileUrl: string | undefined = request.query.find(([k]) => k === 'profile')?.[1];
   if (isParameters(resource)) {
@@ -17,7 +17,7 @@ export async function validateOperation(request: FhirRequest, params: Record<str
     profileUrl = parameters.find((p) => p.name === 'profile')?.valueUri ?? parameters.find((p) => p.name === 'profile')?.valueCanonical ?? profileUrl;
     resource = parameters.find((p) => p.name === 'resource')?.resource;
   }
-  if (resource === undefined && params.id) resource = JSON.parse((await context.repo.read(params.type!, params.id)).json);
+  if (resource === undefined && params.id) resource = JSON.parse((await context.repo.read(params.type, params.id)).json);
   if (resource === undefined) throw badRequest(`$validate needs a resource`, 'Parameters.parameter.resource');
   if ((resource as Resource).resourceType !== params.type) {
     throw badRequest(`$validate on ${params.type} was given a ${(resource as Resource).resourceType}`, `${params.type}.resourceType`);

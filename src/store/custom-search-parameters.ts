@@ -2,6 +2,7 @@ import type { SearchParameter } from '@medplum/fhirtypes';
 import { registerSearchParameters } from '../fhir/search-parameters.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import type { Repository } from './repository.js';
+import { parseStored } from './stored-json.js';
 
 /**
  * Registers the SearchParameter resources the server holds, so a process starting up (or
@@ -12,7 +13,7 @@ export async function loadCustomSearchParameters(repo: Repository): Promise<numb
   const request = parseSearchRequest('SearchParameter', [['_count', '1000']]);
   for (;;) {
     const page = await repo.search(request);
-    found.push(...page.entries.map((entry) => JSON.parse(entry.json) as SearchParameter));
+    found.push(...page.entries.map((entry) => parseStored<SearchParameter>(entry)));
     if (!page.nextCursor) break;
     request.cursor = page.nextCursor;
   }

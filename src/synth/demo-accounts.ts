@@ -1,8 +1,9 @@
-import type { Patient, PractitionerRole } from '@medplum/fhirtypes';
+import type { Patient, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { type DemoAccount, ensureDemoAccounts } from '../access/index.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import type { Database } from '../store/driver.js';
 import type { Repository } from '../store/repository.js';
+import { parseStored } from '../store/stored-json.js';
 
 /**
  * One demo account per role, tied to the demo population: the citizen is the first patient, the
@@ -11,8 +12,8 @@ import type { Repository } from '../store/repository.js';
  * administrator is that polyclinic's, who approves the systems acting for it.
  */
 export async function createDemoAccounts(db: Database, repo: Repository): Promise<DemoAccount[]> {
-  const first = async <T>(type: string, query: [string, string][]) =>
-    (await repo.search(parseSearchRequest(type, [...query, ['_count', '1'], ['_sort', '_id']]))).entries.map((e) => JSON.parse(e.json) as T)[0];
+  const first = async <T extends Resource>(type: string, query: [string, string][]) =>
+    (await repo.search(parseSearchRequest(type, [...query, ['_count', '1'], ['_sort', '_id']]))).entries.map((e) => parseStored<T>(e))[0];
   const patient = await first<Patient>('Patient', []);
   const polyclinic = patient?.generalPractitioner?.find((r) => r.reference?.startsWith('Organization/'))?.reference?.slice('Organization/'.length);
   const role = await first<PractitionerRole>('PractitionerRole', polyclinic ? [['organization', `Organization/${polyclinic}`]] : []);

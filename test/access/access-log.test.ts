@@ -93,7 +93,7 @@ for (const driver of testDrivers()) describe(`the citizen's access log (${driver
       const request: FhirRequest = { method: 'GET', path: `Patient/${id}/$access-log`, query, headers: {} };
       const repo = new Repository(db, accessPolicy(access));
       const context: InteractionContext = { repo, access, baseUrl: 'https://api.example/fhir', maxBundleEntries: 100 };
-      return accessLogOperation(request, { id }, context);
+      return accessLogOperation(request, { type: 'Patient', id }, context);
     };
     const status = (promise: Promise<unknown>) => promise.then(() => 200, (e) => (isFhirError(e) ? e.status : 500));
 
