@@ -89,7 +89,7 @@ export function isFhirError(e: unknown): e is FhirError {
 }
 
 /** The Coding of a catalogue code, for `issue.details.coding`. */
-export function errorCoding(code: ErrorCode): Coding {
+function errorCoding(code: ErrorCode): Coding {
   return { system: ERROR_SYSTEM, code, display: ERROR_CODES[code].en };
 }
 
