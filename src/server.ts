@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FolderAnchorStore, startAnchorWriter } from './access/audit-anchors.js';
 import { maintenanceAccess } from './access/door.js';
 import { authorizationServer } from './access/index.js';
+import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { loadAuditKey } from './store/audit-key.js';
@@ -23,6 +24,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey, poolSize: config.dbPoolSize });
   await loadCustomSearchParameters(new Repository(db, maintenanceAccess()));
+  // The embedded database is this process's alone: the command line's database commands come here.
+  const commands = config.databaseUrl
+    ? undefined
+    : await serveCommands(db, config).catch(async (error: unknown) => {
+        await db.close();
+        throw error;
+      });
   const authorization = await authorizationServer({
     db,
     issuer: `${config.origin}/auth`,
@@ -47,6 +55,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stop() {
       stopping ??= (async () => {
         await app.close();
+        await commands?.close();
         await anchors.stop();
         await db.close();
       })();

@@ -1,3 +1,5 @@
+import type { TextOutput } from './session.js';
+
 /**
  * A progress bar on stderr with a rate, redrawn at most ten times a second; where stderr is not
  * a terminal (CI, logs) it prints a plain line every few seconds instead.
@@ -10,7 +12,7 @@ export class ProgressBar {
   constructor(
     private readonly label: string,
     private total?: number,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: TextOutput = process.stderr,
   ) {}
 
   update(done: number, total = this.total): void {
