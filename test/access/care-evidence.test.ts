@@ -16,7 +16,7 @@ const SELF_DECLARED = 'self-declared';
 
 for (const driver of testDrivers()) describe(`care relationships from evidence (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
-  let tok: Tokens & Record<'registry' | 'orgAdminC' | 'orgAdminB' | 'citizenP3' | 'citizenP2' | 'launchedA' | 'systemAOnBehalf', string>;
+  let tok: Tokens & Record<'registry' | 'orgAdminC' | 'orgAdminB' | 'citizenP3' | 'citizenP2' | 'launchedA' | 'systemAOnBehalf' | 'prober', string>;
 
   before(async () => {
     server = await startTestServer(driver);
@@ -39,6 +39,8 @@ for (const driver of testDrivers()) describe(`care relationships from evidence (
         patient: 'p2',
       }),
       systemAOnBehalf: await server.token({ sub: 'system-a', client_id: 'system-a', scope: 'system/*.cruds', role: 'system', organization: ORG.A }),
+      // The probe limit is counted per process and account: an account of its own per driver.
+      prober: await server.token({ sub: `clinician-c-probe-${driver.name}`, client_id: 'mis-c', scope: 'user/*.cruds', role: 'clinician', organization: ORG.C }),
     };
   });
   after(() => server?.close());
@@ -242,13 +244,13 @@ for (const driver of testDrivers()) describe(`care relationships from evidence (
   test('attack 8: an IIN-existence answer is audited for that person and rate-limited', async () => {
     const probe = { resourceType: 'Patient', identifier: [{ system: IIN_SYSTEM, value: IIN.p3 }], name: [{ family: 'Probe' }] };
     const before = await server.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event WHERE patient = 'p3' AND payload LIKE '%identifier-conflict%'`);
-    const reply = await as('clinicianC', 'POST', 'Patient', probe);
+    const reply = await as('prober', 'POST', 'Patient', probe);
     assert.equal(reply.status, 409);
     assert.doesNotMatch(reply.text, /p3/, 'the holder is not named');
     const after = await server.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event WHERE patient = 'p3' AND payload LIKE '%identifier-conflict%'`);
     assert.equal(Number(after[0]!.n), Number(before[0]!.n) + 1, 'the answer is in P3’s access log');
     let last = reply;
-    for (let i = 0; i < 12 && last.status !== 429; i++) last = await as('clinicianC', 'POST', 'Patient', probe);
+    for (let i = 0; i < 12 && last.status !== 429; i++) last = await as('prober', 'POST', 'Patient', probe);
     assert.equal(last.status, 429, 'walking IINs is stopped');
   });
 
