@@ -313,7 +313,14 @@ describe('profiles', () => {
     { id: 'Patient.extension:status', path: 'Patient.extension', sliceName: 'status', max: '1', type: [{ code: 'Extension', profile: [KZ + 'attachment-status'] }] },
   ]);
 
-  registerStructureDefinitions([attachmentStatus, kzPatient, bloodPressure, patientRecord, kzContacts] as StructureDefinition[]);
+  /** Bounds on values, in a differential that names only the elements it changes, not their parents. */
+  const kzBounds = profile('kz-bounds', 'Patient', [
+    { id: 'Patient.name.family', path: 'Patient.name.family', maxLength: 20 },
+    { id: 'Patient.multipleBirth[x]', path: 'Patient.multipleBirth[x]', type: [{ code: 'integer' }], minValueInteger: 1, maxValueInteger: 9 },
+    { id: 'Patient.contact:guardian.relationship', path: 'Patient.contact.relationship', min: 1 },
+  ]);
+
+  registerStructureDefinitions([attachmentStatus, kzPatient, bloodPressure, patientRecord, kzContacts, kzBounds] as StructureDefinition[]);
 
   const status = (code: unknown) => ({ url: KZ + 'attachment-status', valueCode: code });
   const iin = { system: IIN, value: '900101300123' };
@@ -384,6 +391,14 @@ describe('profiles', () => {
     ['no person', claims('kz-contacts', patient({ contact: [employer] })), ['Patient.contact structure']],
     ['an extension that conforms', claims('kz-contacts', patient({ contact: [person], extension: [status('draft')] })), []],
     ['an extension that conforms to no slice of a closed slicing', claims('kz-contacts', patient({ contact: [person], extension: [{ url: 'http://x.kz/other', valueString: 'x' }] })), ['Patient.extension[0] structure']],
+  ]);
+
+  cases('bounds of values, and a differential without the parents of what it changes', [
+    ['within bounds', claims('kz-bounds', patient({ name: [{ family: 'Nurlanov' }], multipleBirthInteger: 2 })), []],
+    ['a family name longer than maxLength', claims('kz-bounds', patient({ name: [{ family: 'N'.repeat(21) }] })), ['Patient.name[0].family value']],
+    ['a number above maxValue', claims('kz-bounds', patient({ multipleBirthInteger: 12 })), ['Patient.multipleBirthInteger value']],
+    ['a number below minValue', claims('kz-bounds', patient({ multipleBirthInteger: 0 })), ['Patient.multipleBirthInteger value']],
+    ['a type the profile took away', claims('kz-bounds', patient({ multipleBirthBoolean: true })), ['Patient.multipleBirthBoolean structure']],
   ]);
 
   test('$validate with a profile passed in, and the profile with only a partial snapshot', () => {

@@ -525,16 +525,36 @@ function clip(text: string): string {
 function primitiveValueCheck(element: ElementModel, code: string): Check {
   const value = primitiveCheck(code);
   const exact = fixedOrPattern(element);
+  const bounds = boundsCheck(element);
   const binding = bindingCheck(element.binding, code);
   const invariants = compileInvariants(element.constraints, element.path);
-  if (!exact && !binding && invariants.length === 0) return value;
+  if (!exact && !bounds && !binding && invariants.length === 0) return value;
   return (item, walk) => {
     const before = walk.issues.length;
     value(item, walk);
     if (walk.issues.length !== before) return;
     exact?.(item, walk);
+    bounds?.(item, walk);
     binding?.(item, walk);
     if (invariants.length !== 0) checkInvariants(invariants, item, walk);
+  };
+}
+
+/**
+ * A profile's `maxLength` of a string and `minValue[x]`/`maxValue[x]` of a number
+ * (https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.maxLength). Bounds
+ * on dates and quantities are not checked.
+ */
+function boundsCheck(element: ElementModel): Check | undefined {
+  const { maxLength, minValue, maxValue } = element;
+  const min = typeof minValue === 'number' ? minValue : undefined;
+  const max = typeof maxValue === 'number' ? maxValue : undefined;
+  if (maxLength === undefined && min === undefined && max === undefined) return undefined;
+  return (value, walk) => {
+    if (typeof value === 'string' && maxLength !== undefined && value.length > maxLength) walk.error('value', 'longerThan', { max: maxLength, length: value.length });
+    if (typeof value === 'number' && ((min !== undefined && value < min) || (max !== undefined && value > max))) {
+      walk.error('value', 'outOfRange', { value, min: min ?? '', max: max ?? '' });
+    }
   };
 }
 

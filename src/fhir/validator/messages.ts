@@ -266,6 +266,16 @@ const TEXT = {
     ru: 'Значение должно содержать образец {value}',
     en: 'The value must contain the pattern {value}',
   },
+  longerThan: {
+    kk: 'Мән ең көбі {max} таңба болуы керек, {length} берілген',
+    ru: 'Значение должно быть не длиннее {max} символов, получено {length}',
+    en: 'The value may be at most {max} characters long, found {length}',
+  },
+  outOfRange: {
+    kk: '{value} рұқсат етілген ауқымнан тыс: {min}…{max}',
+    ru: '{value} вне допустимого диапазона: {min}…{max}',
+    en: '{value} is outside the allowed range {min} to {max}',
+  },
   typeNotAllowed: {
     kk: 'Мұнда {type} түріне рұқсат жоқ: {allowed}',
     ru: 'Тип {type} здесь не допускается: {allowed}',

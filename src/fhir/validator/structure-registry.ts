@@ -27,7 +27,9 @@ export function registerStructureDefinitions(resources: readonly { resourceType:
 
 /** A held StructureDefinition by canonical URL (a `|version` suffix is ignored: one version is held). */
 export function heldDefinition(url: string): StructureDefinition | undefined {
-  return held.get(url.split('|')[0]!);
+  // Asked for every extension met: most servers hold none, and most URLs carry no version.
+  if (held.size === 0) return undefined;
+  return held.get(url) ?? (url.includes('|') ? held.get(url.split('|')[0]!) : undefined);
 }
 
 /** Changes with every registration, so compiled profiles know when to compile again. */

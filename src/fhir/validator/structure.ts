@@ -25,6 +25,10 @@ export interface ElementModel {
   readonly constraints: readonly ConstraintModel[];
   readonly fixed?: unknown;
   readonly pattern?: unknown;
+  /** A profile's bounds on a value: the length of a string, the range of a number. */
+  readonly maxLength?: number;
+  readonly minValue?: unknown;
+  readonly maxValue?: unknown;
   readonly slicing?: SlicingModel;
   readonly sliceName?: string;
   /** Types of the base element a profile took away: for a choice, their JSON names say so rather than "unknown". */
@@ -99,7 +103,7 @@ export function coreDefinitions(): ReadonlyMap<string, StructureDefinition> {
 function leanElement(element: ElementDefinition): ElementDefinition {
   const lean: ElementDefinition = { id: element.id, path: element.path, min: element.min, max: element.max };
   for (const key of Object.keys(element) as (keyof ElementDefinition)[]) {
-    if (KEPT.has(key) || key.startsWith('fixed') || key.startsWith('pattern')) (lean as unknown as Record<string, unknown>)[key] = element[key];
+    if (KEPT.has(key) || /^(fixed|pattern|minValue|maxValue)/.test(key)) (lean as unknown as Record<string, unknown>)[key] = element[key];
   }
   return lean;
 }
@@ -132,34 +136,32 @@ export function coreTree(type: string): ElementModel | undefined {
 export function elementTree(definition: StructureDefinition, baseOf?: BaseLookup): ElementModel {
   const elements = definition.snapshot?.element ?? definition.differential?.element ?? [];
   const byId = new Map<string, ElementModel>();
-  let root: ElementModel | undefined;
-  if (!elements.some((e) => !e.path.includes('.'))) {
-    // A differential that changes no root-level rule may leave the root out.
-    const empty: ElementDefinition = { id: definition.type, path: definition.type ?? '' };
-    root = toModel(empty, definition.type ?? '', definition, baseOf?.(empty, undefined));
-    byId.set(root.id, root);
-  }
-  for (const element of elements) {
-    const id = elementId(element);
+  const add = (element: ElementDefinition, id: string): ElementModel => {
     // Slice names hold no `.` (eld-16), so the last `.` starts the last segment.
     const cut = id.lastIndexOf('.');
-    const parent = cut < 0 ? undefined : byId.get(id.slice(0, cut));
+    const parentId = id.slice(0, cut);
+    // A differential may leave out the elements above the one it changes: they are the base's.
+    const parent = cut < 0 ? undefined : (byId.get(parentId) ?? implied(parentId));
     const model = toModel(element, id, definition, baseOf?.(element, parent));
     byId.set(id, model);
-    if (cut < 0) {
-      root ??= model;
-      continue;
-    }
-    const segment = id.slice(cut + 1);
-    const colon = segment.indexOf(':');
-    if (colon >= 0) {
-      // `X.component:systolic` is a slice of `X.component`.
-      byId.get(id.slice(0, cut + 1 + colon))?.slices.push(model);
-    } else {
-      parent?.children.push(model);
-    }
-  }
-  return root!;
+    const colon = id.indexOf(':', cut + 1);
+    // `X.component:systolic` is a slice of `X.component`.
+    if (colon >= 0) (byId.get(id.slice(0, colon)) ?? implied(id.slice(0, colon))).slices.push(model);
+    else parent?.children.push(model);
+    return model;
+  };
+  const implied = (id: string): ElementModel => {
+    const colon = id.indexOf(':', id.lastIndexOf('.') + 1);
+    return add({ id, path: pathOf(id), sliceName: colon >= 0 ? id.slice(colon + 1) : undefined }, id);
+  };
+  for (const element of elements) add(element, elementId(element));
+  const type = definition.type ?? '';
+  return byId.get(type) ?? [...byId.values()].find((m) => !m.id.includes('.')) ?? add({ id: type, path: type }, type);
+}
+
+/** `Observation.component:systolic.code` → `Observation.component.code`. */
+function pathOf(id: string): string {
+  return id.replace(/:[^.]*/g, '');
 }
 
 /** An element's id, or for definitions written without ids, one made from its path and slice name. */
@@ -200,6 +202,9 @@ function toModel(element: ElementDefinition, id: string, definition: StructureDe
     constraints: [...(base?.constraints ?? []).filter((c) => !ownKeys.has(c.key)), ...own],
     fixed: valueOf(element, 'fixed'),
     pattern: valueOf(element, 'pattern'),
+    maxLength: element.maxLength ?? base?.maxLength,
+    minValue: valueOf(element, 'minValue') ?? base?.minValue,
+    maxValue: valueOf(element, 'maxValue') ?? base?.maxValue,
     slicing: element.slicing && {
       discriminator: (element.slicing.discriminator ?? []).map((d) => ({ type: d.type, path: d.path })),
       ordered: element.slicing.ordered === true,
@@ -225,7 +230,7 @@ function typeModel(type: ElementDefinitionType, resourceId: boolean): TypeModel 
   return { code, profile: type.profile, targetProfile: type.targetProfile };
 }
 
-function valueOf(element: ElementDefinition, prefix: 'fixed' | 'pattern'): unknown {
+function valueOf(element: ElementDefinition, prefix: 'fixed' | 'pattern' | 'minValue' | 'maxValue'): unknown {
   for (const key in element) {
     if (key.startsWith(prefix) && key.length > prefix.length) return (element as unknown as Record<string, unknown>)[key];
   }
