@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
-import { loadCustomSearchParameters } from './store/custom-search-parameters.js';
+import { loadCustomSearchParameters, loadHeldProfiles } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
 
@@ -23,7 +23,9 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey, poolSize: config.dbPoolSize });
-  await loadCustomSearchParameters(new Repository(db, maintenanceAccess()));
+  const maintenance = new Repository(db, maintenanceAccess());
+  await loadCustomSearchParameters(maintenance);
+  await loadHeldProfiles(maintenance);
   // The embedded database is this process's alone: the command line's database commands come here.
   const commands = config.databaseUrl
     ? undefined
