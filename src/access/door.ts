@@ -191,6 +191,8 @@ class Door implements AccessPolicy {
   noteIdentifierProbe(): void {
     if (this.unrestricted) return;
     const now = Date.now();
+    // Expired entries go as they are met, so the map holds only accounts probing now.
+    for (const [subject, times] of identifierProbes) if (times.every((t) => t <= now - PROBE_WINDOW_MS)) identifierProbes.delete(subject);
     const recent = (identifierProbes.get(this.context.subject) ?? []).filter((t) => t > now - PROBE_WINDOW_MS);
     if (recent.length >= MAX_PROBES) throw tooManyRequests(`Too many identifier conflicts: registering people whose identifiers are taken is limited to ${MAX_PROBES} per ${PROBE_WINDOW_MS / 60_000} minutes`);
     identifierProbes.set(this.context.subject, [...recent, now]);

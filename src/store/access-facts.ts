@@ -119,7 +119,7 @@ export function accessFacts(resource: Resource): AccessFacts {
       if (ACCEPTED_TASK.has(task.status)) relate(patientOf(task.for), owner, 'referral', null, referral);
       else if (task.status === 'completed') {
         const ended = Date.parse(task.executionPeriod?.end ?? task.lastModified ?? '') || Date.now();
-        relate(patientOf(task.for), owner, 'referral', new Date(ended + REFERRAL_GRACE_DAYS * 86_400_000).toISOString(), referral);
+        relate(patientOf(task.for), owner, 'referral', afterGrace(ended), referral);
       }
       break;
     }
@@ -131,7 +131,7 @@ export function accessFacts(resource: Resource): AccessFacts {
       const accepted = participants.some((p) => patientOf(p.actor) === patient && p.status === 'accepted');
       // Access for the visit and its follow-up: until the grace period after the appointment ends.
       const end = Date.parse(appointment.end ?? '');
-      const until = Number.isNaN(end) ? null : new Date(end + REFERRAL_GRACE_DAYS * 86_400_000).toISOString();
+      const until = Number.isNaN(end) ? null : afterGrace(end);
       // Participants are services, locations and practitioners' roles (R4 names no Organization
       // there): the store resolves each to the organization it belongs to.
       const parties = participants.map((p) => p.actor?.reference ?? '').filter((r) => PARTY_OF.test(r));
@@ -171,6 +171,11 @@ function consentRules(patient: string, provision: ConsentProvision, inherited: s
     else for (const party of organizations((provision.actor ?? []).map((a) => a.reference))) rules.push([patient, 'deny-party', party, until]);
   }
   for (const nested of provision.provision ?? []) consentRules(patient, nested, type, rules);
+}
+
+/** The instant the grace period after `ended` (epoch ms) runs out. */
+function afterGrace(ended: number): string {
+  return new Date(ended + REFERRAL_GRACE_DAYS * 86_400_000).toISOString();
 }
 
 /** The instant a period's end (a FHIR dateTime, possibly partial: `2030-05`) lasts until. */
