@@ -1,5 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AuditBasis } from '../store/access-policy.js';
+import type { AuditRecordRow } from '../store/access-log.js';
+import type { AuditAgent } from '../store/audit-append.js';
+import { isCompactRecord } from '../store/audit-chain.js';
 import type { AccessContext } from './context.js';
 import { ACCESS_BASIS_DISPLAY, ACCESS_BASIS_SYSTEM, ACCESS_ROLE_DISPLAY, ACCESS_ROLE_SYSTEM, ACT_REASON_SYSTEM, ASSERTED_EXTENSION, PURPOSE_OF_USE_DISPLAY } from './audit-vocabulary.js';
 
@@ -39,7 +43,7 @@ export interface AuditInput {
   context: AccessContext;
   /** How the caller reached the patient, when not by an ordinary verified relationship. */
   basis?: AuditBasis;
-  /** The Patient id, or PATIENT_PLACEHOLDER for SQL to fill in; omitted when no patient is concerned. */
+  /** The Patient id; omitted when no patient is concerned. */
   patient?: string;
   /** What was touched: `Observation/1`, `Patient/2/_history/3`. */
   entities?: readonly string[];
@@ -50,9 +54,6 @@ export interface AuditInput {
   /** The recording server (its FHIR base URL or host name); default `densaulyq`. */
   observer?: string;
 }
-
-/** Where the Patient id goes in a payload built before the statement that finds the patient (see src/store/audit-chain.ts). */
-export { PATIENT_PLACEHOLDER } from '../store/audit-chain.js';
 
 /** Identifier system of the platform's accounts (`AccessContext.subject` of a user). */
 export const ACCOUNT_SYSTEM = 'http://densaulyq.kz/fhir/sid/account';
@@ -128,7 +129,7 @@ const PROFILE_OF: Readonly<Record<string, readonly [profile: string, action: Aud
  * every audited request, so it is written as a template of pre-encoded parts; every value that
  * comes from the request is JSON-encoded on its own.
  */
-export function auditEventPayload(input: AuditInput): string {
+export function auditEventPayload(input: AuditInput, id: string): string {
   const { context } = input;
   const types = AGENT_TYPES[input.action];
   const observer = input.observer ?? 'densaulyq';
@@ -170,7 +171,7 @@ export function auditEventPayload(input: AuditInput): string {
   if (input.query) entities.push(`{${QUERY_ENTITY_CODES},"query":"${Buffer.from(input.query, 'utf8').toString('base64')}"}`);
 
   return (
-    `{"resourceType":"AuditEvent","id":"${randomUUID()}"${meta.length ? `,"meta":{${meta.join(',')}}` : ''}` +
+    `{"resourceType":"AuditEvent","id":"${id}"${meta.length ? `,"meta":{${meta.join(',')}}` : ''}` +
     `,"type":${breakGlassOperation ? SECURITY_ALERT_TYPE : REST_TYPE},"subtype":[${subtype}]` +
     `,"action":"${input.action}","recorded":${JSON.stringify(input.recorded)},"outcome":"${input.outcome}"` +
     `,"agent":[${agents.join(',')}]` +
@@ -203,4 +204,134 @@ function balpProfile(input: AuditInput): string | undefined {
   if (!kind || action !== input.action || input.outcome !== '0' || !input.context.address) return undefined;
   if (kind === 'Query' ? !input.query : !input.entities?.length) return undefined;
   return `${BALP_PROFILE}${input.patient === undefined ? '' : 'Patient'}${kind}`;
+}
+
+/**
+ * Who acted, as audit_agent stores it: the same for every request of one token from one address,
+ * so it is written once and records name it by digest.
+ */
+interface StoredAgent {
+  role: AccessContext['role'];
+  sub: string;
+  client: string;
+  pou: string;
+  user?: string;
+  obo?: string;
+  org?: string;
+  addr?: string;
+  /** 1 when the purpose of use was stated by the client. */
+  pa?: 1;
+}
+
+/** A compact record as stored: codes and references only, what the row's columns hold left out. */
+interface CompactRecord {
+  v: 2;
+  /** action */
+  a: AuditInput['action'];
+  /** interaction */
+  i: string;
+  /** agent id (audit_agent) */
+  g: string;
+  /** outcome, when not 0 */
+  o?: AuditInput['outcome'];
+  /** basis */
+  b?: AuditBasis;
+  /** entities; `@` is the patient's own Patient resource */
+  e?: string[];
+  /** the query as sent */
+  q?: string;
+  /** the break-glass reason */
+  r?: string;
+  /** the observer, when not the default */
+  s?: string;
+}
+
+const DEFAULT_OBSERVER = 'densaulyq';
+const OWN_PATIENT = '@';
+
+/** The agent row of `context`, named by the digest of its text. */
+export function auditAgent(context: AccessContext): AuditAgent {
+  const agent: StoredAgent = {
+    role: context.role,
+    sub: context.subject,
+    client: context.clientId,
+    pou: context.purposeOfUse,
+    ...(context.fhirUser ? { user: context.fhirUser } : {}),
+    ...(context.onBehalfOf ? { obo: context.onBehalfOf } : {}),
+    ...(context.organization ? { org: context.organization } : {}),
+    ...(context.address ? { addr: context.address } : {}),
+    ...(context.purposeAsserted ? { pa: 1 as const } : {}),
+  };
+  const text = JSON.stringify(agent);
+  return { id: agentId(text), text };
+}
+
+/** 128 bits of the text's SHA-256: an agent row whose text was changed no longer matches its id. */
+export function agentId(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 22);
+}
+
+/**
+ * The record of `input` as stored (src/store/audit-append.ts): about 100 bytes where the whole
+ * AuditEvent takes 2-3 KB. The patient and the instant are the row's columns (the chain's link
+ * covers them), who acted is the agent row, displays come from the vocabulary when served.
+ */
+export function compactAuditRecord(input: Omit<AuditInput, 'recorded'>, agent: AuditAgent): string {
+  const own = input.patient === undefined ? undefined : `Patient/${input.patient}`;
+  const record: CompactRecord = {
+    v: 2,
+    a: input.action,
+    i: input.interaction,
+    g: agent.id,
+    ...(input.outcome !== '0' ? { o: input.outcome } : {}),
+    ...(input.basis ? { b: input.basis } : {}),
+    ...(input.entities?.length ? { e: input.entities.map((e) => (e === own ? OWN_PATIENT : e)) } : {}),
+    ...(input.query ? { q: input.query } : {}),
+    ...(input.reason ? { r: input.reason } : {}),
+    ...(input.observer && input.observer !== DEFAULT_OBSERVER ? { s: input.observer } : {}),
+  };
+  return JSON.stringify(record);
+}
+
+/** The AuditEvent a stored record stands for: a compact one expanded, an older whole one as it was written. */
+export function auditEventOf(row: AuditRecordRow): AuditEvent {
+  if (!isCompactRecord(row.payload)) return JSON.parse(row.payload) as AuditEvent;
+  const record = JSON.parse(row.payload) as CompactRecord;
+  const agent = (row.agent ? JSON.parse(row.agent) : { role: 'platform', sub: 'unknown', client: 'unknown', pou: 'HOPERAT' }) as StoredAgent;
+  const context: AccessContext = {
+    role: agent.role,
+    subject: agent.sub,
+    clientId: agent.client,
+    scopes: [],
+    purposeOfUse: agent.pou,
+    ...(agent.user ? { fhirUser: agent.user } : {}),
+    ...(agent.obo ? { onBehalfOf: agent.obo } : {}),
+    ...(agent.org ? { organization: agent.org } : {}),
+    ...(agent.addr ? { address: agent.addr } : {}),
+    ...(agent.pa ? { purposeAsserted: true } : {}),
+  };
+  const own = row.patient === null ? undefined : `Patient/${row.patient}`;
+  const input: AuditInput = {
+    action: record.a,
+    interaction: record.i,
+    recorded: row.recorded,
+    outcome: record.o ?? '0',
+    context,
+    ...(record.b ? { basis: record.b } : {}),
+    ...(row.patient !== null ? { patient: row.patient } : {}),
+    ...(record.e ? { entities: record.e.map((e) => (e === OWN_PATIENT && own ? own : e)) } : {}),
+    ...(record.q ? { query: record.q } : {}),
+    ...(record.r ? { reason: record.r } : {}),
+    ...(record.s ? { observer: record.s } : {}),
+  };
+  return JSON.parse(auditEventPayload(input, uuidOfHash(row.hash))) as AuditEvent;
+}
+
+/** A record's link as a UUID (its first 128 bits, version 8 and RFC 4122 variant set): unique and stable. */
+function uuidOfHash(hex: string): string {
+  const b = hex.slice(0, 32).split('');
+  b[12] = '8';
+  b[16] = ((parseInt(b[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  const h = b.join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/driver.js';
-import { GENESIS_PREFIX } from '../store/audit-chain.js';
+import { GENESIS_PREFIX, isCompactRecord, linkMessage } from '../store/audit-chain.js';
 import { type AuditKey, processAuditKey } from '../store/audit-key.js';
-import { auditChains, auditHeadRows, auditKeyedStarts, auditRowsAfter } from '../store/audit-rows.js';
+import { auditAgentRows, auditChains, auditHeadRows, auditKeyedStarts, auditRowsAfter } from '../store/audit-rows.js';
+import { agentId } from './audit-event.js';
 
 /**
  * Verification of the audit hash chains (src/store/audit-chain.ts): every record's hash is
  * recomputed here, in Node, with the audit key, from the previous link and the payload, so a
  * database that lies about its hashes cannot vouch for itself, and an administrator without the
- * key cannot rewrite a record and recompute the links after it. The columns outside the hash
- * (`patient`, `recorded`, which the citizen's access log is read by) must agree with the payload.
+ * key cannot rewrite a record and recompute the links after it. A compact record's link covers
+ * its `patient` and `recorded` columns (which the citizen's access log is read by) and the agent
+ * it names, whose row must still match its digest; an older whole AuditEvent's columns must agree
+ * with its payload.
  *
  * Removing the newest records and rewinding the head leaves a chain consistent with itself:
  * only a link kept outside the database shows it. `auditHeads` gives the links to keep (their
@@ -20,8 +23,11 @@ import { auditChains, auditHeadRows, auditKeyedStarts, auditRowsAfter } from '..
 export interface AuditProblem {
   chain: number;
   seq: number;
-  /** `seal-mismatch`: the chain's keyed start is missing or not sealed with this key. */
-  kind: 'changed' | 'removed' | 'reordered' | 'head-mismatch' | 'column-mismatch' | 'seal-mismatch';
+  /**
+   * `seal-mismatch`: the chain's keyed start is missing or not sealed with this key;
+   * `agent-mismatch`: the agent a record names is missing or was changed.
+   */
+  kind: 'changed' | 'removed' | 'reordered' | 'head-mismatch' | 'column-mismatch' | 'seal-mismatch' | 'agent-mismatch';
   detail: string;
 }
 
@@ -114,6 +120,13 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
   const chains = [...new Set([...heads.map((h) => h.chain), ...found.map((r) => Number(r.chain))])].sort((a, b) => a - b);
 
   let records = 0;
+  /** Each agent id compact records name, with the first record naming it. */
+  const agents = new Map<string, { chain: number; seq: number }>();
+  const noteAgent = (chain: number, row: AuditRow) => {
+    const id = agentOf(row.payload);
+    if (id === undefined) report({ chain, seq: row.seq, kind: 'agent-mismatch', detail: 'the record names no agent' });
+    else if (!agents.has(id)) agents.set(id, { chain, seq: row.seq });
+  };
   for (const chain of chains) {
     const head = headOf.get(chain);
     const rows = new ChainReader(db, chain, head?.seq, pageSize);
@@ -121,13 +134,14 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
     if (!keyedAfter.has(chain)) report({ chain, seq: 0, kind: 'seal-mismatch', detail: 'the chain has no sealed keyed start' });
     // Links up to the keyed start were written before the key existed; a chain without one is taken as keyed throughout.
     const plainUpTo = keyedAfter.get(chain) ?? 0;
-    const link = (seq: number, previous: string, payload: string) => (seq > plainUpTo ? key.link(previous, payload) : plainLink(previous, payload));
+    const link = (seq: number, previous: string, row: AuditRow) => (seq > plainUpTo ? key.link(previous, linkMessage(row)) : plainLink(previous, row.payload));
     // The last link read: after a break the walk goes on from the record that broke, so one break is one problem.
     let previous = genesis(chain);
     let expected = 1;
     const accept = (row: AuditRow) => {
       records++;
-      checkColumns(chain, row, report);
+      if (isCompactRecord(row.payload)) noteAgent(chain, row);
+      else checkColumns(chain, row, report);
       for (const required of links) {
         if (row.seq === required.seq && row.hash !== required.hash) report({ chain, seq: row.seq, kind: 'changed', detail: `the record differs from ${required.what}` });
       }
@@ -142,9 +156,9 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
         // A link is missing, so this record cannot be checked against its predecessor.
         const detail = row.seq === expected + 1 ? `record ${expected} is missing` : `records ${expected} to ${row.seq - 1} are missing`;
         report({ chain, seq: expected, kind: 'removed', detail });
-      } else if (link(row.seq, previous, row.payload) !== row.hash) {
+      } else if (link(row.seq, previous, row) !== row.hash) {
         const next = await rows.peek();
-        if (next?.seq === row.seq + 1 && link(row.seq, previous, next.payload) === next.hash && link(next.seq, next.hash, row.payload) === row.hash) {
+        if (next?.seq === row.seq + 1 && link(row.seq, previous, next) === next.hash && link(next.seq, next.hash, row) === row.hash) {
           // Two records swapped places: the chain runs through the second, then the first.
           report({ chain, seq: row.seq, kind: 'reordered', detail: `records ${row.seq} and ${next.seq} are in each other's place` });
           accept((await rows.next())!);
@@ -170,7 +184,29 @@ export async function verifyAuditChain(db: SqlClient, options: VerifyOptions = {
       if (required.seq > lastSeq) report({ chain, seq: required.seq, kind: 'removed', detail: `the chain ends at ${lastSeq}, before ${required.what} ${required.seq}` });
     }
   }
+  await checkAgents(db, agents, report);
   return { ok: problemCount === 0, chains: chains.length, records, problemCount, problems, heads, headDigest: headsDigest(heads) };
+}
+
+function agentOf(payload: string): string | undefined {
+  try {
+    const { g } = JSON.parse(payload) as { g?: unknown };
+    return typeof g === 'string' ? g : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every agent the records name must exist and still match its id (a digest of its text). */
+async function checkAgents(db: SqlClient, agents: ReadonlyMap<string, { chain: number; seq: number }>, report: (problem: AuditProblem) => void): Promise<void> {
+  const ids = [...agents.keys()];
+  const stored = new Map<string, string>();
+  for (let at = 0; at < ids.length; at += 5000) for (const row of await auditAgentRows(db, ids.slice(at, at + 5000))) stored.set(row.id, row.agent);
+  for (const [id, first] of agents) {
+    const text = stored.get(id);
+    if (text === undefined) report({ ...first, kind: 'agent-mismatch', detail: `the agent ${id} the record names is missing` });
+    else if (agentId(text) !== id) report({ ...first, kind: 'agent-mismatch', detail: `the agent ${id} the record names was changed` });
+  }
 }
 
 /** hash_n = sha256(hash_{n-1} || utf8(payload_n)): the links written before the chain was keyed. */
@@ -183,7 +219,7 @@ function genesis(chain: number): string {
   return createHash('sha256').update(`${GENESIS_PREFIX}${chain}`, 'utf8').digest('hex');
 }
 
-/** `patient` and `recorded` are outside the hash; they must say what the hashed payload says. */
+/** A whole AuditEvent's `patient` and `recorded` are outside the hash; they must say what the hashed payload says. */
 function checkColumns(chain: number, row: AuditRow, report: (problem: AuditProblem) => void): void {
   let event: { recorded?: unknown; entity?: { what?: { reference?: unknown }; type?: { code?: unknown }; role?: { code?: unknown } }[] };
   try {

@@ -5,10 +5,11 @@ import type { SearchRequest } from '../fhir/search-request.js';
 import type { Patient, RelatedPerson } from '@medplum/fhirtypes';
 import { representsLegally } from '../store/access-facts.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
+import type { AuditAgent } from '../store/audit-append.js';
 import type { SqlClient } from '../store/driver.js';
 import { SqlParams } from '../store/sql-params.js';
 import { checkAggregateSearch } from './aggregate-rules.js';
-import { auditEventPayload } from './audit-event.js';
+import { auditAgent, compactAuditRecord } from './audit-event.js';
 import { type Writer, decideCare } from './care-decisions.js';
 import { attachmentNotice } from './patient-notices.js';
 import { assertRegistryElementsKept, attachedOrganizations } from './registry-elements.js';
@@ -398,10 +399,14 @@ class Door implements AccessPolicy {
     return rows.length > 0;
   }
 
-  auditPayload(note: AuditNote, patient: string, basis?: AuditBasis): string | undefined {
+  auditRecord(note: AuditNote, patient: string, basis?: AuditBasis): { payload: string; agent: AuditAgent } | undefined {
     if (!this.audits) return undefined;
-    return auditEventPayload({ ...note, outcome: '0', context: this.context, ...(basis ? { basis } : {}), patient });
+    this.agent ??= auditAgent(this.context);
+    return { payload: compactAuditRecord({ ...note, outcome: '0', context: this.context, ...(basis ? { basis } : {}), patient }, this.agent), agent: this.agent };
   }
+
+  /** The agent row of this caller, made on the first audited access. */
+  private agent: AuditAgent | undefined;
 
   /** The unconstrained scopes allowing `permission` on `resourceType` (constrained v2 scopes are not honoured: they grant nothing). */
   private allowing(permission: Permission, resourceType: string): ResourceScope[] {

@@ -1,4 +1,5 @@
 import type { Bundle, BundleLink } from '@medplum/fhirtypes';
+import { auditEventOf } from '../access/audit-event.js';
 import { badRequest } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import { withQuery } from './history.js';
@@ -40,7 +41,7 @@ export async function accessLogOperation(request: FhirRequest, params: InstanceP
     resourceType: 'Bundle',
     type: 'searchset',
     link,
-    entry: page.events.map((event) => ({ fullUrl: `urn:uuid:${event.id}`, resource: event, search: { mode: 'match' } })),
+    entry: page.records.map(auditEventOf).map((event) => ({ fullUrl: `urn:uuid:${event.id}`, resource: event, search: { mode: 'match' } })),
   };
   return { status: 200, resource: bundle };
 }

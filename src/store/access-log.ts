@@ -1,4 +1,3 @@
-import type { AuditEvent } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
 import type { SqlClient } from './driver.js';
 import { decodeCursor, encodeCursor } from './search-order.js';
@@ -17,8 +16,20 @@ export interface AccessLogOptions {
   since?: string;
 }
 
+/** A record as stored: `payload` is a compact record naming `agent`, or (written before records were compact) a whole AuditEvent. */
+export interface AuditRecordRow {
+  /** ISO instant, milliseconds. */
+  recorded: string;
+  patient: string | null;
+  /** The record's link, hex. */
+  hash: string;
+  payload: string;
+  /** The text of the audit_agent row the record names, if any. */
+  agent: string | null;
+}
+
 export interface AccessLogPage {
-  events: AuditEvent[];
+  records: AuditRecordRow[];
   /** Present when more records follow: the (recorded, chain, seq) of this page's last. */
   nextCursor?: string;
 }
@@ -43,18 +54,25 @@ export async function accessLog(db: SqlClient, patientIds: readonly string[], op
   // Each patient's newest records come off the index in order, then the few are merged: a
   // plain `patient = ANY(…)` would gather and sort every record of a much-read patient. The
   // instant goes out as text to the microsecond (a Date would round the cursor to milliseconds).
-  const rows = await db.query<{ at: string; chain: number; seq: string; payload: string }>(
-    `SELECT to_char(x.recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, x.chain, x.seq::text AS seq, x.payload
+  const rows = await db.query<{ at: string; chain: number; seq: string } & AuditRecordRow>(
+    `SELECT to_char(x.recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, x.chain, x.seq::text AS seq,
+            to_char(x.recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded, x.patient, encode(x.hash, 'hex') AS hash, x.payload, a.agent
        FROM unnest($1::text[]) AS p(id)
-       CROSS JOIN LATERAL (SELECT e.recorded, e.chain, e.seq, e.payload FROM audit_event e
+       CROSS JOIN LATERAL (SELECT e.recorded, e.chain, e.seq, e.patient, e.hash, e.payload FROM audit_event e
          WHERE ${where.join(' AND ')} ORDER BY e.recorded DESC, e.chain DESC, e.seq DESC LIMIT $2) x
+       ${agentJoin('x', 'a')}
       ORDER BY x.recorded DESC, x.chain DESC, x.seq DESC LIMIT $2`,
     params,
   );
   const page = rows.slice(0, options.count);
   const last = page[page.length - 1];
   return {
-    events: page.map((row) => JSON.parse(row.payload) as AuditEvent),
+    records: page.map(({ recorded, patient, hash, payload, agent }) => ({ recorded, patient, hash, payload, agent })),
     ...(rows.length > options.count && last ? { nextCursor: encodeCursor([last.at, String(last.chain), last.seq]) } : {}),
   };
+}
+
+/** `LEFT JOIN audit_agent` as `agentAlias` on the agent the compact record of `alias` names. */
+export function agentJoin(alias: string, agentAlias: string): string {
+  return `LEFT JOIN audit_agent ${agentAlias} ON ${agentAlias}.id = CASE WHEN ${alias}.payload LIKE '{"v":2,%' THEN ${alias}.payload::jsonb->>'g' END`;
 }

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { AuditAgent } from './audit-append.js';
 import type { CareClaim, CareKind } from './access-facts.js';
 import type { SearchRequest } from '../fhir/search-request.js';
 import type { SqlClient } from './driver.js';
@@ -115,10 +116,10 @@ export interface AccessPolicy {
    */
   checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict>;
   /**
-   * The AuditEvent JSON recording `note` for one patient, or undefined when this caller is not
-   * audited. `patient` may be a placeholder that SQL replaces with the row's compartment.
+   * The compact audit record of `note` for one patient and the agent row it names, or undefined
+   * when this caller is not audited.
    */
-  auditPayload(note: AuditNote, patient: string, basis?: AuditBasis): string | undefined;
+  auditRecord(note: AuditNote, patient: string, basis?: AuditBasis): { payload: string; agent: AuditAgent } | undefined;
   /**
    * SQL giving the AuditBasis on which the caller reaches the patient `patientSql` ('break-glass',
    * 'self-declared') or NULL for an ordinary access; undefined when the caller has no such basis.

@@ -45,3 +45,8 @@ export function auditRowsAfter(
     params,
   );
 }
+
+/** The agent rows of `ids`. */
+export function auditAgentRows(client: SqlClient, ids: readonly string[]): Promise<{ id: string; agent: string }[]> {
+  return client.query(`SELECT id, agent FROM audit_agent WHERE id = ANY($1::text[])`, [ids]);
+}

@@ -1,6 +1,8 @@
 import type { Database } from './driver.js';
 import { AGGREGATE_SECRET_MIGRATION } from './aggregate-count.js';
 import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
+import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, withMigrationKey } from './audit-chain.js';
+import type { AuditKey } from './audit-key.js';
 import { splitStatements } from './sql-statements.js';
 
 /**
@@ -347,12 +349,25 @@ const MIGRATIONS: readonly string[] = [
   `,
   // The secret the record keys of perturbed aggregate counts derive from (src/store/aggregate-count.ts).
   AGGREGATE_SECRET_MIGRATION,
+  // Compact audit records (src/store/audit-append.ts): who acted is stored once in audit_agent,
+  // named by its digest, and the chains from 64 up are the batched appenders', keyed from their start.
+  `
+  CREATE TABLE audit_agent (
+    id text PRIMARY KEY,
+    agent text NOT NULL
+  );
+  INSERT INTO audit_head (chain, seq, hash)
+    SELECT g, 0, sha256(convert_to('${GENESIS_PREFIX}' || g, 'UTF8')) FROM generate_series(${APPENDER_CHAINS.first}, ${APPENDER_CHAINS.first + APPENDER_CHAINS.count - 1}) g;
+  ${sealChainsSql(`chain >= ${TRANSACTION_CHAINS}`)};
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
-export async function migrate(db: Database): Promise<void> {
+export async function migrate(db: Database, auditKey: AuditKey): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(726564)`);
+    // Migrations that seal audit chains read the key's padded forms, set for this transaction only.
+    await withMigrationKey(tx, auditKey);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const rows = await tx.query<{ version: number }>(`SELECT coalesce(max(version), 0) AS version FROM schema_migration`);
     const current = Number(rows[0]?.version ?? 0);

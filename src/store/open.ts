@@ -1,6 +1,7 @@
-import { assertAuditKey, keyAuditSession } from './audit-chain.js';
+import { bindAuditKey } from './audit-append.js';
+import { assertAuditKey } from './audit-chain.js';
 import { type AuditKey, processAuditKey } from './audit-key.js';
-import type { Database, SqlClient } from './driver.js';
+import type { Database } from './driver.js';
 import { migrate } from './migrations.js';
 import { openPglite } from './pglite-driver.js';
 import { openPostgres } from './postgres-driver.js';
@@ -19,13 +20,13 @@ export interface StorageOptions {
   poolSize?: number;
 }
 
-/** Opens the configured database, every session holding the audit key, and brings its schema up to date. */
+/** Opens the configured database, bound to its audit key, and brings its schema up to date. */
 export async function openDatabase(options: StorageOptions): Promise<Database> {
   const key = options.auditKey ?? processAuditKey();
-  const setupSession = (session: SqlClient) => keyAuditSession(session, key);
-  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, setupSession, options.poolSize) : await openPglite(options.dataDir, setupSession);
+  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize) : await openPglite(options.dataDir);
+  bindAuditKey(db, key);
   try {
-    await migrate(db);
+    await migrate(db, key);
     if (options.auditKey) await assertAuditKey(db, options.auditKey);
   } catch (error) {
     await db.close();

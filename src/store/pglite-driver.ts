@@ -4,9 +4,9 @@ import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } 
 /**
  * Embedded PostgreSQL (WebAssembly, in-process). `dataDir` undefined keeps the database in memory.
  * PGlite runs one statement at a time and its `transaction()` holds the instance exclusively,
- * so transactions never interleave here. It is one database session: `setupSession` runs once.
+ * so transactions never interleave here. It is one database session.
  */
-export async function openPglite(dataDir: string | undefined, setupSession: (session: SqlClient) => Promise<void>): Promise<Database> {
+export async function openPglite(dataDir: string | undefined): Promise<Database> {
   const db = dataDir ? new PGlite(dataDir) : new PGlite();
   await db.waitReady;
   const wrap = (client: Pick<PGlite, 'query'>): SqlClient => ({
@@ -16,12 +16,6 @@ export async function openPglite(dataDir: string | undefined, setupSession: (ses
     },
   });
   const plain = wrap(db);
-  try {
-    await setupSession(plain);
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
   return {
     kind: 'pglite',
     query: plain.query,

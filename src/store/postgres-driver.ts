@@ -1,16 +1,8 @@
 import pg from 'pg';
 import { type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
 
-/**
- * A pool of connections to a PostgreSQL 15+ server. `setupSession` runs on each new connection
- * before the pool hands it out (session settings such as the audit key outlive transactions but
- * not connections; a transaction-mode pooler in between would lose them).
- */
-export async function openPostgres(
-  connectionString: string,
-  setupSession: (session: SqlClient) => Promise<void>,
-  poolSize = 16,
-): Promise<Database> {
+/** A pool of connections to a PostgreSQL 15+ server. */
+export async function openPostgres(connectionString: string, poolSize = 16): Promise<Database> {
   const wrap = (client: pg.Pool | pg.ClientBase): SqlClient => ({
     async query<T>(sql: string, params?: readonly unknown[], options?: QueryOptions) {
       const values = params as unknown[] | undefined;
@@ -18,7 +10,7 @@ export async function openPostgres(
       return result.rows as T[];
     },
   });
-  const pool = new pg.Pool({ connectionString, max: poolSize, onConnect: (client) => setupSession(wrap(client)) });
+  const pool = new pg.Pool({ connectionString, max: poolSize });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it. Nothing to log about the data.
   });

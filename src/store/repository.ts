@@ -11,7 +11,7 @@ import { accessFacts, securityCodes } from './access-facts.js';
 import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareRow, Permission, WriteVerdict } from './access-policy.js';
 import { perturbedCount } from './aggregate-count.js';
-import { PATIENT_PLACEHOLDER, appendAuditSql, auditSteps } from './audit-chain.js';
+import { appendInTransaction, auditAppender } from './audit-append.js';
 import { careEvidence, heldCare, resolveParties } from './care-evidence.js';
 import {
   type CareDeclarationRow,
@@ -27,7 +27,7 @@ import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
 import { type IdentifierClaim, conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
 import { includeCondition } from './search-include.js';
-import { namedPatientsSql, narrowedPatients } from './search-narrowing.js';
+import { narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches } from './search-sql.js';
 
@@ -83,9 +83,6 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
-/** The bases an audit record is flagged with, in the order payloads are prepared for them. */
-const AUDIT_BASES: readonly AuditBasis[] = ['break-glass', 'self-declared'];
-
 /** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
 export const MIN_AGGREGATE_COUNT = 10;
 
@@ -97,6 +94,18 @@ function qualified(alias: string): string {
 }
 
 const STORED_COLUMNS = qualified('r');
+
+/** A row read with the basis on which the caller reaches its patient (see `auditBasis`), for its audit record. */
+interface Audited {
+  audit_basis?: AuditBasis | null;
+}
+
+/** One patient's record to write: what was touched, and how the caller reached them. */
+interface PatientAccess {
+  patient: string;
+  entities: string[];
+  basis?: AuditBasis | null;
+}
 
 interface StoredRow {
   resource_type: string;
@@ -202,7 +211,7 @@ export class Repository {
           // The write rolled back, but its answer still tells the caller the person is registered:
           // that answer is audited for the person, committed before it is given.
           const probed = (error as { probed?: string }).probed;
-          if (probed) await this.auditMany({ action: 'E', interaction: 'identifier-conflict', recorded: new Date().toISOString() }, [patientEntity(probed)]);
+          if (probed) await this.auditMany({ action: 'E', interaction: 'identifier-conflict', recorded: new Date().toISOString() }, [], [probed]);
           throw error;
         },
       );
@@ -282,9 +291,9 @@ export class Repository {
   }
 
   /**
-   * One row by primary key, if the caller may see it, and its audit record in the SAME
-   * statement: a read is one round trip, audited or not. What the caller may not see is
-   * answered like what does not exist (404), by the same query, so timing does not tell them apart.
+   * One row by primary key, if the caller may see it, with the basis of the caller's access for
+   * its audit record, which is committed before the row is returned. What the caller may not see
+   * is answered like what does not exist (404), by the same query, so timing does not tell them apart.
    */
   private async readOne(table: 'resource' | 'resource_version', interaction: 'read' | 'vread', resourceType: string, id: string, versionId?: string) {
     const params = new SqlParams();
@@ -297,14 +306,21 @@ export class Repository {
       const current = this.currentVisible('r', params, resourceType);
       if (current) conditions.push(current);
     }
-    const select = `SELECT ${STORED_COLUMNS} FROM ${table} r WHERE ${conditions.join(' AND ')}`;
-    const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
-    const audit = this.auditOne({ action: 'R', interaction, entities: [entity], recorded: new Date().toISOString() }, 'found.compartment', params);
-    const sql = audit
-      ? `WITH RECURSIVE found AS (${select}), ${auditSteps(`${audit} FROM found WHERE found.compartment IS NOT NULL AND NOT found.deleted`).join(', ')} SELECT * FROM found`
-      : select;
-    const rows = await this.client.query<StoredRow>(sql, params.values, { prepare: statementName(interaction, sql) });
-    return rows[0];
+    const sql = `SELECT ${STORED_COLUMNS}${this.basisColumn('r', params)} FROM ${table} r WHERE ${conditions.join(' AND ')}`;
+    const recorded = new Date().toISOString();
+    const rows = await this.client.query<StoredRow & Audited>(sql, params.values, { prepare: statementName(interaction, sql) });
+    const row = rows[0];
+    if (row?.compartment && !row.deleted) {
+      const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
+      await this.record({ action: 'R', interaction, recorded }, [{ patient: row.compartment, entities: [entity], basis: row.audit_basis }]);
+    }
+    return row;
+  }
+
+  /** `, <basis> AS audit_basis` for rows aliased `alias` when the caller is audited and may reach patients on a flagged basis. */
+  private basisColumn(alias: string, params: SqlParams): string {
+    const basis = this.access.audits ? this.access.auditBasis(`${alias}.compartment`, params) : undefined;
+    return basis ? `, ${basis} AS audit_basis` : '';
   }
 
   /**
@@ -317,46 +333,58 @@ export class Repository {
   }
 
   /**
-   * The select list `patient, recorded, payload` of one audit record for the patient `patientSql`,
-   * to complete with a FROM clause; undefined when the caller is not audited. The payload is
-   * built once with a placeholder the statement fills with the patient it finds.
+   * Appends one record per access: inside the transaction when there is one (a write and its record
+   * commit together), otherwise through the batched appender, which returns once the records are
+   * committed, so nothing is served before its record is durable.
    */
-  private auditOne(note: AuditNote, patientSql: string, params: SqlParams): string | undefined {
-    const plain = this.access.auditPayload(note, PATIENT_PLACEHOLDER);
-    if (plain === undefined) return undefined;
-    const fill = (payload: string) => `replace(${params.add(payload)}::text, '${PATIENT_PLACEHOLDER}', ${patientSql})`;
-    const basis = this.access.auditBasis(patientSql, params);
-    const payload = basis
-      ? `CASE ${basis} ${AUDIT_BASES.map((b) => `WHEN '${b}' THEN ${fill(this.access.auditPayload(note, PATIENT_PLACEHOLDER, b)!)}`).join(' ')} ELSE ${fill(plain)} END`
-      : fill(plain);
-    return `SELECT ${patientSql} AS patient, ${params.add(note.recorded)}::timestamptz AS recorded, ${payload} AS payload`;
+  private async record(note: Omit<AuditNote, 'entities'>, accesses: readonly PatientAccess[]): Promise<void> {
+    if (!this.access.audits || accesses.length === 0) return;
+    const records = accesses.map((a) => {
+      const drafted = this.access.auditRecord({ ...note, entities: a.entities }, a.patient, a.basis ?? undefined);
+      if (!drafted) throw new Error('an audited caller drafted no audit record');
+      return { patient: a.patient, recorded: note.recorded, payload: drafted.payload, agent: drafted.agent };
+    });
+    if (this.tx) await appendInTransaction(this.tx.client, this.db, records);
+    else await auditAppender(this.db).append(records);
   }
 
-  /** Appends one audit record per patient among `resources` (one statement); call inside the access's transaction. */
-  private async auditMany(note: Omit<AuditNote, 'entities'>, resources: readonly StoredResource[]): Promise<void> {
+  /**
+   * The basis of the caller's access to each of `patients` (one statement), for records no earlier
+   * statement gave it to. `named`: the patients a search named, of whom only registered Patients
+   * are returned (an unknown id has no one to tell).
+   */
+  private async bases(patients: readonly string[], named = false): Promise<Map<string, AuditBasis | null>> {
+    const params = new SqlParams();
+    const basis = this.access.auditBasis('p.patient', params);
+    if (!basis && !named) return new Map(patients.map((patient) => [patient, null]));
+    const list = params.add(patients);
+    const source = named
+      ? `SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id = ANY(${list}::text[])`
+      : `SELECT unnest(${list}::text[]) AS patient`;
+    const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(`SELECT p.patient, ${basis ?? 'NULL'} AS basis FROM (${source}) p`, params.values);
+    return new Map(rows.map((r) => [r.patient, r.basis]));
+  }
+
+  /** One record per patient among `resources`, naming what of theirs was touched, and one per registered patient of `named`. */
+  private async auditMany(note: Omit<AuditNote, 'entities'>, resources: readonly StoredResource[], named: readonly string[] = []): Promise<void> {
     if (!this.access.audits) return;
     const byPatient = new Map<string, string[]>();
-    for (const r of resources) {
-      if (!r.compartment) continue;
-      byPatient.set(r.compartment, [...(byPatient.get(r.compartment) ?? []), `${r.resourceType}/${r.id}`]);
-    }
-    if (byPatient.size === 0) return;
-    const params = new SqlParams();
-    const patients = [...byPatient.keys()];
-    const payloads = (basis?: AuditBasis) => patients.map((p) => this.access.auditPayload({ ...note, entities: byPatient.get(p) }, p, basis)!);
-    const plain = payloads();
-    const basis = this.access.auditBasis('p.patient', params);
-    if (!basis) {
-      await this.client.query(appendAuditSql(), [patients, patients.map(() => note.recorded), plain], { prepare: 'audit-append' });
-      return;
-    }
-    const flagged = AUDIT_BASES.map((b) => params.add(payloads(b)));
-    const source = `SELECT p.patient, ${params.add(note.recorded)}::timestamptz AS recorded,
-      CASE ${basis} ${AUDIT_BASES.map((b, i) => `WHEN '${b}' THEN p.flagged${i}`).join(' ')} ELSE p.plain END AS payload
-      FROM unnest(${params.add(patients)}::text[], ${params.add(plain)}::text[], ${flagged.map((f) => `${f}::text[]`).join(', ')})
-      AS p(patient, plain, ${AUDIT_BASES.map((_, i) => `flagged${i}`).join(', ')})`;
-    const sql = `WITH RECURSIVE ${auditSteps(source).join(', ')} SELECT 1`;
-    await this.client.query(sql, params.values, { prepare: statementName('audit-append', sql) });
+    for (const r of resources) if (r.compartment) byPatient.set(r.compartment, [...(byPatient.get(r.compartment) ?? []), `${r.resourceType}/${r.id}`]);
+    const bases = byPatient.size > 0 ? await this.bases([...byPatient.keys()]) : new Map<string, AuditBasis | null>();
+    const accesses: PatientAccess[] = [...byPatient].map(([patient, entities]) => ({ patient, entities, basis: bases.get(patient) }));
+    const unseen = named.filter((patient) => !byPatient.has(patient));
+    if (unseen.length > 0) for (const [patient, basis] of await this.bases(unseen, true)) accesses.push({ patient, entities: [`Patient/${patient}`], basis });
+    await this.record(note, accesses);
+  }
+
+  /** One record per patient among a page's rows (with their basis column) and per registered patient the search named. */
+  private async auditPage(note: AuditNote, rows: readonly (Audited & { compartment: string | null })[], named: readonly string[] = []): Promise<void> {
+    if (!this.access.audits) return;
+    const shown = new Map<string, AuditBasis | null | undefined>();
+    for (const row of rows) if (row.compartment && !shown.has(row.compartment)) shown.set(row.compartment, row.audit_basis);
+    const unseen = named.filter((patient) => !shown.has(patient));
+    if (unseen.length > 0) for (const [patient, basis] of await this.bases(unseen, true)) shown.set(patient, basis);
+    await this.record(note, [...shown].map(([patient, basis]) => ({ patient, entities: [], basis })));
   }
 
   /**
@@ -375,17 +403,11 @@ export class Repository {
          RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS expires`,
         [randomUUID(), grant.patient, grant.subject, grant.organization ?? null, grant.reason, grant.minutes],
       );
-      const note: AuditNote = { action: 'E', interaction: '$break-glass', entities: [`Patient/${grant.patient}`], reason: grant.reason, recorded: new Date().toISOString() };
-      const payload = this.access.auditPayload(note, grant.patient, 'break-glass');
-      if (payload) await repo.client.query(appendAuditSql(), [[grant.patient], [note.recorded], [payload]]);
+      const note = { action: 'E', interaction: '$break-glass', reason: grant.reason, recorded: new Date().toISOString() } as const;
+      await repo.record(note, [{ patient: grant.patient, entities: [`Patient/${grant.patient}`], basis: 'break-glass' }]);
       await repo.tellPatient([notice]);
       return rows[0]!.expires;
     });
-  }
-
-  /** Runs `work` in a transaction when the caller is audited, so the audit record commits with the access. */
-  private audited<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.access.audits ? this.transaction(work) : work(this);
   }
 
   /**
@@ -521,53 +543,19 @@ export class Repository {
     if (countOnly) return { entries: [], included: [], total };
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
-    const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
-    type PageRow = StoredRow & Record<string, string | null>;
-    const paged = (repo: Repository, audit: boolean): Promise<PageRow[]> => {
-      if (!audit) return repo.client.query<PageRow>(pageSql, params.values);
-      if (named.length === 0) return repo.auditedPage<PageRow>(pageSql, request.count, note, params);
-      // The named patients join those among the rows shown, one record each, in the page's statement.
-      const record = repo.auditOne(note, 'shown.compartment', params)!;
-      const shown = `FROM (SELECT s.compartment FROM (SELECT compartment FROM page LIMIT ${request.count}) s WHERE s.compartment IS NOT NULL
-        UNION ${namedPatientsSql(named, params)}) shown`;
-      return repo.client.query<PageRow>(`WITH RECURSIVE page AS MATERIALIZED (${pageSql}), ${auditSteps(`${record} ${shown}`).join(', ')} SELECT * FROM page`, params.values);
-    };
-    const fetchPage = async (repo: Repository, auditPage: boolean) => {
-      const rows = await paged(repo, auditPage);
-      const page = rows.slice(0, request.count);
-      const entries = page.map(toStored);
-      const last = page[page.length - 1];
-      const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
-      return { entries, total, nextCursor };
-    };
-    // Without includes a page and its audit records are one statement; includes read more
-    // rows after it, so the page, the includes and their audit share a transaction.
-    if (request.includes.length === 0) return { ...(await fetchPage(this, true)), included: [] };
-    return this.audited(async (repo) => {
-      const result = await fetchPage(repo, false);
-      const included = await repo.included(request, result.entries);
-      await repo.auditMany(note, [...result.entries, ...included]);
-      const shown = new Set([...result.entries, ...included].map((r) => r.compartment));
-      const unseen = named.filter((patient) => !shown.has(patient));
-      const recordParams = new SqlParams();
-      const record = unseen.length > 0 ? repo.auditOne(note, 'shown.compartment', recordParams) : undefined;
-      if (record) {
-        await repo.client.query(`WITH RECURSIVE ${auditSteps(`${record} FROM (${namedPatientsSql(unseen, recordParams)}) shown`).join(', ')} SELECT 1`, recordParams.values);
-      }
-      return { ...result, included };
-    });
-  }
-
-  /**
-   * Runs a page query (`LIMIT count + 1`, the extra row telling whether a next page exists) and
-   * appends one audit record per patient among the first `count` rows, in ONE statement.
-   */
-  private auditedPage<T>(pageSql: string, count: number, note: AuditNote, params: SqlParams): Promise<T[]> {
-    const audit = this.auditOne(note, 'shown.compartment', params);
-    if (!audit) return this.client.query<T>(pageSql, params.values);
-    // A materialized CTE is scanned in the order its query produced the rows: its first `count` rows are the page.
-    const shown = `FROM (SELECT DISTINCT s.compartment FROM (SELECT compartment FROM page LIMIT ${count}) s WHERE s.compartment IS NOT NULL) shown`;
-    return this.client.query<T>(`WITH RECURSIVE page AS MATERIALIZED (${pageSql}), ${auditSteps(`${audit} ${shown}`).join(', ')} SELECT * FROM page`, params.values);
+    const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)}${this.basisColumn('r', params)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
+    const rows = await this.client.query<StoredRow & Audited & Record<string, string | null>>(pageSql, params.values);
+    const page = rows.slice(0, request.count);
+    const entries = page.map(toStored);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > request.count && last ? encodeCursor(keys.map((_, i) => last[`sort_${i}`] ?? null)) : undefined;
+    if (request.includes.length === 0) {
+      await this.auditPage(note, page, named);
+      return { entries, total, nextCursor, included: [] };
+    }
+    const included = await this.included(request, entries);
+    await this.auditMany(note, [...entries, ...included], named);
+    return { entries, total, nextCursor, included };
   }
 
   /** True when the caller may do `permission` on `resourceType` (the door's require, as a test). */
@@ -596,15 +584,11 @@ export class Repository {
         : perturbedCount(this.client, `SELECT r.resource_type, r.id FROM resource r WHERE ${where}`, params.values, MIN_AGGREGATE_COUNT);
     }
     const wanted = request.total !== 'none' || request.summary === 'count';
-    const record = named ? this.auditOne(named.note, 'named.compartment', params) : undefined;
-    if (named && record) {
-      // Narrowed to a few patients, so counted exactly (never estimated), with their records in the same statement.
-      const rows = await this.client.query<{ n: string }>(
-        `WITH RECURSIVE counted AS (SELECT count(*)::text AS n FROM resource r WHERE ${where}),
-          ${auditSteps(`${record} FROM (${namedPatientsSql(named.patients, params)}) named`).join(', ')} SELECT n FROM counted`,
-        params.values,
-      );
-      return wanted ? Number(rows[0]!.n) : undefined;
+    if (named && this.access.audits) {
+      // Narrowed to a few patients, so counted exactly (never estimated); the count is about them, so each gets a record.
+      const rows = await this.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource r WHERE ${where}`, params.values);
+      await this.auditMany(named.note, [], named.patients);
+      return wanted ? Number(rows[0]?.n) : undefined;
     }
     if (!wanted) return undefined;
     const values = params.values;
@@ -687,14 +671,15 @@ export class Repository {
     const interaction = options.id ? 'history-instance' : options.resourceType ? 'history-type' : 'history-system';
     // Ordered by the table's columns (qualified), not the text aliases of STORED_COLUMNS: the
     // index on last_updated serves it and versions compare as numbers.
-    const rows = await this.auditedPage<StoredRow>(
-      `SELECT ${qualified('v')}, v.method FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    const recorded = new Date().toISOString();
+    const rows = await this.client.query<StoredRow & Audited>(
+      `SELECT ${qualified('v')}, v.method${this.basisColumn('v', params)} FROM ${source} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY v.last_updated DESC, v.resource_type DESC, v.id DESC, v.version_id DESC LIMIT ${options.count + 1}`,
-      options.count,
-      { action: 'R', interaction, recorded: new Date().toISOString() },
-      params,
+      params.values,
     );
-    const entries = rows.slice(0, options.count).map(toStored);
+    const page = rows.slice(0, options.count);
+    await this.auditPage({ action: 'R', interaction, recorded }, page);
+    const entries = page.map(toStored);
     const last = entries[entries.length - 1];
     const nextCursor = rows.length > options.count && last ? encodeCursor([last.lastUpdated, last.resourceType, last.id, last.versionId]) : undefined;
     return { entries, nextCursor };
@@ -774,7 +759,8 @@ export class Repository {
     const version = nextVersion(resource, id, current, this.access.author);
     const restricted = !this.access.unrestricted;
     const claims = identifierClaims(resource, id);
-    if ((claims.length > 0 || restricted || version.facts.care.length > 0) && !this.tx) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+    const audited = this.access.audits && version.compartment !== null;
+    if ((claims.length > 0 || restricted || audited || version.facts.care.length > 0) && !this.tx) return this.transaction((repo) => repo.writeVersion(resource, id, current));
     const verdict = await this.checkWrite(version, current);
     if (claims.length > 0) {
       const [taken] = await conflictingClaims(this.client, claims);
@@ -792,10 +778,8 @@ export class Repository {
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))`,
     );
     steps.push(...indexInserts([{ resourceType: version.resourceType, id, resource: version.full, care: verdict.care }], params, ['$1', '$2']));
-    const note: AuditNote = { action: version.method === 'create' ? 'C' : 'U', interaction: version.method, entities: [`${version.resourceType}/${id}`], recorded: version.lastUpdated };
-    const audit = version.compartment ? this.auditOne(note, '$5::text', params) : undefined;
-    if (audit) steps.push(...auditSteps(audit));
-    await this.client.query(`WITH RECURSIVE ${steps.join(', ')} SELECT 1`, params.values);
+    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
     if (version.resourceType === 'StructureDefinition') this.afterCommit(() => registerStructureDefinitions([version.full]));
@@ -946,7 +930,7 @@ export class Repository {
     if (!this.access.author?.startsWith('Patient/') || !(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
     return this.transaction(async (repo) => {
       const issued = await issueCareCode(repo.client, patient, this.access.author!);
-      await repo.auditMany({ action: 'E', interaction: '$care-code', recorded: new Date().toISOString() }, [patientEntity(patient)]);
+      await repo.auditMany({ action: 'E', interaction: '$care-code', recorded: new Date().toISOString() }, [], [patient]);
       return issued;
     });
   }
@@ -967,7 +951,7 @@ export class Repository {
     return this.transaction(async (repo) => {
       if (!byPatient && !(await redeemCareCode(repo.client, patient, confirmation.code, author!))) throw forbidden(`The code is not valid for this patient, or was used or expired`);
       const confirmed = await confirmDeclarations(repo.client, patient, party, author!);
-      await repo.auditMany({ action: 'E', interaction: '$confirm-care', recorded: new Date().toISOString() }, [patientEntity(patient)]);
+      await repo.auditMany({ action: 'E', interaction: '$confirm-care', recorded: new Date().toISOString() }, [], [patient]);
       return confirmed;
     });
   }
@@ -1135,10 +1119,6 @@ function indexInserts(
   return steps;
 }
 
-/** The Patient itself as what an operation on the record touched, for its audit record. */
-function patientEntity(patient: string): StoredResource {
-  return { resourceType: 'Patient', id: patient, versionId: '', lastUpdated: '', deleted: false, json: '', compartment: patient };
-}
 
 function toStored(row: StoredRow): StoredResource {
   return {

@@ -1,5 +1,4 @@
 import type { SearchFilter, SearchRequest } from '../fhir/search-request.js';
-import type { SqlParams } from './sql-params.js';
 
 const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /** `Patient/x`, `Patient/x/_history/n`, or an absolute URL ending so. */
@@ -42,9 +41,4 @@ function namedBy(filter: SearchFilter): string[] {
       });
     }
   }
-}
-
-/** A query with one column, `compartment`: those of `patients` that exist as Patients (an unknown id has no one to tell). */
-export function namedPatientsSql(patients: readonly string[], params: SqlParams): string {
-  return `SELECT n.id AS compartment FROM resource n WHERE n.resource_type = 'Patient' AND n.id = ANY(${params.add(patients)}::text[])`;
 }

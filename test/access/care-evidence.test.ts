@@ -11,6 +11,7 @@ import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import { FIXED, HIV_LABEL, ICD10, IIN, LOINC, ORG, type Tokens, bearer, buildWorld, entryRefs, iin, tokens } from './world.js';
+import { storedAuditEvents } from '../support/audit-events.js';
 
 const SELF_DECLARED = 'self-declared';
 
@@ -61,8 +62,8 @@ for (const driver of testDrivers()) describe(`care relationships from evidence (
   });
   /** The newest AuditEvent about `patient` by `subject`. */
   const lastAudit = async (patient: string, subject: string): Promise<AuditEvent | undefined> => {
-    const rows = await server.db.query<{ payload: string }>(`SELECT payload FROM audit_event WHERE patient = $1 ORDER BY recorded DESC, chain DESC, seq DESC LIMIT 50`, [patient]);
-    return rows.map((r) => JSON.parse(r.payload) as AuditEvent).find((e) => e.agent.some((a) => a.requestor && a.who?.identifier?.value === subject));
+    const events = await storedAuditEvents(server.db, 'e.patient = $1', [patient], 'e.recorded DESC, e.chain DESC, e.seq DESC LIMIT 50');
+    return events.find((e) => e.agent.some((a) => a.requestor && a.who?.identifier?.value === subject));
   };
   const flagged = (e: AuditEvent | undefined) => (e?.meta?.security ?? []).some((s) => s.code === SELF_DECLARED);
   const notices = async (patient: string, topic: string) => {

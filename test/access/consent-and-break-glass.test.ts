@@ -11,6 +11,7 @@ import type { AuditEvent, Bundle, Communication } from '@medplum/fhirtypes';
 import { verifyAuditChain } from '../../src/access/audit-verify.js';
 import { testDrivers } from '../support/database.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
+import { storedAuditEvents } from '../support/audit-events.js';
 import {
   FIXED,
   HIV_LABEL,
@@ -71,10 +72,7 @@ for (const driver of testDrivers()) describe(`consent and break-glass (${driver.
   const auditCount = async () => Number((await server.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event`))[0]!.n);
   /** The AuditEvents about `patient` recorded for the account or client `subject`, oldest first. */
   const auditsOf = async (patient: string, subject: string): Promise<AuditEvent[]> => {
-    const rows = await server.db.query<{ payload: string }>(`SELECT payload FROM audit_event WHERE patient = $1 ORDER BY recorded, chain, seq`, [patient]);
-    return rows
-      .map((r) => JSON.parse(r.payload) as AuditEvent)
-      .filter((e) => e.agent.some((a) => a.requestor && a.who?.identifier?.value === subject));
+    return (await storedAuditEvents(server.db, 'e.patient = $1', [patient])).filter((e) => e.agent.some((a) => a.requestor && a.who?.identifier?.value === subject));
   };
   const isFlagged = (e: AuditEvent) =>
     (e.meta?.security ?? []).some((s) => s.code === BTG) &&

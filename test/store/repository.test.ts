@@ -5,6 +5,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import type { Database } from '../../src/store/driver.js';
 import { migrate } from '../../src/store/migrations.js';
+import { processAuditKey } from '../../src/store/audit-key.js';
 import { Repository } from '../../src/store/repository.js';
 import { testDrivers } from '../support/database.js';
 
@@ -21,7 +22,7 @@ for (const driver of testDrivers()) describe(`storage: the repository (${driver.
 
   test('migrations are recorded and applying them again changes nothing', async () => {
     const before = await db.query<{ version: number }>(`SELECT version FROM schema_migration ORDER BY version`);
-    await migrate(db);
+    await migrate(db, processAuditKey());
     const afterwards = await db.query<{ version: number }>(`SELECT version FROM schema_migration ORDER BY version`);
     assert.deepEqual(afterwards, before);
     assert.ok(before.length >= 1);

@@ -1,0 +1,223 @@
+import { randomInt } from 'node:crypto';
+import { APPENDER_CHAINS, TRANSACTION_CHAINS, linkMessage, microsecondInstant } from './audit-chain.js';
+import { type AuditKey, processAuditKey } from './audit-key.js';
+import type { Database, SqlClient } from './driver.js';
+
+/**
+ * Who acted, in the audit's own table: the same person, client, organization, address and purpose
+ * make every request's record, so a record names them by `id`, a digest of `text` (content-
+ * addressed: changing a stored agent breaks its id, which the chained records hold).
+ */
+export interface AuditAgent {
+  id: string;
+  text: string;
+}
+
+/** One audit record to append: `recorded` is an ISO instant (milliseconds), `payload` a compact record. */
+export interface AuditRecord {
+  patient: string | null;
+  recorded: string;
+  payload: string;
+  agent?: AuditAgent;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Appends records at `head` of `chain` in ONE statement: the agents they name (once each), the
+ * rows, and the head moved on. The head moves only from where the links were computed (`seq =
+ * $2`): when another writer moved it first the statement appends nothing and says so (n = 0).
+ */
+const APPEND_SQL = `WITH agents AS (INSERT INTO audit_agent (id, agent) SELECT * FROM unnest($3::text[], $4::text[]) ON CONFLICT (id) DO NOTHING),
+  head AS (UPDATE audit_head SET seq = $2::bigint + cardinality($5::text[]), hash = decode($9, 'hex') WHERE chain = $1 AND seq = $2::bigint RETURNING chain),
+  appended AS (INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload)
+    SELECT $1, $2::bigint + t.n, t.recorded, t.patient, decode(t.hash, 'hex'), t.payload
+    FROM head CROSS JOIN unnest($5::text[], $6::timestamptz[], $7::text[], $8::text[]) WITH ORDINALITY AS t(patient, recorded, payload, hash, n) RETURNING 1)
+  SELECT count(*)::int AS n FROM appended`;
+
+/** The head after `records`, and each record's link, computed here so the key stays in this process. */
+function linksFrom(key: AuditKey, head: Head, records: readonly AuditRecord[]): { hashes: string[]; next: Head } {
+  const hashes: string[] = [];
+  let previous = head.hash;
+  for (const record of records) {
+    previous = key.link(previous, linkMessage({ recorded: microsecondInstant(record.recorded), patient: record.patient, payload: record.payload }));
+    hashes.push(previous);
+  }
+  return { hashes, next: { seq: head.seq + records.length, hash: previous } };
+}
+
+/** Runs APPEND_SQL; true when every record was appended (false: the head had moved). */
+async function appendAt(client: SqlClient, chain: number, head: Head, links: { hashes: string[]; next: Head }, records: readonly AuditRecord[], agents: readonly AuditAgent[]): Promise<boolean> {
+  const rows = await client.query<{ n: number }>(
+    APPEND_SQL,
+    [
+      chain,
+      head.seq,
+      agents.map((a) => a.id),
+      agents.map((a) => a.text),
+      records.map((r) => r.patient),
+      records.map((r) => r.recorded),
+      records.map((r) => r.payload),
+      links.hashes,
+      links.next.hash,
+    ],
+    { prepare: 'audit-append' },
+  );
+  return Number(rows[0]?.n) === records.length;
+}
+
+function agentsOf(records: readonly AuditRecord[], known?: ReadonlySet<string>): AuditAgent[] {
+  const agents = new Map<string, AuditAgent>();
+  for (const { agent } of records) if (agent && !known?.has(agent.id)) agents.set(agent.id, agent);
+  return [...agents.values()];
+}
+
+async function loadHead(client: SqlClient, chain: number, lock = false): Promise<Head> {
+  const rows = await client.query<{ seq: string; hash: string }>(
+    `SELECT seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = $1${lock ? ' FOR UPDATE' : ''}`,
+    [chain],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`audit chain ${chain} has no head`);
+  return { seq: Number(row.seq), hash: row.hash };
+}
+
+/**
+ * Appends inside the caller's transaction (a write and its record commit together), on the
+ * session's transaction chain, whose head stays locked until the transaction ends.
+ */
+export async function appendInTransaction(tx: SqlClient, db: Database, records: readonly AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const [row] = await tx.query<{ chain: number }>(`SELECT pg_backend_pid() % ${TRANSACTION_CHAINS} AS chain`);
+  const chain = Number(row?.chain);
+  const head = await loadHead(tx, chain, true);
+  if (!(await appendAt(tx, chain, head, linksFrom(auditKeyOf(db), head, records), records, agentsOf(records)))) throw new Error(`audit chain ${chain} moved under its lock`);
+}
+
+/** Records of requests that arrive together go in one statement; a batch holds at most this many. */
+const MAX_BATCH = 1000;
+
+interface Waiting {
+  records: readonly AuditRecord[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Lane {
+  chain: number;
+  head: Head | undefined;
+}
+
+const randomAppenderChain = () => APPENDER_CHAINS.first + randomInt(APPENDER_CHAINS.count);
+
+/**
+ * Group commit for the records of reads: each request hands its records over and waits; whatever
+ * arrived while a lane's statement was running goes in that lane's next statement, one commit for
+ * all. A request is answered only after the commit that holds its records, so nothing is served
+ * without a durable record. A lane owns a chain while its head is where it left it; another
+ * process on the same chain makes it re-read the head and move to another chain.
+ */
+export class AuditAppender {
+  private readonly queue: Waiting[] = [];
+  private readonly idle: Lane[];
+  /** Agents this process has stored: each is sent once. */
+  private readonly agents = new Set<string>();
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly key: AuditKey,
+    lanes: number,
+  ) {
+    this.idle = Array.from({ length: lanes }, () => ({ chain: randomAppenderChain(), head: undefined }));
+  }
+
+  /** Resolves once `records` are committed. */
+  append(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      if (!this.scheduled) {
+        // The requests of this turn of the event loop join the batch.
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      const lane = this.idle.pop()!;
+      const batch: Waiting[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.records.length <= MAX_BATCH)) {
+        const next = this.queue.shift()!;
+        batch.push(next);
+        size += next.records.length;
+      }
+      void this.flush(lane, batch).finally(() => {
+        this.idle.push(lane);
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(lane: Lane, batch: Waiting[]): Promise<void> {
+    const records = batch.flatMap((w) => w.records);
+    const agents = agentsOf(records, this.agents);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const head = (lane.head ??= await loadHead(this.db, lane.chain));
+        const links = linksFrom(this.key, head, records);
+        const appended = await appendAt(this.db, lane.chain, head, links, records, agents).catch(async (error: unknown) => {
+          // The statement may have committed before the connection failed: the head says whether.
+          const now = await loadHead(this.db, lane.chain).catch(() => undefined);
+          if (now?.seq !== links.next.seq || now.hash !== links.next.hash) {
+            lane.head = undefined;
+            throw error;
+          }
+          return true;
+        });
+        if (appended) {
+          lane.head = links.next;
+          break;
+        }
+        lane.chain = randomAppenderChain();
+        lane.head = undefined;
+        if (attempt >= 5) throw new Error('the audit chains stayed contended over five attempts');
+      }
+      for (const agent of agents) this.agents.add(agent.id);
+      for (const waiting of batch) waiting.resolve();
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    }
+  }
+}
+
+const keys = new WeakMap<Database, AuditKey>();
+const appenders = new WeakMap<Database, AuditAppender>();
+
+/** Names the key the chains of `db` are linked with (openDatabase does, once). */
+export function bindAuditKey(db: Database, key: AuditKey): void {
+  keys.set(db, key);
+}
+
+function auditKeyOf(db: Database): AuditKey {
+  return keys.get(db) ?? processAuditKey();
+}
+
+/** The process's appender for `db`: two lanes on PostgreSQL (one commits while the other fills), one on PGlite. */
+export function auditAppender(db: Database): AuditAppender {
+  let appender = appenders.get(db);
+  if (!appender) {
+    appender = new AuditAppender(db, auditKeyOf(db), db.kind === 'postgres' ? 2 : 1);
+    appenders.set(db, appender);
+  }
+  return appender;
+}
