@@ -1,6 +1,7 @@
 import { badRequest, forbidden } from '../fhir/outcome.js';
 import { careEvidence } from '../store/care-evidence.js';
-import type { SqlClient } from '../store/driver.js';
+import type { Database } from '../store/driver.js';
+import { accessFacts } from './access-cache.js';
 import type { AccessContext } from './context.js';
 import { defaultPurposeOfUse } from './door.js';
 import { resourceScopes } from './scopes.js';
@@ -30,9 +31,10 @@ export interface RequestFacts {
 
 /**
  * The AccessContext of a request from its verified token. An administrator's grant of clinical
- * access is read from the account on every request, so withdrawing it takes effect at once.
+ * access is read from the account (cached, dropped by notification when the account changes, so
+ * withdrawing it takes effect within ACCESS_CACHE_STALE_MS at most).
  */
-export async function accessContextFromClaims(db: SqlClient, claims: AccessClaims, facts: RequestFacts = {}): Promise<AccessContext> {
+export async function accessContextFromClaims(db: Database, claims: AccessClaims, facts: RequestFacts = {}): Promise<AccessContext> {
   const role = claims.role;
   const purpose = facts.purposeOfUse?.trim().toUpperCase();
   if (purpose !== undefined && !PURPOSES.has(purpose)) throw badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`, 'X-Purpose-Of-Use');
@@ -60,6 +62,6 @@ export async function accessContextFromClaims(db: SqlClient, claims: AccessClaim
     ...(facts.address ? { address: facts.address } : {}),
     ...(facts.onBehalfOf ? { onBehalfOf: facts.onBehalfOf } : {}),
   };
-  if (role === 'administrator') context.clinicalAccess = (await findUserById(db, claims.sub))?.clinicalAccess === true;
+  if (role === 'administrator') context.clinicalAccess = await accessFacts(db).clinicalAccess(claims.sub, async () => (await findUserById(db, claims.sub))?.clinicalAccess === true);
   return context;
 }

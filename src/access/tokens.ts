@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Database, SqlClient } from '../store/driver.js';
+import { accessFacts } from './access-cache.js';
 import { getRecord, putRecord } from './adapter.js';
 import { ClientNotApprovedError, tokenRefusal } from './clients.js';
 import { findUserByUsername, type Role } from './users.js';
@@ -58,7 +59,7 @@ export interface VerifierOptions {
   /** The FHIR base URL, the tokens' audience. */
   audience: string;
   /**
-   * Also require the token to be on record as not revoked (one primary-key look-up).
+   * Also require the token to be on record as not revoked (from memory, see access-cache.ts).
    * Default true; false verifies the signature and claims only.
    */
   checkRevocation?: boolean;
@@ -82,7 +83,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): (token: str
     loadedAt = Date.now();
     return keySet;
   };
-  return async (token: string) => {
+  const verifyJwt = async (token: string): Promise<AccessClaims> => {
     if (typeof token !== 'string' || token.split('.').length !== 3) throw new AccessTokenError('not a JWT access token');
     let payload: JWTPayload;
     try {
@@ -99,12 +100,30 @@ export function createAccessTokenVerifier(options: VerifierOptions): (token: str
       if (error instanceof joseErrors.JOSEError || error instanceof SyntaxError) throw new AccessTokenError(`the access token is not valid (${(error as Error).message})`);
       throw error;
     }
-    if (options.checkRevocation !== false && !(await getRecord(options.db, ISSUED_ACCESS_TOKEN, String(payload.jti)))) {
-      throw new AccessTokenError('the access token was revoked');
-    }
     return toAccessClaims(payload);
   };
+  // A token's signature and claims do not change: checked once, its claims are kept by the token
+  // text (unforgeable) until it expires; revocation is asked on every request.
+  const verified = new Map<string, AccessClaims>();
+  return async (token: string) => {
+    let claims = verified.get(token);
+    if (!claims || claims.exp * 1000 <= Date.now()) {
+      verified.delete(token);
+      claims = await verifyJwt(token);
+      if (verified.size >= MAX_VERIFIED_TOKENS) verified.clear();
+      verified.set(token, claims);
+    }
+    const { jti } = claims;
+    const onRecord = async () => (await getRecord(options.db, ISSUED_ACCESS_TOKEN, jti)) !== undefined;
+    if (options.checkRevocation !== false && !(await accessFacts(options.db).tokenLive(jti, onRecord))) {
+      throw new AccessTokenError('the access token was revoked');
+    }
+    return claims;
+  };
 }
+
+/** Verified tokens whose claims are kept; past it the map starts over. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 function toAccessClaims(payload: JWTPayload): AccessClaims {
   const text = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined);

@@ -101,6 +101,14 @@ function forgetDetails(resourceType: string, code: string): void {
 function forgetCompiled(): void {
   typeParameters.clear();
   forgetComposites();
+  definitionsVersion++;
+}
+
+let definitionsVersion = 0;
+
+/** Changes whenever a SearchParameter is registered or unregistered, so what is built from the definitions knows to build again. */
+export function searchParametersVersion(): number {
+  return definitionsVersion;
 }
 
 export function searchParameter(resourceType: string, code: string): SearchParameter | undefined {

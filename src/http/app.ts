@@ -206,7 +206,9 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   }
   if (response.status === 304) return reply.removeHeader('content-type').send();
   if (request.method === 'HEAD') return reply.send();
-  if (response.body !== undefined) return response.body === '' ? reply.removeHeader('content-type').send() : reply.send(response.body);
+  if (response.body === '') return reply.removeHeader('content-type').send();
+  // A FHIR resource served as prepared text (the CapabilityStatement) is pretty-printed on request like any other.
+  if (response.body !== undefined) return reply.send(pretty && !response.contentType ? JSON.stringify(JSON.parse(response.body), null, 2) : response.body);
   const prefer = request.headers.prefer ?? '';
   const writes = request.method !== 'GET' && !!stored;
   if (writes && /return=minimal/.test(prefer)) return reply.send();

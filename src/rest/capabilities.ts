@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { resourceTypes } from '../fhir/definitions.js';
 import { ERROR_CODE_SYSTEM_ID, ERROR_SYSTEM } from '../fhir/outcome.js';
-import { searchParameters } from '../fhir/search-parameters.js';
+import { searchParameters, searchParametersVersion } from '../fhir/search-parameters.js';
 import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
-import type { FhirResponse, InteractionContext } from './interaction.js';
+import { heldProfiles, registryVersion } from '../fhir/validate.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
 import { OPERATION_DEFINITIONS } from './operation-definitions.js';
 import { ROUTES } from './routes.js';
 
@@ -31,15 +33,31 @@ const BUILT_IN: Record<string, string> = {
 /** Parameters the search engine refuses (400): not advertised. */
 const UNSUPPORTED = new Set(['_compartment', '_query']);
 
-let statement: CapabilityStatement | undefined;
+/** The statement as served, per base URL: its JSON text and ETag, and the definitions' versions it was built from. */
+const served = new Map<string, { versions: string; body: string; etag: string }>();
 
 /**
  * The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from the
- * route table and the search parameters the engine supports, so it states what is implemented.
+ * route table, the search parameters the engine supports and the profiles the server holds, so
+ * it states what is implemented. Built once and served from memory with an ETag; built again
+ * when a SearchParameter or StructureDefinition is registered or removed.
  */
-export async function capabilities(_request: unknown, _params: unknown, context: InteractionContext): Promise<FhirResponse> {
-  statement ??= buildStatement();
-  return { status: 200, resource: { ...statement, implementation: { description: 'Densaulyq FHIR R4 server', url: context.baseUrl } } };
+export async function capabilities(request: FhirRequest, _params: unknown, context: InteractionContext): Promise<FhirResponse> {
+  const versions = `${searchParametersVersion()}|${registryVersion()}`;
+  let current = served.get(context.baseUrl);
+  if (current?.versions !== versions) {
+    const statement: CapabilityStatement = { ...buildStatement(), implementation: { description: 'Densaulyq FHIR R4 server', url: context.baseUrl } };
+    const body = JSON.stringify(statement);
+    current = { versions, body, etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    // Few base URLs serve one deployment; a stream of made-up Host names cannot grow this.
+    if (served.size >= 16) served.clear();
+    served.set(context.baseUrl, current);
+  }
+  const headers = { etag: current.etag };
+  const { ifNoneMatch } = request.headers;
+  const tag = parseETag(current.etag);
+  if (ifNoneMatch?.split(',').some((sent) => parseETag(sent.trim()) === tag)) return { status: 304, headers };
+  return { status: 200, headers, body: current.body };
 }
 
 function buildStatement(): CapabilityStatement {
@@ -61,6 +79,7 @@ function buildStatement(): CapabilityStatement {
         .filter((p) => !UNSUPPORTED.has(p.code!))
         .map((p) => ({ name: p.code!, definition: p.url, type: p.type! })),
       operation: operations(type),
+      ...(heldProfiles(type).length ? { supportedProfile: heldProfiles(type) } : {}),
       ...(BUILT_IN[type] ? { documentation: BUILT_IN[type] } : {}),
     }),
   );

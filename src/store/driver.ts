@@ -11,8 +11,20 @@ export interface SqlClient {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]>;
 }
 
+/** Receives the notifications of one channel (PostgreSQL LISTEN/NOTIFY). */
+export interface ChangeListener {
+  notify(payload: string): void;
+  /**
+   * Whether notifications now arrive: false when the listening connection was lost (some may be
+   * missed until it is back), true once it listens again. Called at each change, first with true.
+   */
+  live(listening: boolean): void;
+}
+
 export interface Database extends SqlClient {
   readonly kind: 'pglite' | 'postgres';
+  /** Delivers `channel`'s notifications to `listener` until the database is closed; reconnects when the connection is lost. */
+  listen(channel: string, listener: ChangeListener): Promise<void>;
   /**
    * Runs `work` in one SQL transaction: committed when it resolves, rolled back when it throws.
    * Serialization failures and deadlocks are retried, so `work` must be safe to run again.

@@ -3,6 +3,7 @@ import { AGGREGATE_SECRET_MIGRATION } from './aggregate-count.js';
 import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
 import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, withMigrationKey } from './audit-chain.js';
 import type { AuditKey } from './audit-key.js';
+import { ACCESS_CHANNEL } from './access-notifications.js';
 import { splitStatements } from './sql-statements.js';
 
 /**
@@ -359,6 +360,21 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO audit_head (chain, seq, hash)
     SELECT g, 0, sha256(convert_to('${GENESIS_PREFIX}' || g, 'UTF8')) FROM generate_series(${APPENDER_CHAINS.first}, ${APPENDER_CHAINS.first + APPENDER_CHAINS.count - 1}) g;
   ${sealChainsSql(`chain >= ${TRANSACTION_CHAINS}`)};
+  `,
+  // What every server process caches about tokens and accounts (src/access/access-cache.ts) is
+  // invalidated by notification when it changes: a revoked token's record deleted, an account changed.
+  `
+  CREATE FUNCTION densaulyq_notify_access() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_TABLE_NAME = 'oauth_payload' THEN
+      IF OLD.kind = 'IssuedAccessToken' THEN PERFORM pg_notify('${ACCESS_CHANNEL}', 'token:' || OLD.id); END IF;
+    ELSE
+      PERFORM pg_notify('${ACCESS_CHANNEL}', 'account:' || OLD.id);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER oauth_payload_revoked AFTER DELETE ON oauth_payload FOR EACH ROW EXECUTE FUNCTION densaulyq_notify_access();
+  CREATE TRIGGER app_user_changed AFTER UPDATE OR DELETE ON app_user FOR EACH ROW EXECUTE FUNCTION densaulyq_notify_access();
   `,
 ];
 

@@ -28,6 +28,11 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
         }
       }
     },
+    async listen(channel, listener) {
+      // In-process: a notification cannot be lost while the instance is open.
+      await db.listen(channel, (payload) => listener.notify(payload));
+      listener.live(true);
+    },
     close: () => db.close(),
   };
 }

@@ -1,5 +1,69 @@
 import pg from 'pg';
-import { type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+import { type ChangeListener, type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+
+/** How long the listening connection waits before connecting again after it was lost. */
+const RELISTEN_MS = 1000;
+
+/**
+ * One connection of its own that LISTENs on every channel asked for; when it is lost the listeners
+ * hear `live(false)`, and `live(true)` once a new one listens again.
+ */
+function notifications(connectionString: string) {
+  const channels = new Map<string, ChangeListener[]>();
+  let client: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let closed = false;
+  const each = (f: (listener: ChangeListener) => void) => {
+    for (const listeners of channels.values()) listeners.forEach(f);
+  };
+  const lost = (gone: pg.Client) => {
+    if (client !== gone) return;
+    client = undefined;
+    each((l) => l.live(false));
+    if (!closed) setTimeout(() => void connect().catch(() => undefined), RELISTEN_MS).unref();
+  };
+  const connect = (): Promise<void> =>
+    (connecting ??= (async () => {
+      const next = new pg.Client({ connectionString });
+      next.on('notification', (message) => {
+        for (const listener of channels.get(message.channel) ?? []) listener.notify(message.payload ?? '');
+      });
+      next.on('error', () => lost(next));
+      next.on('end', () => lost(next));
+      try {
+        await next.connect();
+        for (const channel of channels.keys()) await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (error) {
+        await next.end().catch(() => undefined);
+        if (!closed) setTimeout(() => void connect().catch(() => undefined), RELISTEN_MS).unref();
+        throw error;
+      } finally {
+        connecting = undefined;
+      }
+      if (closed) {
+        await next.end();
+        return;
+      }
+      client = next;
+      each((l) => l.live(true));
+    })());
+  return {
+    async listen(channel: string, listener: ChangeListener): Promise<void> {
+      const known = channels.get(channel);
+      channels.set(channel, [...(known ?? []), listener]);
+      if (client && !known) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      if (client) listener.live(true);
+      else await connect().catch(() => undefined);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await connecting?.catch(() => undefined);
+      const last = client;
+      client = undefined;
+      await last?.end().catch(() => undefined);
+    },
+  };
+}
 
 /** A pool of connections to a PostgreSQL 15+ server. */
 export async function openPostgres(connectionString: string, poolSize = 16): Promise<Database> {
@@ -15,6 +79,7 @@ export async function openPostgres(connectionString: string, poolSize = 16): Pro
     // An idle client lost its connection; the pool replaces it. Nothing to log about the data.
   });
   const plain = wrap(pool);
+  const listening = notifications(connectionString);
   return {
     kind: 'postgres',
     query: plain.query,
@@ -45,6 +110,10 @@ export async function openPostgres(connectionString: string, poolSize = 16): Pro
         }
       }
     },
-    close: () => pool.end(),
+    listen: listening.listen,
+    close: async () => {
+      await listening.close();
+      await pool.end();
+    },
   };
 }

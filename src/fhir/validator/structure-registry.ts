@@ -32,6 +32,11 @@ export function heldDefinition(url: string): StructureDefinition | undefined {
   return held.get(url) ?? (url.includes('|') ? held.get(url.split('|')[0]!) : undefined);
 }
 
+/** The canonical URLs of the held profiles constraining `type`. */
+export function heldProfiles(type: string): string[] {
+  return [...held.values()].filter((d) => d.type === type && d.kind === 'resource').map((d) => d.url);
+}
+
 /** Changes with every registration, so compiled profiles know when to compile again. */
 export function registryVersion(): number {
   return version;
