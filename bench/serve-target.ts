@@ -5,7 +5,10 @@
  * - `fhir`: the Densaulyq app (`buildApp`) on PGlite (BENCH_DATA_DIR) or PostgreSQL (DATABASE_URL),
  *   audited unless BENCH_AUDIT=off (the access benchmark's baseline). It owns its database, so it
  *   creates the accounts the bench clients act as and mints their tokens (see BenchAccounts);
- *   the clinician acts for organization BENCH_ORGANIZATION (default `bench-clinic`);
+ *   the clinician acts for organization BENCH_ORGANIZATION (default `bench-clinic`).
+ *   BENCH_OPEN=on makes it an open server, the honest limit the door is measured against: every
+ *   request is the administrator with clinical access, no token is checked (nothing is verified
+ *   or looked up), no audit. Only this bench script can do that: the product has no such setting;
  * - `bare`: one Fastify route that returns BENCH_BARE_FILE's JSON from memory — the ceiling a
  *   FHIR read is compared to.
  *
@@ -18,13 +21,13 @@ import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createAccessTokenVerifier, mintAccessToken } from '../src/access/tokens.js';
+import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '../src/access/tokens.js';
 import { addUser } from '../src/access/users.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/log.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
-import type { BenchAccount, BenchAccounts, ParentMessage, TargetMessage } from './target-process.js';
+import type { BenchAccounts, ParentMessage, TargetMessage } from './target-process.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 /** The issuer and audience of the tokens bench clients send. */
@@ -52,22 +55,24 @@ async function serveBare(): Promise<FastifyInstance> {
  * verifier checks it like any other, revocation look-up included). Names are unique per process:
  * two targets may share one database.
  */
-async function createAccounts(db: Database): Promise<BenchAccounts> {
+async function createAccounts(db: Database): Promise<BenchAccounts & { administratorClaims: AccessClaims }> {
   const suffix = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const organization = process.env.BENCH_ORGANIZATION || BENCH_ORGANIZATION;
-  const mint = async (subject: string, claims: { role: 'administrator' | 'clinician'; scope: string; organization?: string }): Promise<BenchAccount> => {
-    const { access_token } = await mintAccessToken(
+  const mint = async (subject: string, claims: { role: 'administrator' | 'clinician'; scope: string; organization?: string }) => {
+    const minted = await mintAccessToken(
       db,
       { sub: subject, client_id: 'densaulyq-bench', ...claims },
       { issuer: BENCH_ISSUER, fhirBaseUrl: BENCH_AUDIENCE, ttlSeconds: TOKEN_TTL_SECONDS },
     );
-    return { subject, token: access_token };
+    return { account: { subject, token: minted.access_token }, claims: minted.claims };
   };
   const administrator = await addUser(db, { username: `bench-administrator-${suffix}`, role: 'administrator', clinicalAccess: true });
   const clinician = await addUser(db, { username: `bench-clinician-${suffix}`, role: 'clinician', organization });
+  const admin = await mint(administrator.id, { role: 'administrator', scope: 'user/*.cruds' });
   return {
-    administrator: await mint(administrator.id, { role: 'administrator', scope: 'user/*.cruds' }),
-    clinician: await mint(clinician.id, { role: 'clinician', scope: 'user/*.rs', organization }),
+    administrator: admin.account,
+    clinician: (await mint(clinician.id, { role: 'clinician', scope: 'user/*.rs', organization })).account,
+    administratorClaims: admin.claims,
   };
 }
 
@@ -76,8 +81,15 @@ async function serveFhir(): Promise<{ app: FastifyInstance; db: Database; accoun
   const level = process.env.BENCH_LOG_LEVEL ?? 'info';
   // Like `npm start`: pino at info logs one line per request; stdout is /dev/null here.
   const logger = level === 'off' ? undefined : createLogger(level);
-  const verifyToken = createAccessTokenVerifier({ db, issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE });
-  const audit = process.env.BENCH_AUDIT !== 'off';
+  const open = process.env.BENCH_OPEN === 'on';
+  let openClaims: AccessClaims | undefined;
+  const verifyToken = open
+    ? async () => {
+        if (!openClaims) throw new Error('the open target answers once its accounts exist');
+        return openClaims;
+      }
+    : createAccessTokenVerifier({ db, issuer: BENCH_ISSUER, audience: BENCH_AUDIENCE });
+  const audit = !open && process.env.BENCH_AUDIT !== 'off';
   const app = await buildApp({
     db,
     logger,
@@ -87,7 +99,9 @@ async function serveFhir(): Promise<{ app: FastifyInstance; db: Database; accoun
     // Load from one address at bench rates: the rate limits would measure themselves.
     hardening: { rateLimits: { perIp: 0, perClient: 0, login: 0 }, corsOrigins: [] },
   });
-  return { app, db, accounts: await createAccounts(db) };
+  const { administratorClaims, ...accounts } = await createAccounts(db);
+  openClaims = administratorClaims;
+  return { app, db, accounts };
 }
 
 function send(message: TargetMessage): void {
