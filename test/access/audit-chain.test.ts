@@ -1,69 +1,115 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import pg from 'pg';
 import { FolderAnchorStore, anchorOf, startAnchorWriter } from '../../src/access/audit-anchors.js';
-import { type AuditInput, auditEventPayload } from '../../src/access/audit-event.js';
+import { type AuditInput, auditAgent, auditEventPayload, compactAuditRecord } from '../../src/access/audit-event.js';
 import { type AuditProblem, auditHeads, headsDigest, verifyAuditChain } from '../../src/access/audit-verify.js';
-import { AUDIT_CHAINS, AuditKeyMismatch, appendAuditSql, assertAuditKey, keyAuditSession } from '../../src/store/audit-chain.js';
+import { type AuditRecord, AuditAppender, appendInTransaction, auditAppender } from '../../src/store/audit-append.js';
+import { APPENDER_CHAINS, AuditKeyMismatch, GENESIS_PREFIX, TRANSACTION_CHAINS, assertAuditKey, linkMessage, withMigrationKey } from '../../src/store/audit-chain.js';
 import { AuditKey, loadAuditKey, processAuditKey } from '../../src/store/audit-key.js';
+import { auditRowsAfter } from '../../src/store/audit-rows.js';
 import type { Database, SqlClient } from '../../src/store/driver.js';
+import { storedAuditEvents } from '../support/audit-events.js';
 import { testDrivers } from '../support/database.js';
 
-const base: Omit<AuditInput, 'patient' | 'recorded'> = {
-  action: 'R',
-  interaction: 'read',
-  outcome: '0',
-  context: { role: 'clinician', subject: 'account-7', clientId: 'mis', fhirUser: 'Practitioner/9', organization: 'org-1', scopes: [], purposeOfUse: 'TREAT', address: '10.0.0.1' },
-};
+const context: AuditInput['context'] = { role: 'clinician', subject: 'account-7', clientId: 'mis', fhirUser: 'Practitioner/9', organization: 'org-1', scopes: [], purposeOfUse: 'TREAT', address: '10.0.0.1' };
+const base: Omit<AuditInput, 'patient' | 'recorded'> = { action: 'R', interaction: 'read', outcome: '0', context };
+/** Who acted in every record here: one audit_agent row. */
+const agent = auditAgent(context);
+/** Every chain: the transactions' (0..63) and the appenders' (64..127). */
+const CHAINS = TRANSACTION_CHAINS + APPENDER_CHAINS.count;
+const isAppenderChain = (chain: number) => chain >= APPENDER_CHAINS.first && chain < APPENDER_CHAINS.first + APPENDER_CHAINS.count;
 
 let clock = Date.UTC(2026, 0, 1);
-/** Appends one audit record per patient in one statement, as the door does. */
-async function append(client: SqlClient, patients: string[]): Promise<void> {
-  const recorded = patients.map(() => new Date((clock += 1000)).toISOString());
-  const payloads = patients.map((patient, i) => auditEventPayload({ ...base, patient, recorded: recorded[i]!, entities: [`Patient/${patient}`] }));
-  await client.query(appendAuditSql(), [patients, recorded, payloads]);
+/** One compact record per patient, a second apart, as the door drafts them for a read of the patient's Observation. */
+function records(patients: string[]): AuditRecord[] {
+  return patients.map((patient) => ({
+    patient,
+    recorded: new Date((clock += 1000)).toISOString(),
+    payload: compactAuditRecord({ ...base, patient, entities: [`Observation/of-${patient}`] }, agent),
+    agent,
+  }));
 }
 
-/** Empties the trail: every chain back at its genesis, keyed from there, as a new database has it. */
+/** Appends one record per patient inside the transaction `tx`, as a write does. */
+const append = (tx: SqlClient, db: Database, patients: string[]) => appendInTransaction(tx, db, records(patients));
+
+const genesis = (chain: number) => createHash('sha256').update(`${GENESIS_PREFIX}${chain}`).digest('hex');
+
+/** Empties the trail: every chain back at its genesis, keyed from there, no agent stored, as a new database has it. */
 async function resetChains(client: SqlClient): Promise<void> {
-  const chains = Array.from({ length: AUDIT_CHAINS }, (_, chain) => chain);
-  const genesis = chains.map((chain) => createHash('sha256').update(`densaulyq-audit-chain:${chain}`).digest('hex'));
-  const seals = chains.map((chain) => processAuditKey().seal(chain, 0, genesis[chain]!));
+  const chains = Array.from({ length: CHAINS }, (_, chain) => chain);
+  const hashes = chains.map(genesis);
+  const seals = chains.map((chain) => processAuditKey().seal(chain, 0, hashes[chain]!));
   await client.query(`DELETE FROM audit_event`);
-  await client.query(`UPDATE audit_head h SET seq = 0, hash = decode(t.hash, 'hex') FROM unnest($1::int[], $2::text[]) AS t(chain, hash) WHERE h.chain = t.chain`, [chains, genesis]);
+  await client.query(`DELETE FROM audit_agent`);
+  await client.query(`UPDATE audit_head h SET seq = 0, hash = decode(t.hash, 'hex') FROM unnest($1::int[], $2::text[]) AS t(chain, hash) WHERE h.chain = t.chain`, [chains, hashes]);
   await client.query(`DELETE FROM audit_keyed_from`);
   await client.query(
     `INSERT INTO audit_keyed_from (chain, seq, hash, seal) SELECT t.chain, 0, decode(t.hash, 'hex'), decode(t.seal, 'hex') FROM unnest($1::int[], $2::text[], $3::text[]) AS t(chain, hash, seal)`,
-    [chains, genesis, seals],
+    [chains, hashes, seals],
   );
+}
+
+/** This session's transaction chain. */
+async function sessionChain(client: SqlClient): Promise<number> {
+  const [row] = await client.query<{ chain: number }>(`SELECT pg_backend_pid() % ${TRANSACTION_CHAINS} AS chain`);
+  return Number(row!.chain);
 }
 
 /** Twelve records on one chain (one transaction is one session): seq 1..12. */
 async function seedChain(db: Database): Promise<number> {
   return db.transaction(async (tx) => {
-    await append(tx, ['p-1', 'p-2', 'p-3']);
-    await append(tx, ['p-1']);
-    await append(tx, ['p-4', 'p-2', 'p-5', 'p-1']);
-    await append(tx, ['p-6', 'p-7', 'p-8', 'p-3']);
-    const [row] = await tx.query<{ chain: number }>(`SELECT pg_backend_pid() % ${AUDIT_CHAINS} AS chain`);
-    return Number(row!.chain);
+    await append(tx, db, ['p-1', 'p-2', 'p-3']);
+    await append(tx, db, ['p-1']);
+    await append(tx, db, ['p-4', 'p-2', 'p-5', 'p-1']);
+    await append(tx, db, ['p-6', 'p-7', 'p-8', 'p-3']);
+    return sessionChain(tx);
   });
 }
 
+/**
+ * An appender that has stored nothing yet (`auditAppender` keeps one per database, and remembers
+ * the agents it stored). `lanes` is for an appender that commits on several lanes at once; one
+ * that has a single lane takes no such argument and ignores it.
+ */
+function freshAppender(db: Database, lanes = 1): AuditAppender {
+  const Appender = AuditAppender as unknown as new (db: Database, key: AuditKey, lanes: number) => AuditAppender;
+  return new Appender(db, processAuditKey(), lanes);
+}
+
+/**
+ * Puts every lane of `appender` on `chain`, as two processes' lanes may land on one chain (each
+ * picks its chain at random): the lanes are private, so the test reaches in.
+ */
+function onChain(appender: AuditAppender, chain: number): AuditAppender {
+  const inner = appender as unknown as { idle?: { chain: number }[]; lane?: { chain: number } };
+  const lanes = [...(inner.idle ?? []), ...(inner.lane ? [inner.lane] : [])];
+  assert.ok(lanes.length > 0, 'the appender\'s lanes are where this test looks for them');
+  for (const lane of lanes) lane.chain = chain;
+  return appender;
+}
+
 const kinds = (problems: AuditProblem[]) => problems.map((p) => `${p.kind}@${p.seq}`);
-const plainLink = (previous: string, payload: string) => createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
+const plainLink = (previous: string, message: string) => createHash('sha256').update(previous, 'hex').update(message, 'utf8').digest('hex');
 /** Seqs from..to as `changed@seq`. */
 const changed = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `changed@${from + i}`);
+/** Where each record about one of `patients` sits: chain, seq and patient, in chain and seq order. */
+const placesOf = (db: SqlClient, patients: string[]) =>
+  db.query<{ chain: number; seq: number; patient: string }>(`SELECT chain, seq::int AS seq, patient FROM audit_event WHERE patient = ANY($1::text[]) ORDER BY chain, seq`, [patients]);
 
 for (const driver of testDrivers()) describe(`the audit hash chain and its verification (${driver.name})`, { skip: driver.skip }, () => {
   let db: Database;
   let chain: number;
+  /** The keyed starts as the migrations left them, before any test reset the chains. */
+  let migratedStarts: { chain: number; seq: string; hash: string; seal: string }[];
   before(async () => {
     db = await driver.open();
+    migratedStarts = await db.query(`SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash, encode(seal, 'hex') AS seal FROM audit_keyed_from ORDER BY chain`);
   });
   after(() => db.close());
   beforeEach(async () => {
@@ -74,19 +120,70 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
   const verify = (options = {}) => verifyAuditChain(db, { pageSize: 4, ...options });
   const tamper = (sql: string, params: unknown[] = []) => db.query(sql, [chain, ...params]);
 
+  /** A connection of its own to this suite's PostgreSQL database, as another process would hold. */
+  async function ownSession() {
+    const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = `/${database!.name}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    const session: SqlClient = { query: async (text, params) => (await client.query(text, params as unknown[])).rows };
+    return { client, session };
+  }
+
   test('an untouched trail verifies: every chain walked, every record counted', async () => {
     const result = await verify();
     assert.deepEqual(result.problems, []);
     assert.equal(result.ok, true);
-    assert.equal(result.chains, AUDIT_CHAINS);
+    assert.equal(result.chains, CHAINS);
     assert.equal(result.records, 12);
+    assert.ok(chain >= 0 && chain < TRANSACTION_CHAINS, `a transaction's records go on a transaction chain, not ${chain}`);
     assert.equal(result.heads.find((h) => h.chain === chain)?.seq, 12);
     assert.equal(result.headDigest, headsDigest(await auditHeads(db)));
     assert.match(result.headDigest, /^[0-9a-f]{64}$/);
   });
 
+  test('the migrations key every chain from its genesis, the appenders\' chains 64..127 included, sealed with the key', () => {
+    assert.deepEqual(
+      migratedStarts.map((s) => s.chain),
+      Array.from({ length: CHAINS }, (_, c) => c),
+    );
+    const key = processAuditKey();
+    for (const start of migratedStarts) {
+      const chainOf = Number(start.chain);
+      assert.equal(start.seal, key.seal(chainOf, Number(start.seq), start.hash), `chain ${chainOf} sealed with the key`);
+      if (isAppenderChain(chainOf)) assert.deepEqual([start.seq, start.hash], ['0', genesis(chainOf)], `appender chain ${chainOf} keyed from its genesis`);
+    }
+  });
+
+  test('a compact record\'s link is HMAC(key, previous link || "recorded to the µs|patient|payload"), over the record as stored', async () => {
+    const rows = await auditRowsAfter(db, chain, '0', 2);
+    const key = processAuditKey();
+    assert.match(rows[0]!.recorded, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000Z$/);
+    assert.equal(rows[0]!.hash, key.link(genesis(chain), `${rows[0]!.recorded}|p-1|${rows[0]!.payload}`));
+    assert.equal(rows[1]!.hash, key.link(rows[0]!.hash, `${rows[1]!.recorded}|p-2|${rows[1]!.payload}`));
+    assert.equal(linkMessage(rows[1]!), `${rows[1]!.recorded}|p-2|${rows[1]!.payload}`);
+    assert.deepEqual(JSON.parse(rows[0]!.payload), { v: 2, a: 'R', i: 'read', g: agent.id, e: ['Observation/of-p-1'] });
+  });
+
+  test('the stored records are served as the AuditEvents they stand for, who acted read from the one agent row', async () => {
+    assert.deepEqual(await db.query(`SELECT id, agent FROM audit_agent`), [{ id: agent.id, agent: agent.text }]);
+    const events = await storedAuditEvents(db, 'e.chain = $1', [chain], 'e.seq');
+    assert.equal(events.length, 12);
+    assert.deepEqual(
+      events.map((e) => e.entity?.[0]?.what?.reference),
+      ['p-1', 'p-2', 'p-3', 'p-1', 'p-4', 'p-2', 'p-5', 'p-1', 'p-6', 'p-7', 'p-8', 'p-3'].map((p) => `Patient/${p}`),
+    );
+    for (const event of events) {
+      const user = event.agent.find((a) => a.requestor)!;
+      assert.equal(user.who?.reference, 'Practitioner/9');
+      assert.equal(user.who?.identifier?.value, 'account-7');
+    }
+    assert.equal(new Set(events.map((e) => e.id)).size, 12, 'each record its own id');
+  });
+
   test('a changed payload is found at its record, and only there', async () => {
-    await tamper(`UPDATE audit_event SET payload = replace(payload, '"outcome":"0"', '"outcome":"4"') WHERE chain = $1 AND seq = 5`);
+    await tamper(`UPDATE audit_event SET payload = replace(payload, '"i":"read"', '"i":"vread"') WHERE chain = $1 AND seq = 5`);
     const result = await verify();
     assert.equal(result.ok, false);
     assert.deepEqual(kinds(result.problems), ['changed@5']);
@@ -113,33 +210,53 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     assert.deepEqual(kinds((await verify({ pageSize: 5000 })).problems), ['reordered@4']);
   });
 
-  test('the patient and recorded columns must say what the hashed payload says', async () => {
+  test('a compact record\'s patient and recorded columns are under its link: changing either, by a microsecond even, breaks it', async () => {
     await tamper(`UPDATE audit_event SET patient = 'p-99' WHERE chain = $1 AND seq = 3`);
     await tamper(`UPDATE audit_event SET recorded = recorded - interval '1 day' WHERE chain = $1 AND seq = 9`);
+    await tamper(`UPDATE audit_event SET recorded = recorded + interval '1 microsecond' WHERE chain = $1 AND seq = 11`);
+    await tamper(`UPDATE audit_event SET patient = NULL WHERE chain = $1 AND seq = 12`);
     const result = await verify();
-    assert.deepEqual(kinds(result.problems), ['column-mismatch@3', 'column-mismatch@9']);
-    assert.match(result.problems[0]!.detail, /patient/);
-    assert.match(result.problems[1]!.detail, /recorded/);
+    assert.deepEqual(kinds(result.problems), ['changed@3', 'changed@9', 'changed@11', 'changed@12']);
+  });
+
+  test('who acted: an agent row whose text was changed, or that was removed, is found at the first record naming it', async () => {
+    // The links are untouched: blaming another account for the reads is a change to the agent row alone.
+    await db.query(`UPDATE audit_agent SET agent = replace(agent, 'account-7', 'account-8') WHERE id = $1`, [agent.id]);
+    const rewritten = await verify();
+    assert.deepEqual(kinds(rewritten.problems), ['agent-mismatch@1']);
+    assert.equal(rewritten.problems[0]!.chain, chain);
+    assert.match(rewritten.problems[0]!.detail, /was changed/);
+    await db.query(`DELETE FROM audit_agent WHERE id = $1`, [agent.id]);
+    const removed = await verify();
+    assert.deepEqual(kinds(removed.problems), ['agent-mismatch@1']);
+    assert.match(removed.problems[0]!.detail, /is missing/);
+  });
+
+  test('who acted: records re-pointed to another, well-formed agent row break their links', async () => {
+    const other = auditAgent({ ...context, subject: 'account-8', fhirUser: 'Practitioner/10' });
+    await db.query(`INSERT INTO audit_agent (id, agent) VALUES ($1, $2)`, [other.id, other.text]);
+    await tamper(`UPDATE audit_event SET payload = replace(payload, $2, $3) WHERE chain = $1 AND seq IN (2, 7)`, [agent.id, other.id]);
+    assert.deepEqual(kinds((await verify()).problems), ['changed@2', 'changed@7']);
   });
 
   test('a record rewritten with its hash recomputed by plain sha256 is found, and so is the next link', async () => {
     await tamper(
-      `UPDATE audit_event e SET payload = replace(payload, '"outcome":"0"', '"outcome":"4"'),
+      `UPDATE audit_event e SET payload = replace(payload, '"i":"read"', '"i":"vread"'),
          hash = sha256((SELECT p.hash FROM audit_event p WHERE p.chain = e.chain AND p.seq = e.seq - 1)
-           || convert_to(replace(payload, '"outcome":"0"', '"outcome":"4"'), 'UTF8'))
+           || convert_to(replace(payload, '"i":"read"', '"i":"vread"'), 'UTF8'))
        WHERE chain = $1 AND seq = 7`,
     );
     assert.deepEqual(kinds((await verify()).problems), ['changed@7', 'changed@8']);
   });
 
-  /** Changes record 5's outcome and recomputes every later link and the head with `link`, as an administrator would. */
-  async function rewriteTail(link: (previous: string, payload: string) => string): Promise<void> {
-    const rows = await db.query<{ seq: string; payload: string }>(`SELECT e.seq::text AS seq, e.payload FROM audit_event e WHERE e.chain = $1 AND e.seq >= 5 ORDER BY e.seq`, [chain]);
+  /** Changes record 5 and recomputes every later link (over what a link covers) and the head with `link`, as an administrator would. */
+  async function rewriteTail(link: (previous: string, message: string) => string): Promise<void> {
+    const rows = await auditRowsAfter(db, chain, '4', 100);
     const [previous] = await db.query<{ hash: string }>(`SELECT encode(hash, 'hex') AS hash FROM audit_event WHERE chain = $1 AND seq = 4`, [chain]);
     let hash = previous!.hash;
     for (const row of rows) {
-      const payload = row.seq === '5' ? row.payload.replace('"outcome":"0"', '"outcome":"4"') : row.payload;
-      hash = link(hash, payload);
+      const payload = row.seq === '5' ? row.payload.replace('"i":"read"', '"i":"vread"') : row.payload;
+      hash = link(hash, linkMessage({ ...row, payload }));
       await tamper(`UPDATE audit_event SET payload = $3, hash = decode($4, 'hex') WHERE chain = $1 AND seq = $2::bigint`, [row.seq, payload, hash]);
     }
     await tamper(`UPDATE audit_head SET hash = decode($2, 'hex') WHERE chain = $1`, [hash]);
@@ -149,14 +266,14 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     await rewriteTail(plainLink);
     assert.deepEqual(kinds((await verify()).problems), changed(5, 12));
     const guessed = AuditKey.generate();
-    await rewriteTail((previous, payload) => guessed.link(previous, payload));
+    await rewriteTail((previous, message) => guessed.link(previous, message));
     assert.deepEqual(kinds((await verify()).problems), changed(5, 12));
   });
 
   test('another key verifies nothing, and the database refuses it on open', async () => {
     const other = AuditKey.generate();
-    const result = await verify({ key: other });
-    assert.equal(result.problems.filter((p) => p.kind === 'seal-mismatch').length, AUDIT_CHAINS);
+    const result = await verify({ key: other, maxProblems: 1000 });
+    assert.equal(result.problems.filter((p) => p.kind === 'seal-mismatch').length, CHAINS);
     assert.deepEqual(kinds(result.problems.filter((p) => p.kind !== 'seal-mismatch')), changed(1, 12));
     await assert.rejects(assertAuditKey(db, other), AuditKeyMismatch);
     await assertAuditKey(db, processAuditKey());
@@ -165,7 +282,7 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
   test('only whoever holds the key can rewrite a tail consistently; the anchor kept outside still finds it', async () => {
     const anchor = await auditHeads(db);
     const key = processAuditKey();
-    await rewriteTail((previous, payload) => key.link(previous, payload));
+    await rewriteTail((previous, message) => key.link(previous, message));
     assert.deepEqual((await verify()).problems, []);
     const anchored = await verify({ anchors: anchor });
     assert.deepEqual(kinds(anchored.problems), ['changed@12']);
@@ -188,9 +305,10 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     }
   });
 
-  test('the anchor writer writes when a head moved: at start, at its interval and on stop, and not otherwise', async () => {
+  test('the anchor writer writes when a head moved (an appender\'s chain too): at start, at its interval and on stop, and not otherwise', async () => {
     const store = new FolderAnchorStore(await mkdtemp(join(tmpdir(), 'densaulyq-anchors-')));
     const files = async () => (await readdir(store.location)).length;
+    const appender = freshAppender(db);
     try {
       const first = await startAnchorWriter({ db, store, seconds: 0, onError: (error) => assert.fail(error) });
       await first.stop();
@@ -199,46 +317,76 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
       assert.equal(await files(), 1, 'nothing moved: no second anchor');
 
       const ticking = await startAnchorWriter({ db, store, seconds: 1, onError: (error) => assert.fail(error) });
-      await append(db, ['p-9']);
+      await appender.append(records(['p-9']));
       for (let waited = 0; (await files()) < 2 && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(await files(), 2, 'the interval anchored the moved head');
-      await append(db, ['p-10']);
+      await appender.append(records(['p-10']));
       await ticking.stop();
       assert.equal(await files(), 3, 'stopping anchored the last head');
       assert.deepEqual((await store.latest())!.heads, await auditHeads(db));
+      assert.deepEqual((await verify({ anchors: (await store.latest())!.heads })).problems, []);
     } finally {
       await rm(store.location, { recursive: true, force: true });
     }
   });
 
-  test('records written before the key existed stay bound to it through the sealed keyed start', async () => {
+  /**
+   * An upgraded database on one transaction chain: three whole-AuditEvent records with plain links
+   * (written before the key existed), the keyed start sealed at 3, two whole-AuditEvent records
+   * keyed over their payload alone (written before records were compact), then two compact records.
+   */
+  async function upgradedChain(): Promise<{ chain: number; ids: string[] }> {
     const key = processAuditKey();
-    // An upgraded database: three plain links, sealed where the key took over, then keyed links.
-    const legacy = await db.transaction(async (tx) => {
+    return db.transaction(async (tx) => {
       await resetChains(tx);
-      const [row] = await tx.query<{ chain: number; genesis: string }>(
-        `SELECT h.chain, encode(h.hash, 'hex') AS genesis FROM audit_head h WHERE h.chain = pg_backend_pid() % ${AUDIT_CHAINS}`,
-      );
-      const legacyChain = Number(row!.chain);
-      let hash = row!.genesis;
-      for (let seq = 1; seq <= 3; seq++) {
+      const legacy = await sessionChain(tx);
+      let hash = genesis(legacy);
+      const ids: string[] = [];
+      for (let seq = 1; seq <= 5; seq++) {
         const recorded = new Date((clock += 1000)).toISOString();
-        const payload = auditEventPayload({ ...base, patient: `p-${seq}`, recorded, entities: [`Patient/p-${seq}`] });
-        hash = plainLink(hash, payload);
-        await tx.query(`INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload) VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6)`, [legacyChain, seq, recorded, `p-${seq}`, hash, payload]);
+        const id = randomUUID();
+        ids.push(id);
+        const payload = auditEventPayload({ ...base, patient: `p-${seq}`, recorded, entities: [`Patient/p-${seq}`] }, id);
+        hash = seq <= 3 ? plainLink(hash, payload) : key.link(hash, payload);
+        await tx.query(`INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload) VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6)`, [legacy, seq, recorded, `p-${seq}`, hash, payload]);
+        if (seq === 3) await tx.query(`UPDATE audit_keyed_from SET seq = 3, hash = decode($2, 'hex'), seal = decode($3, 'hex') WHERE chain = $1`, [legacy, hash, key.seal(legacy, 3, hash)]);
       }
-      await tx.query(`UPDATE audit_head SET seq = 3, hash = decode($2, 'hex') WHERE chain = $1`, [legacyChain, hash]);
-      await tx.query(`UPDATE audit_keyed_from SET seq = 3, hash = decode($2, 'hex'), seal = decode($3, 'hex') WHERE chain = $1`, [legacyChain, hash, key.seal(legacyChain, 3, hash)]);
-      await append(tx, ['p-4', 'p-5']);
-      return legacyChain;
+      await tx.query(`UPDATE audit_head SET seq = 5, hash = decode($2, 'hex') WHERE chain = $1`, [legacy, hash]);
+      await append(tx, db, ['p-6', 'p-7']);
+      return { chain: legacy, ids };
     });
+  }
+
+  test('records written before the key existed, and before records were compact, still verify, and are served as they were written', async () => {
+    const upgraded = await upgradedChain();
     const intact = await verify();
     assert.deepEqual(intact.problems, []);
-    assert.equal(intact.records, 5);
+    assert.equal(intact.records, 7);
+    assert.equal(intact.heads.find((h) => h.chain === upgraded.chain)?.seq, 7);
+    const events = await storedAuditEvents(db, 'e.chain = $1', [upgraded.chain], 'e.seq');
+    assert.deepEqual(events.slice(0, 5).map((e) => e.id), upgraded.ids, 'the older records keep the ids they were written with');
+    assert.deepEqual(
+      events.map((e) => e.entity?.[0]?.what?.reference),
+      ['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6', 'p-7'].map((p) => `Patient/${p}`),
+    );
+    for (const event of events) assert.equal(event.agent.find((a) => a.requestor)?.who?.reference, 'Practitioner/9');
+  });
 
-    // Rewriting a plain record and its plain successors breaks the sealed link.
+  test('an older record\'s patient and recorded columns must still say what its payload says', async () => {
+    const { chain: legacy } = await upgradedChain();
+    await db.query(`UPDATE audit_event SET recorded = recorded - interval '1 day' WHERE chain = $1 AND seq = 2`, [legacy]);
+    await db.query(`UPDATE audit_event SET patient = 'p-99' WHERE chain = $1 AND seq = 4`, [legacy]);
+    await db.query(`UPDATE audit_event SET patient = 'p-99' WHERE chain = $1 AND seq = 6`, [legacy]);
+    const result = await verify();
+    assert.deepEqual(kinds(result.problems), ['column-mismatch@2', 'column-mismatch@4', 'changed@6']);
+    assert.match(result.problems[0]!.detail, /recorded/);
+    assert.match(result.problems[1]!.detail, /patient/);
+  });
+
+  test('older records stay bound to the key through the sealed keyed start: rewriting a plain link is found', async () => {
+    const { chain: legacy } = await upgradedChain();
     const rows = await db.query<{ payload: string }>(`SELECT payload FROM audit_event WHERE chain = $1 AND seq <= 3 ORDER BY seq`, [legacy]);
-    let hash = createHash('sha256').update(`densaulyq-audit-chain:${legacy}`).digest('hex');
+    let hash = genesis(legacy);
     for (const [i, row] of rows.entries()) {
       const payload = i === 1 ? row.payload.replace('"outcome":"0"', '"outcome":"4"') : row.payload;
       hash = plainLink(hash, payload);
@@ -261,54 +409,198 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
   });
 
   test('records of a chain with no head are reported; the listing stops at maxProblems but the count goes on', async () => {
-    await db.query(`INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload) VALUES (99, 1, now(), NULL, '\\x00', '{}')`);
+    const foreign = CHAINS + 100;
+    await db.query(`INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload) VALUES ($1, 1, now(), NULL, '\\x00', '{"v":2,"a":"R","i":"read"}')`, [foreign]);
     for (const seq of [2, 4, 6]) await tamper(`UPDATE audit_event SET patient = 'p-99' WHERE chain = $1 AND seq = $2`, [seq]);
     const result = await verify({ maxProblems: 2 });
     assert.equal(result.problemCount, 7);
-    assert.deepEqual(kinds(result.problems), ['column-mismatch@2', 'column-mismatch@4']);
-    assert.equal(result.chains, AUDIT_CHAINS + 1);
+    assert.deepEqual(kinds(result.problems), ['changed@2', 'changed@4']);
+    assert.equal(result.chains, CHAINS + 1);
     const all = await verify();
-    assert.deepEqual(all.problems.filter((p) => p.chain === 99).map((p) => p.kind).sort(), ['changed', 'column-mismatch', 'head-mismatch', 'seal-mismatch']);
+    assert.deepEqual(all.problems.filter((p) => p.chain === foreign).map((p) => p.kind).sort(), ['agent-mismatch', 'changed', 'head-mismatch', 'seal-mismatch']);
+    assert.match(all.problems.find((p) => p.kind === 'agent-mismatch')!.detail, /names no agent/);
   });
 
-  test('20 appends in parallel transactions leave valid chains', async (t) => {
-    await Promise.all(Array.from({ length: 20 }, (_, i) => db.transaction((tx) => append(tx, [`p-${i}`, `q-${i}`]))));
+  test('the key\'s padded forms are in no session setting outside a migration: not on the pool, not in a write\'s transaction, not in a role\'s or database\'s defaults', async () => {
+    const pads = processAuditKey().sessionPads();
+    const settings = `SELECT current_setting('densaulyq.audit_inner', true) AS inner_pad, current_setting('densaulyq.audit_outer', true) AS outer_pad`;
+    const unset = (rows: { inner_pad: string | null; outer_pad: string | null }[], where: string) => {
+      for (const row of rows) {
+        assert.ok(!row.inner_pad && !row.outer_pad, `${where}: ${JSON.stringify(row)}`);
+        assert.ok(!pads.includes(row.inner_pad ?? '') && !pads.includes(row.outer_pad ?? ''), where);
+      }
+    };
+    // Several connections of the pool at once, the one that ran the migrations among them.
+    const pool = await Promise.all(Array.from({ length: 6 }, () => db.query<{ inner_pad: string | null; outer_pad: string | null }>(`${settings}, pg_sleep(0.05)`)));
+    unset(pool.flat(), 'a pool connection');
+    await db.transaction(async (tx) => {
+      await append(tx, db, ['p-k']);
+      unset(await tx.query(settings), 'a transaction that appended');
+    });
+    const defaults = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%densaulyq.audit%'`);
+    assert.equal(defaults[0]!.n, '0', 'no ALTER ROLE / ALTER DATABASE SET holds them');
+    if (driver.name === 'postgres') {
+      const { client, session } = await ownSession();
+      try {
+        unset(await session.query(settings), 'a new session');
+        // A session that never saw the key appends all the same: the links are computed in Node.
+        await session.query('BEGIN');
+        await append(session, db, ['p-x']);
+        await session.query('COMMIT');
+        unset(await session.query(settings), 'that session after appending');
+      } finally {
+        await client.end();
+      }
+    }
+    assert.deepEqual((await verify()).problems, []);
+  });
+
+  test('a migration\'s key lives for its transaction only', async () => {
+    const key = processAuditKey();
+    const settings = `SELECT current_setting('densaulyq.audit_inner', true) AS inner_pad, current_setting('densaulyq.audit_outer', true) AS outer_pad`;
+    // One session throughout: PGlite is one; on PostgreSQL a connection of its own.
+    const own = driver.name === 'postgres' ? await ownSession() : undefined;
+    const session: SqlClient = own?.session ?? db;
+    try {
+      const during = await (async () => {
+        if (own) {
+          await session.query('BEGIN');
+          await withMigrationKey(session, key);
+          const rows = await session.query<{ inner_pad: string; outer_pad: string }>(settings);
+          await session.query('COMMIT');
+          return rows;
+        }
+        return db.transaction(async (tx) => {
+          await withMigrationKey(tx, key);
+          return tx.query<{ inner_pad: string; outer_pad: string }>(settings);
+        });
+      })();
+      assert.deepEqual([during[0]!.inner_pad, during[0]!.outer_pad], key.sessionPads());
+      const afterwards = await session.query<{ inner_pad: string | null; outer_pad: string | null }>(settings);
+      assert.ok(!afterwards[0]!.inner_pad && !afterwards[0]!.outer_pad, JSON.stringify(afterwards[0]).slice(0, 80));
+    } finally {
+      await own?.client.end();
+    }
+  });
+
+  test('20 appends in parallel transactions and 40 through two appenders leave valid chains, each kind on its own chains', async (t) => {
+    const appenders = [freshAppender(db, 2), freshAppender(db, 2)];
+    const transactions = Array.from({ length: 20 }, (_, i) => `t-${i}`);
+    const reads = Array.from({ length: 40 }, (_, i) => `r-${i}`);
+    await Promise.all([
+      ...transactions.map((p) => db.transaction((tx) => append(tx, db, [p, `${p}b`]))),
+      ...reads.map((p, i) => appenders[i % 2]!.append(records([p]))),
+    ]);
     const result = await verify();
     assert.deepEqual(result.problems, []);
-    assert.equal(result.records, 12 + 40);
+    assert.equal(result.records, 12 + 40 + 40);
+    const written = await placesOf(db, transactions.flatMap((p) => [p, `${p}b`]));
+    assert.equal(written.length, 40);
+    assert.ok(written.every((r) => r.chain < TRANSACTION_CHAINS), 'a transaction appends on a transaction chain');
+    const read = await placesOf(db, reads);
+    assert.deepEqual(read.map((r) => r.patient).sort(), [...reads].sort(), 'every read recorded once');
+    assert.ok(read.every((r) => isAppenderChain(r.chain)), 'the appenders append on their own chains');
     const used = await db.query(`SELECT DISTINCT chain FROM audit_event`);
     t.diagnostic(`${used.length} chain(s) used`);
   });
 
-  test('a session that was not given the key cannot append', { skip: driver.name !== 'postgres' && 'needs a second PostgreSQL session' }, async () => {
-    const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.pathname = `/${database!.name}`;
-    const client = new pg.Client({ connectionString: url.toString() });
-    await client.connect();
-    try {
-      const session: SqlClient = { query: async (text, params) => (await client.query(text, params as unknown[])).rows };
-      await assert.rejects(append(session, ['p-x']), /unrecognized configuration parameter "densaulyq\.audit_/);
-      await keyAuditSession(session, processAuditKey());
-      await append(session, ['p-x']);
-      assert.deepEqual((await verify()).problems, []);
-    } finally {
-      await client.end();
-    }
+  test('records handed to the appender in one turn of the event loop are committed in one statement, in order', async () => {
+    const appender = freshAppender(db);
+    const patients = Array.from({ length: 10 }, (_, i) => `g-${i}`);
+    await Promise.all(patients.map((p) => appender.append(records([p]))));
+    const grouped = await db.query<{ chain: number; seq: number; patient: string; xid: string }>(
+      `SELECT chain, seq::int AS seq, patient, xmin::text AS xid FROM audit_event WHERE patient = ANY($1::text[]) ORDER BY chain, seq`,
+      [patients],
+    );
+    assert.deepEqual(grouped.map((r) => r.patient), patients);
+    assert.equal(new Set(grouped.map((r) => r.xid)).size, 1, 'one transaction');
+    assert.ok(isAppenderChain(grouped[0]!.chain));
+    assert.deepEqual(grouped.map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
+    // Handed over one after the other, each waits for its own commit.
+    await appender.append(records(['h-1']));
+    await appender.append(records(['h-2']));
+    const apart = await db.query<{ xid: string }>(`SELECT xmin::text AS xid FROM audit_event WHERE patient IN ('h-1', 'h-2')`);
+    assert.equal(new Set(apart.map((r) => r.xid)).size, 2);
+    assert.deepEqual((await verify()).problems, []);
   });
 
-  /** Two PostgreSQL sessions of their own on one chain (a session appends to chain pid % AUDIT_CHAINS). */
+  test('an append resolves only once its records are committed; a failed batch rejects every request in it and appends nothing', async () => {
+    const appender = freshAppender(db);
+    await appender.append(records(['c-1']));
+    // Visible to any other session the moment the request may answer.
+    const other = driver.name === 'postgres' ? await ownSession() : undefined;
+    try {
+      const seen = await (other?.session ?? db).query(`SELECT 1 FROM audit_event WHERE patient = 'c-1'`);
+      assert.equal(seen.length, 1);
+    } finally {
+      await other?.client.end();
+    }
+    // An instant PostgreSQL cannot store fails the statement the whole batch shares.
+    const [bad] = records(['c-bad']);
+    const outcomes = await Promise.allSettled([appender.append(records(['c-2'])), appender.append([{ ...bad!, recorded: '-271821-04-20T00:00:00.000Z' }])]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+    assert.deepEqual(await placesOf(db, ['c-2', 'c-bad']), []);
+    // The lane goes on from the head as it is.
+    await appender.append(records(['c-3']));
+    assert.deepEqual((await placesOf(db, ['c-1', 'c-2', 'c-3'])).map((r) => r.patient), ['c-1', 'c-3']);
+    assert.deepEqual((await verify()).problems, []);
+  });
+
+  test('two appenders on one chain never fork it: the one whose head is stale appends nothing there and moves on', async () => {
+    const contended = APPENDER_CHAINS.first;
+    const one = onChain(freshAppender(db), contended);
+    const two = onChain(freshAppender(db), contended);
+    await one.append(records(['s-1']));
+    await two.append(records(['s-2']));
+    // `one` still holds the head it left at seq 1; `two` has moved it to 2.
+    await one.append(records(['s-3']));
+    const places = await placesOf(db, ['s-1', 's-2', 's-3']);
+    assert.deepEqual(
+      places.filter((r) => r.chain === contended).slice(0, 2).map((r) => [r.seq, r.patient]),
+      [
+        [1, 's-1'],
+        [2, 's-2'],
+      ],
+      'the second appender\'s record stands where it was committed',
+    );
+    assert.deepEqual(places.map((r) => r.patient).sort(), ['s-1', 's-2', 's-3'], 'each record once');
+    // Both at once, many times over, from their first head.
+    const racing = [onChain(freshAppender(db), contended + 1), onChain(freshAppender(db), contended + 1)];
+    const patients = Array.from({ length: 60 }, (_, i) => `race-${i}`);
+    await Promise.all(patients.map((p, i) => racing[i % 2]!.append(records([p]))));
+    assert.deepEqual((await placesOf(db, patients)).map((r) => r.patient).sort(), [...patients].sort());
+    const result = await verify();
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.records, 12 + 3 + 60);
+  });
+
+  test('forty appenders, each on a chain of its choosing, append at once: where two chose one chain, it does not fork', async (t) => {
+    // Forty picks among 64 chains all differ with a probability of about 1 in 100 000.
+    const appenders = Array.from({ length: 40 }, () => freshAppender(db));
+    const patients = Array.from({ length: 200 }, (_, i) => `many-${i}`);
+    await Promise.all(patients.map((p, i) => appenders[i % appenders.length]!.append(records([p]))));
+    const places = await placesOf(db, patients);
+    assert.deepEqual(places.map((r) => r.patient).sort(), [...patients].sort(), 'every record once');
+    assert.ok(places.every((r) => isAppenderChain(r.chain)));
+    const result = await verify();
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.records, 12 + 200);
+    t.diagnostic(`${new Set(places.map((r) => r.chain)).size} chains for 40 appenders`);
+  });
+
+  test('the process\'s appender is one per database and appends verified records with the database\'s key', async () => {
+    const appender = auditAppender(db);
+    assert.equal(auditAppender(db), appender);
+    await Promise.all(['a-1', 'a-2', 'a-3'].map((p) => appender.append(records([p]))));
+    assert.ok((await placesOf(db, ['a-1', 'a-2', 'a-3'])).every((r) => isAppenderChain(r.chain)));
+    assert.deepEqual((await verify()).problems, []);
+  });
+
+  /** Two PostgreSQL sessions of their own on one transaction chain (a session appends to chain pid % TRANSACTION_CHAINS). */
   async function sessionsOnOneChain() {
-    const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.pathname = `/${database!.name}`;
     const connect = async () => {
-      const client = new pg.Client({ connectionString: url.toString() });
-      await client.connect();
-      const { rows } = await client.query<{ chain: number }>(`SELECT pg_backend_pid() % ${AUDIT_CHAINS} AS chain`);
-      const session: SqlClient = { query: async (text, params) => (await client.query(text, params as unknown[])).rows };
-      await keyAuditSession(session, processAuditKey());
-      return { client, session, chain: rows[0]!.chain };
+      const own = await ownSession();
+      return { ...own, chain: await sessionChain(own.session) };
     };
     const first = await connect();
     let second = await connect();
@@ -323,11 +615,15 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     return {
       chain: first.chain,
       async holdFirst(patients: string[]) {
-        await first.client.query('BEGIN');
-        await append(first.session, patients);
+        await first.session.query('BEGIN');
+        await append(first.session, db, patients);
       },
-      second: (patients: string[]) => append(second.session, patients),
-      commitFirst: () => first.client.query('COMMIT').then(() => undefined),
+      async second(patients: string[]) {
+        await second.session.query('BEGIN');
+        await append(second.session, db, patients);
+        await second.session.query('COMMIT');
+      },
+      commitFirst: () => first.session.query('COMMIT').then(() => undefined),
       close,
     };
   }
@@ -341,13 +637,13 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
       holdFirst: (patients: string[]) =>
         new Promise<void>((appended, failed) => {
           held = db.transaction(async (tx) => {
-            await append(tx, patients);
+            await append(tx, db, patients);
             appended();
             await new Promise<void>((resolve) => (commit = resolve));
           });
           held.catch(failed);
         }),
-      second: (patients: string[]) => db.transaction((tx) => append(tx, patients)),
+      second: (patients: string[]) => db.transaction((tx) => append(tx, db, patients)),
       async commitFirst() {
         commit();
         await held;
@@ -359,7 +655,7 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     };
   }
 
-  test('two writers on the same chain append one after the other (the head row lock)', async () => {
+  test('two transactions on one transaction chain append one after the other: the head row stays locked until the first commits', async () => {
     const writers = driver.name === 'postgres' ? await sessionsOnOneChain() : transactionsOfTheOneSession();
     try {
       await writers.holdFirst(['p-a']);
@@ -370,8 +666,17 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
       await writers.commitFirst();
       await waiting;
       assert.deepEqual((await verify()).problems, []);
+      const before = writers.chain === chain ? 12 : 0;
       const [head] = await db.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_head WHERE chain = $1`, [writers.chain]);
-      assert.equal(Number(head!.seq), (writers.chain === chain ? 12 : 0) + 2);
+      assert.equal(Number(head!.seq), before + 2);
+      assert.deepEqual(
+        (await placesOf(db, ['p-a', 'p-b'])).map((r) => [r.chain, r.seq, r.patient]),
+        [
+          [writers.chain, before + 1, 'p-a'],
+          [writers.chain, before + 2, 'p-b'],
+        ],
+        'the second linked from the first\'s committed head',
+      );
     } finally {
       await writers.close();
     }

@@ -5,17 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
-import { auditEventPayload } from '../../src/access/audit-event.js';
+import { auditAgent, compactAuditRecord } from '../../src/access/audit-event.js';
+import type { AccessContext } from '../../src/access/context.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
-import { appendAuditSql } from '../../src/store/audit-chain.js';
+import { appendInTransaction } from '../../src/store/audit-append.js';
+import { APPENDER_CHAINS, TRANSACTION_CHAINS, linkMessage } from '../../src/store/audit-chain.js';
 import { AuditKey, loadAuditKey } from '../../src/store/audit-key.js';
 import type { Database } from '../../src/store/driver.js';
 import { openDatabase } from '../../src/store/open.js';
 import { densaulyq as command } from '../support/cli.js';
 import { type TestDriver, testDrivers } from '../support/database.js';
 
-const plainLink = (previous: string, payload: string) => createHash('sha256').update(previous, 'hex').update(payload, 'utf8').digest('hex');
+const plainLink = (previous: string, message: string) => createHash('sha256').update(previous, 'hex').update(message, 'utf8').digest('hex');
+/** Every chain: the transactions' and the appenders'. */
+const CHAINS = TRANSACTION_CHAINS + APPENDER_CHAINS.count;
+const context: AccessContext = { role: 'clinician', subject: 'account-7', clientId: 'mis', scopes: [], purposeOfUse: 'TREAT' };
+const agent = auditAgent(context);
 
 /** A deployment of its own: a data folder (key and anchors under DATA_DIR/audit) and, on PostgreSQL, a database. */
 async function deployment(driver: TestDriver) {
@@ -40,14 +46,17 @@ async function deployment(driver: TestDriver) {
     config,
     withDatabase,
     densaulyq: (args: string[], extra: Record<string, string> = {}) => command(args, { ...env, ...extra }),
-    /** Five records, one statement, so one chain: seq 1..5. */
+    /** Five records, one transaction, so one chain: seq 1..5, all naming one agent row. */
     seed: () =>
       withDatabase(async (db) => {
-        const context = { role: 'clinician' as const, subject: 'account-7', clientId: 'mis', scopes: [], purposeOfUse: 'TREAT' };
         const patients = ['p-1', 'p-2', 'p-3', 'p-1', 'p-4'];
-        const recorded = patients.map((_, i) => new Date(Date.UTC(2026, 0, 1, 8, i)).toISOString());
-        const payloads = patients.map((patient, i) => auditEventPayload({ action: 'R', interaction: 'read', recorded: recorded[i]!, outcome: '0', context, patient }));
-        await db.query(appendAuditSql(), [patients, recorded, payloads]);
+        const records = patients.map((patient, i) => ({
+          patient,
+          recorded: new Date(Date.UTC(2026, 0, 1, 8, i)).toISOString(),
+          payload: compactAuditRecord({ action: 'R', interaction: 'read', outcome: '0', context, patient, entities: [`Observation/o-${i}`] }, agent),
+          agent,
+        }));
+        await db.transaction((tx) => appendInTransaction(tx, db, records));
       }),
     /** Starts the server as `densaulyq serve` does and stops it: its anchor writer runs at start and at stop. */
     async serveOnce() {
@@ -78,11 +87,11 @@ for (const driver of testDrivers()) describe(`densaulyq audit verify (${driver.n
     const anchor = join(d.env.DATA_DIR!, '..', 'anchor.json');
     const result = await d.densaulyq(['audit', 'verify', '--write-anchor', anchor]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /audit trail intact: 64 chains, 5 records/);
+    assert.match(result.stdout, new RegExp(`audit trail intact: ${CHAINS} chains, 5 records`));
     assert.match(result.stdout, /checked against the newest anchor in .*audit\/anchors, written /);
     const { digest, heads } = JSON.parse(await readFile(anchor, 'utf8'));
     assert.match(result.stdout, new RegExp(`head digest ${digest}`));
-    assert.equal(heads.length, 64);
+    assert.equal(heads.length, CHAINS);
     assert.equal((await d.densaulyq(['audit', 'verify', '--anchor', anchor])).code, 0);
   });
 
@@ -96,7 +105,7 @@ for (const driver of testDrivers()) describe(`densaulyq audit verify (${driver.n
     });
     const result = await d.densaulyq(['audit', 'verify']);
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stdout, /audit trail TAMPERED: 1 problem in 64 chains, 3 records/);
+    assert.match(result.stdout, new RegExp(`audit trail TAMPERED: 1 problem in ${CHAINS} chains, 3 records`));
     assert.match(result.stdout, /chain \d+ seq 5 {2}removed: the chain ends at 3, before the anchored link 5/);
     // What the attacker relied on: without the anchor the shortened chain is consistent in itself.
     const blind = await d.densaulyq(['audit', 'verify'], { AUDIT_ANCHOR_DIR: join(d.env.DATA_DIR!, '..', 'no-anchors') });
@@ -107,26 +116,27 @@ for (const driver of testDrivers()) describe(`densaulyq audit verify (${driver.n
   test('a record rewritten and every later link and the head recomputed, with plain sha256 or a guessed key: found, listed without record contents; exit 1', async () => {
     const d = await open();
     await d.seed();
-    /** Changes record 3 and recomputes links 3..5 and the head from record 2 with `link`. */
-    const rewrite = (link: (previous: string, payload: string) => string) =>
+    /** Changes record 3 (a read made a vread; a second call leaves it so) and recomputes links 3..5 and the head from record 2 with `link`, over what a link covers. */
+    const rewrite = (link: (previous: string, message: string) => string) =>
       d.withDatabase(async (db) => {
-        const rows = await db.query<{ chain: number; seq: string; payload: string; hash: string }>(
-          `SELECT chain, seq::text AS seq, payload, encode(hash, 'hex') AS hash FROM audit_event ORDER BY seq`,
+        const rows = await db.query<{ chain: number; seq: string; recorded: string; patient: string | null; payload: string; hash: string }>(
+          `SELECT chain, seq::text AS seq, to_char(recorded AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded, patient, payload, encode(hash, 'hex') AS hash
+             FROM audit_event ORDER BY seq`,
         );
         let hash = rows[1]!.hash;
         for (const row of rows.slice(2)) {
-          const payload = row.seq === '3' ? row.payload.replace('account-7', 'account-8') : row.payload;
-          hash = link(hash, payload);
+          const payload = row.seq === '3' ? row.payload.replace('"i":"read"', '"i":"vread"') : row.payload;
+          hash = link(hash, linkMessage({ ...row, payload }));
           await db.query(`UPDATE audit_event SET payload = $3, hash = decode($4, 'hex') WHERE chain = $1 AND seq = $2`, [row.chain, row.seq, payload, hash]);
         }
         await db.query(`UPDATE audit_head SET hash = decode($2, 'hex') WHERE chain = $1`, [rows[0]!.chain, hash]);
       });
     const guessed = AuditKey.generate();
-    for (const link of [plainLink, (previous: string, payload: string) => guessed.link(previous, payload)]) {
+    for (const link of [plainLink, (previous: string, message: string) => guessed.link(previous, message)]) {
       await rewrite(link);
       const result = await d.densaulyq(['audit', 'verify']);
       assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stdout, /audit trail TAMPERED: 3 problems in 64 chains, 5 records/);
+      assert.match(result.stdout, new RegExp(`audit trail TAMPERED: 3 problems in ${CHAINS} chains, 5 records`));
       for (const seq of [3, 4, 5]) assert.match(result.stdout, new RegExp(`chain \\d+ seq ${seq} {2}changed: `));
       assert.doesNotMatch(result.stdout, /account-|p-\d/);
     }
@@ -146,7 +156,24 @@ for (const driver of testDrivers()) describe(`densaulyq audit verify (${driver.n
     await loadAuditKey(otherKey, { create: true });
     const other = await d.densaulyq(['audit', 'verify'], { AUDIT_KEY_FILE: otherKey });
     assert.equal(other.code, 1, other.stderr);
-    assert.match(other.stdout, /audit trail NOT VERIFIED: the audit key \(fingerprint [0-9a-f]{16}\) did not seal 64 of the 64 audit chains/);
+    assert.match(other.stdout, new RegExp(`audit trail NOT VERIFIED: the audit key \\(fingerprint [0-9a-f]{16}\\) did not seal ${CHAINS} of the ${CHAINS} audit chains`));
+  });
+
+  test('who acted, stored once in audit_agent: its row changed or removed is found, named by id only; exit 1', async () => {
+    const d = await open();
+    await d.seed();
+    assert.equal((await d.densaulyq(['audit', 'verify'])).code, 0);
+    // Blame another account for the five reads, without touching a record or a link.
+    await d.withDatabase((db) => db.query(`UPDATE audit_agent SET agent = replace(agent, 'account-7', 'account-8') WHERE id = $1`, [agent.id]));
+    const changed = await d.densaulyq(['audit', 'verify']);
+    assert.equal(changed.code, 1, changed.stderr);
+    assert.match(changed.stdout, new RegExp(`audit trail TAMPERED: 1 problem in ${CHAINS} chains, 5 records`));
+    assert.match(changed.stdout, /chain \d+ seq 1 {2}agent-mismatch: the agent \S+ the record names was changed/);
+    assert.doesNotMatch(changed.stdout, /account-|p-\d/);
+    await d.withDatabase((db) => db.query(`DELETE FROM audit_agent WHERE id = $1`, [agent.id]));
+    const removed = await d.densaulyq(['audit', 'verify']);
+    assert.equal(removed.code, 1, removed.stderr);
+    assert.match(removed.stdout, /chain \d+ seq 1 {2}agent-mismatch: the agent \S+ the record names is missing/);
   });
 
   test('usage errors exit 2', async () => {
