@@ -32,7 +32,7 @@
  *
  *   npx tsx bench/access-run.ts [--breakdown] [--profile]   (`npm run bench` runs it on PostgreSQL: `--only access`)
  *
- * Environment: DATABASE_URL (required), BENCH_ACCESS_PATIENTS (5000), BENCH_ACCESS_ROUNDS (3),
+ * Environment: DATABASE_URL (required), BENCH_ACCESS_PATIENTS (5000), BENCH_ACCESS_ROUNDS (3), BENCH_ACCESS_SCENARIOS (all),
  * BENCH_ACCESS_SECONDS (4, per side and round), BENCH_WARMUP (1), BENCH_CONNECTIONS (16),
  * BENCH_LOG_LEVEL (info), BENCH_KEEP_DATABASE. Results: tables on stdout and `.bench/access-postgres.json`.
  */
@@ -60,6 +60,8 @@ const settings = {
   warmupSeconds: envInteger('BENCH_WARMUP', 1),
   connections: envInteger('BENCH_CONNECTIONS', 16),
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+  /** BENCH_ACCESS_SCENARIOS: names to run (readPatient,readObservation,subjectCode,subjects,identifier); all by default. */
+  scenarios: process.env.BENCH_ACCESS_SCENARIOS?.split(',').map((name) => name.trim()),
 };
 
 const ORGANIZATION = 'bench-clinic';
@@ -441,7 +443,7 @@ async function measure(
   { profile, diagnose }: { profile: boolean; diagnose: boolean },
 ): Promise<AccessResult[]> {
   const results: AccessResult[] = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => settings.scenarios === undefined || settings.scenarios.includes(s.name))) {
     console.error(`[access] ${scenario.label}…`);
     if (settings.warmupSeconds > 0) for (const side of sides) await turn(side, observer, scenario, population, { seconds: settings.warmupSeconds });
     const turns: Turn[] = [];

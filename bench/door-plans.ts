@@ -9,6 +9,7 @@ import pg from 'pg';
 import { accessPolicy } from '../src/access/door.js';
 import { parseScopes, resourceScopes } from '../src/access/scopes.js';
 import { parseSearchRequest } from '../src/fhir/search-request.js';
+import { shareAuditKey } from '../src/store/audit-append.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
@@ -20,13 +21,13 @@ interface Captured {
 
 /** `db` with every statement it runs outside transactions recorded in `into`. */
 function capturing(db: Database, into: Captured[]): Database {
-  return {
+  return shareAuditKey(db, {
     ...db,
     query(sql, params, options) {
       into.push({ sql, params: params ?? [] });
       return db.query(sql, params, options);
     },
-  };
+  });
 }
 
 /** Runs `path` (`/fhir/Type/id` or `/fhir/Type?query`) through `repo`. */

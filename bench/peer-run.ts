@@ -6,8 +6,9 @@
  * - Targets: PEER_TARGETS, a JSON array of `{ name, base, token?, oauth?, pids?, databaseUrl? }`
  *   (see PeerTargetConfig), and with `--densaulyq` this project's server started in its own
  *   process (target-process.ts) on DATABASE_URL, with the door on: the administrator with
- *   clinical access (`user/*.cruds`), audit on. Densaulyq comes after the PEER_TARGETS, so with
- *   one peer the ratios read "Densaulyq / peer".
+ *   clinical access (`user/*.cruds`), audit on; `--open` adds the same server open (no token
+ *   check, no audit) on the same data. Densaulyq comes after the PEER_TARGETS, so with one peer
+ *   the ratios read "Densaulyq / peer".
  * - Population, the same for every target: PEER_PATIENTS Patients (fixtures.ts `patient(n)`: an
  *   IIN, a family name from a fixed list of eight) with PEER_OBSERVATIONS_PER_PATIENT
  *   Observations each (LOINC codes of CLINIC_CODES in turn, so a subject+code search finds
@@ -35,14 +36,14 @@
  *
  * Environment: PEER_TARGETS, DATABASE_URL (a fresh database; required with --densaulyq),
  * PEER_PATIENTS (10000), PEER_OBSERVATIONS_PER_PATIENT (10), PEER_CONNECTIONS (16),
- * PEER_SECONDS (5), PEER_WARMUP (1), PEER_ROUNDS (3), PEER_ONLY (comma-separated scenario
+ * PEER_SECONDS (5), PEER_WARMUP (1), PEER_ROUNDS (3), PEER_REUSE, PEER_LOAD_ONLY (see settings), PEER_ONLY (comma-separated scenario
  * names: read,name,observation), BENCH_LOG_LEVEL (info: Densaulyq logs a line per request, as
  * `npm start` does). Results: the table on stdout and `.bench/peer.json`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Bundle, BundleEntry, Observation } from '@medplum/fhirtypes';
@@ -61,6 +62,10 @@ const settings = {
   warmupSeconds: envInteger('PEER_WARMUP', 1),
   rounds: envInteger('PEER_ROUNDS', 3),
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+  /** PEER_REUSE=1: a target loaded before (its ids kept in .bench/peer-populations/NAME.json) is not loaded again. */
+  reuse: process.env.PEER_REUSE === '1',
+  /** PEER_LOAD_ONLY=1: load (and keep the ids), measure nothing: a slow peer is loaded once, apart from the measuring. */
+  loadOnly: process.env.PEER_LOAD_ONLY === '1',
 };
 
 const PATIENTS_PER_TRANSACTION = 100;
@@ -96,6 +101,8 @@ interface Target {
   authorization: () => Promise<string>;
   processes: CpuProcess[];
   databaseUrl?: string;
+  /** Serves the data of the target so named (the same database): nothing to load. */
+  populationOf?: string;
   stop?: () => Promise<void>;
 }
 
@@ -196,15 +203,20 @@ function peerTarget(config: PeerTargetConfig): Target {
   };
 }
 
-/** This project's server with the door on, in its own process, on DATABASE_URL. */
-async function densaulyqTarget(databaseUrl: string): Promise<Target> {
-  const target: FhirTarget = await startFhirTarget({ DATABASE_URL: databaseUrl, BENCH_DATA_DIR: '', BENCH_LOG_LEVEL: settings.logLevel });
+/**
+ * This project's server in its own process on DATABASE_URL: with the door on (the administrator
+ * with clinical access, audit on), or `open` (BENCH_OPEN: no token check, no audit; the honest
+ * limit), serving the data the door's target loaded.
+ */
+async function densaulyqTarget(databaseUrl: string, open = false): Promise<Target> {
+  const target: FhirTarget = await startFhirTarget({ DATABASE_URL: databaseUrl, BENCH_DATA_DIR: '', BENCH_LOG_LEVEL: settings.logLevel, BENCH_OPEN: open ? 'on' : 'off' });
   // Read while the session lives: its backend's parent is the postmaster.
   const postmaster = await admin(databaseUrl, async (client) => postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid));
   const { authorization } = bearer(target.accounts.administrator);
   return {
-    name: 'densaulyq',
-    label: `${target.origin}/fhir, administrator with clinical access, audit on`,
+    name: open ? 'densaulyq-open' : 'densaulyq',
+    label: open ? `${target.origin}/fhir, open: no token check, no audit (bench-only)` : `${target.origin}/fhir, administrator with clinical access, audit on`,
+    ...(open ? { populationOf: 'densaulyq' } : {}),
     base: `${target.origin}/fhir`,
     authorization: async () => authorization,
     processes: [{ pid: target.pid, label: 'node' }, ...(postmaster ? [{ pid: postmaster, label: 'postgres' }] : [])],
@@ -384,7 +396,7 @@ function table(results: ScenarioResult[], targets: Target[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export async function runPeerBenchmark(options: { densaulyq: boolean }): Promise<ScenarioResult[]> {
+export async function runPeerBenchmark(options: { densaulyq: boolean; open: boolean }): Promise<ScenarioResult[]> {
   const configs = parseTargets(process.env.PEER_TARGETS);
   const databaseUrl = process.env.DATABASE_URL;
   if (options.densaulyq && !databaseUrl) throw new Error('--densaulyq needs DATABASE_URL (a fresh PostgreSQL database)');
@@ -394,16 +406,33 @@ export async function runPeerBenchmark(options: { densaulyq: boolean }): Promise
 
   const targets = configs.map(peerTarget);
   if (options.densaulyq) targets.push(await densaulyqTarget(databaseUrl!));
+  if (options.densaulyq && options.open) targets.push(await densaulyqTarget(databaseUrl!, true));
   try {
     const populations = new Map<string, Population>();
     const loads: Record<string, { seconds: number; resources: number; resourcesPerSecond: number }> = {};
     for (const target of targets) {
+      const kept = join(OUT_DIR, 'peer-populations', `${target.name}.json`);
+      const reused = settings.reuse ? await readFile(kept, 'utf8').then((text) => JSON.parse(text) as Population, () => undefined) : undefined;
+      if (reused && target.databaseUrl) await admin(target.databaseUrl, (client) => client.query('VACUUM ANALYZE'));
+      if (reused) {
+        populations.set(target.name, reused);
+        console.error(`  ${target.name}: the population loaded before (${kept})`);
+        continue;
+      }
+      const sharing = target.populationOf ? populations.get(target.populationOf) : undefined;
+      if (sharing) {
+        populations.set(target.name, sharing);
+        continue;
+      }
       console.error(`loading ${settings.patients} patients × ${settings.observationsPerPatient} observations into ${target.name} …`);
       const { population, seconds } = await load(target);
       populations.set(target.name, population);
       loads[target.name] = { seconds, resources: population.resources, resourcesPerSecond: population.resources / seconds };
       console.error(`  ${target.name}: ${integer.format(population.resources)} resources in ${seconds.toFixed(1)} s`);
+      await mkdir(dirname(kept), { recursive: true });
+      await writeFile(kept, JSON.stringify(population));
     }
+    if (settings.loadOnly) return [];
 
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) {
@@ -455,8 +484,8 @@ export async function runPeerBenchmark(options: { densaulyq: boolean }): Promise
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { densaulyq: { type: 'boolean', default: false } } });
-  runPeerBenchmark({ densaulyq: values.densaulyq }).catch((error: unknown) => {
+  const { values } = parseArgs({ options: { densaulyq: { type: 'boolean', default: false }, open: { type: 'boolean', default: false } } });
+  runPeerBenchmark({ densaulyq: values.densaulyq, open: values.open }).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

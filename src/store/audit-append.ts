@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { APPENDER_CHAINS, TRANSACTION_CHAINS, linkMessage, microsecondInstant } from './audit-chain.js';
-import { type AuditKey, processAuditKey } from './audit-key.js';
+import type { AuditKey } from './audit-key.js';
 import type { Database, SqlClient } from './driver.js';
 
 /**
@@ -69,9 +69,13 @@ async function appendAt(client: SqlClient, chain: number, head: Head, links: { h
   return Number(rows[0]?.n) === records.length;
 }
 
-function agentsOf(records: readonly AuditRecord[], known?: ReadonlySet<string>): AuditAgent[] {
+/**
+ * The agents `records` name, once each. Sent with every batch (an index probe each when stored
+ * already): an agent row lost since (a restore, a failover) comes back with the next record naming it.
+ */
+function agentsOf(records: readonly AuditRecord[]): AuditAgent[] {
   const agents = new Map<string, AuditAgent>();
-  for (const { agent } of records) if (agent && !known?.has(agent.id)) agents.set(agent.id, agent);
+  for (const { agent } of records) if (agent) agents.set(agent.id, agent);
   return [...agents.values()];
 }
 
@@ -114,63 +118,73 @@ interface Lane {
 const randomAppenderChain = () => APPENDER_CHAINS.first + randomInt(APPENDER_CHAINS.count);
 
 /**
+ * Commits start at most this often: under load the records of every request that arrives in
+ * between share one statement and one commit (a batch grows with the request rate), and an idle
+ * server starts a commit at once.
+ */
+const FLUSH_INTERVAL_MS = 1;
+
+/**
  * Group commit for the records of reads: each request hands its records over and waits; whatever
- * arrived while a lane's statement was running goes in that lane's next statement, one commit for
- * all. A request is answered only after the commit that holds its records, so nothing is served
- * without a durable record. A lane owns a chain while its head is where it left it; another
- * process on the same chain makes it re-read the head and move to another chain.
+ * arrived while the previous statement was running, or within FLUSH_INTERVAL_MS of its start, goes
+ * in the next statement, one commit for all. A request is answered only after the commit that
+ * holds its records, so nothing is served without a durable record. The appender owns a chain
+ * while its head is where it left it; another process on the same chain makes it re-read the
+ * head and move to another chain.
  */
 export class AuditAppender {
   private readonly queue: Waiting[] = [];
-  private readonly idle: Lane[];
-  /** Agents this process has stored: each is sent once. */
-  private readonly agents = new Set<string>();
+  private readonly lane: Lane = { chain: randomAppenderChain(), head: undefined };
+  private flushing = false;
   private scheduled = false;
+  private lastStart = -Infinity;
 
   constructor(
     private readonly db: Database,
     private readonly key: AuditKey,
-    lanes: number,
-  ) {
-    this.idle = Array.from({ length: lanes }, () => ({ chain: randomAppenderChain(), head: undefined }));
-  }
+  ) {}
 
   /** Resolves once `records` are committed. */
   append(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject });
-      if (!this.scheduled) {
-        // The requests of this turn of the event loop join the batch.
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
+      this.schedule();
     });
   }
 
-  private pump(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) {
-      const lane = this.idle.pop()!;
-      const batch: Waiting[] = [];
-      let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.records.length <= MAX_BATCH)) {
-        const next = this.queue.shift()!;
-        batch.push(next);
-        size += next.records.length;
-      }
-      void this.flush(lane, batch).finally(() => {
-        this.idle.push(lane);
-        this.pump();
-      });
+  private schedule(): void {
+    if (this.flushing || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    const go = () => {
+      this.scheduled = false;
+      this.start();
+    };
+    const wait = this.lastStart + FLUSH_INTERVAL_MS - performance.now();
+    // At once, the requests of this turn of the event loop joining; or when the interval is up.
+    if (wait <= 0) setImmediate(go);
+    else setTimeout(go, wait);
+  }
+
+  private start(): void {
+    const batch: Waiting[] = [];
+    let size = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.records.length <= MAX_BATCH)) {
+      const next = this.queue.shift()!;
+      batch.push(next);
+      size += next.records.length;
     }
+    this.flushing = true;
+    this.lastStart = performance.now();
+    void this.flush(this.lane, batch).finally(() => {
+      this.flushing = false;
+      this.schedule();
+    });
   }
 
   private async flush(lane: Lane, batch: Waiting[]): Promise<void> {
     const records = batch.flatMap((w) => w.records);
-    const agents = agentsOf(records, this.agents);
+    const agents = agentsOf(records);
     try {
       for (let attempt = 1; ; attempt++) {
         const head = (lane.head ??= await loadHead(this.db, lane.chain));
@@ -192,7 +206,6 @@ export class AuditAppender {
         lane.head = undefined;
         if (attempt >= 5) throw new Error('the audit chains stayed contended over five attempts');
       }
-      for (const agent of agents) this.agents.add(agent.id);
       for (const waiting of batch) waiting.resolve();
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
@@ -208,15 +221,24 @@ export function bindAuditKey(db: Database, key: AuditKey): void {
   keys.set(db, key);
 }
 
-function auditKeyOf(db: Database): AuditKey {
-  return keys.get(db) ?? processAuditKey();
+/** A handle made from `original` (a wrapper, a copy) appends with its key. */
+export function shareAuditKey(original: Database, copy: Database): Database {
+  keys.set(copy, auditKeyOf(original));
+  return copy;
 }
 
-/** The process's appender for `db`: two lanes on PostgreSQL (one commits while the other fills), one on PGlite. */
+/** The key bound to `db`; a database opened otherwise than by openDatabase has none, and appending to it is a mistake to stop at once. */
+function auditKeyOf(db: Database): AuditKey {
+  const key = keys.get(db);
+  if (!key) throw new Error('this database handle has no audit key: open it with openDatabase, or bindAuditKey a copy of one');
+  return key;
+}
+
+/** The process's appender for `db`. */
 export function auditAppender(db: Database): AuditAppender {
   let appender = appenders.get(db);
   if (!appender) {
-    appender = new AuditAppender(db, auditKeyOf(db), db.kind === 'postgres' ? 2 : 1);
+    appender = new AuditAppender(db, auditKeyOf(db));
     appenders.set(db, appender);
   }
   return appender;

@@ -72,10 +72,13 @@ export function isCompactRecord(payload: string): boolean {
   return payload.startsWith(COMPACT_PREFIX);
 }
 
-/** An ISO instant to the microsecond, as the verifier reads the `recorded` column back. */
+/** An ISO instant to the microsecond, as the verifier reads the `recorded` column back (digits past the sixth are PostgreSQL's to round: refused). */
 export function microsecondInstant(iso: string): string {
-  const at = new Date(iso).toISOString();
-  return `${at.slice(0, 23)}000Z`;
+  const utc = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(iso);
+  if (utc) return `${utc[1]}.${(utc[2] ?? '').padEnd(6, '0')}Z`;
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime()) || /\.\d{7,}/.test(iso)) throw new Error(`an audit record's instant must be ISO 8601 to the microsecond at most, not ${iso}`);
+  return `${at.toISOString().slice(0, 23)}000Z`;
 }
 
 /**

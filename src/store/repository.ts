@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
@@ -544,6 +544,8 @@ export class Repository {
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
     const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)}${this.basisColumn('r', params)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
+    // Not prepared: after five runs PostgreSQL may switch a prepared statement to a generic plan,
+    // and for searches (ANY over arrays, token joins) that plan was many times slower.
     const rows = await this.client.query<StoredRow & Audited & Record<string, string | null>>(pageSql, params.values);
     const page = rows.slice(0, request.count);
     const entries = page.map(toStored);
@@ -1135,8 +1137,7 @@ function toStored(row: StoredRow): StoredResource {
 
 /** A name for a prepared statement, from its text: one name per distinct text (per caller kind). */
 function statementName(prefix: string, sql: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < sql.length; i++) hash = Math.imul(hash ^ sql.charCodeAt(i), 0x01000193);
-  return `${prefix}-${(hash >>> 0).toString(36)}`;
+  // 96 bits: the shapes a server sees (one per access context and search) never collide, where a collision would fail every query of both.
+  return `${prefix}-${createHash('sha1').update(sql).digest('base64url').slice(0, 16)}`;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Database } from '../../src/store/driver.js';
 import { openDatabase } from '../../src/store/open.js';
+import { shareAuditKey } from '../../src/store/audit-append.js';
 
 /** A database the storage, API, bulk, access and CLI suites run on, once each. */
 export interface TestDriver {
@@ -73,13 +74,13 @@ function postgresDriver(serverUrl: string): TestDriver {
         await drop();
         throw error;
       });
-      return {
+      return shareAuditKey(db, {
         ...db,
         async close() {
           await db.close();
           await drop();
         },
-      };
+      });
     },
   };
 }
