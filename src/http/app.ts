@@ -208,7 +208,12 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   if (request.method === 'HEAD') return reply.send();
   if (response.body === '') return reply.removeHeader('content-type').send();
   // A FHIR resource served as prepared text (the CapabilityStatement) is pretty-printed on request like any other.
-  if (response.body !== undefined) return reply.send(pretty && !response.contentType ? JSON.stringify(JSON.parse(response.body), null, 2) : response.body);
+  if (response.body !== undefined && pretty && !response.contentType) return reply.send(JSON.stringify(JSON.parse(response.body), null, 2));
+  if (response.gzipped) {
+    reply.header('vary', 'accept-encoding');
+    if (acceptsGzip(reply.request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(response.gzipped);
+  }
+  if (response.body !== undefined) return reply.send(response.body);
   const prefer = request.headers.prefer ?? '';
   const writes = request.method !== 'GET' && !!stored;
   if (writes && /return=minimal/.test(prefer)) return reply.send();
@@ -219,6 +224,15 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   if (response.resource) return reply.send(serialize(response.resource, pretty));
   if (stored) return reply.send(pretty ? JSON.stringify(JSON.parse(stored.json), null, 2) : stored.json);
   return reply.send();
+}
+
+/** Whether an Accept-Encoding header admits gzip (RFC 9110 section 12.5.3: `gzip;q=0` refuses it). */
+function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [coding, ...parameters] = part.trim().toLowerCase().split(';');
+    const q = parameters.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return (coding === 'gzip' || coding === 'x-gzip' || coding === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }
 
 function sendError(reply: FastifyReply, error: FhirError) {

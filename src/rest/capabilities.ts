@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { resourceTypes } from '../fhir/definitions.js';
 import { ERROR_CODE_SYSTEM_ID, ERROR_SYSTEM } from '../fhir/outcome.js';
@@ -34,7 +35,7 @@ const BUILT_IN: Record<string, string> = {
 const UNSUPPORTED = new Set(['_compartment', '_query']);
 
 /** The statement as served, per base URL: its JSON text and ETag, and the definitions' versions it was built from. */
-const served = new Map<string, { versions: string; body: string; etag: string }>();
+const served = new Map<string, { versions: string; body: string; gzipped: Buffer; etag: string }>();
 
 /**
  * The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from the
@@ -48,7 +49,8 @@ export async function capabilities(request: FhirRequest, _params: unknown, conte
   if (current?.versions !== versions) {
     const statement: CapabilityStatement = { ...buildStatement(), implementation: { description: 'Densaulyq FHIR R4 server', url: context.baseUrl } };
     const body = JSON.stringify(statement);
-    current = { versions, body, etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    // About 350 KB of JSON, 30 KB gzipped: compressed once here, not per request.
+    current = { versions, body, gzipped: gzipSync(body), etag: `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
     // Few base URLs serve one deployment; a stream of made-up Host names cannot grow this.
     if (served.size >= 16) served.clear();
     served.set(context.baseUrl, current);
@@ -57,7 +59,7 @@ export async function capabilities(request: FhirRequest, _params: unknown, conte
   const { ifNoneMatch } = request.headers;
   const tag = parseETag(current.etag);
   if (ifNoneMatch?.split(',').some((sent) => parseETag(sent.trim()) === tag)) return { status: 304, headers };
-  return { status: 200, headers, body: current.body };
+  return { status: 200, headers, body: current.body, gzipped: current.gzipped };
 }
 
 function buildStatement(): CapabilityStatement {

@@ -36,6 +36,8 @@ export interface FhirResponse {
   headers?: Record<string, string>;
   /** A body that is not a FHIR resource (NDJSON, a Bulk Data manifest), sent as is; `''` sends none. */
   body?: string;
+  /** `body` gzip-compressed once, sent instead to a client that accepts gzip. */
+  gzipped?: Buffer;
   /** The Content-Type of `body`, when not FHIR JSON. */
   contentType?: string;
 }
