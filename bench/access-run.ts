@@ -583,6 +583,18 @@ function formatStatements(sides: Side[], results: AccessResult[]): string {
   return table('\nInside PostgreSQL, per request (round 1, pg_stat_statements; execution time includes lock waits, not the WAL flush at commit):', header, rows, new Set([3, 4, 5, 6]));
 }
 
+/** `GET /fhir/metadata` (public, no token), as most clients ask for it (gzip) and uncompressed, median of three turns each. */
+async function measureMetadata(running: Running): Promise<{ gzip: Measurement; plain: Measurement }> {
+  const one = async (headers: Record<string, string>) => {
+    const turns: Measurement[] = [];
+    for (let i = 0; i < 3; i++) {
+      turns.push(await measureHttp({ origin: running.target.origin, connections: settings.connections, seconds: settings.seconds, warmupSeconds: 0, headers, next: () => ({ method: 'GET', path: '/fhir/metadata' }) }));
+    }
+    return turns.sort((a, b) => a.throughput - b.throughput)[1]!;
+  };
+  return { gzip: await one({ 'accept-encoding': 'gzip' }), plain: await one({}) };
+}
+
 /** The audit trail on disk after the run: records, and bytes of the record table (rows, TOAST, indexes) and of the agent table. */
 interface AuditSize {
   records: number;
@@ -635,6 +647,7 @@ export async function runAccessBenchmark(serverUrl: string, options: { profile: 
   let results: AccessResult[];
   let resources = 0;
   let plans = '';
+  let metadata: { gzip: Measurement; plain: Measurement } | undefined;
   let auditSize: AuditSize | undefined;
   const client = new pg.Client({ connectionString: database.env.DATABASE_URL });
   try {
@@ -655,6 +668,7 @@ export async function runAccessBenchmark(serverUrl: string, options: { profile: 
     const statements = options.breakdown && (await enableStatements(client));
     results = await measure(running, { client, statements, ...(postmaster ? { postmaster } : {}) }, population, entries, { profile: options.profile, diagnose: options.breakdown });
     auditSize = await measureAuditSize(client);
+    metadata = await measureMetadata(door);
     plans = await doorPlans(
       database.env.DATABASE_URL!,
       door.target.accounts.clinician.subject,
@@ -677,6 +691,10 @@ export async function runAccessBenchmark(serverUrl: string, options: { profile: 
   console.log(formatBreakdown(sides, results));
   if (options.breakdown) console.log(formatWaits(sides, results));
   if (auditSize) console.log(formatAuditSize(auditSize));
+  if (metadata) {
+    const line = (m: Measurement) => `${integer.format(m.throughput)} req/s (p50 ${ms(m.p50)} ms, errors ${m.errors})`;
+    console.log(`\nGET /fhir/metadata on the door's server, ${settings.connections} connections: gzip ${line(metadata.gzip)}; uncompressed ${line(metadata.plain)} (target ≥ 5,000/s)`);
+  }
   console.log(`\nThe door's statements for one request of each scenario, and their plans:\n${plans}`);
   if (results.some((r) => r.turns.some((t) => t.statements))) console.log(formatStatements(sides, results));
   else if (options.breakdown) console.log('\n(statement costs need a server with shared_preload_libraries=pg_stat_statements)');

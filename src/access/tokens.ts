@@ -4,7 +4,7 @@ import type { Database, SqlClient } from '../store/driver.js';
 import { accessFacts } from './access-cache.js';
 import { getRecord, putRecord } from './adapter.js';
 import { ClientNotApprovedError, tokenRefusal } from './clients.js';
-import { findUserByUsername, type Role } from './users.js';
+import { ROLES, findUserByUsername, type Role } from './users.js';
 import { ensureServerKeys, loadServerKeys, publicJwk } from './keys.js';
 import { parseScopes, type Scope } from './scopes.js';
 
@@ -125,21 +125,26 @@ export function createAccessTokenVerifier(options: VerifierOptions): (token: str
 /** Verified tokens whose claims are kept; past it the map starts over. */
 const MAX_VERIFIED_TOKENS = 10_000;
 
+/** A role a token may carry: an account's, or `system` for a backend services client. */
+function isTokenRole(value: string): value is AccessClaims['role'] {
+  return value === 'system' || (ROLES as readonly string[]).includes(value);
+}
+
+/** The claims of a verified payload (jwtVerify checked exp, iat, jti, sub and client_id are present); a malformed one is refused. */
 function toAccessClaims(payload: JWTPayload): AccessClaims {
-  const text = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined);
-  const scope = text('scope') ?? '';
-  const claims: AccessClaims = {
-    iss: payload.iss!,
-    aud: payload.aud!,
-    sub: payload.sub!,
-    client_id: text('client_id')!,
-    scope,
-    scopes: parseScopes(scope),
-    role: (text('role') ?? 'system') as AccessClaims['role'],
-    iat: payload.iat!,
-    exp: payload.exp!,
-    jti: payload.jti!,
+  const text = (name: string): string | undefined => {
+    const value = payload[name];
+    return typeof value === 'string' ? value : undefined;
   };
+  const { iss, aud, sub, iat, exp, jti } = payload;
+  const clientId = text('client_id');
+  const role = text('role') ?? 'system';
+  if (iss === undefined || aud === undefined || sub === undefined || iat === undefined || exp === undefined || jti === undefined || clientId === undefined) {
+    throw new AccessTokenError('the access token lacks a required claim');
+  }
+  if (!isTokenRole(role)) throw new AccessTokenError(`the access token names no known role`);
+  const scope = text('scope') ?? '';
+  const claims: AccessClaims = { iss, aud, sub, client_id: clientId, scope, scopes: parseScopes(scope), role, iat, exp, jti };
   for (const name of ['fhirUser', 'patient', 'encounter', 'organization', 'region'] as const) {
     const value = text(name);
     if (value !== undefined) claims[name] = value;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
 import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
@@ -23,6 +23,7 @@ import {
   reviewDeclaration,
 } from './care-declarations.js';
 import { ExportJobs } from './bulk-jobs.js';
+import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
 import { type IdentifierClaim, conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
@@ -450,7 +451,7 @@ export class Repository {
         throw preconditionFailed(`If-Match version ${ifMatch} does not match the current version of ${resourceType}/${id}`);
       }
       if (!current || current.deleted) return undefined;
-      const resource = JSON.parse(current.json) as Resource;
+      const resource = parseStored(current);
       // A deletion claims no relationship: it ends those the resource held (never the record of a declaration).
       await this.access.checkWrite(
         repo.client,
@@ -712,7 +713,7 @@ export class Repository {
         id: version.id,
         compartment: version.compartment,
         resource: version.full,
-        ...(existing ? { current: { compartment: existing.compartment, author: existing.author, resource: () => JSON.parse(existing.json) as Resource } } : {}),
+        ...(existing ? { current: { compartment: existing.compartment, author: existing.author, resource: () => parseStored(existing) } } : {}),
         claims: await resolveParties(this.client, version.facts.care),
         held,
       },
@@ -887,7 +888,7 @@ export class Repository {
     const steps = [
       `input AS (${input})`,
       ...REINDEXED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(rows.map((r) => ({ resourceType: r.resource_type, id: r.id, resource: JSON.parse(r.content) as Resource })), write),
+      ...indexInserts(rows.map((r) => ({ resourceType: r.resource_type, id: r.id, resource: parseStored({ json: r.content }) })), write),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, write.values);
     const last = rows[rows.length - 1]!;
@@ -996,9 +997,9 @@ export class Repository {
       const [target] = await repo.client.query(`SELECT 1 FROM resource WHERE resource_type = 'Organization' AND id = $1 AND NOT deleted`, [organization]);
       if (!found) throw notFound(`Patient/${patient} is not known`);
       if (!target) throw badRequest(`Organization/${organization} is not known`, 'organization');
-      const record = JSON.parse(found.content) as Resource & { generalPractitioner?: { reference?: string }[] };
+      const record = parseStored<Patient>({ json: found.content });
       const others = (record.generalPractitioner ?? []).filter((r) => !r.reference?.startsWith('Organization/'));
-      const next = { ...record, generalPractitioner: [...others, { reference: `Organization/${organization}` }] } as Resource & { id: string };
+      const next = { ...record, id: patient, generalPractitioner: [...others, { reference: `Organization/${organization}` }] };
       return (await registry.update(next)).stored;
     });
   }
@@ -1009,7 +1010,7 @@ export class Repository {
    */
   private searchParametersChanged(changes: readonly { before: StoredResource | undefined; after: Resource }[]): void {
     if (changes.length === 0) return;
-    const before = changes.flatMap(({ before }) => (before && !before.deleted ? [JSON.parse(before.json) as SearchParameter] : []));
+    const before = changes.flatMap(({ before }) => (before && !before.deleted ? [parseStored<SearchParameter>(before)] : []));
     this.afterCommit(() => {
       unregisterSearchParameters(before);
       registerSearchParameters(changes.map(({ after }) => after as SearchParameter));
