@@ -111,7 +111,7 @@ const IDENTITY_TEXT: Record<string, TextKey> = {
 export function describeScope(locale: Locale, scope: Scope): string {
   switch (scope.kind) {
     case 'identity':
-      return t(locale, IDENTITY_TEXT[scope.name]!);
+      return t(locale, IDENTITY_TEXT[scope.name]);
     case 'launch':
       return t(locale, scope.context === 'patient' ? 'scopeLaunchPatient' : scope.context === 'encounter' ? 'scopeLaunchEncounter' : 'scopeLaunch');
     case 'resource': {

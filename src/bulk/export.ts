@@ -72,7 +72,7 @@ const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_el
 /** Validates export parameters (a 400 for anything the server cannot honour) and normalizes them. */
 export function planExport(request: ExportRequest): ExportParameters {
   // An unencoded `+` in a query string arrives as a space: `application/fhir ndjson`.
-  const format = (request.outputFormat ?? OUTPUT_FORMATS[0]!).replace(/ /g, '+');
+  const format = (request.outputFormat ?? OUTPUT_FORMATS[0]).replace(/ /g, '+');
   if (!OUTPUT_FORMATS.includes(format)) {
     throw badRequest(`_outputFormat "${format}" is not supported; use application/fhir+ndjson`, '_outputFormat', 'not-supported');
   }
@@ -123,7 +123,7 @@ export async function groupMembers(repo: Repository, groupId: string): Promise<s
   for (const member of group.member ?? []) {
     if (member.inactive) continue;
     const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(member.entity?.reference ?? '');
-    if (match) ids.add(match[1]!);
+    if (match) ids.add(match[1]);
   }
   return [...ids];
 }
@@ -167,7 +167,7 @@ function searchRequest(parameters: ExportParameters, type: string, filter: strin
 async function* scan(repo: Repository, parameters: ExportParameters, transactionTime: string, from: Position): AsyncGenerator<Page> {
   const { types } = parameters;
   for (let t = from.typeIndex; t < types.length; t++) {
-    const type = types[t]!;
+    const type = types[t];
     const filters: (string | undefined)[] = parameters.typeFilters[type] ?? [undefined];
     const seen = filters.length > 1 ? new Set<string>() : undefined;
     for (let f = t === from.typeIndex ? from.filterIndex : 0; f < filters.length; f++) {

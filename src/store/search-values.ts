@@ -83,7 +83,7 @@ function splitEscaped(value: string, separator: '|' | '$'): string[] {
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
+    const ch = value[i];
     const next = value[i + 1];
     if (ch === '\\' && next !== undefined && '|$,\\'.includes(next)) {
       // Escapes of the other separator stay until that part is split in turn.
@@ -395,7 +395,7 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
   if (parts.length !== definition.components.length) {
     throw badRequest(`"${filter.code}" takes ${definition.components.length} values separated by $`, expression);
   }
-  const keyText = parts[definition.keyIndex]!;
+  const keyText = parts[definition.keyIndex];
   const key = parseToken(keyText);
   if (key.code === undefined) throw badRequest(`The token part of "${filter.code}" needs a code`, expression);
   const keyCode = key.system === undefined ? key.code : `${key.system}|${key.code}`;
@@ -405,7 +405,7 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
     const code = compositeCode(filter.code, keyCode);
     const type = component.parameter.type!;
     const table = tableOf({ ...filter, code, parameter: component.parameter, modifier: undefined });
-    const part = parts[index]!;
+    const part = parts[index];
     const condition =
       type === 'quantity'
         ? quantityCondition('c', filter.resourceType, code, part, params, expression)
