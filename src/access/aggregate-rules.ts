@@ -123,6 +123,7 @@ function refusal(key: keyof typeof REFUSALS, parameter: string, values: Record<s
       { url: 'content', valueString: fill(text[lang]) },
     ],
   });
+  // Medplum's CodeableConcept has no `_text` (the extensions of the primitive).
   const issue = {
     severity: 'error',
     code: 'forbidden',

@@ -1,4 +1,4 @@
-import type { Identifier, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
 import { conflict, type FhirError } from '../fhir/outcome.js';
 import type { SqlClient } from './driver.js';
@@ -16,7 +16,8 @@ export interface IdentifierClaim {
 /** The unique identifiers a resource claims; an inactive resource (`active: false`) claims none. */
 export function identifierClaims(resource: Resource, id: string): IdentifierClaim[] {
   const systems = UNIQUE_IDENTIFIER_SYSTEMS[resource.resourceType];
-  const { active, identifier } = resource as { active?: boolean; identifier?: Identifier[] };
+  const active = 'active' in resource ? resource.active : undefined;
+  const identifier = 'identifier' in resource ? resource.identifier : undefined;
   if (!systems || active === false || !Array.isArray(identifier)) return [];
   const claims: IdentifierClaim[] = [];
   identifier.forEach((item, position) => {

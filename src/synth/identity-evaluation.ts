@@ -327,7 +327,7 @@ function makeForeignNationals(records: PersonRecord[], owners: readonly number[]
 
 /** A valid personal number of the state, as `system|value`, agreeing with the person's birth date and sex where it encodes them. */
 function foreignPersonalNumber(country: 'RUS' | 'UZB' | 'KGZ' | 'TJK', person: TruePerson, random: Random): string {
-  const [year, month, day] = person.birthDate.split('-') as [string, string, string];
+  const [year, month, day] = person.birthDate.split('-');
   switch (country) {
     case 'RUS': {
       const first9 = String(1 + random.int(9)) + digits(random, 8);
