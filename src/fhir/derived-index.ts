@@ -194,7 +194,7 @@ function compositesOf(resourceType: string, parameters: Record<string, SearchPar
 function compositeRows(resourceType: string, parameter: SearchParameter, parameters: Record<string, SearchParameter>, resource: TypedValue, rows: IndexRows): void {
   const definition = compositeDefinition(resourceType, parameter, parameters);
   if (!definition) return;
-  const code = parameter.code!;
+  const code = parameter.code;
   for (const element of definition.elements(resource, resource)) {
     const keyValues = definition.components[definition.keyIndex].values(element, resource);
     const keys: string[] = [];
@@ -207,7 +207,7 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
     definition.components.forEach((component, index) => {
       if (index === definition.keyIndex) return;
       const values = component.values(element, resource);
-      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type!, values, rows);
+      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type, values, rows);
     });
   }
 }

@@ -58,8 +58,12 @@ export function registerSearchParameters(parameters: readonly SearchParameter[])
     for (const resourceType of parameter.base) {
       const key = `${resourceType}|${parameter.code}`;
       // The R4 definition a custom one shadows comes back when the custom one goes.
-      if (!registered.has(key)) registered.set(key, { shadowed: getSearchParameters(resourceType)?.[parameter.code] });
-      registered.get(key)!.id = parameter.id;
+      let entry = registered.get(key);
+      if (!entry) {
+        entry = { shadowed: getSearchParameters(resourceType)?.[parameter.code] };
+        registered.set(key, entry);
+      }
+      entry.id = parameter.id;
       forgetDetails(resourceType, parameter.code);
     }
     indexSearchParameter(parameter);
@@ -168,9 +172,9 @@ function parametersOf(resourceType: string): TypeParameters {
     if (!parameter.expression) continue;
     const expression = getSearchParameterDetails(resourceType, parameter).parsedExpression;
     const fhirPathValues: Evaluator = (typed) => evalFhirPathTyped(expression, [typed], { '%resource': typed });
-    byCode.set(parameter.code!, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
+    byCode.set(parameter.code, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
   }
-  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type!) && !NOT_INDEXED.has(parameter.code!));
+  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type) && !NOT_INDEXED.has(parameter.code));
   parameters = { byCode, indexed };
   // A name that is no resource type has no parameters; not remembering it keeps the cache bounded.
   if (byCode.size > 0) typeParameters.set(resourceType, parameters);
@@ -236,10 +240,10 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
   const typed = toTypedValue(resource);
   for (const entry of parametersOf(resource.resourceType).indexed) {
     const { parameter } = entry;
-    const code = parameter.code!;
+    const code = parameter.code;
     const values = entry[evaluator](typed);
     if (values.length === 0) continue;
-    valueRows(code, parameter.type!, values, rows);
+    valueRows(code, parameter.type, values, rows);
   }
   compositeAndPositionRows(resource, typed, rows);
   return rows;

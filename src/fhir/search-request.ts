@@ -237,7 +237,7 @@ function applyResultParameter(request: SearchRequest, key: string, value: string
           continue;
         }
         const parameter = searchParameter(request.resourceType, code);
-        if (!parameter || !SORTABLE_TYPES.has(parameter.type!)) throw badRequest(`Cannot sort ${request.resourceType} by "${code}"`, key);
+        if (!parameter || !SORTABLE_TYPES.has(parameter.type)) throw badRequest(`Cannot sort ${request.resourceType} by "${code}"`, key);
         request.sort.push({ code, descending, parameter });
       }
       return;

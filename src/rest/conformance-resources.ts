@@ -45,6 +45,6 @@ async function searchConformance(request: FhirRequest, type: string, context: In
  * match); the CapabilityStatement lists those generic ones.
  */
 export const CONFORMANCE_ROUTES: readonly Route[] = Object.keys(BUILT_IN).flatMap((type): Route[] => [
-  { method: 'GET', pattern: `${type}/:id`, name: 'read', level: 'instance', handler: (request, params, context) => readConformance(request, type, params.id!, context) },
+  { method: 'GET', pattern: `${type}/:id`, name: 'read', level: 'instance', handler: (request, params, context) => readConformance(request, type, params.id, context) },
   { method: 'GET', pattern: type, name: 'search-type', level: 'type', handler: (request, _params, context) => searchConformance(request, type, context) },
 ]);

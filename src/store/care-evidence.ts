@@ -79,6 +79,10 @@ export async function resolveParties(client: SqlClient, claims: readonly CareCla
     [indirect],
   );
   const owner = new Map(rows.map((r) => [r.party, r.organization]));
-  const resolved = claims.flatMap((c) => (indirect.includes(c.party) ? (owner.has(c.party) ? [{ ...c, party: owner.get(c.party)! }] : []) : [c]));
+  const resolved = claims.flatMap((c) => {
+    if (!indirect.includes(c.party)) return [c];
+    const party = owner.get(c.party);
+    return party !== undefined ? [{ ...c, party }] : [];
+  });
   return resolved.filter((c, i) => resolved.findIndex((d) => d.patient === c.patient && d.party === c.party && d.kind === c.kind) === i);
 }

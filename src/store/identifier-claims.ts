@@ -45,7 +45,11 @@ export async function conflictingClaims<T extends IdentifierClaim>(client: SqlCl
     [claims.map((c) => c.resourceType), claims.map((c) => c.system), claims.map((c) => c.value)],
   );
   const holders = new Map<string, Set<string>>();
-  const holdersOf = (k: string) => holders.get(k) ?? holders.set(k, new Set()).get(k)!;
+  const holdersOf = (k: string) => {
+    let ids = holders.get(k);
+    if (!ids) holders.set(k, (ids = new Set()));
+    return ids;
+  };
   for (const row of rows) holdersOf(`${row.resource_type}|${row.system}|${row.value}`).add(row.id);
   const conflicts: (T & { holder: string })[] = [];
   for (const claim of claims) {

@@ -316,7 +316,7 @@ function makeForeignNationals(records: PersonRecord[], owners: readonly number[]
     const country = random.pick(['RUS', 'UZB', 'KGZ', 'TJK'] as const);
     const personal = foreignPersonalNumber(country, person, random);
     const passport = `${PASSPORT_SYSTEM_PREFIX}${country}|${String.fromCharCode(65 + random.int(26), 65 + random.int(26))}${digits(random, 7)}`;
-    recordsOf.get(index)!.forEach((at, k) => {
+    (recordsOf.get(index) ?? []).forEach((at, k) => {
       const { iin: _iin, ...record } = records[at];
       const foreignIds = k === 0 ? [personal, passport] : [...(random.chance(FOREIGN_NUMBER_KEPT) ? [personal] : []), ...(random.chance(FOREIGN_PASSPORT_KEPT) ? [passport] : [])];
       records[at] = { ...record, ...(foreignIds.length ? { foreignIds } : {}) };
