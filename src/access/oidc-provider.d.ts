@@ -83,6 +83,7 @@ declare module 'oidc-provider' {
     [key: string]: any;
   }
 
-  export const errors: Record<string, new (description?: string, detail?: string) => Error>;
+  type OidcErrorClass = new (description?: string, detail?: string) => Error;
+  export const errors: { InvalidRequest: OidcErrorClass; InvalidTarget: OidcErrorClass; UnauthorizedClient: OidcErrorClass } & Record<string, OidcErrorClass>;
   export default Provider;
 }

@@ -62,7 +62,7 @@ function compileAtom(atom: Atom): Step | undefined {
     return (
       right &&
       ((input) => {
-        const first = left!(input);
+        const first = left(input);
         const second = right(input);
         const values = second.length === 0 ? first : first.length === 0 ? second : [...first, ...second];
         return values.length < 2 ? values : removeDuplicates(values);
