@@ -6,6 +6,7 @@ import { USAGE, isDatabaseCommand, isUsageMistake, runDatabaseCommand } from './
 import { ProgressBar } from './cli/progress.js';
 import { type CommandSession, UsageError } from './cli/session.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { errorMessage } from './fhir/outcome.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 import { loadAuditKey } from './store/audit-key.js';
@@ -148,7 +149,7 @@ async function main(argv: string[]): Promise<void> {
     }
   } catch (error) {
     if (!isUsageMistake(error)) throw error;
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.stderr.write(`${errorMessage(error)}\n\n${USAGE}`);
     process.exitCode = 2;
   }
 }

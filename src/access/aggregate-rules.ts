@@ -80,7 +80,7 @@ const REFUSALS = {
 /** Throws 403, naming the offending parameter, when an analyst's search is not one the rules above allow. */
 export function checkAggregateSearch(request: SearchRequest): void {
   if (request.summary !== 'count' && request.count !== 0) throw refusal('countsOnly', '_summary');
-  if (request.includes.length > 0) throw refusal('includes', request.includes[0]!.reverse ? '_revinclude' : '_include');
+  if (request.includes.length > 0) throw refusal('includes', request.includes[0].reverse ? '_revinclude' : '_include');
   if (request.compartments !== undefined) throw refusal('compartment', 'Patient/[id]');
   const filters = request.types ? request.types.flatMap((t) => t.filters) : request.filters;
   for (const filter of filters) checkFilter(filter);
@@ -123,6 +123,7 @@ function refusal(key: keyof typeof REFUSALS, parameter: string, values: Record<s
       { url: 'content', valueString: fill(text[lang]) },
     ],
   });
+  // Medplum's CodeableConcept has no `_text` (the extensions of the primitive).
   const issue = {
     severity: 'error',
     code: 'forbidden',

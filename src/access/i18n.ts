@@ -1,4 +1,4 @@
-import type { Scope } from './scopes.js';
+import type { IdentityScope, Permission, Scope } from './scopes.js';
 
 /**
  * Every user-facing text of the sign-in and consent pages in Kazakh, Russian and English.
@@ -96,10 +96,10 @@ export function pickLocale(uiLocales: string | undefined, acceptLanguage: string
 
 function matchLocale(tag: string): Locale | undefined {
   const primary = tag.toLowerCase().split('-')[0];
-  return (LOCALES as readonly string[]).includes(primary ?? '') ? (primary as Locale) : undefined;
+  return LOCALES.find((locale) => locale === primary);
 }
 
-const IDENTITY_TEXT: Record<string, TextKey> = {
+const IDENTITY_TEXT: Record<IdentityScope['name'], TextKey> = {
   openid: 'scopeOpenid',
   fhirUser: 'scopeFhirUser',
   profile: 'scopeProfile',
@@ -107,17 +107,19 @@ const IDENTITY_TEXT: Record<string, TextKey> = {
   online_access: 'scopeOnline',
 };
 
+const PERMISSION_TEXT: Record<Permission, TextKey> = { c: 'permC', r: 'permR', u: 'permU', d: 'permD', s: 'permS' };
+
 /** A human description of one scope for the consent page. */
 export function describeScope(locale: Locale, scope: Scope): string {
   switch (scope.kind) {
     case 'identity':
-      return t(locale, IDENTITY_TEXT[scope.name]!);
+      return t(locale, IDENTITY_TEXT[scope.name]);
     case 'launch':
       return t(locale, scope.context === 'patient' ? 'scopeLaunchPatient' : scope.context === 'encounter' ? 'scopeLaunchEncounter' : 'scopeLaunch');
     case 'resource': {
       const what = scope.resourceType === '*' ? t(locale, 'allResources') : scope.resourceType;
       const context = t(locale, scope.context === 'patient' ? 'contextPatient' : scope.context === 'user' ? 'contextUser' : 'contextSystem');
-      const perms = scope.permissions.map((p) => t(locale, `perm${p.toUpperCase()}` as TextKey)).join(', ');
+      const perms = scope.permissions.map((p) => t(locale, PERMISSION_TEXT[p])).join(', ');
       const limit = scope.query.length ? `; ${t(locale, 'constrained', { query: scope.query.map(([n, v]) => `${n}=${v}`).join(', ') })}` : '';
       return `${what} (${context}): ${perms}${limit}`;
     }

@@ -23,10 +23,19 @@ declare module 'oidc-provider' {
     revokeByGrantId(grantId: string): Promise<void>;
   }
 
+  /** What the consent prompt still needs granted (its `details`; other prompts carry none of these). */
+  export interface PromptDetails {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+    [key: string]: unknown;
+  }
+
   export interface InteractionDetails {
     uid: string;
-    prompt: { name: string; reasons: string[]; details: Record<string, any> };
-    params: Record<string, any>;
+    prompt: { name: string; reasons: string[]; details: PromptDetails };
+    /** The authorization request's parameters, those named here as strings when given. */
+    params: { launch?: string; ui_locales?: string } & Record<string, any>;
     session?: { accountId: string; uid: string; cookie: string };
     grantId?: string;
     lastSubmission?: Record<string, any>;
@@ -74,6 +83,7 @@ declare module 'oidc-provider' {
     [key: string]: any;
   }
 
-  export const errors: Record<string, new (description?: string, detail?: string) => Error>;
+  type OidcErrorClass = new (description?: string, detail?: string) => Error;
+  export const errors: { InvalidRequest: OidcErrorClass; InvalidTarget: OidcErrorClass; UnauthorizedClient: OidcErrorClass } & Record<string, OidcErrorClass>;
   export default Provider;
 }

@@ -108,13 +108,13 @@ export function createProvider(options: ProviderOptions): Provider {
       /** SMART: `aud` is required and must name this FHIR server, so tokens cannot be phished for another. */
       async aud(ctx: KoaContextWithOIDC, value: string | undefined) {
         if (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'resume') return;
-        if (!value) throw new errors.InvalidRequest!('aud is required: the FHIR base URL of the server the app will call');
-        if (!sameUrl(value, fhirBaseUrl)) throw new errors.InvalidRequest!('aud does not name this FHIR server');
+        if (!value) throw new errors.InvalidRequest('aud is required: the FHIR base URL of the server the app will call');
+        if (!sameUrl(value, fhirBaseUrl)) throw new errors.InvalidRequest('aud does not name this FHIR server');
       },
       /** EHR launch: the opaque id must name a live launch context. */
       async launch(ctx: KoaContextWithOIDC, value: string | undefined) {
         if (value === undefined || ctx.oidc.route !== 'authorization') return;
-        if (!(await findLaunch(db, value))) throw new errors.InvalidRequest!('launch is unknown or expired');
+        if (!(await findLaunch(db, value))) throw new errors.InvalidRequest('launch is unknown or expired');
       },
     },
     extraClientMetadata: { properties: ['organization', 'allowed_scope', 'launch_uri'] },
@@ -144,9 +144,9 @@ export function createProvider(options: ProviderOptions): Provider {
         // Asked for every token of the FHIR API (each grant type) and at authorization: where a
         // client its organization has not approved is refused.
         async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: ClientInstance) {
-          if (!sameUrl(indicator, fhirBaseUrl)) throw new errors.InvalidTarget!('the only resource is this FHIR server');
+          if (!sameUrl(indicator, fhirBaseUrl)) throw new errors.InvalidTarget('the only resource is this FHIR server');
           const refusal = await tokenRefusal(db, client.clientId);
-          if (refusal) throw new errors.UnauthorizedClient!(refusal);
+          if (refusal) throw new errors.UnauthorizedClient(refusal);
           const credentials = ctx.oidc.params?.grant_type === 'client_credentials';
           const requested =
             ctx.oidc.params?.scope ?? ctx.oidc.entities?.AuthorizationCode?.scope ?? ctx.oidc.entities?.RefreshToken?.scope ?? undefined;

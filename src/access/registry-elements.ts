@@ -1,5 +1,6 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import { FOREIGN_IDENTIFIER_SYSTEMS, IIN_SYSTEM, PASSPORT_SYSTEM_PREFIX } from '../fhir/identifier-systems.js';
+import { isJsonObject } from '../fhir/json.js';
 import { forbidden } from '../fhir/outcome.js';
 
 /**
@@ -33,8 +34,8 @@ function isRegistryIdentifier(identifier: Identifier): boolean {
 /** JSON with object keys sorted, so two values compare equal whatever order a client wrote them in. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (isJsonObject(value)) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

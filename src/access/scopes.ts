@@ -58,7 +58,9 @@ export interface OtherScope {
 
 export type Scope = ResourceScope | LaunchScope | IdentityScope | OtherScope;
 
-const IDENTITY = new Set(['openid', 'fhirUser', 'profile', 'offline_access', 'online_access']);
+const IDENTITY: readonly IdentityScope['name'][] = ['openid', 'fhirUser', 'profile', 'offline_access', 'online_access'];
+const CONTEXTS: readonly ScopeContext[] = ['patient', 'user', 'system'];
+const PERMISSIONS: readonly Permission[] = ['c', 'r', 'u', 'd', 's'];
 const CLINICAL = /^(patient|user|system)\/([A-Za-z*][A-Za-z0-9]*)\.([^?]*)(?:\?(.*))?$/;
 const RESOURCE_TYPE = /^(\*|[A-Z][A-Za-z0-9]*)$/;
 const V2_PERMISSIONS = /^c?r?u?d?s?$/;
@@ -70,7 +72,8 @@ const V1_PERMISSIONS: Record<string, readonly Permission[]> = {
 
 /** Parses one scope token; undefined when it is a malformed clinical scope. */
 export function parseScope(token: string): Scope | undefined {
-  if (IDENTITY.has(token)) return { kind: 'identity', name: token as IdentityScope['name'], raw: token };
+  const identity = IDENTITY.find((name) => name === token);
+  if (identity) return { kind: 'identity', name: identity, raw: token };
   if (token === 'launch') return { kind: 'launch', raw: token };
   if (token === 'launch/patient') return { kind: 'launch', context: 'patient', raw: token };
   if (token === 'launch/encounter') return { kind: 'launch', context: 'encounter', raw: token };
@@ -79,8 +82,10 @@ export function parseScope(token: string): Scope | undefined {
     // Something shaped like a clinical scope that the pattern refused is malformed, not "other".
     return /^(patient|user|system)\//.test(token) ? undefined : { kind: 'other', raw: token };
   }
-  const [, context, resourceType, letters, queryText] = match as unknown as [string, ScopeContext, string, string, string | undefined];
-  if (!RESOURCE_TYPE.test(resourceType)) return undefined;
+  const [, , resourceType, letters] = match;
+  const queryText: string | undefined = match[4];
+  const context = CONTEXTS.find((c) => c === match[1]);
+  if (!context || !RESOURCE_TYPE.test(resourceType)) return undefined;
   const v1 = V1_PERMISSIONS[letters];
   if (v1) {
     if (queryText !== undefined) return undefined; // constraints exist only in v2
@@ -95,7 +100,7 @@ export function parseScope(token: string): Scope | undefined {
       query.push([name, value]);
     }
   }
-  return { kind: 'resource', context, resourceType, permissions: [...letters] as Permission[], query, version: 2, raw: token };
+  return { kind: 'resource', context, resourceType, permissions: PERMISSIONS.filter((p) => letters.includes(p)), query, version: 2, raw: token };
 }
 
 /** Parses a space-separated scope string (as in a token's `scope` claim), dropping malformed clinical scopes. */
@@ -116,7 +121,7 @@ export function parseScopes(scope: string | undefined | null): Scope[] {
 export function formatScope(scope: Scope): string {
   if (scope.kind !== 'resource') return scope.raw;
   const base = `${scope.context}/${scope.resourceType}.${scope.permissions.join('')}`;
-  return scope.query.length ? `${base}?${new URLSearchParams(scope.query as Array<[string, string]>).toString()}` : base;
+  return scope.query.length ? `${base}?${new URLSearchParams(scope.query.map(([name, value]) => [name, value])).toString()}` : base;
 }
 
 export function resourceScopes(scopes: readonly Scope[]): ResourceScope[] {

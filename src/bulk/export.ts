@@ -72,7 +72,7 @@ const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_summary', '_el
 /** Validates export parameters (a 400 for anything the server cannot honour) and normalizes them. */
 export function planExport(request: ExportRequest): ExportParameters {
   // An unencoded `+` in a query string arrives as a space: `application/fhir ndjson`.
-  const format = (request.outputFormat ?? OUTPUT_FORMATS[0]!).replace(/ /g, '+');
+  const format = (request.outputFormat ?? OUTPUT_FORMATS[0]).replace(/ /g, '+');
   if (!OUTPUT_FORMATS.includes(format)) {
     throw badRequest(`_outputFormat "${format}" is not supported; use application/fhir+ndjson`, '_outputFormat', 'not-supported');
   }
@@ -123,7 +123,7 @@ export async function groupMembers(repo: Repository, groupId: string): Promise<s
   for (const member of group.member ?? []) {
     if (member.inactive) continue;
     const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(member.entity?.reference ?? '');
-    if (match) ids.add(match[1]!);
+    if (match) ids.add(match[1]);
   }
   return [...ids];
 }
@@ -167,7 +167,7 @@ function searchRequest(parameters: ExportParameters, type: string, filter: strin
 async function* scan(repo: Repository, parameters: ExportParameters, transactionTime: string, from: Position): AsyncGenerator<Page> {
   const { types } = parameters;
   for (let t = from.typeIndex; t < types.length; t++) {
-    const type = types[t]!;
+    const type = types[t];
     const filters: (string | undefined)[] = parameters.typeFilters[type] ?? [undefined];
     const seen = filters.length > 1 ? new Set<string>() : undefined;
     for (let f = t === from.typeIndex ? from.filterIndex : 0; f < filters.length; f++) {
@@ -216,6 +216,15 @@ interface JobProgress {
 }
 
 const START: Checkpoint = { typeIndex: 0, filterIndex: 0, seq: 0, typeStartSeq: 0 };
+
+// A job's JSON columns hold only what this file wrote there: ExportParameters and JobProgress.
+function jobParameters(job: BulkJob): ExportParameters {
+  return JSON.parse(job.parameters) as ExportParameters;
+}
+
+function jobProgress(progress: string): JobProgress {
+  return JSON.parse(progress) as JobProgress;
+}
 
 /** Thrown inside a runner that must stop: the job was cancelled or another runner took it over. */
 class JobReleased extends Error {}
@@ -288,8 +297,8 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
   await yieldToEventLoop();
   const job = await repo.exportJobs.read(id);
   if (!job || job.status !== 'in-progress' || !job.progress) return;
-  const parameters = JSON.parse(job.parameters) as ExportParameters;
-  let checkpoint = (JSON.parse(job.progress) as JobProgress).checkpoint;
+  const parameters = jobParameters(job);
+  let checkpoint = jobProgress(job.progress).checkpoint;
   // A type read with several _typeFilters cannot resume mid-way (the ids already seen are lost): redo it.
   const type = parameters.types[checkpoint.typeIndex];
   if (type && (parameters.typeFilters[type]?.length ?? 0) > 1 && (checkpoint.filterIndex > 0 || checkpoint.cursor)) {
@@ -353,8 +362,8 @@ async function runJob(repo: Repository, id: string, runner: string, signal: Abor
 /** The X-Progress text of a running job. */
 export function describeProgress(job: BulkJob): string {
   if (!job.progress) return 'queued';
-  const progress = JSON.parse(job.progress) as JobProgress;
-  const parameters = JSON.parse(job.parameters) as ExportParameters;
+  const progress = jobProgress(job.progress);
+  const parameters = jobParameters(job);
   const total = parameters.types.length;
   const at = Math.min(progress.checkpoint.typeIndex + 1, total);
   return `${progress.exported} resources exported; ${progress.type ?? 'starting'} (type ${at} of ${total})`;

@@ -56,7 +56,7 @@ export async function importNdjson(lines: AsyncIterable<string>, file: string, o
         progress.written += stored.length;
         progress.unchanged += unchanged;
         progress.rejected += refused.length;
-        for (const { item, error } of refused) await options.onRejected({ file, line: items[item]!.line, outcome: error.outcome });
+        for (const { item, error } of refused) await options.onRejected({ file, line: items[item].line, outcome: error.outcome });
         options.onProgress?.(progress);
       },
       (error: unknown) => {

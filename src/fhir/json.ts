@@ -1,4 +1,9 @@
-import { badRequest } from './outcome.js';
+import { badRequest, errorMessage } from './outcome.js';
+
+/** A JSON object (not null, not an array): the shape of every resource and complex element. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /**
  * Parses a FHIR JSON request body.
@@ -18,15 +23,14 @@ export function parseFhirJson(text: string, opts?: { maxDepth?: number }): unkno
     // JSON.parse messages differ between engines and often lack the position; the scanner,
     // which validates the grammar too, reports the first fault with its line and column.
     scanStructure(text, maxDepth, undefined);
-    throw badRequest(`Malformed JSON: ${(err as Error).message}`, undefined, 'structure');
+    throw badRequest(`Malformed JSON: ${errorMessage(err)}`, undefined, 'structure');
   }
   scanStructure(text, maxDepth, rootName(value));
   return value;
 }
 
 function rootName(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const resourceType = (value as { resourceType?: unknown }).resourceType;
+  const resourceType = isJsonObject(value) ? value.resourceType : undefined;
   return typeof resourceType === 'string' ? resourceType : undefined;
 }
 
@@ -117,7 +121,7 @@ function scanStructure(text: string, maxDepth: number, root: string | undefined)
       i = skipString(text, i, fail);
       const raw = text.slice(start + 1, i - 1);
       // Compare decoded names: "\u0061" and "a" are the same key.
-      const key = raw.includes('\\') ? (JSON.parse(text.slice(start, i)) as string) : raw;
+      const key = raw.includes('\\') ? String(JSON.parse(text.slice(start, i))) : raw;
       const frame = frames[depth - 1];
       frame.key = key;
       if (frame.keys.has(key)) {

@@ -17,5 +17,5 @@ export function normalizeString(value: string): string {
     .normalize('NFD')
     .replace(/\p{M}+/gu, '')
     .toLowerCase()
-    .replace(FOLD_PATTERN, (letter) => FOLDS[letter]!);
+    .replace(FOLD_PATTERN, (letter) => FOLDS[letter]);
 }

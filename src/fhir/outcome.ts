@@ -88,6 +88,16 @@ export function isFhirError(e: unknown): e is FhirError {
   return e instanceof FhirError;
 }
 
+/** Whether `code` is in the catalogue. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}
+
+/** The message of anything thrown: an Error's own, else the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The Coding of a catalogue code, for `issue.details.coding`. */
 function errorCoding(code: ErrorCode): Coding {
   return { system: ERROR_SYSTEM, code, display: ERROR_CODES[code].en };
@@ -96,7 +106,7 @@ function errorCoding(code: ErrorCode): Coding {
 /** The Densaulyq code an issue carries, if any. */
 export function codeOf(value: OperationOutcomeIssue | undefined): ErrorCode | undefined {
   const code = value?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-  return code !== undefined && code in ERROR_CODES ? (code as ErrorCode) : undefined;
+  return code !== undefined && isErrorCode(code) ? code : undefined;
 }
 
 /** An issue with its Densaulyq code; `type` overrides the catalogue's issue type (e.g. the validator's `structure`). */
@@ -136,10 +146,11 @@ export function allOk(text = 'All OK'): OperationOutcome {
  * 400 code of that type (`invalid-request` when none).
  */
 export function badRequest(text: string, expression?: string, code: CodeOfStatus<400> | IssueType = 'invalid-request'): FhirError {
-  if (code in ERROR_CODES) return fhirError(code as ErrorCode, text, expression);
-  const type = code as IssueType;
-  const known = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === 400 && ERROR_CODES[c].type === type);
-  return new FhirError(400, outcome([codedIssue(known ?? 'invalid-request', text, { expression, type })]));
+  if (isErrorCode(code)) return fhirError(code, text, expression);
+  const known = Object.keys(ERROR_CODES)
+    .filter(isErrorCode)
+    .find((c) => ERROR_CODES[c].status === 400 && ERROR_CODES[c].type === code);
+  return new FhirError(400, outcome([codedIssue(known ?? 'invalid-request', text, { expression, type: code })]));
 }
 
 /**
@@ -263,7 +274,7 @@ export function errorCodeSystem(): CodeSystem {
     content: 'complete',
     count: Object.keys(ERROR_CODES).length,
     property: [{ code: 'status', description: 'The HTTP status answered with this code', type: 'integer' }],
-    concept: (Object.entries(ERROR_CODES) as [ErrorCode, Entry][]).map(([code, entry]) => ({
+    concept: Object.entries(ERROR_CODES).map(([code, entry]) => ({
       code,
       display: entry.en,
       designation: (['kk', 'ru', 'en'] as const).map((language) => ({ language, value: entry[language] })),

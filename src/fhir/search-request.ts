@@ -1,4 +1,4 @@
-import type { SearchParameter } from '@medplum/fhirtypes';
+import type { ResourceType, SearchParameter } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions.js';
 import { badRequest } from './outcome.js';
 import { searchParameter } from './search-parameters.js';
@@ -105,11 +105,17 @@ export const SPECIAL_PARAMETERS: Readonly<Record<string, SearchParameter>> = Obj
     ['_list', 'Resources that are items of a List', 'http://hl7.org/fhir/SearchParameter/Resource-list'],
     ['_text', 'Search on the narrative of the resource', 'http://hl7.org/fhir/SearchParameter/DomainResource-text'],
     ['_content', 'Search on the entire content of the resource', 'http://hl7.org/fhir/SearchParameter/Resource-content'],
-  ].map(([code, description, url]) => [
+  ].map(([code, description, url]): [string, SearchParameter] => [
     code,
-    { resourceType: 'SearchParameter', url, name: code, code, status: 'active', description, base: ['Resource' as never], type: 'special' } as SearchParameter,
+    // R4 allows `Resource` as a base; Medplum's ResourceType lists only the concrete types.
+    { resourceType: 'SearchParameter', url, name: code, code, status: 'active', description, base: ['Resource' as ResourceType], type: 'special' },
   ]),
 );
+
+/** Whether a reference parameter with these targets may point at a `type`: named, or any resource (`Resource`). */
+export function mayReferTo(targets: readonly string[] | undefined, type: string): boolean {
+  return !!targets && (targets.includes(type) || targets.includes('Resource'));
+}
 const SORTABLE_TYPES = new Set(['string', 'token', 'date', 'number', 'quantity', 'uri', 'reference']);
 
 /**
@@ -138,7 +144,7 @@ function applyParameter(request: SearchRequest, key: string, value: string): voi
 
 /** Parameters that need no resource type: they filter on the resource table's own columns. */
 const UNTYPED = new Set(['_id', '_lastUpdated']);
-const untyped = ([key]: [string, string]) => RESULT_PARAMETERS.has(key) || UNTYPED.has(key.split(':')[0]!) || key === '_format' || key === '_pretty';
+const untyped = ([key]: [string, string]) => RESULT_PARAMETERS.has(key) || UNTYPED.has(key.split(':')[0]) || key === '_format' || key === '_pretty';
 
 /**
  * The query of a search across types (https://hl7.org/fhir/R4/http.html#search, system level):
@@ -153,7 +159,7 @@ export function parseMultiTypeSearch(query: [string, string][], lenient: boolean
     const types = typeValue.split(',');
     for (const type of types) if (!isResourceType(type)) throw badRequest(`Unknown resource type "${type}" in _type`, '_type');
     const parsed = types.map((resourceType) => parseSearchRequest(resourceType, rest, lenient));
-    request = { ...parsed[0]!, resourceType: '*', types: parsed.map(({ resourceType, filters }) => ({ resourceType, filters })) };
+    request = { ...parsed[0], resourceType: '*', types: parsed.map(({ resourceType, filters }) => ({ resourceType, filters })) };
   } else {
     const typed = rest.find((pair) => !untyped(pair));
     if (typed && !lenient) throw badRequest(`Without _type only _id and _lastUpdated can filter; name the types to use "${typed[0]}"`, typed[0]);
@@ -188,7 +194,7 @@ export function parseFilter(resourceType: string, key: string, value: string): S
   const targets: ChainFilter['targets'] = [];
   let lastError: unknown;
   for (const target of candidates) {
-    if (modifier && !(parameter.target ?? []).includes(target as never) && !(parameter.target ?? []).includes('Resource' as never)) {
+    if (modifier && !mayReferTo(parameter.target, target)) {
       throw badRequest(`"${code}" cannot refer to a ${target}`, key);
     }
     try {
@@ -208,8 +214,7 @@ function parseHas(resourceType: string, key: string, value: string): HasFilter {
   if (!isResourceType(referrerType)) throw badRequest(`Unknown resource type "${referrerType}" in _has`, key);
   const reference = searchParameter(referrerType, referenceCode);
   if (reference?.type !== 'reference') throw badRequest(`"${referenceCode}" is not a reference parameter of ${referrerType}`, key);
-  const targets = reference.target ?? [];
-  if (!targets.includes(resourceType as never) && !targets.includes('Resource' as never)) {
+  if (!mayReferTo(reference.target, resourceType)) {
     throw badRequest(`${referrerType}.${referenceCode} never refers to a ${resourceType}`, key);
   }
   return { kind: 'has', resourceType, referrerType, referenceCode, next: parseFilter(referrerType, next, value) };
@@ -232,7 +237,7 @@ function applyResultParameter(request: SearchRequest, key: string, value: string
           continue;
         }
         const parameter = searchParameter(request.resourceType, code);
-        if (!parameter || !SORTABLE_TYPES.has(parameter.type!)) throw badRequest(`Cannot sort ${request.resourceType} by "${code}"`, key);
+        if (!parameter || !SORTABLE_TYPES.has(parameter.type)) throw badRequest(`Cannot sort ${request.resourceType} by "${code}"`, key);
         request.sort.push({ code, descending, parameter });
       }
       return;
@@ -295,7 +300,7 @@ export function splitValues(value: string): string[] {
 
 /** Splits a prefix off a number, date or quantity value. */
 export function splitPrefix(value: string): { prefix: Prefix; rest: string } {
-  const head = value.slice(0, 2) as Prefix;
-  if (PREFIXES.includes(head) && value.length > 2 && !/^[a-z]/.test(value.slice(2))) return { prefix: head, rest: value.slice(2) };
+  const prefix = PREFIXES.find((p) => value.startsWith(p));
+  if (prefix && value.length > 2 && !/^[a-z]/.test(value.slice(2))) return { prefix, rest: value.slice(2) };
   return { prefix: 'eq', rest: value };
 }

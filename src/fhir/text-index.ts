@@ -17,7 +17,7 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * «қант». Whole words: a Cyrillic text needs no dictionary or PostgreSQL text-search locale.
  */
 export function textWords(resource: Resource): TextWords {
-  const div = (resource as { text?: { div?: unknown } }).text?.div;
+  const div = 'text' in resource ? resource.text?.div : undefined;
   const narrative = typeof div === 'string' ? words([div.replace(/<[^>]*>/g, ' ').replace(/&[a-z]+;|&#\d+;/g, ' ')]) : [];
   const strings: string[] = [];
   collectStrings(resource, strings);

@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions.js';
+import { isJsonObject } from './json.js';
 import { badRequest, unprocessable } from './outcome.js';
 import { resourceCheck } from './validator/compile.js';
 import { type Locale, message } from './validator/messages.js';
@@ -31,9 +32,8 @@ export interface ValidateOptions {
  */
 export function validateResource(resource: unknown, opts?: ValidateOptions): OperationOutcomeIssue[] {
   const locale = opts?.locale ?? 'en';
-  const shape = shapeIssue(resource, locale);
-  if (shape) return [shape];
-  const typed = resource as ResourceObject;
+  if (!isResourceObject(resource)) return [shapeIssue(resource, locale)];
+  const typed = resource;
   const walk = new Walk(locale);
   walk.path.push(typed.resourceType);
   try {
@@ -55,8 +55,10 @@ export function validateResource(resource: unknown, opts?: ValidateOptions): Ope
  * business rules". https://hl7.org/fhir/R4/http.html#create
  */
 export function assertValid(resource: unknown, opts?: { locale?: Locale }): asserts resource is Resource {
-  const shape = shapeIssue(resource, opts?.locale ?? 'en');
-  if (shape) throw badRequest(shape.details?.text ?? 'Not a FHIR resource', undefined, shape.code);
+  if (!isResourceObject(resource)) {
+    const shape = shapeIssue(resource, opts?.locale ?? 'en');
+    throw badRequest(shape.details?.text ?? 'Not a FHIR resource', undefined, shape.code);
+  }
   const issues = validateResource(resource, opts);
   if (issues.some(isError)) throw unprocessable(issues);
 }
@@ -70,9 +72,8 @@ export function validateAgainstProfile(resource: unknown, profile: StructureDefi
     throw badRequest('The profile must be a StructureDefinition with a snapshot or a differential', 'profile');
   }
   const locale = opts?.locale ?? 'en';
-  const shape = shapeIssue(resource, locale);
-  if (shape) return [shape];
-  const resourceType = (resource as ResourceObject).resourceType;
+  if (!isResourceObject(resource)) return [shapeIssue(resource, locale)];
+  const resourceType = resource.resourceType;
   if (profile.type !== resourceType) {
     return [issue('invalid', message(locale, 'profileWrongType', { url: profile.url, type: String(profile.type), actual: resourceType }), resourceType)];
   }
@@ -81,15 +82,17 @@ export function validateAgainstProfile(resource: unknown, profile: StructureDefi
 
 type ResourceObject = Record<string, unknown> & { resourceType: string };
 
-/** Why the input is not even a resource: not a JSON object, or no R4 resourceType. */
-function shapeIssue(resource: unknown, locale: Locale): OperationOutcomeIssue | undefined {
-  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) return issue('structure', message(locale, 'notResource'));
-  const resourceType = (resource as Record<string, unknown>).resourceType;
+/** A JSON object with an R4 resourceType: what the validator can walk. */
+function isResourceObject(value: unknown): value is ResourceObject {
+  return isJsonObject(value) && isResourceType(value.resourceType);
+}
+
+/** Why the input, not a ResourceObject, is not even a resource: not a JSON object, or no R4 resourceType. */
+function shapeIssue(resource: unknown, locale: Locale): OperationOutcomeIssue {
+  if (!isJsonObject(resource)) return issue('structure', message(locale, 'notResource'));
+  const resourceType = resource.resourceType;
   if (resourceType === undefined) return issue('structure', message(locale, 'noResourceType'));
-  if (!isResourceType(resourceType)) {
-    return issue('not-supported', message(locale, 'unknownResourceType', { value: JSON.stringify(resourceType) }), 'resourceType');
-  }
-  return undefined;
+  return issue('not-supported', message(locale, 'unknownResourceType', { value: JSON.stringify(resourceType) }), 'resourceType');
 }
 
 /** The profile's own rules on the resource, walked from its root like the base rules. */

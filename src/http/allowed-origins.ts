@@ -43,7 +43,8 @@ export class AllowedOrigins {
       this.origins = origins;
     } catch (error) {
       // The last good set stays in force; the registry is tried again after maxAgeMs, not per request.
-      const { name, code } = error as Error & { code?: string };
+      const name = error instanceof Error ? error.name : typeof error;
+      const code = error instanceof Error && 'code' in error ? error.code : undefined;
       this.log.warn({ err: { name, code } }, 'allowed CORS origins not refreshed');
     }
     this.loadedAt = Date.now();

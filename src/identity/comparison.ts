@@ -25,7 +25,25 @@ export const COMPARISON_FIELDS = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type ComparisonField = keyof typeof COMPARISON_FIELDS;
-export const FIELD_NAMES = Object.keys(COMPARISON_FIELDS) as ComparisonField[];
+export function isComparisonField(name: string): name is ComparisonField {
+  return Object.hasOwn(COMPARISON_FIELDS, name);
+}
+
+export const FIELD_NAMES: readonly ComparisonField[] = Object.keys(COMPARISON_FIELDS).filter(isComparisonField);
+
+/** A table with one entry per comparison field, in FIELD_NAMES order; `value` is given each field and its index there. */
+export function perField<T>(value: (field: ComparisonField, index: number) => T): Record<ComparisonField, T> {
+  const at = (field: ComparisonField) => value(field, FIELD_NAMES.indexOf(field));
+  return {
+    iin: at('iin'),
+    family: at('family'),
+    given: at('given'),
+    patronymic: at('patronymic'),
+    birthDate: at('birthDate'),
+    sex: at('sex'),
+    contact: at('contact'),
+  };
+}
 export const FIELD_LEVEL_COUNTS = FIELD_NAMES.map((field) => COMPARISON_FIELDS[field].length);
 
 /** Jaro–Winkler cut-offs on {@link matchKey} skeletons; "close" survives one typo in a 6-letter name. */

@@ -64,7 +64,7 @@ export async function scanDuplicates(repo: Repository, options: ScanOptions = {}
   for (let start = 0; start < result.pairs.length; start += SAVE_BATCH) {
     const batch = result.pairs.slice(start, start + SAVE_BATCH).map((pair) => {
       if (pair.decision === 'link') autoLink++;
-      const levels = compare(people[index.get(pair.a)!]!, people[index.get(pair.b)!]!);
+      const levels = compare(people[index.get(pair.a)!], people[index.get(pair.b)!]);
       const evidence: FieldEvidence[] = explainScore(levels, weights).map(({ field, level, weight }) => ({ field, level, weight: round(weight) }));
       return { a: pair.a, b: pair.b, score: round(pair.score), evidence };
     });

@@ -1,4 +1,4 @@
-import type { ComparisonField } from './comparison.js';
+import { type ComparisonField, isComparisonField } from './comparison.js';
 
 /**
  * What the registrar reads for each field of a candidate pair, in Kazakh, Russian and English:
@@ -35,7 +35,7 @@ export const LEVEL_LABELS: Readonly<Record<string, Translated>> = {
 
 /** «Birth date: day and month swapped» in the three languages. */
 export function evidenceText(field: string, level: string): Translated {
-  const name = FIELD_LABELS[field as ComparisonField];
+  const name = isComparisonField(field) ? FIELD_LABELS[field] : undefined;
   const how = LEVEL_LABELS[level];
   const join = (locale: Locale) => `${name?.[locale] ?? field}: ${how?.[locale] ?? level}`;
   return { kk: join('kk'), ru: join('ru'), en: join('en') };

@@ -27,13 +27,13 @@ const RULES: Readonly<Record<string, Rule>> = {
   [RUSSIAN_PASSPORT_SYSTEM]: (value) => shape(value, /^\d{10}$/, 'the 4-digit series and 6-digit number, 10 digits together'),
   [BELARUS_PERSONAL_NUMBER_SYSTEM]: (value) =>
     shape(value, /^[1-6]\d{6}[ABCHKEM]\d{3}(PB|BA|BI)\d$/, 'a century/sex digit, DDMMYY, a region letter, 3 digits, PB/BA/BI and a digit') ??
-    dateCheck(value.slice(1, 3), value.slice(3, 5), value.slice(5, 7), value[0]!),
+    dateCheck(value.slice(1, 3), value.slice(3, 5), value.slice(5, 7), value[0]),
   [KYRGYZ_PIN_SYSTEM]: (value) =>
     shape(value, /^[12]\d{13}$/, 'a sex digit (1 or 2), DDMMYYYY and a 5-digit serial') ??
     dateCheck(value.slice(1, 3), value.slice(3, 5), value.slice(5, 9)),
   [UZBEK_PINFL_SYSTEM]: (value) =>
     shape(value, /^[1-6]\d{13}$/, 'a century/sex digit, DDMMYY and 7 more digits') ??
-    dateCheck(value.slice(1, 3), value.slice(3, 5), value.slice(5, 7), value[0]!),
+    dateCheck(value.slice(1, 3), value.slice(3, 5), value.slice(5, 7), value[0]),
   [TAJIK_INN_SYSTEM]: (value) => shape(value, /^\d{9}$/, '9 digits'),
   [ARMENIAN_PSN_SYSTEM]: (value) => shape(value, /^\d{10}$/, '10 digits'),
   [AZERBAIJANI_FIN_SYSTEM]: (value) => shape(value, /^[0-9A-Z]{7}$/, '7 capital Latin letters and digits'),
@@ -82,7 +82,7 @@ function snilsCheck(value: string): string | undefined {
 export function idnpCheckDigit(first12: string): number {
   const weights = [7, 3, 1];
   let sum = 0;
-  for (let i = 0; i < 12; i++) sum += (first12.charCodeAt(i) - 48) * weights[i % 3]!;
+  for (let i = 0; i < 12; i++) sum += (first12.charCodeAt(i) - 48) * weights[i % 3];
   return sum % 10;
 }
 

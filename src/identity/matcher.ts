@@ -5,6 +5,7 @@ import {
   type ComparisonField,
   FIELD_LEVEL_COUNTS,
   FIELD_NAMES,
+  perField,
   type PreparedPerson,
   preparePerson,
 } from './comparison.js';
@@ -217,9 +218,7 @@ export function estimateNonMatchShares(
   // cannot tell 1e-6 from 1e-9, and a 30-bit weight from a shared family phone
   // would outvote every name.
   const floor = 1 / Math.max(1, samples);
-  return Object.fromEntries(
-    FIELD_NAMES.map((field, f) => [field, normalise(sums[f], prior.u[field], strength).map((u) => Math.max(u, floor))]),
-  ) as Record<ComparisonField, number[]>;
+  return perField((field, f) => normalise(sums[f], prior.u[field], strength).map((u) => Math.max(u, floor)));
 }
 
 export interface EstimateOptions {
@@ -299,8 +298,7 @@ function clamp(share: number): number {
 }
 
 function cloneWeights(weights: MatchWeights): MatchWeights {
-  const copy = (table: Record<ComparisonField, number[]>): Record<ComparisonField, number[]> =>
-    Object.fromEntries(FIELD_NAMES.map((field) => [field, [...table[field]]])) as Record<ComparisonField, number[]>;
+  const copy = (table: Record<ComparisonField, number[]>): Record<ComparisonField, number[]> => perField((field) => [...table[field]]);
   return { m: copy(weights.m), u: copy(weights.u), matchShare: weights.matchShare };
 }
 
@@ -423,14 +421,13 @@ class CandidateList {
 
   push(i: number, j: number, levels: Uint8Array): void {
     if (this.length === this.firsts.length) {
-      const grow = <T extends Int32Array | Uint8Array>(array: T, size: number): T => {
-        const next = new (array.constructor as new (n: number) => T)(size);
-        next.set(array);
+      const filled = <T extends Int32Array | Uint8Array>(next: T, from: ArrayLike<number>): T => {
+        next.set(from);
         return next;
       };
-      this.firsts = grow(this.firsts, this.length * 2);
-      this.seconds = grow(this.seconds, this.length * 2);
-      this.levels = grow(this.levels, this.length * 2 * this.fieldCount);
+      this.firsts = filled(new Int32Array(this.length * 2), this.firsts);
+      this.seconds = filled(new Int32Array(this.length * 2), this.seconds);
+      this.levels = filled(new Uint8Array(this.length * 2 * this.fieldCount), this.levels);
     }
     this.firsts[this.length] = i;
     this.seconds[this.length] = j;

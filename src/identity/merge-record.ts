@@ -89,5 +89,5 @@ function readRecord(id: string, provenance: Provenance): MergeRecord | undefined
 
 function splitVersioned(reference: string | undefined): { reference: string; version: string } | undefined {
   const match = reference ? /^([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\/(\d+)$/.exec(reference) : null;
-  return match ? { reference: match[1]!, version: match[2]! } : undefined;
+  return match ? { reference: match[1], version: match[2] } : undefined;
 }

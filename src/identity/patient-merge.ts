@@ -3,7 +3,7 @@ import { resourceTypes } from '../fhir/definitions.js';
 import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
 import { conflict, isFhirError, unprocessable } from '../fhir/outcome.js';
 import { parseReference, searchParameters } from '../fhir/search-parameters.js';
-import { parseSearchRequest } from '../fhir/search-request.js';
+import { mayReferTo, parseSearchRequest } from '../fhir/search-request.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { buildRecord, findMergeRecord, type VersionChange } from './merge-record.js';
 import { patientIdentifierIssues } from './patient-identifiers.js';
@@ -150,17 +150,18 @@ export function unmergePatients(repo: Repository, request: Omit<MergeRequest, 'r
     }
     const sourcePrior = parseStored<Patient>((await tx.vread('Patient', request.source, merge.source.priorVersion)));
     const { active: _active, ...sourceRest } = source.patient;
+    const sourceLinks = (source.patient.link ?? []).filter((l) => !(l.type === 'replaced-by' && pointsAt(l.other, request.target)));
     const sourceAfter: Patient = {
       ...sourceRest,
       ...(sourcePrior.active === undefined ? {} : { active: sourcePrior.active }),
-      link: (source.patient.link ?? []).filter((l) => !(l.type === 'replaced-by' && pointsAt(l.other, request.target))),
+      link: sourceLinks,
     };
-    if (sourceAfter.link!.length === 0) delete sourceAfter.link;
+    if (sourceLinks.length === 0) delete sourceAfter.link;
     if (targetAfter.link?.length === 0) delete targetAfter.link;
 
     const moves: { stored: StoredResource; resource: Resource }[] = [];
     for (const change of merge.moved) {
-      const [type, id] = change.reference.split('/') as [string, string];
+      const [type, id] = change.reference.split('/');
       const current = await currentOrNothing(tx, type, id);
       if (!current) continue;
       const prior = parseStored<Resource>((await tx.vread(type, id, change.priorVersion)));
@@ -291,8 +292,7 @@ function patientReferenceParameters(): Map<string, string[]> {
     referenceParameters = new Map();
     for (const type of resourceTypes) {
       const codes = Object.values(searchParameters(type))
-        .filter((p) => p.type === 'reference' && (p.target ?? []).some((t) => t === 'Patient' || (t as string) === 'Resource'))
-        .map((p) => p.code!);
+        .flatMap((p) => (p.type === 'reference' && mayReferTo(p.target, 'Patient') && p.code ? [p.code] : []));
       if (codes.length) referenceParameters.set(type, codes);
     }
   }
@@ -311,7 +311,7 @@ async function writeMoved(repo: Repository, moves: readonly { stored: StoredReso
       batch.map(({ stored, resource }) => ({ resource, id: stored.id })),
       'upsert',
     );
-    if (written.refused.length) throw written.refused[0]!.error;
+    if (written.refused.length) throw written.refused[0].error;
     const byKey = new Map(written.stored.map((s) => [`${s.resourceType}/${s.id}`, s.versionId]));
     for (const { stored } of batch) {
       const key = `${stored.resourceType}/${stored.id}`;

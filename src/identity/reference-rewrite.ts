@@ -1,3 +1,4 @@
+import { isJsonObject } from '../fhir/json.js';
 import { parseReference } from '../fhir/search-parameters.js';
 
 /**
@@ -20,14 +21,13 @@ function pointsAt(reference: unknown, patientId: string): boolean {
  */
 export function repointReferences(node: unknown, from: string, to: string): number {
   if (Array.isArray(node)) return node.reduce((n: number, item) => n + repointReferences(item, from, to), 0);
-  if (node === null || typeof node !== 'object') return 0;
-  const object = node as Record<string, unknown>;
+  if (!isJsonObject(node)) return 0;
   let count = 0;
-  if (pointsAt(object.reference, from)) {
-    object.reference = `Patient/${to}`;
+  if (pointsAt(node.reference, from)) {
+    node.reference = `Patient/${to}`;
     count++;
   }
-  for (const [key, value] of Object.entries(object)) {
+  for (const [key, value] of Object.entries(node)) {
     if (key !== 'reference') count += repointReferences(value, from, to);
   }
   return count;
@@ -44,9 +44,10 @@ export function restoreReferences(current: unknown, prior: unknown, from: string
     if (!Array.isArray(prior)) return 0;
     return current.reduce((n: number, item, i) => n + restoreReferences(item, prior[i], from, to), 0);
   }
-  if (current === null || typeof current !== 'object' || prior === null || typeof prior !== 'object') return 0;
-  const now = current as Record<string, unknown>;
-  const before = prior as Record<string, unknown>;
+  // An array before in the place of an object now restores nothing: it has no `reference`, nor the object's keys.
+  if (!isJsonObject(current) || !isJsonObject(prior)) return 0;
+  const now = current;
+  const before = prior;
   let count = 0;
   if (pointsAt(now.reference, to) && pointsAt(before.reference, from)) {
     now.reference = before.reference;

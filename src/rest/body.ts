@@ -1,4 +1,5 @@
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Parameters, Resource } from '@medplum/fhirtypes';
+import { isJsonObject } from '../fhir/json.js';
 import { badRequest, unprocessable } from '../fhir/outcome.js';
 import { assertValid, negotiateLocale } from '../fhir/validate.js';
 import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
@@ -11,17 +12,32 @@ import type { FhirRequest } from './interaction.js';
  */
 export function resourceBody(request: FhirRequest, resourceType: string): Resource {
   const body = request.body;
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+  if (!isJsonObject(body)) {
     throw badRequest(`The request needs a ${resourceType} resource as its body`, resourceType);
   }
-  const type = (body as { resourceType?: unknown }).resourceType;
+  const type = body.resourceType;
   if (type !== resourceType) {
     throw badRequest(`Expected a ${resourceType} resource but the body is ${typeof type === 'string' ? `a ${type}` : 'not a resource'}`, `${resourceType}.resourceType`);
   }
   assertValid(body, { locale: negotiateLocale(request.headers.acceptLanguage) });
-  if (resourceType === 'Patient') {
-    const issues = patientIdentifierIssues(body as Patient);
+  if (body.resourceType === 'Patient') {
+    const issues = patientIdentifierIssues(body);
     if (issues.length) throw unprocessable(issues);
   }
-  return body as Resource;
+  return body;
+}
+
+/**
+ * Whether a body is a Parameters resource, by its resourceType. Only that is checked: the rest is
+ * JSON from the wire, and each operation checks the parameters it reads (or validates the whole).
+ */
+export function isParameters(value: unknown): value is Parameters {
+  return isJsonObject(value) && value.resourceType === 'Parameters';
+}
+
+/** The request's body as the Parameters resource an operation takes (see isParameters), else a 400 saying `text`. */
+export function parametersBody(request: FhirRequest, text: string, expression?: string): Parameters {
+  const body = request.body;
+  if (!isParameters(body)) throw badRequest(text, expression);
+  return body;
 }

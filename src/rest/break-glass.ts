@@ -1,6 +1,7 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { breakGlassNotice } from '../access/patient-notices.js';
 import { badRequest } from '../fhir/outcome.js';
+import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
 /** How long a break-glass grant lasts, unless the request asks for less. */
@@ -17,8 +18,7 @@ const MAX_MINUTES = 60;
  * Out: Parameters `expires` (instant).
  */
 export async function breakGlassOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
-  const body = request.body as Parameters | undefined;
-  if (body?.resourceType !== 'Parameters') throw badRequest(`$break-glass takes a Parameters resource with a reason`, 'Parameters');
+  const body = parametersBody(request, `$break-glass takes a Parameters resource with a reason`, 'Parameters');
   const reason = body.parameter?.find((p) => p.name === 'reason')?.valueString?.trim();
   if (!reason) throw badRequest(`Breaking the glass needs a stated reason`, 'Parameters.parameter.where(name=\'reason\').valueString');
   if (reason.length > 1000) throw badRequest(`The reason is at most 1000 characters`, 'Parameters.parameter.where(name=\'reason\').valueString');

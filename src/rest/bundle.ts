@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { isJsonObject } from '../fhir/json.js';
 import { FhirError, badRequest, isFhirError, payloadTooLarge, preconditionFailed, toFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
@@ -10,13 +11,20 @@ import { findRoute, route } from './routes.js';
 type Method = FhirRequest['method'];
 
 /** The order a transaction processes its entries in (https://hl7.org/fhir/R4/http.html#trules). */
-const TRANSACTION_ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+const TRANSACTION_ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** Own keys only: `constructor` or `toString` are `in` every object. */
+function isMethod(value: string): value is Method {
+  return Object.hasOwn(TRANSACTION_ORDER, value);
+}
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
 
 interface PreparedEntry {
   index: number;
   request: FhirRequest;
+  /** The entry's fullUrl, which references in other entries may use (`urn:uuid:…`). */
+  fullUrl?: string;
 }
 
 /**
@@ -24,15 +32,17 @@ interface PreparedEntry {
  * transaction: any failing entry rolls back all of it, and the error names the entry.
  */
 export async function processBundle(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const bundle = request.body as Bundle | undefined;
-  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle) || bundle.resourceType !== 'Bundle') {
+  const bundle = request.body;
+  if (!isJsonObject(bundle) || bundle.resourceType !== 'Bundle') {
     throw badRequest(`POST to the service base takes a batch or transaction Bundle`, 'Bundle');
   }
   if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
     throw badRequest(`Bundle.type must be batch or transaction, not ${JSON.stringify(bundle.type)}`, 'Bundle.type');
   }
-  const entries = bundle.entry ?? [];
-  if (!Array.isArray(entries)) throw badRequest(`Bundle.entry must be an array`, 'Bundle.entry');
+  const entryList: unknown = bundle.entry ?? [];
+  if (!Array.isArray(entryList)) throw badRequest(`Bundle.entry must be an array`, 'Bundle.entry');
+  // Not yet checked: prepareEntry checks each entry before it is used.
+  const entries: readonly unknown[] = entryList;
   if (entries.length > context.maxBundleEntries) {
     // 413 like an over-long body, as the outcome catalogue pairs them: the client must split the Bundle.
     throw relocate(payloadTooLarge(`The Bundle has ${entries.length} entries; this server takes at most ${context.maxBundleEntries}`), 'Bundle.entry');
@@ -55,10 +65,10 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     return { status: 200, resource: { resourceType: 'Bundle', type: 'batch-response', entry: responses } };
   }
   const prepared = entries.map((entry, index) => prepareEntry(entry, index, prefer, request.headers.acceptLanguage));
-  return context.repo.transaction(async (repo) => {
+  return context.repo.transaction(async (repo): Promise<FhirResponse> => {
     const txContext = { ...context, repo };
-    await resolveIdentities(prepared, entries, repo);
-    const order = [...prepared].sort((a, b) => TRANSACTION_ORDER[a.request.method]! - TRANSACTION_ORDER[b.request.method]! || a.index - b.index);
+    await resolveIdentities(prepared, repo);
+    const order = [...prepared].sort((a, b) => TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index);
     const responses: BundleEntry[] = new Array(prepared.length);
     // Creates with their ids assigned are validated one by one but written together, in one statement.
     const creates: { index: number; id: string; resource: Resource }[] = [];
@@ -66,10 +76,10 @@ export async function processBundle(request: FhirRequest, _params: Record<string
       if (creates.length === 0) return;
       const { stored } = await repo.writeMany(creates, 'create').catch((error: unknown) => {
         // A refused create (an identifier another resource holds) names its own entry.
-        const item = (error as { item?: number }).item;
-        throw isFhirError(error) && item !== undefined ? atEntry(error, creates[item]!.index) : error;
+        if (isFhirError(error) && 'item' in error && typeof error.item === 'number') throw atEntry(error, creates[error.item].index);
+        throw error;
       });
-      stored.forEach((version, i) => (responses[creates[i]!.index] = responseEntry({ status: 201, stored: version }, prefer, context)));
+      stored.forEach((version, i) => (responses[creates[i].index] = responseEntry({ status: 201, stored: version }, prefer, context)));
       creates.length = 0;
     };
     for (const entry of order) {
@@ -77,7 +87,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
         const { request } = entry;
         if (request.method === 'POST' && request.assignedId) {
           const { params } = findRoute(request);
-          creates.push({ index: entry.index, id: request.assignedId, resource: resourceBody(request, params.type!) });
+          creates.push({ index: entry.index, id: request.assignedId, resource: resourceBody(request, params.type) });
           continue;
         }
         await writeCreates();
@@ -87,41 +97,44 @@ export async function processBundle(request: FhirRequest, _params: Record<string
       }
     }
     await writeCreates();
-    return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } as Bundle };
+    return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } };
   });
 }
 
-function prepareEntry(entry: BundleEntry | undefined, index: number, prefer?: string, acceptLanguage?: string): PreparedEntry {
+/** Checks an entry of the posted Bundle and turns it into the request it carries. */
+function prepareEntry(entry: unknown, index: number, prefer?: string, acceptLanguage?: string): PreparedEntry {
   const at = `Bundle.entry[${index}]`;
   if (!entry || typeof entry !== 'object') throw badRequest(`The entry is empty`, at);
-  const method = entry.request?.method as Method | undefined;
-  const url = entry.request?.url;
-  // Own keys only: `constructor` or `toString` are `in` every object.
-  if (typeof method !== 'string' || !Object.hasOwn(TRANSACTION_ORDER, method)) {
+  const { request: entryRequest, resource, fullUrl } = isJsonObject(entry) ? entry : {};
+  const fields = isJsonObject(entryRequest) ? entryRequest : {};
+  const { method, url } = fields;
+  if (typeof method !== 'string' || !isMethod(method)) {
     throw badRequest(`entry.request.method must be GET, HEAD, POST, PUT, PATCH or DELETE`, `${at}.request.method`);
   }
   if (typeof url !== 'string' || url === '') throw badRequest(`entry.request.url is required`, `${at}.request.url`);
-  const [path, query = ''] = url.replace(/^https?:\/\/[^?]*?\/(?=[A-Z$_][^/]*(?:\/|\?|$))/, '').split(/\?(.*)/s, 2) as [string, string?];
+  const [path, query = ''] = url.replace(/^https?:\/\/[^?]*?\/(?=[A-Z$_][^/]*(?:\/|\?|$))/, '').split(/\?(.*)/s, 2);
   if (path === '' || path.startsWith('/')) throw badRequest(`entry.request.url must name a resource type, not the service base`, `${at}.request.url`);
   // Over HTTP Fastify refuses such URLs; here the route table's decodeURIComponent would throw a URIError.
   if (!isDecodable(path)) throw badRequest(`entry.request.url is not validly percent-encoded`, `${at}.request.url`);
   // The request's headers arrive as JSON here, so each can be of any type; the handlers take strings.
-  for (const header of ['ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince'] as const) {
-    const value = entry.request?.[header];
+  const [ifMatch, ifNoneExist, ifNoneMatch, ifModifiedSince] = (['ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince'] as const).map((header) => {
+    const value = fields[header];
     if (value !== undefined && typeof value !== 'string') throw badRequest(`entry.request.${header} must be a string`, `${at}.request.${header}`);
-  }
-  const body = method === 'PATCH' && entry.resource?.resourceType === 'Binary' ? decodeBinaryPatch(entry.resource, at) : entry.resource;
+    return value;
+  });
+  const body = method === 'PATCH' && isJsonObject(resource) && resource.resourceType === 'Binary' ? decodeBinaryPatch(resource, at) : resource;
   return {
     index,
+    ...(typeof fullUrl === 'string' ? { fullUrl } : {}),
     request: {
       method,
       path,
       query: [...new URLSearchParams(query)],
       headers: {
-        ifMatch: entry.request?.ifMatch,
-        ifNoneExist: entry.request?.ifNoneExist,
-        ifNoneMatch: entry.request?.ifNoneMatch,
-        ifModifiedSince: entry.request?.ifModifiedSince,
+        ifMatch,
+        ifNoneExist,
+        ifNoneMatch,
+        ifModifiedSince,
         prefer,
         contentType: method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json',
         acceptLanguage,
@@ -141,10 +154,10 @@ function isDecodable(path: string): boolean {
 }
 
 /** A transaction carries a JSON Patch as a Binary resource (https://hl7.org/fhir/R4/http.html#patch). */
-function decodeBinaryPatch(binary: Resource, at: string): unknown {
-  const data = (binary as { data?: string }).data;
+function decodeBinaryPatch(binary: Record<string, unknown>, at: string): unknown {
+  const { data } = binary;
   try {
-    return JSON.parse(Buffer.from(data ?? '', 'base64').toString('utf8'));
+    return JSON.parse(Buffer.from(typeof data === 'string' ? data : '', 'base64').toString('utf8'));
   } catch {
     throw badRequest(`The Binary's data is not a JSON Patch document`, `${at}.resource.data`);
   }
@@ -154,13 +167,12 @@ function decodeBinaryPatch(binary: Resource, at: string): unknown {
  * Gives every created resource its id before anything is written, resolves conditional creates
  * and updates, and rewrites `urn:uuid:` and conditional references to `Type/id`.
  */
-async function resolveIdentities(prepared: PreparedEntry[], entries: BundleEntry[], repo: Repository): Promise<void> {
+async function resolveIdentities(prepared: PreparedEntry[], repo: Repository): Promise<void> {
   const identities = new Map<string, string>();
   const seen = new Set<string>();
   for (const entry of prepared) {
-    const { request, index } = entry;
-    const fullUrl = entries[index]!.fullUrl;
-    const type = request.path.split('/')[0]!;
+    const { request, index, fullUrl } = entry;
+    const type = request.path.split('/')[0];
     let identity: string | undefined;
     if (request.method === 'POST' && !request.path.includes('/')) {
       if (request.headers.ifNoneExist !== undefined) {
@@ -197,13 +209,12 @@ async function rewriteReferences(node: unknown, identities: Map<string, string>,
     for (let i = 0; i < node.length; i++) await rewriteReferences(node[i], identities, repo, `${path}[${i}]`);
     return;
   }
-  if (!node || typeof node !== 'object') return;
-  const object = node as Record<string, unknown>;
-  for (const [key, value] of Object.entries(object)) {
+  if (!isJsonObject(node)) return;
+  for (const [key, value] of Object.entries(node)) {
     if (key === 'reference' && typeof value === 'string') {
       const local = identities.get(value);
-      if (local) object.reference = local;
-      else if (/^[A-Z][A-Za-z]+\?/.test(value)) object.reference = await resolveConditionalReference(value, repo, `${path}.reference`);
+      if (local) node.reference = local;
+      else if (/^[A-Z][A-Za-z]+\?/.test(value)) node.reference = await resolveConditionalReference(value, repo, `${path}.reference`);
     } else if (value && typeof value === 'object') {
       await rewriteReferences(value, identities, repo, `${path}.${key}`);
     }
@@ -211,7 +222,7 @@ async function rewriteReferences(node: unknown, identities: Map<string, string>,
 }
 
 async function resolveConditionalReference(reference: string, repo: Repository, path: string): Promise<string> {
-  const [type, query] = reference.split(/\?(.*)/s, 2) as [string, string];
+  const [type, query] = reference.split(/\?(.*)/s, 2);
   const ids = await repo.matchIds(type, new URLSearchParams(query)).catch((error: unknown) => {
     throw relocate(error, path);
   });
@@ -222,14 +233,13 @@ async function resolveConditionalReference(reference: string, repo: Repository, 
 
 function responseEntry(response: FhirResponse, prefer: string | undefined, context: InteractionContext): BundleEntry {
   const { stored, resource } = response;
-  const entry: BundleEntry & { [RAW_RESOURCE]?: string } = {
-    response: { status: `${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim() },
-  };
+  const entryResponse: BundleEntryResponse = { status: `${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim() };
+  const entry: BundleEntry & { [RAW_RESOURCE]?: string } = { response: entryResponse };
   if (stored) {
     entry.fullUrl = `${context.baseUrl}/${stored.resourceType}/${stored.id}`;
-    entry.response!.etag = etag(stored);
-    entry.response!.lastModified = stored.lastUpdated;
-    if (response.status === 201) entry.response!.location = `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
+    entryResponse.etag = etag(stored);
+    entryResponse.lastModified = stored.lastUpdated;
+    if (response.status === 201) entryResponse.location = `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`;
   }
   if (/return=minimal/.test(prefer ?? '')) return entry;
   if (stored && !stored.deleted && response.status !== 204 && response.status !== 304) entry[RAW_RESOURCE] = stored.json;

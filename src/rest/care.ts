@@ -2,6 +2,7 @@ import type { Bundle, BundleLink, Parameters, ParametersParameter } from '@medpl
 import { badRequest } from '../fhir/outcome.js';
 import { DEFAULT_COUNT, MAX_COUNT } from '../fhir/search-request.js';
 import type { CareDeclarationRow } from '../store/care-declarations.js';
+import { parametersBody } from './body.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
@@ -14,9 +15,7 @@ import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } fr
 const ORGANIZATION = /^Organization\/([A-Za-z0-9\-.]{1,64})$/;
 
 function parameter(request: FhirRequest, name: string): ParametersParameter | undefined {
-  const body = request.body as Parameters | undefined;
-  if (body?.resourceType !== 'Parameters') throw badRequest(`This operation takes a Parameters resource`, 'Parameters');
-  return body.parameter?.find((p) => p.name === name);
+  return parametersBody(request, `This operation takes a Parameters resource`, 'Parameters').parameter?.find((p) => p.name === name);
 }
 
 const at = (name: string, type: string) => `Parameters.parameter.where(name='${name}').${type}`;
@@ -53,7 +52,7 @@ export async function confirmCareOperation(request: FhirRequest, params: Instanc
 }
 
 const LIST_PARAMETERS = new Set(['organization', 'status', 'reviewed', '_count', '_cursor']);
-const STATUSES = new Set(['open', 'confirmed', 'expired']);
+const STATUSES: readonly CareDeclarationRow['status'][] = ['open', 'confirmed', 'expired'];
 
 /**
  * `GET $care-declarations?organization=&status=open|confirmed|expired&reviewed=false&_count=`: the
@@ -68,18 +67,19 @@ export async function careDeclarationsOperation(request: FhirRequest, _params: R
   }
   const count = query.has('_count') ? Number(query.get('_count')) : DEFAULT_COUNT;
   if (!Number.isInteger(count) || count < 1) throw badRequest(`_count must be a positive integer`, '_count');
-  const status = query.get('status');
-  if (status !== undefined && !STATUSES.has(status)) throw badRequest(`status is one of ${[...STATUSES].join(', ')}`, 'status');
+  const status = STATUSES.find((s) => s === query.get('status'));
+  if (query.has('status') && !status) throw badRequest(`status is one of ${STATUSES.join(', ')}`, 'status');
   const reviewed = query.get('reviewed');
   if (reviewed !== undefined && reviewed !== 'false') throw badRequest(`reviewed may only be false (the unreviewed ones)`, 'reviewed');
   const organization = query.get('organization');
   if (organization !== undefined && !ORGANIZATION.test(`Organization/${organization}`)) throw badRequest(`organization is an Organization id`, 'organization');
+  const cursor = query.get('_cursor');
   const page = await context.repo.careDeclarations({
     count: Math.min(count, MAX_COUNT),
     ...(organization ? { party: `Organization/${organization}` } : {}),
-    ...(status ? { status: status as CareDeclarationRow['status'] } : {}),
+    ...(status ? { status } : {}),
     ...(reviewed === 'false' ? { unreviewed: true } : {}),
-    ...(query.get('_cursor') ? { cursor: query.get('_cursor')! } : {}),
+    ...(cursor ? { cursor } : {}),
   });
   const base = `${context.baseUrl}/$care-declarations`;
   const link: BundleLink[] = [{ relation: 'self', url: withQuery(base, request.query) }];

@@ -28,13 +28,13 @@ async function readConformance(request: FhirRequest, type: string, id: string, c
 async function searchConformance(request: FhirRequest, type: string, context: InteractionContext): Promise<FhirResponse> {
   const url = request.query.find(([key]) => key === 'url')?.[1]?.split('|')[0];
   const byUrl = url !== undefined && request.query.every(([key]) => BY_URL.has(key));
-  const found = byUrl ? [...(BUILT_IN[type]?.values() ?? [])].filter((resource) => (resource as { url?: string }).url === url) : [];
-  if (found.length === 0) return search(request, { type }, context);
+  const found = byUrl ? [...(BUILT_IN[type]?.values() ?? [])].filter((resource) => 'url' in resource && resource.url === url) : [];
+  if (found.length === 0 || url === undefined) return search(request, { type }, context);
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
     total: found.length,
-    link: [{ relation: 'self', url: `${context.baseUrl}/${type}?url=${encodeURIComponent(url!)}` }],
+    link: [{ relation: 'self', url: `${context.baseUrl}/${type}?url=${encodeURIComponent(url)}` }],
     entry: found.map((resource) => ({ fullUrl: `${context.baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
   };
   return { status: 200, resource: bundle };
@@ -45,6 +45,6 @@ async function searchConformance(request: FhirRequest, type: string, context: In
  * match); the CapabilityStatement lists those generic ones.
  */
 export const CONFORMANCE_ROUTES: readonly Route[] = Object.keys(BUILT_IN).flatMap((type): Route[] => [
-  { method: 'GET', pattern: `${type}/:id`, name: 'read', level: 'instance', handler: (request, params, context) => readConformance(request, type, params.id!, context) },
+  { method: 'GET', pattern: `${type}/:id`, name: 'read', level: 'instance', handler: (request, params, context) => readConformance(request, type, params.id, context) },
   { method: 'GET', pattern: type, name: 'search-type', level: 'type', handler: (request, _params, context) => searchConformance(request, type, context) },
 ]);

@@ -18,7 +18,7 @@ export async function create(request: FhirRequest, params: TypeParams, context: 
     await repo.lockCriteria(params.type, search);
     const ids = await repo.matchIds(params.type, search);
     if (ids.length > 1) throw preconditionFailed(`If-None-Exist criteria match ${ids.length} or more ${params.type} resources`);
-    if (ids.length === 1) return { status: 200, stored: await repo.read(params.type, ids[0]!) };
+    if (ids.length === 1) return { status: 200, stored: await repo.read(params.type, ids[0]) };
     return { status: 201, stored: await repo.create(resource, request.assignedId) };
   });
 }

@@ -15,7 +15,7 @@ export async function conditionalDelete(request: FhirRequest, params: TypeParams
     await repo.lockCriteria(params.type, criteria);
     const ids = await repo.matchIds(params.type, criteria);
     if (ids.length > 1) throw preconditionFailed(`The criteria match ${ids.length} or more ${params.type} resources`);
-    const stored = ids.length === 1 ? await repo.delete(params.type, ids[0]!) : undefined;
+    const stored = ids.length === 1 ? await repo.delete(params.type, ids[0]) : undefined;
     return { status: 204, stored };
   });
 }

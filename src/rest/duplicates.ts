@@ -104,6 +104,7 @@ function translated(name: string, text: Translated): ParametersParameter {
       { url: 'content', valueString: text[lang] },
     ],
   });
+  // Medplum's ParametersParameter has no `_valueString` (the extensions of the primitive).
   return { name, valueString: text.en, _valueString: { extension: [translation('kk'), translation('ru')] } } as ParametersParameter;
 }
 
@@ -111,10 +112,9 @@ function pairOf(input: Parameters): [string, string] {
   const ids = (input.parameter ?? [])
     .filter((p) => p.name === 'patient')
     .map((p) => parseReference(p.valueReference?.reference ?? ''))
-    .filter((target) => target.type === 'Patient' && target.id)
-    .map((target) => target.id!);
+    .flatMap((target) => (target.type === 'Patient' && target.id ? [target.id] : []));
   if (ids.length !== 2 || ids[0] === ids[1]) throw badRequest(`Name the pair with two different "patient" references`, 'patient');
-  return [ids[0]!, ids[1]!];
+  return [ids[0], ids[1]];
 }
 
 async function openCandidate(repo: Repository, x: string, y: string): Promise<DuplicateCandidate> {
@@ -140,7 +140,8 @@ function encodeCursor(candidate: DuplicateCandidate): string {
 
 function decodeCursor(cursor: string): { score: number; a: string; b: string } {
   try {
-    const [score, a, b] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown, unknown];
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    const [score, a, b]: unknown[] = Array.isArray(parsed) ? parsed : [];
     if (typeof score === 'number' && typeof a === 'string' && typeof b === 'string') return { score, a, b };
   } catch {
     // falls through to the 400 below

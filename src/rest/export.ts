@@ -1,4 +1,3 @@
-import type { Parameters } from '@medplum/fhirtypes';
 import {
   type ExportLevel,
   type ExportRequest,
@@ -11,6 +10,7 @@ import {
 } from '../bulk/export.js';
 import { allOk, badRequest, forbidden, notFound, outcome } from '../fhir/outcome.js';
 import { withQuery } from './history.js';
+import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext, AnyLevelParams, RouteParams } from './interaction.js';
 
 /**
@@ -133,10 +133,7 @@ function single(previous: string | undefined, value: string, name: string): stri
 /** POST kick-off: the parameters come as a Parameters resource. */
 function bodyParameters(request: FhirRequest): [string, string][] {
   if (request.method !== 'POST' || request.body === undefined) return [];
-  const body = request.body as Parameters;
-  if (typeof body !== 'object' || body === null || body.resourceType !== 'Parameters') {
-    throw badRequest(`A POST $export carries its parameters as a Parameters resource`);
-  }
+  const body = parametersBody(request, `A POST $export carries its parameters as a Parameters resource`);
   return (body.parameter ?? []).map((p): [string, string] => {
     const value = p.valueString ?? p.valueInstant ?? p.valueCode ?? p.valueDateTime ?? p.valueUri;
     if (!p.name || value === undefined) throw badRequest(`Each $export parameter needs a name and a string, code or instant value`, 'Parameters.parameter');

@@ -72,6 +72,11 @@ export type InstanceParams = RouteParams<':type/:id'>;
 /** A handler routed at several levels (history, $export) sees whichever the route captured. */
 export type AnyLevelParams = Partial<InstanceParams>;
 
+/** Whether a resource has its id, as the store's update takes it. */
+export function hasId<T extends Resource>(resource: T): resource is T & { id: string } {
+  return typeof resource.id === 'string';
+}
+
 /** `W/"3"` → `3`; the plain and strong forms are accepted too. */
 export function parseETag(value: string): string {
   return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');

@@ -1,10 +1,11 @@
-import type { Bundle, BundleEntry, Parameters, Patient } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
 import { validateForeignIdentifier } from '../identity/foreign-identifiers.js';
 import { IIN_SYSTEM } from '../identity/iin.js';
 import { matchPatients } from '../identity/patient-match.js';
+import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { parseStored } from '../store/stored-json.js';
 
@@ -19,8 +20,7 @@ const CANDIDATES_PER_KEY = 200;
  * whose name comparison works across Kazakh, Russian and Latin spellings.
  */
 export async function matchOperation(request: FhirRequest, _params: Record<string, string>, context: InteractionContext): Promise<FhirResponse> {
-  const parameters = request.body as Parameters | undefined;
-  if (parameters?.resourceType !== 'Parameters') throw badRequest(`$match takes a Parameters resource`, 'Parameters');
+  const parameters = parametersBody(request, `$match takes a Parameters resource`, 'Parameters');
   const resource = parameters.parameter?.find((p) => p.name === 'resource')?.resource;
   if (resource?.resourceType !== 'Patient') throw badRequest(`$match needs a Patient in the "resource" parameter`, 'Parameters.parameter.resource');
   assertValid(resource);

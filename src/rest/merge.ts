@@ -6,6 +6,7 @@ import { assertValid } from '../fhir/validate.js';
 import { mergePatients, unmergePatients } from '../identity/patient-merge.js';
 import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
 import type { Repository } from '../store/repository.js';
+import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
 /**
@@ -20,26 +21,29 @@ export async function mergeOperation(request: FhirRequest, _params: Record<strin
   const input = parametersOf(request, '$merge');
   const source = await patientParameter(context.repo, input, 'source-patient');
   const target = await patientParameter(context.repo, input, 'target-patient');
-  const resultPatient = input.parameter?.find((p) => p.name === 'result-patient')?.resource;
-  if (resultPatient !== undefined) {
-    if (resultPatient.resourceType !== 'Patient') throw badRequest(`result-patient must be a Patient`, 'result-patient');
-    assertValid(resultPatient);
-    const issues = patientIdentifierIssues(resultPatient);
+  const result = input.parameter?.find((p) => p.name === 'result-patient')?.resource;
+  let resultPatient: Patient | undefined;
+  if (result !== undefined) {
+    if (result.resourceType !== 'Patient') throw badRequest(`result-patient must be a Patient`, 'result-patient');
+    assertValid(result);
+    const issues = patientIdentifierIssues(result);
     if (issues.length) throw unprocessable(issues);
+    resultPatient = result;
   }
   const preview = input.parameter?.find((p) => p.name === 'preview')?.valueBoolean === true;
   const actor = actorOf(context);
   const merged = await mergePatients(context.repo, {
     source,
     target,
-    resultPatient: resultPatient as Patient | undefined,
+    resultPatient,
     preview,
     agent: actor.who,
     decidedBy: actor.id,
   });
-  const text = preview
-    ? `Preview: merging Patient/${source} into Patient/${target} would move ${merged.moved.length} resources; nothing was changed`
-    : `Merged Patient/${source} into Patient/${target}: ${merged.moved.length} resources moved, recorded as Provenance/${merged.record!.id}`;
+  // Only a preview has no record.
+  const text = merged.record
+    ? `Merged Patient/${source} into Patient/${target}: ${merged.moved.length} resources moved, recorded as Provenance/${merged.record.id}`
+    : `Preview: merging Patient/${source} into Patient/${target} would move ${merged.moved.length} resources; nothing was changed`;
   return { status: 200, resource: output(input, text, merged.target) };
 }
 
@@ -75,8 +79,7 @@ export function requireIdentityAdministration(context: InteractionContext, opera
 }
 
 export function parametersOf(request: FhirRequest, operation: string): Parameters {
-  const body = request.body as Parameters | undefined;
-  if (body?.resourceType !== 'Parameters') throw badRequest(`${operation} takes a Parameters resource`, 'Parameters');
+  const body = parametersBody(request, `${operation} takes a Parameters resource`, 'Parameters');
   assertValid(body);
   return body;
 }
@@ -88,7 +91,7 @@ export function parametersOf(request: FhirRequest, operation: string): Parameter
 export async function patientParameter(repo: Repository, input: Parameters, name: 'source-patient' | 'target-patient'): Promise<string> {
   const reference = input.parameter?.find((p) => p.name === name)?.valueReference;
   const identifiers: Identifier[] = [
-    ...(input.parameter ?? []).filter((p) => p.name === `${name}-identifier`).map((p) => p.valueIdentifier!).filter(Boolean),
+    ...(input.parameter ?? []).flatMap((p) => (p.name === `${name}-identifier` && p.valueIdentifier ? [p.valueIdentifier] : [])),
     ...(reference?.identifier ? [reference.identifier] : []),
   ];
   let id: string | undefined;
@@ -108,7 +111,7 @@ export async function patientParameter(repo: Repository, input: Parameters, name
     const text = ids.length === 0 ? `${name}-identifier finds no Patient${id ? ` that is Patient/${id}` : ''}` : `${name}-identifier finds more than one Patient`;
     throw unprocessable([{ severity: 'error', code: ids.length === 0 ? 'not-found' : 'multiple-matches', details: { text }, expression: [`${name}-identifier`] }]);
   }
-  return ids[0]!;
+  return ids[0];
 }
 
 export function output(input: Parameters, text: string, result: Patient): Parameters {

@@ -1,8 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import fastJsonPatch from 'fast-json-patch';
-import { badRequest, unsupportedMediaType } from '../fhir/outcome.js';
+import { badRequest, errorMessage, unsupportedMediaType } from '../fhir/outcome.js';
 import { resourceBody } from './body.js';
-import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag, type InstanceParams } from './interaction.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, hasId, parseETag, type InstanceParams } from './interaction.js';
 import { parseStored } from '../store/stored-json.js';
 
 const JSON_PATCH = 'application/json-patch+json';
@@ -25,17 +25,18 @@ export async function patch(request: FhirRequest, params: InstanceParams, contex
     // operation 0, and its prototype guard throws a bare TypeError with no index at all.
     for (let index = 0; index < operations.length; index++) {
       try {
+        // Not yet checked: applyOperation validates the operation (its third argument) before applying it.
         patched = fastJsonPatch.applyOperation(patched, operations[index] as fastJsonPatch.Operation, true, true, true, index).newDocument;
       } catch (error) {
         // First line only: JsonPatchError appends the operation and the whole document to its message.
-        throw badRequest(`JSON Patch operation ${index} failed: ${(error as Error).message.split('\n')[0]}`, `JSONPatch[${index}]`);
+        throw badRequest(`JSON Patch operation ${index} failed: ${errorMessage(error).split('\n')[0]}`, `JSONPatch[${index}]`);
       }
     }
-    if (patched?.resourceType !== params.type || patched.id !== params.id) {
+    if (patched?.resourceType !== params.type || patched.id !== params.id || !hasId(patched)) {
       throw badRequest(`A patch may not change the resource's type or id`, `${params.type}.id`);
     }
     resourceBody({ ...request, body: patched }, params.type);
-    const { stored } = await repo.update(patched as Resource & { id: string }, ifMatch ?? current.versionId);
+    const { stored } = await repo.update(patched, ifMatch ?? current.versionId);
     return { status: 200, stored };
   });
 }

@@ -1,4 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
+import { isJsonObject } from '../fhir/json.js';
 
 /**
  * A Bundle entry may carry a stored resource's JSON text under this key instead of `resource`;
@@ -13,15 +14,14 @@ const MARKER_PATTERN = /"\\u0000raw:(\d+)"/g;
 export function serialize(resource: Resource, pretty = false): string {
   const raws: string[] = [];
   const replacer = function (this: Record<PropertyKey, unknown>, key: string, value: unknown): unknown {
-    if (value && typeof value === 'object' && RAW_RESOURCE in value) {
-      const entry = value as Record<PropertyKey, unknown>;
-      const { fullUrl, ...rest } = entry;
-      raws.push(entry[RAW_RESOURCE] as string);
+    if (isJsonObject(value) && RAW_RESOURCE in value) {
+      const { fullUrl, ...rest } = value;
+      raws.push(String(value[RAW_RESOURCE]));
       return { fullUrl, resource: MARKER + (raws.length - 1), ...rest };
     }
     return value;
   };
   const text = JSON.stringify(resource, replacer);
-  const spliced = raws.length ? text.replace(MARKER_PATTERN, (_, i: string) => raws[Number(i)]!) : text;
+  const spliced = raws.length ? text.replace(MARKER_PATTERN, (_, i: string) => raws[Number(i)]) : text;
   return pretty ? JSON.stringify(JSON.parse(spliced), null, 2) : spliced;
 }

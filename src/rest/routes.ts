@@ -122,8 +122,8 @@ function matchPattern(pattern: string, segments: string[]): Record<string, strin
   if (parts.length !== segments.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    const segment = segments[i]!;
+    const part = parts[i];
+    const segment = segments[i];
     if (part.startsWith(':')) {
       if (part === ':type' && !/^[A-Z]/.test(segment)) return undefined;
       params[part.slice(1)] = segment;
@@ -146,8 +146,8 @@ export function findRoute(request: FhirRequest): Match {
     pathMatched = true;
     if (route.method !== method) continue;
     if (params.type !== undefined && !isResourceType(params.type)) throw notFound(`Unknown resource type "${params.type}"`, 'unknown-route');
-    if (route.types && !route.types.includes(params.type!)) {
-      throw badRequest(`${route.name} is not defined on ${params.type} at /${route.pattern.replace(':type', params.type!)}`, undefined, 'not-supported');
+    if (route.types && !route.types.includes(params.type)) {
+      throw badRequest(`${route.name} is not defined on ${params.type} at /${route.pattern.replace(':type', params.type)}`, undefined, 'not-supported');
     }
     if (params.id !== undefined && !ID_PATTERN.test(params.id)) throw badRequest(`Invalid resource id "${params.id}"`, `${params.type}.id`);
     return { route, params };

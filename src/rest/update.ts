@@ -1,15 +1,14 @@
-import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, preconditionFailed } from '../fhir/outcome.js';
 import { resourceBody } from './body.js';
-import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag, type InstanceParams, type TypeParams } from './interaction.js';
+import { type FhirRequest, type FhirResponse, type InteractionContext, hasId, parseETag, type InstanceParams, type TypeParams } from './interaction.js';
 
 /** update, update-as-create with a client id (https://hl7.org/fhir/R4/http.html#update), with If-Match. */
 export async function update(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   const resource = resourceBody(request, params.type);
-  if (resource.id === undefined) throw badRequest(`The ${params.type} in an update needs an id equal to the URL's`, `${params.type}.id`);
+  if (!hasId(resource)) throw badRequest(`The ${params.type} in an update needs an id equal to the URL's`, `${params.type}.id`);
   if (resource.id !== params.id) throw badRequest(`The body's id "${resource.id}" differs from the URL's "${params.id}"`, `${params.type}.id`);
   const ifMatch = request.headers.ifMatch === undefined ? undefined : parseETag(request.headers.ifMatch);
-  const { stored, created } = await context.repo.update(resource as Resource & { id: string }, ifMatch);
+  const { stored, created } = await context.repo.update(resource, ifMatch);
   return { status: created ? 201 : 200, stored };
 }
 

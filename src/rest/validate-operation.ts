@@ -1,6 +1,9 @@
-import type { Parameters, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { StructureDefinition } from '@medplum/fhirtypes';
+import { isJsonObject } from '../fhir/json.js';
 import { allOk, badRequest, outcome } from '../fhir/outcome.js';
 import { negotiateLocale, validateResource } from '../fhir/validate.js';
+import { parseStored } from '../store/stored-json.js';
+import { isParameters } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext, AnyLevelParams, TypeParams } from './interaction.js';
 
 /**
@@ -19,8 +22,9 @@ export async function validateOperation(request: FhirRequest, params: TypeParams
   }
   if (resource === undefined && params.id) resource = JSON.parse((await context.repo.read(params.type, params.id)).json);
   if (resource === undefined) throw badRequest(`$validate needs a resource`, 'Parameters.parameter.resource');
-  if ((resource as Resource).resourceType !== params.type) {
-    throw badRequest(`$validate on ${params.type} was given a ${(resource as Resource).resourceType}`, `${params.type}.resourceType`);
+  const resourceType = isJsonObject(resource) ? resource.resourceType : undefined;
+  if (resourceType !== params.type) {
+    throw badRequest(`$validate on ${params.type} was given a ${resourceType}`, `${params.type}.resourceType`);
   }
   const profile = profileUrl ? await findProfile(profileUrl, context) : undefined;
   const issues = validateResource(resource, { profile, locale: negotiateLocale(request.headers.acceptLanguage) });
@@ -28,14 +32,11 @@ export async function validateOperation(request: FhirRequest, params: TypeParams
   return { status: 200, resource: result };
 }
 
-function isParameters(value: unknown): value is Parameters {
-  return !!value && typeof value === 'object' && (value as Resource).resourceType === 'Parameters';
-}
 
 async function findProfile(url: string, context: InteractionContext): Promise<StructureDefinition> {
   const [canonical] = url.split('|');
-  const request = { resourceType: 'StructureDefinition', query: new URLSearchParams({ url: canonical! }) };
+  const request = { resourceType: 'StructureDefinition', query: new URLSearchParams({ url: canonical }) };
   const ids = await context.repo.matchIds(request.resourceType, request.query, 1);
   if (ids.length === 0) throw badRequest(`Profile ${url} is not held by this server`, 'Parameters.parameter.profile');
-  return JSON.parse((await context.repo.read('StructureDefinition', ids[0]!)).json) as StructureDefinition;
+  return parseStored<StructureDefinition>(await context.repo.read('StructureDefinition', ids[0]));
 }

@@ -1,16 +1,4 @@
-import type {
-  Appointment,
-  Consent,
-  ConsentProvision,
-  Encounter,
-  EpisodeOfCare,
-  Patient,
-  Reference,
-  RelatedPerson,
-  Resource,
-  ServiceRequest,
-  Task,
-} from '@medplum/fhirtypes';
+import type { ConsentProvision, Reference, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
 import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 
@@ -88,22 +76,22 @@ export function accessFacts(resource: Resource): AccessFacts {
   };
   switch (resource.resourceType) {
     case 'Patient': {
-      const patient = resource as Patient;
+      const patient = resource;
       relate(patient.id, organizations([...(patient.generalPractitioner ?? []), patient.managingOrganization]), 'attached');
       break;
     }
     case 'Encounter': {
-      const encounter = resource as Encounter;
+      const encounter = resource;
       if (ACTIVE_ENCOUNTER.has(encounter.status)) relate(patientOf(encounter.subject), organizations([encounter.serviceProvider]), 'encounter');
       break;
     }
     case 'EpisodeOfCare': {
-      const episode = resource as EpisodeOfCare;
+      const episode = resource;
       if (ACTIVE_EPISODE.has(episode.status)) relate(patientOf(episode.patient), organizations([episode.managingOrganization]), 'episode');
       break;
     }
     case 'ServiceRequest': {
-      const request = resource as ServiceRequest;
+      const request = resource;
       if (!ACTIVE_REQUEST.has(request.status)) break;
       const consultation = request.category?.some((c) => c.coding?.some((coding) => coding.code === '11429006' || coding.code === 'consultation'));
       relate(patientOf(request.subject), organizations([...(request.performer ?? []), request.requester]), consultation ? 'consultation' : 'referral');
@@ -112,7 +100,7 @@ export function accessFacts(resource: Resource): AccessFacts {
     case 'Task': {
       // The receiving organization's acceptance of a referral: its access lasts while the work
       // does, and a grace period after it is completed.
-      const task = resource as Task;
+      const task = resource;
       const referral = (task.focus?.reference ?? '').match(SERVICE_REQUEST_REFERENCE)?.[0];
       if (!referral) break;
       const owner = organizations([task.owner]);
@@ -124,7 +112,7 @@ export function accessFacts(resource: Resource): AccessFacts {
       break;
     }
     case 'Appointment': {
-      const appointment = resource as Appointment;
+      const appointment = resource;
       if (!BOOKED_APPOINTMENT.has(appointment.status)) break;
       const participants = appointment.participant ?? [];
       const patient = participants.map((p) => patientOf(p.actor)).find((p) => p !== undefined);
@@ -139,7 +127,7 @@ export function accessFacts(resource: Resource): AccessFacts {
       break;
     }
     case 'RelatedPerson': {
-      const related = resource as RelatedPerson;
+      const related = resource;
       if (related.active === false) break;
       if (!representsLegally(related)) break;
       const iins = (related.identifier ?? []).filter((i) => i.system === IIN_SYSTEM && i.value).map((i) => `iin|${i.value}`);
@@ -147,7 +135,7 @@ export function accessFacts(resource: Resource): AccessFacts {
       break;
     }
     case 'Consent': {
-      const record = resource as Consent;
+      const record = resource;
       const patient = patientOf(record.patient);
       if (record.status === 'active' && patient && record.provision) consentRules(patient, record.provision, record.provision.type, consent);
       break;
@@ -192,7 +180,7 @@ export function securityCodes(resource: Resource): string[] {
   const codes = (resource.meta?.security ?? []).map((c) => c.code);
   if (resource.resourceType === 'Consent') {
     const hidden: AccessFacts['consent'] = [];
-    const consent = resource as Consent;
+    const consent = resource;
     if (consent.provision) consentRules('', consent.provision, consent.provision.type, hidden);
     codes.push(...hidden.filter(([, kind]) => kind === 'hide-label').map(([, , label]) => label));
   }

@@ -63,7 +63,7 @@ function changeSql(cell: string): string {
     cumulative += probability;
     return `WHEN ${cell} < ${Math.round(cumulative * KEY_RANGE)} THEN ${change}`;
   });
-  return `CASE ${steps.join(' ')} ELSE ${PERTURBATION[PERTURBATION.length - 1]!.change} END`;
+  return `CASE ${steps.join(' ')} ELSE ${PERTURBATION[PERTURBATION.length - 1].change} END`;
 }
 
 /**

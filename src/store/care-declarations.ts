@@ -1,8 +1,8 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
 import { accessFacts } from './access-facts.js';
 import type { SqlClient } from './driver.js';
 import { decodeCursor, encodeCursor } from './search-order.js';
+import { parseStored } from './stored-json.js';
 
 /**
  * Self-declared care relationships after the fact: the patient's one-time codes that corroborate
@@ -69,13 +69,13 @@ export async function confirmDeclarations(client: SqlClient, patient: string, pa
     `UPDATE care_declaration SET confirmed_at = now(), confirmed_by = $3 WHERE patient = $1 AND party = $2 AND confirmed_at IS NULL RETURNING 1`,
     [patient, party, confirmedBy],
   );
-  const rows = await client.query<{ resource_type: string; id: string; kind: string; content: string }>(
-    `SELECT c.resource_type, c.id, c.kind, r.content FROM care_relationship c JOIN resource r ON r.resource_type = c.resource_type AND r.id = c.id
+  const rows = await client.query<{ resource_type: string; id: string; kind: string; json: string }>(
+    `SELECT c.resource_type, c.id, c.kind, r.content AS json FROM care_relationship c JOIN resource r ON r.resource_type = c.resource_type AND r.id = c.id
       WHERE c.patient = $1 AND c.party = $2 AND NOT c.verified`,
     [patient, party],
   );
   for (const row of rows) {
-    const claim = accessFacts(JSON.parse(row.content) as Resource).care.find((c) => c.patient === patient && c.party === party && c.kind === row.kind);
+    const claim = accessFacts(parseStored(row)).care.find((c) => c.patient === patient && c.party === party && c.kind === row.kind);
     await client.query(
       `UPDATE care_relationship SET verified = true, valid_until = $5 WHERE resource_type = $1 AND id = $2 AND patient = $3 AND party = $4 AND kind = $6`,
       [row.resource_type, row.id, patient, party, claim?.validUntil ?? null, row.kind],
@@ -107,7 +107,7 @@ export async function listDeclarations(client: SqlClient, query: DeclarationQuer
     const [at, id] = decodeCursor(query.cursor, 2);
     where.push(`(declared_at, id) < (${add(at)}::timestamptz, ${add(id)})`);
   }
-  const rows = await client.query<Record<string, string | null>>(
+  const rows = await client.query<DeclarationRecord>(
     `SELECT id, patient, party, kind, evidence, declared_by, client_id, ${INSTANT('declared_at')} AS declared_at, ${INSTANT('expires_at')} AS expires_at,
        ${INSTANT('confirmed_at')} AS confirmed_at, confirmed_by, ${INSTANT('reviewed_at')} AS reviewed_at, reviewed_by, review_outcome, review_note,
        CASE WHEN confirmed_at IS NOT NULL THEN 'confirmed' WHEN expires_at > now() THEN 'open' ELSE 'expired' END AS status
@@ -132,24 +132,43 @@ export async function reviewDeclaration(
   return rows.length > 0;
 }
 
-function toDeclaration(row: Record<string, string | null>): CareDeclarationRow {
-  const optional = (key: string, column: string) => (row[column] ? { [key]: row[column]! } : {});
+/** A care_declaration row as listDeclarations selects it. */
+interface DeclarationRecord {
+  id: string;
+  patient: string;
+  party: string;
+  kind: string;
+  evidence: string;
+  declared_by: string;
+  client_id: string;
+  declared_at: string;
+  expires_at: string;
+  status: CareDeclarationRow['status'];
+  confirmed_at: string | null;
+  confirmed_by: string | null;
+  reviewed_at: string | null;
+  reviewed_by: string | null;
+  review_outcome: string | null;
+  review_note: string | null;
+}
+
+function toDeclaration(row: DeclarationRecord): CareDeclarationRow {
   return {
-    id: row.id!,
-    patient: row.patient!,
-    party: row.party!,
-    kind: row.kind!,
-    evidence: row.evidence!,
-    declaredBy: row.declared_by!,
-    clientId: row.client_id!,
-    declaredAt: row.declared_at!,
-    expiresAt: row.expires_at!,
-    status: row.status as CareDeclarationRow['status'],
-    ...optional('confirmedAt', 'confirmed_at'),
-    ...optional('confirmedBy', 'confirmed_by'),
-    ...optional('reviewedAt', 'reviewed_at'),
-    ...optional('reviewedBy', 'reviewed_by'),
-    ...optional('reviewOutcome', 'review_outcome'),
-    ...optional('reviewNote', 'review_note'),
+    id: row.id,
+    patient: row.patient,
+    party: row.party,
+    kind: row.kind,
+    evidence: row.evidence,
+    declaredBy: row.declared_by,
+    clientId: row.client_id,
+    declaredAt: row.declared_at,
+    expiresAt: row.expires_at,
+    status: row.status,
+    ...(row.confirmed_at ? { confirmedAt: row.confirmed_at } : {}),
+    ...(row.confirmed_by ? { confirmedBy: row.confirmed_by } : {}),
+    ...(row.reviewed_at ? { reviewedAt: row.reviewed_at } : {}),
+    ...(row.reviewed_by ? { reviewedBy: row.reviewed_by } : {}),
+    ...(row.review_outcome ? { reviewOutcome: row.review_outcome } : {}),
+    ...(row.review_note ? { reviewNote: row.review_note } : {}),
   };
 }

@@ -2,6 +2,7 @@ import type { ServiceRequest } from '@medplum/fhirtypes';
 import type { CareClaim } from './access-facts.js';
 import type { CareEvidence, CareRow } from './access-policy.js';
 import type { SqlClient } from './driver.js';
+import { parseStored } from './stored-json.js';
 
 const INSTANT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -27,19 +28,19 @@ export function careEvidence(client: SqlClient): CareEvidence {
 
     async referral(reference) {
       const id = reference.slice('ServiceRequest/'.length);
-      const rows = await client.query<{ compartment: string | null; author: string | null; content: string }>(
-        `SELECT compartment, author, content FROM resource WHERE resource_type = 'ServiceRequest' AND id = $1 AND NOT deleted`,
+      const rows = await client.query<{ compartment: string | null; author: string | null; json: string }>(
+        `SELECT compartment, author, content AS json FROM resource WHERE resource_type = 'ServiceRequest' AND id = $1 AND NOT deleted`,
         [id],
       );
       const row = rows[0];
       if (!row) return undefined;
-      const request = JSON.parse(row.content) as ServiceRequest;
+      const request = parseStored<ServiceRequest>(row);
       const performers = (request.performer ?? []).map((p) => p.reference ?? '').filter((r) => r.startsWith('Organization/'));
       return { patient: row.compartment, performers, author: row.author };
     },
 
     async servesOrganization(practitioner, organization) {
-      const [type, id] = practitioner.split('/') as [string, string];
+      const [type, id] = practitioner.split('/');
       // An active PractitionerRole of that organization: the role itself, or one naming the practitioner.
       const role = type === 'PractitionerRole' ? `r.id = $2` : `EXISTS (SELECT 1 FROM search_reference p WHERE p.resource_type = 'PractitionerRole'
         AND p.id = r.id AND p.code = 'practitioner' AND p.target_type = 'Practitioner' AND p.target_id = $2)`;
@@ -78,6 +79,10 @@ export async function resolveParties(client: SqlClient, claims: readonly CareCla
     [indirect],
   );
   const owner = new Map(rows.map((r) => [r.party, r.organization]));
-  const resolved = claims.flatMap((c) => (indirect.includes(c.party) ? (owner.has(c.party) ? [{ ...c, party: owner.get(c.party)! }] : []) : [c]));
+  const resolved = claims.flatMap((c) => {
+    if (!indirect.includes(c.party)) return [c];
+    const party = owner.get(c.party);
+    return party !== undefined ? [{ ...c, party }] : [];
+  });
   return resolved.filter((c, i) => resolved.findIndex((d) => d.patient === c.patient && d.party === c.party && d.kind === c.kind) === i);
 }

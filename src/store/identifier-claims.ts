@@ -1,4 +1,4 @@
-import type { Identifier, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
 import { conflict, type FhirError } from '../fhir/outcome.js';
 import type { SqlClient } from './driver.js';
@@ -16,7 +16,8 @@ export interface IdentifierClaim {
 /** The unique identifiers a resource claims; an inactive resource (`active: false`) claims none. */
 export function identifierClaims(resource: Resource, id: string): IdentifierClaim[] {
   const systems = UNIQUE_IDENTIFIER_SYSTEMS[resource.resourceType];
-  const { active, identifier } = resource as { active?: boolean; identifier?: Identifier[] };
+  const active = 'active' in resource ? resource.active : undefined;
+  const identifier = 'identifier' in resource ? resource.identifier : undefined;
   if (!systems || active === false || !Array.isArray(identifier)) return [];
   const claims: IdentifierClaim[] = [];
   identifier.forEach((item, position) => {
@@ -44,7 +45,11 @@ export async function conflictingClaims<T extends IdentifierClaim>(client: SqlCl
     [claims.map((c) => c.resourceType), claims.map((c) => c.system), claims.map((c) => c.value)],
   );
   const holders = new Map<string, Set<string>>();
-  const holdersOf = (k: string) => holders.get(k) ?? holders.set(k, new Set()).get(k)!;
+  const holdersOf = (k: string) => {
+    let ids = holders.get(k);
+    if (!ids) holders.set(k, (ids = new Set()));
+    return ids;
+  };
   for (const row of rows) holdersOf(`${row.resource_type}|${row.system}|${row.value}`).add(row.id);
   const conflicts: (T & { holder: string })[] = [];
   for (const claim of claims) {

@@ -36,7 +36,7 @@ function namedBy(filter: SearchFilter): string[] {
       const bare = modifier === 'Patient' || targets.includes('Patient') || targets.includes('Resource');
       return values.flatMap((value) => {
         const match = PATIENT_REFERENCE.exec(value);
-        if (match) return [match[1]!];
+        if (match) return [match[1]];
         return bare && !value.includes('/') && !value.includes(':') ? [value] : [];
       });
     }

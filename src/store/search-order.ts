@@ -60,12 +60,12 @@ export function sortColumns(keys: SortKey[]): string {
  */
 export function keysetCondition(keys: SortKey[], values: (string | null)[], params: SqlParams): string {
   // Same direction and never null: one row comparison, which an index on the keys reads as a range.
-  if (keys.every((k) => !k.nullable && k.descending === keys[0]!.descending) && values.every((v) => v !== null)) {
+  if (keys.every((k) => !k.nullable && k.descending === keys[0].descending) && values.every((v) => v !== null)) {
     const bounds = keys.map((k, i) => `${params.add(values[i])}::${k.type}`);
-    return `(${keys.map((k) => k.expression).join(', ')}) ${keys[0]!.descending ? '<' : '>'} (${bounds.join(', ')})`;
+    return `(${keys.map((k) => k.expression).join(', ')}) ${keys[0].descending ? '<' : '>'} (${bounds.join(', ')})`;
   }
   const bound = keys.map((k, i) => (values[i] === null ? null : `${params.add(values[i])}::${k.type}`));
-  const equal = (i: number) => (bound[i] === null ? `${keys[i]!.expression} IS NULL` : `${keys[i]!.expression} = ${bound[i]}`);
+  const equal = (i: number) => (bound[i] === null ? `${keys[i].expression} IS NULL` : `${keys[i].expression} = ${bound[i]}`);
   const alternatives: string[] = [];
   keys.forEach((key, i) => {
     // After a missing value come only other missing values, which the later keys order.
@@ -82,7 +82,7 @@ export function encodeCursor(values: (string | null)[]): string {
 
 export function decodeCursor(cursor: string, length: number): (string | null)[] {
   try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(values) && values.length === length && values.every((v) => typeof v === 'string' || v === null)) return values;
   } catch {
     // fall through to the error below

@@ -99,7 +99,7 @@ function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlPar
     return `(${filter.values.map((v) => dateComparison(v, `${alias}.last_updated`, `${alias}.last_updated`, params, code)).join(' OR ')})`;
   }
   if (modifier === 'missing') {
-    if (filter.values.length !== 1 || !['true', 'false'].includes(filter.values[0]!)) throw badRequest(`:missing takes true or false`, `${code}:missing`);
+    if (filter.values.length !== 1 || !['true', 'false'].includes(filter.values[0])) throw badRequest(`:missing takes true or false`, `${code}:missing`);
     return `${alias}.id ${filter.values[0] === 'true' ? 'NOT IN' : 'IN'} (${ownerRows(filter, params)})`;
   }
   if (modifier === 'not') return `${alias}.id NOT IN (${ownerRows(filter, params)} AND (${alternatives(filter, params)}))`;

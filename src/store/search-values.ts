@@ -52,7 +52,7 @@ const NO_MODIFIER: ReadonlySet<string | undefined> = new Set([undefined]);
 export function valueCondition(filter: ValueFilter, value: string, params: SqlParams): string {
   const { code, modifier, resourceType } = filter;
   const expression = modifier ? `${code}:${modifier}` : code;
-  const type = filter.parameter.type!;
+  const type = filter.parameter.type;
   if (type === 'reference') return referenceCondition('s', value, modifier, params, expression);
   if (!(MODIFIERS[type] ?? NO_MODIFIER).has(modifier)) throw unsupportedModifier(expression);
   switch (type) {
@@ -83,7 +83,7 @@ function splitEscaped(value: string, separator: '|' | '$'): string[] {
   const parts: string[] = [];
   let current = '';
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
+    const ch = value[i];
     const next = value[i + 1];
     if (ch === '\\' && next !== undefined && '|$,\\'.includes(next)) {
       // Escapes of the other separator stay until that part is split in turn.
@@ -377,6 +377,7 @@ function quantityCondition(row: string, resourceType: string, code: string, valu
   const same = `(${conditions.join(' AND ')})`;
   const unitOfMeasure = unit && (!system || system === UCUM_SYSTEM) ? canonicalQuantity(1, unit) : undefined;
   if (!unit || !unitOfMeasure) return same;
+  // The unit converts (unitOfMeasure above), whatever the number.
   const toCanonical = (v: number) => canonicalQuantity(v, unit)!.value;
   return `(${same} OR ${row}.id IN (SELECT q.id FROM search_number q WHERE q.resource_type = ${params.add(resourceType)}
     AND q.code = ${params.add(canonicalCode(code))} AND q.unit = ${params.add(unitOfMeasure.unit)} AND ${numberComparison('q', prefix, n, params, toCanonical)}))`;
@@ -395,7 +396,7 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
   if (parts.length !== definition.components.length) {
     throw badRequest(`"${filter.code}" takes ${definition.components.length} values separated by $`, expression);
   }
-  const keyText = parts[definition.keyIndex]!;
+  const keyText = parts[definition.keyIndex];
   const key = parseToken(keyText);
   if (key.code === undefined) throw badRequest(`The token part of "${filter.code}" needs a code`, expression);
   const keyCode = key.system === undefined ? key.code : `${key.system}|${key.code}`;
@@ -403,9 +404,9 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
   definition.components.forEach((component, index) => {
     if (index === definition.keyIndex) return;
     const code = compositeCode(filter.code, keyCode);
-    const type = component.parameter.type!;
+    const type = component.parameter.type;
     const table = tableOf({ ...filter, code, parameter: component.parameter, modifier: undefined });
-    const part = parts[index]!;
+    const part = parts[index];
     const condition =
       type === 'quantity'
         ? quantityCondition('c', filter.resourceType, code, part, params, expression)

@@ -12,7 +12,7 @@ export function splitStatements(script: string): string[] {
   let i = 0;
   const n = script.length;
   while (i < n) {
-    const c = script[i]!;
+    const c = script[i];
     const next = script[i + 1];
     if (c === ';') {
       statements.push(script.slice(start, i));

@@ -91,8 +91,8 @@ const REFERENCE = {
   haemoglobinMale: range(130, 170, 'g/L', 'мужчины'),
   haemoglobinFemale: range(120, 150, 'g/L', 'женщины'),
   leukocytes: range(4, 9, '10*9/L'),
-  cholesterol: [{ high: quantity(5.2, 'mmol/L') }] as ObservationReferenceRange[],
-};
+  cholesterol: [{ high: quantity(5.2, 'mmol/L') }],
+} satisfies Record<string, ObservationReferenceRange[]>;
 
 interface Dose {
   ageDays: number;
@@ -871,7 +871,7 @@ class CareHistory {
     const centre = person.region.tbDispensary;
     const phthisiatrician = centre.staff[0];
     const smearPositive = this.random.chance(0.6);
-    const form = smearPositive ? ICD10.tbSmearPositive : weightedPick(this.random, [[ICD10.tbUnconfirmed, 85], [ICD10.tbBone, 9], [ICD10.tbMiliary, 6]] as [CodeableConcept, number][])[0];
+    const form = smearPositive ? ICD10.tbSmearPositive : weightedPick<CodeableConcept>(this.random, [[ICD10.tbUnconfirmed, 85], [ICD10.tbBone, 9], [ICD10.tbMiliary, 6]])[0];
     const conditionRef = `Condition/${this.random.uuid()}`;
     const cured = day + 180;
     const diagnosis = this.visit(day, 0);

@@ -112,7 +112,8 @@ const ADULTS_PER_GP = 1_700;
 const CHILDREN_PER_PEDIATRICIAN = 900;
 const CHILD_SHARE = 0.32;
 
-const STAFF_OF: Partial<Record<FacilityKind, StaffPost[]>> = {
+/** The posts of the kinds of facility with fixed staff (a polyclinic's grows with its district). */
+const STAFF_OF = {
   hospital: ['internist', 'surgeon', 'cardiologist', 'endocrinologist', 'nurse'],
   'tb-dispensary': ['phthisiatrician', 'nurse'],
   'oncology-centre': ['oncologist', 'radiologist'],
@@ -121,7 +122,7 @@ const STAFF_OF: Partial<Record<FacilityKind, StaffPost[]>> = {
   laboratory: ['pathologist'],
   'imaging-centre': ['radiologist'],
   pharmacy: ['pharmacist'],
-};
+} satisfies Partial<Record<FacilityKind, StaffPost[]>>;
 
 const HL7_ROLE = 'http://terminology.hl7.org/CodeSystem/practitioner-role';
 const ROLE: Record<'doctor' | 'nurse' | 'pharmacist', CodeableConcept[]> = {
@@ -149,29 +150,25 @@ const POST: Record<StaffPost, { code: CodeableConcept[]; specialty?: CodeableCon
   pharmacist: { code: ROLE.pharmacist },
 };
 
-const KIND_TYPE: Record<FacilityKind, CodeableConcept[]> = Object.fromEntries(
-  (
-    [
-      ['ministry', 'govt', 'Government', 'Министерство здравоохранения'],
-      ['health-department', 'govt', 'Government', 'Управление здравоохранения'],
-      ['polyclinic', 'prov', 'Healthcare Provider', 'Поликлиника'],
-      ['hospital', 'prov', 'Healthcare Provider', 'Больница'],
-      ['tb-dispensary', 'prov', 'Healthcare Provider', 'Центр фтизиопульмонологии'],
-      ['oncology-centre', 'prov', 'Healthcare Provider', 'Онкологический центр'],
-      ['perinatal-centre', 'prov', 'Healthcare Provider', 'Перинатальный центр'],
-      ['fap', 'prov', 'Healthcare Provider', 'Фельдшерско-акушерский пункт'],
-      ['laboratory', 'prov', 'Healthcare Provider', 'Лаборатория'],
-      ['imaging-centre', 'prov', 'Healthcare Provider', 'Центр лучевой диагностики'],
-      ['pharmacy', 'prov', 'Healthcare Provider', 'Аптека'],
-    ] as const
-  ).map(([kind, hl7, hl7Display, ru]) => [
-    kind,
-    [
-      concept('http://terminology.hl7.org/CodeSystem/organization-type', hl7, hl7Display),
-      concept(SYSTEM.facilityType, kind, ru),
-    ],
-  ]),
-) as Record<FacilityKind, CodeableConcept[]>;
+/** A facility kind's types: HL7's organization type and the kind itself, with its Russian name. */
+const kindType = (kind: FacilityKind, hl7: 'govt' | 'prov', ru: string): CodeableConcept[] => [
+  concept('http://terminology.hl7.org/CodeSystem/organization-type', hl7, hl7 === 'govt' ? 'Government' : 'Healthcare Provider'),
+  concept(SYSTEM.facilityType, kind, ru),
+];
+
+const KIND_TYPE: Record<FacilityKind, CodeableConcept[]> = {
+  ministry: kindType('ministry', 'govt', 'Министерство здравоохранения'),
+  'health-department': kindType('health-department', 'govt', 'Управление здравоохранения'),
+  polyclinic: kindType('polyclinic', 'prov', 'Поликлиника'),
+  hospital: kindType('hospital', 'prov', 'Больница'),
+  'tb-dispensary': kindType('tb-dispensary', 'prov', 'Центр фтизиопульмонологии'),
+  'oncology-centre': kindType('oncology-centre', 'prov', 'Онкологический центр'),
+  'perinatal-centre': kindType('perinatal-centre', 'prov', 'Перинатальный центр'),
+  fap: kindType('fap', 'prov', 'Фельдшерско-акушерский пункт'),
+  laboratory: kindType('laboratory', 'prov', 'Лаборатория'),
+  'imaging-centre': kindType('imaging-centre', 'prov', 'Центр лучевой диагностики'),
+  pharmacy: kindType('pharmacy', 'prov', 'Аптека'),
+};
 
 /** v3 RoleCode service delivery location types. */
 const LOCATION_TYPE: Partial<Record<FacilityKind, CodeableConcept[]>> = {
@@ -308,16 +305,16 @@ export function buildFacilityNetwork(patients: number, random: Random, registry:
       const polyclinics = Array.from({ length: polyclinicCount }, () => facility('polyclinic', district, polyclinicStaff));
       const postCount = district.urban ? 0 : Math.max(1, count('fap', district));
       const villages = Array.from({ length: postCount }, (_, i) => VILLAGES[(i * 7 + district.kk.length) % VILLAGES.length]);
-      const posts = villages.map((village) => facility('fap', district, STAFF_OF.fap!, village));
+      const posts = villages.map((village) => facility('fap', district, STAFF_OF.fap, village));
       return { district, polyclinics, posts, villages };
     });
 
-    const spreadOverDistricts = (kind: FacilityKind): Facility[] => {
+    const spreadOverDistricts = (kind: keyof typeof STAFF_OF): Facility[] => {
       const out: Facility[] = [];
       for (const district of region.districts) {
         const n = Math.max(district === centreDistrict ? 1 : 0, count(kind, district));
         for (let i = 0; i < n; i++) {
-          out.push(facility(kind, district, STAFF_OF[kind]!));
+          out.push(facility(kind, district, STAFF_OF[kind]));
         }
       }
       return out;
@@ -328,9 +325,9 @@ export function buildFacilityNetwork(patients: number, random: Random, registry:
       districts,
       districtWeights,
       hospitals: spreadOverDistricts('hospital'),
-      tbDispensary: facility('tb-dispensary', centreDistrict, STAFF_OF['tb-dispensary']!),
-      oncologyCentre: facility('oncology-centre', centreDistrict, STAFF_OF['oncology-centre']!),
-      perinatalCentre: facility('perinatal-centre', centreDistrict, STAFF_OF['perinatal-centre']!),
+      tbDispensary: facility('tb-dispensary', centreDistrict, STAFF_OF['tb-dispensary']),
+      oncologyCentre: facility('oncology-centre', centreDistrict, STAFF_OF['oncology-centre']),
+      perinatalCentre: facility('perinatal-centre', centreDistrict, STAFF_OF['perinatal-centre']),
       laboratories: spreadOverDistricts('laboratory'),
       imagingCentres: spreadOverDistricts('imaging-centre'),
       pharmacies: spreadOverDistricts('pharmacy'),

@@ -316,8 +316,8 @@ function makeForeignNationals(records: PersonRecord[], owners: readonly number[]
     const country = random.pick(['RUS', 'UZB', 'KGZ', 'TJK'] as const);
     const personal = foreignPersonalNumber(country, person, random);
     const passport = `${PASSPORT_SYSTEM_PREFIX}${country}|${String.fromCharCode(65 + random.int(26), 65 + random.int(26))}${digits(random, 7)}`;
-    recordsOf.get(index)!.forEach((at, k) => {
-      const { iin: _iin, ...record } = records[at]!;
+    (recordsOf.get(index) ?? []).forEach((at, k) => {
+      const { iin: _iin, ...record } = records[at];
       const foreignIds = k === 0 ? [personal, passport] : [...(random.chance(FOREIGN_NUMBER_KEPT) ? [personal] : []), ...(random.chance(FOREIGN_PASSPORT_KEPT) ? [passport] : [])];
       records[at] = { ...record, ...(foreignIds.length ? { foreignIds } : {}) };
     });
@@ -327,7 +327,7 @@ function makeForeignNationals(records: PersonRecord[], owners: readonly number[]
 
 /** A valid personal number of the state, as `system|value`, agreeing with the person's birth date and sex where it encodes them. */
 function foreignPersonalNumber(country: 'RUS' | 'UZB' | 'KGZ' | 'TJK', person: TruePerson, random: Random): string {
-  const [year, month, day] = person.birthDate.split('-') as [string, string, string];
+  const [year, month, day] = person.birthDate.split('-');
   switch (country) {
     case 'RUS': {
       const first9 = String(1 + random.int(9)) + digits(random, 8);

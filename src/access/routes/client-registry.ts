@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isJsonObject } from '../../fhir/json.js';
+import { errorMessage } from '../../fhir/outcome.js';
 import {
   ClientRegistrationError,
   addClient,
@@ -43,13 +45,14 @@ const noSuchClient = (reply: FastifyReply) => reply.code(404).send({ error: 'not
 export async function registerClient(request: FastifyRequest, reply: FastifyReply, services: AuthorizationServices): Promise<unknown> {
   const actor = await registryActor(request, services, 'c');
   if (!actor) return refuse(reply);
-  let body = parseJson(request.body) as ClientRegistration | undefined;
+  let body = parseJson(request.body);
   const ownRegistration = actor.role === 'organization-administrator';
-  if (ownRegistration && body && typeof body === 'object') {
+  if (ownRegistration && isJsonObject(body)) {
     if (body.organization !== undefined && body.organization !== actor.organization) return forbid(reply, 'an organization administrator registers clients for its own organization only');
     body = { ...body, organization: actor.organization };
   }
   try {
+    // JSON from the wire: addClient checks it and throws a ClientRegistrationError for what is not valid metadata.
     const client = await addClient(services.db, body as ClientRegistration, {
       registeredBy: actor,
       approvedBy: ownRegistration ? actor : undefined,
@@ -59,8 +62,10 @@ export async function registerClient(request: FastifyRequest, reply: FastifyRepl
     });
     return reply.code(201).send(client);
   } catch (error) {
-    if (error instanceof ClientRegistrationError || (error as { error?: string }).error === 'invalid_client_metadata') {
-      return reply.code(400).send({ error: 'invalid_client_metadata', error_description: (error as { error_description?: string }).error_description ?? (error as Error).message });
+    // oidc-provider's InvalidClientMetadata carries the OAuth `error` and `error_description`.
+    const oauth: Record<string, unknown> = isJsonObject(error) ? error : {};
+    if (error instanceof ClientRegistrationError || oauth.error === 'invalid_client_metadata') {
+      return reply.code(400).send({ error: 'invalid_client_metadata', error_description: oauth.error_description ?? errorMessage(error) });
     }
     throw error;
   }

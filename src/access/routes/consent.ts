@@ -28,7 +28,7 @@ export async function consent(request: InteractionRequest, reply: FastifyReply, 
 
   // Launch context: from the EHR's launch id, or chosen here for a standalone launch.
   let context: LaunchContext | undefined;
-  const launchId = details.params.launch as string | undefined;
+  const launchId = details.params.launch;
   if (launchId) {
     context = await findLaunch(db, launchId);
     if (!context) return sessionExpired(reply, locale);
@@ -46,13 +46,13 @@ export async function consent(request: InteractionRequest, reply: FastifyReply, 
   const { details: missing } = details.prompt;
   const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
   // What the user unticked is recorded as rejected, so the consent prompt does not come back for it.
-  const oidcScopes = (missing.missingOIDCScope as string[] | undefined) ?? [];
+  const oidcScopes = missing.missingOIDCScope ?? [];
   const grantedOidc = oidcScopes.filter((s) => chosen.has(s));
   const rejectedOidc = oidcScopes.filter((s) => !chosen.has(s));
   if (grantedOidc.length) grant.addOIDCScope(grantedOidc.join(' '));
   if (rejectedOidc.length) grant.rejectOIDCScope(rejectedOidc.join(' '));
-  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims as string[]);
-  for (const [indicator, scopes] of Object.entries((missing.missingResourceScopes as Record<string, string[]> | undefined) ?? {})) {
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
     const granted = scopes.filter((s) => chosen.has(s));
     const rejected = scopes.filter((s) => !chosen.has(s));
     if (granted.length) grant.addResourceScope(indicator, granted.join(' '));

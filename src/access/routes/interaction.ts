@@ -12,7 +12,7 @@ export const HTML = 'text/html; charset=utf-8';
 export type InteractionRequest = FastifyRequest<{ Params: { uid: string } }>;
 
 export const localeOf = (request: FastifyRequest, details?: InteractionDetails): Locale =>
-  pickLocale(details?.params.ui_locales as string | undefined, request.headers['accept-language']);
+  pickLocale(details?.params.ui_locales, request.headers['accept-language']);
 
 /** The HTML error page saying the sign-in session is gone, in the user's language. */
 export function sessionExpired(reply: FastifyReply, locale: Locale): FastifyReply {
@@ -66,7 +66,7 @@ export async function consentPage(services: AuthorizationServices, details: Inte
 
 /** The scopes the consent page offers: those the app asked for that this client may receive. */
 export function consentScopes(details: InteractionDetails): string[] {
-  const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const missing = details.prompt.details;
   const offered = new Set([...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()]);
   return String(details.params.scope ?? '')
     .split(' ')

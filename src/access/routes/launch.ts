@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isJsonObject } from '../../fhir/json.js';
 import { createLaunch, isResourceId } from '../launch.js';
 import type { AuthorizationServices } from '../routes.js';
 import { scopesAllowing } from '../scopes.js';
@@ -14,11 +15,11 @@ const LAUNCHING_ROLES = ['clinician', 'administrator', 'system'];
 export async function createLaunchContext(request: FastifyRequest, reply: FastifyReply, services: AuthorizationServices): Promise<unknown> {
   const who = await launchingCaller(request, services);
   if (!who) return refuse(reply);
-  const body = parseJson(request.body) as { patient?: unknown; encounter?: unknown } | undefined;
-  if (!body || (body.patient !== undefined && !isResourceId(body.patient)) || (body.encounter !== undefined && !isResourceId(body.encounter))) {
+  const body = parseJson(request.body);
+  const { patient, encounter }: Record<string, unknown> = isJsonObject(body) ? body : {};
+  if (!body || (patient !== undefined && !isResourceId(patient)) || (encounter !== undefined && !isResourceId(encounter))) {
     return reply.code(400).send({ error: 'invalid_request', error_description: 'send {"patient": id, "encounter": id} as JSON' });
   }
-  const { patient, encounter } = body;
   const launch = await createLaunch(services.db, { ...(typeof patient === 'string' && patient ? { patient } : {}), ...(typeof encounter === 'string' && encounter ? { encounter } : {}) }, who);
   return reply.code(201).send({ launch, expires_in: 600 });
 }

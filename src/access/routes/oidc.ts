@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ROUTES } from '../provider.js';
 import type { AuthorizationServices } from '../routes.js';
@@ -8,8 +7,7 @@ import type { AuthorizationServices } from '../routes.js';
  * revocation, JWKS, registration of nothing), after two checks of our own on the way in.
  */
 export async function oidcProvider(request: FastifyRequest, reply: FastifyReply, { prefix, callback }: AuthorizationServices): Promise<unknown> {
-  const raw = request.raw as IncomingMessage & { originalUrl?: string; body?: unknown };
-  const original = raw.url ?? '/';
+  const original = request.raw.url ?? '/';
   let path = original.slice(prefix.length) || '/';
   let body = typeof request.body === 'string' ? request.body : undefined;
   const endpoint = path.split('?')[0];
@@ -24,10 +22,8 @@ export async function oidcProvider(request: FastifyRequest, reply: FastifyReply,
     if (request.method === 'GET') path = withConsentPrompt(path, true);
     else if (body !== undefined) body = withConsentPrompt(body, false);
   }
-  // oidc-provider finds its mount path as the part of originalUrl before url.
-  raw.originalUrl = `${prefix}${path}`;
-  raw.url = path;
-  if (body !== undefined && body.length > 0) raw.body = body;
+  // oidc-provider finds its mount path as the part of originalUrl before url, and takes a body already read from `body`.
+  const raw = Object.assign(request.raw, { originalUrl: `${prefix}${path}`, url: path }, body !== undefined && body.length > 0 ? { body } : {});
   reply.hijack();
   await callback(raw, reply.raw);
   // Hijacked: oidc-provider has answered on the raw response.

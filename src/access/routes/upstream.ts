@@ -54,7 +54,7 @@ export async function upstreamComplete(
     ({ subject } = await upstream.complete(attempt, String(request.query.code)));
   } catch (error) {
     // Our own messages only: another error's (a JSON SyntaxError) may quote what upstream sent.
-    const reason = error instanceof UpstreamError ? error.message : (error as Error).name;
+    const reason = error instanceof UpstreamError ? error.message : error instanceof Error ? error.name : typeof error;
     request.log.warn({ event: 'upstream_login_failed', reason }, 'upstream sign-in failed');
     return reply.code(502).type(HTML).send(await loginPage(services, details, locale, { error: t(locale, 'upstreamFailed') }));
   }

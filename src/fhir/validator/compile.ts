@@ -221,7 +221,7 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
       const key = element.choice ? element.name + capitalize(type.code) : element.name;
       const primitive = isPrimitiveType(type.code);
       // A profile narrows one type of a choice with a slice named for it (`value[x]:valueQuantity`).
-      const narrowed = element.choice ? element.slices.find((s) => s.sliceName === key || (s.types.length === 1 && s.types[0]!.code === type.code)) : undefined;
+      const narrowed = element.choice ? element.slices.find((s) => s.sliceName === key || (s.types.length === 1 && s.types[0].code === type.code)) : undefined;
       const defining = narrowed ?? element;
       const slicing = !element.choice && !primitive && element.slices.length > 0 ? compileSlicing(element, type, scope) : undefined;
       const property: Property = { key, extensionKey: '_' + key, primitive, array: element.array, max: defining.max, group, check: valueCheck(defining, type, scope), slicing };
@@ -231,7 +231,7 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
         entries.set(property.extensionKey, { property, extension: true });
         keys.push(property.extensionKey);
       }
-      if (group >= 0) groups[group]!.push(key);
+      if (group >= 0) groups[group].push(key);
       if (narrowed && narrowed.min > 0) requirements.push({ name: key, min: narrowed.min, keys: primitive ? [key, '_' + key] : [key], choice: false });
     }
     if (element.choice) {
@@ -284,7 +284,7 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
     if (children === 0 && !owner.resource && !owner.emptyAllowed) walk.error('invariant', 'elementEmpty');
     if (conflicts !== 0) {
       for (let g = 0; g < groups.length; g++) {
-        if (conflicts & (1 << g)) walk.error('structure', 'choiceConflict', { keys: groups[g]!.filter((k) => value[k] !== undefined || value['_' + k] !== undefined).join(', ') });
+        if (conflicts & (1 << g)) walk.error('structure', 'choiceConflict', { keys: groups[g].filter((k) => value[k] !== undefined || value['_' + k] !== undefined).join(', ') });
       }
     }
     for (const requirement of requirements) {
@@ -406,9 +406,9 @@ function slicedItems(slicing: Slicing, unsliced: Check, items: readonly unknown[
         unmatched = true;
         unsliced(item, walk);
       } else {
-        const slice = slicing.slices[index]!;
+        const slice = slicing.slices[index];
         counts[index]!++;
-        if (slicing.ordered && index < last) walk.error('structure', 'sliceOrder', { name: slicing.name, slice: slicing.slices[last]!.name });
+        if (slicing.ordered && index < last) walk.error('structure', 'sliceOrder', { name: slicing.name, slice: slicing.slices[last].name });
         if (slicing.rules === 'openAtEnd' && unmatched) walk.error('structure', 'sliceOpenAtEnd', { name: slicing.name });
         last = Math.max(last, index);
         slice.check(item, walk);
@@ -417,8 +417,8 @@ function slicedItems(slicing: Slicing, unsliced: Check, items: readonly unknown[
     if (indexed) walk.path.pop();
   }
   for (let s = 0; s < slicing.slices.length; s++) {
-    const { name, min, max } = slicing.slices[s]!;
-    const count = counts[s]!;
+    const { name, min, max } = slicing.slices[s];
+    const count = counts[s];
     if (count < min || count > max) walk.error('structure', 'sliceCount', { name: slicing.name, slice: name, min, max: max === Infinity ? '*' : max, count });
   }
 }
@@ -448,7 +448,7 @@ export function withoutErrors(check: Check, value: unknown, walk: Walk): boolean
 }
 
 function capitalize(code: string): string {
-  return code[0]!.toUpperCase() + code.slice(1);
+  return code[0].toUpperCase() + code.slice(1);
 }
 
 /**
@@ -559,7 +559,7 @@ function boundsCheck(element: ElementModel): Check | undefined {
 }
 
 function sequence(checks: readonly Check[]): Check {
-  if (checks.length === 1) return checks[0]!;
+  if (checks.length === 1) return checks[0];
   if (checks.length === 2) {
     const [first, second] = checks as [Check, Check];
     return (value, walk) => {
@@ -598,7 +598,7 @@ const primitiveChecks = new Map<string, Check>();
 function primitiveCheck(code: string): Check {
   let check = primitiveChecks.get(code);
   if (check) return check;
-  const fault = PRIMITIVE_CHECKS[code]!;
+  const fault = PRIMITIVE_CHECKS[code];
   const points = code === 'canonical' || code === 'uri' || code === 'url';
   check = (value, walk) => {
     const found = fault(value);

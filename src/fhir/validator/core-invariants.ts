@@ -174,7 +174,7 @@ function instantRange(value: string): [number, number, boolean] | undefined {
     return [low, high, false];
   }
   const fraction = m[7] ?? '';
-  const zone = m[8]!;
+  const zone = m[8];
   const offset = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60000;
   const low = utc(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) + Number(`0.${fraction || '0'}`) * 1000 - offset;
   return [low, low + 1000 / 10 ** fraction.length, true];

@@ -67,7 +67,7 @@ const STRING_MAX = 1024 * 1024;
 const fault = (key: MessageKey, params?: Record<string, string | number>): Fault => (params ? { key, params } : { key });
 
 function typeFault(type: string, value: unknown): Fault | undefined {
-  const json = PRIMITIVE_JSON_TYPE[type]!;
+  const json = PRIMITIVE_JSON_TYPE[type];
   if (typeof value === json) return undefined;
   return fault('jsonType', { type, json, found: describeJson(value) });
 }

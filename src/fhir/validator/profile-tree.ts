@@ -39,7 +39,7 @@ function inheritedChildren(node: ElementModel, base: ElementModel | undefined, r
 /** `value[x]`, or old-style the JSON name of one of its types (`valueQuantity`). */
 function childNamed(children: readonly ElementModel[], segment: string): ElementModel | undefined {
   const name = segment.endsWith('[x]') ? segment.slice(0, -3) : segment;
-  return children.find((c) => c.name === name) ?? children.find((c) => c.choice && c.types.some((t) => name === c.name + t.code[0]!.toUpperCase() + t.code.slice(1)));
+  return children.find((c) => c.name === name) ?? children.find((c) => c.choice && c.types.some((t) => name === c.name + t.code[0].toUpperCase() + t.code.slice(1)));
 }
 
 function findById(node: ElementModel, id: string): ElementModel | undefined {

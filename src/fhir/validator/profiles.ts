@@ -15,7 +15,7 @@ export function profileCheck(url: string): Check | undefined {
     compiled.clear();
     compiledFor = registryVersion();
   }
-  const canonical = url.split('|')[0]!;
+  const canonical = url.split('|')[0];
   if (compiled.has(canonical)) return compiled.get(canonical);
   const check = resolve(canonical);
   compiled.set(canonical, check);
@@ -72,7 +72,7 @@ export function checkClaimedProfiles(resource: JsonObject, type: string, walk: W
   for (let i = 0; i < claims.length; i++) {
     const url = claims[i];
     if (typeof url !== 'string') continue;
-    const canonical = url.split('|')[0]!;
+    const canonical = url.split('|')[0];
     // Claiming the base definition of the resource's own type says nothing more.
     if (coreTypeName(canonical) === type) continue;
     const definition = heldDefinition(canonical) ?? coreDefinition(canonical);

@@ -99,7 +99,7 @@ function parsePath(path: string): Step[] {
     if (part === '$this') return { kind: 'this' };
     if (part === 'resolve()') return { kind: 'resolve' };
     const call = /^(extension|ofType)\(\s*'?([^')]*)'?\s*\)$/.exec(part);
-    if (call) return call[1] === 'extension' ? { kind: 'extension', url: call[2]! } : { kind: 'ofType', type: call[2]! };
+    if (call) return call[1] === 'extension' ? { kind: 'extension', url: call[2] } : { kind: 'ofType', type: call[2] };
     return { kind: 'child', name: part.endsWith('[x]') ? part.slice(0, -3) : part };
   });
 }
@@ -142,7 +142,7 @@ function childValues(object: JsonObject, name: string, out: Typed[]): void {
     return;
   }
   for (const key in object) {
-    if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key[name.length]!)) {
+    if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key[name.length])) {
       const suffix = key.slice(name.length);
       // `valueDateTime` is a dateTime, `valueQuantity` a Quantity: primitive type names start in lower case.
       const type = PRIMITIVE_NAMES.get(suffix) ?? suffix;
@@ -153,7 +153,7 @@ function childValues(object: JsonObject, name: string, out: Typed[]): void {
 
 const PRIMITIVE_NAMES: ReadonlyMap<string, string> = new Map(
   ['base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid'].map((t) => [
-    t[0]!.toUpperCase() + t.slice(1),
+    t[0].toUpperCase() + t.slice(1),
     t,
   ]),
 );

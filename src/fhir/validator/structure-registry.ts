@@ -29,7 +29,7 @@ export function registerStructureDefinitions(resources: readonly { resourceType:
 export function heldDefinition(url: string): StructureDefinition | undefined {
   // Asked for every extension met: most servers hold none, and most URLs carry no version.
   if (held.size === 0) return undefined;
-  return held.get(url) ?? (url.includes('|') ? held.get(url.split('|')[0]!) : undefined);
+  return held.get(url) ?? (url.includes('|') ? held.get(url.split('|')[0]) : undefined);
 }
 
 /** The canonical URLs of the held profiles constraining `type`. */

@@ -239,6 +239,6 @@ function valueOf(element: ElementDefinition, prefix: 'fixed' | 'pattern' | 'minV
 
 /** `http://hl7.org/fhir/StructureDefinition/Patient` → `Patient`; undefined for other URLs. */
 export function coreTypeName(url: string): string | undefined {
-  const plain = url.split('|')[0]!;
+  const plain = url.split('|')[0];
   return plain.startsWith(CORE) ? plain.slice(CORE.length) : undefined;
 }
