@@ -86,7 +86,8 @@ export function parseScope(token: string): Scope | undefined {
   const queryText: string | undefined = match[4];
   const context = CONTEXTS.find((c) => c === match[1]);
   if (!context || !RESOURCE_TYPE.test(resourceType)) return undefined;
-  const v1 = V1_PERMISSIONS[letters];
+  // Own keys only: `Observation.toString` names no permissions.
+  const v1 = Object.hasOwn(V1_PERMISSIONS, letters) ? V1_PERMISSIONS[letters] : undefined;
   if (v1) {
     if (queryText !== undefined) return undefined; // constraints exist only in v2
     return { kind: 'resource', context, resourceType, permissions: v1, query: [], version: 1, raw: token };

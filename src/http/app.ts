@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ANONYMOUS_CONTEXT, accessContextFromClaims } from '../access/authenticate.js';
 import type { AccessContext } from '../access/context.js';
@@ -54,8 +54,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     // A URL Fastify cannot decode (`/fhir/Patient/%E0%A4%A`) fails before any route or error
     // handler runs; without this the client gets Fastify's own JSON instead of an OperationOutcome.
     frameworkErrors: (error, _request, reply) => {
-      const code = (error as { code?: string }).code;
-      const failure = code === 'FST_ERR_BAD_URL' ? badRequest(`The URL is not validly percent-encoded`, undefined, 'invalid-url') : badRequest(error.message);
+      const failure = error.code === 'FST_ERR_BAD_URL' ? badRequest(`The URL is not validly percent-encoded`, undefined, 'invalid-url') : badRequest(error.message);
       return sendError(reply, failure);
     },
   });
@@ -127,17 +126,16 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
   });
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
     if (isFhirError(error)) return sendError(reply, error);
-    const status = (error as { statusCode?: number }).statusCode;
-    const code = (error as { code?: string }).code;
+    const { statusCode: status, code } = error;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
     // Fastify refuses a body with an empty Content-Type before parseBody can say what to send.
     if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not a body without Content-Type`));
     // A plugin's or Fastify's own refusal: its status, under the catalogue's code for it.
-    if (status && status >= 400 && status < 500) return sendError(reply, new FhirError(status, fhirError(codeOfStatus(status), (error as Error).message).outcome));
+    if (status && status >= 400 && status < 500) return sendError(reply, new FhirError(status, fhirError(codeOfStatus(status), error.message).outcome));
     // Name, SQLSTATE and frames only: a message can quote the data that failed (a value, a name).
-    const { name, code: sqlstate, stack } = error as Error & { code?: string };
+    const { name, code: sqlstate, stack } = error;
     request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
     return sendError(reply, fhirError('internal-error', 'Internal server error'));
   });

@@ -48,6 +48,12 @@ const TABLE: Array<[string, string | undefined]> = [
 ];
 
 describe('SMART scope parsing', () => {
+  it('a v1 permission word that is an inherited property name is refused, not a scope of functions', () => {
+    for (const sent of ['patient/Observation.toString', 'user/*.constructor', 'system/Patient.__proto__', 'patient/Observation.hasOwnProperty']) {
+      assert.equal(parseScope(sent), undefined, sent);
+    }
+  });
+
   for (const [sent, expected] of TABLE) {
     it(`${sent} -> ${expected ?? 'refused'}`, () => {
       const parsed = parseScope(sent);
