@@ -46,7 +46,7 @@ import pg from 'pg';
 import { type BenchDatabase, openBenchDatabase, settle } from './bench-database.js';
 import { doorPlans } from './door-plans.js';
 import { CLINIC_CODES, HIV_VIRAL_LOAD, accessProfile, attachedPatientEntries, patient } from './fixtures.js';
-import { type Measurement, call, measureHttp } from './load.js';
+import { type Measurement, type PathScenario, call, measureHttp, pick } from './load.js';
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type StatementCost, enableStatements, readStatements, resetStatements, sampleWaits } from './statements.js';
@@ -93,13 +93,8 @@ interface Population {
 /** What the preload returns: the population but the break-glass split, and the other organization's patients. */
 type Loaded = Omit<Population, 'breakGlass' | 'unrelated'> & { others: string[] };
 
-interface Scenario {
-  name: string;
-  label: string;
-  next: (population: Population) => () => string;
-}
+type Scenario = PathScenario<Population>;
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const q = encodeURIComponent;
 
 const SCENARIOS: Scenario[] = [

@@ -104,3 +104,13 @@ export async function call(url: string, init: RequestInit = {}): Promise<FhirCal
   const text = await response.text();
   return { status: response.status, text, ms: performance.now() - started };
 }
+
+/** A random item of `items` (a load's next id, family name or code). */
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+/** A read or search scenario: a name, a label for the table, and the next request path drawn from a population. */
+export interface PathScenario<Population> {
+  name: string;
+  label: string;
+  next: (population: Population) => () => string;
+}

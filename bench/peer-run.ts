@@ -50,7 +50,7 @@ import type { Bundle, BundleEntry, Observation } from '@medplum/fhirtypes';
 import { admin } from './bench-database.js';
 import { postmasterOf, serverCpuMs } from './cpu.js';
 import { CLINIC_CODES, patient } from './fixtures.js';
-import { type Measurement, call, measureHttp } from './load.js';
+import { type Measurement, type PathScenario, call, measureHttp, pick } from './load.js';
 import { OUT_DIR, envInteger } from './settings.js';
 import { type FhirTarget, bearer, startFhirTarget } from './target-process.js';
 
@@ -114,14 +114,9 @@ interface Population {
   resources: number;
 }
 
-interface Scenario {
-  name: string;
-  label: string;
-  /** A path relative to the base, from the target's own ids. */
-  next: (population: Population) => () => string;
-}
+/** Paths relative to the FHIR base, from the target's own ids. */
+type Scenario = PathScenario<Population>;
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const q = encodeURIComponent;
 
 const SCENARIOS: Scenario[] = [

@@ -26,7 +26,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type autocannon from 'autocannon';
 import { type BenchDatabase, type Driver, openBenchDatabase, settle } from './bench-database.js';
 import { type SyntheaBundle, clinicTransaction, loadSynthea, patient, patientTransaction } from './fixtures.js';
-import { type Measurement, call, measureHttp, percentile } from './load.js';
+import { type Measurement, call, measureHttp, percentile, pick } from './load.js';
 import { runAccessBenchmark } from './access-run.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type ScenarioResult, formatTable, judge } from './report.js';
@@ -69,7 +69,6 @@ type HttpScenario = { kind: 'http'; name: string; label: string; next: (run: Run
 type TimedScenario = { kind: 'timed'; name: string; label: string; measure: (run: Run) => Promise<Measurement> };
 type Scenario = HttpScenario | TimedScenario;
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 let createSeed = 1_000_000;
 let transactionSeed = 5_000_000;

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
+import { patientProfile } from '../support/profiles.js';
 
 /** GET over a raw socket: the bytes as sent, not decoded by fetch. */
 function raw(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
@@ -25,18 +26,9 @@ function raw(url: string, headers: Record<string, string> = {}): Promise<{ statu
   });
 }
 
-const PROFILE = {
-  resourceType: 'StructureDefinition',
-  url: 'http://densaulyq.kz/fhir/StructureDefinition/capabilities-test-patient',
-  name: 'CapabilitiesTestPatient',
-  status: 'active',
-  kind: 'resource',
-  abstract: false,
-  type: 'Patient',
-  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
-  derivation: 'constraint',
-  snapshot: { element: [{ id: 'Patient', path: 'Patient', definition: 'A patient', min: 0, max: '*', base: { path: 'Patient', min: 0, max: '*' } }] },
-};
+const PROFILE = patientProfile('http://densaulyq.kz/fhir/StructureDefinition/capabilities-test-patient', 'CapabilitiesTestPatient', {
+  snapshot: [{ id: 'Patient', path: 'Patient', definition: 'A patient', min: 0, max: '*', base: { path: 'Patient', min: 0, max: '*' } }],
+});
 
 for (const driver of testDrivers()) describe(`the CapabilityStatement, built once (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;

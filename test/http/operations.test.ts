@@ -6,6 +6,7 @@ import { createAccessTokenVerifier, mintAccessToken } from '../../src/access/tok
 import { buildApp } from '../../src/http/app.js';
 import { testDrivers } from '../support/database.js';
 import { TEST_AUDIENCE, TEST_ISSUER, type TestServer, startTestServer } from '../support/server.js';
+import { patientProfile } from '../support/profiles.js';
 
 for (const driver of testDrivers()) describe(`operations: $validate, health, logs, shutdown (${driver.name})`, { skip: driver.skip }, () => {
   let server: TestServer;
@@ -34,18 +35,12 @@ for (const driver of testDrivers()) describe(`operations: $validate, health, log
     const instance = await server.fhir('GET', `Patient/${id}/$validate`);
     assert.equal(instance.status, 200);
     assert.ok(instance.body.issue.every((i: any) => i.severity === 'information'));
-    const profile = {
-      resourceType: 'StructureDefinition',
-      url: 'http://densaulyq.kz/fhir/StructureDefinition/patient-with-birthdate',
-      name: 'PatientWithBirthDate',
-      status: 'active',
-      kind: 'resource',
-      abstract: false,
-      type: 'Patient',
-      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
-      derivation: 'constraint',
-      snapshot: { element: [{ id: 'Patient', path: 'Patient', definition: 'A patient', min: 0, max: '*', base: { path: 'Patient', min: 0, max: '*' } }, { id: 'Patient.birthDate', path: 'Patient.birthDate', definition: 'Required here', min: 1, max: '1', base: { path: 'Patient.birthDate', min: 0, max: '1' }, type: [{ code: 'date' }] }] },
-    };
+    const profile = patientProfile('http://densaulyq.kz/fhir/StructureDefinition/patient-with-birthdate', 'PatientWithBirthDate', {
+      snapshot: [
+        { id: 'Patient', path: 'Patient', definition: 'A patient', min: 0, max: '*', base: { path: 'Patient', min: 0, max: '*' } },
+        { id: 'Patient.birthDate', path: 'Patient.birthDate', definition: 'Required here', min: 1, max: '1', base: { path: 'Patient.birthDate', min: 0, max: '1' }, type: [{ code: 'date' }] },
+      ],
+    });
     const stored = await server.fhir('POST', 'StructureDefinition', profile);
     assert.equal(stored.status, 201, stored.text);
     const withProfile = await server.fhir('POST', `Patient/$validate?profile=${encodeURIComponent(profile.url)}`, { resourceType: 'Patient', gender: 'male' });

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { seedingAccess } from '../../src/access/door.js';
 import { openDatabase } from '../../src/store/open.js';
 import { Repository } from '../../src/store/repository.js';
+import { patientProfile } from '../support/profiles.js';
 
 const PROFILE = 'http://densaulyq.kz/fhir/StructureDefinition/patient-with-birthdate-held';
 const root = new URL('../../', import.meta.url).pathname;
@@ -22,18 +23,7 @@ test('a held profile is enforced by a process that starts after it was written',
   const dir = await mkdtemp(join(tmpdir(), 'densaulyq-profiles-'));
   try {
     const db = await openDatabase({ dataDir: join(dir, 'db') });
-    await new Repository(db, seedingAccess()).create({
-      resourceType: 'StructureDefinition',
-      url: PROFILE,
-      name: 'PatientWithBirthDateHeld',
-      status: 'active',
-      kind: 'resource',
-      abstract: false,
-      type: 'Patient',
-      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
-      derivation: 'constraint',
-      differential: { element: [{ id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1 }] },
-    } as never);
+    await new Repository(db, seedingAccess()).create(patientProfile(PROFILE, 'PatientWithBirthDateHeld', { differential: [{ id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1 }] }));
     await db.close();
     const script = join(dir, 'restart.mts');
     await writeFile(
