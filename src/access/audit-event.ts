@@ -266,9 +266,12 @@ export function auditAgent(context: AccessContext): AuditAgent {
   return { id: agentId(text), text };
 }
 
-/** 128 bits of the text's SHA-256: an agent row whose text was changed no longer matches its id. */
+/**
+ * 96 bits of the text's SHA-256, in 16 characters (every record carries it): an agent row whose
+ * text was changed no longer matches its id, and a second text with the same id is out of reach.
+ */
 export function agentId(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 22);
+  return createHash('sha256').update(text, 'utf8').digest('base64url').slice(0, 16);
 }
 
 /**
