@@ -20,7 +20,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { seedingAccess } from '../src/access/door.js';
 import { preparePerson } from '../src/identity/comparison.js';
 import { qualityAt } from '../src/identity/match-quality.js';
@@ -30,6 +29,7 @@ import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
 import { identityEvaluationSet } from '../src/synth/identity-evaluation.js';
 import { patientFromRecord } from '../src/synth/identity-patients.js';
+import { admin } from './bench-database.js';
 import { type MatchLatency, matchQuestions, measureMatch } from './match-latency.js';
 import { OUT_DIR } from './settings.js';
 
@@ -89,16 +89,8 @@ async function matchLatency(db: Database, driver: string, persons: number, queri
 
 async function onPostgres<T>(serverUrl: string, work: (db: Database, description: string) => Promise<T>): Promise<T> {
   const name = `bench_identity_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
+  const run = (sql: string) => admin(serverUrl, (client) => client.query(sql));
+  await run(`CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const db = await openDatabase({ databaseUrl: url.toString() });
@@ -106,7 +98,7 @@ async function onPostgres<T>(serverUrl: string, work: (db: Database, description
     return await work(db, `PostgreSQL (${url.host}/${name})`);
   } finally {
     await db.close();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 

@@ -79,11 +79,8 @@ function agentsOf(records: readonly AuditRecord[]): AuditAgent[] {
   return [...agents.values()];
 }
 
-async function loadHead(client: SqlClient, chain: number, lock = false): Promise<Head> {
-  const rows = await client.query<{ seq: string; hash: string }>(
-    `SELECT seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = $1${lock ? ' FOR UPDATE' : ''}`,
-    [chain],
-  );
+async function loadHead(client: SqlClient, chain: number): Promise<Head> {
+  const rows = await client.query<{ seq: string; hash: string }>(`SELECT seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = $1`, [chain]);
   const row = rows[0];
   if (!row) throw new Error(`audit chain ${chain} has no head`);
   return { seq: Number(row.seq), hash: row.hash };
@@ -95,10 +92,14 @@ async function loadHead(client: SqlClient, chain: number, lock = false): Promise
  */
 export async function appendInTransaction(tx: SqlClient, db: Database, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const [row] = await tx.query<{ chain: number }>(`SELECT pg_backend_pid() % ${TRANSACTION_CHAINS} AS chain`);
-  const chain = Number(row?.chain);
-  const head = await loadHead(tx, chain, true);
-  if (!(await appendAt(tx, chain, head, linksFrom(auditKeyOf(db), head, records), records, agentsOf(records)))) throw new Error(`audit chain ${chain} moved under its lock`);
+  const [row] = await tx.query<{ chain: number; seq: string; hash: string }>(
+    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = pg_backend_pid() % ${TRANSACTION_CHAINS} FOR UPDATE`,
+  );
+  if (!row) throw new Error("the session's audit chain has no head");
+  const head = { seq: Number(row.seq), hash: row.hash };
+  if (!(await appendAt(tx, row.chain, head, linksFrom(auditKeyOf(db), head, records), records, agentsOf(records)))) {
+    throw new Error(`audit chain ${row.chain} moved under its lock`);
+  }
 }
 
 /** Records of requests that arrive together go in one statement; a batch holds at most this many. */
@@ -108,11 +109,6 @@ interface Waiting {
   records: readonly AuditRecord[];
   resolve: () => void;
   reject: (error: unknown) => void;
-}
-
-interface Lane {
-  chain: number;
-  head: Head | undefined;
 }
 
 const randomAppenderChain = () => APPENDER_CHAINS.first + randomInt(APPENDER_CHAINS.count);
@@ -134,14 +130,17 @@ const FLUSH_INTERVAL_MS = 1;
  */
 export class AuditAppender {
   private readonly queue: Waiting[] = [];
-  private readonly lane: Lane = { chain: randomAppenderChain(), head: undefined };
+  /** Its head as last appended on `chain`, the chain it holds (undefined: to be read). */
+  private head: Head | undefined;
   private flushing = false;
   private scheduled = false;
   private lastStart = -Infinity;
 
+  /** `chain`: a random appender chain, unless given (two appenders made to meet on one). */
   constructor(
     private readonly db: Database,
     private readonly key: AuditKey,
+    private chain: number = randomAppenderChain(),
   ) {}
 
   /** Resolves once `records` are committed. */
@@ -176,34 +175,34 @@ export class AuditAppender {
     }
     this.flushing = true;
     this.lastStart = performance.now();
-    void this.flush(this.lane, batch).finally(() => {
+    void this.flush(batch).finally(() => {
       this.flushing = false;
       this.schedule();
     });
   }
 
-  private async flush(lane: Lane, batch: Waiting[]): Promise<void> {
+  private async flush(batch: Waiting[]): Promise<void> {
     const records = batch.flatMap((w) => w.records);
     const agents = agentsOf(records);
     try {
       for (let attempt = 1; ; attempt++) {
-        const head = (lane.head ??= await loadHead(this.db, lane.chain));
+        const head = (this.head ??= await loadHead(this.db, this.chain));
         const links = linksFrom(this.key, head, records);
-        const appended = await appendAt(this.db, lane.chain, head, links, records, agents).catch(async (error: unknown) => {
+        const appended = await appendAt(this.db, this.chain, head, links, records, agents).catch(async (error: unknown) => {
           // The statement may have committed before the connection failed: the head says whether.
-          const now = await loadHead(this.db, lane.chain).catch(() => undefined);
+          const now = await loadHead(this.db, this.chain).catch(() => undefined);
           if (now?.seq !== links.next.seq || now.hash !== links.next.hash) {
-            lane.head = undefined;
+            this.head = undefined;
             throw error;
           }
           return true;
         });
         if (appended) {
-          lane.head = links.next;
+          this.head = links.next;
           break;
         }
-        lane.chain = randomAppenderChain();
-        lane.head = undefined;
+        this.chain = randomAppenderChain();
+        this.head = undefined;
         if (attempt >= 5) throw new Error('the audit chains stayed contended over five attempts');
       }
       for (const waiting of batch) waiting.resolve();

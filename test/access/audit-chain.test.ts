@@ -73,25 +73,11 @@ async function seedChain(db: Database): Promise<number> {
 }
 
 /**
- * An appender that has stored nothing yet (`auditAppender` keeps one per database, and remembers
- * the agents it stored). `lanes` is for an appender that commits on several lanes at once; one
- * that has a single lane takes no such argument and ignores it.
+ * An appender that has stored nothing yet (`auditAppender` keeps one per database), on `chain`
+ * when given, as two processes' appenders may land on one chain (each picks its chain at random).
  */
-function freshAppender(db: Database, lanes = 1): AuditAppender {
-  const Appender = AuditAppender as unknown as new (db: Database, key: AuditKey, lanes: number) => AuditAppender;
-  return new Appender(db, processAuditKey(), lanes);
-}
-
-/**
- * Puts every lane of `appender` on `chain`, as two processes' lanes may land on one chain (each
- * picks its chain at random): the lanes are private, so the test reaches in.
- */
-function onChain(appender: AuditAppender, chain: number): AuditAppender {
-  const inner = appender as unknown as { idle?: { chain: number }[]; lane?: { chain: number } };
-  const lanes = [...(inner.idle ?? []), ...(inner.lane ? [inner.lane] : [])];
-  assert.ok(lanes.length > 0, 'the appender\'s lanes are where this test looks for them');
-  for (const lane of lanes) lane.chain = chain;
-  return appender;
+function freshAppender(db: Database, chain?: number): AuditAppender {
+  return new AuditAppender(db, processAuditKey(), chain);
 }
 
 const kinds = (problems: AuditProblem[]) => problems.map((p) => `${p.kind}@${p.seq}`);
@@ -484,7 +470,7 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
   });
 
   test('20 appends in parallel transactions and 40 through two appenders leave valid chains, each kind on its own chains', async (t) => {
-    const appenders = [freshAppender(db, 2), freshAppender(db, 2)];
+    const appenders = [freshAppender(db), freshAppender(db)];
     const transactions = Array.from({ length: 20 }, (_, i) => `t-${i}`);
     const reads = Array.from({ length: 40 }, (_, i) => `r-${i}`);
     await Promise.all([
@@ -548,8 +534,8 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
 
   test('two appenders on one chain never fork it: the one whose head is stale appends nothing there and moves on', async () => {
     const contended = APPENDER_CHAINS.first;
-    const one = onChain(freshAppender(db), contended);
-    const two = onChain(freshAppender(db), contended);
+    const one = freshAppender(db, contended);
+    const two = freshAppender(db, contended);
     await one.append(records(['s-1']));
     await two.append(records(['s-2']));
     // `one` still holds the head it left at seq 1; `two` has moved it to 2.
@@ -565,7 +551,7 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     );
     assert.deepEqual(places.map((r) => r.patient).sort(), ['s-1', 's-2', 's-3'], 'each record once');
     // Both at once, many times over, from their first head.
-    const racing = [onChain(freshAppender(db), contended + 1), onChain(freshAppender(db), contended + 1)];
+    const racing = [freshAppender(db, contended + 1), freshAppender(db, contended + 1)];
     const patients = Array.from({ length: 60 }, (_, i) => `race-${i}`);
     await Promise.all(patients.map((p, i) => racing[i % 2]!.append(records([p]))));
     assert.deepEqual((await placesOf(db, patients)).map((r) => r.patient).sort(), [...patients].sort());
