@@ -27,6 +27,12 @@ import { ACCESS_BASIS_DISPLAY, ACCESS_BASIS_SYSTEM, ACCESS_ROLE_DISPLAY, ACCESS_
  * asserts (the person it acts for, `X-On-Behalf-Of`; a purpose it states, `X-Purpose-Of-Use`) is
  * marked on the user agent with the `asserted-by-client` extension, so the access log can show
  * it as asserted rather than verified.
+ *
+ * A SMART Health Link's use (https://build.fhir.org/ig/HL7/smart-health-cards-and-links/links-specification.html)
+ * is a disclosure the patient directed: the user agent is the recipient as their manifest request
+ * named themself (`who.display`, marked asserted), identified by the link's id; the purpose is
+ * `PATRQT`; `meta.security` carries the access-basis code `shared-link`; the link and its label
+ * are an entity of the record.
  */
 export interface AuditInput {
   action: 'C' | 'R' | 'U' | 'D' | 'E';
@@ -53,6 +59,8 @@ export interface AuditInput {
   reason?: string;
   /** The recording server (its FHIR base URL or host name); default `densaulyq`. */
   observer?: string;
+  /** The SMART Health Link acted on or through, and its label. */
+  link?: { id: string; label?: string };
 }
 
 /** Identifier system of the platform's accounts (`AccessContext.subject` of a user). */
@@ -61,6 +69,8 @@ export const ACCOUNT_SYSTEM = 'http://densaulyq.kz/fhir/sid/account';
 export const CLIENT_SYSTEM = 'http://densaulyq.kz/fhir/sid/oauth-client';
 /** Code system of the operations recorded in `AuditEvent.subtype` beside restful-interaction `operation`. */
 export const OPERATION_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/operation';
+/** Identifier system of the SMART Health Links citizens create (src/passport/share-links.ts). */
+export const SHARE_LINK_SYSTEM = 'http://densaulyq.kz/fhir/sid/share-link';
 
 const BALP_PROFILE = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.';
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
@@ -100,6 +110,7 @@ const EMERGENCY_OVERRIDE = coding(DCM, '110127', 'Emergency Override Started');
 const BASIS_LABEL: Record<AuditBasis, string> = {
   'break-glass': `"security":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]`,
   'self-declared': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'self-declared', ACCESS_BASIS_DISPLAY['self-declared'].en)}]`,
+  'shared-link': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'shared-link', ACCESS_BASIS_DISPLAY['shared-link'].en)}]`,
 };
 const PATIENT_ENTITY_CODES =
   `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '1', 'Person')},` +
@@ -110,6 +121,9 @@ const DATA_ENTITY_CODES =
 const QUERY_ENTITY_CODES =
   `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '2', 'System Object')},` +
   `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '24', 'Query')}`;
+const LINK_ENTITY_CODES =
+  `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '2', 'System Object')},` +
+  `"role":${coding('http://terminology.hl7.org/CodeSystem/object-role', '13', 'Security Resource')}`;
 const SOURCE_TYPE = coding('http://terminology.hl7.org/CodeSystem/security-source-type', '4', 'Application Server');
 
 /** The BALP profile each plain interaction conforms to when it succeeded (failures are recorded outside them). */
@@ -147,9 +161,13 @@ export function auditEventPayload(input: AuditInput, id: string): string {
 
   const person = context.fhirUser ?? context.onBehalfOf;
   const who = `{${person ? `"reference":${JSON.stringify(person)},` : ''}"identifier":{"system":"${
-    context.role === 'system' ? CLIENT_SYSTEM : ACCOUNT_SYSTEM
-  }","value":${JSON.stringify(context.subject)}}}`;
-  const asserted = [...(context.onBehalfOf ? ['on-behalf-of'] : []), ...(context.purposeAsserted ? ['purpose-of-use'] : [])];
+    context.role === 'system' ? CLIENT_SYSTEM : context.role === 'link-recipient' ? SHARE_LINK_SYSTEM : ACCOUNT_SYSTEM
+  }","value":${JSON.stringify(context.subject)}}${context.recipient ? `,"display":${JSON.stringify(context.recipient)}` : ''}}`;
+  const asserted = [
+    ...(context.onBehalfOf ? ['on-behalf-of'] : []),
+    ...(context.purposeAsserted ? ['purpose-of-use'] : []),
+    ...(context.recipient ? ['recipient'] : []),
+  ];
   const extension = asserted.length ? `"extension":[${asserted.map((code) => `{"url":"${ASSERTED_EXTENSION}","valueCode":"${code}"}`).join(',')}],` : '';
   const agents = [
     `{${extension}"type":${types.user},"role":${ROLE_JSON[context.role]},"who":${who},"requestor":true,"purposeOfUse":[${purposeOfUse(input)}]}`,
@@ -167,6 +185,13 @@ export function auditEventPayload(input: AuditInput, id: string): string {
   const entities: string[] = [];
   if (input.patient !== undefined) entities.push(`{"what":{"reference":${JSON.stringify(`Patient/${input.patient}`)}},${PATIENT_ENTITY_CODES}}`);
   for (const entity of input.entities ?? []) entities.push(`{"what":{"reference":${JSON.stringify(entity)}},${DATA_ENTITY_CODES}}`);
+  if (input.link) {
+    entities.push(
+      `{"what":{"identifier":{"system":"${SHARE_LINK_SYSTEM}","value":${JSON.stringify(input.link.id)}}},${LINK_ENTITY_CODES}${
+        input.link.label ? `,"name":${JSON.stringify(input.link.label)}` : ''
+      }}`,
+    );
+  }
   // An empty query (a search without parameters) has nothing to record: FHIR strings are never empty.
   if (input.query) entities.push(`{${QUERY_ENTITY_CODES},"query":"${Buffer.from(input.query, 'utf8').toString('base64')}"}`);
 
@@ -221,6 +246,8 @@ interface StoredAgent {
   addr?: string;
   /** 1 when the purpose of use was stated by the client. */
   pa?: 1;
+  /** The recipient a SMART Health Link's user named. */
+  rcp?: string;
 }
 
 /** A compact record as stored: codes and references only, what the row's columns hold left out. */
@@ -244,6 +271,8 @@ interface CompactRecord {
   r?: string;
   /** the observer, when not the default */
   s?: string;
+  /** the SMART Health Link: its id, and its label if it has one */
+  l?: [string] | [string, string];
 }
 
 const DEFAULT_OBSERVER = 'densaulyq';
@@ -261,6 +290,7 @@ export function auditAgent(context: AccessContext): AuditAgent {
     ...(context.organization ? { org: context.organization } : {}),
     ...(context.address ? { addr: context.address } : {}),
     ...(context.purposeAsserted ? { pa: 1 as const } : {}),
+    ...(context.recipient ? { rcp: context.recipient } : {}),
   };
   const text = JSON.stringify(agent);
   return { id: agentId(text), text };
@@ -292,6 +322,7 @@ export function compactAuditRecord(input: Omit<AuditInput, 'recorded'>, agent: A
     ...(input.query ? { q: input.query } : {}),
     ...(input.reason ? { r: input.reason } : {}),
     ...(input.observer && input.observer !== DEFAULT_OBSERVER ? { s: input.observer } : {}),
+    ...(input.link ? { l: input.link.label ? [input.link.id, input.link.label] : [input.link.id] } : {}),
   };
   return JSON.stringify(record);
 }
@@ -312,6 +343,7 @@ export function auditEventOf(row: AuditRecordRow): AuditEvent {
     ...(agent.org ? { organization: agent.org } : {}),
     ...(agent.addr ? { address: agent.addr } : {}),
     ...(agent.pa ? { purposeAsserted: true } : {}),
+    ...(agent.rcp ? { recipient: agent.rcp } : {}),
   };
   const own = row.patient === null ? undefined : `Patient/${row.patient}`;
   const input: AuditInput = {
@@ -326,6 +358,7 @@ export function auditEventOf(row: AuditRecordRow): AuditEvent {
     ...(record.q ? { query: record.q } : {}),
     ...(record.r ? { reason: record.r } : {}),
     ...(record.s ? { observer: record.s } : {}),
+    ...(record.l ? { link: { id: record.l[0], ...(record.l[1] ? { label: record.l[1] } : {}) } } : {}),
   };
   return JSON.parse(auditEventPayload(input, uuidOfHash(row.hash))) as AuditEvent;
 }

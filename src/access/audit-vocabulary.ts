@@ -14,11 +14,16 @@ export const ACCESS_ROLE_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-ro
 /** How an access reached the patient, when not by a verified care relationship (AuditEvent.meta.security). */
 export const ACCESS_BASIS_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-basis';
 
-export const ACCESS_BASIS_DISPLAY: Record<'self-declared', Texts> = {
+export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link', Texts> = {
   'self-declared': {
     kk: 'Ұйымның өз мәлімдемесі бойынша (расталмаған)',
     ru: 'По заявлению самой организации (не подтверждено)',
     en: 'self-declared care relationship (not verified)',
+  },
+  'shared-link': {
+    kk: 'Пациент бөліскен сілтеме арқылы',
+    ru: 'По ссылке, которой поделился пациент',
+    en: 'shared link used (shared by the patient)',
   },
 };
 
@@ -41,6 +46,7 @@ export const ACCESS_ROLE_DISPLAY: Record<AccessContext['role'], Texts> = {
   'organization-administrator': { kk: 'Ұйым әкімшісі', ru: 'Администратор организации', en: 'Organization administrator' },
   registry: { kk: 'Ұлттық тізілім', ru: 'Национальный регистр', en: 'National registry' },
   platform: { kk: 'Densaulyq платформасы', ru: 'Платформа Densaulyq', en: 'Densaulyq platform' },
+  'link-recipient': { kk: 'Сілтемені алушы', ru: 'Получатель ссылки', en: 'Recipient of a shared link' },
 };
 
 /**

@@ -6,8 +6,11 @@ import type { ResourceScope } from './scopes.js';
  * one request. See the one-door section of docs and src/access/door.ts.
  */
 export interface AccessContext {
-  /** `platform` is the platform itself (CLI, seeding, background jobs); never from a token. */
-  role: 'citizen' | 'clinician' | 'system' | 'public-health' | 'analyst' | 'administrator' | 'organization-administrator' | 'registry' | 'platform';
+  /**
+   * `platform` is the platform itself (CLI, seeding, background jobs); `link-recipient` is whoever
+   * holds a citizen's SMART Health Link (src/passport/share-links.ts). Neither comes from a token.
+   */
+  role: 'citizen' | 'clinician' | 'system' | 'public-health' | 'analyst' | 'administrator' | 'organization-administrator' | 'registry' | 'platform' | 'link-recipient';
   /** The user's account id, or the client id of a backend services token. */
   subject: string;
   /** The OAuth client (application) the request came through. */
@@ -34,6 +37,8 @@ export interface AccessContext {
   purposeOfUse: string;
   /** True when the purpose of use was stated by the client (`X-Purpose-Of-Use`) rather than the role's default. */
   purposeAsserted?: boolean;
+  /** Who a SMART Health Link's user says they are (its manifest request's `recipient`): recorded as asserted. */
+  recipient?: string;
   /** The caller's network address, for the audit record. */
   address?: string;
   /** Write no audit records (benchmark baseline only). */

@@ -85,6 +85,24 @@ export function maintenanceAccess(): AccessPolicy {
   return new Door(PLATFORM_CONTEXT);
 }
 
+/**
+ * Whoever presents a citizen's SMART Health Link (src/passport/share-links.ts): the link is their
+ * only credential, it reaches no resource through the door (its content was encrypted when the
+ * patient made it), and each use is audited as a disclosure the patient directed, under the link's
+ * id and the recipient they name (self-asserted).
+ */
+export function shareLinkAccess(use: { link: string; recipient?: string; address?: string }): AccessPolicy {
+  return new Door({
+    role: 'link-recipient',
+    subject: use.link,
+    clientId: 'smart-health-link',
+    scopes: [],
+    purposeOfUse: DEFAULT_PURPOSE['link-recipient'],
+    ...(use.recipient ? { recipient: use.recipient } : {}),
+    ...(use.address ? { address: use.address } : {}),
+  });
+}
+
 /** The author the server's notices to patients are recorded under (src/access/patient-notices.ts). */
 const NOTICE_AUTHOR = 'densaulyq-notice';
 
@@ -123,6 +141,7 @@ const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {
   'organization-administrator': 'HOPERAT',
   registry: 'HOPERAT',
   platform: 'HOPERAT',
+  'link-recipient': 'PATRQT',
 };
 
 export function defaultPurposeOfUse(role: AccessContext['role']): string {
@@ -166,6 +185,11 @@ class Door implements AccessPolicy {
   get readsAccessLogs(): boolean {
     const { role } = this.context;
     return role === 'citizen' || role === 'platform' || (role === 'administrator' && this.context.clinicalAccess === true);
+  }
+
+  /** A citizen shares what is theirs (their own record and their children's): nobody shares a record for another. */
+  get sharesRecords(): boolean {
+    return this.context.role === 'citizen' && this.self !== undefined;
   }
 
   /** Only a caller who sees every record: anyone narrower would leave what they cannot see behind on a merged source. */

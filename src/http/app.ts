@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { ANONYMOUS_CONTEXT, accessContextFromClaims } from '../access/authenticate.js';
 import type { AccessContext } from '../access/context.js';
-import { accessPolicy } from '../access/door.js';
+import { accessPolicy, shareLinkAccess } from '../access/door.js';
 import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
 import { type Config, DEFAULT_RATE_LIMITS } from '../config.js';
 import { parseFhirJson } from '../fhir/json.js';
@@ -12,6 +12,7 @@ import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/inte
 import { etag } from '../rest/interaction.js';
 import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
+import { type ShareLinkResponse, shareLinkDirectFile, shareLinkFile, shareLinkManifest } from '../passport/share-links.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
 import { type HardeningSettings, registerHardening } from './hardening.js';
@@ -122,6 +123,31 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   };
   app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
   app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
+
+  // SMART Health Links (src/passport/share-links.ts): outside /fhir and without a token, the link
+  // being the credential; answered in the SHL spec's forms (JSON errors, the JWE as application/jose).
+  const origin = (request: FastifyRequest) => (config.publicBaseUrl ? new URL(config.publicBaseUrl).origin : `${request.protocol}://${request.host}`);
+  const holder = (request: FastifyRequest, link: string) => (recipient?: string) =>
+    new Repository(db, shareLinkAccess({ link, address: request.ip, ...(recipient ? { recipient } : {}) }));
+  const sendShareLink = (reply: FastifyReply, response: ShareLinkResponse) =>
+    reply.status(response.status).headers(response.headers ?? {}).header('content-type', response.contentType).send(response.body);
+  await app.register(async (links) => {
+    links.setErrorHandler<FastifyError>((error, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) request.log.error({ err: { name: error.name, code: error.code } }, 'unexpected error');
+      const description = status === 500 ? 'Internal server error' : error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is too large' : 'Send a JSON body as application/json';
+      return reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ error: status === 500 ? 'server_error' : 'invalid_request', error_description: description }));
+    });
+    links.post<{ Params: { id: string } }>('/shl/:id', async (request, reply) =>
+      sendShareLink(reply, await shareLinkManifest(request.params.id, { body: request.body as string | undefined, origin: origin(request) }, holder(request, request.params.id))),
+    );
+    links.get<{ Params: { id: string }; Querystring: { recipient?: string } }>('/shl/:id', async (request, reply) =>
+      sendShareLink(reply, await shareLinkDirectFile(request.params.id, typeof request.query.recipient === 'string' ? request.query.recipient : undefined, holder(request, request.params.id))),
+    );
+    links.get<{ Params: { id: string; token: string } }>('/shl/:id/file/:token', async (request, reply) =>
+      sendShareLink(reply, await shareLinkFile(request.params.id, request.params.token, holder(request, request.params.id))),
+    );
+  });
 
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));

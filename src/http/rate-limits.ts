@@ -13,7 +13,15 @@ export interface RateLimits {
   perClient: number;
   /** Credential-bearing POSTs to the token endpoints and the sign-in pages, by client address. */
   login: number;
+  /**
+   * The public SMART Health Link endpoints (`/shl/…`, where the link is the credential), by
+   * client address; SHARE_LINK_LIMIT unless given. Passcode guesses are also counted per link.
+   */
+  shareLinks?: number;
 }
+
+/** Requests per minute from one address to the SMART Health Link endpoints: a few people opening links, not a scan. */
+export const SHARE_LINK_LIMIT = 30;
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -24,6 +32,7 @@ const KEYS_KEPT = 50_000;
 // The issuer is `{origin}/auth` (src/server.ts): its token endpoints (token, introspect, revoke) and
 // sign-in forms take secrets and passwords. Their GETs only render pages and count as any request.
 const LOGIN_PATH = /^\/auth\/(token|interaction\/)/;
+const SHARE_LINK_PATH = /^\/shl\//;
 const FHIR_PATH = /^\/fhir(\/|\?|$)/;
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -41,12 +50,14 @@ export async function registerRateLimits(app: FastifyInstance, limits: RateLimit
 
   const perIp = limiter(limits.perIp);
   const login = limiter(limits.login);
-  if (perIp || login) {
+  const shareLinks = limiter(limits.shareLinks ?? SHARE_LINK_LIMIT);
+  if (perIp || login || shareLinks) {
     app.addHook('onRequest', async (request, reply) => {
       if (perIp && (await refused(perIp, request, reply, 'Too many requests from this address'))) return reply;
       if (login && request.method === 'POST' && LOGIN_PATH.test(request.url) && (await refused(login, request, reply, 'Too many sign-in attempts from this address'))) {
         return reply;
       }
+      if (shareLinks && SHARE_LINK_PATH.test(request.url) && (await refused(shareLinks, request, reply, 'Too many share-link requests from this address'))) return reply;
     });
   }
 

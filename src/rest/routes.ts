@@ -20,6 +20,7 @@ import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
 import { search, searchCompartment, searchSystem } from './search.js';
+import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
 import { vread } from './vread.js';
@@ -94,6 +95,9 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$share-link', name: '$share-link', level: 'instance', handler: shareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-link` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$share-links', name: '$share-links', level: 'instance', handler: shareLinksOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-links` }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$revoke-share-link', name: '$revoke-share-link', level: 'instance', handler: revokeShareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-revoke-share-link` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),
 ];
 

@@ -22,6 +22,8 @@ export interface AuditNote {
   query?: string;
   /** The reason stated for break-glass. */
   reason?: string;
+  /** The SMART Health Link acted on or through: its id and the label its patient gave it. */
+  link?: { id: string; label?: string };
 }
 
 /** A write the door is asked about: the resource as it will be stored, and the version it replaces. */
@@ -82,7 +84,7 @@ export interface CareEvidence {
 }
 
 /** Why an audited access reached the patient, when it was not an ordinary verified relationship. */
-export type AuditBasis = 'break-glass' | 'self-declared';
+export type AuditBasis = 'break-glass' | 'self-declared' | 'shared-link';
 
 /**
  * The access rules a Repository is bound to (the "one door"): the Repository asks them before
@@ -153,6 +155,11 @@ export interface AccessPolicy {
    * to this caller, not there (they hold that caller's data).
    */
   readonly jobOwner: string;
+  /**
+   * True when the caller may share the records they see by SMART Health Links, and list and
+   * revoke those links: the person and their legal representatives, nobody acting for others.
+   */
+  readonly sharesRecords: boolean;
   /** Whose self-declared care relationships this caller reviews: 'all', one party (`Organization/x`), or none. */
   readonly declarationReview: 'all' | string | undefined;
   /**

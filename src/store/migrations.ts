@@ -381,6 +381,36 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX consent_rule_party ON consent_rule (value, kind) INCLUDE (patient, valid_until);
   `,
+  // SMART Health Links (src/store/share-links.ts): a link's terms and state, and the file it
+  // resolves to as a JWE; the key is never stored (it is in the link only). share_link_use keeps
+  // every use with the recipient as named, and the digest of a one-time file location token.
+  `
+  CREATE TABLE share_link (
+    id text PRIMARY KEY,
+    patient text NOT NULL,
+    label text,
+    flags text NOT NULL,
+    passcode_hash text,
+    single_use boolean NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    failed_attempts integer NOT NULL DEFAULT 0,
+    used_at timestamptz,
+    content_type text NOT NULL,
+    content text NOT NULL
+  );
+  CREATE INDEX share_link_patient ON share_link (patient, created_at DESC);
+  CREATE TABLE share_link_use (
+    link text NOT NULL REFERENCES share_link (id) ON DELETE CASCADE,
+    used_at timestamptz NOT NULL DEFAULT now(),
+    recipient text NOT NULL,
+    file_token text,
+    file_expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX share_link_use_link ON share_link_use (link, used_at DESC);
+  CREATE UNIQUE INDEX share_link_use_file ON share_link_use (file_token) WHERE file_token IS NOT NULL;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

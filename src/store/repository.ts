@@ -23,6 +23,7 @@ import {
   reviewDeclaration,
 } from './care-declarations.js';
 import { ExportJobs } from './bulk-jobs.js';
+import { ShareLinks } from './share-links.js';
 import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
@@ -235,6 +236,18 @@ export class Repository {
   /** The caller's own export jobs and their files, in this repository's transaction. */
   get exportJobs(): ExportJobs {
     return new ExportJobs(this.client, this.access);
+  }
+
+  /**
+   * The SMART Health Links of patients, in this repository's transaction: their owners manage
+   * them as the door allows; a link's holder opens one, each use audited for its patient.
+   */
+  get shareLinks(): ShareLinks {
+    return new ShareLinks(this.client, this.access, {
+      transaction: (work) => this.transaction((repo) => work(repo.shareLinks)),
+      visible: (patient) => this.visible('Patient', patient),
+      record: (note, patient, basis) => this.record(note, [{ patient, entities: [`Patient/${patient}`], basis }]),
+    });
   }
 
   /**
