@@ -124,6 +124,23 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
   app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
 
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
+  });
+  app.setErrorHandler<FastifyError>((error, request, reply) => {
+    if (isFhirError(error)) return sendError(reply, error);
+    const { statusCode: status, code } = error;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
+    // Fastify refuses a body with an empty Content-Type before parseBody can say what to send.
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not a body without Content-Type`));
+    // A plugin's or Fastify's own refusal: its status, under the catalogue's code for it.
+    if (status && status >= 400 && status < 500) return sendError(reply, new FhirError(status, fhirError(codeOfStatus(status), error.message).outcome));
+    // Name, SQLSTATE and frames only: a message can quote the data that failed (a value, a name).
+    const { name, code: sqlstate, stack } = error;
+    request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
+    return sendError(reply, fhirError('internal-error', 'Internal server error'));
+  });
+
   // SMART Health Links (src/passport/share-links.ts): outside /fhir and without a token, the link
   // being the credential; answered in the SHL spec's forms (JSON errors, the JWE as application/jose).
   const origin = (request: FastifyRequest) => (config.publicBaseUrl ? new URL(config.publicBaseUrl).origin : `${request.protocol}://${request.host}`);
@@ -147,23 +164,6 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     links.get<{ Params: { id: string; token: string } }>('/shl/:id/file/:token', async (request, reply) =>
       sendShareLink(reply, await shareLinkFile(request.params.id, request.params.token, holder(request, request.params.id))),
     );
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
-  });
-  app.setErrorHandler<FastifyError>((error, request, reply) => {
-    if (isFhirError(error)) return sendError(reply, error);
-    const { statusCode: status, code } = error;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, payloadTooLarge(`The request body is larger than ${config.bodyLimit} bytes`));
-    // Fastify refuses a body with an empty Content-Type before parseBody can say what to send.
-    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, unsupportedMediaType(`Send FHIR JSON (application/fhir+json), not a body without Content-Type`));
-    // A plugin's or Fastify's own refusal: its status, under the catalogue's code for it.
-    if (status && status >= 400 && status < 500) return sendError(reply, new FhirError(status, fhirError(codeOfStatus(status), error.message).outcome));
-    // Name, SQLSTATE and frames only: a message can quote the data that failed (a value, a name).
-    const { name, code: sqlstate, stack } = error;
-    request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
-    return sendError(reply, fhirError('internal-error', 'Internal server error'));
   });
   return app;
 }

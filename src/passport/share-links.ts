@@ -76,6 +76,8 @@ export async function createShareLink(repo: Repository, patientId: string, terms
   const url = `${setup.origin}/shl/${id}`;
   if (url.length > MAX_URL) throw new Error(`The public base URL is too long for SMART Health Link manifest URLs (at most ${MAX_URL} characters)`);
 
+  // Refused before the record is read for a document that would not be shared.
+  await repo.shareLinks.assertOwner(patientId);
   const document = await setup.builder(repo, patientId, { locale: terms.locale, baseUrl: setup.baseUrl });
   const key = randomBytes(32);
   const content = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(document)))

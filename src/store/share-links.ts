@@ -98,7 +98,7 @@ export class ShareLinks {
   ) {}
 
   /** The door's word on managing `patient`'s links: others than the person (or their representative) are refused. */
-  private async assertOwner(patient: string): Promise<void> {
+  async assertOwner(patient: string): Promise<void> {
     if (!this.access.sharesRecords) throw forbidden(`Only the patient or their legal representative may create, list or revoke the patient's share links`);
     if (!(await this.hooks.visible(patient))) throw notFound(`Patient/${patient} is not known`);
   }

@@ -16,7 +16,7 @@ export interface FhirReply {
 /** The issuer and audience of test tokens: fixed, since the port is known only after listening. */
 export const TEST_ISSUER = 'http://densaulyq.test/auth';
 export const TEST_AUDIENCE = 'http://densaulyq.test/fhir';
-export const NO_RATE_LIMITS = { perIp: 0, perClient: 0, login: 0 };
+export const NO_RATE_LIMITS = { perIp: 0, perClient: 0, login: 0, shareLinks: 0 };
 
 export type TokenClaims = Omit<AccessClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti' | 'scopes' | 'client_id'> & { client_id?: string };
 
