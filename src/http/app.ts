@@ -158,10 +158,11 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     links.post<{ Params: { id: string } }>('/shl/:id', async (request, reply) =>
       sendShareLink(reply, await shareLinkManifest(request.params.id, { body: request.body as string | undefined, origin: origin(request) }, holder(request, request.params.id))),
     );
-    links.get<{ Params: { id: string }; Querystring: { recipient?: string } }>('/shl/:id', async (request, reply) =>
+    // No HEAD: opening a link records a use (and uses up a single-use one).
+    links.get<{ Params: { id: string }; Querystring: { recipient?: string } }>('/shl/:id', { exposeHeadRoute: false }, async (request, reply) =>
       sendShareLink(reply, await shareLinkDirectFile(request.params.id, typeof request.query.recipient === 'string' ? request.query.recipient : undefined, holder(request, request.params.id))),
     );
-    links.get<{ Params: { id: string; token: string } }>('/shl/:id/file/:token', async (request, reply) =>
+    links.get<{ Params: { id: string; token: string } }>('/shl/:id/file/:token', { exposeHeadRoute: false }, async (request, reply) =>
       sendShareLink(reply, await shareLinkFile(request.params.id, request.params.token, holder(request, request.params.id))),
     );
   });

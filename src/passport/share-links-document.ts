@@ -46,5 +46,5 @@ export async function patientDocument(repo: Repository, patientId: string, optio
     type: 'document',
     timestamp: now,
     entry: [composition, patient, ...resources].map((resource) => ({ fullUrl: `${options.baseUrl}/${resource.resourceType}/${resource.id}`, resource })),
-  } as Bundle;
+  };
 }

@@ -147,7 +147,8 @@ export class ShareLinks {
    * Opens link `id` for `recipient`: an inactive link (unknown, revoked, expired, disabled, used
    * up) is refused alike; a wrong passcode is counted (the link locked while it is checked, so
    * concurrent guesses each count) and the 10th disables the link. A use is recorded and audited
-   * in the transaction that serves it, committed before the file is returned. `fileToken` (a
+   * in the transaction that serves it, committed before the file is returned. `direct`: the
+   * direct-file GET, which only a `U` link answers. `fileToken` (a
    * digest) makes the file fetchable once more, within `fileMinutes`, at a location URL.
    */
   open(

@@ -214,6 +214,12 @@ for (const driver of testDrivers()) describe(`SMART Health Links through HTTP ($
     assert.equal((await fetch(`${plain.payload.url}?recipient=x`)).status, 404);
     const both = await share([{ name: 'direct', valueBoolean: true }, { name: 'passcode', valueString: '123456' }]);
     assert.equal(both.status, 400);
+    // A HEAD opens nothing: a single-use direct link is still there for its GET, and then gone.
+    const once = await created([{ name: 'direct', valueBoolean: true }, { name: 'single-use', valueBoolean: true }]);
+    const onceUrl = `${once.payload.url}?recipient=${encodeURIComponent('Dr Once')}`;
+    assert.notEqual((await fetch(onceUrl, { method: 'HEAD' })).status, 200);
+    assert.equal((await fetch(onceUrl)).status, 200);
+    assert.equal((await fetch(onceUrl)).status, 404);
   });
 
   test('a parent shares the record of their child; another citizen, a clinician, a system and an administrator cannot create, list or revoke', async () => {
