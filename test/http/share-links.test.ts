@@ -169,6 +169,15 @@ for (const driver of testDrivers()) describe(`SMART Health Links through HTTP ($
     assert.equal(again.body.error, 'not_found');
   });
 
+  test('a single-use link opened by several at once serves exactly one', async () => {
+    const { id, payload } = await created([{ name: 'single-use', valueBoolean: true }]);
+    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => postJson(payload.url, { recipient: `Racer ${i}` })));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 404, 404, 404, 404]);
+    const link = (await listed()).find((l) => part(l, 'id') === id)!;
+    assert.equal(link.part!.filter((p) => p.name === 'use').length, 1);
+    assert.equal(part(link, 'state'), 'used');
+  });
+
   test('a revoked link gets nothing; revoking is audited and shown in the list', async () => {
     const { id, payload } = await created([{ name: 'label', valueString: 'to revoke' }]);
     const revoked = await server.fhir('POST', `Patient/${PATIENT.p1}/$revoke-share-link`, { resourceType: 'Parameters', parameter: [{ name: 'id', valueString: id }] }, bearer(t.citizenP1));
@@ -258,6 +267,11 @@ for (const driver of testDrivers()) describe(`SMART Health Links through HTTP ($
     assert.equal((await share([{ name: 'passcode', valueString: '12' }])).status, 400);
     assert.equal((await share([{ name: 'language', valueCode: 'de' }])).status, 400);
     assert.equal((await share([{ name: 'colour', valueString: 'red' }])).status, 400);
+    const badJson = await server.fhir('POST', `Patient/${PATIENT.p1}/$share-link`, '{"resourceType": "Parameters",', bearer(t.citizenP1));
+    assert.equal(badJson.status, 400, badJson.text);
+    assert.equal(badJson.body.resourceType, 'OperationOutcome');
+    assert.equal((await share([{ name: 'label', valueBoolean: true }])).status, 400);
+    assert.equal((await share([{ name: 'minutes', valueInteger: 5 }, { name: 'expires', valueInstant: '2099-01-01T00:00:00Z' }])).status, 400);
     const noId = await server.fhir('POST', `Patient/${PATIENT.p1}/$revoke-share-link`, { resourceType: 'Parameters' }, bearer(t.citizenP1));
     assert.equal(noId.status, 400);
     const unknown = await server.fhir('POST', `Patient/${PATIENT.p1}/$revoke-share-link`, { resourceType: 'Parameters', parameter: [{ name: 'id', valueString: 'nope' }] }, bearer(t.citizenP1));
