@@ -119,7 +119,7 @@ export function narrativeBlocks(div: string): NarrativeBlock[] {
           table = undefined;
           // Text inside the table but outside its cells (a caption) is read before it.
           flushParagraph();
-          const columns = Math.max(0, ...header.map((r) => r.length), ...body.map((r) => r.length));
+          const columns = [...header, ...body].reduce((most, r) => Math.max(most, r.length), 0);
           if (columns > 0) blocks.push({ kind: 'table', header: header.map((r) => pad(r, columns)), body: body.map((r) => pad(r, columns)), columns });
           return;
         }

@@ -69,7 +69,8 @@ function glyphOf({ font, glyphs }: PassportFont, codePoint: number): PlainGlyph 
   if (!glyph) {
     const { id, advanceWidth } = font.glyphForCodePoint(codePoint);
     glyph = { id, advanceWidth, codePoints: [codePoint] };
-    glyphs.set(codePoint, glyph);
+    // Characters the font lacks (drawn as its empty box) are not kept, so the map stays the font's size.
+    if (id !== 0) glyphs.set(codePoint, glyph);
   }
   return glyph;
 }
@@ -366,7 +367,7 @@ class PassportWriter {
     }
     this.fillColor('#000000').fill();
     const expires = formatFhirDate(link.expires, locale);
-    const caption = [pdfText('scanToOpen', locale), expires && pdfText('validUntil', locale, { date: expires })].filter(Boolean).join('. ');
+    const caption = [pdfText('scanToOpen', locale), expires && pdfText('validUntil', locale, { date: expires })].filter(Boolean).join('\n');
     let y = top + QR_SIZE + QR_QUIET_ZONE * module;
     const lh = this.lineHeight(STYLE.small);
     for (const line of this.wrap(caption, STYLE.small, QR_SIZE)) {
@@ -482,8 +483,12 @@ class PassportWriter {
       r.forEach((cell, i) => {
         const measured = this.measured(cell, style);
         for (const line of measured.lines) {
-          min[i] = Math.max(min[i]!, ...line.widths);
-          max[i] = Math.max(max[i]!, line.widths.reduce((s, w) => s + w, 0) + measured.space * Math.max(0, line.words.length - 1));
+          let sum = measured.space * Math.max(0, line.words.length - 1);
+          for (const w of line.widths) {
+            min[i] = Math.max(min[i]!, w);
+            sum += w;
+          }
+          max[i] = Math.max(max[i]!, sum);
         }
       });
     }
