@@ -33,7 +33,7 @@ const RECORD_QUERIES: readonly [string, [string, string][]][] = [
 ];
 /** How many resources each search reads at most: the summary is bounded whatever the record's size. */
 const RECORD_LIMIT = 1000;
-const OBSERVATION_LIMIT = 1000;
+const OBSERVATION_LIMIT = 500;
 const REPORT_LIMIT = 200;
 /**
  * Resources outside the patient's compartment that entries refer to (who performed, which

@@ -270,6 +270,11 @@ for (const driver of testDrivers()) describe(`Patient/$summary: the Internationa
     const bad = await server.fhir('GET', `Patient/${generated}/$summary?language=de`);
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.issue[0].expression, ['language']);
+    const otherProfile = await server.fhir('GET', `Patient/${generated}/$summary?profile=${encodeURIComponent('http://example.org/StructureDefinition/other')}`);
+    assert.equal(otherProfile.status, 400);
+    assert.deepEqual(otherProfile.body.issue[0].expression, ['profile']);
+    const ipsProfile = await server.fhir('GET', `Patient/${generated}/$summary?profile=${encodeURIComponent('http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips|2.0.0')}`);
+    assert.equal(ipsProfile.status, 200);
     const posted = await server.fhir('POST', `Patient/${generated}/$summary`, { resourceType: 'Parameters', parameter: [{ name: 'language', valueCode: 'ru' }] });
     assert.equal(posted.status, 200, posted.text.slice(0, 300));
     assert.equal(composition(posted.body).title, 'Международная сводка о пациенте');
