@@ -154,10 +154,14 @@ function hasCategory(observation: Observation, codes: readonly string[]): boolea
   return !!observation.category?.some((c) => c.coding?.some((coding) => coding.system === OBSERVATION_CATEGORY && codes.includes(coding.code ?? '')));
 }
 
-/** The concept's identity for "latest per code": its first coding, or its text. */
+/**
+ * The concept's identity for "latest per code": its first coding and its text, since a general
+ * code with a text of its own ("Laboratory report": a chemistry panel, a sputum test) names
+ * several kinds of result.
+ */
 function codeKey(concept: CodeableConcept | undefined): string {
   const coding = concept?.coding?.find((c) => c.code);
-  return coding ? `${coding.system}|${coding.code}` : (concept?.text ?? '');
+  return `${coding ? `${coding.system}|${coding.code}` : ''}|${concept?.text ?? ''}`;
 }
 
 /** The newest of each code, of items already newest first; at most MAX_ENTRIES. */
@@ -345,7 +349,7 @@ function row(key: SectionKey, resource: Resource, locale: Locale, resolve: Resol
         return [
           conceptText(resource.code, locale),
           observationValue(resource, locale),
-          (resource.referenceRange ?? []).map((r) => r.text ?? rangeText({ low: r.low, high: r.high })).filter(Boolean).join('; '),
+          (resource.referenceRange ?? []).map((r) => [rangeText({ low: r.low, high: r.high }), r.text].filter(Boolean).join(' ')).filter(Boolean).join('; '),
           conceptsText(resource.interpretation, locale),
           observationDate(resource, locale),
         ];

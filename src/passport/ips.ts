@@ -6,7 +6,7 @@ import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
 import { statusText, tableNarrative } from './ips-narrative.js';
 import { detach, isVersion, literalReferences, targetOf } from './ips-references.js';
-import { deviceStatements, type RecordPools, type Resolve, SECTIONS, type SectionKey, sectionNarrative, selectSections } from './ips-sections.js';
+import { deviceStatements, type RecordPools, type Resolve, SECTIONS, sectionNarrative, selectSections } from './ips-sections.js';
 import { formatDate, text } from './ips-text.js';
 
 const IPS = 'http://hl7.org/fhir/uv/ips/StructureDefinition';
@@ -57,7 +57,7 @@ interface Entry {
  * read's 404 (or 403), and what consent or the care relationship hides from them is not in the
  * summary. A bounded number of searches (the Patient, the record, its Observations and reports,
  * the shared resources they refer to), whatever the record's size. The narrative is written in
- * `locale` (src/passport/ips-sections.ts describes its shape).
+ * `locale`, each section's as one table or one paragraph (src/passport/ips-narrative.ts).
  */
 export async function patientSummary(repo: Repository, patientId: string, options: { locale: Locale; baseUrl: string; now?: Date }): Promise<Bundle> {
   const { locale, baseUrl } = options;
@@ -111,7 +111,7 @@ export async function patientSummary(repo: Repository, patientId: string, option
     confidentiality: confidentiality([...entries.values()].map((e) => e.resource)),
     ...(author.resourceType === 'Organization' ? { custodian: { reference: fullUrlOf(author) } } : {}),
     section: SECTIONS.flatMap((definition): CompositionSection[] => {
-      const listed = sections[definition.key as SectionKey];
+      const listed = sections[definition.key];
       if (listed.length === 0 && !definition.required) return [];
       const section: CompositionSection = {
         title: text(definition.key, locale),
