@@ -58,7 +58,10 @@ function summaryInput(request: FhirRequest): SummaryInput {
   const pairs: [string, string | undefined][] = [...request.query];
   if (request.method === 'POST' && request.body !== undefined) {
     const body = parametersBody(request, `POST $summary takes a Parameters resource`, 'Parameters');
-    for (const parameter of body.parameter ?? []) pairs.push([parameter.name ?? '', parameterValue(parameter)]);
+    for (const [i, parameter] of (body.parameter ?? []).entries()) {
+      if (!parameter.name) throw badRequest(`Each $summary parameter needs a name`, `Parameters.parameter[${i}].name`);
+      pairs.push([parameter.name, parameterValue(parameter)]);
+    }
   }
   const input: SummaryInput = {};
   for (const [name, value] of pairs) {

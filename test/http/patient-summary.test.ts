@@ -339,6 +339,14 @@ for (const driver of testDrivers()) describe(`Patient/$summary: the Internationa
     const own = await server.fhir('GET', `Patient/$summary?identifier=${encodeURIComponent(`${IIN_SYSTEM}|${IIN.p1}`)}`, undefined, bearer(t.citizenP1));
     assert.equal(own.status, 200, own.text.slice(0, 300));
     assert.equal(composition(own.body).subject?.reference, `${server.base}/Patient/${PATIENT.p1}`);
+    const posted = await server.fhir(
+      'POST',
+      'Patient/$summary',
+      { resourceType: 'Parameters', parameter: [{ name: 'identifier', valueIdentifier: { system: IIN_SYSTEM, value: IIN.p1 } }, { name: 'language', valueCode: 'en' }] },
+      bearer(t.citizenP1),
+    );
+    assert.equal(posted.status, 200, posted.text.slice(0, 300));
+    assert.equal(composition(posted.body).title, 'International Patient Summary');
     const other = await server.fhir('GET', `Patient/$summary?identifier=${encodeURIComponent(`${IIN_SYSTEM}|${IIN.p3}`)}`, undefined, bearer(t.citizenP1));
     assert.equal(other.status, 404);
     const none = await server.fhir('GET', 'Patient/$summary', undefined, bearer(t.citizenP1));
