@@ -319,6 +319,8 @@ for (const driver of testDrivers()) describe(`Patient/$summary: the Internationa
       ['citizenP1', PATIENT.p1, 'served'],
       ['citizenP1', PATIENT.p3, 'refused'],
       ['citizenP3', PATIENT.p3, 'served'],
+      ['smartP1', PATIENT.p1, 'served'],
+      ['observationsOnly', PATIENT.p1, 'refused'],
     ] as const) {
       const headers = bearer(t[actor]);
       const read = await server.fhir('GET', `Patient/${patient}`, undefined, headers);
