@@ -12,6 +12,7 @@ import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/inte
 import { etag } from '../rest/interaction.js';
 import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
+import { FHIR_JSON_TYPE, acceptedTypes, preferredMediaType } from '../rest/media-types.js';
 import { type ShareLinkResponse, shareLinkDirectFile, shareLinkFile, shareLinkManifest } from '../passport/share-links.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
@@ -118,6 +119,10 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     const access: AccessContext = request.accessContext ?? ANONYMOUS_CONTEXT;
     const context: InteractionContext = { repo: new Repository(db, accessPolicy(access)), access, baseUrl, maxBundleEntries: config.maxBundleEntries };
     const { route, params } = findRoute(fhirRequest);
+    const offered = [FHIR_JSON_TYPE, ...(route.produces ?? [])];
+    if (!preferredMediaType(fhirRequest.headers.accept, offered)) {
+      throw notAcceptable(`This answers ${offered.join(' or ')}, not ${fhirRequest.headers.accept}`);
+    }
     const response = await route.handler(fhirRequest, params, context);
     return send(reply, fhirRequest, response, baseUrl);
   };
@@ -179,7 +184,6 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
   const rawPath = mark < 0 ? url : url.slice(0, mark);
   const path = rawPath.replace(/^\/fhir\/?/, '').replace(/\/$/, '');
   const query = mark < 0 ? [] : [...new URLSearchParams(url.slice(mark + 1))];
-  checkFormat(request, query);
   const headers = request.headers;
   const header = (name: string) => {
     const value = headers[name];
@@ -197,17 +201,10 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
       prefer: header('prefer'),
       contentType: header('content-type'),
       acceptLanguage: header('accept-language'),
+      accept: acceptedTypes(query.find(([k]) => k === '_format')?.[1], header('accept')),
     },
     body: parseBody(request),
   };
-}
-
-/** JSON only: XML (by Accept or _format) is a 406 that says so. */
-function checkFormat(request: FastifyRequest, query: [string, string][]): void {
-  const format = query.find(([k]) => k === '_format')?.[1];
-  if (format !== undefined && !/json/.test(format)) throw notAcceptable(`This server speaks FHIR JSON only (_format=${format})`);
-  const accept = request.headers.accept;
-  if (accept && !/json|\*\/\*|application\/\*/.test(accept)) throw notAcceptable(`This server speaks FHIR JSON only (Accept: ${accept})`);
 }
 
 function parseBody(request: FastifyRequest): unknown {
@@ -233,7 +230,7 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   if (request.method === 'HEAD') return reply.send();
   if (response.body === '') return reply.removeHeader('content-type').send();
   // A FHIR resource served as prepared text (the CapabilityStatement) is pretty-printed on request like any other.
-  if (response.body !== undefined && pretty && !response.contentType) return reply.send(JSON.stringify(JSON.parse(response.body), null, 2));
+  if (typeof response.body === 'string' && pretty && !response.contentType) return reply.send(JSON.stringify(JSON.parse(response.body), null, 2));
   if (response.gzipped) {
     reply.header('vary', 'accept-encoding');
     if (acceptsGzip(reply.request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(response.gzipped);

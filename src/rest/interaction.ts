@@ -20,6 +20,8 @@ export interface FhirRequest {
     contentType?: string;
     /** Chooses the language of validation messages (kk, ru, en). */
     acceptLanguage?: string;
+    /** The media types the client accepts (`_format` when given, else Accept), for routes that offer more than FHIR JSON. */
+    accept?: string;
   };
   body?: unknown;
   /** The id a transaction gave this entry's new resource ahead of time, to resolve urn:uuid references. */
@@ -34,8 +36,8 @@ export interface FhirResponse {
   resource?: Resource;
   /** Extra response headers (lower-case names), e.g. `content-location` of an asynchronous kick-off. */
   headers?: Record<string, string>;
-  /** A body that is not a FHIR resource (NDJSON, a Bulk Data manifest), sent as is; `''` sends none. */
-  body?: string;
+  /** A body that is not a FHIR resource (NDJSON, a Bulk Data manifest, a PDF), sent as is; `''` sends none. */
+  body?: string | Buffer;
   /** `body` gzip-compressed once, sent instead to a client that accepts gzip. */
   gzipped?: Buffer;
   /** The Content-Type of `body`, when not FHIR JSON. */

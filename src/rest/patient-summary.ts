@@ -1,10 +1,13 @@
-import type { Bundle, ParametersParameter } from '@medplum/fhirtypes';
+import type { ParametersParameter } from '@medplum/fhirtypes';
 import { pickLocale } from '../access/i18n.js';
 import { badRequest, multipleMatches, notFound } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import type { Locale } from '../fhir/validate.js';
 import { IPS_BUNDLE_PROFILE, IPS_COMPOSITION_PROFILE, patientSummary } from '../passport/ips.js';
+import { passportPdf } from '../passport/pdf.js';
 import { parametersBody } from './body.js';
+import { FHIR_JSON_TYPE, PDF_TYPE, preferredMediaType } from './media-types.js';
+import { createPatientShareLink } from './share-links.js';
 import type { FhirRequest, FhirResponse, InstanceParams, InteractionContext, TypeParams } from './interaction.js';
 
 /** The IPS operation's canonical URL, the definition its routes name. */
@@ -18,7 +21,17 @@ interface SummaryInput {
   identifier?: string;
   profile?: string;
   language?: string;
+  share?: string;
 }
+
+const SUMMARY_PARAMETERS: ReadonlySet<string> = new Set(['identifier', 'profile', 'language', 'share']);
+
+/** The label of the link a printed passport's QR code opens, as the citizen sees it in their list of links. */
+const PRINTED_LINK_LABEL: Readonly<Record<Locale, string>> = {
+  kk: 'Басып шығарылған денсаулық паспорты',
+  ru: 'Распечатанный паспорт здоровья',
+  en: 'Printed health passport',
+};
 
 /**
  * `Patient/[id]/$summary` and `Patient/$summary?identifier=system|value`, by GET or POST
@@ -40,17 +53,33 @@ export async function summaryOperation(request: FhirRequest, params: TypeParams 
   if (params.id !== undefined && input.identifier !== undefined) {
     throw badRequest(`identifier selects the patient of Patient/$summary; Patient/${params.id}/$summary names one already`, 'identifier');
   }
+  const pdf = preferredMediaType(request.headers.accept, [FHIR_JSON_TYPE, PDF_TYPE]) === PDF_TYPE;
+  const share = shareRequested(input.share, request, pdf);
   const patientId = params.id ?? (await patientByIdentifier(input.identifier, context));
   const bundle = await patientSummary(context.repo, patientId, { locale, baseUrl: context.baseUrl });
-  return summaryResponse(bundle);
+  if (!pdf) return { status: 200, resource: bundle };
+  const link = share ? await createPatientShareLink(context, patientId, { locale, label: PRINTED_LINK_LABEL[locale] }) : undefined;
+  const body = await passportPdf(bundle, { locale, ...(link ? { shareLink: { uri: link.uri, expires: link.expires } } : {}) });
+  const day = (bundle.timestamp ?? '').slice(0, 10);
+  return {
+    status: 200,
+    body,
+    contentType: PDF_TYPE,
+    headers: { 'content-disposition': `inline; filename="health-passport-${day}.pdf"`, 'cache-control': 'no-store' },
+  };
 }
 
 /**
- * The one place where the summary becomes the response: the document Bundle as FHIR JSON. Other
- * representations of the same Bundle (a PDF for `Accept: application/pdf`) are chosen here.
+ * `share=true` prints a QR code of a new SMART Health Link (30 days, listed and revocable in
+ * `$share-links`) on the PDF. Making a link changes state, so it takes POST, and only the PDF
+ * carries it; only the patient or their representative may share (the link's own rule).
  */
-function summaryResponse(bundle: Bundle): FhirResponse {
-  return { status: 200, resource: bundle };
+function shareRequested(share: string | undefined, request: FhirRequest, pdf: boolean): boolean {
+  if (share === undefined || share === 'false') return false;
+  if (share !== 'true') throw badRequest(`share is true or false, not "${share}"`, 'share');
+  if (!pdf) throw badRequest(`share prints a link's QR code on the PDF: ask for Accept: application/pdf`, 'share');
+  if (request.method !== 'POST') throw badRequest(`share=true makes a share link: use POST`, 'share');
+  return true;
 }
 
 /** The parameters from the query and, for POST, from a Parameters body; one of each at most, none unknown. */
@@ -65,7 +94,7 @@ function summaryInput(request: FhirRequest): SummaryInput {
   }
   const input: SummaryInput = {};
   for (const [name, value] of pairs) {
-    if (name !== 'identifier' && name !== 'profile' && name !== 'language') throw badRequest(`Unknown $summary parameter "${name}"`, name);
+    if (!isSummaryParameter(name)) throw badRequest(`Unknown $summary parameter "${name}"`, name);
     if (input[name] !== undefined) throw badRequest(`$summary takes one ${name}`, name);
     if (value === undefined || value === '') throw badRequest(`$summary parameter ${name} has no value`, name);
     input[name] = value;
@@ -73,10 +102,15 @@ function summaryInput(request: FhirRequest): SummaryInput {
   return input;
 }
 
+function isSummaryParameter(name: string): name is keyof SummaryInput {
+  return SUMMARY_PARAMETERS.has(name);
+}
+
 /** A Parameters value as the query would carry it: an Identifier as `system|value`. */
 function parameterValue(parameter: ParametersParameter): string | undefined {
   const identifier = parameter.valueIdentifier;
   if (identifier) return identifier.system ? `${identifier.system}|${identifier.value ?? ''}` : identifier.value;
+  if (parameter.valueBoolean !== undefined) return String(parameter.valueBoolean);
   return parameter.valueString ?? parameter.valueCode ?? parameter.valueCanonical ?? parameter.valueUri;
 }
 

@@ -19,6 +19,7 @@ import { mergeOperation, unmergeOperation } from './merge.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
+import { PDF_TYPE } from './media-types.js';
 import { IPS_SUMMARY_OPERATION, summaryOperation } from './patient-summary.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
@@ -38,6 +39,8 @@ export interface Route {
   types?: readonly string[];
   /** The canonical URL of an operation's OperationDefinition, when it is not the core `Resource-[name]`. */
   definition?: string;
+  /** Media types the route offers besides FHIR JSON (src/rest/media-types.ts). */
+  produces?: readonly string[];
 }
 
 /**
@@ -82,8 +85,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$confirm-duplicate', name: '$confirm-duplicate', level: 'type', handler: confirmDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-confirm-duplicate' }),
   typedRoute({ method: 'POST', pattern: ':type/$reject-duplicate', name: '$reject-duplicate', level: 'type', handler: rejectDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-reject-duplicate' }),
   typedRoute({ method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' }),
-  typedRoute({ method: 'GET', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION }),
-  typedRoute({ method: 'POST', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION }),
+  typedRoute({ method: 'GET', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
+  typedRoute({ method: 'POST', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
   typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),
@@ -93,8 +96,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'GET', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$validate', name: '$validate', level: 'instance', handler: validateOperation }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
-  typedRoute({ method: 'GET', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION }),
-  typedRoute({ method: 'POST', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),

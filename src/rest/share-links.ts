@@ -1,14 +1,14 @@
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { type Locale, pickLocale } from '../access/i18n.js';
 import { badRequest } from '../fhir/outcome.js';
-import { patientDocument } from '../passport/share-links-document.js';
+import { patientSummary } from '../passport/ips.js';
 import { type CreatedShareLink, type ShareLinkTerms, type SummaryBuilder, createShareLink, listShareLinks, revokeShareLink } from '../passport/share-links.js';
 import type { ShareLinkSummary } from '../store/share-links.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext, InstanceParams } from './interaction.js';
 
-/** The document a share link carries. */
-const SHARED_DOCUMENT: SummaryBuilder = patientDocument;
+/** The document a share link carries: the International Patient Summary, in the language the citizen chose. */
+const SHARED_DOCUMENT: SummaryBuilder = patientSummary;
 
 const where = (name: string, type: string) => `Parameters.parameter.where(name='${name}').${type}`;
 

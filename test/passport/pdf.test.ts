@@ -1,39 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
 import type { Bundle, CompositionSection, Patient } from '@medplum/fhirtypes';
 import * as fontkit from 'fontkit';
-import jsQRModule from 'jsqr';
-import { PNG } from 'pngjs';
 import { isFhirError } from '../../src/fhir/outcome.js';
 import type { Locale } from '../../src/fhir/validate.js';
 import { buildIin, IIN_SYSTEM } from '../../src/identity/iin.js';
 import { narrativeBlocks } from '../../src/passport/pdf-narrative.js';
 import { PASSPORT_FONT_FILES, passportPdf, shareWidth } from '../../src/passport/pdf.js';
-
-const run = promisify(execFile);
-// jsqr is CommonJS (`module.exports = jsQR`), typed as an ES module with a default export.
-const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
-
-/**
- * The PDF is read back with poppler, as a reader's viewer would: pdftotext for the text, pdfinfo
- * for the page size, pdffonts for embedding, pdftoppm to rasterize the QR code. CI installs
- * poppler-utils (.ci/run); on a machine without it every PDF is still rendered, and the reading
- * back is skipped with the reason, rather than done by a second, JavaScript PDF reader (pdfjs-dist,
- * a large dependency) whose text extraction would have to be kept in step with poppler's.
- */
-const POPPLER = ['pdftotext', 'pdfinfo', 'pdffonts', 'pdftoppm'];
-const missing = POPPLER.filter((tool) => spawnSync(tool, ['-v']).error);
-
-/** Whether the PDF can be read back here; if not, the test (having rendered it) is marked skipped. */
-function canReadBack(t: TestContext): boolean {
-  if (missing.length) t.skip(`poppler-utils is not installed (no ${missing.join(', ')}): apt-get install poppler-utils`);
-  return missing.length === 0;
-}
+import { canReadBack, firstPageQrCode, pdfText, poppler, squeeze } from '../support/pdf-reader.js';
 
 const KAZAKH_LETTERS = 'Ә ә Ғ ғ Қ қ Ң ң Ө ө Ұ ұ Ү ү Һ һ І і';
 const XHTML = 'http://www.w3.org/1999/xhtml';
@@ -138,16 +115,6 @@ async function save(pdf: Buffer): Promise<string> {
   return file;
 }
 
-/** The text as laid out on the page (`-layout`) or in the order it was written (`-raw`); pages end with a form feed. */
-async function pdfText(file: string, mode: '-layout' | '-raw'): Promise<string> {
-  return (await run('pdftotext', [mode, '-enc', 'UTF-8', file, '-'], { maxBuffer: 64 << 20 })).stdout;
-}
-
-/**
- * Whitespace folded to single spaces. Phrases are looked for in the `-raw` text, where a line
- * wrapped in its cell reads on; `-layout` guesses spaces from gaps and drops narrow ones.
- */
-const squeeze = (text: string): string => text.replace(/\s+/g, ' ');
 
 const EXPECTED: Record<Locale, { title: string; birthDate: string; sex: string; iin: string; generated: string }> = {
   kk: { title: 'Денсаулық паспорты', birthDate: '1985 ж. 12 наурыз', sex: 'әйел', iin: 'ЖСН', generated: 'Қалыптастырылған уақыты: 2026 ж. 6 желтоқсан, 11:30 GMT+5' },
@@ -161,9 +128,9 @@ describe('passportPdf', () => {
       const file = await save(await passportPdf(SUMMARY, { locale }));
       if (!canReadBack(t)) return;
 
-      const info = (await run('pdfinfo', [file])).stdout;
+      const info = await poppler('pdfinfo', [file]);
       assert.match(info, /Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)/);
-      const fonts = (await run('pdffonts', [file])).stdout.trim().split('\n').slice(2);
+      const fonts = (await poppler('pdffonts', [file])).trim().split('\n').slice(2);
       assert.ok(fonts.length > 0, 'the text is set in a font');
       for (const font of fonts) assert.match(font, /\bCID TrueType\b.*\byes\s+yes\s+yes\b/, `embedded subset: ${font}`);
 
@@ -267,12 +234,7 @@ describe('passportPdf', () => {
       assert.ok(text.includes(expiry), expiry);
       assert.ok(!text.includes('shlink:/'), 'the link itself is not printed');
 
-      // The top right corner of the first page at 200 dpi (the code is 104 pt from the right margin).
-      const png = path.join(workdir, `qr-${locale}`);
-      await run('pdftoppm', ['-r', '200', '-f', '1', '-l', '1', '-x', '1100', '-y', '60', '-W', '550', '-H', '450', '-png', '-singlefile', file, png]);
-      const image = PNG.sync.read(await readFile(`${png}.png`));
-      const code = jsQR(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length), image.width, image.height);
-      assert.equal(code?.data, SHARE_LINK);
+      assert.equal(await firstPageQrCode(file), SHARE_LINK);
     });
   }
 
