@@ -20,6 +20,7 @@ import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
 import { search, searchCompartment, searchSystem } from './search.js';
+import { expandOperation, lookupOperation } from './terminology.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
 import { vread } from './vread.js';
@@ -49,6 +50,8 @@ function typedRoute<Pattern extends string>(entry: Omit<Route, 'pattern' | 'hand
 
 const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
 const DENSAULYQ_OPERATIONS = 'http://densaulyq.kz/fhir/OperationDefinition';
+const CODE_SYSTEM_LOOKUP = 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup';
+const VALUE_SET_EXPAND = 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
@@ -80,6 +83,10 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$confirm-duplicate', name: '$confirm-duplicate', level: 'type', handler: confirmDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-confirm-duplicate' }),
   typedRoute({ method: 'POST', pattern: ':type/$reject-duplicate', name: '$reject-duplicate', level: 'type', handler: rejectDuplicateOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-reject-duplicate' }),
   typedRoute({ method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' }),
+  typedRoute({ method: 'GET', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'POST', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
   typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),
@@ -94,6 +101,10 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),
 ];
 
@@ -126,6 +137,8 @@ function matchPattern(pattern: string, segments: string[]): Record<string, strin
     const segment = segments[i];
     if (part.startsWith(':')) {
       if (part === ':type' && !/^[A-Z]/.test(segment)) return undefined;
+      // An operation is never an id: `CodeSystem/$lookup` is not a read of the built-in CodeSystem routes.
+      if (part === ':id' && segment.startsWith('$')) return undefined;
       params[part.slice(1)] = segment;
     } else if (part !== segment) {
       return undefined;
