@@ -4,8 +4,7 @@ import { isJsonObject } from '../fhir/json.js';
 import { type ErrorCode, fhirError } from '../fhir/outcome.js';
 import { assertValid, type Locale, negotiateLocale } from '../fhir/validate.js';
 import { codeSystemById, codeSystemByUrl, bundledConcept, designations, LOCALES } from '../fhir/terminology/code-systems.js';
-import { localeOfTag } from '../fhir/terminology/display.js';
-import { conceptsOf, expansion, VALUE_SETS, valueSetConcepts } from '../fhir/terminology/value-sets.js';
+import { conceptsOf, expansion, type ExpansionConcept, VALUE_SETS, valueSetConcepts } from '../fhir/terminology/value-sets.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
@@ -91,8 +90,8 @@ function single(inputs: Input[], name: string, locale: Locale): Input | undefine
   return found[0];
 }
 
-function text(input: Input | undefined, locale: Locale, expected = 'text'): string | undefined {
-  if (!input) return undefined;
+/** The input's value as text; a 400 naming it when it has none. */
+function text(input: Input, locale: Locale, expected = 'text'): string {
   if (input.text === undefined || input.text === '') throw error('invalid-request', locale, 'badValue', { name: input.name, expected }, input.expression);
   return input.text;
 }
@@ -103,13 +102,15 @@ function text(input: Input | undefined, locale: Locale, expected = 'text'): stri
  * else English.
  */
 function displayLocale(inputs: Input[], request: FhirRequest, locale: Locale): { language: Locale; asked?: string } {
-  const asked = text(single(inputs, 'displayLanguage', locale), locale, 'a BCP-47 language tag');
-  if (asked === undefined) return { language: negotiateLocale(request.headers.acceptLanguage) };
-  if (!/^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(asked)) throw error('invalid-request', locale, 'badValue', { name: 'displayLanguage', expected: 'a BCP-47 language tag' }, single(inputs, 'displayLanguage', locale)!.expression);
-  return { language: localeOfTag(asked) ?? 'en', asked };
+  const input = single(inputs, 'displayLanguage', locale);
+  if (input === undefined) return { language: negotiateLocale(request.headers.acceptLanguage) };
+  const asked = text(input, locale, 'a BCP-47 language tag');
+  if (!/^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(asked)) throw error('invalid-request', locale, 'badValue', { name: 'displayLanguage', expected: 'a BCP-47 language tag' }, input.expression);
+  // One tag read as an Accept-Language of one: its primary subtag if kk, ru or en, else English.
+  return { language: negotiateLocale(asked), asked };
 }
 
-const LOOKUP_PARAMETERS = new Set(['code', 'system', 'version', 'coding', 'date', 'displayLanguage', 'property']);
+const LOOKUP_PARAMETERS = new Set(['code', 'system', 'version', 'coding', 'displayLanguage', 'property']);
 
 /**
  * `CodeSystem/$lookup` and `CodeSystem/[id]/$lookup` (https://hl7.org/fhir/R4/codesystem-operation-lookup.html):
@@ -127,8 +128,8 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
   const codeInput = single(inputs, 'code', locale);
   const systemInput = single(inputs, 'system', locale);
   const codingInput = single(inputs, 'coding', locale);
-  let code = text(codeInput, locale, 'a code');
-  let system = text(systemInput, locale, 'a code system URL');
+  let code = codeInput && text(codeInput, locale, 'a code');
+  let system = systemInput && text(systemInput, locale, 'a code system URL');
   if (codingInput) {
     const coding = codingInput.coding;
     if (!coding?.code) throw error('invalid-request', locale, 'badValue', { name: 'coding', expected: 'a Coding with a code' }, codingInput.expression);
@@ -138,16 +139,16 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
     system ??= coding.system;
   }
   if (instance) {
-    if (system !== undefined && system !== instance.url) throw error('invalid-request', locale, 'contradicts', { name: 'system', other: `CodeSystem/${instance.id}` }, (systemInput ?? codingInput)!.expression);
+    if (system !== undefined && system !== instance.url) throw error('invalid-request', locale, 'contradicts', { name: 'system', other: `CodeSystem/${instance.id}` }, (systemInput ?? codingInput)?.expression);
     system = instance.url;
   }
   if (code === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'code' }, 'code');
   if (system === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'system' }, 'system');
-  text(single(inputs, 'date', locale), locale, 'a dateTime');
 
   const codeSystem = codeSystemByUrl(system);
   if (!codeSystem) throw error('not-found', locale, 'unknownSystem', { system });
-  const version = text(single(inputs, 'version', locale), locale, 'a version');
+  const versionInput = single(inputs, 'version', locale);
+  const version = versionInput && text(versionInput, locale, 'a version');
   if (version !== undefined && version !== codeSystem.version) {
     throw error('not-found', locale, 'unknownVersion', { system, version, held: codeSystem.version ?? '—' });
   }
@@ -155,7 +156,7 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
   if (!concept) throw error('not-found', locale, 'unknownCode', { system, code });
   const { language } = displayLocale(inputs, request, locale);
 
-  const properties = inputs.filter((input) => input.name === 'property').map((input) => text(input, locale, 'a property code')!);
+  const properties = inputs.filter((input) => input.name === 'property').map((input) => text(input, locale, 'a property code'));
   const wants = (property: string) => properties.length === 0 || properties.includes(property);
   const languages = properties.length === 0 || properties.includes('designation') ? LOCALES : LOCALES.filter((l) => properties.includes(`lang.${l}`));
   const parameter: ParametersParameter[] = [
@@ -175,25 +176,26 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
   return { status: 200, resource: result };
 }
 
-const EXPAND_PARAMETERS = new Set(['url', 'valueSet', 'valueSetVersion', 'filter', 'count', 'offset', 'displayLanguage', 'includeDesignations']);
+const EXPAND_PARAMETERS = new Set(['url', 'valueSet', 'filter', 'count', 'offset', 'displayLanguage', 'includeDesignations']);
 /** Entries per expansion page when `count` asks for none or for more. */
 const MAX_EXPANSION = 1000;
 
 function nonNegative(input: Input | undefined, locale: Locale): number | undefined {
+  if (input === undefined) return undefined;
   const value = text(input, locale, 'a non-negative integer');
-  if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value)) throw error('invalid-request', locale, 'badValue', { name: input!.name, expected: 'a non-negative integer' }, input!.expression);
+  if (!/^\d{1,9}$/.test(value)) throw error('invalid-request', locale, 'badValue', { name: input.name, expected: 'a non-negative integer' }, input.expression);
   return Number(value);
 }
 
 /** The ValueSet sent in `valueSet`, valid against R4 (a 422 otherwise). */
 function sentValueSet(input: Input, locale: Locale): ValueSet {
-  const sent = input.resource;
-  if (!isJsonObject(sent) || sent.resourceType !== 'ValueSet') throw error('invalid-request', locale, 'badValue', { name: 'valueSet', expected: 'a ValueSet resource' }, input.expression);
-  const resource: unknown = sent;
-  assertValid(resource, { locale });
-  if (resource.resourceType !== 'ValueSet') throw error('invalid-request', locale, 'badValue', { name: 'valueSet', expected: 'a ValueSet resource' }, input.expression);
-  return resource;
+  const sent: unknown = input.resource;
+  // Not a ValueSet at all is the caller's mistake in the parameter (400), before validation (422).
+  if (isJsonObject(sent) && sent.resourceType === 'ValueSet') {
+    assertValid(sent, { locale });
+    if (sent.resourceType === 'ValueSet') return sent;
+  }
+  throw error('invalid-request', locale, 'badValue', { name: 'valueSet', expected: 'a ValueSet resource' }, input.expression);
 }
 
 /**
@@ -207,15 +209,14 @@ export async function expandOperation(request: FhirRequest, params: Params, _con
   const locale = negotiateLocale(request.headers.acceptLanguage);
   const inputs = readInputs(request, '$expand', EXPAND_PARAMETERS, locale);
   const urlInput = single(inputs, 'url', locale);
-  const url = text(urlInput, locale, 'a value set URL');
+  const url = urlInput && text(urlInput, locale, 'a value set URL');
   const sentInput = single(inputs, 'valueSet', locale);
-  text(single(inputs, 'valueSetVersion', locale), locale, 'a version');
 
-  let found: { valueSet: ValueSet; concepts: ReturnType<typeof conceptsOf> } | undefined;
+  let found: { valueSet: ValueSet; concepts: ExpansionConcept[] } | undefined;
   if (params.id !== undefined) {
     const valueSet = VALUE_SETS.get(params.id);
     if (!valueSet) throw error('not-found', locale, 'unknownValueSetId', { id: params.id });
-    if (url !== undefined && url.split('|')[0] !== valueSet.url) throw error('invalid-request', locale, 'contradicts', { name: 'url', other: `ValueSet/${params.id}` }, urlInput!.expression);
+    if (url !== undefined && url.split('|')[0] !== valueSet.url) throw error('invalid-request', locale, 'contradicts', { name: 'url', other: `ValueSet/${params.id}` }, urlInput?.expression);
     found = valueSetConcepts(valueSet.url ?? '');
   } else if (sentInput) {
     if (url !== undefined) throw error('invalid-request', locale, 'contradicts', { name: 'valueSet', other: 'url' }, sentInput.expression);
@@ -231,13 +232,14 @@ export async function expandOperation(request: FhirRequest, params: Params, _con
   }
   if (!found) throw error('not-found', locale, 'unknownValueSet', { url: url ?? '' });
 
-  const filter = text(single(inputs, 'filter', locale), locale);
+  const filterInput = single(inputs, 'filter', locale);
+  const filter = filterInput && text(filterInput, locale);
   const offset = nonNegative(single(inputs, 'offset', locale), locale);
   const count = nonNegative(single(inputs, 'count', locale), locale);
   const designationsInput = single(inputs, 'includeDesignations', locale);
-  const includeDesignations = text(designationsInput, locale, 'true or false');
+  const includeDesignations = designationsInput && text(designationsInput, locale, 'true or false');
   if (includeDesignations !== undefined && includeDesignations !== 'true' && includeDesignations !== 'false') {
-    throw error('invalid-request', locale, 'badValue', { name: 'includeDesignations', expected: 'true or false' }, designationsInput!.expression);
+    throw error('invalid-request', locale, 'badValue', { name: 'includeDesignations', expected: 'true or false' }, designationsInput?.expression);
   }
   const { language, asked } = displayLocale(inputs, request, locale);
 

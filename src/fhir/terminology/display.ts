@@ -11,11 +11,3 @@ export function codeDisplay(system: string, code: string, locale: Locale): strin
   return bundledConcept(system, code)?.[locale];
 }
 
-/**
- * The platform language a BCP-47 tag asks for (`ru-RU` is ru), or undefined for any other language.
- * https://www.rfc-editor.org/rfc/rfc5646
- */
-export function localeOfTag(tag: string): Locale | undefined {
-  const primary = tag.trim().toLowerCase().split('-')[0];
-  return primary === 'kk' || primary === 'ru' || primary === 'en' ? primary : undefined;
-}

@@ -1,13 +1,13 @@
 import { type BundledCodeSystem, type BundledConcept, c } from './model.js';
 
-/**
- * The HL7 and DICOM code systems of the statuses, categories and classes the platform writes.
- * English is the code system's own display as R4 ships it.
- */
 function hl7(id: string, name: string, title: string, concepts: BundledConcept[], url = `http://terminology.hl7.org/CodeSystem/${id}`): BundledCodeSystem {
   return { id, url, name, title, publisher: 'HL7 International', caseSensitive: true, concepts };
 }
 
+/**
+ * The HL7 and DICOM code systems of the statuses, categories and classes the platform writes.
+ * English is the code system's own display as R4 ships it.
+ */
 export const HL7_CODE_SYSTEMS: readonly BundledCodeSystem[] = [
   hl7('observation-category', 'ObservationCategoryCodes', 'Observation Category Codes', [
     c('vital-signs', undefined, 'Vital Signs', 'Показатели жизненно важных функций', 'Өмірлік маңызды көрсеткіштер'),
