@@ -56,6 +56,12 @@ for (const driver of testDrivers()) describe(`Terminology in Kazakh, Russian and
       assert.equal((await server.fhir('GET', 'CodeSystem/densaulyq-error')).body.url, 'http://densaulyq.kz/fhir/CodeSystem/error');
     });
 
+    test('an operation the server lacks is no resource id: a 404 for the route, not a 400 for the id', async () => {
+      const reply = await server.fhir('GET', 'CodeSystem/$subsumes');
+      assertError(reply, 404);
+      assert.equal(reply.body.issue[0].details.coding[0].code, 'unknown-route');
+    });
+
     test('the CapabilityStatement lists $lookup on CodeSystem and $expand on ValueSet with their core definitions', async () => {
       const rest = (await server.fhir('GET', 'metadata')).body.rest[0];
       const operations = (type: string) => rest.resource.find((r: { type: string }) => r.type === type).operation;

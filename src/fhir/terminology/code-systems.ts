@@ -2,6 +2,7 @@ import type { CodeSystem, CodeSystemConceptDesignation, Coding } from '@medplum/
 import type { Locale } from '../validate.js';
 import { ATC } from './atc.js';
 import { CVX } from './cvx.js';
+import { DENSAULYQ_CODE_SYSTEMS } from './densaulyq.js';
 import { HL7_CODE_SYSTEMS, IPS_ABSENT_UNKNOWN } from './hl7.js';
 import { ICD10 } from './icd10.js';
 import { LOINC } from './loinc.js';
@@ -10,7 +11,9 @@ import { RXNORM } from './rxnorm.js';
 import { SNOMED } from './snomed.js';
 
 /** Every code system the platform bundles translations for. */
-export const CODE_SYSTEMS: readonly BundledCodeSystem[] = [ICD10, LOINC, SNOMED, ATC, CVX, RXNORM, IPS_ABSENT_UNKNOWN, ...HL7_CODE_SYSTEMS];
+export const CODE_SYSTEMS: readonly BundledCodeSystem[] = [
+  ICD10, LOINC, SNOMED, ATC, CVX, RXNORM, IPS_ABSENT_UNKNOWN, ...HL7_CODE_SYSTEMS, ...DENSAULYQ_CODE_SYSTEMS,
+];
 
 export const LOCALES: readonly Locale[] = ['kk', 'ru', 'en'];
 
@@ -58,6 +61,7 @@ export function designations(concept: BundledConcept, languages: readonly Locale
 /**
  * The bundled part of a code system as a CodeSystem resource (https://hl7.org/fhir/R4/codesystem.html):
  * `content: fragment`, since Densaulyq holds a few hundred codes of LOINC, SNOMED CT, ICD-10…,
+ * (`complete` for the small systems it holds whole),
  * each with its display in the code system's English and designations in Kazakh, Russian and English.
  */
 export function codeSystemResource(system: BundledCodeSystem): CodeSystem {
@@ -74,7 +78,7 @@ export function codeSystemResource(system: BundledCodeSystem): CodeSystem {
     description: `The part of ${system.title} that Densaulyq uses, with displays in Kazakh, Russian and English.`,
     caseSensitive: system.caseSensitive,
     valueSet: `${DENSAULYQ_VALUE_SET_BASE}/${system.id}`,
-    content: 'fragment',
+    content: system.complete ? 'complete' : 'fragment',
     count: system.concepts.length,
     concept: system.concepts.map((concept) => ({ code: concept.code, display: concept.en, designation: designations(concept) })),
   };

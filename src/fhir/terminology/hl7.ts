@@ -5,7 +5,8 @@ function hl7(id: string, name: string, title: string, concepts: BundledConcept[]
 }
 
 /**
- * The HL7 and DICOM code systems of the statuses, categories and classes the platform writes.
+ * The HL7, DICOM and IETF code systems of the statuses, categories, classes, roles and languages
+ * the platform writes.
  * English is the code system's own display as R4 ships it.
  */
 export const HL7_CODE_SYSTEMS: readonly BundledCodeSystem[] = [
@@ -65,6 +66,28 @@ export const HL7_CODE_SYSTEMS: readonly BundledCodeSystem[] = [
     c('gp', undefined, 'General Practitioner referral', 'Направление врача общей практики', 'Жалпы практика дәрігерінің жолдамасы'),
     c('emd', undefined, 'From accident/emergency department', 'Из отделения неотложной помощи', 'Шұғыл көмек бөлімінен'),
   ]),
+  hl7('practitioner-role', 'PractitionerRole', 'Practitioner role', [
+    c('doctor', undefined, 'Doctor', 'Врач', 'Дәрігер'),
+    c('nurse', undefined, 'Nurse', 'Медицинская сестра', 'Мейіргер'),
+    c('pharmacist', undefined, 'Pharmacist', 'Фармацевт', 'Фармацевт'),
+  ]),
+  hl7('organization-type', 'OrganizationType', 'Organization type', [
+    c('govt', undefined, 'Government', 'Государственный орган', 'Мемлекеттік орган'),
+    c('prov', undefined, 'Healthcare Provider', 'Медицинская организация', 'Медициналық ұйым'),
+  ]),
+  hl7('v3-RoleCode', 'RoleCode', 'RoleCode', [
+    c('HOSP', undefined, 'Hospital', 'Больница', 'Аурухана'),
+    c('OF', undefined, 'Outpatient facility', 'Амбулаторно-поликлиническая организация', 'Амбулаториялық-емханалық ұйым'),
+    c('OUTLAB', undefined, 'outpatient laboratory', 'Амбулаторная лаборатория', 'Амбулаториялық зертхана'),
+    c('OUTPHARM', undefined, 'outpatient pharmacy', 'Аптека', 'Дәріхана'),
+    c('RADDX', undefined, 'Radiology diagnostics or therapeutics unit', 'Отделение лучевой диагностики и терапии', 'Сәулелік диагностика және терапия бөлімшесі'),
+  ]),
+  hl7('location-physical-type', 'LocationType', 'Location type', [
+    c('bu', undefined, 'Building', 'Здание', 'Ғимарат'),
+  ]),
+  hl7('v2-0203', 'IdentifierType', 'identifierType', [
+    c('NI', undefined, 'National unique individual identifier', 'Национальный уникальный идентификатор личности', 'Жеке тұлғаның ұлттық бірегей сәйкестендіргіші'),
+  ]),
   hl7('discharge-disposition', 'DischargeDisposition', 'Discharge disposition', [
     c('home', undefined, 'Home', 'Выписан домой', 'Үйге шығарылды'),
   ]),
@@ -82,6 +105,19 @@ export const HL7_CODE_SYSTEMS: readonly BundledCodeSystem[] = [
       c('US', undefined, 'Ultrasound', 'Ультразвуковое исследование', 'Ультрадыбыстық зерттеу'),
     ],
   },
+  {
+    id: 'bcp-47',
+    url: 'urn:ietf:bcp:47',
+    name: 'BCP47',
+    title: 'Tags for Identifying Languages (BCP 47)',
+    publisher: 'IETF',
+    caseSensitive: false,
+    concepts: [
+      c('kk', undefined, 'Kazakh', 'Казахский', 'Қазақ тілі'),
+      c('ru', undefined, 'Russian', 'Русский', 'Орыс тілі'),
+      c('en', undefined, 'English', 'Английский', 'Ағылшын тілі'),
+    ],
+  },
 ];
 
 /**
@@ -96,6 +132,7 @@ export const IPS_ABSENT_UNKNOWN: BundledCodeSystem = {
   version: '1.1.0',
   publisher: 'HL7 International / Patient Care',
   caseSensitive: true,
+  complete: true,
   concepts: [
     c('no-allergy-info', undefined, 'No information about allergies', 'Нет сведений об аллергиях', 'Аллергиялар туралы мәлімет жоқ'),
     c('no-known-allergies', undefined, 'No known allergies', 'Аллергии не известны', 'Белгілі аллергиялар жоқ'),

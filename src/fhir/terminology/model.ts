@@ -17,7 +17,7 @@ export interface BundledConcept extends Displays {
   readonly kind?: ConceptKind;
 }
 
-/** The part of a code system Densaulyq bundles, with translations: served as a `fragment` CodeSystem. */
+/** The part of a code system Densaulyq bundles, with translations: served as a `fragment` CodeSystem unless complete. */
 export interface BundledCodeSystem {
   /** Its id on this server: `CodeSystem/[id]`, `ValueSet/[id]`. */
   readonly id: string;
@@ -29,6 +29,8 @@ export interface BundledCodeSystem {
   readonly version?: string;
   readonly publisher: string;
   readonly caseSensitive: boolean;
+  /** True when every code of the system is here (Densaulyq's own, IPS's absent-unknown): served `content: complete`. */
+  readonly complete?: boolean;
   readonly concepts: readonly BundledConcept[];
 }
 

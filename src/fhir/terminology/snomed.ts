@@ -114,6 +114,18 @@ export const SNOMED: BundledCodeSystem = {
     c('260147004', 'substance', 'House dust mite', 'Клещ домашней пыли', 'Үй шаңы кенесі'),
     c('762952008', 'substance', 'Peanut', 'Арахис', 'Жержаңғақ'),
     c('102263004', 'substance', 'Eggs (edible)', 'Яйца (пищевые)', 'Жұмыртқа (тағамдық)'),
+    // Clinical specialties of practitioner roles.
+    c('394814009', 'qualifier', 'General practice', 'Общая врачебная практика', 'Жалпы дәрігерлік практика'),
+    c('394537008', 'qualifier', 'Pediatric specialty', 'Педиатрия', 'Педиатрия'),
+    c('394585009', 'qualifier', 'Obstetrics and gynecology', 'Акушерство и гинекология', 'Акушерлік және гинекология'),
+    c('394802001', 'qualifier', 'General medicine', 'Терапия', 'Терапия'),
+    c('394609007', 'qualifier', 'General surgery', 'Общая хирургия', 'Жалпы хирургия'),
+    c('394579002', 'qualifier', 'Cardiology', 'Кардиология', 'Кардиология'),
+    c('394583002', 'qualifier', 'Endocrinology', 'Эндокринология', 'Эндокринология'),
+    c('418112009', 'qualifier', 'Pulmonary medicine', 'Пульмонология', 'Пульмонология'),
+    c('394592004', 'qualifier', 'Clinical oncology', 'Онкология', 'Онкология'),
+    c('394914008', 'qualifier', 'Radiology', 'Радиология', 'Радиология'),
+    c('394595002', 'qualifier', 'Pathology', 'Патологическая анатомия', 'Патологиялық анатомия'),
     // Results and body sites.
     c('10828004', 'qualifier', 'Positive', 'Положительный', 'Оң'),
     c('260385009', 'qualifier', 'Negative', 'Отрицательный', 'Теріс'),
