@@ -57,6 +57,8 @@ const FORMAT_PARAMETERS = new Set(['_format', '_pretty']);
 function readInputs(request: FhirRequest, operation: string, known: ReadonlySet<string>, locale: Locale): Input[] {
   if (request.method === 'POST') {
     const body = parametersBody(request, TEXT.notParameters[locale].replace('{operation}', operation), 'Parameters');
+    // Valid against R4 (a 422 otherwise), so each parameter has the shape its type says.
+    assertValid(body, { locale });
     return (body.parameter ?? []).map((parameter) => postInput(parameter, operation, known, locale));
   }
   return request.query

@@ -137,6 +137,8 @@ for (const driver of testDrivers()) describe(`Terminology in Kazakh, Russian and
       const posted = await server.fhir('POST', 'CodeSystem/$lookup', { resourceType: 'Parameters', parameter: [{ name: 'code', valueCode: 'I10' }] }, { 'accept-language': 'kk' });
       assert.match(assertError(posted, 400, 'system'), /«system» параметрі қажет/);
       assertError(await server.fhir('POST', 'CodeSystem/$lookup', { resourceType: 'Patient' }), 400, 'Parameters');
+      assert.equal((await server.fhir('POST', 'CodeSystem/$lookup', { resourceType: 'Parameters', parameter: 'code=I10' })).status, 422);
+      assert.equal((await server.fhir('POST', 'CodeSystem/$lookup', { resourceType: 'Parameters', parameter: [{ name: 'coding', valueCoding: { code: 5 } }] })).status, 422);
     });
   });
 
