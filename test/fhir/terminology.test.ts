@@ -106,6 +106,7 @@ describe('Bundled terminology: displays in Kazakh, Russian and English', () => {
       assert.ok(bundledConcept(IPS_ABSENT, code), code);
     }
     assert.equal(codeDisplay(IPS_ABSENT, 'no-known-allergies', 'kk'), 'Белгілі аллергиялар жоқ');
+    assert.equal(codeDisplay('http://snomed.info/sct', '716186003', 'ru'), 'Аллергия не известна', 'and their SNOMED CT equivalents');
   });
 
   test('no code system lists a code twice', () => {
@@ -149,6 +150,7 @@ describe('Bundled terminology as FHIR resources', () => {
     const codes = new Set(concepts.map((c) => c.code));
     assert.ok(codes.has('E11.9') && codes.has('38341003') && codes.has('no-known-problems'));
     assert.ok(!codes.has('80146002'), 'appendectomy is a procedure');
+    assert.ok(codes.has('160245001') && !codes.has('716186003'), '"no known allergy" belongs to the allergies');
   });
 
   test('an expansion filters on the display in the chosen language, and pages', () => {

@@ -10,7 +10,9 @@ export type Displays = Readonly<Record<Locale, string>>;
  */
 export type ConceptKind =
   | 'disorder' | 'finding' | 'situation' | 'procedure' | 'regime' | 'encounter' | 'substance'
-  | 'body-structure' | 'qualifier' | 'vital-sign' | 'laboratory' | 'survey' | 'section' | 'vaccine' | 'medication';
+  | 'body-structure' | 'qualifier' | 'vital-sign' | 'laboratory' | 'survey' | 'section' | 'vaccine' | 'medication'
+  /** A situation stating there is nothing to list ("no known allergy"), kept apart from the problems. */
+  | 'absence';
 
 export interface BundledConcept extends Displays {
   readonly code: string;

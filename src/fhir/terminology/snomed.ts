@@ -86,6 +86,16 @@ export const SNOMED: BundledCodeSystem = {
     c('418290006', 'finding', 'Itching', 'Зуд', 'Қышыну'),
     c('428251008', 'situation', 'History of appendectomy', 'Аппендэктомия в анамнезе', 'Анамнезде аппендэктомия'),
     c('429007001', 'situation', 'History of cardiac arrest', 'Остановка сердца в анамнезе', 'Анамнезде жүректің тоқтауы'),
+    // "No known …": the IPS absent-or-unknown SNOMED CT codes (https://hl7.org/fhir/uv/ips/ValueSet-absent-or-unknown-snomed-uv-ips.html).
+    c('716186003', 'absence', 'No known allergy', 'Аллергия не известна', 'Белгілі аллергия жоқ'),
+    c('409137002', 'absence', 'No known drug allergy', 'Аллергия на лекарственные средства не известна', 'Дәрілік заттарға белгілі аллергия жоқ'),
+    c('428607008', 'absence', 'No known environmental allergy', 'Аллергия на факторы окружающей среды не известна', 'Қоршаған орта факторларына белгілі аллергия жоқ'),
+    c('429625007', 'absence', 'No known food allergy', 'Пищевая аллергия не известна', 'Белгілі тағамдық аллергия жоқ'),
+    c('787481004', 'absence', 'No known medications', 'Приём лекарственных средств не известен', 'Қабылданатын белгілі дәрілік заттар жоқ'),
+    c('787482006', 'absence', 'No known immunizations', 'Иммунизации не известны', 'Белгілі иммундау жоқ'),
+    c('787480003', 'absence', 'No known procedures', 'Перенесённые процедуры не известны', 'Жасалған белгілі емшаралар жоқ'),
+    c('787483001', 'absence', 'No known device use', 'Использование медицинских изделий не известно', 'Пайдаланылатын белгілі медициналық бұйымдар жоқ'),
+    c('160245001', 'absence', 'No current problems or disability', 'Текущих проблем со здоровьем и инвалидности нет', 'Ағымдағы денсаулық проблемалары мен мүгедектік жоқ'),
     // Care plans and their activities.
     c('53950000', 'regime', 'Respiratory therapy', 'Респираторная терапия', 'Респираторлық терапия'),
     c('698360004', 'regime', 'Diabetes self management plan', 'План самоконтроля сахарного диабета', 'Қант диабетін өзін-өзі бақылау жоспары'),

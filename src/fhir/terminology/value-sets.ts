@@ -37,6 +37,7 @@ export interface ExpansionConcept {
 }
 
 const absent = (...codes: string[]): Selection => ({ system: IPS_ABSENT_UNKNOWN, codes });
+const snomedAbsent = (...codes: string[]): Selection => ({ system: SNOMED, kinds: ['absence'], codes });
 
 /**
  * The value sets over the bundled terminology: one per code system, and one per section of the
@@ -61,7 +62,7 @@ const BUNDLED_VALUE_SETS: readonly BundledValueSet[] = [
     title: 'IPS problems',
     description: 'Problems of the IPS problem list section: ICD-10 diagnoses, SNOMED CT disorders and findings, and the "no known problems" codes.',
     section: '11450-4',
-    selections: [{ system: ICD10 }, { system: SNOMED, kinds: ['disorder', 'finding', 'situation'] }, absent('no-known-problems', 'no-problem-info')],
+    selections: [{ system: ICD10 }, { system: SNOMED, kinds: ['disorder', 'finding', 'situation'] }, snomedAbsent('160245001'), absent('no-known-problems', 'no-problem-info')],
   },
   {
     id: 'ips-allergies',
@@ -70,6 +71,7 @@ const BUNDLED_VALUE_SETS: readonly BundledValueSet[] = [
     section: '48765-2',
     selections: [
       { system: SNOMED, kinds: ['substance'] },
+      snomedAbsent('716186003', '409137002', '428607008', '429625007'),
       absent('no-known-allergies', 'no-known-medication-allergies', 'no-known-environmental-allergies', 'no-known-food-allergies', 'no-allergy-info'),
     ],
   },
@@ -78,14 +80,14 @@ const BUNDLED_VALUE_SETS: readonly BundledValueSet[] = [
     title: 'IPS medication summary',
     description: 'Medicines of the IPS medication summary section (ATC, RxNorm), and the "no known medications" codes.',
     section: '10160-0',
-    selections: [{ system: ATC, kinds: ['medication'] }, { system: RXNORM }, absent('no-known-medications', 'no-medication-info')],
+    selections: [{ system: ATC, kinds: ['medication'] }, { system: RXNORM }, snomedAbsent('787481004'), absent('no-known-medications', 'no-medication-info')],
   },
   {
     id: 'ips-immunizations',
     title: 'IPS immunizations',
     description: 'Vaccines of the IPS immunizations section (CVX, ATC), and the "no known immunizations" codes.',
     section: '11369-6',
-    selections: [{ system: CVX }, { system: ATC, kinds: ['vaccine'] }, absent('no-known-immunizations', 'no-immunization-info')],
+    selections: [{ system: CVX }, { system: ATC, kinds: ['vaccine'] }, snomedAbsent('787482006'), absent('no-known-immunizations', 'no-immunization-info')],
   },
   {
     id: 'ips-results',
@@ -99,14 +101,14 @@ const BUNDLED_VALUE_SETS: readonly BundledValueSet[] = [
     title: 'IPS history of procedures',
     description: 'Procedures (SNOMED CT) of the IPS history of procedures section, and the "no known procedures" codes.',
     section: '47519-4',
-    selections: [{ system: SNOMED, kinds: ['procedure'] }, absent('no-known-procedures', 'no-procedure-info')],
+    selections: [{ system: SNOMED, kinds: ['procedure'] }, snomedAbsent('787480003'), absent('no-known-procedures', 'no-procedure-info')],
   },
   {
     id: 'ips-medical-devices',
     title: 'IPS medical devices',
     description: 'The "no known devices" codes of the IPS medical devices section.',
     section: '46264-8',
-    selections: [absent('no-known-devices', 'no-device-info')],
+    selections: [snomedAbsent('787483001'), absent('no-known-devices', 'no-device-info')],
   },
   {
     id: 'ips-vital-signs',
