@@ -54,7 +54,7 @@ const BUNDLED_VALUE_SETS: readonly BundledValueSet[] = [
   {
     id: 'ips-sections',
     title: 'IPS sections',
-    description: 'The LOINC codes of the sections of an International Patient Summary.',
+    description: 'The LOINC codes of an International Patient Summary: the document type and its sections.',
     selections: [{ system: LOINC, kinds: ['section'] }],
   },
   {
