@@ -160,3 +160,36 @@ function addAll(bySystem: Map<string, Set<string>>, system: string, codes: Itera
 function flatten(concepts: CodeSystemConcept[]): string[] {
   return concepts.flatMap((c) => [c.code, ...flatten(c.concept ?? [])]);
 }
+
+/** A value set shipped with R4 (valuesets.json, v3-codesystems.json), by canonical URL; a `|version` suffix is ignored. */
+export function r4ValueSet(canonical: string): ValueSet | undefined {
+  return loadTerminology().valueSets.get(canonical.split('|')[0]);
+}
+
+let r4Displays: Map<string, string> | undefined;
+
+/**
+ * The English display R4 gives `system|code`: from its CodeSystem, else from a value set that
+ * enumerates it (LOINC and SNOMED CT codes are listed that way).
+ */
+export function r4Display(system: string, code: string): string | undefined {
+  if (!r4Displays) {
+    const displays = new Map<string, string>();
+    const { valueSets, codeSystems } = loadTerminology();
+    const addConcepts = (url: string, concepts: CodeSystemConcept[]): void => {
+      for (const concept of concepts) {
+        if (concept.display) displays.set(`${url}|${concept.code}`, concept.display);
+        addConcepts(url, concept.concept ?? []);
+      }
+    };
+    for (const valueSet of valueSets.values()) {
+      for (const include of valueSet.compose?.include ?? []) {
+        for (const concept of include.concept ?? []) if (include.system && concept.display) displays.set(`${include.system}|${concept.code}`, concept.display);
+      }
+    }
+    // A code system's own display wins over a value set's.
+    for (const [url, codeSystem] of codeSystems) addConcepts(url, codeSystem.concept ?? []);
+    r4Displays = displays;
+  }
+  return r4Displays.get(`${system}|${code}`);
+}

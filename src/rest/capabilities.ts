@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { resourceTypes } from '../fhir/definitions.js';
 import { ERROR_CODE_SYSTEM_ID, ERROR_SYSTEM } from '../fhir/outcome.js';
+import { DENSAULYQ_VALUE_SET_BASE } from '../fhir/terminology/code-systems.js';
 import { searchParameters, searchParametersVersion } from '../fhir/search-parameters.js';
 import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
 import { heldProfiles, registryVersion } from '../fhir/validate.js';
@@ -28,7 +29,8 @@ function operations(type: string | undefined): { name: string; definition: strin
 /** The conformance resources the server holds itself (src/rest/conformance-resources.ts), named where a client looks for them. */
 const BUILT_IN: Record<string, string> = {
   OperationDefinition: `Built in: the definitions of Densaulyq's operations, ${[...OPERATION_DEFINITIONS.keys()].map((id) => `OperationDefinition/${id}`).join(', ')}; also found by url.`,
-  CodeSystem: `Built in: CodeSystem/${ERROR_CODE_SYSTEM_ID} (${ERROR_SYSTEM}), the codes in OperationOutcome.issue.details.coding of every error, with Kazakh, Russian and English meanings.`,
+  CodeSystem: `Built in: CodeSystem/${ERROR_CODE_SYSTEM_ID} (${ERROR_SYSTEM}), the codes in OperationOutcome.issue.details.coding of every error, with Kazakh, Russian and English meanings; and the bundled terminology (parts of LOINC, SNOMED CT, ICD-10, ATC, CVX, RxNorm and HL7 code systems) with Kazakh, Russian and English designations, for $lookup.`,
+  ValueSet: `Built in: value sets over the bundled terminology, one per code system and one per IPS section (${DENSAULYQ_VALUE_SET_BASE}/…), for $expand; R4's own value sets expand by url too.`,
 };
 
 /** Parameters the search engine refuses (400): not advertised. */

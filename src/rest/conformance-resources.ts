@@ -1,5 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { ERROR_CODE_SYSTEM_ID, errorCodeSystem } from '../fhir/outcome.js';
+import { CODE_SYSTEMS, codeSystemResource } from '../fhir/terminology/code-systems.js';
+import { VALUE_SETS } from '../fhir/terminology/value-sets.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { OPERATION_DEFINITIONS } from './operation-definitions.js';
 import { read } from './read.js';
@@ -7,14 +9,16 @@ import type { Route } from './routes.js';
 import { search } from './search.js';
 
 /**
- * Conformance resources built into the server: the OperationDefinitions of Densaulyq's operations
- * and the CodeSystem of its error codes. They are read by id (`GET OperationDefinition/Patient-unmerge`)
+ * Conformance resources built into the server: the OperationDefinitions of Densaulyq's operations,
+ * the CodeSystem of its error codes, and the bundled terminology (src/fhir/terminology) as
+ * CodeSystems and ValueSets. They are read by id (`GET OperationDefinition/Patient-unmerge`)
  * and found by canonical URL (`GET OperationDefinition?url=…`, https://hl7.org/fhir/R4/references.html#canonical);
  * ids they do not take, and every other search, go to the store as for any resource.
  */
 const BUILT_IN: Record<string, ReadonlyMap<string, Resource>> = {
   OperationDefinition: OPERATION_DEFINITIONS,
-  CodeSystem: new Map([[ERROR_CODE_SYSTEM_ID, errorCodeSystem()]]),
+  CodeSystem: new Map<string, Resource>([[ERROR_CODE_SYSTEM_ID, errorCodeSystem()], ...CODE_SYSTEMS.map((system) => [system.id, codeSystemResource(system)] as const)]),
+  ValueSet: VALUE_SETS,
 };
 
 /** The search parameters a search of built-in resources answers; any other goes to the store. */

@@ -23,6 +23,7 @@ import { PDF_TYPE } from './media-types.js';
 import { IPS_SUMMARY_OPERATION, summaryOperation } from './patient-summary.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
+import { expandOperation, lookupOperation } from './terminology.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
 import { vread } from './vread.js';
@@ -54,6 +55,8 @@ function typedRoute<Pattern extends string>(entry: Omit<Route, 'pattern' | 'hand
 
 const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
 const DENSAULYQ_OPERATIONS = 'http://densaulyq.kz/fhir/OperationDefinition';
+const CODE_SYSTEM_LOOKUP = 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup';
+const VALUE_SET_EXPAND = 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
@@ -87,6 +90,10 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' }),
   typedRoute({ method: 'GET', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
   typedRoute({ method: 'POST', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
+  typedRoute({ method: 'GET', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'POST', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
   typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),
@@ -106,6 +113,10 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$share-link', name: '$share-link', level: 'instance', handler: shareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-link` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$share-links', name: '$share-links', level: 'instance', handler: shareLinksOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-links` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$revoke-share-link', name: '$revoke-share-link', level: 'instance', handler: revokeShareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-revoke-share-link` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),
 ];
 
@@ -138,6 +149,8 @@ function matchPattern(pattern: string, segments: string[]): Record<string, strin
     const segment = segments[i];
     if (part.startsWith(':')) {
       if (part === ':type' && !/^[A-Z]/.test(segment)) return undefined;
+      // An operation is never an id: `CodeSystem/$lookup` is not a read of the built-in CodeSystem routes.
+      if (part === ':id' && segment.startsWith('$')) return undefined;
       params[part.slice(1)] = segment;
     } else if (part !== segment) {
       return undefined;
