@@ -123,7 +123,7 @@ function rewritten(text: string): boolean {
  * inside a string (`"ratio 1:1.50, …"`); then the scan finds nothing, at the cost of the scan.
  * Each match is checked first: a double JavaScript wrote itself has 17 digits and comes back the same.
  */
-const LOSSY_CANDIDATE = /[:,[]\s*(-0|-?(?:\d+\.\d*0|\d[\d.]*[eE][+-]?\d+|[\d.]{16,}|0\.000000\d*))[\s,\]}]/g;
+const LOSSY_CANDIDATE = /[:,[]\s*(-0|-?(?:\d+\.\d*0|\d[\d.]*[eE][+-]?\d+|[\d.]{16,}|0\.000000\d*))(?=[\s,\]}])/g;
 
 /** A number's place (keys and array indexes from the root) and its text. */
 interface NumberAt {
@@ -135,15 +135,17 @@ function attachNumberTexts(root: unknown, numbers: NumberAt[]): void {
   for (const { path, text } of numbers) markPath(root as object, path)[NUMBER_TEXT]![path[path.length - 1]] = text;
 }
 
-const NUMBER_MARKER = '\u0000number:';
-const NUMBER_MARKER_PATTERN = /"\\u0000number:(\d+)"/g;
+// Random per process, so that no string in a response (an echoed search value) can pass for a marker.
+const NUMBER_MARKER_ID = globalThis.crypto.randomUUID();
+const NUMBER_MARKER = `\u0000${NUMBER_MARKER_ID}:`;
+const NUMBER_MARKER_PATTERN = new RegExp(`"\\\\u0000${NUMBER_MARKER_ID}:(\\d+)"`, 'g');
 
 type Replacer = (this: Record<PropertyKey, unknown>, key: string, value: unknown) => unknown;
 
 /**
  * JSON.stringify that writes each number in the text it was received in (see NUMBER_TEXT):
  * `{"value":1.50}` comes back as sent. The number leaves JSON.stringify as a marker string and is
- * spliced in after; a marker cannot come from data, since FHIR strings hold no control characters.
+ * spliced in after.
  * `replacer` runs for every value that is not such a number.
  */
 export function stringifyFhir(value: unknown, options?: { space?: number; replacer?: Replacer }): string {
@@ -245,7 +247,8 @@ function scanStructure(text: string, maxDepth: number, root: string | undefined)
         const start = i;
         i = skipNumber(text, i, fail);
         const number = text.slice(start, i);
-        if (rewritten(number)) (numbers ??= []).push({ path: pathSegments(frames, depth), text: number });
+        // A number that is the whole body has no holder; no FHIR body is one.
+        if (depth > 0 && rewritten(number)) (numbers ??= []).push({ path: pathSegments(frames, depth), text: number });
         state = AFTER_VALUE;
       } else if (text.startsWith('true', i)) {
         i += 4;

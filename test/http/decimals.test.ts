@@ -206,7 +206,7 @@ for (const driver of testDrivers()) describe(`decimals kept as sent (${driver.na
     });
   });
 
-  test('a number parameter (RiskAssessment probability) keeps its decimals and searches by precision', async () => {
+  test('a number parameter (RiskAssessment probability) keeps its decimals in $everything and _revinclude, and searches by precision', async () => {
     const patient = await server.fhir('POST', 'Patient', { resourceType: 'Patient', gender: 'female' });
     const risk = (value: string) =>
       `{"resourceType":"RiskAssessment","status":"final","subject":{"reference":"Patient/${patient.body.id}"},"prediction":[{"probabilityDecimal":${value}}]}`;
@@ -226,6 +226,10 @@ for (const driver of testDrivers()) describe(`decimals kept as sent (${driver.na
     assert.deepEqual(await found('probability=le0.25'), ['0.20', '0.250', '1e-1']);
     assert.deepEqual(await found('probability=ne0.30'), ['0.20', '0.250', '1e-1']);
     assert.deepEqual(await found('_sort=-probability&_count=1'), ['0.3']);
+    for (const path of [`Patient/${patient.body.id}/$everything`, `Patient?_id=${patient.body.id}&_revinclude=RiskAssessment:subject`]) {
+      const text = (await server.fhir('GET', path)).text;
+      for (const value of byId.values()) assert.match(text, new RegExp(`"probabilityDecimal":${value.replace('.', '\\.')}}`), `${path} keeps ${value}`);
+    }
   });
 
   test('numbers FHIR forbids are a 400 naming the element', async () => {
