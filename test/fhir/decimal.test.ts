@@ -66,11 +66,20 @@ describe('decimals kept as sent (https://hl7.org/fhir/R4/json.html)', () => {
     assert.equal(JSON.stringify(resource).includes('"value":1.5,'), true, 'plain JSON.stringify still writes valid JSON');
   });
 
-  test('an integer is kept like a decimal when JavaScript would rewrite it, and left alone otherwise', () => {
+  test('a number JavaScript writes back the same keeps no text; a decimal beyond a double\'s digits keeps it', () => {
     const text = '{"resourceType":"Patient","multipleBirthInteger":2,"extension":[{"url":"http://example.org/big","valueDecimal":12345678901234567890}]}';
     const parsed = parseFhirJson(text) as { multipleBirthInteger: number };
     assert.equal(numberText(parsed, 'multipleBirthInteger'), undefined);
     assert.equal(stringifyFhir(parsed), text);
+  });
+
+  test('an integer element in a decimal\'s form (2.0, 1e2, -0) is invalid, though JSON.parse reads the same number', () => {
+    const errors = (text: string) => validateResource(parseFhirJson(text)).filter((i) => i.severity === 'error').map((i) => `${i.expression?.[0]} ${i.details?.text}`);
+    assert.deepEqual(errors('{"resourceType":"Patient","multipleBirthInteger":2.0}'), ['Patient.multipleBirthInteger 2.0 is not an integer (integer)']);
+    assert.deepEqual(errors('{"resourceType":"Patient","photo":[{"contentType":"image/png","size":1e2}]}'), ['Patient.photo[0].size 1e2 is not an integer (unsignedInt)']);
+    assert.deepEqual(errors(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueInteger":-0}`), ['Observation.valueInteger -0 is not an integer (integer)']);
+    assert.deepEqual(errors('{"resourceType":"Patient","multipleBirthInteger":2}'), []);
+    assert.deepEqual(errors('{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":2.0}}'), [], 'a decimal may be 2.0');
   });
 
   test('spread copies carry the texts; a number changed in place is written as the new number', () => {

@@ -239,6 +239,9 @@ for (const driver of testDrivers()) describe(`decimals kept as sent (${driver.na
       assert.equal(reply.body.resourceType, 'OperationOutcome');
       assert.deepEqual(reply.body.issue[0].expression, ['Observation.valueQuantity.value'], value);
     }
+    const integer = await server.fhir('POST', 'Patient', '{"resourceType":"Patient","multipleBirthInteger":2.0}');
+    assert.equal(integer.status, 422, 'an integer has no fraction, even .0');
+    assert.deepEqual(integer.body.issue[0].expression, ['Patient.multipleBirthInteger']);
   });
 
   test('any decimal FHIR allows round-trips through create and read byte for byte', async () => {
