@@ -361,7 +361,8 @@ function skipNumber(text: string, i: number, fail: (message: string, at: number)
   NUMBER.lastIndex = i;
   if (!NUMBER.test(text)) fail('Invalid number', i);
   // `01.5`, `1.` and `1e` are not numbers that stop early: JSON (and FHIR) has no such number.
-  if (/[\d.eE+-]/.test(text[NUMBER.lastIndex] ?? '')) fail('Invalid number', NUMBER.lastIndex);
+  const next = text.charCodeAt(NUMBER.lastIndex);
+  if ((next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 || next === 0x2b || next === MINUS) fail('Invalid number', NUMBER.lastIndex);
   return NUMBER.lastIndex;
 }
 
