@@ -11,8 +11,8 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
  * Beyond JSON.parse this refuses two things FHIR forbids: duplicate object keys, which JSON.parse
  * resolves silently by keeping the last one (data loss for a clinical record), and nesting deeper
  * than `maxDepth`, which no FHIR resource needs and which costs every later recursive walk.
- * Errors are 400s that point at the line and column, and for duplicates at the element path.
- * https://hl7.org/fhir/R4/json.html
+ * Errors are 400s that point at the line and column, and at the element path.
+ * Numbers keep the text they were sent in (see NUMBER_TEXT). https://hl7.org/fhir/R4/json.html
  */
 export function parseFhirJson(text: string, opts?: { maxDepth?: number }): unknown {
   const maxDepth = opts?.maxDepth ?? 100;
@@ -25,8 +25,145 @@ export function parseFhirJson(text: string, opts?: { maxDepth?: number }): unkno
     scanStructure(text, maxDepth, undefined);
     throw badRequest(`Malformed JSON: ${errorMessage(err)}`, undefined, 'structure');
   }
-  scanStructure(text, maxDepth, rootName(value));
+  const numbers = scanStructure(text, maxDepth, rootName(value));
+  if (numbers) attachNumberTexts(value, numbers);
   return value;
+}
+
+/**
+ * JSON.parse for JSON this server wrote (stored versions, its own responses): no checks, but
+ * numbers keep their text like parseFhirJson's. Most resources hold no number JavaScript would
+ * rewrite, and a regular expression over the text says so without a scan.
+ */
+export function parseJsonText(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  LOSSY_CANDIDATE.lastIndex = 0;
+  for (let match = LOSSY_CANDIDATE.exec(text); match; match = LOSSY_CANDIDATE.exec(text)) {
+    if (!rewritten(match[1])) continue;
+    const numbers = scanStructure(text, Infinity, undefined);
+    if (numbers) attachNumberTexts(value, numbers);
+    break;
+  }
+  return value;
+}
+
+/**
+ * Where a number's text is kept when JavaScript would not write it back the same: on the object
+ * or array holding it, keyed by property name (array index as a string).
+ *
+ * FHIR says a decimal's precision is significant (https://hl7.org/fhir/R4/datatypes.html#decimal:
+ * 1.50 is not 1.5) and JSON carries it in the number's text (https://hl7.org/fhir/R4/json.html),
+ * which JSON.parse drops and Node 20 cannot recover (no JSON.parse source text, no JSON.rawJSON).
+ * The values stay JavaScript numbers, so the validator, FHIRPath engines, search extraction, UCUM
+ * and JSON Patch work unchanged; only serialization (stringifyFhir) puts the text back, and the
+ * containers above such a number are marked so that it knows where to look. A wrapper
+ * object instead would have had to be taught to every one of those, three of them libraries. The
+ * key is an enumerable symbol so that spreads (`{ ...resource, meta }`) carry the texts along,
+ * and a text is used only while its holder's number still equals it, so a value changed in place
+ * is written as the new number rather than the old text.
+ */
+const NUMBER_TEXT = Symbol('number text');
+
+type NumberTexts = Record<string, string>;
+type Holder = { [NUMBER_TEXT]?: NumberTexts };
+
+/** The text a number at `holder[key]` was sent in, if it is still that number and JavaScript would write it differently. */
+export function numberText(holder: unknown, key: string | number): string | undefined {
+  if (typeof holder !== 'object' || holder === null) return undefined;
+  const text = (holder as Holder)[NUMBER_TEXT]?.[key];
+  const value = (holder as Record<string, unknown>)[key];
+  return text !== undefined && typeof value === 'number' && Object.is(Number(text), value) ? text : undefined;
+}
+
+/**
+ * Sets (or with `undefined` forgets) the text of the number at `path` under `root`, for code that
+ * puts a parsed number somewhere else (a JSON Patch value). The holder's texts are copied rather
+ * than changed, since spread copies of it share them.
+ */
+export function setNumberText(root: object, path: readonly (string | number)[], text: string | undefined): void {
+  const holder = markPath(root, path);
+  const texts: NumberTexts = Object.assign(Object.create(null) as NumberTexts, holder[NUMBER_TEXT]);
+  const key = String(path[path.length - 1]);
+  if (text === undefined) delete texts[key];
+  else texts[key] = text;
+  holder[NUMBER_TEXT] = texts;
+}
+
+/** Whether `value` holds numbers kept as text, itself or below (its containers are marked, see markPath). */
+export function hasNumberTexts(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && NUMBER_TEXT in value;
+}
+
+/** Marks the containers from `root` to the holder of `path`, for a value holding numbers kept as text that was put there. */
+export function markNumberTexts(root: object, path: readonly (string | number)[]): void {
+  markPath(root, path);
+}
+
+/**
+ * Gives every container from `root` to the holder of `path` a (maybe empty) set of texts and
+ * returns the holder: stringifyFhir takes the fast JSON.stringify for a value whose root has none.
+ */
+function markPath(root: object, path: readonly (string | number)[]): Holder {
+  let holder = root as Holder & Record<string | number, unknown>;
+  for (let i = 0; ; i++) {
+    holder[NUMBER_TEXT] ??= Object.create(null) as NumberTexts;
+    if (i === path.length - 1) return holder;
+    holder = holder[path[i]] as Holder & Record<string | number, unknown>;
+  }
+}
+
+/** Whether JavaScript writes this JSON number text differently (`1.50`, `1e-3`, `-0`, digits beyond a double's). */
+function rewritten(text: string): boolean {
+  return String(Number(text)) !== text;
+}
+
+/**
+ * A number JavaScript may write differently, in a value position of compact or indented JSON:
+ * a fraction ending in 0, an exponent, -0, 16 or more digits, or below 1e-6. It may also match
+ * inside a string (`"ratio 1:1.50, …"`); then the scan finds nothing, at the cost of the scan.
+ * Each match is checked first: a double JavaScript wrote itself has 17 digits and comes back the same.
+ */
+const LOSSY_CANDIDATE = /[:,[]\s*(-0|-?(?:\d+\.\d*0|\d[\d.]*[eE][+-]?\d+|[\d.]{16,}|0\.000000\d*))(?=[\s,\]}])/g;
+
+/** A number's place (keys and array indexes from the root) and its text. */
+interface NumberAt {
+  path: (string | number)[];
+  text: string;
+}
+
+function attachNumberTexts(root: unknown, numbers: NumberAt[]): void {
+  for (const { path, text } of numbers) markPath(root as object, path)[NUMBER_TEXT]![path[path.length - 1]] = text;
+}
+
+// Random per process, so that no string in a response (an echoed search value) can pass for a marker.
+const NUMBER_MARKER_ID = globalThis.crypto.randomUUID();
+const NUMBER_MARKER = `\u0000${NUMBER_MARKER_ID}:`;
+const NUMBER_MARKER_PATTERN = new RegExp(`"\\\\u0000${NUMBER_MARKER_ID}:(\\d+)"`, 'g');
+
+type Replacer = (this: Record<PropertyKey, unknown>, key: string, value: unknown) => unknown;
+
+/**
+ * JSON.stringify that writes each number in the text it was received in (see NUMBER_TEXT):
+ * `{"value":1.50}` comes back as sent. The number leaves JSON.stringify as a marker string and is
+ * spliced in after.
+ * `replacer` runs for every value that is not such a number.
+ */
+export function stringifyFhir(value: unknown, options?: { space?: number; replacer?: Replacer }): string {
+  const extra = options?.replacer;
+  // A replacer slows JSON.stringify down by half; most resources hold no number kept as text.
+  if (!extra && !hasNumberTexts(value)) return JSON.stringify(value, null, options?.space);
+  const texts: string[] = [];
+  const replacer = function (this: Record<PropertyKey, unknown>, key: string, item: unknown): unknown {
+    if (typeof item === 'number') {
+      const text = (this as Holder)[NUMBER_TEXT]?.[key];
+      if (text === undefined || !Object.is(Number(text), item)) return item;
+      texts.push(text);
+      return NUMBER_MARKER + (texts.length - 1);
+    }
+    return extra ? extra.call(this, key, item) : item;
+  };
+  const json = JSON.stringify(value, replacer, options?.space);
+  return texts.length ? json.replace(NUMBER_MARKER_PATTERN, (_, i: string) => texts[Number(i)]) : json;
 }
 
 function rootName(value: unknown): string | undefined {
@@ -63,22 +200,25 @@ const AFTER_VALUE = 2;
  * a Set of the keys of each open object, and validates the grammar so that it can also locate
  * the faults JSON.parse rejected.
  */
-function scanStructure(text: string, maxDepth: number, root: string | undefined): void {
+function scanStructure(text: string, maxDepth: number, root: string | undefined): NumberAt[] | undefined {
   const n = text.length;
   const frames: Frame[] = [];
   let depth = 0;
   let state = VALUE;
   let i = skipWhitespace(text, 0);
+  let numbers: NumberAt[] | undefined;
 
-  const fail = (message: string, at: number): never => {
-    throw badRequest(`${message} at ${position(text, at)}`, undefined, 'structure');
+  // The element path too, once inside the body: `01.5` or `NaN` as a value is a fault of that element.
+  const fail = (message: string, at: number, withPath = true): never => {
+    const path = withPath && depth > 0 ? pathOf(frames, depth, root) : '';
+    throw badRequest(`${message} at ${position(text, at)}${path ? ` (${path})` : ''}`, path || undefined, 'structure');
   };
   for (;;) {
     if (state === VALUE) {
       if (i >= n) fail('Unexpected end of JSON', i);
       const c = text.charCodeAt(i);
       if (c === OPEN_BRACE) {
-        if (depth >= maxDepth) fail(`JSON is nested deeper than ${maxDepth} levels`, i);
+        if (depth >= maxDepth) fail(`JSON is nested deeper than ${maxDepth} levels`, i, false);
         openFrame(frames, depth++, true);
         i = skipWhitespace(text, i + 1);
         if (text.charCodeAt(i) === CLOSE_BRACE) {
@@ -89,7 +229,7 @@ function scanStructure(text: string, maxDepth: number, root: string | undefined)
           state = KEY;
         }
       } else if (c === OPEN_BRACKET) {
-        if (depth >= maxDepth) fail(`JSON is nested deeper than ${maxDepth} levels`, i);
+        if (depth >= maxDepth) fail(`JSON is nested deeper than ${maxDepth} levels`, i, false);
         openFrame(frames, depth++, false);
         i = skipWhitespace(text, i + 1);
         if (text.charCodeAt(i) === CLOSE_BRACKET) {
@@ -98,10 +238,17 @@ function scanStructure(text: string, maxDepth: number, root: string | undefined)
           state = AFTER_VALUE;
         }
       } else if (c === QUOTE) {
+        const start = i;
         i = skipString(text, i, fail);
+        // Known before JSON.parse succeeds, for the paths of the faults after it.
+        if (root === undefined && depth === 1 && frames[0].isObject && frames[0].key === 'resourceType') root = String(JSON.parse(text.slice(start, i)));
         state = AFTER_VALUE;
       } else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+        const start = i;
         i = skipNumber(text, i, fail);
+        const number = text.slice(start, i);
+        // A number that is the whole body has no holder; no FHIR body is one.
+        if (depth > 0 && rewritten(number)) (numbers ??= []).push({ path: pathSegments(frames, depth), text: number });
         state = AFTER_VALUE;
       } else if (text.startsWith('true', i)) {
         i += 4;
@@ -137,7 +284,7 @@ function scanStructure(text: string, maxDepth: number, root: string | undefined)
       i = skipWhitespace(text, i);
       if (depth === 0) {
         if (i < n) fail('Unexpected content after the JSON value', i);
-        return;
+        return numbers;
       }
       const frame = frames[depth - 1];
       const c = text.charCodeAt(i);
@@ -213,7 +360,16 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 function skipNumber(text: string, i: number, fail: (message: string, at: number) => never): number {
   NUMBER.lastIndex = i;
   if (!NUMBER.test(text)) fail('Invalid number', i);
+  // `01.5`, `1.` and `1e` are not numbers that stop early: JSON (and FHIR) has no such number.
+  const next = text.charCodeAt(NUMBER.lastIndex);
+  if ((next >= 0x30 && next <= 0x39) || next === 0x2e || next === 0x65 || next === 0x45 || next === 0x2b || next === MINUS) fail('Invalid number', NUMBER.lastIndex);
   return NUMBER.lastIndex;
+}
+
+function pathSegments(frames: Frame[], depth: number): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let d = 0; d < depth; d++) path.push(frames[d].isObject ? frames[d].key : frames[d].index);
+  return path;
 }
 
 /** `Patient.name[0].family`: the resource type, then keys and array indexes of the open frames. */

@@ -29,10 +29,11 @@ function elementsOf(resourceType: string): { summary: Set<string>; mandatory: Se
 const ALWAYS = new Set(['resourceType', 'id', 'meta']);
 
 function keep(resource: Resource, wanted: (name: string) => boolean): Resource {
-  const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(resource)) {
+  // A copy with the unwanted elements removed, rather than one built up, keeps what rides on the object (decimals' texts, src/fhir/json.ts).
+  const result: Record<string, unknown> = { ...resource };
+  for (const key of Object.keys(result)) {
     const base = key.replace(/^_/, '');
-    if (ALWAYS.has(key) || wanted(base)) result[key] = value;
+    if (!ALWAYS.has(key) && !wanted(base)) delete result[key];
   }
   // A subset: it may lack elements its type requires, which the SUBSETTED tag tells the reader.
   return markSubsetted(result as unknown as Resource);

@@ -6,7 +6,7 @@ import type { AccessContext } from '../access/context.js';
 import { accessPolicy, shareLinkAccess } from '../access/door.js';
 import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
 import { type Config, DEFAULT_RATE_LIMITS } from '../config.js';
-import { parseFhirJson } from '../fhir/json.js';
+import { parseFhirJson, parseJsonText, stringifyFhir } from '../fhir/json.js';
 import { ERROR_CODES, FhirError, allOk, badRequest, fhirError, isFhirError, notAcceptable, notFound, payloadTooLarge, unauthorized, unsupportedMediaType, type ErrorCode } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
@@ -230,7 +230,7 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   if (request.method === 'HEAD') return reply.send();
   if (response.body === '') return reply.removeHeader('content-type').send();
   // A FHIR resource served as prepared text (the CapabilityStatement) is pretty-printed on request like any other.
-  if (typeof response.body === 'string' && pretty && !response.contentType) return reply.send(JSON.stringify(JSON.parse(response.body), null, 2));
+  if (typeof response.body === 'string' && pretty && !response.contentType) return reply.send(prettyJson(response.body));
   if (response.gzipped) {
     reply.header('vary', 'accept-encoding');
     if (acceptsGzip(reply.request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(response.gzipped);
@@ -244,8 +244,13 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   }
   if (response.status === 204) return reply.removeHeader('content-type').send();
   if (response.resource) return reply.send(serialize(response.resource, pretty));
-  if (stored) return reply.send(pretty ? JSON.stringify(JSON.parse(stored.json), null, 2) : stored.json);
+  if (stored) return reply.send(pretty ? prettyJson(stored.json) : stored.json);
   return reply.send();
+}
+
+/** `_pretty=true`: indented, with every decimal as it was sent. */
+function prettyJson(json: string): string {
+  return stringifyFhir(parseJsonText(json), { space: 2 });
 }
 
 /** Whether an Accept-Encoding header admits gzip (RFC 9110 section 12.5.3: `gzip;q=0` refuses it). */

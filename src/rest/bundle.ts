@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { isJsonObject } from '../fhir/json.js';
+import { isJsonObject, parseFhirJson } from '../fhir/json.js';
 import { FhirError, badRequest, isFhirError, payloadTooLarge, preconditionFailed, toFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
@@ -157,7 +157,7 @@ function isDecodable(path: string): boolean {
 function decodeBinaryPatch(binary: Record<string, unknown>, at: string): unknown {
   const { data } = binary;
   try {
-    return JSON.parse(Buffer.from(typeof data === 'string' ? data : '', 'base64').toString('utf8'));
+    return parseFhirJson(Buffer.from(typeof data === 'string' ? data : '', 'base64').toString('utf8'));
   } catch {
     throw badRequest(`The Binary's data is not a JSON Patch document`, `${at}.resource.data`);
   }

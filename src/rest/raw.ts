@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { isJsonObject } from '../fhir/json.js';
+import { isJsonObject, parseJsonText, stringifyFhir } from '../fhir/json.js';
 
 /**
  * A Bundle entry may carry a stored resource's JSON text under this key instead of `resource`;
@@ -21,7 +21,7 @@ export function serialize(resource: Resource, pretty = false): string {
     }
     return value;
   };
-  const text = JSON.stringify(resource, replacer);
+  const text = stringifyFhir(resource, { replacer });
   const spliced = raws.length ? text.replace(MARKER_PATTERN, (_, i: string) => raws[Number(i)]) : text;
-  return pretty ? JSON.stringify(JSON.parse(spliced), null, 2) : spliced;
+  return pretty ? stringifyFhir(parseJsonText(spliced), { space: 2 }) : spliced;
 }

@@ -1,4 +1,6 @@
+import { stringifyFhir } from '../fhir/json.js';
 import { summarize } from '../fhir/summary.js';
+import { parseStored } from '../store/stored-json.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag, type InstanceParams } from './interaction.js';
 
 /** read (https://hl7.org/fhir/R4/http.html#read), with If-None-Match / If-Modified-Since (304). */
@@ -24,6 +26,6 @@ export function subset(request: FhirRequest, stored: NonNullable<FhirResponse['s
   const summary = request.query.find(([k]) => k === '_summary')?.[1];
   const elements = request.query.find(([k]) => k === '_elements')?.[1];
   if (!summary && !elements) return { status: 200, stored };
-  const resource = summarize(JSON.parse(stored.json), summary, elements?.split(','));
-  return { status: 200, stored: { ...stored, json: JSON.stringify(resource) } };
+  const resource = summarize(parseStored(stored), summary, elements?.split(','));
+  return { status: 200, stored: { ...stored, json: stringifyFhir(resource) } };
 }

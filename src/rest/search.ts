@@ -4,6 +4,7 @@ import { isResourceType } from '../fhir/definitions.js';
 import { notFound, notSupported, outcome } from '../fhir/outcome.js';
 import { type SearchRequest, parseMultiTypeSearch, parseSearchRequest } from '../fhir/search-request.js';
 import { summarize } from '../fhir/summary.js';
+import { parseStored } from '../store/stored-json.js';
 import { MIN_AGGREGATE_COUNT, type StoredResource } from '../store/repository.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InteractionContext, RouteParams, TypeParams } from './interaction.js';
@@ -49,7 +50,7 @@ async function searchBundle(searchRequest: SearchRequest, base: string, context:
     (mode: 'match' | 'include') =>
     (stored: StoredResource): BundleEntry => {
       const item: BundleEntry & { [RAW_RESOURCE]?: string } = { fullUrl: `${context.baseUrl}/${stored.resourceType}/${stored.id}`, search: { mode } };
-      if (subsetting) item.resource = summarize(JSON.parse(stored.json), searchRequest.summary, searchRequest.elements);
+      if (subsetting) item.resource = summarize(parseStored(stored), searchRequest.summary, searchRequest.elements);
       else item[RAW_RESOURCE] = stored.json;
       return item;
     };

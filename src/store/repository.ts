@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
+import { stringifyFhir } from '../fhir/json.js';
 import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
 import { type IndexRows, extractSearchIndex, registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { registerStructureDefinitions } from '../fhir/validate.js';
@@ -1052,7 +1053,7 @@ function nextVersion(resource: Resource, id: string, current: CurrentVersion | u
     versionId,
     lastUpdated,
     full,
-    json: JSON.stringify(full),
+    json: stringifyFhir(full),
     compartment: patientCompartmentKey(full) ?? null,
     method: (current && !current.deleted ? 'update' : 'create') as 'create' | 'update',
     author: current?.author ?? author,
@@ -1070,8 +1071,8 @@ function withMeta(resource: Resource, id: string, versionId?: string, lastUpdate
 
 /** True when the stored JSON holds the same resource, apart from versionId and lastUpdated. */
 function sameContent(storedJson: string, incoming: Resource): boolean {
-  const stored = JSON.parse(storedJson) as Resource;
-  return JSON.stringify(withMeta(stored, stored.id!)) === JSON.stringify(withMeta(incoming, stored.id!));
+  const stored = parseStored({ json: storedJson });
+  return stringifyFhir(withMeta(stored, stored.id!)) === stringifyFhir(withMeta(incoming, stored.id!));
 }
 
 function toStoredVersion(version: NextVersion): StoredResource {

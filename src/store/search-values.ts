@@ -336,6 +336,12 @@ function parseNumber(text: string, expression: string): SearchNumber {
  * A number value against a row's [low, high]. With `gt`, `lt`, `ge`, `le`, `sa` and `eb` the
  * implicit precision is ignored, as the spec says; `ap` accepts 10% of the value either side
  * (at least the implicit range).
+ *
+ * The implicit range is the SEARCH value's ("the precision of the search value determines the
+ * range", https://hl7.org/fhir/R4/search.html#number): `1.5` finds [1.45, 1.55), `1.50` finds
+ * [1.495, 1.505). A stored decimal is indexed by its number, low = high, whatever text it was
+ * sent in (src/fhir/json.ts keeps that text for the resource only), so a stored 1.50 and 1.5 are
+ * found by the same searches; beyond a double's 15 to 17 digits the index holds the nearest double.
  */
 function numberComparison(row: string, prefix: Prefix, n: SearchNumber, params: SqlParams, toCanonical?: (value: number) => number): string {
   const exact = prefix !== 'eq' && prefix !== 'ne' && prefix !== 'ap';

@@ -1,5 +1,6 @@
 import type { StructureDefinition } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions.js';
+import { numberText } from '../json.js';
 import { bindingCheck } from './bindings.js';
 import { type Invariant, checkInvariants, compileInvariants } from './invariants.js';
 import { jsonEqual, jsonIncludes } from './json-compare.js';
@@ -277,7 +278,7 @@ function compileObject(children: readonly ElementModel[], owner: Owner, scope: S
         seen |= bit;
       }
       walk.path.push(property.key);
-      if (property.primitive) primitiveProperty(property, value[property.key], value[property.extensionKey], walk);
+      if (property.primitive) primitiveProperty(property, value, walk);
       else complexProperty(property, value[key], walk);
       walk.path.pop();
     }
@@ -313,7 +314,9 @@ function countOf(value: JsonObject, requirement: Requirement): number {
   return count;
 }
 
-function primitiveProperty(property: Property, value: unknown, extension: unknown, walk: Walk): void {
+function primitiveProperty(property: Property, holder: JsonObject, walk: Walk): void {
+  const value = holder[property.key];
+  const extension = holder[property.extensionKey];
   if (!property.array) {
     if (Array.isArray(value) || Array.isArray(extension)) {
       walk.error('structure', 'expectedSingle', { name: property.key });
@@ -322,7 +325,10 @@ function primitiveProperty(property: Property, value: unknown, extension: unknow
     if (property.max === 0) walk.error('structure', 'tooMany', { name: property.key, max: 0, count: 1 });
     const hasValue = value !== undefined && value !== null;
     if (value === null) walk.error('structure', 'nullValue');
-    else if (hasValue) property.check(value, walk);
+    else if (hasValue) {
+      walk.holder = holder;
+      property.check(value, walk);
+    }
     if (extension === null) walk.error('structure', 'nullValue');
     else if (extension !== undefined) (hasValue ? valuedPrimitiveExtension : primitiveExtension)(extension, walk);
     return;
@@ -343,7 +349,10 @@ function primitiveProperty(property: Property, value: unknown, extension: unknow
     const hasValue = item !== undefined && item !== null;
     const hasExtension = itemExtension !== undefined && itemExtension !== null;
     walk.path.push(i);
-    if (hasValue) property.check(item, walk);
+    if (hasValue) {
+      walk.holder = values;
+      property.check(item, walk);
+    }
     // JSON arrays of primitives hold null where only the extension has something at that index.
     else if (!hasExtension) walk.error('structure', values && item === null ? 'nullWithoutExtension' : 'nullValue', { name: property.key });
     if (hasExtension) (hasValue ? valuedPrimitiveExtension : primitiveExtension)(itemExtension, walk);
@@ -595,15 +604,27 @@ function typesOf(element: ElementModel, scope: Scope): readonly TypeModel[] {
 
 const primitiveChecks = new Map<string, Check>();
 
+/**
+ * An integer's JSON form has no fraction or exponent (https://hl7.org/fhir/R4/datatypes.html#integer:
+ * `[0]|[-+]?[1-9][0-9]*`): `2.0` and `1e2` are the number 2 to JSON.parse, but the reader kept
+ * their text (src/fhir/json.ts), which only such forms leave behind for an integer.
+ */
+function integerText(value: unknown, type: string, walk: Walk): void {
+  const text = numberText(walk.holder, walk.path[walk.path.length - 1]);
+  if (text !== undefined && Object.is(Number(text), value)) walk.error('value', 'notInteger', { type, value: text });
+}
+
 function primitiveCheck(code: string): Check {
   let check = primitiveChecks.get(code);
   if (check) return check;
   const fault = PRIMITIVE_CHECKS[code];
   const points = code === 'canonical' || code === 'uri' || code === 'url';
+  const integer = code === 'integer' || code === 'positiveInt' || code === 'unsignedInt';
   check = (value, walk) => {
     const found = fault(value);
     if (found) walk.error(found.key === 'jsonType' ? 'structure' : 'value', found.key, found.params);
     else if (points) noteLocalUri(value, walk);
+    else if (integer) integerText(value, code, walk);
   };
   if (code === 'xhtml') {
     const primitive = check;

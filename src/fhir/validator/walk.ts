@@ -37,6 +37,8 @@ export class Walk {
   frame: ResourceFrame | undefined;
   /** A profile was applied on top of the base definitions, so issues of the base may repeat. */
   profiled = false;
+  /** The object or array holding the primitive being checked, where the text of its number is kept (src/fhir/json.ts). */
+  holder: object | undefined;
 
   constructor(readonly locale: Locale) {}
 
