@@ -1,3 +1,4 @@
+import { numberText } from '../fhir/json.js';
 import type { CodeableConcept, Coding, Narrative, Period, Quantity, Range, Ratio } from '@medplum/fhirtypes';
 import { codeDisplay } from '../fhir/terminology/display.js';
 import type { Locale } from '../fhir/validate.js';
@@ -57,7 +58,8 @@ export function conceptsText(concepts: readonly CodeableConcept[] | undefined, l
 export function quantityText(quantity: Quantity | undefined): string {
   if (!quantity || quantity.value === undefined) return '';
   const unit = quantity.unit ?? quantity.code;
-  return `${quantity.comparator ?? ''}${quantity.value}${unit ? ` ${unit}` : ''}`;
+  const value = numberText(quantity, 'value') ?? String(quantity.value);
+  return `${quantity.comparator ?? ''}${value}${unit ? ` ${unit}` : ''}`;
 }
 
 export function rangeText(range: Range | undefined): string {

@@ -3,6 +3,7 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Bundle } from '@medplum/fhirtypes';
 import { CompactEncrypt } from 'jose';
 import type { Locale } from '../access/i18n.js';
+import { stringifyFhir } from '../fhir/json.js';
 import { badRequest } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import type { ShareLinkSummary } from '../store/share-links.js';
@@ -80,7 +81,7 @@ export async function createShareLink(repo: Repository, patientId: string, terms
   await repo.shareLinks.assertOwner(patientId);
   const document = await setup.builder(repo, patientId, { locale: terms.locale, baseUrl: setup.baseUrl });
   const key = randomBytes(32);
-  const content = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(document)))
+  const content = await new CompactEncrypt(new TextEncoder().encode(stringifyFhir(document)))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: FILE_TYPE })
     .encrypt(key);
   const flags = terms.passcode !== undefined ? 'P' : terms.direct ? 'U' : '';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Quantity } from '@medplum/fhirtypes';
+import { parseFhirJson } from '../../src/fhir/json.js';
 import { validateResource } from '../../src/fhir/validate.js';
 import { conceptText, paragraphNarrative, quantityText, tableNarrative } from '../../src/passport/ips-narrative.js';
 import { formatDate } from '../../src/passport/ips-text.js';
@@ -19,6 +21,9 @@ describe('IPS narrative pieces', () => {
     assert.equal(quantityText({ value: 0.000012, code: 'g' }), '0.000012 g');
     assert.equal(quantityText({ value: 10, comparator: '<' }), '<10');
     assert.equal(quantityText({}), '');
+    // As sent: 1.50 mmol/L is a different statement from 1.5 (https://hl7.org/fhir/R4/datatypes.html#decimal).
+    const sent = parseFhirJson('{"resourceType":"Basic","value":1.50,"unit":"mmol/L"}') as Quantity;
+    assert.equal(quantityText(sent), '1.50 mmol/L');
   });
 
   test("a code shows in the reader's language from the bundled terminology, else its display, else the concept's text", () => {
