@@ -162,11 +162,11 @@ async function everythingPage(query: EverythingQuery, compartments: string[] | '
   const request = searchOf(query);
   request.compartments = compartments;
   const result = await context.repo.search(request);
-  const entries = patientsFirst(result.entries);
+  const entries = patientsFirst(result.entries, compartments);
   if (request.summary === 'count' || request.count === 0) return { entries: [], supporting: [], total: result.total };
   const wantsPatients = !query.cursor && result.nextCursor !== undefined && compartments !== 'any' && (query.types === undefined || query.types.includes('Patient'));
   const missing = wantsPatients ? compartments.filter((id) => !entries.some((e) => e.resourceType === 'Patient' && e.id === id)) : [];
-  const supporting = patientsFirst(await supportingResources(context.repo, entries, missing));
+  const supporting = patientsFirst(await supportingResources(context.repo, entries, missing), compartments);
   return { entries, supporting, nextCursor: result.nextCursor };
 }
 
@@ -187,8 +187,10 @@ function searchOf(query: EverythingQuery): SearchRequest {
   return base;
 }
 
-function patientsFirst(entries: StoredResource[]): StoredResource[] {
-  const patients = entries.filter((e) => e.resourceType === 'Patient');
+/** The Patients of the page first, the survivor of a merged record before the Patients it replaced. */
+function patientsFirst(entries: StoredResource[], order: string[] | 'any'): StoredResource[] {
+  const rank = (e: StoredResource) => (order === 'any' ? 0 : order.indexOf(e.id));
+  const patients = entries.filter((e) => e.resourceType === 'Patient').sort((a, b) => rank(a) - rank(b));
   return patients.length === 0 ? entries : [...patients, ...entries.filter((e) => e.resourceType !== 'Patient')];
 }
 
@@ -237,43 +239,52 @@ function bundle(page: Page, query: EverythingQuery, base: string, context: Inter
   return { status: 200, resource: result };
 }
 
-/** The Patient ids of one person's record after merges: the survivor, and every Patient it replaced, transitively. */
+/** The Patient ids of one person's record after merges: the survivor, and every Patient merged into it, transitively. */
 interface MergedRecord {
   survivor: string;
   patients: string[];
 }
 
+const MERGE_LINKS = new Set(['replaces', 'replaced-by']);
+/** A record merged more often than this is followed this far. */
+const MAX_MERGE_STEPS = 20;
+
 /**
- * Follows `replaced-by` from `id` to the surviving Patient, then `replaces` from it to every
- * Patient merged into it (src/identity/patient-merge.ts writes both links), through the door:
- * a Patient the caller may not see is not followed. The links are read from the Patients `id`
- * links to (`_has:Patient:link`), whose own links say which way each points; a Patient never
- * merged has none, and that search finds, and discloses, nothing.
+ * The Patients joined to `id` by merges, through the door: a Patient the caller may not see is
+ * not followed. src/identity/patient-merge.ts writes `replaced-by` on the source and `replaces`
+ * on the target, and a later merge of the target moves the source's `replaced-by` on to the new
+ * survivor, so links need not point both ways: the Patients reachable over links from `id`
+ * (read by `_has:Patient:link`, only those with merge links of their own) are gathered first,
+ * then those joined to `id` by a merge link either way are its record. The survivor is the one
+ * not `replaced-by` another. A Patient never merged links to none, and that search finds, and
+ * discloses, nothing.
  */
 async function mergedRecord(repo: Repository, id: string): Promise<MergedRecord> {
-  const linked = new Map<string, Patient[]>();
-  const linksOf = async (patient: string): Promise<Patient[]> => {
-    let found = linked.get(patient);
-    if (!found) {
-      const result = await repo.search(parseSearchRequest('Patient', [[`_has:Patient:link:_id`, patient], ['_count', '100']]));
-      found = result.entries.map((stored) => parseStored<Patient>(stored));
-      linked.set(patient, found);
+  const merges = (patient: Patient | undefined) =>
+    (patient?.link ?? []).filter((l) => MERGE_LINKS.has(l.type)).map((l) => l.other?.reference?.replace(/^Patient\//, ''));
+  const reached = new Map<string, Patient | undefined>([[id, undefined]]);
+  const queue = [id];
+  for (let steps = 0; steps < MAX_MERGE_STEPS && queue.length > 0; steps++) {
+    const result = await repo.search(parseSearchRequest('Patient', [[`_has:Patient:link:_id`, queue.shift()!], ['_count', '100']]));
+    for (const stored of result.entries) {
+      const patient = parseStored<Patient>(stored);
+      if (reached.has(stored.id) || merges(patient).length === 0) continue;
+      reached.set(stored.id, patient);
+      queue.push(stored.id);
     }
-    return found;
-  };
-  const pointsAt = (patient: Patient, type: string, other: string) => (patient.link ?? []).some((l) => l.type === type && l.other?.reference === `Patient/${other}`);
-  let survivor = id;
-  const walked = new Set([id]);
-  for (;;) {
-    const next = (await linksOf(survivor)).find((p) => pointsAt(p, 'replaces', survivor) && !walked.has(p.id!));
-    if (!next) break;
-    survivor = next.id!;
-    walked.add(survivor);
   }
-  const patients = [survivor];
-  for (let i = 0; i < patients.length; i++) {
-    const current = patients[i]!;
-    for (const source of await linksOf(current)) if (pointsAt(source, 'replaced-by', current) && !patients.includes(source.id!)) patients.push(source.id!);
+  const members = new Set([id]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [candidate, patient] of reached) {
+      if (members.has(candidate)) continue;
+      const joined = merges(patient).some((other) => members.has(other ?? '')) || [...members].some((member) => merges(reached.get(member)).includes(candidate));
+      if (joined) {
+        members.add(candidate);
+        grew = true;
+      }
+    }
   }
-  return { survivor, patients };
+  const survivor = [...members].find((member) => reached.get(member) && !reached.get(member)!.link?.some((l) => l.type === 'replaced-by')) ?? id;
+  return { survivor, patients: [survivor, ...[...members].filter((member) => member !== survivor)] };
 }
