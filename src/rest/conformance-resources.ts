@@ -1,34 +1,36 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { ERROR_CODE_SYSTEM_ID, errorCodeSystem } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
-import { OPERATION_DEFINITIONS } from './operation-definitions.js';
+import { builtInOperationDefinition, builtInOperationDefinitionsByUrl } from './operation-definitions.js';
 import { read } from './read.js';
 import type { Route } from './routes.js';
 import { search } from './search.js';
 
 /**
  * Conformance resources built into the server: the OperationDefinitions of Densaulyq's operations
- * and the CodeSystem of its error codes. They are read by id (`GET OperationDefinition/Patient-unmerge`)
+ * and of the standard ones the passport serves, and the CodeSystem of its error codes. They are read by id (`GET OperationDefinition/Patient-unmerge`)
  * and found by canonical URL (`GET OperationDefinition?url=…`, https://hl7.org/fhir/R4/references.html#canonical);
  * ids they do not take, and every other search, go to the store as for any resource.
  */
-const BUILT_IN: Record<string, ReadonlyMap<string, Resource>> = {
-  OperationDefinition: OPERATION_DEFINITIONS,
-  CodeSystem: new Map([[ERROR_CODE_SYSTEM_ID, errorCodeSystem()]]),
+const ERROR_CODES = errorCodeSystem();
+const BUILT_IN: Record<string, { byId(id: string): Resource | undefined; byUrl(url: string): Resource[] }> = {
+  // Densaulyq's own and the standard ones the passport serves (src/rest/operation-definitions.ts).
+  OperationDefinition: { byId: builtInOperationDefinition, byUrl: builtInOperationDefinitionsByUrl },
+  CodeSystem: { byId: (id) => (id === ERROR_CODE_SYSTEM_ID ? ERROR_CODES : undefined), byUrl: (url) => (ERROR_CODES.url === url ? [ERROR_CODES] : []) },
 };
 
 /** The search parameters a search of built-in resources answers; any other goes to the store. */
 const BY_URL = new Set(['url', '_summary', '_elements']);
 
 async function readConformance(request: FhirRequest, type: string, id: string, context: InteractionContext): Promise<FhirResponse> {
-  const resource = BUILT_IN[type]?.get(id);
+  const resource = BUILT_IN[type]?.byId(id);
   return resource ? { status: 200, resource } : read(request, { type, id }, context);
 }
 
 async function searchConformance(request: FhirRequest, type: string, context: InteractionContext): Promise<FhirResponse> {
   const url = request.query.find(([key]) => key === 'url')?.[1]?.split('|')[0];
   const byUrl = url !== undefined && request.query.every(([key]) => BY_URL.has(key));
-  const found = byUrl ? [...(BUILT_IN[type]?.values() ?? [])].filter((resource) => 'url' in resource && resource.url === url) : [];
+  const found = byUrl ? (BUILT_IN[type]?.byUrl(url) ?? []) : [];
   if (found.length === 0 || url === undefined) return search(request, { type }, context);
   const bundle: Bundle = {
     resourceType: 'Bundle',

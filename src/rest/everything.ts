@@ -96,10 +96,10 @@ export async function everythingOperation(request: FhirRequest, params: Instance
  * (`Patient/$export`), which R4 lets a server require here.
  */
 export async function everythingTypeOperation(request: FhirRequest, _params: TypeParams, context: InteractionContext): Promise<FhirResponse> {
+  const query = parseEverything(request);
   if (context.access.role !== 'citizen') {
     throw forbidden(`Patient/$everything without a patient answers a citizen with their own and their children's records; name the patient (Patient/[id]/$everything), or export many (Patient/$export)`);
   }
-  const query = parseEverything(request);
   const page = await everythingPage(query, 'any', context);
   return bundle(page, query, `${context.baseUrl}/Patient/$everything`, context, []);
 }
