@@ -1,6 +1,8 @@
 import { dateRange } from '../fhir/dates.js';
-import { searchParameter } from '../fhir/search-parameters.js';
-import { type SearchFilter, parseFilter } from '../fhir/search-request.js';
+import { patientCompartmentTypes } from '../fhir/compartment.js';
+import { resourceTypes } from '../fhir/definitions.js';
+import { searchParameter, searchParameters } from '../fhir/search-parameters.js';
+import { type SearchFilter, mayReferTo, parseFilter } from '../fhir/search-request.js';
 
 /**
  * The care date of each type holding patient data, as its date search parameters in order of
@@ -98,6 +100,23 @@ export function careDateAlternatives(resourceType: string, range: { start?: stri
   const alternatives = codes.map((code, i) => ({ resourceType, filters: [...common, ...codes.slice(0, i).map(missing), ...overlap(code)] }));
   alternatives.push({ resourceType, filters: [...common, ...codes.map(missing)] });
   return alternatives;
+}
+
+let patientTypes: readonly string[] | undefined;
+
+/**
+ * The types a patient's data comes in when care dates narrow `$everything`: the compartment's,
+ * and those with a search parameter that can refer to a Patient (Device, Contract…). Each is a
+ * branch of the search with the door's condition of its own, so not all 146 types are listed.
+ */
+export function patientDataTypes(): readonly string[] {
+  patientTypes ??= [
+    ...new Set([
+      ...patientCompartmentTypes(),
+      ...resourceTypes.filter((type) => Object.values(searchParameters(type)).some((p) => p.type === 'reference' && mayReferTo(p.target, 'Patient'))),
+    ]),
+  ];
+  return patientTypes;
 }
 
 function shift(instant: string, ms: number): string {

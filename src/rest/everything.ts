@@ -1,11 +1,11 @@
 import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
-import { isResourceType, resourceTypes } from '../fhir/definitions.js';
+import { isResourceType } from '../fhir/definitions.js';
 import { badRequest, forbidden, outcome } from '../fhir/outcome.js';
 import { type SearchFilter, type SearchRequest, parseFilter, parseSearchRequest } from '../fhir/search-request.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
-import { careDateAlternatives } from './everything-dates.js';
+import { careDateAlternatives, patientDataTypes } from './everything-dates.js';
 import { withQuery } from './history.js';
 import type { FhirRequest, FhirResponse, InstanceParams, InteractionContext, TypeParams } from './interaction.js';
 import { searchEntry } from './search.js';
@@ -176,7 +176,7 @@ function searchOf(query: EverythingQuery): SearchRequest {
   const narrowed = query.types !== undefined || query.start !== undefined || query.end !== undefined;
   const base: SearchRequest = { resourceType: '*', filters: since('Resource'), count: query.count, sort: [], total: 'none', includes: [], applied: [] };
   if (narrowed) {
-    const types = query.types ? [...new Set(query.types)] : resourceTypes;
+    const types = query.types ? [...new Set(query.types)] : patientDataTypes();
     base.filters = [];
     base.types = types.flatMap((type) => careDateAlternatives(type, { start: query.start, end: query.end }, since(type)));
   }

@@ -275,6 +275,11 @@ for (const driver of testDrivers()) describe(`Patient/$everything (${driver.name
       assert.ok(entryRefs(p1.body).includes('Observation/obs-p1'));
       const p3 = await as('clinicianA', 'Patient/p3/$everything');
       assert.deepEqual(entryRefs(p3.body), []);
+      // Narrowed by care dates, every type's share carries the door's condition.
+      const dated = await as('clinicianA', 'Patient/p1/$everything?start=2000&end=2100');
+      assert.equal(dated.status, 200, dated.text);
+      assert.ok(entryRefs(dated.body).includes('Observation/obs-p1'), 'an undated Observation is always in');
+      assert.deepEqual(entryRefs((await as('clinicianA', 'Patient/p3/$everything?start=2000')).body), []);
     });
 
     test('break-glass opens the record for the clinician who broke it', async () => {
