@@ -15,10 +15,10 @@ import { searchEntry } from './search.js';
  * R4 answers the whole record in one Bundle unless the client asks for pages, and the page is
  * written to the client as it is serialized (src/rest/everything-stream.ts).
  */
-export const MAX_EVERYTHING_COUNT = 10_000;
+const MAX_EVERYTHING_COUNT = 10_000;
 
 /** The parameters of https://hl7.org/fhir/R4/patient-operation-everything.html this server reads, and the paging and subsetting ones of search. */
-export const EVERYTHING_PARAMETERS = ['start', 'end', '_since', '_type', '_count', '_cursor', '_elements', '_summary'] as const;
+const EVERYTHING_PARAMETERS = ['start', 'end', '_since', '_type', '_count', '_cursor', '_elements', '_summary'] as const;
 const READ = new Set<string>(EVERYTHING_PARAMETERS);
 
 /**
@@ -58,7 +58,9 @@ interface EverythingQuery {
  * `_type` those types; `_count` pages by keyset with `next` links that keep every parameter.
  *
  * One search per page, through the door: a caller sees what consent, the care relationship or a
- * break-glass grant let them, and each page is audited once per patient before it is served.
+ * break-glass grant let them, and a page's records are audited once per patient before it is
+ * served. Reading a merged record's links is an access to those Patients too, audited as such; so
+ * is adding the Patient to a first page the record's size pushed it off.
  *
  * A merged record is one: on the surviving Patient it holds the Patients it `replaces` (and what
  * they replaced) and whatever still refers to them; asked of a Patient `replaced-by` another, it
