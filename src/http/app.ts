@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Resource } from '@medplum/fhirtypes';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { parseFhirJson, parseJsonText, stringifyFhir } from '../fhir/json.js';
 import { ERROR_CODES, FhirError, allOk, badRequest, fhirError, isFhirError, notAcceptable, notFound, payloadTooLarge, unauthorized, unsupportedMediaType, type ErrorCode } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
+import { STREAMED_ENTRIES, bundleChunks } from '../rest/everything-stream.js';
 import { serialize } from '../rest/raw.js';
 import { findRoute } from '../rest/routes.js';
 import { FHIR_JSON_TYPE, acceptedTypes, preferredMediaType } from '../rest/media-types.js';
@@ -243,7 +245,10 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
     return reply.status(response.status === 204 ? 200 : response.status).send(serialize(allOk(`${request.method} ${request.path}: ${response.status}`), pretty));
   }
   if (response.status === 204) return reply.removeHeader('content-type').send();
-  if (response.resource) return reply.send(serialize(response.resource, pretty));
+  const { resource } = response;
+  // A large Bundle (a page of $everything) goes out piece by piece, never as one more copy of itself.
+  if (resource?.resourceType === 'Bundle' && !pretty && (resource.entry?.length ?? 0) > STREAMED_ENTRIES) return reply.send(Readable.from(bundleChunks(resource), { objectMode: false }));
+  if (resource) return reply.send(serialize(resource, pretty));
   if (stored) return reply.send(pretty ? prettyJson(stored.json) : stored.json);
   return reply.send();
 }

@@ -8,7 +8,7 @@ import { searchParameters, searchParametersVersion } from '../fhir/search-parame
 import { SPECIAL_PARAMETERS } from '../fhir/search-request.js';
 import { heldProfiles, registryVersion } from '../fhir/validate.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
-import { OPERATION_DEFINITIONS } from './operation-definitions.js';
+import { OPERATION_DEFINITIONS, STANDARD_OPERATION_IDS } from './operation-definitions.js';
 import { ROUTES } from './routes.js';
 
 /**
@@ -28,7 +28,7 @@ function operations(type: string | undefined): { name: string; definition: strin
 
 /** The conformance resources the server holds itself (src/rest/conformance-resources.ts), named where a client looks for them. */
 const BUILT_IN: Record<string, string> = {
-  OperationDefinition: `Built in: the definitions of Densaulyq's operations, ${[...OPERATION_DEFINITIONS.keys()].map((id) => `OperationDefinition/${id}`).join(', ')}; also found by url.`,
+  OperationDefinition: `Built in: the definitions of Densaulyq's operations and of the standard ones it serves, ${[...OPERATION_DEFINITIONS.keys(), ...STANDARD_OPERATION_IDS].map((id) => `OperationDefinition/${id}`).join(', ')}; also found by url.`,
   CodeSystem: `Built in: CodeSystem/${ERROR_CODE_SYSTEM_ID} (${ERROR_SYSTEM}), the codes in OperationOutcome.issue.details.coding of every error, with Kazakh, Russian and English meanings; and the bundled terminology (parts of LOINC, SNOMED CT, ICD-10, ATC, CVX, RxNorm and HL7 code systems) with Kazakh, Russian and English designations, for $lookup.`,
   ValueSet: `Built in: value sets over the bundled terminology, one per code system and one per IPS section (${DENSAULYQ_VALUE_SET_BASE}/…), for $expand; R4's own value sets expand by url too.`,
 };

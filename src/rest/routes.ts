@@ -14,7 +14,7 @@ import { accessLogOperation } from './access-log.js';
 import { breakGlassOperation } from './break-glass.js';
 import { attachOperation, careCodeOperation, careDeclarationsOperation, confirmCareOperation, reviewCareDeclarationOperation } from './care.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from './duplicates.js';
-import { everythingOperation } from './everything.js';
+import { everythingOperation, everythingTypeOperation } from './everything.js';
 import { mergeOperation, unmergeOperation } from './merge.js';
 import { importOperation } from './import.js';
 import { matchOperation } from './match.js';
@@ -94,6 +94,7 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'GET', pattern: ':type/$everything', name: '$everything', level: 'type', handler: everythingTypeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
   typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),

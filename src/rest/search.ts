@@ -45,15 +45,7 @@ async function searchBundle(searchRequest: SearchRequest, base: string, context:
   const result = await context.repo.search(searchRequest);
   const link: BundleLink[] = [{ relation: 'self', url: withQuery(base, searchRequest.applied) }];
   if (result.nextCursor) link.push({ relation: 'next', url: withQuery(base, [...searchRequest.applied, ['_cursor', result.nextCursor]]) });
-  const subsetting = (searchRequest.summary !== undefined && searchRequest.summary !== 'false') || searchRequest.elements !== undefined;
-  const toEntry =
-    (mode: 'match' | 'include') =>
-    (stored: StoredResource): BundleEntry => {
-      const item: BundleEntry & { [RAW_RESOURCE]?: string } = { fullUrl: `${context.baseUrl}/${stored.resourceType}/${stored.id}`, search: { mode } };
-      if (subsetting) item.resource = summarize(parseStored(stored), searchRequest.summary, searchRequest.elements);
-      else item[RAW_RESOURCE] = stored.json;
-      return item;
-    };
+  const toEntry = (mode: 'match' | 'include') => (stored: StoredResource) => searchEntry(stored, mode, searchRequest, context.baseUrl);
   const entry = [...result.entries.map(toEntry('match')), ...result.included.map(toEntry('include'))];
   if (result.suppressed) {
     entry.push({
@@ -63,6 +55,18 @@ async function searchBundle(searchRequest: SearchRequest, base: string, context:
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', ...(result.total === undefined ? {} : { total: result.total }), link, entry };
   return { status: 200, resource: bundle };
+}
+
+/**
+ * A searchset entry of a stored resource: its stored JSON spliced in as is, or summarized by the
+ * request's `_summary` / `_elements` (https://hl7.org/fhir/R4/search.html#summary).
+ */
+export function searchEntry(stored: StoredResource, mode: 'match' | 'include', request: Pick<SearchRequest, 'summary' | 'elements'>, baseUrl: string): BundleEntry {
+  const item: BundleEntry & { [RAW_RESOURCE]?: string } = { fullUrl: `${baseUrl}/${stored.resourceType}/${stored.id}`, search: { mode } };
+  const subsetting = (request.summary !== undefined && request.summary !== 'false') || request.elements !== undefined;
+  if (subsetting) item.resource = summarize(parseStored(stored), request.summary, request.elements);
+  else item[RAW_RESOURCE] = stored.json;
+  return item;
 }
 
 function isLenient(request: FhirRequest): boolean {

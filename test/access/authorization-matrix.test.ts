@@ -333,28 +333,31 @@ const everything = (actor: Actor, key: string, ids: readonly string[] | 'none', 
     ? get(actor, `Patient/${key}/$everything${extra} (not reachable: nothing, as for an unknown id)`, `Patient/${key}/$everything`, [200, 404], { ids: [] })
     : get(actor, `Patient/${key}/$everything${extra} = [${ids.join(', ')}]`, `Patient/${key}/$everything`, 200, { ids });
 
+/** $everything adds what the record refers to outside any compartment: here the organizations of attachments, encounters and consents. */
+const ORG_A = 'Organization/org-a';
+const ORG_B = 'Organization/org-b';
 const everythings: Case[] = [
-  everything('clinicianA', 'p1', [P('p1'), O('p1'), OBS_P1_BY_A, OBS_P1_BY_A_DELETE, `Condition/${FIXED.condP1}`], ' [attached]'),
-  everything('clinicianA', 'p2', [P('p2'), O('p2'), `Encounter/${FIXED.encP2}`], ' [active encounter]'),
-  everything('clinicianA', 'p4', [P('p4'), O('p4'), `EpisodeOfCare/${FIXED.eocP4}`], ' [active episode]'),
-  everything('clinicianA', 'p7', [P('p7'), O('p7'), OBS_P7_HIV_A, `Encounter/${FIXED.encP7}`, ENC_P7_BY_B], ' [B\'s hidden HIV result and the Consent hiding it left out]'),
+  everything('clinicianA', 'p1', [P('p1'), O('p1'), OBS_P1_BY_A, OBS_P1_BY_A_DELETE, `Condition/${FIXED.condP1}`, ORG_A], ' [attached]'),
+  everything('clinicianA', 'p2', [P('p2'), O('p2'), `Encounter/${FIXED.encP2}`, ORG_A, ORG_B], ' [active encounter]'),
+  everything('clinicianA', 'p4', [P('p4'), O('p4'), `EpisodeOfCare/${FIXED.eocP4}`, ORG_A], ' [active episode]'),
+  everything('clinicianA', 'p7', [P('p7'), O('p7'), OBS_P7_HIV_A, `Encounter/${FIXED.encP7}`, ENC_P7_BY_B, ORG_A, ORG_B], ' [B\'s hidden HIV result and the Consent hiding it left out]'),
   everything('clinicianA', 'p3', 'none', ' [finished encounter]'),
   everything('clinicianA', 'p5', 'none', ' [referral to C]'),
   everything('clinicianA', 'p6', 'none', ' [Consent denies A]'),
   everything('clinicianA', 'nobody', 'none', ' [unknown id]'),
-  everything('systemA', 'p2', [P('p2'), O('p2'), `Encounter/${FIXED.encP2}`], ' [active encounter]'),
-  everything('clinicianB', 'p6', [P('p6'), O('p6'), `Consent/${FIXED.consentP6}`], ' [Consent denies A, not B]'),
+  everything('systemA', 'p2', [P('p2'), O('p2'), `Encounter/${FIXED.encP2}`, ORG_A, ORG_B], ' [active encounter]'),
+  everything('clinicianB', 'p6', [P('p6'), O('p6'), `Consent/${FIXED.consentP6}`, ORG_A, ORG_B], ' [Consent denies A, not B]'),
   everything('clinicianB', 'p7', 'none', ' [only a finished encounter of B]'),
-  everything('clinicianC', 'p5', [P('p5'), O('p5'), `ServiceRequest/${FIXED.srP5}`], ' [referral]'),
-  everything('citizenP1', 'p1', [P('p1'), O('p1'), OBS_P1_BY_A, OBS_P1_BY_A_DELETE, `Condition/${FIXED.condP1}`], ' [own]'),
-  everything('citizenP1', 'k', [P('k'), O('k'), `RelatedPerson/${FIXED.rpK}`], ' [dependant child]'),
+  everything('clinicianC', 'p5', [P('p5'), O('p5'), `ServiceRequest/${FIXED.srP5}`, `Practitioner/${FIXED.prB}`, 'Organization/org-c'], ' [referral]'),
+  everything('citizenP1', 'p1', [P('p1'), O('p1'), OBS_P1_BY_A, OBS_P1_BY_A_DELETE, `Condition/${FIXED.condP1}`, ORG_A], ' [own]'),
+  everything('citizenP1', 'k', [P('k'), O('k'), `RelatedPerson/${FIXED.rpK}`, ORG_B], ' [dependant child]'),
   everything('citizenP1', 'a18', 'none', ' [adult child]'),
   everything('smartP1', 'k', 'none', ' [SMART app bound to P1]'),
-  everything('citizenP3', 'p3', [P('p3'), O('p3'), `Condition/${FIXED.condP3}`, `Encounter/${FIXED.encP3}`], ' [own]'),
-  everything('publicHealth', 't1', [P('t1'), `Condition/${FIXED.condT1Tb}`], ' [notifiable case in region]'),
+  everything('citizenP3', 'p3', [P('p3'), O('p3'), `Condition/${FIXED.condP3}`, `Encounter/${FIXED.encP3}`, `Device/${FIXED.devP3}`, ORG_A, ORG_B], ' [own]'),
+  everything('publicHealth', 't1', [P('t1'), `Condition/${FIXED.condT1Tb}`, ORG_B], ' [notifiable case in region]'),
   everything('publicHealth', 't2', 'none', ' [notifiable case in another region]'),
   everything('adminNoClinical', 'p1', 'none', ' [no clinical access]'),
-  everything('adminClinical', 'p3', [P('p3'), O('p3'), `Condition/${FIXED.condP3}`, `Encounter/${FIXED.encP3}`]),
+  everything('adminClinical', 'p3', [P('p3'), O('p3'), `Condition/${FIXED.condP3}`, `Encounter/${FIXED.encP3}`, `Device/${FIXED.devP3}`, ORG_A, ORG_B]),
   get('analyst', 'Patient/p1/$everything', 'Patient/p1/$everything', 403),
 ];
 

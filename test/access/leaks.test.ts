@@ -172,7 +172,8 @@ for (const driver of testDrivers()) describe(`no leaks of P3 to the clinician of
     assert.deepEqual(entryRefs(unknown.body), []);
     assert.deepEqual(await refsOf('clinicianA', 'Patient/p3/*'), []);
     assert.deepEqual(await refsOf('clinicianA', 'Patient/p3/$everything?_type=Observation,Condition'), []);
-    assert.deepEqual(await refsOf('clinicianB', 'Patient/p3/$everything'), [...P3_REFS].sort(), 'control');
+    // The control sees P3's record, their pacemaker and the organizations it refers to.
+    assert.deepEqual(await refsOf('clinicianB', 'Patient/p3/$everything'), [...P3_REFS, `Device/${FIXED.devP3}`, 'Organization/org-a', 'Organization/org-b'].sort(), 'control');
   });
 
   test('bulk export: the clinician\'s files hold exactly what the clinician may see', async () => {
