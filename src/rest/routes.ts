@@ -114,8 +114,6 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$share-link', name: '$share-link', level: 'instance', handler: shareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-link` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$share-links', name: '$share-links', level: 'instance', handler: shareLinksOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-links` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$revoke-share-link', name: '$revoke-share-link', level: 'instance', handler: revokeShareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-revoke-share-link` }),
-  typedRoute({ method: 'GET', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
-  typedRoute({ method: 'POST', pattern: ':type/:id/$lookup', name: '$lookup', level: 'instance', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),

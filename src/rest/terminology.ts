@@ -3,7 +3,7 @@ import type { Coding, Parameters, ParametersParameter, ValueSet, ValueSetExpansi
 import { isJsonObject } from '../fhir/json.js';
 import { type ErrorCode, fhirError } from '../fhir/outcome.js';
 import { assertValid, type Locale, negotiateLocale } from '../fhir/validate.js';
-import { codeSystemById, codeSystemByUrl, bundledConcept, designations, LOCALES } from '../fhir/terminology/code-systems.js';
+import { codeSystemByUrl, bundledConcept, designations, LOCALES } from '../fhir/terminology/code-systems.js';
 import { conceptsOf, expansion, type ExpansionConcept, VALUE_SETS, valueSetConcepts } from '../fhir/terminology/value-sets.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -35,7 +35,6 @@ const TEXT = {
   unknownSystem: { kk: '«{system}» кодтар жүйесі бұл серверде жоқ', ru: 'Система кодов «{system}» на этом сервере отсутствует', en: 'The code system {system} is not held by this server' },
   unknownCode: { kk: '«{system}» жүйесінде «{code}» коды табылмады', ru: 'Код «{code}» не найден в системе «{system}»', en: 'The code "{code}" is not known in {system}' },
   unknownVersion: { kk: '«{system}» жүйесінің {version} нұсқасы жоқ; серверде {held} нұсқасы бар', ru: 'Версии {version} системы «{system}» нет; на сервере версия {held}', en: 'Version {version} of {system} is not held; this server holds {held}' },
-  unknownCodeSystemId: { kk: 'Бұл серверде «{id}» терминологиялық CodeSystem жоқ', ru: 'На этом сервере нет терминологической CodeSystem «{id}»', en: 'No terminology CodeSystem "{id}" on this server' },
   unknownValueSet: { kk: '«{url}» мәндер жиыны бұл серверде жоқ немесе оны ашу мүмкін емес', ru: 'Набор значений «{url}» на этом сервере отсутствует или не может быть развёрнут', en: 'The value set {url} is not known to this server or cannot be expanded' },
   unknownValueSetId: { kk: 'Бұл серверде «{id}» мәндер жиыны жоқ', ru: 'На этом сервере нет набора значений «{id}»', en: 'No ValueSet "{id}" on this server' },
   notEnumerated: { kk: 'Жіберілген ValueSet кодтарын compose.include.concept ішінде тізуі керек', ru: 'Переданный ValueSet должен перечислять коды в compose.include.concept', en: 'A ValueSet sent to $expand must list its codes in compose.include.concept' },
@@ -112,20 +111,19 @@ function displayLocale(inputs: Input[], request: FhirRequest, locale: Locale): {
   return { language: negotiateLocale(asked), asked };
 }
 
-const LOOKUP_PARAMETERS = new Set(['code', 'system', 'version', 'coding', 'displayLanguage', 'property']);
+/** The inputs `$lookup` takes (its served OperationDefinition lists these). */
+export const LOOKUP_PARAMETERS: ReadonlySet<string> = new Set(['code', 'system', 'version', 'coding', 'displayLanguage', 'property']);
 
 /**
- * `CodeSystem/$lookup` and `CodeSystem/[id]/$lookup` (https://hl7.org/fhir/R4/codesystem-operation-lookup.html):
+ * `CodeSystem/$lookup` (https://hl7.org/fhir/R4/codesystem-operation-lookup.html, type level only as R4 defines it):
  * the name and version of the code system, the concept's display in the reader's language, and
  * its designations in Kazakh, Russian and English. `property` narrows what is returned to
  * `version`, `designation` and `lang.X` (the designation in language X); `name` and `display`
  * always come, as the operation requires them. An unknown code is a 404.
  */
-export async function lookupOperation(request: FhirRequest, params: Params, _context: InteractionContext): Promise<FhirResponse> {
+export async function lookupOperation(request: FhirRequest, _params: Params, _context: InteractionContext): Promise<FhirResponse> {
   const locale = negotiateLocale(request.headers.acceptLanguage);
   const inputs = readInputs(request, '$lookup', LOOKUP_PARAMETERS, locale);
-  const instance = params.id === undefined ? undefined : codeSystemById(params.id);
-  if (params.id !== undefined && !instance) throw error('not-found', locale, 'unknownCodeSystemId', { id: params.id });
 
   const codeInput = single(inputs, 'code', locale);
   const systemInput = single(inputs, 'system', locale);
@@ -139,10 +137,6 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
     if (system !== undefined && coding.system !== undefined && system !== coding.system) throw error('invalid-request', locale, 'contradicts', { name: 'coding', other: 'system' }, codingInput.expression);
     code = coding.code;
     system ??= coding.system;
-  }
-  if (instance) {
-    if (system !== undefined && system !== instance.url) throw error('invalid-request', locale, 'contradicts', { name: 'system', other: `CodeSystem/${instance.id}` }, (systemInput ?? codingInput)?.expression);
-    system = instance.url;
   }
   if (code === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'code' }, 'code');
   if (system === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'system' }, 'system');
@@ -178,7 +172,8 @@ export async function lookupOperation(request: FhirRequest, params: Params, _con
   return { status: 200, resource: result };
 }
 
-const EXPAND_PARAMETERS = new Set(['url', 'valueSet', 'filter', 'count', 'offset', 'displayLanguage', 'includeDesignations']);
+/** The inputs `$expand` takes (its served OperationDefinition lists these). */
+export const EXPAND_PARAMETERS: ReadonlySet<string> = new Set(['url', 'valueSet', 'filter', 'count', 'offset', 'displayLanguage', 'includeDesignations']);
 /** Entries per expansion page when `count` asks for none or for more. */
 const MAX_EXPANSION = 1000;
 

@@ -24,6 +24,19 @@ const SAMPLE: Partial<Record<NonNullable<OperationDefinitionParameter['type']>, 
 /** Values by parameter name, where the type's sample is not one the parameter takes. */
 const SAMPLE_BY_NAME: Record<string, string> = { _type: 'Observation,Condition', displayLanguage: 'ru', language: 'kk' };
 
+const PATIENT_IDENTIFIER = { system: 'http://densaulyq.test/od', value: 'od-1' };
+/**
+ * What an operation needs beside the parameter tried, where it cannot run without (type-level
+ * `$summary` finds its patient by identifier; `$lookup` needs a code and its system, `$expand` a
+ * value set), by route pattern; and the instance each instance-level route is tried on.
+ */
+const COMPANIONS: Record<string, Record<string, string>> = {
+  'Patient/$summary': { identifier: `${PATIENT_IDENTIFIER.system}|${PATIENT_IDENTIFIER.value}` },
+  'CodeSystem/$lookup': { system: 'http://loinc.org', code: '8867-4' },
+  'ValueSet/$expand': { url: 'http://densaulyq.kz/fhir/ValueSet/loinc' },
+};
+const INSTANCE_OF_TYPE: Record<string, string> = { ValueSet: 'loinc' };
+
 /** The parameter names an error points at: `name`, `name-identifier` or `Parameters.parameter.where(name='name')…`. */
 function namedIn(expression: string): string {
   return /where\(name='([^']+)'\)/.exec(expression)?.[1] ?? expression;
@@ -36,7 +49,7 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
   let citizen: Record<string, string>;
   before(async () => {
     server = await startTestServer(driver);
-    patient = (await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Сейітов' }] })).body.id;
+    patient = (await server.fhir('POST', 'Patient', { resourceType: 'Patient', identifier: [PATIENT_IDENTIFIER], name: [{ family: 'Сейітов' }] })).body.id;
     citizen = { authorization: `Bearer ${await server.token({ sub: 'citizen-od', client_id: 'egov-app', scope: 'user/*.cruds', role: 'citizen', fhirUser: `Patient/${patient}` })}` };
   });
   after(() => server.close());
@@ -68,7 +81,7 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
   test('the IPS $summary: identifier, profile and the language of its narratives in, the document out', async () => {
     const read = await server.fhir('GET', 'OperationDefinition/summary');
     assert.equal(read.body.url, 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary');
-    assert.deepEqual(read.body.parameter.map((p: OperationDefinitionParameter) => `${p.use} ${p.name}`), ['in identifier', 'in profile', 'in language', 'out return']);
+    assert.deepEqual(read.body.parameter.map((p: OperationDefinitionParameter) => `${p.use} ${p.name}`), ['in identifier', 'in profile', 'in language', 'in share', 'out return']);
     assert.deepEqual([read.body.type, read.body.instance, read.body.resource], [true, true, ['Patient']]);
   });
 
@@ -126,7 +139,10 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
           for (const input of inputs) {
             const value = SAMPLE_BY_NAME[input.name!] ?? SAMPLE[input.type!];
             if (value === undefined) continue;
-            const reply = await server.fhir('GET', `${path}?${input.name}=${encodeURIComponent(value)}`, undefined, headers);
+            const companions = route.level === 'type' ? COMPANIONS[`${route.types?.[0]}/${route.name}`] : undefined;
+            if (companions && input.name! in companions) continue;
+            const query = new URLSearchParams({ ...companions, [input.name!]: value });
+            const reply = await server.fhir('GET', `${path}?${query}`, undefined, headers);
             assert.equal(reply.status, 200, `${input.name}=${value}: ${reply.text}`);
           }
         } else {
@@ -145,5 +161,6 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
 });
 
 function pathOf(route: Route, patient: string): string {
-  return route.pattern.replace(':type', route.types?.[0] ?? '').replace(':id', patient);
+  const type = route.types?.[0] ?? '';
+  return route.pattern.replace(':type', type).replace(':id', INSTANCE_OF_TYPE[type] ?? patient);
 }

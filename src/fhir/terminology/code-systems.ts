@@ -31,7 +31,6 @@ export const PREFERRED_FOR_LANGUAGE: Coding = {
 };
 
 const byUrl = new Map(CODE_SYSTEMS.map((system) => [system.url, system]));
-const byId = new Map(CODE_SYSTEMS.map((system) => [system.id, system]));
 const concepts = new Map(CODE_SYSTEMS.flatMap((system) => system.concepts.map((concept) => [conceptKey(system, concept.code), concept] as const)));
 
 /** Codes of a case-insensitive code system (LOINC) are compared upper-cased. */
@@ -41,10 +40,6 @@ function conceptKey(system: BundledCodeSystem, code: string): string {
 
 export function codeSystemByUrl(url: string): BundledCodeSystem | undefined {
   return byUrl.get(url);
-}
-
-export function codeSystemById(id: string): BundledCodeSystem | undefined {
-  return byId.get(id);
 }
 
 /** The bundled concept `code` of the code system `url`, when the platform bundles it. */
