@@ -93,6 +93,22 @@ describe('the README examples run as written (pglite: the embedded database of "
     const variables: Record<string, string> = {};
     for (const example of examples) {
       const command = example.command.replaceAll('http://localhost:8080', `http://127.0.0.1:${port}`);
+      if (command.startsWith('curl ') && example.assigns) {
+        // A value read from the API for the lines after it, the server running.
+        const { stdout } = await run('bash', ['-c', command], { cwd: ROOT, env: { ...env, ...variables } });
+        assert.notEqual(stdout.trim(), '', `${example.line} printed nothing`);
+        variables[example.assigns] = stdout.trim();
+        continue;
+      }
+      const saved = / -o (\S+)$/.exec(command)?.[1];
+      if (command.startsWith('curl ') && saved) {
+        // A download (the printed passport): saved where the test keeps its files, a PDF.
+        const file = join(dataDir, saved);
+        const { stdout } = await run('bash', ['-c', `${command.slice(0, -saved.length)}${file} -sS -w '%{http_code} %{content_type}'`], { cwd: ROOT, env: { ...env, ...variables } });
+        assert.match(stdout, /^2\d\d application\/pdf/, example.line);
+        assert.equal((await readFile(file)).subarray(0, 5).toString('latin1'), '%PDF-', example.line);
+        continue;
+      }
       if (command.startsWith('curl ')) {
         // The status and the type of what came back, after the body, which must be FHIR JSON.
         const { stdout } = await run('bash', ['-c', `${command} -sS -w '\\n%{http_code} %{content_type}'`], { cwd: ROOT, env: { ...env, ...variables } });
