@@ -14,7 +14,7 @@
  * - `Patient/[id]/$everything` of the large record, the whole record in one streamed page,
  *   BENCH_PASSPORT_RUNS runs per side, alternating, after a warm-up that checks every resource came;
  * - `Patient/[id]/$summary` of the smaller record, BENCH_SUMMARY_RUNS runs per side, alternating:
- *   median and p95.
+ *   median and p95, as FHIR JSON and then as the printed PDF.
  *
  *   DATABASE_URL=postgres://… npx tsx bench/passport-run.ts
  *
@@ -133,9 +133,15 @@ async function preloadRecord(base: string, auth: { authorization: string }, size
   return patient;
 }
 
-/** One `$summary`, end to end: milliseconds to the last byte received and parsed. */
-async function summaryOnce(origin: string, path: string, auth: { authorization: string }): Promise<number> {
+/** One `$summary`, end to end: milliseconds to the last byte received (and, as JSON, parsed). */
+async function summaryOnce(origin: string, path: string, auth: { authorization: string }, pdf = false): Promise<number> {
   const started = performance.now();
+  if (pdf) {
+    const response = await fetch(`${origin}${path}`, { headers: { ...auth, accept: 'application/pdf' } });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-') throw new Error(`${path} as PDF: ${response.status}`);
+    return performance.now() - started;
+  }
   const reply = await call(`${origin}${path}`, { headers: auth });
   if (reply.status !== 200) throw new Error(`${path}: ${reply.status} ${reply.text.slice(0, 300)}`);
   const document = JSON.parse(reply.text) as Bundle;
@@ -209,11 +215,15 @@ async function main(): Promise<void> {
 
     const everything: Record<string, number[]> = { door: [], open: [] };
     const summary: Record<string, number[]> = { door: [], open: [] };
+    const printed: Record<string, number[]> = { door: [], open: [] };
     for (let run = 0; run < settings.runs; run++) {
       for (const side of run % 2 === 0 ? sides : [...sides].reverse()) everything[side.name]!.push((await readAll(side.target.origin, everythingPath, side.auth)).ms);
     }
     for (let run = 0; run < settings.summaryRuns; run++) {
       for (const side of run % 2 === 0 ? sides : [...sides].reverse()) summary[side.name]!.push(await summaryOnce(side.target.origin, summaryPath, side.auth));
+    }
+    for (let run = 0; run < settings.summaryRuns; run++) {
+      for (const side of run % 2 === 0 ? sides : [...sides].reverse()) printed[side.name]!.push(await summaryOnce(side.target.origin, summaryPath, side.auth, true));
     }
     const load = loadavg().map((l) => l.toFixed(2)).join(' ');
     const everythingMet = median(everything.door!) < TARGET_MS;
@@ -232,11 +242,12 @@ async function main(): Promise<void> {
     };
     row(`\`$everything\` (one streamed page, ${(read.bytes / 1e6).toFixed(1)} MB)`, settings.resources, everything);
     row('`$summary` (IPS document)', settings.summaryResources, summary);
+    row('`$summary` as PDF (`Accept: application/pdf`)', settings.summaryResources, printed);
     console.log(`\nTargets (door): $everything under ${TARGET_MS} ms: ${everythingMet ? 'met' : 'NOT met'}; $summary p95 ≤ ${SUMMARY_P95_TARGET_MS} ms: ${summaryMet ? 'met' : 'NOT met'}.`);
     await mkdir(OUT_DIR, { recursive: true });
     await writeFile(
       join(OUT_DIR, 'passport-postgres.json'),
-      JSON.stringify({ settings, database: database.description, loadavg: loadavg(), everything, summary, met: { everything: everythingMet, summary: summaryMet }, bytes: read.bytes }, null, 2),
+      JSON.stringify({ settings, database: database.description, loadavg: loadavg(), everything, summary, printed, met: { everything: everythingMet, summary: summaryMet }, bytes: read.bytes }, null, 2),
     );
   } finally {
     await door.stop();
