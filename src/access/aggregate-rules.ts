@@ -1,6 +1,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { FhirError, outcome } from '../fhir/outcome.js';
 import { type SearchFilter, type SearchRequest, splitPrefix } from '../fhir/search-request.js';
+import { fillTemplate } from '../fhir/locale.js';
 
 /**
  * What an analyst (aggregate counts only) may ask, so that no count names a person and no two
@@ -114,7 +115,7 @@ function chainedCode(next: SearchFilter | undefined): string {
  * Russian translations (https://hl7.org/fhir/R4/extension-translation.html).
  */
 function refusal(key: keyof typeof REFUSALS, parameter: string, values: Record<string, string> = {}): FhirError {
-  const fill = (text: string) => text.replace(/\{(\w+)\}/g, (whole, name: string) => (name === 'parameter' ? (values.parameter ?? parameter) : (values[name] ?? whole)));
+  const fill = (text: string) => fillTemplate(text, { ...values, parameter: values.parameter ?? parameter });
   const text = REFUSALS[key];
   const translation = (lang: 'kk' | 'ru') => ({
     url: 'http://hl7.org/fhir/StructureDefinition/translation',

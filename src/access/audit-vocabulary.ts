@@ -1,12 +1,11 @@
 import type { AccessContext } from './context.js';
-import type { Locale } from './i18n.js';
+import type { Translated } from '../fhir/locale.js';
 
 /**
  * The codes an AuditEvent of Densaulyq carries where a person reads them (the citizen's access
  * log), with their display in Kazakh, Russian and English. The payload stores each code with its
  * English display, as FHIR codings do; apps show the display of the reader's language from here.
  */
-type Texts = Record<Locale, string>;
 
 /** The platform's access roles (`AccessContext.role`), coded in `AuditEvent.agent.role`. */
 export const ACCESS_ROLE_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-role';
@@ -14,7 +13,7 @@ export const ACCESS_ROLE_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-ro
 /** How an access reached the patient, when not by a verified care relationship (AuditEvent.meta.security). */
 export const ACCESS_BASIS_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-basis';
 
-export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link', Texts> = {
+export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link', Translated> = {
   'self-declared': {
     kk: 'Ұйымның өз мәлімдемесі бойынша (расталмаған)',
     ru: 'По заявлению самой организации (не подтверждено)',
@@ -36,7 +35,7 @@ export const ASSERTED_EXTENSION = 'http://densaulyq.kz/fhir/StructureDefinition/
 /** HL7 v3 ActReason: the purpose-of-use codes, BTG ("break the glass") among them. */
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 
-export const ACCESS_ROLE_DISPLAY: Record<AccessContext['role'], Texts> = {
+export const ACCESS_ROLE_DISPLAY: Record<AccessContext['role'], Translated> = {
   citizen: { kk: 'Азамат', ru: 'Гражданин', en: 'Citizen' },
   clinician: { kk: 'Медицина қызметкері', ru: 'Медицинский работник', en: 'Clinician' },
   system: { kk: 'Ұйымның ақпараттық жүйесі', ru: 'Информационная система организации', en: 'Organization system' },
@@ -53,7 +52,7 @@ export const ACCESS_ROLE_DISPLAY: Record<AccessContext['role'], Texts> = {
  * The purposes of use the platform states (v3-ActReason, https://terminology.hl7.org/CodeSystem-v3-ActReason.html);
  * `en` is the code system's own display. Another code is recorded as given, without a display.
  */
-export const PURPOSE_OF_USE_DISPLAY: Readonly<Record<string, Texts>> = {
+export const PURPOSE_OF_USE_DISPLAY: Readonly<Record<string, Translated>> = {
   TREAT: { kk: 'Емдеу', ru: 'Лечение', en: 'treatment' },
   ETREAT: { kk: 'Шұғыл емдеу', ru: 'Экстренное лечение', en: 'Emergency Treatment' },
   BTG: { kk: 'Шұғыл қолжетімділік («әйнекті сындыру»)', ru: 'Экстренный доступ («разбить стекло»)', en: 'break the glass' },
@@ -68,7 +67,7 @@ export const PURPOSE_OF_USE_DISPLAY: Readonly<Record<string, Texts>> = {
 };
 
 /** `AuditEvent.action` (https://hl7.org/fhir/R4/valueset-audit-event-action.html). */
-export const AUDIT_ACTION_DISPLAY: Record<'C' | 'R' | 'U' | 'D' | 'E', Texts> = {
+export const AUDIT_ACTION_DISPLAY: Record<'C' | 'R' | 'U' | 'D' | 'E', Translated> = {
   C: { kk: 'Құру', ru: 'Создание', en: 'Create' },
   R: { kk: 'Қарау', ru: 'Просмотр', en: 'Read' },
   U: { kk: 'Өзгерту', ru: 'Изменение', en: 'Update' },
@@ -77,7 +76,7 @@ export const AUDIT_ACTION_DISPLAY: Record<'C' | 'R' | 'U' | 'D' | 'E', Texts> = 
 };
 
 /** `AuditEvent.outcome` (https://hl7.org/fhir/R4/valueset-audit-event-outcome.html). */
-export const AUDIT_OUTCOME_DISPLAY: Record<'0' | '4' | '8' | '12', Texts> = {
+export const AUDIT_OUTCOME_DISPLAY: Record<'0' | '4' | '8' | '12', Translated> = {
   '0': { kk: 'Сәтті', ru: 'Успешно', en: 'Success' },
   '4': { kk: 'Орындалмады (сұрау қабылданбады)', ru: 'Не выполнено (запрос отклонён)', en: 'Not done (request refused)' },
   '8': { kk: 'Орындалмады (қате)', ru: 'Не выполнено (ошибка)', en: 'Not done (error)' },

@@ -5,8 +5,9 @@ import type { IdentityScope, Permission, Scope } from './scopes.js';
  * The language is the first of the OpenID `ui_locales` the server has, else the best
  * Accept-Language match, else Kazakh (the state language).
  */
-export type Locale = 'kk' | 'ru' | 'en';
-export const LOCALES: readonly Locale[] = ['kk', 'ru', 'en'];
+import { fillTemplate, LOCALES, type Locale } from '../fhir/locale.js';
+
+export { LOCALES, type Locale };
 
 const TEXT = {
   signInTitle: { kk: 'Densaulyq жүйесіне кіру', ru: 'Вход в Densaulyq', en: 'Sign in to Densaulyq' },
@@ -69,7 +70,7 @@ const TEXT = {
 export type TextKey = keyof typeof TEXT;
 
 export function t(locale: Locale, key: TextKey, values: Record<string, string> = {}): string {
-  return TEXT[key][locale].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+  return fillTemplate(TEXT[key][locale], values);
 }
 
 /** `ui_locales` (space-separated BCP 47 tags, preferred first) wins over Accept-Language. */

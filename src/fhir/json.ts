@@ -166,6 +166,11 @@ export function stringifyFhir(value: unknown, options?: { space?: number; replac
   return texts.length ? json.replace(NUMBER_MARKER_PATTERN, (_, i: string) => texts[Number(i)]) : json;
 }
 
+/** JSON text this server wrote, indented (`_pretty=true`), with every decimal as it was sent. */
+export function prettyJson(json: string): string {
+  return stringifyFhir(parseJsonText(json), { space: 2 });
+}
+
 function rootName(value: unknown): string | undefined {
   const resourceType = isJsonObject(value) ? value.resourceType : undefined;
   return typeof resourceType === 'string' ? resourceType : undefined;

@@ -7,7 +7,7 @@ import type { AccessContext } from '../access/context.js';
 import { accessPolicy, shareLinkAccess } from '../access/door.js';
 import { AccessTokenError, type AccessClaims } from '../access/tokens.js';
 import { type Config, DEFAULT_RATE_LIMITS } from '../config.js';
-import { parseFhirJson, parseJsonText, stringifyFhir } from '../fhir/json.js';
+import { parseFhirJson, prettyJson } from '../fhir/json.js';
 import { ERROR_CODES, FhirError, allOk, badRequest, fhirError, isFhirError, notAcceptable, notFound, payloadTooLarge, unauthorized, unsupportedMediaType, type ErrorCode } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from '../rest/interaction.js';
 import { etag } from '../rest/interaction.js';
@@ -116,15 +116,15 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     if (!audit) request.accessContext.auditOff = true;
   };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const fhirRequest = toFhirRequest(request);
+    const { fhirRequest, accepted } = toFhirRequest(request);
     const baseUrl = config.publicBaseUrl ?? `${request.protocol}://${request.host}/fhir`;
     const access: AccessContext = request.accessContext ?? ANONYMOUS_CONTEXT;
     const context: InteractionContext = { repo: new Repository(db, accessPolicy(access)), access, baseUrl, maxBundleEntries: config.maxBundleEntries };
     const { route, params } = findRoute(fhirRequest);
     const offered = [FHIR_JSON_TYPE, ...(route.produces ?? [])];
-    if (!preferredMediaType(fhirRequest.headers.accept, offered)) {
-      throw notAcceptable(`This answers ${offered.join(' or ')}, not ${fhirRequest.headers.accept}`);
-    }
+    const mediaType = preferredMediaType(accepted, offered);
+    if (!mediaType) throw notAcceptable(`This answers ${offered.join(' or ')}, not ${accepted}`);
+    fhirRequest.mediaType = mediaType;
     const response = await route.handler(fhirRequest, params, context);
     return send(reply, fhirRequest, response, baseUrl);
   };
@@ -180,7 +180,8 @@ function codeOfStatus(status: number): ErrorCode {
   return (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status) ?? 'invalid-request';
 }
 
-function toFhirRequest(request: FastifyRequest): FhirRequest {
+/** The request for the handlers, and the media types the client accepts (`_format` when given, else Accept). */
+function toFhirRequest(request: FastifyRequest): { fhirRequest: FhirRequest; accepted: string | undefined } {
   const url = request.url;
   const mark = url.indexOf('?');
   const rawPath = mark < 0 ? url : url.slice(0, mark);
@@ -191,7 +192,7 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
     const value = headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   };
-  return {
+  const fhirRequest: FhirRequest = {
     method: request.method as FhirRequest['method'],
     path,
     query: query.filter(([k]) => k !== '_format' && k !== '_pretty'),
@@ -203,10 +204,10 @@ function toFhirRequest(request: FastifyRequest): FhirRequest {
       prefer: header('prefer'),
       contentType: header('content-type'),
       acceptLanguage: header('accept-language'),
-      accept: acceptedTypes(query.find(([k]) => k === '_format')?.[1], header('accept')),
     },
     body: parseBody(request),
   };
+  return { fhirRequest, accepted: acceptedTypes(query.find(([k]) => k === '_format')?.[1], header('accept')) };
 }
 
 function parseBody(request: FastifyRequest): unknown {
@@ -251,11 +252,6 @@ function send(reply: FastifyReply, request: FhirRequest, response: FhirResponse,
   if (resource) return reply.send(serialize(resource, pretty));
   if (stored) return reply.send(pretty ? prettyJson(stored.json) : stored.json);
   return reply.send();
-}
-
-/** `_pretty=true`: indented, with every decimal as it was sent. */
-function prettyJson(json: string): string {
-  return stringifyFhir(parseJsonText(json), { space: 2 });
 }
 
 /** Whether an Accept-Encoding header admits gzip (RFC 9110 section 12.5.3: `gzip;q=0` refuses it). */

@@ -21,7 +21,7 @@ export interface RateLimits {
 }
 
 /** Requests per minute from one address to the SMART Health Link endpoints: a few people opening links, not a scan. */
-export const SHARE_LINK_LIMIT = 30;
+const SHARE_LINK_LIMIT = 30;
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 

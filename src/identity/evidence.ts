@@ -4,8 +4,9 @@ import { type ComparisonField, isComparisonField } from './comparison.js';
  * What the registrar reads for each field of a candidate pair, in Kazakh, Russian and English:
  * the field's name and how the two records agree on it (levels as in comparison.ts).
  */
-export type Locale = 'kk' | 'ru' | 'en';
-export type Translated = Readonly<Record<Locale, string>>;
+import type { Locale, Translated } from '../fhir/locale.js';
+
+export type { Locale, Translated };
 
 export const FIELD_LABELS: Readonly<Record<ComparisonField, Translated>> = {
   iin: { kk: 'ЖСН немесе шетелдік жеке нөмір', ru: 'ИИН или иностранный личный номер', en: 'IIN or foreign personal number' },

@@ -1,5 +1,5 @@
 import { numberText } from '../fhir/json.js';
-import type { CodeableConcept, Coding, Narrative, Period, Quantity, Range, Ratio } from '@medplum/fhirtypes';
+import type { CodeableConcept, Narrative, Period, Quantity, Range, Ratio } from '@medplum/fhirtypes';
 import { codeDisplay } from '../fhir/terminology/display.js';
 import type { Locale } from '../fhir/validate.js';
 import { codeWord, formatDate, text } from './ips-text.js';
@@ -39,11 +39,6 @@ export function conceptText(concept: CodeableConcept | undefined, locale: Locale
     if (translated) return translated;
   }
   return codings.find((c) => c.display)?.display ?? concept.text ?? codings.find((c) => c.code)?.code ?? '';
-}
-
-/** One coding as words in `locale`, like conceptText. */
-export function codingText(coding: Coding | undefined, locale: Locale): string {
-  return coding ? conceptText({ coding: [coding] }, locale) : '';
 }
 
 /** Several concepts, comma-separated. */

@@ -31,6 +31,7 @@ import {
   valueText,
   whenText,
 } from './ips-narrative.js';
+import { targetOf } from './ips-references.js';
 import { codeWord, formatDate, text, type TextKey } from './ips-text.js';
 
 const LOINC = 'http://loinc.org';
@@ -259,7 +260,8 @@ export function selectSections(pools: RecordPools): Record<SectionKey, Resource[
  * its own, a statement refers by absolute URLs on `baseUrl`.
  */
 export function deviceStatements(pools: RecordPools, patientId: string, baseUrl: string): Omit<DeviceUseStatement, 'id'>[] {
-  const stated = new Set(pools.DeviceUseStatement.map((s) => s.device.reference));
+  // Compared as targets, not strings: a statement may name its device by an absolute or versioned URL.
+  const stated = new Set(pools.DeviceUseStatement.map((s) => targetOf(s.device.reference ?? '', baseUrl)?.key));
   return pools.Device.filter((d) => d.patient && d.status !== 'inactive' && d.status !== 'entered-in-error' && !stated.has(`Device/${d.id}`)).map((device) => ({
     resourceType: 'DeviceUseStatement',
     status: 'active',

@@ -1,7 +1,7 @@
-import type { Locale } from '../fhir/validate.js';
+import type { Locale, Translated } from '../fhir/locale.js';
 
 /** A text of the summary in each of the platform's languages. */
-type Texts = Readonly<Record<Locale, string>>;
+type Texts = Translated;
 
 /**
  * The words of the International Patient Summary's narrative in Kazakh, Russian and English:

@@ -1,4 +1,4 @@
-import type { Locale } from '../fhir/validate.js';
+import { fillTemplate, type Locale } from '../fhir/locale.js';
 
 /**
  * The printed passport's fixed texts in Kazakh, Russian and English. Values between braces are
@@ -32,7 +32,7 @@ export type PdfTextKey = keyof typeof TEXT;
 
 /** The text `key` in `locale`, with `{name}` placeholders filled from `values`. */
 export function pdfText(key: PdfTextKey, locale: Locale, values: Record<string, string> = {}): string {
-  return TEXT[key][locale].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+  return fillTemplate(TEXT[key][locale], values);
 }
 
 /** `Patient.gender` (https://hl7.org/fhir/R4/valueset-administrative-gender.html) in `locale`. */

@@ -13,7 +13,7 @@ import { type SearchFilter, mayReferTo, parseFilter } from '../fhir/search-reque
  * hand-over. Types not listed (Patient, RelatedPerson, Coverage, Organization, Medication…) have
  * no care date and are always in.
  */
-export const CARE_DATES: Readonly<Record<string, readonly string[]>> = {
+const CARE_DATES: Readonly<Record<string, readonly string[]>> = {
   Account: ['period'],
   AdverseEvent: ['date'],
   AllergyIntolerance: ['onset', 'date'],

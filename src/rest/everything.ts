@@ -2,6 +2,7 @@ import type { Bundle, BundleEntry, BundleLink, Patient } from '@medplum/fhirtype
 import { dateRange } from '../fhir/dates.js';
 import { isResourceType } from '../fhir/definitions.js';
 import { badRequest, forbidden, outcome } from '../fhir/outcome.js';
+import { parseReference } from '../fhir/search-parameters.js';
 import { type SearchFilter, type SearchRequest, parseFilter, parseSearchRequest } from '../fhir/search-request.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
@@ -18,7 +19,10 @@ import { searchEntry } from './search.js';
 const MAX_EVERYTHING_COUNT = 10_000;
 
 /** The parameters of https://hl7.org/fhir/R4/patient-operation-everything.html this server reads, and the paging and subsetting ones of search. */
-const EVERYTHING_PARAMETERS = ['start', 'end', '_since', '_type', '_count', '_cursor', '_elements', '_summary'] as const;
+/** The inputs R4 defines for `$everything` (its served OperationDefinition lists these). */
+export const EVERYTHING_INPUTS: ReadonlySet<string> = new Set(['start', 'end', '_since', '_type', '_count']);
+/** What a request may carry besides them: the cursor of a next link and the subsetting it kept. */
+const EVERYTHING_PARAMETERS = [...EVERYTHING_INPUTS, '_cursor', '_elements', '_summary'];
 const READ = new Set<string>(EVERYTHING_PARAMETERS);
 
 /**
@@ -164,8 +168,8 @@ async function everythingPage(query: EverythingQuery, compartments: string[] | '
   const request = searchOf(query);
   request.compartments = compartments;
   const result = await context.repo.search(request);
-  const entries = patientsFirst(result.entries, compartments);
   if (request.summary === 'count' || request.count === 0) return { entries: [], supporting: [], total: result.total };
+  const entries = patientsFirst(result.entries, compartments);
   const wantsPatients = !query.cursor && result.nextCursor !== undefined && compartments !== 'any' && (query.types === undefined || query.types.includes('Patient'));
   const missing = wantsPatients ? compartments.filter((id) => !entries.some((e) => e.resourceType === 'Patient' && e.id === id)) : [];
   const supporting = patientsFirst(await supportingResources(context.repo, entries, missing), compartments);
@@ -176,10 +180,9 @@ async function everythingPage(query: EverythingQuery, compartments: string[] | '
 function searchOf(query: EverythingQuery): SearchRequest {
   const since = (resourceType: string): SearchFilter[] => (query.since ? [parseFilter(resourceType, '_lastUpdated', `ge${query.since}`)] : []);
   const narrowed = query.types !== undefined || query.start !== undefined || query.end !== undefined;
-  const base: SearchRequest = { resourceType: '*', filters: since('Resource'), count: query.count, sort: [], total: 'none', includes: [], applied: [] };
+  const base: SearchRequest = { resourceType: '*', filters: narrowed ? [] : since('Resource'), count: query.count, sort: [], total: 'none', includes: [], applied: [] };
   if (narrowed) {
     const types = query.types ? [...new Set(query.types)] : patientDataTypes();
-    base.filters = [];
     base.types = types.flatMap((type) => careDateAlternatives(type, { start: query.start, end: query.end }, since(type)));
   }
   if (query.cursor) base.cursor = query.cursor;
@@ -263,7 +266,10 @@ const MAX_MERGE_STEPS = 20;
  */
 async function mergedRecord(repo: Repository, id: string): Promise<MergedRecord> {
   const merges = (patient: Patient | undefined) =>
-    (patient?.link ?? []).filter((l) => MERGE_LINKS.has(l.type)).map((l) => l.other?.reference?.replace(/^Patient\//, ''));
+    (patient?.link ?? []).filter((l) => MERGE_LINKS.has(l.type)).flatMap((l) => {
+      const target = parseReference(l.other?.reference ?? '');
+      return target.type === 'Patient' && target.id ? [target.id] : [];
+    });
   const reached = new Map<string, Patient | undefined>([[id, undefined]]);
   const queue = [id];
   for (let steps = 0; steps < MAX_MERGE_STEPS && queue.length > 0; steps++) {
@@ -280,7 +286,7 @@ async function mergedRecord(repo: Repository, id: string): Promise<MergedRecord>
     grew = false;
     for (const [candidate, patient] of reached) {
       if (members.has(candidate)) continue;
-      const joined = merges(patient).some((other) => members.has(other ?? '')) || [...members].some((member) => merges(reached.get(member)).includes(candidate));
+      const joined = merges(patient).some((other) => members.has(other)) || [...members].some((member) => merges(reached.get(member)).includes(candidate));
       if (joined) {
         members.add(candidate);
         grew = true;

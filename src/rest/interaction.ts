@@ -20,9 +20,9 @@ export interface FhirRequest {
     contentType?: string;
     /** Chooses the language of validation messages (kk, ru, en). */
     acceptLanguage?: string;
-    /** The media types the client accepts (`_format` when given, else Accept), for routes that offer more than FHIR JSON. */
-    accept?: string;
   };
+  /** The representation the response is to be, chosen by content negotiation (src/rest/media-types.ts); FHIR JSON when unset. */
+  mediaType?: string;
   body?: unknown;
   /** The id a transaction gave this entry's new resource ahead of time, to resolve urn:uuid references. */
   assignedId?: string;

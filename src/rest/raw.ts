@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { isJsonObject, parseJsonText, stringifyFhir } from '../fhir/json.js';
+import { isJsonObject, prettyJson, stringifyFhir } from '../fhir/json.js';
 
 /**
  * A Bundle entry may carry a stored resource's JSON text under this key instead of `resource`;
@@ -23,5 +23,5 @@ export function serialize(resource: Resource, pretty = false): string {
   };
   const text = stringifyFhir(resource, { replacer });
   const spliced = raws.length ? text.replace(MARKER_PATTERN, (_, i: string) => raws[Number(i)]) : text;
-  return pretty ? stringifyFhir(parseJsonText(spliced), { space: 2 }) : spliced;
+  return pretty ? prettyJson(spliced) : spliced;
 }

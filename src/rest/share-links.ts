@@ -1,4 +1,5 @@
-import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { LOCALES } from '../fhir/locale.js';
 import { type Locale, pickLocale } from '../access/i18n.js';
 import { badRequest } from '../fhir/outcome.js';
 import { patientSummary } from '../passport/ips.js';
@@ -30,9 +31,12 @@ const SHARE_LINK_PARAMETERS = new Set(['label', 'expires', 'minutes', 'passcode'
 /**
  * Creates a SMART Health Link for `patientId` as the caller of `context` (the patient or their
  * representative): what the printable passport's QR code and the `$share-link` operation both use.
+ * A caller that has just built the summary (the printed passport) passes it as `document`, so the
+ * link carries the very document printed and the record is not read twice.
  */
-export function createPatientShareLink(context: InteractionContext, patientId: string, terms: ShareLinkTerms): Promise<CreatedShareLink> {
-  return createShareLink(context.repo, patientId, terms, { builder: SHARED_DOCUMENT, baseUrl: context.baseUrl, origin: new URL(context.baseUrl).origin });
+export function createPatientShareLink(context: InteractionContext, patientId: string, terms: ShareLinkTerms, document?: Bundle): Promise<CreatedShareLink> {
+  const builder: SummaryBuilder = document ? async () => document : SHARED_DOCUMENT;
+  return createShareLink(context.repo, patientId, terms, { builder, baseUrl: context.baseUrl, origin: new URL(context.baseUrl).origin });
 }
 
 /**
@@ -76,8 +80,8 @@ export async function shareLinkOperation(request: FhirRequest, params: InstanceP
 }
 
 function localeOf(language: string): Locale {
-  const locale = pickLocale(language, undefined);
-  if (!language.toLowerCase().startsWith(locale)) throw badRequest(`language is kk, ru or en`, where('language', 'valueCode'));
+  const locale = LOCALES.find((l) => l === language);
+  if (!locale) throw badRequest(`language is kk, ru or en`, where('language', 'valueCode'));
   return locale;
 }
 

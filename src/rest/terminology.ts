@@ -3,7 +3,8 @@ import type { Coding, Parameters, ParametersParameter, ValueSet, ValueSetExpansi
 import { isJsonObject } from '../fhir/json.js';
 import { type ErrorCode, fhirError } from '../fhir/outcome.js';
 import { assertValid, type Locale, negotiateLocale } from '../fhir/validate.js';
-import { codeSystemByUrl, bundledConcept, designations, LOCALES } from '../fhir/terminology/code-systems.js';
+import { fillTemplate, LOCALES } from '../fhir/locale.js';
+import { codeSystemByUrl, bundledConcept, designations } from '../fhir/terminology/code-systems.js';
 import { conceptsOf, expansion, type ExpansionConcept, VALUE_SETS, valueSetConcepts } from '../fhir/terminology/value-sets.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
@@ -41,8 +42,7 @@ const TEXT = {
 } as const satisfies Record<string, Record<Locale, string>>;
 
 function error(code: ErrorCode, locale: Locale, key: keyof typeof TEXT, values: Record<string, string>, expression?: string) {
-  const text = TEXT[key][locale].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-  return fhirError(code, text, expression);
+  return fhirError(code, fillTemplate(TEXT[key][locale], values), expression);
 }
 
 /** Parameters every GET takes besides the operation's own: the response format. */
@@ -55,7 +55,7 @@ const FORMAT_PARAMETERS = new Set(['_format', '_pretty']);
  */
 function readInputs(request: FhirRequest, operation: string, known: ReadonlySet<string>, locale: Locale): Input[] {
   if (request.method === 'POST') {
-    const body = parametersBody(request, TEXT.notParameters[locale].replace('{operation}', operation), 'Parameters');
+    const body = parametersBody(request, fillTemplate(TEXT.notParameters[locale], { operation }), 'Parameters');
     // Valid against R4 (a 422 otherwise), so each parameter has the shape its type says.
     assertValid(body, { locale });
     return (body.parameter ?? []).map((parameter) => postInput(parameter, operation, known, locale));

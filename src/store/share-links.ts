@@ -11,7 +11,7 @@ import type { SqlClient } from './driver.js';
  */
 
 /** After this many wrong passcodes a link is disabled for good (the manifest answers 404). */
-export const MAX_PASSCODE_FAILURES = 10;
+const MAX_PASSCODE_FAILURES = 10;
 
 export interface NewShareLink {
   /** The manifest id: the last segment of the manifest URL, 256 random bits. */

@@ -1,5 +1,5 @@
 import type { CodeSystem, CodeSystemConceptDesignation, Coding } from '@medplum/fhirtypes';
-import type { Locale } from '../validate.js';
+import { LOCALES, type Locale } from '../locale.js';
 import { ATC } from './atc.js';
 import { CVX } from './cvx.js';
 import { DENSAULYQ_CODE_SYSTEMS } from './densaulyq.js';
@@ -15,8 +15,6 @@ export const CODE_SYSTEMS: readonly BundledCodeSystem[] = [
   ICD10, LOINC, SNOMED, ATC, CVX, RXNORM, IPS_ABSENT_UNKNOWN, ...HL7_CODE_SYSTEMS, ...DENSAULYQ_CODE_SYSTEMS,
 ];
 
-export const LOCALES: readonly Locale[] = ['kk', 'ru', 'en'];
-
 /** The canonical base of the value sets Densaulyq defines over the bundled code systems. */
 export const DENSAULYQ_VALUE_SET_BASE = 'http://densaulyq.kz/fhir/ValueSet';
 
@@ -24,7 +22,7 @@ export const DENSAULYQ_VALUE_SET_BASE = 'http://densaulyq.kz/fhir/ValueSet';
  * The designation use of a concept's display in one language: THO's `preferredForLanguage`
  * (https://terminology.hl7.org/CodeSystem-hl7TermMaintInfra.html).
  */
-export const PREFERRED_FOR_LANGUAGE: Coding = {
+const PREFERRED_FOR_LANGUAGE: Coding = {
   system: 'http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra',
   code: 'preferredForLanguage',
   display: 'Preferred For Language',

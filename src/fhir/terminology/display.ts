@@ -1,8 +1,6 @@
 import type { Locale } from '../validate.js';
 import { bundledConcept } from './code-systems.js';
 
-export type { Displays } from './model.js';
-
 /**
  * The display of `system|code` in `locale`, when the bundled terminology has one (src/fhir/terminology).
  * Codes outside it keep the display the sender wrote.

@@ -1,7 +1,7 @@
-import type { Locale } from '../validate.js';
+import type { Translated } from '../locale.js';
 
 /** A concept's display in each of the platform's languages; `en` is the code system's own display. */
-export type Displays = Readonly<Record<Locale, string>>;
+export type Displays = Translated;
 
 /**
  * What a concept is, where it decides which IPS section's value set holds it: SNOMED CT's

@@ -3,7 +3,9 @@
  * `expression` are the same in every language; only `details.text` follows the caller's
  * Accept-Language. Values between braces are filled in as given (element names, codes, URLs).
  */
-export type Locale = 'kk' | 'ru' | 'en';
+import { fillTemplate, type Locale } from '../locale.js';
+
+export type { Locale };
 
 const TEXT = {
   notResource: { kk: 'Ресурс JSON объектісі болуы керек', ru: 'Ресурс должен быть объектом JSON', en: 'A resource must be a JSON object' },
@@ -303,7 +305,7 @@ export type MessageKey = keyof typeof TEXT;
 export function message(locale: Locale, key: MessageKey, params?: Readonly<Record<string, string | number>>): string {
   const template: string = TEXT[key][locale];
   if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
+  return fillTemplate(template, params);
 }
 
 /**
