@@ -33,6 +33,10 @@ import { ACCESS_BASIS_DISPLAY, ACCESS_BASIS_SYSTEM, ACCESS_ROLE_DISPLAY, ACCESS_
  * named themself (`who.display`, marked asserted), identified by the link's id; the purpose is
  * `PATRQT`; `meta.security` carries the access-basis code `shared-link`; the link and its label
  * are an entity of the record.
+ *
+ * A refused attempt (an organization the patient's Consent denies asked for their data, and was
+ * answered as if there were none) has outcome 4 and the access-basis code `consent-refused`,
+ * so the patient sees who tried.
  */
 export interface AuditInput {
   action: 'C' | 'R' | 'U' | 'D' | 'E';
@@ -111,6 +115,7 @@ const BASIS_LABEL: Record<AuditBasis, string> = {
   'break-glass': `"security":[${coding(ACT_REASON_SYSTEM, 'BTG', PURPOSE_OF_USE_DISPLAY.BTG!.en)}]`,
   'self-declared': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'self-declared', ACCESS_BASIS_DISPLAY['self-declared'].en)}]`,
   'shared-link': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'shared-link', ACCESS_BASIS_DISPLAY['shared-link'].en)}]`,
+  'consent-refused': `"security":[${coding(ACCESS_BASIS_SYSTEM, 'consent-refused', ACCESS_BASIS_DISPLAY['consent-refused'].en)}]`,
 };
 const PATIENT_ENTITY_CODES =
   `"type":${coding('http://terminology.hl7.org/CodeSystem/audit-entity-type', '1', 'Person')},` +
@@ -199,6 +204,7 @@ export function auditEventPayload(input: AuditInput, id: string): string {
     `{"resourceType":"AuditEvent","id":"${id}"${meta.length ? `,"meta":{${meta.join(',')}}` : ''}` +
     `,"type":${breakGlassOperation ? SECURITY_ALERT_TYPE : REST_TYPE},"subtype":[${subtype}]` +
     `,"action":"${input.action}","recorded":${JSON.stringify(input.recorded)},"outcome":"${input.outcome}"` +
+    (input.basis === 'consent-refused' ? `,"outcomeDesc":${JSON.stringify(ACCESS_BASIS_DISPLAY['consent-refused'].en)}` : '') +
     `,"agent":[${agents.join(',')}]` +
     `,"source":{"site":"Densaulyq","observer":{"display":${JSON.stringify(observer)}},"type":[${SOURCE_TYPE}]}` +
     (entities.length ? `,"entity":[${entities.join(',')}]` : '') +

@@ -13,7 +13,7 @@ export const ACCESS_ROLE_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-ro
 /** How an access reached the patient, when not by a verified care relationship (AuditEvent.meta.security). */
 export const ACCESS_BASIS_SYSTEM = 'http://densaulyq.kz/fhir/CodeSystem/access-basis';
 
-export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link', Translated> = {
+export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link' | 'consent-refused', Translated> = {
   'self-declared': {
     kk: 'Ұйымның өз мәлімдемесі бойынша (расталмаған)',
     ru: 'По заявлению самой организации (не подтверждено)',
@@ -23,6 +23,11 @@ export const ACCESS_BASIS_DISPLAY: Record<'self-declared' | 'shared-link', Trans
     kk: 'Пациент бөліскен сілтеме арқылы',
     ru: 'По ссылке, которой поделился пациент',
     en: 'shared link used (shared by the patient)',
+  },
+  'consent-refused': {
+    kk: 'Бас тартылды: пациенттің келісімі бұл ұйымға рұқсат бермейді',
+    ru: 'Отказано: согласие пациента запрещает доступ этой организации',
+    en: "refused: the patient's consent denies this organization",
   },
 };
 

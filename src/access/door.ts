@@ -150,6 +150,10 @@ export function defaultPurposeOfUse(role: AccessContext['role']): string {
 
 const NOT_EXPIRED = (alias: string) => `(${alias}.valid_until IS NULL OR ${alias}.valid_until > now())`;
 
+/** SQL true when the patient `patientSql`'s Consent denies the party `partySql` (index consent_rule_patient). */
+const deniedParty = (patientSql: string, partySql: string) =>
+  `EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = ${patientSql} AND x.kind = 'deny-party' AND x.value = ${partySql} AND ${NOT_EXPIRED('x')})`;
+
 class Door implements AccessPolicy {
   readonly unrestricted: boolean;
   readonly aggregateOnly: boolean;
@@ -279,7 +283,7 @@ class Door implements AccessPolicy {
         if (!this.organization) return `${breakGlass}${inLaunch}`;
         const party = params.add(this.organization);
         const related = `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${c} AND ${NOT_EXPIRED('cr')})`;
-        const denied = `EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = ${c} AND x.kind = 'deny-party' AND x.value = ${party} AND ${NOT_EXPIRED('x')})`;
+        const denied = deniedParty(c, party);
         // The server's notices to the patient (who looked at their record, and why) are the patient's.
         const notNotice = `${alias}.author IS DISTINCT FROM '${NOTICE_AUTHOR}'`;
         return `((${related} AND NOT ${denied} AND ${this.labelsVisible(alias, params)}) OR ${breakGlass}) AND ${notNotice}${inLaunch}`;
@@ -347,6 +351,12 @@ class Door implements AccessPolicy {
     const relation = (verified: boolean) =>
       `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${patientSql} AND ${verified ? '' : 'NOT '}cr.verified AND ${NOT_EXPIRED('cr')})`;
     return `CASE WHEN ${breakGlass} THEN 'break-glass' WHEN NOT ${relation(true)} AND ${relation(false)} THEN 'self-declared' END`;
+  }
+
+  refusal(patientSql: string, params: SqlParams): string | undefined {
+    const { role } = this.context;
+    if ((role !== 'clinician' && role !== 'system') || !this.organization || !this.audits) return undefined;
+    return `(${deniedParty(patientSql, params.add(this.organization))} AND NOT ${this.breakGlassGrant(patientSql, params)})`;
   }
 
   async checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
@@ -426,7 +436,8 @@ class Door implements AccessPolicy {
   auditRecord(note: AuditNote, patient: string, basis?: AuditBasis): { payload: string; agent: AuditAgent } | undefined {
     if (!this.audits) return undefined;
     this.agent ??= auditAgent(this.context);
-    return { payload: compactAuditRecord({ ...note, outcome: '0', context: this.context, ...(basis ? { basis } : {}), patient }, this.agent), agent: this.agent };
+    const outcome = basis === 'consent-refused' ? '4' : '0';
+    return { payload: compactAuditRecord({ ...note, outcome, context: this.context, ...(basis ? { basis } : {}), patient }, this.agent), agent: this.agent };
   }
 
   /** The agent row of this caller, made on the first audited access. */

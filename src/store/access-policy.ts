@@ -83,8 +83,11 @@ export interface CareEvidence {
   servesOrganization(practitioner: string, organization: string): Promise<boolean>;
 }
 
-/** Why an audited access reached the patient, when it was not an ordinary verified relationship. */
-export type AuditBasis = 'break-glass' | 'self-declared' | 'shared-link';
+/**
+ * Why an audited access reached the patient, when it was not an ordinary verified relationship;
+ * `consent-refused`: it did not, the patient's Consent denies the caller's organization (a refused attempt).
+ */
+export type AuditBasis = 'break-glass' | 'self-declared' | 'shared-link' | 'consent-refused';
 
 /**
  * The access rules a Repository is bound to (the "one door"): the Repository asks them before
@@ -127,6 +130,12 @@ export interface AccessPolicy {
    * 'self-declared') or NULL for an ordinary access; undefined when the caller has no such basis.
    */
   auditBasis(patientSql: string, params: SqlParams): string | undefined;
+  /**
+   * SQL true when the Consent of the patient `patientSql` denies the party the caller acts for
+   * (and no break-glass grant overrides it), or undefined when the caller acts for no party. Asked
+   * only when a request naming a patient found nothing, so the attempt is recorded as refused.
+   */
+  refusal(patientSql: string, params: SqlParams): string | undefined;
   /**
    * Called before the caller is told an identifier is taken (a 409, which discloses that the
    * person is registered); throws 429 when the caller has been told so too often.

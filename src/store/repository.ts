@@ -325,11 +325,35 @@ export class Repository {
     const recorded = new Date().toISOString();
     const rows = await this.client.query<StoredRow & Audited>(sql, params.values, { prepare: statementName(interaction, sql) });
     const row = rows[0];
+    const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
     if (row?.compartment && !row.deleted) {
-      const entity = versionId === undefined ? `${resourceType}/${id}` : `${resourceType}/${id}/_history/${versionId}`;
       await this.record({ action: 'R', interaction, recorded }, [{ patient: row.compartment, entities: [entity], basis: row.audit_basis }]);
+    } else if (!row) {
+      await this.recordRefusal(table, resourceType, id, versionId, { action: 'R', interaction, recorded, entity });
     }
     return row;
+  }
+
+  /**
+   * After a read found nothing: when the row is in the compartment of a patient whose Consent
+   * denies the caller's organization, the attempt is recorded for the patient as refused (the
+   * caller's answer stays a 404). One index look-up, on a miss only, for callers acting for a party.
+   */
+  private async recordRefusal(
+    table: 'resource' | 'resource_version',
+    resourceType: string,
+    id: string,
+    versionId: string | undefined,
+    note: Omit<AuditNote, 'entities'> & { entity: string },
+  ): Promise<void> {
+    const params = new SqlParams();
+    const refused = this.access.refusal('r.compartment', params);
+    if (!refused) return;
+    const conditions = [`r.resource_type = ${params.add(resourceType)}`, `r.id = ${params.add(id)}`, 'NOT r.deleted', 'r.compartment IS NOT NULL', refused];
+    if (versionId !== undefined) conditions.push(`r.version_id = ${params.add(versionId)}`);
+    const [denied] = await this.client.query<{ compartment: string }>(`SELECT r.compartment FROM ${table} r WHERE ${conditions.join(' AND ')}`, params.values);
+    const { entity, ...recorded } = note;
+    if (denied) await this.record(recorded, [{ patient: denied.compartment, entities: [entity], basis: 'consent-refused' }]);
   }
 
   /** `, <basis> AS audit_basis` for rows aliased `alias` when the caller is audited and may reach patients on a flagged basis. */
@@ -370,13 +394,16 @@ export class Repository {
    */
   private async bases(patients: readonly string[], named = false): Promise<Map<string, AuditBasis | null>> {
     const params = new SqlParams();
-    const basis = this.access.auditBasis('p.patient', params);
-    if (!basis && !named) return new Map(patients.map((patient) => [patient, null]));
+    const reached = this.access.auditBasis('p.patient', params) ?? 'NULL';
+    // A named patient whose Consent denies the caller's organization: the search was refused for them.
+    const refused = named ? this.access.refusal('p.patient', params) : undefined;
+    const basis = refused ? `CASE WHEN ${refused} THEN 'consent-refused' ELSE ${reached} END` : reached;
+    if (basis === 'NULL' && !named) return new Map(patients.map((patient) => [patient, null]));
     const list = params.add(patients);
     const source = named
       ? `SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id = ANY(${list}::text[])`
       : `SELECT unnest(${list}::text[]) AS patient`;
-    const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(`SELECT p.patient, ${basis ?? 'NULL'} AS basis FROM (${source}) p`, params.values);
+    const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(`SELECT p.patient, ${basis} AS basis FROM (${source}) p`, params.values);
     return new Map(rows.map((r) => [r.patient, r.basis]));
   }
 
