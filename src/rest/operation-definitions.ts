@@ -190,6 +190,31 @@ const DEFINITIONS: readonly Definition[] = [
     ],
   },
   {
+    id: 'Patient-dispute-care',
+    code: 'dispute-care',
+    title: 'Dispute self-declared care',
+    description: "The patient disputes an organization's self-declared care: its access under it ends at once, the declaration stays for review, marked disputed.",
+    level: 'instance',
+    affectsState: true,
+    parameter: [
+      input('organization', 1, '1', 'Reference', 'The Organization whose self-declared care the patient disputes'),
+      output('disputed', 1, '1', 'integer', 'How many declarations were disputed'),
+    ],
+  },
+  {
+    id: 'Patient-care-declarations',
+    code: 'care-declarations',
+    title: 'Care declared about the patient',
+    description: "The self-declared care organizations recorded about the patient, newest first, for the patient and their representatives.",
+    level: 'instance',
+    affectsState: false,
+    parameter: [
+      input('status', 0, '1', 'code', 'open | confirmed | expired | disputed'),
+      ...PAGING,
+      output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per declaration'),
+    ],
+  },
+  {
     id: 'care-declarations',
     code: 'care-declarations',
     title: 'Self-declared care to review',
@@ -198,7 +223,7 @@ const DEFINITIONS: readonly Definition[] = [
     affectsState: false,
     parameter: [
       input('organization', 0, '1', 'id', 'Only this Organization'),
-      input('status', 0, '1', 'code', 'open | confirmed | expired'),
+      input('status', 0, '1', 'code', 'open | confirmed | expired | disputed'),
       input('reviewed', 0, '1', 'boolean', 'false: only the unreviewed ones'),
       ...PAGING,
       output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per declaration'),

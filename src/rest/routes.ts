@@ -12,7 +12,15 @@ import { patch } from './patch.js';
 import { read } from './read.js';
 import { accessLogOperation } from './access-log.js';
 import { breakGlassOperation } from './break-glass.js';
-import { attachOperation, careCodeOperation, careDeclarationsOperation, confirmCareOperation, reviewCareDeclarationOperation } from './care.js';
+import {
+  attachOperation,
+  careCodeOperation,
+  careDeclarationsOperation,
+  confirmCareOperation,
+  disputeCareOperation,
+  patientCareDeclarationsOperation,
+  reviewCareDeclarationOperation,
+} from './care.js';
 import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperation } from './duplicates.js';
 import { everythingOperation, everythingTypeOperation } from './everything.js';
 import { mergeOperation, unmergeOperation } from './merge.js';
@@ -110,6 +118,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$confirm-care', name: '$confirm-care', level: 'instance', handler: confirmCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-confirm-care` }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$dispute-care', name: '$dispute-care', level: 'instance', handler: disputeCareOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-dispute-care` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$care-declarations', name: '$care-declarations', level: 'instance', handler: patientCareDeclarationsOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-declarations` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$access-log', name: '$access-log', level: 'instance', handler: accessLogOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-access-log' }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$share-link', name: '$share-link', level: 'instance', handler: shareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-link` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$share-links', name: '$share-links', level: 'instance', handler: shareLinksOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-links` }),

@@ -24,9 +24,13 @@ export interface CareDeclarationRow {
   clientId: string;
   declaredAt: string;
   expiresAt: string;
-  status: 'open' | 'confirmed' | 'expired';
+  status: 'open' | 'confirmed' | 'expired' | 'disputed';
+  /** The Organization's name, for the patient's list. */
+  partyName?: string;
   confirmedAt?: string;
   confirmedBy?: string;
+  disputedAt?: string;
+  disputedBy?: string;
   reviewedAt?: string;
   reviewedBy?: string;
   reviewOutcome?: string;
@@ -84,9 +88,31 @@ export async function confirmDeclarations(client: SqlClient, patient: string, pa
   return confirmed.length;
 }
 
+/**
+ * The patient disputes `party`'s self-declared care: each of its declarations about `patient` not
+ * yet disputed is marked so (it stays on the review list), and the relationships their evidence
+ * opened end now, verified or not (a confirmation the patient now withdraws). Relationships from
+ * other evidence (attachment, referrals) stay. Returns how many declarations were disputed.
+ */
+export async function disputeDeclarations(client: SqlClient, patient: string, party: string, disputedBy: string): Promise<number> {
+  const disputed = await client.query<{ evidence: string }>(
+    `UPDATE care_declaration SET disputed_at = now(), disputed_by = $3 WHERE patient = $1 AND party = $2 AND disputed_at IS NULL RETURNING evidence`,
+    [patient, party, disputedBy],
+  );
+  if (disputed.length === 0) return 0;
+  await client.query(
+    `UPDATE care_relationship SET valid_until = now() WHERE patient = $1 AND party = $2 AND (resource_type || '/' || id) = ANY($3::text[])
+       AND (valid_until IS NULL OR valid_until > now())`,
+    [patient, party, [...new Set(disputed.map((d) => d.evidence))]],
+  );
+  return disputed.length;
+}
+
 export interface DeclarationQuery {
   /** One party's declarations, or every party's. */
   party?: string;
+  /** One patient's declarations, or every patient's. */
+  patient?: string;
   status?: CareDeclarationRow['status'];
   unreviewed?: boolean;
   count: number;
@@ -99,19 +125,24 @@ export async function listDeclarations(client: SqlClient, query: DeclarationQuer
   const where: string[] = [];
   const add = (value: unknown) => `$${params.push(value)}`;
   if (query.party) where.push(`party = ${add(query.party)}`);
-  if (query.status === 'confirmed') where.push('confirmed_at IS NOT NULL');
-  if (query.status === 'open') where.push('confirmed_at IS NULL AND expires_at > now()');
-  if (query.status === 'expired') where.push('confirmed_at IS NULL AND expires_at <= now()');
+  if (query.patient) where.push(`patient = ${add(query.patient)}`);
+  if (query.status === 'disputed') where.push('disputed_at IS NOT NULL');
+  if (query.status === 'confirmed') where.push('disputed_at IS NULL AND confirmed_at IS NOT NULL');
+  if (query.status === 'open') where.push('disputed_at IS NULL AND confirmed_at IS NULL AND expires_at > now()');
+  if (query.status === 'expired') where.push('disputed_at IS NULL AND confirmed_at IS NULL AND expires_at <= now()');
   if (query.unreviewed) where.push('reviewed_at IS NULL');
   if (query.cursor) {
     const [at, id] = decodeCursor(query.cursor, 2);
     where.push(`(declared_at, id) < (${add(at)}::timestamptz, ${add(id)})`);
   }
+  // The Organization's name rides along (a directory entry, outside any record) for the patient's list.
   const rows = await client.query<DeclarationRecord>(
     `SELECT id, patient, party, kind, evidence, declared_by, client_id, ${INSTANT('declared_at')} AS declared_at, ${INSTANT('expires_at')} AS expires_at,
        ${INSTANT('confirmed_at')} AS confirmed_at, confirmed_by, ${INSTANT('reviewed_at')} AS reviewed_at, reviewed_by, review_outcome, review_note,
-       CASE WHEN confirmed_at IS NOT NULL THEN 'confirmed' WHEN expires_at > now() THEN 'open' ELSE 'expired' END AS status
-     FROM care_declaration ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY declared_at DESC, id DESC LIMIT ${query.count + 1}`,
+       ${INSTANT('disputed_at')} AS disputed_at, disputed_by,
+       CASE WHEN disputed_at IS NOT NULL THEN 'disputed' WHEN confirmed_at IS NOT NULL THEN 'confirmed' WHEN expires_at > now() THEN 'open' ELSE 'expired' END AS status,
+       (SELECT o.content::jsonb->>'name' FROM resource o WHERE o.resource_type = 'Organization' AND o.id = substr(d.party, 14) AND NOT o.deleted) AS party_name
+     FROM care_declaration d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY declared_at DESC, id DESC LIMIT ${query.count + 1}`,
     params,
   );
   const page = rows.slice(0, query.count).map(toDeclaration);
@@ -150,6 +181,9 @@ interface DeclarationRecord {
   reviewed_by: string | null;
   review_outcome: string | null;
   review_note: string | null;
+  disputed_at: string | null;
+  disputed_by: string | null;
+  party_name: string | null;
 }
 
 function toDeclaration(row: DeclarationRecord): CareDeclarationRow {
@@ -164,7 +198,10 @@ function toDeclaration(row: DeclarationRecord): CareDeclarationRow {
     declaredAt: row.declared_at,
     expiresAt: row.expires_at,
     status: row.status,
+    ...(row.party_name ? { partyName: row.party_name } : {}),
     ...(row.confirmed_at ? { confirmedAt: row.confirmed_at } : {}),
+    ...(row.disputed_at ? { disputedAt: row.disputed_at } : {}),
+    ...(row.disputed_by ? { disputedBy: row.disputed_by } : {}),
     ...(row.confirmed_by ? { confirmedBy: row.confirmed_by } : {}),
     ...(row.reviewed_at ? { reviewedAt: row.reviewed_at } : {}),
     ...(row.reviewed_by ? { reviewedBy: row.reviewed_by } : {}),

@@ -20,7 +20,7 @@ export function careEvidence(client: SqlClient): CareEvidence {
     async openDeclaration(patient, party) {
       const rows = await client.query<{ expires: string | null }>(
         `SELECT ${INSTANT('max(expires_at)')} AS expires FROM care_declaration
-          WHERE patient = $1 AND party = $2 AND confirmed_at IS NULL AND expires_at > now()`,
+          WHERE patient = $1 AND party = $2 AND confirmed_at IS NULL AND disputed_at IS NULL AND expires_at > now()`,
         [patient, party],
       );
       return rows[0]?.expires ?? undefined;

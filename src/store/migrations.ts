@@ -411,6 +411,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX share_link_use_link ON share_link_use (link, used_at DESC);
   CREATE UNIQUE INDEX share_link_use_file ON share_link_use (file_token) WHERE file_token IS NOT NULL;
   `,
+  // The patient's dispute of an organization's self-declared care (src/store/care-declarations.ts):
+  // the relationship ends, the declaration stays for review, marked disputed.
+  `
+  ALTER TABLE care_declaration ADD COLUMN disputed_at timestamptz;
+  ALTER TABLE care_declaration ADD COLUMN disputed_by text;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

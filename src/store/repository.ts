@@ -18,6 +18,7 @@ import {
   type CareDeclarationRow,
   type DeclarationQuery,
   confirmDeclarations,
+  disputeDeclarations,
   issueCareCode,
   listDeclarations,
   redeemCareCode,
@@ -997,6 +998,34 @@ export class Repository {
       const confirmed = await confirmDeclarations(repo.client, patient, party, author!);
       await repo.auditMany({ action: 'E', interaction: '$confirm-care', recorded: new Date().toISOString() }, [], [patient]);
       return confirmed;
+    });
+  }
+
+  /**
+   * The patient's side of self-declared care: the declarations organizations made about `patient`,
+   * newest first, for those who read the patient's access log (the patient, their representatives).
+   * Seen, not read, like the access log: not itself an access to the record.
+   */
+  async patientCareDeclarations(patient: string, query: Omit<DeclarationQuery, 'party' | 'patient' | 'unreviewed'>): Promise<{ rows: CareDeclarationRow[]; nextCursor?: string }> {
+    if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    if (!this.access.readsAccessLogs) throw forbidden(`Only the patient, their representative or an administrator with clinical access lists who declared care for a patient`);
+    return listDeclarations(this.client, { ...query, patient });
+  }
+
+  /**
+   * The patient (or their representative) disputes `party`'s self-declared care: the relationship
+   * its declarations opened ends at once, they stay on the review list marked disputed, and the
+   * dispute is audited. Returns how many declarations were disputed; none is a 404.
+   */
+  async disputeCare(patient: string, party: string): Promise<number> {
+    const author = this.access.author;
+    if (!author?.startsWith('Patient/')) throw forbidden(`Only the patient or their representative disputes an organization's self-declared care`);
+    if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
+    return this.transaction(async (repo) => {
+      const disputed = await disputeDeclarations(repo.client, patient, party, author);
+      if (disputed === 0) throw notFound(`${party} declared no care for Patient/${patient} that is not already disputed`);
+      await repo.auditMany({ action: 'E', interaction: '$dispute-care', recorded: new Date().toISOString() }, [], [patient]);
+      return disputed;
     });
   }
 
