@@ -83,7 +83,7 @@ const range = (low: number, high: number, unit: string, appliesTo?: string): Obs
 ];
 
 /** Reference intervals as Kazakhstan's laboratories print them (SI units). */
-const REFERENCE = {
+export const REFERENCE = {
   glucose: range(3.9, 6.1, 'mmol/L'),
   hba1c: range(4, 6, '%'),
   creatinineMale: range(62, 106, 'umol/L', 'мужчины'),
@@ -93,6 +93,20 @@ const REFERENCE = {
   leukocytes: range(4, 9, '10*9/L'),
   cholesterol: [{ high: quantity(5.2, 'mmol/L') }],
 } satisfies Record<string, ObservationReferenceRange[]>;
+
+/** A measured laboratory result with its reference interval and the flag the interval gives it. */
+export function measuredResult(
+  code: CodeableConcept,
+  value: number,
+  unit: string,
+  referenceRange: ObservationReferenceRange[],
+): Pick<Observation, 'code' | 'valueQuantity' | 'referenceRange' | 'interpretation'> {
+  const low = referenceRange[0].low?.value;
+  const high = referenceRange[0].high?.value;
+  const interpretation =
+    high !== undefined && value > high ? INTERPRETATION.high : low !== undefined && value < low ? INTERPRETATION.low : INTERPRETATION.normal;
+  return { code, valueQuantity: quantity(value, unit), referenceRange, interpretation };
+}
 
 interface Dose {
   ageDays: number;
@@ -125,7 +139,7 @@ const DTAP_IPV = vaccine('J07CA02', 'diphtheria-pertussis-poliomyelitis-tetanus'
 const TD = vaccine('J07AM51', 'tetanus toxoid, combinations with diphtheria toxoid', '09', 'Td (adult), adsorbed', 'АДС-М');
 const HPV = vaccine('J07BM01', 'papillomavirus (human types 6, 11, 16, 18)', '62', 'HPV, quadrivalent', 'ВПЧ');
 const COVID_VACCINE = vaccine('J07BX03', 'covid-19 vaccines', '213', 'SARS-COV-2 (COVID-19) vaccine, UNSPECIFIED', 'Вакцина против COVID-19');
-const INFLUENZA = vaccine('J07BB02', 'influenza, inactivated, split virus or surface antigen', '141', 'Influenza, seasonal, injectable', 'Грипп');
+export const INFLUENZA = vaccine('J07BB02', 'influenza, inactivated, split virus or surface antigen', '141', 'Influenza, seasonal, injectable', 'Грипп');
 
 /** Kazakhstan's national immunization calendar for children, as of the 2020s. */
 const CHILDHOOD_CALENDAR: Dose[] = [
@@ -426,11 +440,7 @@ class CareHistory {
   }
 
   private measured(code: CodeableConcept, value: number, unit: string, referenceRange: ObservationReferenceRange[]): Pick<Observation, 'code' | 'valueQuantity' | 'referenceRange' | 'interpretation'> {
-    const low = referenceRange[0].low?.value;
-    const high = referenceRange[0].high?.value;
-    const interpretation =
-      high !== undefined && value > high ? INTERPRETATION.high : low !== undefined && value < low ? INTERPRETATION.low : INTERPRETATION.normal;
-    return { code, valueQuantity: quantity(value, unit), referenceRange, interpretation };
+    return measuredResult(code, value, unit, referenceRange);
   }
 
   private bloodCount(anaemic = false): Pick<Observation, 'code' | 'valueQuantity' | 'referenceRange' | 'interpretation'>[] {
