@@ -101,7 +101,8 @@ export async function disputeDeclarations(client: SqlClient, patient: string, pa
   );
   if (disputed.length === 0) return 0;
   await client.query(
-    `UPDATE care_relationship SET valid_until = now() WHERE patient = $1 AND party = $2 AND (resource_type || '/' || id) = ANY($3::text[])
+    // No longer verified either: an update of its evidence then keeps the end it has now (a verified row would take the evidence's).
+    `UPDATE care_relationship SET valid_until = now(), verified = false WHERE patient = $1 AND party = $2 AND (resource_type || '/' || id) = ANY($3::text[])
        AND (valid_until IS NULL OR valid_until > now())`,
     [patient, party, [...new Set(disputed.map((d) => d.evidence))]],
   );

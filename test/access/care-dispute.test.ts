@@ -89,6 +89,19 @@ for (const driver of testDrivers()) describe(`the patient lists and disputes sel
     assert.equal((await as('clinicianC', 'GET', `Patient/${PATIENT.k}`)).status, 404);
   });
 
+  test('a confirmed declaration disputed later ends too, and the organization cannot reopen it by updating its Encounter', async () => {
+    const created = ok(await as('clinicianC', 'POST', 'Encounter', encounter(PATIENT.p4)), [201]) as { id: string };
+    const citizenP4 = await server.token({ sub: 'citizen-p4', client_id: 'egov-app', scope: 'user/*.cruds', role: 'citizen', fhirUser: `Patient/${PATIENT.p4}` });
+    const asP4 = (method: string, path: string, body: unknown) => server.fhir(method, path, body, bearer(citizenP4));
+    const organization = { resourceType: 'Parameters', parameter: [{ name: 'organization', valueReference: { reference: `Organization/${ORG.C}` } }] };
+    ok(await asP4('POST', `Patient/${PATIENT.p4}/$confirm-care`, organization));
+    ok(await asP4('POST', `Patient/${PATIENT.p4}/$dispute-care`, organization));
+    assert.equal((await as('clinicianC', 'GET', `Patient/${PATIENT.p4}`)).status, 404);
+    const updated = { ...encounter(PATIENT.p4), id: created.id, reasonCode: [{ text: 'follow-up' }] };
+    assert.equal((await as('clinicianC', 'PUT', `Encounter/${created.id}`, updated)).status, 404, 'C no longer sees its Encounter to change it');
+    assert.equal((await as('clinicianC', 'GET', `Patient/${PATIENT.p4}`)).status, 404, 'still ended');
+  });
+
   test('disputing what was not declared, or again, is a 404; bad input is a 400 with its path', async () => {
     assert.equal((await dispute('citizenP2', PATIENT.p2, ORG.B)).status, 404, 'B declared nothing');
     assert.equal((await dispute('citizenP2', PATIENT.p2, ORG.C)).status, 404, 'already disputed');
