@@ -142,7 +142,7 @@ export async function listDeclarations(client: SqlClient, query: DeclarationQuer
        ${INSTANT('confirmed_at')} AS confirmed_at, confirmed_by, ${INSTANT('reviewed_at')} AS reviewed_at, reviewed_by, review_outcome, review_note,
        ${INSTANT('disputed_at')} AS disputed_at, disputed_by,
        CASE WHEN disputed_at IS NOT NULL THEN 'disputed' WHEN confirmed_at IS NOT NULL THEN 'confirmed' WHEN expires_at > now() THEN 'open' ELSE 'expired' END AS status,
-       (SELECT o.content::jsonb->>'name' FROM resource o WHERE o.resource_type = 'Organization' AND o.id = substr(d.party, 14) AND NOT o.deleted) AS party_name
+       (SELECT o.content::jsonb->>'name' FROM resource o WHERE o.resource_type = 'Organization' AND o.id = substr(d.party, length('Organization/') + 1) AND NOT o.deleted) AS party_name
      FROM care_declaration d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY declared_at DESC, id DESC LIMIT ${query.count + 1}`,
     params,
   );
