@@ -81,9 +81,8 @@ function queryOrBodyDate(request: FhirRequest): { assessmentDate?: GivenDate } {
     }
     return assessmentDate === undefined ? {} : { assessmentDate };
   }
-  const body = bodyParameters(request);
   let assessmentDate: GivenDate | undefined;
-  for (const [i, parameter] of (body.parameter ?? []).entries()) {
+  for (const [i, parameter] of bodyParameters(request).entries()) {
     const path = `Parameters.parameter[${i}]`;
     if (parameter.name !== 'assessmentDate') {
       throw badRequest(`Patient/[id]/$immds-forecast takes only assessmentDate: the patient and history are those of the record in the URL, not "${parameter.name}"`, `${path}.name`);
@@ -116,11 +115,10 @@ async function recordInput(repo: Repository, id: string): Promise<Omit<Input, 'a
 /** The type- and system-level form: `patient` and `immunization` resources in a Parameters body, as ImmDS sends them. */
 function sentInput(request: FhirRequest): Input {
   if (request.method !== 'POST') throw badRequest(`$immds-forecast without a patient id takes a Parameters body by POST`);
-  const body = bodyParameters(request);
   let assessmentDate: GivenDate | undefined;
   let patient: { resource: Patient; path: string } | undefined;
   const immunizations: { resource: Immunization; path: string }[] = [];
-  for (const [i, parameter] of (body.parameter ?? []).entries()) {
+  for (const [i, parameter] of bodyParameters(request).entries()) {
     const path = `Parameters.parameter[${i}]`;
     switch (parameter.name) {
       case 'assessmentDate':
@@ -156,9 +154,18 @@ function sentInput(request: FhirRequest): Input {
   };
 }
 
-/** A POSTed Parameters; each parameter is checked as it is read, the resources against R4 (a 422 when invalid). */
-function bodyParameters(request: FhirRequest): Parameters {
-  return parametersBody(request, `POST $immds-forecast takes a Parameters resource`, 'Parameters');
+/**
+ * The parameters of a POSTed Parameters, each a named object; what each holds is checked as it is
+ * read, a resource against R4 (a 422 when invalid), so a malformed date is the 400 it is here.
+ */
+function bodyParameters(request: FhirRequest): ParametersParameter[] {
+  // Typed as R4 says, but JSON from the wire until checked here.
+  const list = parametersBody(request, `POST $immds-forecast takes a Parameters resource`, 'Parameters').parameter ?? [];
+  if (!Array.isArray(list)) throw badRequest(`Parameters.parameter is a list`, 'Parameters.parameter');
+  for (const [i, parameter] of list.entries()) {
+    if (!isJsonObject(parameter) || typeof parameter.name !== 'string') throw badRequest(`Each $immds-forecast parameter is an object with a name`, `Parameters.parameter[${i}]`);
+  }
+  return list;
 }
 
 /** The resource of a parameter, of the type ImmDS says, valid against R4. */

@@ -216,6 +216,8 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
         'Parameters.parameter[1].resource.patient',
       ],
       ['POST', '$immds-forecast', { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: patient }, { name: 'dose', valueInteger: 1 }] }, 'Parameters.parameter[1].name'],
+      ['POST', '$immds-forecast', { resourceType: 'Parameters', parameter: { name: 'patient', resource: patient } }, 'Parameters.parameter'],
+      ['POST', '$immds-forecast', { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: patient }, null] }, 'Parameters.parameter[1]'],
     ];
     for (const [method, path, body, expression] of cases) {
       const reply = await server.fhir(method, path, body, bearer(t.citizenP1));
