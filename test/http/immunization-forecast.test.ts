@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Immunization, ImmunizationEvaluation, ImmunizationRecommendation, Parameters } from '@medplum/fhirtypes';
+import type { AuditEvent, Immunization, ImmunizationEvaluation, ImmunizationRecommendation, Parameters } from '@medplum/fhirtypes';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { bearer, buildWorld, IIN, ORG, tokens, type Tokens } from '../access/world.js';
 import { testDrivers } from '../support/database.js';
@@ -132,6 +132,9 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
     assert.equal(mmr.forecastStatus.text, 'Пора сделать');
     const kazakh = forecastOf(citizen.body).recommendation.recommendation.find((r) => r.series === 'mmr')!;
     assert.equal(kazakh.forecastStatus.text, 'Салу уақыты келді', 'Kazakh without Accept-Language');
+    const today = await server.fhir('GET', `Patient/${CHILD.oneYear}/$immds-forecast`, undefined, bearer(t.clinicianB));
+    assert.equal(today.status, 200, today.text);
+    assert.equal(forecastOf(today.body).recommendation.date, new Date(Date.now() + 5 * 3_600_000).toISOString().slice(0, 10), 'today in Kazakhstan (UTC+5) by default');
   });
 
   test('the door: a stranger, another organization\'s clinician and another citizen get 404, and nothing of the record', async () => {
@@ -227,6 +230,17 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
     }
     const get = await server.fhir('GET', 'Patient/$immds-forecast', undefined, bearer(t.citizenP1));
     assert.equal(get.status, 405, get.text);
+  });
+
+  test("the clinician's forecast is in the child's access log: who read the record, and which doses", async () => {
+    const log = await server.fhir('GET', `Patient/${CHILD.seven}/$access-log?_count=50`, undefined, bearer(t.citizenP1));
+    assert.equal(log.status, 200, log.text);
+    const byClinician = (log.body.entry as { resource: AuditEvent }[])
+      .map((e) => e.resource)
+      .filter((event) => event.agent.some((a) => a.who?.reference === 'Practitioner/pr-b') && event.agent.some((a) => a.who?.reference === `Organization/${ORG.B}`));
+    // The Patient read and the search of the doses, each recorded for the child.
+    assert.deepEqual(byClinician.map((event) => event.subtype?.[0]?.code).sort(), ['read', 'search-type']);
+    assert.ok(byClinician.every((event) => event.entity?.some((e) => e.what?.reference === `Patient/${CHILD.seven}`)));
   });
 
   test('its OperationDefinition is served and the CapabilityStatement lists it on Patient and at system level', async () => {
