@@ -19,7 +19,7 @@ import { formatDate } from './ips-text.js';
  * on the assessment date: given, due, overdue, upcoming, or no longer applicable.
  */
 
-export const IMMDS_RECOMMENDATION_PROFILE = 'http://hl7.org/fhir/us/immds/StructureDefinition/immds-immunizationrecommendation';
+const IMMDS_RECOMMENDATION_PROFILE = 'http://hl7.org/fhir/us/immds/StructureDefinition/immds-immunizationrecommendation';
 const RECOMMENDATION_STATUS = 'http://terminology.hl7.org/CodeSystem/immunization-recommendation-status';
 const IMMDS_FORECAST_STATUS = 'http://hl7.org/fhir/us/immds/CodeSystem/ForecastStatus';
 /** Densaulyq's state of one dose, which the app shows: the standard codes do not tell a due dose from a later one. */

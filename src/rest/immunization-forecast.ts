@@ -15,7 +15,7 @@ import type { AnyLevelParams, FhirRequest, FhirResponse, InteractionContext } fr
 export const IMMDS_FORECAST_OPERATION = 'http://hl7.org/fhir/us/immds/OperationDefinition/ImmDSForecastOperation';
 
 /** The inputs `$immds-forecast` takes (its served OperationDefinition lists these). */
-export const IMMDS_FORECAST_INPUTS: ReadonlySet<string> = new Set(['assessmentDate', 'patient', 'immunization']);
+const INPUTS: ReadonlySet<string> = new Set(['assessmentDate', 'patient', 'immunization']);
 
 /** How many Immunizations one search page reads; a record is read page by page to its end. */
 const PAGE = 1000;
@@ -38,7 +38,7 @@ const KAZAKHSTAN_OFFSET_MS = 5 * 3_600_000;
  */
 export async function immdsForecastOperation(request: FhirRequest, params: AnyLevelParams, context: InteractionContext): Promise<FhirResponse> {
   const locale = pickLocale(undefined, request.headers.acceptLanguage);
-  const input = params.id === undefined ? sentInput(request) : { ...queryOrBodyDate(request), ...(await recordInput(context.repo, params.id)) };
+  const input = params.id === undefined ? sentInput(request) : await recordInput(context.repo, params.id, instanceDate(request));
   const today = kazakhstanToday();
   const assessmentDate = input.assessmentDate?.value ?? today;
   if (input.patient.birthDate > today) throw badRequest(`The birth date ${input.patient.birthDate} is in the future`, input.birthDatePath);
@@ -70,31 +70,42 @@ interface Input {
   immunizations: Immunization[];
 }
 
-/** The instance-level forms take only `assessmentDate`: the patient is the one in the URL, the history their record. */
-function queryOrBodyDate(request: FhirRequest): { assessmentDate?: GivenDate } {
-  if (request.method === 'GET' || request.body === undefined) {
-    let assessmentDate: GivenDate | undefined;
-    for (const [name, value] of request.query) {
-      if (name !== 'assessmentDate') throw badRequest(`Unknown $immds-forecast parameter "${name}"${IMMDS_FORECAST_INPUTS.has(name) ? ': the patient and history are those of the record in the URL' : ''}`, name);
-      if (assessmentDate !== undefined) throw badRequest(`$immds-forecast takes one assessmentDate`, name);
-      assessmentDate = { value: date(value, name), path: name };
-    }
-    return assessmentDate === undefined ? {} : { assessmentDate };
-  }
+/**
+ * `assessmentDate` from the query, at every level; any other query parameter is refused (the
+ * patient and history are the record's, or resources sent in the body).
+ */
+function queryDate(request: FhirRequest): GivenDate | undefined {
   let assessmentDate: GivenDate | undefined;
+  for (const [name, value] of request.query) {
+    if (name !== 'assessmentDate') throw badRequest(`Unknown $immds-forecast query parameter "${name}"${INPUTS.has(name) ? `: ${name} is a resource, sent in a Parameters body` : ''}`, name);
+    if (assessmentDate !== undefined) throw badRequest(`$immds-forecast takes one assessmentDate`, name);
+    assessmentDate = { value: date(value, name), path: name };
+  }
+  return assessmentDate;
+}
+
+/** The body's `assessmentDate`, one at most, and none beside the query's. */
+function bodyDate(parameter: ParametersParameter, path: string, given: GivenDate | undefined): GivenDate {
+  if (given !== undefined) throw badRequest(`$immds-forecast takes one assessmentDate`, path);
+  return { value: date(parameter.valueDate, `${path}.valueDate`), path: `${path}.valueDate` };
+}
+
+/** The instance-level forms take only `assessmentDate`: the patient is the one in the URL, the history their record. */
+function instanceDate(request: FhirRequest): GivenDate | undefined {
+  let assessmentDate = queryDate(request);
+  if (request.method !== 'POST' || request.body === undefined) return assessmentDate;
   for (const [i, parameter] of bodyParameters(request).entries()) {
     const path = `Parameters.parameter[${i}]`;
     if (parameter.name !== 'assessmentDate') {
       throw badRequest(`Patient/[id]/$immds-forecast takes only assessmentDate: the patient and history are those of the record in the URL, not "${parameter.name}"`, `${path}.name`);
     }
-    if (assessmentDate !== undefined) throw badRequest(`$immds-forecast takes one assessmentDate`, path);
-    assessmentDate = { value: date(parameter.valueDate, `${path}.valueDate`), path: `${path}.valueDate` };
+    assessmentDate = bodyDate(parameter, path, assessmentDate);
   }
-  return assessmentDate === undefined ? {} : { assessmentDate };
+  return assessmentDate;
 }
 
 /** The patient and their completed Immunizations, read through the caller's door. */
-async function recordInput(repo: Repository, id: string): Promise<Omit<Input, 'assessmentDate'>> {
+async function recordInput(repo: Repository, id: string, assessmentDate: GivenDate | undefined): Promise<Input> {
   const patient = parseStored<Patient>(await repo.read('Patient', id));
   const immunizations: Immunization[] = [];
   const search = parseSearchRequest('Immunization', [['status', 'completed'], ['_count', String(PAGE)]]);
@@ -106,6 +117,7 @@ async function recordInput(repo: Repository, id: string): Promise<Omit<Input, 'a
     search.cursor = page.nextCursor;
   }
   return {
+    ...(assessmentDate ? { assessmentDate } : {}),
     patient: forecastPatient(patient, { reference: `Patient/${id}` }, 'Patient.birthDate'),
     birthDatePath: 'Patient.birthDate',
     immunizations,
@@ -114,16 +126,14 @@ async function recordInput(repo: Repository, id: string): Promise<Omit<Input, 'a
 
 /** The type- and system-level form: `patient` and `immunization` resources in a Parameters body, as ImmDS sends them. */
 function sentInput(request: FhirRequest): Input {
-  if (request.method !== 'POST') throw badRequest(`$immds-forecast without a patient id takes a Parameters body by POST`);
-  let assessmentDate: GivenDate | undefined;
+  let assessmentDate = queryDate(request);
   let patient: { resource: Patient; path: string } | undefined;
   const immunizations: { resource: Immunization; path: string }[] = [];
   for (const [i, parameter] of bodyParameters(request).entries()) {
     const path = `Parameters.parameter[${i}]`;
     switch (parameter.name) {
       case 'assessmentDate':
-        if (assessmentDate !== undefined) throw badRequest(`$immds-forecast takes one assessmentDate`, path);
-        assessmentDate = { value: date(parameter.valueDate, `${path}.valueDate`), path: `${path}.valueDate` };
+        assessmentDate = bodyDate(parameter, path, assessmentDate);
         break;
       case 'patient':
         if (patient) throw badRequest(`$immds-forecast takes one patient`, path);

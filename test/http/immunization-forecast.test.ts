@@ -175,7 +175,6 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
     const sent: Parameters = {
       resourceType: 'Parameters',
       parameter: [
-        { name: 'assessmentDate', valueDate: '2024-12-01' },
         { name: 'patient', resource: { resourceType: 'Patient', id: 'sent-1', birthDate: '2024-01-15', gender: 'female' } },
         { name: 'immunization', resource: immunization('sent-1', '146', '2024-02-10', 'early') },
         { name: 'immunization', resource: immunization('sent-1', '146', '2024-03-20', 'first') },
@@ -183,8 +182,9 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
         { name: 'immunization', resource: { ...immunization('sent-1', '03', '2024-11-15'), identifier: [{ system: 'urn:test', value: 'mmr-early' }] } },
       ],
     };
-    for (const path of ['Patient/$immds-forecast', '$immds-forecast']) {
-      const reply = await server.fhir('POST', path, sent, bearer(t.citizenP3));
+    const dated: Parameters = { ...sent, parameter: [{ name: 'assessmentDate', valueDate: '2024-12-01' }, ...sent.parameter!] };
+    for (const [path, body] of [['Patient/$immds-forecast', dated], ['$immds-forecast', dated], ['$immds-forecast?assessmentDate=2024-12-01', sent]] as const) {
+      const reply = await server.fhir('POST', path, body, bearer(t.citizenP3));
       assert.equal(reply.status, 200, `${path}: ${reply.text}`);
       const { recommendation, evaluations } = forecastOf(reply.body);
       assert.equal(recommendation.patient.reference, 'Patient/sent-1');
@@ -207,6 +207,8 @@ for (const driver of testDrivers()) describe(`Patient $immds-forecast: the natio
       ['POST', `Patient/${CHILD.oneYear}/$immds-forecast`, { resourceType: 'Parameters', parameter: [{ name: 'assessmentDate', valueString: 'tomorrow' }] }, 'Parameters.parameter[0].valueDate'],
       ['POST', `Patient/${CHILD.oneYear}/$immds-forecast`, { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: patient }] }, 'Parameters.parameter[0].name'],
       ['POST', `Patient/${CHILD.oneYear}/$immds-forecast`, { resourceType: 'Observation' }, 'Parameters'],
+      ['POST', `Patient/${CHILD.oneYear}/$immds-forecast?assessmentDate=2026-10-15`, { resourceType: 'Parameters', parameter: [{ name: 'assessmentDate', valueDate: '2026-10-16' }] }, 'Parameters.parameter[0]'],
+      ['POST', 'Patient/$immds-forecast?patient=x', { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: patient }] }, 'patient'],
       ['POST', 'Patient/$immds-forecast', { resourceType: 'Parameters', parameter: [{ name: 'assessmentDate', valueDate: '2026-01-01' }] }, "Parameters.parameter.where(name='patient')"],
       ['POST', 'Patient/$immds-forecast', { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: { resourceType: 'Patient', birthDate: '2099-01-01' } }] }, 'Parameters.parameter[0].resource.birthDate'],
       ['POST', 'Patient/$immds-forecast', { resourceType: 'Parameters', parameter: [{ name: 'patient', resource: { resourceType: 'Patient', birthDate: '2024-01' } }] }, 'Parameters.parameter[0].resource.birthDate'],
