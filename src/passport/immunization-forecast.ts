@@ -189,9 +189,10 @@ function toGive(series: Series, given: readonly Given[], birth: number, today: n
   for (let number = given.length + 1; number <= count; number++) {
     const scheduled = scheduledDose(series, number)!;
     const repeated = number > series.doses.length;
-    const due = repeated ? addAge(previous!, series.repeatEvery!) : Math.max(addAge(birth, scheduled.age), after(previous, scheduled.minimumInterval));
+    const due = repeated ? addAge(previous!, series.repeatEvery!) : Math.max(addAge(birth, scheduled.age), after(previous, scheduled.interval ?? scheduled.minimumInterval));
     const earliest = repeated ? due : Math.max(addAge(birth, scheduled.minimumAge), after(previous, scheduled.minimumInterval));
-    const overdue = repeated ? addAge(due, { years: 1 }) : due + (addAge(birth, scheduled.overdueAge) - addAge(birth, scheduled.age));
+    // A dose due late keeps the calendar's window: overdue as long after its due date as on schedule.
+    const overdue = repeated ? addAge(due, { years: 1 }) : Math.max(addAge(birth, scheduled.overdueAge), addAge(due, window(scheduled)));
     const state: DoseState =
       last !== undefined && Math.max(earliest, today) > last ? 'aged-out' : today >= overdue ? 'overdue' : today >= due ? 'due' : 'upcoming';
     const dates: [string, string, number][] =
@@ -218,6 +219,12 @@ function toGive(series: Series, given: readonly Given[], birth: number, today: n
     previous = Math.max(due, today);
   }
   return out;
+}
+
+/** How long after the calendar's age a dose becomes overdue, in months and days. */
+function window({ age, overdueAge }: ScheduledDose): Age {
+  const months = (a: Age) => (a.years ?? 0) * 12 + (a.months ?? 0);
+  return { months: months(overdueAge) - months(age), days: (overdueAge.days ?? 0) - (age.days ?? 0) };
 }
 
 function after(day: number | undefined, interval: Age | undefined): number {

@@ -39,6 +39,8 @@ export interface ScheduledDose {
   readonly minimumAge: Age;
   /** The least time after the series' previous valid dose for this one to count. */
   readonly minimumInterval?: Age;
+  /** The time after the previous dose the calendar gives this one at, when it states one (HPV: six months); else the minimum. */
+  readonly interval?: Age;
   /** The product the calendar gives this dose with (a key of VACCINES). */
   readonly vaccine: VaccineKey;
 }
@@ -203,7 +205,10 @@ export const NATIONAL_CALENDAR: readonly Series[] = [
     name: { kk: 'Адам папилломасы вирусы', ru: 'Вирус папилломы человека', en: 'Human papillomavirus' },
     targetDisease: [disease('240532009', 'Human papilloma virus infection')],
     // Two doses six months apart (WHO: at least five months) from 11; catch-up to 13 years 11 months.
-    doses: [atYears(11, 'hpv', years(9)), { age: { years: 11, months: 6 }, overdueAge: { years: 12, months: 6 }, minimumAge: { years: 9, months: 5 }, minimumInterval: months(5), vaccine: 'hpv' }],
+    doses: [
+      atYears(11, 'hpv', years(9)),
+      { age: { years: 11, months: 6 }, overdueAge: { years: 12, months: 6 }, minimumAge: { years: 9, months: 5 }, minimumInterval: months(5), interval: months(6), vaccine: 'hpv' },
+    ],
     maximumAge: years(14),
     gender: 'female',
   },

@@ -114,10 +114,12 @@ describe('The forecast', () => {
     assert.deepEqual(day10.get('bcg 1'), { state: 'given', vaccine: '19', given: '2026-11-22' });
   });
 
-  test('a girl has the two HPV doses at 11, six months apart', () => {
+  test('a girl has the two HPV doses at 11, six months apart, the second six months after a late first', () => {
     const rows = table(forecast('2026-11-20', '2026-11-21', [], 'female').recommendation.recommendation);
     assert.equal(rows.get('hpv 1')?.due, '2037-11-20');
     assert.equal(rows.get('hpv 2')?.due, '2038-05-20');
+    const late = table(forecast('2012-03-01', '2025-06-01', [dose('hpv', '2025-03-10')], 'female').recommendation.recommendation);
+    assert.deepEqual(late.get('hpv 2'), { state: 'upcoming', vaccine: '62', earliest: '2025-08-10', due: '2025-09-10', overdue: '2026-09-10', latest: '2026-02-28' });
   });
 
   test('a one-year-old who missed the 4-month visit: its doses overdue, the next ones moved after it', () => {
