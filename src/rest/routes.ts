@@ -25,6 +25,7 @@ import { confirmDuplicateOperation, duplicatesOperation, rejectDuplicateOperatio
 import { everythingOperation, everythingTypeOperation } from './everything.js';
 import { mergeOperation, unmergeOperation } from './merge.js';
 import { importOperation } from './import.js';
+import { IMMDS_FORECAST_OPERATION, immdsForecastOperation } from './immunization-forecast.js';
 import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
 import { PDF_TYPE } from './media-types.js';
@@ -76,6 +77,7 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: '$import', name: '$import', level: 'system', handler: importOperation, definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/import' }),
   typedRoute({ method: 'GET', pattern: '$care-declarations', name: '$care-declarations', level: 'system', handler: careDeclarationsOperation, definition: `${DENSAULYQ_OPERATIONS}/care-declarations` }),
   typedRoute({ method: 'POST', pattern: '$review-care-declaration', name: '$review-care-declaration', level: 'system', handler: reviewCareDeclarationOperation, definition: `${DENSAULYQ_OPERATIONS}/review-care-declaration` }),
+  typedRoute({ method: 'POST', pattern: '$immds-forecast', name: '$immds-forecast', level: 'system', handler: immdsForecastOperation, definition: IMMDS_FORECAST_OPERATION }),
   typedRoute({ method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),
   typedRoute({ method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),
   typedRoute({ method: 'GET', pattern: ':type/$export', name: '$export', level: 'type', handler: exportKickOff, types: ['Patient'], definition: `${BULK_DATA}/patient-export` }),
@@ -98,6 +100,7 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$match', name: '$match', level: 'type', handler: matchOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' }),
   typedRoute({ method: 'GET', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
   typedRoute({ method: 'POST', pattern: ':type/$summary', name: '$summary', level: 'type', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
+  typedRoute({ method: 'POST', pattern: ':type/$immds-forecast', name: '$immds-forecast', level: 'type', handler: immdsForecastOperation, types: ['Patient'], definition: IMMDS_FORECAST_OPERATION }),
   typedRoute({ method: 'GET', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
@@ -114,6 +117,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'GET', pattern: ':type/:id/$everything', name: '$everything', level: 'instance', handler: everythingOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$summary', name: '$summary', level: 'instance', handler: summaryOperation, types: ['Patient'], definition: IPS_SUMMARY_OPERATION, produces: [PDF_TYPE] }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$immds-forecast', name: '$immds-forecast', level: 'instance', handler: immdsForecastOperation, types: ['Patient'], definition: IMMDS_FORECAST_OPERATION }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$immds-forecast', name: '$immds-forecast', level: 'instance', handler: immdsForecastOperation, types: ['Patient'], definition: IMMDS_FORECAST_OPERATION }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$break-glass', name: '$break-glass', level: 'instance', handler: breakGlassOperation, types: ['Patient'], definition: 'http://densaulyq.kz/fhir/OperationDefinition/Patient-break-glass' }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$attach', name: '$attach', level: 'instance', handler: attachOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-attach` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$care-code', name: '$care-code', level: 'instance', handler: careCodeOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-care-code` }),
