@@ -54,7 +54,7 @@ export const kk = {
   staff: {
     title: 'Қызметкерге арналған бет',
     who: 'Сіз кімсіз',
-    username: 'Пайдаланушы',
+    username: 'Аты-жөні',
     role: 'Рөл',
     organization: 'Ұйым',
     region: 'Өңір',
@@ -141,7 +141,7 @@ export const ru: typeof kk = {
   staff: {
     title: 'Страница сотрудника',
     who: 'Кто вы',
-    username: 'Пользователь',
+    username: 'Имя',
     role: 'Роль',
     organization: 'Организация',
     region: 'Регион',
@@ -228,7 +228,7 @@ export const en: typeof kk = {
   staff: {
     title: 'Staff page',
     who: 'Who you are',
-    username: 'User',
+    username: 'Name',
     role: 'Role',
     organization: 'Organization',
     region: 'Region',

@@ -27,16 +27,23 @@ export function formatDate(value: string | undefined, locale: Locale, withTime =
   if (partial) {
     const [, year, month] = partial;
     if (!month) return year;
-    return new Intl.DateTimeFormat(tag, { year: 'numeric', month: 'long', timeZone: 'UTC' }).format(Date.UTC(Number(year), Number(month) - 1, 1));
+    return new Intl.DateTimeFormat(tag, { year: 'numeric', month: locale === 'kk' ? '2-digit' : 'long', timeZone: 'UTC' }).format(Date.UTC(Number(year), Number(month) - 1, 1));
   }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
   const time = Date.parse(dateOnly ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(time)) return undefined;
-  const options: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', ...(dateOnly ? { timeZone: 'UTC' } : {}) };
+  // Numeric in Kazakh (06.12.2026), as written there; browsers' ICU often lacks Kazakh month abbreviations.
+  const month = locale === 'kk' ? { month: '2-digit', day: '2-digit' } : { month: 'short', day: 'numeric' };
+  const options: Intl.DateTimeFormatOptions = { year: 'numeric', ...month, ...(dateOnly ? { timeZone: 'UTC' } : {}) } as Intl.DateTimeFormatOptions;
   if (withTime && !dateOnly) Object.assign(options, { hour: '2-digit', minute: '2-digit' });
   return new Intl.DateTimeFormat(tag, options).format(time);
 }
 
 export function formatNumber(value: number | undefined, locale: Locale, options?: Intl.NumberFormatOptions): string | undefined {
   return value === undefined ? undefined : new Intl.NumberFormat(intlTag(locale), options).format(value);
+}
+
+/** The namespace of a screen's catalogue file: `…/screens/access-log.i18n.ts` → `access-log`. */
+export function namespaceOf(path: string): string {
+  return path.replace(/^.*\//, '').replace(/\.i18n\.ts$/, '');
 }

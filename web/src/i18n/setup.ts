@@ -1,18 +1,13 @@
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import * as common from './common.i18n.js';
-import { LOCALES, type Catalogue, type Locale, isLocale } from './locale.js';
+import { LOCALES, type Catalogue, type Locale, isLocale, namespaceOf } from './locale.js';
 
 /**
  * Every screen's catalogue registers itself: `web/src/screens/NAME.i18n.ts` exporting `kk`, `ru`
  * and `en` becomes namespace NAME, so a screen author never edits a shared catalogue.
  */
 const screenCatalogues = import.meta.glob<Catalogue>('../screens/*.i18n.ts', { eager: true });
-
-/** The namespace of `../screens/NAME.i18n.ts`. */
-export function namespaceOf(path: string): string {
-  return path.replace(/^.*\//, '').replace(/\.i18n\.ts$/, '');
-}
 
 const LOCALE_KEY = 'densaulyq.locale';
 
