@@ -15,7 +15,7 @@ import { freePort } from '../access/harness.js';
 
 /**
  * End-to-end harness for the citizen app: the real server (PGlite, a small demo population, a
- * random port) serving the built app (web/dist; `npm run build:web`), and Debian's Chromium
+ * random port) serving the built app (web/dist, which `npm run test:web` builds first), and Debian's Chromium
  * driven by playwright-core through the real sign-in and consent pages.
  *
  *   const server = await startWebServer();
