@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { FolderAnchorStore, startAnchorWriter } from './access/audit-anchors.js';
 import { maintenanceAccess } from './access/door.js';
-import { authorizationServer } from './access/index.js';
+import { authorizationServer, ensurePublicClient } from './access/index.js';
 import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { WEB_APP_ROOT, webAppClient } from './http/web-app.js';
 import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
 import { loadCustomSearchParameters, loadHeldProfiles } from './store/custom-search-parameters.js';
@@ -39,7 +40,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     fhirBaseUrl: config.publicBaseUrl ?? `${config.origin}/fhir`,
     adminSecret: config.adminSecret,
   });
-  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken, hardening: config.hardening });
+  await ensurePublicClient(db, webAppClient(config.origin));
+  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken, hardening: config.hardening, webRoot: WEB_APP_ROOT });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -256,6 +256,22 @@ export async function decideClient(db: Database, clientId: string, decision: 'ap
   });
 }
 
+/**
+ * Keeps a public app the platform itself ships (the citizen app) registered as given: added when
+ * missing, registered again when its redirect URI or scopes changed (a new PUBLIC_ORIGIN), else
+ * left alone, so each start-up records nothing new.
+ */
+export async function ensurePublicClient(db: Database, metadata: ClientRegistration & { client_id: string }): Promise<RegisteredClient> {
+  const wanted = normalizeRegistration({ ...metadata, token_endpoint_auth_method: 'none' });
+  const existing = await getClient(db, wanted.client_id);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (existing && !existing.organization && same(existing.redirect_uris, wanted.redirect_uris) && same(existing.scope, wanted.scope) && same(existing.grant_types, wanted.grant_types)) {
+    return existing;
+  }
+  if (existing) await removeClient(db, wanted.client_id);
+  return addClient(db, wanted);
+}
+
 /** The stored registration without its secret; with `organization`, only a client acting for it. */
 export async function getClient(db: SqlClient, clientId: string, organization?: string): Promise<RegisteredClient | undefined> {
   const rows = await db.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_client WHERE client_id = $1 AND ($2::text IS NULL OR organization = $2)`, [clientId, organization ?? null]);

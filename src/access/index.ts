@@ -44,6 +44,7 @@ export {
   addClient,
   clientEvents,
   decideClient,
+  ensurePublicClient,
   getClient,
   listClients,
   organizationAdministratorNamed,

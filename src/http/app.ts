@@ -20,6 +20,7 @@ import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
 import { type HardeningSettings, registerHardening } from './hardening.js';
 import { answerClientErrors } from './client-errors.js';
+import { registerWebApp } from './web-app.js';
 import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -40,13 +41,15 @@ export interface AppOptions {
   audit?: boolean;
   /** Rate limits and CORS origins (Config.hardening); the default limits and no other origins when not given. */
   hardening?: HardeningSettings;
+  /** The built citizen app (web/dist), served at `/` when given and built. */
+  webRoot?: string;
 }
 
 /** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
 const PUBLIC_PATHS = new Set(['metadata']);
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening, webRoot }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -131,7 +134,9 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
   app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
 
+  const webAppPage = webRoot ? await registerWebApp(app, webRoot) : undefined;
   app.setNotFoundHandler((request, reply) => {
+    if (webAppPage?.(request, reply)) return;
     sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
   });
   app.setErrorHandler<FastifyError>((error, request, reply) => {
