@@ -411,6 +411,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX share_link_use_link ON share_link_use (link, used_at DESC);
   CREATE UNIQUE INDEX share_link_use_file ON share_link_use (file_token) WHERE file_token IS NOT NULL;
   `,
+  // Indexes an initial bulk load dropped (src/store/initial-load.ts), kept until they are built
+  // again, so an interrupted load is mended by the next import.
+  `
+  CREATE TABLE deferred_index (
+    name text PRIMARY KEY,
+    definition text NOT NULL
+  );
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -26,6 +26,7 @@ import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
 import { type IdentifierClaim, conflictingClaims, duplicateIdentifier } from './identifier-claims.js';
 import { DERIVED_TABLES, INDEX_DELETES, REINDEXED_TABLES, copyAll, derivedCopies, indexInserts, versionCopies } from './derived-rows.js';
+import { buildDeferredIndexes, deferIndexes } from './initial-load.js';
 import { type PreparedResource, derivedIndex, prepareResource, sameContent, versionJson, withMeta } from './prepared-resource.js';
 import { includeCondition } from './search-include.js';
 import { narrowedPatients } from './search-narrowing.js';
@@ -931,6 +932,21 @@ export class Repository {
   async analyze(): Promise<void> {
     this.requirePlatform('analyze');
     await this.client.query('ANALYZE');
+  }
+
+  /**
+   * Starts an initial load (`densaulyq import --initial`): the indexes no write reads are dropped,
+   * to be built once at the end by `buildDeferredIndexes` (src/store/initial-load.ts).
+   */
+  async deferIndexes(): Promise<void> {
+    this.requirePlatform('defer the indexes of');
+    await this.transaction((repo) => deferIndexes(repo.client));
+  }
+
+  /** Builds the indexes an initial load deferred, also those of one that was interrupted. Returns how many. */
+  async buildDeferredIndexes(): Promise<number> {
+    this.requirePlatform('index');
+    return buildDeferredIndexes(this.client);
   }
 
   /** How many current resources there are (of one type), for progress reports. */
