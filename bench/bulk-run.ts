@@ -55,8 +55,10 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
 }
 
 async function databaseCpu(url: string): Promise<() => Promise<number | undefined>> {
-  const [{ pid }] = await query<{ pid: number }>(url, 'SELECT pg_backend_pid() AS pid');
-  const postmaster = await postmasterOf(pid);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  // Read while the backend lives: its parent is the postmaster.
+  const postmaster = await postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid).finally(() => client.end());
   const before = postmaster ? await serverCpuMs(postmaster) : undefined;
   return async () => {
     const after = postmaster ? await serverCpuMs(postmaster) : undefined;

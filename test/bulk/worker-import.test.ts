@@ -45,6 +45,11 @@ for (const driver of testDrivers()) describe(`bulk import in worker threads (${d
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'densaulyq-workers-'));
     await generatePopulation({ patients: 12, seed: 3, outDir: dir });
+    // Written as text: a decimal's precision as sent (1.50, 0.010) is what a thread must not lose.
+    await writeFile(
+      join(dir, 'Decimals.ndjson'),
+      '{"resourceType":"Observation","id":"decimal-as-sent","status":"final","code":{"text":"glucose"},"valueQuantity":{"value":1.50,"unit":"mmol/L"},"referenceRange":[{"low":{"value":0.010}}]}\n',
+    );
     files = await ndjsonFiles(dir);
   });
   after(() => rm(dir, { recursive: true, force: true }));
@@ -63,6 +68,9 @@ for (const driver of testDrivers()) describe(`bulk import in worker threads (${d
       assert.deepEqual(many, one);
       assert.ok(one.written > 300, 'enough resources for several batches, some by COPY');
       for (const table of Object.keys(TABLES)) assert.deepEqual(await tableRows(threaded, table), await tableRows(single, table), table);
+      const stored = await new Repository(threaded, importAccess()).read('Observation', 'decimal-as-sent');
+      assert.match(stored.json, /"valueQuantity":\{"value":1\.50,/);
+      assert.match(stored.json, /"low":\{"value":0\.010\}/);
       const again = await importFiles(files, { repo: new Repository(threaded, importAccess()), onRejected, batchSize: 150, pool });
       assert.equal(again.written, 0, 're-running the threaded import changes nothing');
       assert.equal(again.unchanged, one.written);
@@ -93,6 +101,27 @@ for (const driver of testDrivers()) describe(`bulk import in worker threads (${d
       assert.equal(await halfWritten(db), 0);
     } finally {
       await pool.close();
+      await db.close();
+    }
+  });
+
+  test('an initial load drops the deferrable indexes and builds them again as they were, also after an interruption', async () => {
+    const db = await driver.open();
+    const indexes = async () =>
+      (await db.query<{ def: string }>(`SELECT indexdef AS def FROM pg_indexes WHERE tablename LIKE 'search_%' ORDER BY indexname`)).map((r) => r.def);
+    try {
+      const repo = new Repository(db, importAccess());
+      const before = await indexes();
+      await repo.deferIndexes();
+      const during = await indexes();
+      assert.ok(!during.some((def) => def.includes('USING gin')), 'the full-text GIN indexes wait');
+      assert.ok(during.some((def) => def.includes('search_token_value')), 'identifier claims still find their index');
+      // Interrupted here: the definitions wait in deferred_index for whoever builds them.
+      await importFiles([join(dir, 'Patient.ndjson')], { repo, onRejected: () => assert.fail('no line is rejected') });
+      assert.equal(await new Repository(db, importAccess()).buildDeferredIndexes(), 6);
+      assert.deepEqual(await indexes(), before);
+      assert.equal(await repo.buildDeferredIndexes(), 0, 'nothing left to build');
+    } finally {
       await db.close();
     }
   });
