@@ -3,12 +3,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { isResourceType } from '../fhir/definitions.js';
-import { parseFhirJson } from '../fhir/json.js';
-import { isFhirError, outcome } from '../fhir/outcome.js';
-import { validateResource } from '../fhir/validate.js';
-import { patientIdentifierIssues } from '../identity/patient-identifiers.js';
+import { outcome } from '../fhir/outcome.js';
+import type { PreparedResource } from '../store/prepared-resource.js';
 import type { Repository } from '../store/repository.js';
+import type { PreparedLine } from './prepare-line.js';
+import { type PreparePool, inThread } from './prepare-pool.js';
 
 export interface RejectedLine {
   file: string;
@@ -28,80 +27,61 @@ export interface ImportOptions {
   /** Called for every line that is not imported, with its OperationOutcome: nothing is dropped silently. */
   onRejected: (rejected: RejectedLine) => void | Promise<void>;
   onProgress?: (progress: ImportProgress) => void;
-  /** Resources per write statement. */
+  /** Lines per batch: prepared together, and written in one transaction. */
   batchSize?: number;
+  /** Where lines are parsed, validated and indexed (src/bulk/prepare-pool.ts); in this thread when omitted. */
+  pool?: PreparePool;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
-
 /**
- * Streams NDJSON lines into the store (https://hl7.org/fhir/uv/bulkdata/): each line is parsed
- * and validated on its own, valid ones are written in batches of one statement each, keeping
- * their ids, so running the same import again changes nothing. Memory stays bounded by the
- * batch size, whatever the input size: the next batch is validated while the last one is written.
+ * Streams NDJSON lines into the store (https://hl7.org/fhir/uv/bulkdata/): each line is parsed,
+ * validated and prepared on its own (in worker threads when `pool` has them), valid ones are
+ * written in batches through the repository (the door's write rules and the audit), keeping
+ * their ids, so running the same import again changes nothing. Batches are written in the
+ * order of the lines while the pool prepares the next ones; at most `pool.capacity` batches are
+ * in flight, so memory stays bounded whatever the input size.
  */
 export async function importNdjson(lines: AsyncIterable<string>, file: string, options: ImportOptions, progress = newProgress()): Promise<ImportProgress> {
   const batchSize = options.batchSize ?? 500;
-  let batch: { resource: Resource; id: string; line: number }[] = [];
-  let pending: Promise<void> = Promise.resolve();
-  let failure: { error: unknown } | undefined;
-  // The write of one batch runs while the next is parsed and validated; a failed write stops the import.
-  const flush = async () => {
-    const items = batch;
-    batch = [];
-    await pending;
-    if (failure) throw failure.error;
-    pending = options.repo.writeMany(items, 'upsert').then(
-      async ({ stored, unchanged, refused }) => {
-        progress.written += stored.length;
-        progress.unchanged += unchanged;
-        progress.rejected += refused.length;
-        for (const { item, error } of refused) await options.onRejected({ file, line: items[item].line, outcome: error.outcome });
-        options.onProgress?.(progress);
-      },
-      (error: unknown) => {
-        failure = { error };
-      },
-    );
+  const pool = options.pool ?? inThread();
+  const inFlight: Promise<PreparedLine[]>[] = [];
+  const submit = (batch: [number, string][]) => {
+    const prepared = pool.prepare(batch);
+    // Awaited in turn below; until then a failure must not count as unhandled.
+    prepared.catch(() => undefined);
+    inFlight.push(prepared);
   };
+  const writeNext = async () => {
+    const results = await inFlight.shift()!;
+    const rejected: RejectedLine[] = [];
+    const items: { prepared: PreparedResource; resource?: Resource; line: number }[] = [];
+    for (const result of results) {
+      if ('issues' in result) rejected.push({ file, line: result.line, outcome: outcome(result.issues) });
+      else items.push(result);
+    }
+    const { stored, unchanged, refused } = await options.repo.writePrepared(items, 'upsert');
+    for (const { item, error } of refused) rejected.push({ file, line: items[item]!.line, outcome: error.outcome });
+    progress.written += stored.length;
+    progress.unchanged += unchanged;
+    progress.rejected += rejected.length;
+    for (const line of rejected.sort((a, b) => a.line - b.line)) await options.onRejected(line);
+    options.onProgress?.(progress);
+  };
+  let batch: [number, string][] = [];
   let lineNumber = 0;
   for await (const text of lines) {
     lineNumber++;
     if (text.trim() === '') continue;
     progress.read++;
-    const checked = checkLine(text);
-    if ('issues' in checked) {
-      progress.rejected++;
-      await options.onRejected({ file, line: lineNumber, outcome: outcome(checked.issues) });
-      continue;
-    }
-    batch.push({ ...checked, line: lineNumber });
-    if (batch.length >= batchSize) await flush();
+    batch.push([lineNumber, text]);
+    if (batch.length < batchSize) continue;
+    submit(batch);
+    batch = [];
+    if (inFlight.length > pool.capacity) await writeNext();
   }
-  if (batch.length) await flush();
-  await pending;
-  if (failure) throw failure.error;
+  if (batch.length) submit(batch);
+  while (inFlight.length) await writeNext();
   return progress;
-}
-
-function checkLine(text: string): { resource: Resource; id: string } | { issues: OperationOutcome['issue'] } {
-  let value: unknown;
-  try {
-    value = parseFhirJson(text);
-  } catch (error) {
-    if (isFhirError(error)) return { issues: error.outcome.issue };
-    throw error;
-  }
-  const resource = value as Resource;
-  if (!resource || typeof resource !== 'object' || !isResourceType(resource.resourceType)) {
-    return { issues: [{ severity: 'error', code: 'structure', diagnostics: 'Each line must be one FHIR resource with a known resourceType', expression: ['resourceType'] }] };
-  }
-  if (typeof resource.id !== 'string' || !ID_PATTERN.test(resource.id)) {
-    return { issues: [{ severity: 'error', code: 'required', diagnostics: 'A bulk-imported resource needs a valid id', expression: [`${resource.resourceType}.id`] }] };
-  }
-  const issues = validateResource(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-  if (resource.resourceType === 'Patient') issues.push(...patientIdentifierIssues(resource));
-  return issues.length ? { issues } : { resource, id: resource.id };
 }
 
 function newProgress(): ImportProgress {

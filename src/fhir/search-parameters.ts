@@ -64,6 +64,7 @@ export function registerSearchParameters(parameters: readonly SearchParameter[])
         registered.set(key, entry);
       }
       entry.id = parameter.id;
+      entry.parameter = parameter;
       forgetDetails(resourceType, parameter.code);
     }
     indexSearchParameter(parameter);
@@ -95,7 +96,12 @@ export function unregisterSearchParameters(parameters: readonly SearchParameter[
 }
 
 /** Custom parameters in the definitions by `type|code`: the resource holding it, and the R4 one it shadows. */
-const registered = new Map<string, { id?: string; shadowed?: SearchParameter }>();
+const registered = new Map<string, { id?: string; parameter?: SearchParameter; shadowed?: SearchParameter }>();
+
+/** The SearchParameter resources registered in this process, to register them in another (a worker thread) alike. */
+export function registeredSearchParameters(): SearchParameter[] {
+  return [...new Set([...registered.values()].flatMap((entry) => (entry.parameter ? [entry.parameter] : [])))];
+}
 
 /** Medplum caches a parameter's parsed expression by type and code: a new definition under the code must not reuse it. */
 function forgetDetails(resourceType: string, code: string): void {

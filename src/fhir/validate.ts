@@ -8,7 +8,7 @@ import { definitionCheck } from './validator/profiles.js';
 import { Walk } from './validator/walk.js';
 
 export { type Locale, negotiateLocale } from './validator/messages.js';
-export { heldProfiles, registerStructureDefinitions, registryVersion } from './validator/structure-registry.js';
+export { heldProfiles, heldStructureDefinitions, registerStructureDefinitions, registryVersion } from './validator/structure-registry.js';
 
 export interface ValidateOptions {
   /** A profile the resource must also conform to (`$validate?profile=`). */

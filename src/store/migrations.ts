@@ -417,6 +417,14 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE care_declaration ADD COLUMN disputed_at timestamptz;
   ALTER TABLE care_declaration ADD COLUMN disputed_by text;
   `,
+  // Indexes an initial bulk load dropped (src/store/initial-load.ts), kept until they are built
+  // again, so an interrupted load is mended by the next import.
+  `
+  CREATE TABLE deferred_index (
+    name text PRIMARY KEY,
+    definition text NOT NULL
+  );
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -16,13 +16,21 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     },
   });
   const plain = wrap(db);
+  // PGlite has no STDIN: COPY reads the rows from a Blob it exposes as /dev/blob.
+  // https://pglite.dev/docs/api#query-options (blob)
+  const copying = (tx: Pick<PGlite, 'query'>): SqlClient => ({
+    ...wrap(tx),
+    async copyFrom(table, columns, text) {
+      await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+    },
+  });
   return {
     kind: 'pglite',
     query: plain.query,
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await db.transaction((tx) => work(wrap(tx)));
+          return await db.transaction((tx) => work(copying(tx)));
         } catch (error) {
           if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
         }

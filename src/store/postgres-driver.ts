@@ -1,4 +1,6 @@
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { type ChangeListener, type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
 
 /** How long the listening connection waits before connecting again after it was lost. */
@@ -94,7 +96,12 @@ export async function openPostgres(connectionString: string, poolSize = 16): Pro
         let broken: Error | undefined;
         try {
           await client.query('BEGIN');
-          const result = await work(wrap(client));
+          const result = await work({
+            ...wrap(client),
+            async copyFrom(table, columns, text) {
+              await pipeline([text], client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+            },
+          });
           await client.query('COMMIT');
           return result;
         } catch (error) {

@@ -1,16 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { patientCompartmentKey } from '../fhir/compartment.js';
 import { dateRange } from '../fhir/dates.js';
-import { stringifyFhir } from '../fhir/json.js';
 import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
-import { type IndexRows, extractSearchIndex, registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
+import { registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { registerStructureDefinitions } from '../fhir/validate.js';
-import { textWords } from '../fhir/text-index.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
-import { accessFacts, securityCodes } from './access-facts.js';
 import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
-import type { AccessPolicy, AuditBasis, AuditNote, CareRow, Permission, WriteVerdict } from './access-policy.js';
+import type { AccessPolicy, AuditBasis, AuditNote, Permission, WriteVerdict } from './access-policy.js';
 import { perturbedCount } from './aggregate-count.js';
 import { appendInTransaction, auditAppender } from './audit-append.js';
 import { careEvidence, heldCare, resolveParties } from './care-evidence.js';
@@ -29,7 +25,10 @@ import { ShareLinks } from './share-links.js';
 import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
-import { type IdentifierClaim, conflictingClaims, duplicateIdentifier, identifierClaims } from './identifier-claims.js';
+import { type IdentifierClaim, conflictingClaims, duplicateIdentifier } from './identifier-claims.js';
+import { DERIVED_TABLES, INDEX_DELETES, REINDEXED_TABLES, copyAll, derivedCopies, indexInserts, versionCopies } from './derived-rows.js';
+import { buildDeferredIndexes, deferIndexes } from './initial-load.js';
+import { type PreparedResource, derivedIndex, prepareResource, sameContent, versionJson, withMeta } from './prepared-resource.js';
 import { includeCondition } from './search-include.js';
 import { narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
@@ -130,36 +129,13 @@ interface CurrentVersion extends StoredResource {
   visible: boolean;
 }
 
-/** Rows derived from a resource: its search indexes, its consent rules, and the care relationships the door let it hold. */
-type DerivedRows = IndexRows & { consent: ReturnType<typeof accessFacts>['consent']; care: unknown[][] };
-
-/** The tables of rows derived from a resource at write time: search indexes and access facts. */
-const INDEX_TABLES: Record<keyof DerivedRows, { table: string; columns: string[]; types: string[] }> = {
-  token: { table: 'search_token', columns: ['code', 'system', 'value', 'text_value'], types: ['text', 'text', 'text', 'text'] },
-  string: { table: 'search_string', columns: ['code', 'value', 'normalized'], types: ['text', 'text', 'text'] },
-  date: { table: 'search_date', columns: ['code', 'low', 'high'], types: ['text', 'timestamptz', 'timestamptz'] },
-  number: { table: 'search_number', columns: ['code', 'low', 'high', 'system', 'unit'], types: ['text', 'numeric', 'numeric', 'text', 'text'] },
-  uri: { table: 'search_uri', columns: ['code', 'value'], types: ['text', 'text'] },
-  reference: { table: 'search_reference', columns: ['code', 'target_type', 'target_id', 'reference'], types: ['text', 'text', 'text', 'text'] },
-  care: {
-    table: 'care_relationship',
-    columns: ['patient', 'party', 'kind', 'valid_until', 'verified', 'asserted_by'],
-    types: ['text', 'text', 'text', 'timestamptz', 'boolean', 'text'],
-  },
-  consent: { table: 'consent_rule', columns: ['patient', 'kind', 'value', 'valid_until'], types: ['text', 'text', 'text', 'timestamptz'] },
-};
-
-/** Every table with rows derived from a resource's current version, besides `resource` itself. */
-const DERIVED_TABLES = [...Object.values(INDEX_TABLES).map((t) => t.table), 'search_text'];
-/**
- * What reindexing rebuilds: not care relationships, which the door decided from who wrote the
- * evidence when it was written (a rebuild from content alone would lose that).
- */
-const REINDEXED_TABLES = DERIVED_TABLES.filter((table) => table !== 'care_relationship');
 /** Types whose writes may claim care relationships (src/store/access-facts.ts) and so record declarations or notices. */
 const CARE_TYPES = new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'ServiceRequest', 'Task', 'Appointment', 'RelatedPerson']);
-/** CTE steps removing a resource's derived rows; `$1, $2` are its type and id. */
-const INDEX_DELETES = DERIVED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} WHERE resource_type = $1 AND id = $2)`);
+/**
+ * From this many new resources in one write on, their rows go in by COPY (where the driver has
+ * it): a COPY per table costs a round trip each, which only pays off over many rows.
+ */
+const COPY_MIN_RESOURCES = 100;
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
 
 /** An open SQL transaction Repositories share, and what is to happen in the process once it commits. */
@@ -747,16 +723,19 @@ export class Repository {
   private async checkWrite(version: NextVersion, current: CurrentVersion | undefined): Promise<WriteVerdict> {
     const existing = current && !current.deleted ? current : undefined;
     // What the trusted write (the platform, an import) claims holds as it is: nothing to look up.
-    const held = existing && !this.access.unrestricted && version.facts.care.length > 0 ? await heldCare(this.client, version.resourceType, version.id) : [];
+    const held = existing && !this.access.unrestricted && version.care.length > 0 ? await heldCare(this.client, version.resourceType, version.id) : [];
     return this.access.checkWrite(
       this.client,
       {
         resourceType: version.resourceType,
         id: version.id,
         compartment: version.compartment,
-        resource: version.full,
+        // Read only if the door asks for it: for a resource prepared in a worker that parses it again.
+        get resource() {
+          return version.full;
+        },
         ...(existing ? { current: { compartment: existing.compartment, author: existing.author, resource: () => parseStored(existing) } } : {}),
-        claims: await resolveParties(this.client, version.facts.care),
+        claims: await resolveParties(this.client, version.care),
         held,
       },
       careEvidence(this.client),
@@ -800,12 +779,14 @@ export class Repository {
    * Writes the next version of a resource with its search index rows as ONE statement (data-
    * modifying CTEs): atomic on its own, and one round trip to the server instead of eight.
    */
-  private async writeVersion(resource: Resource, id: string, current: CurrentVersion | undefined): Promise<StoredResource> {
-    const version = nextVersion(resource, id, current, this.access.author);
+  private async writeVersion(resource: Resource, id: string, current: CurrentVersion | undefined, prepared = prepareResource(resource, id)): Promise<StoredResource> {
+    const version = nextVersion(prepared, current, this.access.author, resource);
     const restricted = !this.access.unrestricted;
-    const claims = identifierClaims(resource, id);
+    const claims = prepared.claims;
     const audited = this.access.audits && version.compartment !== null;
-    if ((claims.length > 0 || restricted || audited || version.facts.care.length > 0) && !this.tx) return this.transaction((repo) => repo.writeVersion(resource, id, current));
+    if ((claims.length > 0 || restricted || audited || version.care.length > 0) && !this.tx) {
+      return this.transaction((repo) => repo.writeVersion(resource, id, current, prepared));
+    }
     const verdict = await this.checkWrite(version, current);
     if (claims.length > 0) {
       const [taken] = await conflictingClaims(this.client, claims);
@@ -822,7 +803,7 @@ export class Repository {
     steps.push(
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))`,
     );
-    steps.push(...indexInserts([{ resourceType: version.resourceType, id, resource: version.full, care: verdict.care }], params, ['$1', '$2']));
+    steps.push(...indexInserts([{ ...prepared, care: verdict.care }], params, ['$1', '$2']));
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
@@ -832,16 +813,34 @@ export class Repository {
   }
 
   /**
-   * Writes many resources in one statement: new ids are created, and with `upsert` existing ones
-   * get a new version unless their content is unchanged (so re-running an import writes nothing).
-   * Used by bulk import and by the creates of a transaction.
+   * Writes many resources together: new ids are created, and with `upsert` existing ones get a new
+   * version unless their content is unchanged (so re-running an import writes nothing). Used by
+   * bulk import, by the creates of a transaction and by seeding.
    */
-  async writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<WriteManyResult> {
+  writeMany(items: readonly { resource: Resource; id: string }[], mode: 'create' | 'upsert'): Promise<WriteManyResult> {
+    return this.writePrepared(
+      items.map(({ resource, id }) => ({ prepared: prepareResource(resource, id), resource })),
+      mode,
+    );
+  }
+
+  /**
+   * `writeMany` of resources already prepared (src/store/prepared-resource.ts), possibly in a worker
+   * thread: then the resource itself is parsed again only if the door or a definition needs it.
+   * The rows of many new resources go in by COPY, one per table; the rest in ONE statement
+   * (data-modifying CTEs), in the same transaction as the door's checks and the audit.
+   */
+  async writePrepared(items: readonly { prepared: PreparedResource; resource?: Resource }[], mode: 'create' | 'upsert'): Promise<WriteManyResult> {
     if (items.length === 0) return { stored: [], unchanged: 0, refused: [] };
-    for (const type of new Set(items.map((i) => i.resource.resourceType))) this.access.require(mode === 'create' ? 'c' : 'u', type);
-    const claims = items.flatMap(({ resource, id }, item) => identifierClaims(resource, id).map((claim) => ({ ...claim, item })));
-    const needsTransaction = claims.length > 0 || !this.access.unrestricted || this.access.audits || items.some((i) => CARE_TYPES.has(i.resource.resourceType));
-    if (needsTransaction && !this.tx) return this.transaction((repo) => repo.writeMany(items, mode));
+    for (const type of new Set(items.map((i) => i.prepared.resourceType))) this.access.require(mode === 'create' ? 'c' : 'u', type);
+    const claims = items.flatMap(({ prepared }, item) => prepared.claims.map((claim) => ({ ...claim, item })));
+    const needsTransaction =
+      claims.length > 0 ||
+      !this.access.unrestricted ||
+      this.access.audits ||
+      items.length >= COPY_MIN_RESOURCES ||
+      items.some((i) => CARE_TYPES.has(i.prepared.resourceType));
+    if (needsTransaction && !this.tx) return this.transaction((repo) => repo.writePrepared(items, mode));
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
@@ -851,26 +850,51 @@ export class Repository {
       refusedItems.add(taken.item);
       refused.push({ item: taken.item, error });
     }
-    const current = mode === 'upsert' ? await this.currentVersions(items) : new Map<string, CurrentVersion>();
+    const current = mode === 'upsert' ? await this.currentVersions(items.map((i) => i.prepared)) : new Map<string, CurrentVersion>();
     const versions: (NextVersion & { existing: boolean; verdict: WriteVerdict })[] = [];
     let unchanged = 0;
-    for (const [item, { resource, id }] of items.entries()) {
+    for (const [item, { prepared, resource }] of items.entries()) {
       if (refusedItems.has(item)) continue;
-      const row = current.get(`${resource.resourceType}/${id}`);
+      const { resourceType, id } = prepared;
+      const row = current.get(`${resourceType}/${id}`);
       // Before anything is compared: an upsert of an id the caller may not see would overwrite
       // (or, answered "unchanged", confirm the content of) what it cannot know exists; and, as for
       // update, a caller with limits may not choose a new id.
       if (mode === 'upsert' && !this.access.unrestricted && !(row && !row.deleted && row.visible)) {
-        throw Object.assign(notFound(`${resource.resourceType}/${id} is not known`), { item });
+        throw Object.assign(notFound(`${resourceType}/${id} is not known`), { item });
       }
-      if (row && !row.deleted && sameContent(row.json, resource)) {
+      if (row && !row.deleted && sameContent(row.json, prepared)) {
         unchanged++;
         continue;
       }
-      const version = nextVersion(resource, id, row, this.access.author);
-      versions.push({ ...version, existing: !!row, verdict: await this.checkWrite(version, row) });
+      const version = nextVersion(prepared, row, this.access.author, resource);
+      // Object.assign, not a spread: a spread would read `full`, parsing what no one asked for.
+      versions.push(Object.assign(version, { existing: !!row, verdict: await this.checkWrite(version, row) }));
     }
     if (versions.length === 0) return { stored: [], unchanged, refused };
+    const fresh = versions.filter((v) => !v.existing);
+    const copyFrom = this.client.copyFrom;
+    const copied = copyFrom && fresh.length >= COPY_MIN_RESOURCES ? fresh : [];
+    const stated = copied.length > 0 ? versions.filter((v) => v.existing) : versions;
+    if (stated.length > 0) await this.writeStatement(stated);
+    if (copyFrom && copied.length > 0) {
+      await copyAll({ copyFrom }, [...versionCopies(copied), ...derivedCopies(copied.map((v) => ({ ...v.prepared, care: v.verdict.care })))]);
+    }
+    await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
+    this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
+    if (versions.some((v) => v.resourceType === 'StructureDefinition')) {
+      const definitions = versions.filter((v) => v.resourceType === 'StructureDefinition').map((v) => v.full);
+      this.afterCommit(() => registerStructureDefinitions(definitions));
+    }
+    const stored = versions.map(toStoredVersion);
+    const recorded = versions[0]!.lastUpdated;
+    await this.auditMany({ action: 'C', interaction: mode === 'create' ? 'create' : 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'create'));
+    await this.auditMany({ action: 'U', interaction: 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'update'));
+    return { stored, unchanged, refused };
+  }
+
+  /** Versions with their derived rows (replacing those of the versions they follow) in one statement. */
+  private async writeStatement(versions: readonly (NextVersion & { existing: boolean; verdict: WriteVerdict })[]): Promise<void> {
     const params = new SqlParams();
     const column = (pick: (v: (typeof versions)[number]) => unknown, type: string) => `${params.add(versions.map(pick))}::${type}[]`;
     const input = `SELECT * FROM unnest(${[
@@ -896,17 +920,9 @@ export class Repository {
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security)
         SELECT resource_type, id, version_id, last_updated, compartment, content, method, author, security FROM input)`,
       ...DERIVED_TABLES.map((table, i) => `dm${i} AS (DELETE FROM ${table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(versions.map((v) => ({ resourceType: v.resourceType, id: v.id, resource: v.full, care: v.verdict.care })), params),
+      ...indexInserts(versions.map((v) => ({ ...v.prepared, care: v.verdict.care })), params),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
-    await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
-    this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
-    if (versions.some((v) => v.resourceType === 'StructureDefinition')) this.afterCommit(() => registerStructureDefinitions(versions.map((v) => v.full)));
-    const stored = versions.map(toStoredVersion);
-    const recorded = versions[0]!.lastUpdated;
-    await this.auditMany({ action: 'C', interaction: mode === 'create' ? 'create' : 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'create'));
-    await this.auditMany({ action: 'U', interaction: 'update', recorded }, stored.filter((_, i) => versions[i]!.method === 'update'));
-    return { stored, unchanged, refused };
   }
 
   /**
@@ -930,7 +946,7 @@ export class Repository {
     const steps = [
       `input AS (${input})`,
       ...REINDEXED_TABLES.map((table, i) => `d${i} AS (DELETE FROM ${table} s USING input i WHERE s.resource_type = i.resource_type AND s.id = i.id)`),
-      ...indexInserts(rows.map((r) => ({ resourceType: r.resource_type, id: r.id, resource: parseStored({ json: r.content }) })), write),
+      ...indexInserts(rows.map((r) => ({ resourceType: r.resource_type, id: r.id, ...derivedIndex(parseStored({ json: r.content }), r.id) })), write),
     ];
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, write.values);
     const last = rows[rows.length - 1]!;
@@ -946,6 +962,21 @@ export class Repository {
     await this.client.query('ANALYZE');
   }
 
+  /**
+   * Starts an initial load (`densaulyq import --initial`): the indexes no write reads are dropped,
+   * to be built once at the end by `buildDeferredIndexes` (src/store/initial-load.ts).
+   */
+  async deferIndexes(): Promise<void> {
+    this.requirePlatform('defer the indexes of');
+    await this.transaction((repo) => deferIndexes(repo.client));
+  }
+
+  /** Builds the indexes an initial load deferred, also those of one that was interrupted. Returns how many. */
+  async buildDeferredIndexes(): Promise<number> {
+    this.requirePlatform('index');
+    return buildDeferredIndexes(this.client);
+  }
+
   /** How many current resources there are (of one type), for progress reports. */
   async countCurrent(resourceType?: string): Promise<number> {
     this.requirePlatform('count');
@@ -956,9 +987,9 @@ export class Repository {
     return Number(rows[0]!.n);
   }
 
-  private async currentVersions(items: readonly { resource: Resource; id: string }[]): Promise<Map<string, CurrentVersion>> {
+  private async currentVersions(items: readonly { resourceType: string; id: string }[]): Promise<Map<string, CurrentVersion>> {
     const params = new SqlParams();
-    const input = `SELECT * FROM unnest(${params.add(items.map((i) => i.resource.resourceType))}::text[], ${params.add(items.map((i) => i.id))}::text[])`;
+    const input = `SELECT * FROM unnest(${params.add(items.map((i) => i.resourceType))}::text[], ${params.add(items.map((i) => i.id))}::text[])`;
     const visible = this.access.visible('r', params) ?? 'true';
     const rows = await this.client.query<StoredRow & { author: string | null; visible: boolean }>(
       `SELECT ${STORED_COLUMNS}, r.author, (${visible}) AS visible FROM resource r WHERE (resource_type, id) IN (${input})`,
@@ -1096,102 +1127,38 @@ export class Repository {
 type NextVersion = ReturnType<typeof nextVersion>;
 
 /**
- * The next version of a resource: id and meta set by the server, serialized once. Its author is
- * whoever created the resource (kept across versions): a hidden item stays visible to it.
+ * The next version of a prepared resource: id and meta set by the server. Its author is whoever
+ * created the resource (kept across versions): a hidden item stays visible to it. `full`, the
+ * resource with that meta, is built only when read: from `resource` when it is at hand, else
+ * parsed from the version's JSON (a resource prepared in a worker thread).
  */
-function nextVersion(resource: Resource, id: string, current: CurrentVersion | undefined, author: string | null) {
+function nextVersion(prepared: PreparedResource, current: CurrentVersion | undefined, author: string | null, resource?: Resource) {
   const versionId = current ? String(Number(current.versionId) + 1) : '1';
   const lastUpdated = new Date().toISOString();
-  const full = withMeta(resource, id, versionId, lastUpdated);
+  const json = versionJson(prepared, versionId, lastUpdated);
+  let full: Resource | undefined;
   return {
-    resourceType: resource.resourceType,
-    id,
+    resourceType: prepared.resourceType,
+    id: prepared.id,
     versionId,
     lastUpdated,
-    full,
-    json: stringifyFhir(full),
-    compartment: patientCompartmentKey(full) ?? null,
+    json,
+    compartment: prepared.compartment,
     method: (current && !current.deleted ? 'update' : 'create') as 'create' | 'update',
     author: current?.author ?? author,
-    security: securityCodes(full),
-    facts: accessFacts(full),
+    security: prepared.security,
+    care: prepared.care,
+    prepared,
+    get full(): Resource {
+      return (full ??= resource ? withMeta(resource, prepared.id, versionId, lastUpdated) : parseStored({ json }));
+    },
   };
-}
-
-function withMeta(resource: Resource, id: string, versionId?: string, lastUpdated?: string): Resource {
-  const { resourceType, id: _ignored, meta, ...content } = resource;
-  const { versionId: _v, lastUpdated: _l, ...rest } = meta ?? {};
-  const serverMeta = versionId ? { ...rest, versionId, lastUpdated } : rest;
-  return { resourceType, id, ...(Object.keys(serverMeta).length ? { meta: serverMeta } : {}), ...content } as Resource;
-}
-
-/** True when the stored JSON holds the same resource, apart from versionId and lastUpdated. */
-function sameContent(storedJson: string, incoming: Resource): boolean {
-  const stored = parseStored({ json: storedJson });
-  return stringifyFhir(withMeta(stored, stored.id!)) === stringifyFhir(withMeta(incoming, stored.id!));
 }
 
 function toStoredVersion(version: NextVersion): StoredResource {
   const { resourceType, id, versionId, lastUpdated, json, method, compartment } = version;
   return { resourceType, id, versionId, lastUpdated, deleted: false, json, method, compartment };
 }
-
-/**
- * CTE steps inserting the search index rows, access facts and full-text words of resources, one
- * unnest per table; care relationships only as the door decided them (`care`), none when omitted. `owner` names the SQL of a single resource's type and id; without it, type and id
- * columns are bound per row.
- */
-function indexInserts(
-  resources: { resourceType: string; id: string; resource: Resource; care?: readonly CareRow[] }[],
-  params: SqlParams,
-  owner?: [string, string],
-): string[] {
-  const indexed = resources.map(({ resourceType, id, resource, care }) => ({
-    resourceType,
-    id,
-    rows: {
-      ...extractSearchIndex(resource),
-      consent: accessFacts(resource).consent,
-      care: (care ?? []).map((c) => [c.patient, c.party, c.kind, c.validUntil, c.verified, c.assertedBy]),
-    } as DerivedRows,
-    text: textWords(resource),
-  }));
-  const steps: string[] = [];
-  const ownerColumns = (types: string[], ids: string[]) =>
-    owner ? `${owner[0]}, ${owner[1]}` : `${params.add(types)}::text[], ${params.add(ids)}::text[]`;
-  for (const kind of Object.keys(INDEX_TABLES) as (keyof DerivedRows)[]) {
-    const { table, columns, types } = INDEX_TABLES[kind];
-    const ownerTypes: string[] = [];
-    const ids: string[] = [];
-    const values: unknown[][] = columns.map(() => []);
-    for (const { resourceType, id, rows } of indexed) {
-      for (const row of rows[kind] as unknown[][]) {
-        ownerTypes.push(resourceType);
-        ids.push(id);
-        columns.forEach((_, c) => values[c]!.push(row[c] ?? null));
-      }
-    }
-    if (ids.length === 0) continue;
-    const arrays = columns.map((_, c) => `${params.add(values[c])}::${types[c]}[]`);
-    const select = owner
-      ? `SELECT ${owner[0]}, ${owner[1]}, * FROM unnest(${arrays.join(', ')})`
-      : `SELECT * FROM unnest(${ownerColumns(ownerTypes, ids)}, ${arrays.join(', ')})`;
-    steps.push(`i_${kind} AS (INSERT INTO ${table} (resource_type, id, ${columns.join(', ')}) ${select})`);
-  }
-  // Words travel space-joined, one string per resource: unnest cannot carry an array per row.
-  const narratives = params.add(indexed.map((r) => r.text.narrative.join(' ')));
-  const contents = params.add(indexed.map((r) => r.text.content.join(' ')));
-  const textOwner = owner ? `${owner[0]}, ${owner[1]}, ` : `t.resource_type, t.id, `;
-  const textSource = owner
-    ? `unnest(${narratives}::text[], ${contents}::text[]) AS t(narrative, content)`
-    : `unnest(${ownerColumns(indexed.map((r) => r.resourceType), indexed.map((r) => r.id))}, ${narratives}::text[], ${contents}::text[]) AS t(resource_type, id, narrative, content)`;
-  steps.push(
-    `i_text AS (INSERT INTO search_text (resource_type, id, narrative, content)
-      SELECT ${textOwner}string_to_array(t.narrative, ' '), string_to_array(t.content, ' ') FROM ${textSource})`,
-  );
-  return steps;
-}
-
 
 function toStored(row: StoredRow): StoredResource {
   return {

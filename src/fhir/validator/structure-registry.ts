@@ -32,6 +32,11 @@ export function heldDefinition(url: string): StructureDefinition | undefined {
   return held.get(url) ?? (url.includes('|') ? held.get(url.split('|')[0]) : undefined);
 }
 
+/** Every held StructureDefinition, to register them in another thread alike. */
+export function heldStructureDefinitions(): StructureDefinition[] {
+  return [...held.values()];
+}
+
 /** The canonical URLs of the held profiles constraining `type`. */
 export function heldProfiles(type: string): string[] {
   return [...held.values()].filter((d) => d.type === type && d.kind === 'resource').map((d) => d.url);
