@@ -2,9 +2,9 @@ import { useTranslation } from 'react-i18next';
 import { formatDate, formatNumber, type Locale } from '../../i18n/locale.js';
 import type { TrendPoint } from './logic.js';
 
-const WIDTH = 640;
-const HEIGHT = 240;
-const PAD = { top: 16, right: 16, bottom: 36, left: 52 };
+const WIDTH = 400;
+const HEIGHT = 220;
+const PAD = { top: 12, right: 12, bottom: 32, left: 44 };
 
 /**
  * A test's values over time as an SVG line with the reference range as a shaded band. Its own
