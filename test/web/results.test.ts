@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Observation } from '@medplum/fhirtypes';
-import { groupByTest, isAbnormal, rangeShape, resultFlag, trendPoints } from '../../web/src/screens/results/logic.js';
+import { groupByTest, isAbnormal, testCode, rangeShape, resultFlag, trendPoints } from '../../web/src/screens/results/logic.js';
 
 const lab = (id: string, code: string, date: string, value?: number, flag?: string): Observation => ({
   resourceType: 'Observation',
@@ -19,6 +19,12 @@ describe('laboratory results', () => {
     assert.deepEqual(groups.map((g) => g.key), ['http://loinc.org|14749-6', 'http://loinc.org|718-7']);
     assert.deepEqual(groups[0]!.results.map((o) => o.id), ['c', 'a', 'd']);
     assert.equal(groups[0]!.latest.id, 'c');
+  });
+
+  it('searches a test by its code, and one known only by its text not at all', () => {
+    assert.equal(testCode(lab('a', '14749-6', '2025')), 'http://loinc.org|14749-6');
+    assert.equal(testCode({ resourceType: 'Observation', status: 'final', code: { coding: [{ code: 'GLU' }] } }), 'GLU');
+    assert.equal(testCode({ resourceType: 'Observation', status: 'final', code: { text: 'Sugar' } }), undefined);
   });
 
   it('reads the interpretation as a flag in words, critical apart from merely high or low', () => {

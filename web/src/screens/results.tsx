@@ -6,7 +6,7 @@ import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate, formatNumber, type Locale } from '../i18n/locale.js';
 import { Link, useRoute } from '../ui/router.js';
 import { Async, Loading } from '../ui/states.js';
-import { type Flag, groupByTest, isAbnormal, rangeBounds, rangeShape, resultDate, resultFlag, trendPoints, unitText } from './results/logic.js';
+import { type Flag, groupByTest, isAbnormal, rangeBounds, rangeShape, resultDate, resultFlag, testCode, trendPoints, unitText } from './results/logic.js';
 import './results/results.css';
 
 /** The chart is its own chunk: only the detail of a test loads it. */
@@ -48,6 +48,7 @@ function ResultList() {
             {groups.map(({ key, latest, results }) => {
               const name = conceptText(latest.code) ?? key;
               const flag = resultFlag(latest);
+              const code = testCode(latest);
               return (
                 <li key={key} className="card result">
                   <h2 className="result-name">{name}</h2>
@@ -69,7 +70,7 @@ function ResultList() {
                   </dl>
                   <p className="result-more">
                     <span className="item-meta">{t('count', { n: results.length })}</span>{' '}
-                    <Link href={`/results?code=${encodeURIComponent(key)}`}>{t('open', { test: name })}</Link>
+                    {code && <Link href={`/results?code=${encodeURIComponent(code)}`}>{t('open', { test: name })}</Link>}
                   </p>
                 </li>
               );
@@ -84,7 +85,6 @@ function ResultList() {
 function TestDetail({ code }: { code: string }) {
   const { t } = useTranslation('results');
   const { locale } = useFhir();
-  // A group keyed by its text only has no code to search by; the list never links such a key.
   const data = useFhirData((fhir) => loadTest(fhir, code), [code]);
   const name = data.status === 'done' && data.data.length > 0 ? conceptText(data.data[data.data.length - 1]!.code) : undefined;
   return (

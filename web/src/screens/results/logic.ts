@@ -43,10 +43,16 @@ export function resultDate(observation: Observation): string | undefined {
   return observation.effectiveDateTime ?? observation.effectivePeriod?.start ?? observation.effectiveInstant ?? observation.issued;
 }
 
-/** The test's key (system|code of the first coding, else its text), shared by a test's results over time. */
-export function testKey(observation: Observation): string {
+/** The token to search a test's results by (`system|code`, or the code alone without a system); none for a test known only by its text. */
+export function testCode(observation: Observation): string | undefined {
   const coding = observation.code?.coding?.find((c) => c.code);
-  return coding ? `${coding.system ?? ''}|${coding.code}` : `text|${observation.code?.text ?? ''}`;
+  if (!coding) return undefined;
+  return coding.system ? `${coding.system}|${coding.code}` : coding.code;
+}
+
+/** The test's key (its code, else its text), shared by a test's results over time. */
+export function testKey(observation: Observation): string {
+  return testCode(observation) ?? `text:${observation.code?.text ?? ''}`;
 }
 
 export interface TestGroup {
