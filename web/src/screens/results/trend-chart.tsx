@@ -4,7 +4,7 @@ import type { TrendPoint } from './logic.js';
 
 const WIDTH = 400;
 const HEIGHT = 220;
-const PAD = { top: 12, right: 12, bottom: 32, left: 44 };
+const PAD = { top: 12, right: 14, bottom: 34, left: 48 };
 
 /**
  * A test's values over time as an SVG line with the reference range as a shaded band. Its own
@@ -21,7 +21,9 @@ export default function TrendChart({ points, low, high, unit, test, locale }: { 
   const last = points[points.length - 1]!.time;
   const x = (time: number) => PAD.left + (last === first ? 0.5 : (time - first) / (last - first)) * (WIDTH - PAD.left - PAD.right);
   const y = (value: number) => PAD.top + (1 - (value - min) / (max - min)) * (HEIGHT - PAD.top - PAD.bottom);
-  const ticks = [min + (max - min) * 0.1, (min + max) / 2, max - (max - min) * 0.1];
+  // The range's bounds are the values a reader compares with; without a range, the lowest and highest value.
+  const data = points.map((p) => p.value);
+  const ticks = low !== undefined || high !== undefined ? [low, high].filter((v): v is number => v !== undefined) : [...new Set([Math.min(...data), Math.max(...data)])];
   const label = t('chartLabel', { test, n: points.length, from: formatDate(points[0]!.date, locale), to: formatDate(points[points.length - 1]!.date, locale) });
   const bandTop = y(high ?? max);
   const bandBottom = y(low ?? min);
@@ -33,7 +35,7 @@ export default function TrendChart({ points, low, high, unit, test, locale }: { 
           <g key={tick}>
             <line className="trend-grid" x1={PAD.left} x2={WIDTH - PAD.right} y1={y(tick)} y2={y(tick)} />
             <text className="trend-axis" x={PAD.left - 6} y={y(tick)} textAnchor="end" dominantBaseline="middle">
-              {formatNumber(tick, locale, { maximumFractionDigits: 1 })}
+              {formatNumber(tick, locale, { maximumFractionDigits: 2 })}
             </text>
           </g>
         ))}
