@@ -62,19 +62,21 @@ export function bundleResources<T extends Resource>(bundle: Bundle): { matches: 
 
 /**
  * A small FHIR REST client over fetch for the app's own API (same origin), with the session's
- * bearer token. Resources come back as the server sent them, typed with @medplum/fhirtypes.
+ * bearer token and the app's language as Accept-Language (operations such as `$immds-forecast`
+ * word their answers in it). Resources come back as the server sent them, typed with @medplum/fhirtypes.
  */
 export class FhirClient {
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
     private readonly onUnauthorized: () => void = () => {},
+    private readonly language = 'kk',
   ) {}
 
   /** GET or POST a path under the base (`Patient/1`) or an absolute URL on this server (`next` links). */
   async request<T>(pathOrUrl: string, init: { method?: string; body?: unknown; accept?: string } = {}): Promise<T> {
     const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}/${pathOrUrl}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: init.accept ?? 'application/fhir+json' };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: init.accept ?? 'application/fhir+json', 'accept-language': this.language };
     if (init.body !== undefined) headers['content-type'] = 'application/fhir+json';
     const response = await fetch(url, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
     if (!response.ok) {

@@ -24,7 +24,7 @@ export function FhirProvider({ session, baseUrl, onUnauthorized, children }: { s
   const [patientId, setPatientId] = useState(session.patient);
   const locale = isLocale(i18n.language) ? i18n.language : 'kk';
   const value = useMemo<Fhir>(() => {
-    const client = new FhirClient(baseUrl, session.accessToken, onUnauthorized);
+    const client = new FhirClient(baseUrl, session.accessToken, onUnauthorized, locale);
     return {
       client,
       read: client.read.bind(client),

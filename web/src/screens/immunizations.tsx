@@ -1,6 +1,5 @@
-import type { Immunization, OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import type { Immunization, Parameters } from '@medplum/fhirtypes';
 import { useTranslation } from 'react-i18next';
-import { FhirRequestError } from '../fhir/client.js';
 import { conceptText } from '../fhir/text.js';
 import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate } from '../i18n/locale.js';
@@ -8,23 +7,10 @@ import { Async, Empty } from '../ui/states.js';
 import { type Shot, forecastRecommendation, givenDoses, shotsToGive, whenToGive } from './immunizations/logic.js';
 import './immunizations/immunizations.css';
 
-/**
- * `$immds-forecast` words vaccines and diseases in the language of Accept-Language and takes no
- * query parameter for it, while the shared client sends no such header: asked here directly.
- */
-async function forecast({ client, session, patientId, locale }: Fhir & { patientId: string }): Promise<Parameters> {
-  const response = await fetch(`${client.baseUrl}/Patient/${encodeURIComponent(patientId)}/$immds-forecast`, {
-    headers: { authorization: `Bearer ${session.accessToken}`, accept: 'application/fhir+json', 'accept-language': locale },
-  });
-  const body = (await response.json().catch(() => undefined)) as Parameters | OperationOutcome | undefined;
-  if (!response.ok || body?.resourceType !== 'Parameters') throw new FhirRequestError(response.status, body?.resourceType === 'OperationOutcome' ? body : undefined);
-  return body;
-}
-
 async function loadImmunizations(fhir: Fhir) {
   const { search, patientId } = fhir;
   if (!patientId) return { given: [], shots: [] };
-  const [immunizations, output] = await Promise.all([search<Immunization>('Immunization', { patient: patientId, _count: 200 }, { all: true, max: 1000 }), forecast({ ...fhir, patientId })]);
+  const [immunizations, output] = await Promise.all([search<Immunization>('Immunization', { patient: patientId, _count: 200 }, { all: true, max: 1000 }), fhir.operation<Parameters>(`Patient/${encodeURIComponent(patientId)}/$immds-forecast`)]);
   return { given: givenDoses(immunizations.resources), shots: shotsToGive(forecastRecommendation(output)) };
 }
 
