@@ -26,7 +26,7 @@ export async function createDemoAccounts(db: Database, repo: Repository): Promis
   const search = async <T extends Resource>(type: string, query: [string, string][], count = 1) =>
     (await repo.search(parseSearchRequest(type, [...query, ['_count', String(count)], ['_sort', '_id']]))).entries.map((e) => parseStored<T>(e));
   const adults = await search<Patient>('Patient', [['birthdate', `le${yearsAgo(25)}`], ['birthdate', `ge${yearsAgo(60)}`]], 50);
-  const patient = adults.find((p) => polyclinicOf(p)) ?? (await search<Patient>('Patient', []))[0];
+  const patient = (await richestRecord(adults.filter((p) => polyclinicOf(p)), search)) ?? (await search<Patient>('Patient', []))[0];
   const polyclinic = patient && polyclinicOf(patient);
   const role = (await search<PractitionerRole>('PractitionerRole', polyclinic ? [['organization', `Organization/${polyclinic}`]] : []))[0];
   if (patient?.id && polyclinic) {
@@ -46,6 +46,24 @@ export async function createDemoAccounts(db: Database, repo: Repository): Promis
 }
 
 type Search = <T extends Resource>(type: string, query: [string, string][], count?: number) => Promise<T[]>;
+
+/** What the passport's home screen shows first: the candidate whose record has the most of them, the first by id among equals. */
+const HOME_SECTIONS: [string, [string, string][]][] = [
+  ['Condition', [['clinical-status', 'active']]],
+  ['AllergyIntolerance', []],
+  ['MedicationRequest', [['status', 'active']]],
+];
+
+async function richestRecord(candidates: Patient[], search: Search): Promise<Patient | undefined> {
+  let best: { patient: Patient; score: number } | undefined;
+  for (const patient of candidates) {
+    let score = 0;
+    for (const [type, query] of HOME_SECTIONS) if ((await search(type, [['patient', `Patient/${patient.id}`], ...query])).length > 0) score++;
+    if (!best || score > best.score) best = { patient, score };
+    if (score === HOME_SECTIONS.length) break;
+  }
+  return best?.patient;
+}
 
 const polyclinicOf = (patient: Patient) => patient.generalPractitioner?.find((r) => r.reference?.startsWith('Organization/'))?.reference?.slice('Organization/'.length);
 
