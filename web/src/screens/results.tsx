@@ -1,5 +1,5 @@
 import type { Observation } from '@medplum/fhirtypes';
-import { Suspense, lazy } from 'react';
+import { type ReactNode, Suspense, lazy } from 'react';
 import { useTranslation } from 'react-i18next';
 import { conceptText } from '../fhir/text.js';
 import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
@@ -36,7 +36,6 @@ export default function Results() {
 
 function ResultList() {
   const { t } = useTranslation('results');
-  const { locale } = useFhir();
   const data = useFhirData(loadResults);
   return (
     <section aria-labelledby="screen-title">
@@ -47,27 +46,11 @@ function ResultList() {
           <ul className="results">
             {groups.map(({ key, latest, results }) => {
               const name = conceptText(latest.code) ?? key;
-              const flag = resultFlag(latest);
               const code = testCode(latest);
               return (
                 <li key={key} className="card result">
                   <h2 className="result-name">{name}</h2>
-                  <p className="result-value">
-                    <span className="visually-hidden">{t('latest')}: </span>
-                    <strong>{valueText(latest, locale) ?? t('noValue')}</strong> <FlagBadge flag={flag} />
-                  </p>
-                  <dl className="result-meta">
-                    <div>
-                      <dt>{t('range')}</dt>
-                      <dd>
-                        <RangeText observation={latest} />
-                      </dd>
-                    </div>
-                    <div>
-                      <dt>{t('taken')}</dt>
-                      <dd>{formatDate(resultDate(latest), locale)}</dd>
-                    </div>
-                  </dl>
+                  <ResultFacts observation={latest} latestLabel />
                   <p className="result-more">
                     <span className="item-meta">{t('count', { n: results.length })}</span>{' '}
                     {code && <Link href={`/results?code=${encodeURIComponent(code)}`}>{t('open', { test: name })}</Link>}
@@ -79,6 +62,33 @@ function ResultList() {
         )}
       </Async>
     </section>
+  );
+}
+
+/** A result's value with its flag, then its reference range, when it was taken and any `children` rows. */
+function ResultFacts({ observation, latestLabel, withTime, children }: { observation: Observation; latestLabel?: boolean; withTime?: boolean; children?: ReactNode }) {
+  const { t } = useTranslation('results');
+  const { locale } = useFhir();
+  return (
+    <>
+      <p className="result-value">
+        {latestLabel && <span className="visually-hidden">{t('latest')}: </span>}
+        <strong>{valueText(observation, locale) ?? t('noValue')}</strong> <FlagBadge flag={resultFlag(observation)} />
+      </p>
+      <dl className="result-meta">
+        <div>
+          <dt>{t('range')}</dt>
+          <dd>
+            <RangeText observation={observation} />
+          </dd>
+        </div>
+        <div>
+          <dt>{t('taken')}</dt>
+          <dd>{formatDate(resultDate(observation), locale, withTime ?? false)}</dd>
+        </div>
+        {children}
+      </dl>
+    </>
   );
 }
 
@@ -103,20 +113,7 @@ function TestDetail({ code }: { code: string }) {
             <>
               <article className="card" aria-labelledby="latest-result">
                 <h2 id="latest-result">{t('detail')}</h2>
-                <p className="result-value">
-                  <strong>{valueText(latest, locale) ?? t('noValue')}</strong> <FlagBadge flag={resultFlag(latest)} />
-                </p>
-                <dl className="result-meta">
-                  <div>
-                    <dt>{t('range')}</dt>
-                    <dd>
-                      <RangeText observation={latest} />
-                    </dd>
-                  </div>
-                  <div>
-                    <dt>{t('taken')}</dt>
-                    <dd>{formatDate(resultDate(latest), locale, true)}</dd>
-                  </div>
+                <ResultFacts observation={latest} withTime>
                   {latest.performer?.[0]?.display && (
                     <div>
                       <dt>{t('performer')}</dt>
@@ -129,7 +126,7 @@ function TestDetail({ code }: { code: string }) {
                       <dd>{latest.note.map((n) => n.text).join(' ')}</dd>
                     </div>
                   )}
-                </dl>
+                </ResultFacts>
               </article>
               <article className="card" aria-labelledby="trend">
                 <h2 id="trend">{t('trend')}</h2>
