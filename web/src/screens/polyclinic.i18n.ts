@@ -1,11 +1,47 @@
 export const kk = {
   title: 'Менің емханам',
+  current: 'Қазіргі емхана мен дәрігер',
+  none: 'Сіз ешбір емханаға тіркелмегенсіз.',
+  doctor: 'Дәрігер',
+  declarations: 'Сізді емдейтінін мәлімдеген ұйымдар',
+  declarationsIntro: 'Бұл ұйымдар сізді қабылдағанын өздері мәлімдеді, сондықтан жазбаңызды уақытша көре алады. Растасаңыз, рұқсат сақталады. Дауласаңыз, олардың қолжетімділігі тоқтатылады және тексеріледі.',
+  noDeclarations: 'Растауды күтіп тұрған мәлімдеме жоқ.',
+  declared: 'Мәлімделді: {{date}}',
+  expires: 'Мерзімі: {{date}}',
+  confirm: 'Иә, мен онда болдым',
+  dispute: 'Жоқ, мен онда болған жоқпын',
+  confirmed: 'Расталды.',
+  disputed: 'Дауланды: бұл ұйым енді жазбаңызды көрмейді.',
 };
 
 export const ru: typeof kk = {
   title: 'Моя поликлиника',
+  current: 'Текущая поликлиника и врач',
+  none: 'Вы не прикреплены ни к одной поликлинике.',
+  doctor: 'Врач',
+  declarations: 'Организации, заявившие, что лечат вас',
+  declarationsIntro: 'Эти организации сами заявили, что принимали вас, и поэтому временно видят вашу запись. Если подтвердите, доступ сохранится. Если оспорите, их доступ прекратится и будет проверен.',
+  noDeclarations: 'Нет заявлений, ожидающих подтверждения.',
+  declared: 'Заявлено: {{date}}',
+  expires: 'Действует до: {{date}}',
+  confirm: 'Да, я там был(а)',
+  dispute: 'Нет, я там не был(а)',
+  confirmed: 'Подтверждено.',
+  disputed: 'Оспорено: эта организация больше не видит вашу запись.',
 };
 
 export const en: typeof kk = {
   title: 'My polyclinic',
+  current: 'Your polyclinic and doctor now',
+  none: 'You are not attached to any polyclinic.',
+  doctor: 'Doctor',
+  declarations: 'Organizations that said they treat you',
+  declarationsIntro: 'These organizations said you visited them, so they can see your record for a while. If you confirm, their access stays. If you dispute, their access ends and is reviewed.',
+  noDeclarations: 'No visits are waiting for you to confirm.',
+  declared: 'Declared {{date}}',
+  expires: 'Until {{date}}',
+  confirm: 'Yes, I was there',
+  dispute: 'No, I was not there',
+  confirmed: 'Confirmed.',
+  disputed: 'Disputed: this organization no longer sees your record.',
 };
