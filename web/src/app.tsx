@@ -8,6 +8,7 @@ import { changeLocale } from './i18n/setup.js';
 import { CITIZEN_SCREENS, STAFF_SCREENS, screenFor } from './screens.js';
 import { Link, navigate, useRoute } from './ui/router.js';
 import { Loading } from './ui/states.js';
+import { RecordBanner } from './screens/family/banner.js';
 
 export function App() {
   const { t, i18n } = useTranslation();
@@ -96,6 +97,7 @@ export function App() {
           </section>
         ) : (
           <FhirProvider session={session} baseUrl={fhirBase()} onUnauthorized={expired}>
+            <RecordBanner />
             <Suspense fallback={<Loading />}>{screen ? <ScreenView key={screen.name} component={screen.component} /> : <p>{t('notFoundPage')}</p>}</Suspense>
           </FhirProvider>
         )}

@@ -4,7 +4,6 @@ import { nameText } from '../fhir/text.js';
 import { useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate } from '../i18n/locale.js';
 import { Async } from '../ui/states.js';
-import { RecordBanner } from './family/banner.js';
 import { familyRecords } from './family/children.js';
 
 /** Family: the citizen's children under 18 the door lets them see as legal representative, and the switch to a child's record (issue 15). */
@@ -16,7 +15,6 @@ export default function Family() {
   return (
     <section aria-labelledby="screen-title">
       <h1 id="screen-title">{t('title')}</h1>
-      <RecordBanner />
       <p className="lead">{t('intro')}</p>
       <Async data={data} isEmpty={(family) => family.children.length === 0} empty={t('empty')}>
         {(family) => (
