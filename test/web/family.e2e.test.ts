@@ -43,6 +43,9 @@ describe('family in Chromium', { timeout: 300_000 }, () => {
     // Another screen now shows the child's record: the passport's own words say whose it is.
     await page.getByRole('link', { name: 'Home' }).click();
     await page.getByText(`Record of ${childName}`).waitFor();
+    // Sharing shares the record shown, so the share screen says whose it is too.
+    await page.getByRole('link', { name: 'Share' }).click();
+    await banner.getByText(`You are looking at the record of ${childName}.`).waitFor();
     await page.getByRole('link', { name: 'Family' }).click();
     await banner.waitFor();
     await pageAtWidth(browser.context, DESKTOP);

@@ -18,9 +18,8 @@ async function loadFamily({ search, session }: Fhir) {
  */
 export default function Family() {
   const { t } = useTranslation('family');
-  const { patientId, session } = useFhir();
-  // The list does not depend on the record shown: loaded once, not again on each switch.
-  const data = useFhirData(loadFamily, [session.patient]);
+  const { patientId } = useFhir();
+  const data = useFhirData(loadFamily);
   return (
     <section aria-labelledby="screen-title">
       <h1 id="screen-title">{t('title')}</h1>

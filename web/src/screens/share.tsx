@@ -1,9 +1,10 @@
 import type { Parameters } from '@medplum/fhirtypes';
-import { type FormEvent, useEffect, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { LOCALES, type Locale, formatDate } from '../i18n/locale.js';
 import { Async, ErrorMessage } from '../ui/states.js';
+import { RecordBanner } from './family/banner.js';
 import { type CreatedLink, EXPIRY_CHOICES, MAX_LABEL, PASSCODE_LENGTH, type SharedLink, createdLink, passcodeProblem, pdfFileName, shareLinkParameters, sharedLinks } from './share/logic.js';
 import './share/share.css';
 
@@ -31,6 +32,8 @@ export default function Share() {
     <section aria-labelledby="screen-title">
       <h1 id="screen-title">{t('title')}</h1>
       <p className="lead">{t('intro')}</p>
+      {/* What is shared is the record shown: a child's, when the family screen switched to it. */}
+      <RecordBanner />
       <NewLink
         onCreated={(link) => {
           setCreated(link);
@@ -154,6 +157,9 @@ function CreatedLinkCard({ link, onClose }: { link: CreatedLink; onClose(): void
   const [qr, setQr] = useState<string>();
   const [qrFailed, setQrFailed] = useState(false);
   const [copied, setCopied] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Below the form on a phone: brought into view and announced.
+  useEffect(() => heading.current?.focus(), [link.link]);
   useEffect(() => {
     let current = true;
     import('qrcode')
@@ -171,7 +177,7 @@ function CreatedLinkCard({ link, onClose }: { link: CreatedLink; onClose(): void
   };
   return (
     <article className="card created-link" aria-labelledby="created-title" data-testid="created-link">
-      <h2 id="created-title">{t('created.title')}</h2>
+      <h2 id="created-title" ref={heading} tabIndex={-1}>{t('created.title')}</h2>
       <p role="status">{t('created.expires', { date: formatDate(link.expires, locale, true) ?? '' })}</p>
       {qr ? <img className="qr" src={qr} alt={t('created.qrAlt')} width={320} height={320} /> : qrFailed ? <p>{t('created.qrFailed')}</p> : <p className="state state-loading">{t('created.qrLoading')}</p>}
       <div className="copyable">

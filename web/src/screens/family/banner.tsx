@@ -23,7 +23,6 @@ export function RecordBanner() {
   return (
     <div className="record-banner" role="status" data-testid="record-banner">
       <p>
-        <span aria-hidden="true">👪 </span>
         <strong>{t('banner.viewing', { name: who })}</strong> {t('banner.explain')}
       </p>
       <button type="button" className="primary" onClick={() => setPatientId(session.patient)}>
