@@ -1,47 +1,66 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { useTranslation } from 'react-i18next';
 import { nameText } from '../fhir/text.js';
-import { useFhir, useFhirData } from '../fhir/use-fhir.js';
+import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate } from '../i18n/locale.js';
 import { Async } from '../ui/states.js';
-import { familyRecords } from './family/children.js';
+import { ageOn, familyOf } from './family/logic.js';
 
-/** Family: the citizen's children under 18 the door lets them see as legal representative, and the switch to a child's record (issue 15). */
+async function loadFamily({ search, session }: Fhir) {
+  const { resources } = await search<Patient>('Patient', { _count: 50 }, { all: true, max: 200 });
+  return familyOf(resources, session.patient);
+}
+
+/**
+ * The citizen and the children they may see as legal representative (`GET Patient`); choosing a
+ * child switches every screen to the child's record until the citizen switches back.
+ */
 export default function Family() {
   const { t } = useTranslation('family');
-  const { session, patientId, setPatientId, locale } = useFhir();
-  // Not keyed by the record shown: the list is the citizen's, whoever is shown.
-  const data = useFhirData(async ({ search }) => familyRecords((await search<Patient>('Patient', {}, { all: true })).resources, session.patient));
+  const { patientId } = useFhir();
+  const data = useFhirData(loadFamily);
   return (
     <section aria-labelledby="screen-title">
       <h1 id="screen-title">{t('title')}</h1>
       <p className="lead">{t('intro')}</p>
-      <Async data={data} isEmpty={(family) => family.children.length === 0} empty={t('empty')}>
-        {(family) => (
-          <ul className="items family">
-            {[...(family.self ? [family.self] : []), ...family.children].map((p) => {
-              const own = p.id === session.patient;
-              const name = own ? t('me') : (nameText(p.name) ?? p.id ?? '');
-              const born = formatDate(p.birthDate, locale);
-              return (
-                <li key={p.id} className="card">
-                  <span className="item-main">{name}</span>
-                  {born && !own && <span className="item-meta">{t('born', { date: born })}</span>}
-                  {p.id === patientId ? (
-                    <span className="item-meta" aria-current="true">
-                      <strong>✓ {t('shown')}</strong>
-                    </span>
-                  ) : (
-                    <button type="button" onClick={() => setPatientId(p.id)}>
-                      {own ? t('back') : t('open', { name })}
-                    </button>
-                  )}
-                </li>
-              );
-            })}
-          </ul>
+      <Async data={data}>
+        {({ self, children }) => (
+          <>
+            <ul className="family" aria-label={t('people')}>
+              {self && <Member patient={self} own shown={patientId === self.id} />}
+              {children.map((child) => (
+                <Member key={child.id} patient={child} own={false} shown={patientId === child.id} />
+              ))}
+            </ul>
+            {children.length === 0 && <p className="state state-empty">{t('noChildren')}</p>}
+          </>
         )}
       </Async>
     </section>
+  );
+}
+
+function Member({ patient, own, shown }: { patient: Patient; own: boolean; shown: boolean }) {
+  const { t } = useTranslation('family');
+  const { setPatientId, locale } = useFhir();
+  const name = nameText(patient.name) ?? patient.id ?? '';
+  const age = ageOn(patient.birthDate);
+  const headingId = `member-${patient.id}`;
+  return (
+    <li className="card" data-shown={shown} aria-labelledby={headingId}>
+      <h2 id={headingId}>{own ? t('you', { name }) : name}</h2>
+      {patient.birthDate && <p className="item-meta">{t('born', { date: formatDate(patient.birthDate, locale), age: age ?? '–' })}</p>}
+      {!own && <p>{t('childRights')}</p>}
+      {shown ? (
+        <p className="shown-now">
+          <span aria-hidden="true">✓ </span>
+          {t('shownNow')}
+        </p>
+      ) : (
+        <button type="button" className={own ? undefined : 'primary'} onClick={() => setPatientId(patient.id)}>
+          {own ? t('showMine') : t('showChild', { name })}
+        </button>
+      )}
+    </li>
   );
 }

@@ -1,26 +1,32 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { useTranslation } from 'react-i18next';
 import { nameText } from '../../fhir/text.js';
-import { useFhir, useFhirData } from '../../fhir/use-fhir.js';
+import { type Fhir, useFhir, useFhirData } from '../../fhir/use-fhir.js';
+import './family.css';
+
+async function shownName({ read, patientId, session }: Fhir): Promise<string | undefined> {
+  if (!patientId || patientId === session.patient) return undefined;
+  const patient = await read<Patient>('Patient', patientId);
+  return nameText(patient.name) ?? patientId;
+}
 
 /**
- * Whose record is shown, when it is not the citizen's own, with the way back. The family screen
- * shows it; the shell can mount it above every screen.
+ * Whose record the app shows, when it is not the citizen's own (a child's, chosen on the family
+ * screen), and the way back. Nothing while the citizen sees their own record.
  */
 export function RecordBanner() {
   const { t } = useTranslation('family');
   const { patientId, session, setPatientId } = useFhir();
-  const child = patientId !== undefined && patientId !== session.patient;
-  const data = useFhirData(async ({ read, patientId: id }) => (child && id ? read<Patient>('Patient', id) : undefined), [child]);
-  if (!child) return null;
-  const name = data.status === 'done' && data.data ? (nameText(data.data.name) ?? patientId) : patientId;
+  const name = useFhirData(shownName);
+  if (!patientId || patientId === session.patient) return null;
+  const who = name.status === 'done' && name.data ? name.data : t('aChild');
   return (
-    <div className="card record-banner" role="status">
+    <div className="record-banner" role="status" data-testid="record-banner">
       <p>
-        <strong>{t('banner', { name })}</strong>
+        <strong>{t('banner.viewing', { name: who })}</strong> {t('banner.explain')}
       </p>
-      <button type="button" onClick={() => setPatientId(session.patient)}>
-        {t('back')}
+      <button type="button" className="primary" onClick={() => setPatientId(session.patient)}>
+        {t('banner.back')}
       </button>
     </div>
   );
