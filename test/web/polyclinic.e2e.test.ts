@@ -55,6 +55,7 @@ describe('My polyclinic in Chromium', { timeout: 300_000 }, () => {
     await visit.getByRole('button', { name: 'Take back my confirmation' }).click();
     await page.getByRole('status').filter({ hasText: `Done: ${open.organizationName} no longer sees your record.` }).waitFor();
     await visit.getByText('You disagreed').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'status', 'focus goes to what happened, not lost with the buttons');
     assert.equal(await visit.getByRole('button').count(), 0, 'nothing left to decide');
     assert.deepEqual((await declarations('disputed')).map((d) => d.organization), [open.organization]);
     const again = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}/$dispute-care`, {
@@ -86,5 +87,10 @@ describe('My polyclinic in Chromium', { timeout: 300_000 }, () => {
     await screenshot(page, 'polyclinic-en');
     await pageAtWidth(browser.context, DESKTOP);
     await screenshot(page, 'polyclinic-en');
+
+    await page.getByRole('button', { name: 'Русский' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Моя поликлиника' }).waitFor();
+    await visit.getByText('Вы не согласились').waitFor();
+    await screenshot(page, 'polyclinic-ru');
   });
 });

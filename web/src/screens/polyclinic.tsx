@@ -47,15 +47,23 @@ export default function Polyclinic() {
   const { t } = useTranslation('polyclinic');
   const data = useFhirData(loadPolyclinic);
   const [notice, setNotice] = useState('');
+  const noticeRef = useRef<HTMLParagraphElement>(null);
+  // The buttons pressed are gone after the reload: keyboard focus goes to what happened.
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus();
+  }, [notice]);
   const done = (message: string) => {
     setNotice(message);
     data.reload();
   };
+  const change = (care: { organizations: Organization[]; attachedTo: string[] }) => (
+    <ChangePolyclinic current={care.organizations} attachedTo={care.attachedTo} onAttached={(name) => done(t('attached', { name }))} />
+  );
   return (
     <section aria-labelledby="screen-title" className="polyclinic">
       <h1 id="screen-title">{t('title')}</h1>
       <p className="lead">{t('intro')}</p>
-      <p className={notice ? 'notice' : 'visually-hidden'} role="status" aria-live="polite">
+      <p className={notice ? 'notice' : 'visually-hidden'} role="status" aria-live="polite" tabIndex={-1} ref={noticeRef}>
         {notice}
       </p>
       <Async data={data} isEmpty={(value) => value === undefined}>
@@ -84,7 +92,7 @@ export default function Polyclinic() {
                   </dl>
                 )}
               </article>
-              <ChangePolyclinic current={care.organizations} attachedTo={care.attachedTo} onAttached={(name) => done(t('attached', { name }))} />
+              {!awaiting(care.declaring) && change(care)}
               <section className="card" aria-labelledby="declarations">
                 <h2 id="declarations">{t('declarations')}</h2>
                 <p>{t('declarationsHelp')}</p>
@@ -98,6 +106,7 @@ export default function Polyclinic() {
                   </ul>
                 )}
               </section>
+              {awaiting(care.declaring) && change(care)}
             </>
           )
         }
@@ -105,6 +114,9 @@ export default function Polyclinic() {
     </section>
   );
 }
+
+/** A visit awaiting the citizen's answer comes before changing polyclinic: it has a deadline. */
+const awaiting = (declaring: DeclaringOrganization[]) => declaring.some((g) => g.confirmable);
 
 function addressText(o: Organization): string | undefined {
   const address = o.address?.[0];
