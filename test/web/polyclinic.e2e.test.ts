@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Bundle, Organization, Patient } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Organization, Patient } from '@medplum/fhirtypes';
+import { mintAccessToken } from '../../src/access/tokens.js';
 import { declarationsOf } from '../../web/src/screens/polyclinic/logic.js';
+import { decodeJwt } from '../access/harness.js';
 import { DESKTOP, PHONE, type WebServer, pageAtWidth, screenshot, signInAs, startWebServer } from './browser-harness.js';
 
 const POLYCLINIC = 'http://densaulyq.kz/fhir/CodeSystem/facility-type|polyclinic';
@@ -32,6 +34,12 @@ describe('My polyclinic in Chromium', { timeout: 300_000 }, () => {
     const [open] = await declarations('open');
     assert.ok(open?.organizationName, 'the demo citizen has an open self-declared visit');
 
+    // A clinician of the organization that declared the visit, with a token as the token endpoint would sign it.
+    const { iss, aud } = decodeJwt(token) as { iss: string; aud: string };
+    const visiting = await mintAccessToken(server.running.db, { sub: 'demo-visiting-clinician', client_id: 'densaulyq-cli', scope: 'user/*.cruds', role: 'clinician', organization: open.organization }, { issuer: iss, fhirBaseUrl: aud });
+    const readAsVisiting = () => fetch(`${server.fhirBase}/Patient/${server.citizenPatient}`, { headers: { authorization: `Bearer ${visiting.access_token}`, accept: 'application/fhir+json' } });
+    assert.equal((await readAsVisiting()).status, 200, 'the self-declared visit lets its organization in while open');
+
     await page.getByRole('link', { name: 'Емханам' }).click();
     await page.getByRole('heading', { level: 1, name: 'Менің емханам' }).waitFor();
     const currentCard = page.locator('article[aria-labelledby="current-care"]');
@@ -58,6 +66,14 @@ describe('My polyclinic in Chromium', { timeout: 300_000 }, () => {
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'status', 'focus goes to what happened, not lost with the buttons');
     assert.equal(await visit.getByRole('button').count(), 0, 'nothing left to decide');
     assert.deepEqual((await declarations('disputed')).map((d) => d.organization), [open.organization]);
+    assert.equal((await readAsVisiting()).status, 404, 'the disputed organization no longer sees the record');
+    const log = (await api<Bundle<AuditEvent>>(`Patient/${server.citizenPatient}/$access-log?_count=20`)).entry!.map((e) => e.resource!);
+    const byVisiting = log.filter((e) => e.agent.some((a) => a.who?.reference === `Organization/${open.organization}`));
+    // The read the open visit allowed is in the citizen's access log, marked self-declared.
+    assert.ok(
+      byVisiting.some((e) => e.outcome === '0' && e.meta?.security?.some((s) => s.code === 'self-declared')),
+      JSON.stringify(byVisiting.map((e) => [e.outcome, e.meta?.security])),
+    );
     const again = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}/$dispute-care`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
