@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
-import { byOrganization, declarationOf, declarationsOf, polyclinicSearch, primaryCare } from '../../web/src/screens/polyclinic/logic.js';
+import { byOrganization, declarationOf, declarationsOf, disputeEffect, polyclinicSearch, primaryCare } from '../../web/src/screens/polyclinic/logic.js';
 
 /** A declaration as `$care-declarations` writes it (src/rest/care.ts). */
 function declaration(id: string, organization: string, status: string, declared: string, name?: string): Parameters {
@@ -53,6 +53,14 @@ describe('the My polyclinic screen logic', () => {
         ['old', 'Old', 1, false, true],
       ],
     );
+  });
+
+  it('says what disputing does now: ends open or confirmed access, or only asks for review once access expired', () => {
+    const effect = (...statuses: string[]) => disputeEffect(byOrganization(statuses.map((status, n) => declarationOf(declaration(`d${n}`, 'o1', status, `2026-12-0${n + 1}T09:00:00Z`))!))[0]!);
+    assert.equal(effect('open', 'confirmed'), 'dispute');
+    assert.equal(effect('confirmed', 'expired'), 'withdraw');
+    assert.equal(effect('expired'), 'expired');
+    assert.equal(effect('disputed'), undefined);
   });
 
   it('finds the primary-care organization and doctor among the Patient’s general practitioners', () => {

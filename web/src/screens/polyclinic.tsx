@@ -5,7 +5,7 @@ import { nameText } from '../fhir/text.js';
 import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate } from '../i18n/locale.js';
 import { Async, Empty, ErrorMessage, Loading } from '../ui/states.js';
-import { type DeclaringOrganization, byOrganization, declarationsOf, polyclinicSearch, primaryCare } from './polyclinic/logic.js';
+import { type DeclaringOrganization, byOrganization, declarationsOf, disputeEffect, polyclinicSearch, primaryCare } from './polyclinic/logic.js';
 import './polyclinic/polyclinic.css';
 
 /** At most this many declarations are listed (they are rare: one per walk-in visit elsewhere). */
@@ -234,6 +234,8 @@ function ChangePolyclinic({ current, attachedTo, onAttached }: { current: Organi
   );
 }
 
+const DISPUTE_EFFECT = { dispute: 'disputeCareEffect', withdraw: 'withdrawEffect', expired: 'disputeExpiredEffect' } as const;
+
 /** One organization's self-declared care: its visits, and the citizen's choices with what each does. */
 function DeclaringCard({ group, onDone }: { group: DeclaringOrganization; onDone: (message: string) => void }) {
   const { t } = useTranslation('polyclinic');
@@ -254,7 +256,7 @@ function DeclaringCard({ group, onDone }: { group: DeclaringOrganization; onDone
       setState({ busy: false, error });
     }
   };
-  const withdrawing = !group.confirmable && group.disputable && group.declarations.some((d) => d.status === 'confirmed');
+  const dispute = disputeEffect(group);
   return (
     <li className={`card declaring-organization${group.confirmable ? ' awaiting' : ''}`} aria-labelledby={headingId}>
       <h3 id={headingId}>{name}</h3>
@@ -273,18 +275,18 @@ function DeclaringCard({ group, onDone }: { group: DeclaringOrganization; onDone
         ))}
       </ul>
       {group.confirmable && <p>{t('confirmCareEffect', { name })}</p>}
-      {group.disputable && <p>{t(withdrawing ? 'withdrawEffect' : 'disputeCareEffect', { name })}</p>}
+      {dispute && <p>{t(DISPUTE_EFFECT[dispute], { name })}</p>}
       {state.error !== undefined && <ErrorMessage error={state.error} />}
-      {(group.confirmable || group.disputable) && (
+      {(group.confirmable || dispute) && (
         <div className="actions">
           {group.confirmable && (
             <button type="button" className="primary" disabled={state.busy} onClick={() => void act('$confirm-care')}>
               {t('confirmCare')}
             </button>
           )}
-          {group.disputable && (
+          {dispute && (
             <button type="button" disabled={state.busy} onClick={() => void act('$dispute-care')}>
-              {t(withdrawing ? 'withdraw' : 'disputeCare')}
+              {t(dispute === 'withdraw' ? 'withdraw' : 'disputeCare')}
             </button>
           )}
         </div>

@@ -71,6 +71,17 @@ export function byOrganization(declarations: readonly Declaration[]): DeclaringO
   return [...groups.values()].sort((a, b) => Number(b.confirmable) - Number(a.confirmable) || newest(b).localeCompare(newest(a)));
 }
 
+/**
+ * What disputing an organization's declarations does now, as the screen says it: ends the access an
+ * open visit gives (`dispute`) or a confirmed one (`withdraw`, taking the confirmation back); an
+ * expired one's access has ended already (`expired`: only the review remains). Undefined: nothing to dispute.
+ */
+export function disputeEffect(group: DeclaringOrganization): 'dispute' | 'withdraw' | 'expired' | undefined {
+  if (!group.disputable) return undefined;
+  if (group.confirmable) return 'dispute';
+  return group.declarations.some((d) => d.status === 'confirmed') ? 'withdraw' : 'expired';
+}
+
 /** The primary-care organizations and doctors the Patient names (`generalPractitioner`), as ids. */
 export function primaryCare(patient: Patient): { organizations: string[]; practitioners: string[] } {
   const care = patient.generalPractitioner ?? [];
