@@ -43,6 +43,8 @@ describe('the privacy and access-log screens in Chromium', { timeout: 300_000 },
     // The access log, in Kazakh: the citizen's own looks, dated with numbers (no English month).
     await page.getByRole('link', { name: 'Кім қарады', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Жазбамды кім қарады' }).waitFor();
+    await page.getByText(/Өзіңіздің қарағандарыңыз жасырылды: \d+/).waitFor();
+    await page.getByLabel('Өзіңіздің (және отбасыңыздың) қарағандарын да көрсету').check();
     const first = page.locator('li.access').first();
     await first.waitFor();
     const when = (await first.locator('time').textContent()) ?? '';

@@ -75,9 +75,18 @@ function Log({ first }: { first: Page }) {
       setMore({ status: 'error', error });
     }
   };
-  const accesses = pages.flatMap((p) => p.accesses);
+  const [showOwn, setShowOwn] = useState(false);
+  const all = pages.flatMap((p) => p.accesses);
+  // The citizen's own looks (and their representatives') are most of the log: shown on request, so others' stand out.
+  const accesses = showOwn ? all : all.filter((a) => a.role !== 'citizen');
+  const ownHidden = all.length - accesses.length;
   return (
     <>
+      <p className="access-own">
+        <input id="show-own" type="checkbox" checked={showOwn} onChange={(e) => setShowOwn(e.target.checked)} />
+        <label htmlFor="show-own">{t('showOwn')}</label>
+      </p>
+      {ownHidden > 0 && <p className="item-meta">{t('ownHidden', { n: ownHidden })}</p>}
       <ol className="access-log" aria-label={t('listLabel')}>
         {accesses.map((access) => (
           <AccessEntry key={access.id} access={access} names={names} />
