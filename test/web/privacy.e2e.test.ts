@@ -40,6 +40,12 @@ describe('the privacy and access-log screens in Chromium', { timeout: 300_000 },
     await page.getByRole('button', { name: '«Психикалық денсаулық» жасыру' }).waitFor();
     assert.deepEqual(await activeConsents(server, token), []);
 
+    // Enough looks for more than one page of the log (20 a page).
+    for (let i = 0; i < 25; i++) {
+      const response = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200);
+    }
+
     // The access log, in Kazakh: the citizen's own looks, dated with numbers (no English month).
     await page.getByRole('link', { name: 'Кім қарады', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Жазбамды кім қарады' }).waitFor();
@@ -52,6 +58,10 @@ describe('the privacy and access-log screens in Chromium', { timeout: 300_000 },
     assert.doesNotMatch(when, /[A-Za-z]/);
     assert.ok((await first.textContent())?.includes('Сіз'), 'the citizen’s own look says “you”');
     assert.equal(await page.locator('.state-error').count(), 0);
+    // Paged: the next page follows the Bundle's next link and adds to the list.
+    assert.equal(await page.locator('li.access').count(), 20);
+    await page.getByRole('button', { name: 'Тағы көрсету' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('li.access').length > 20);
     await screenshot(page, 'access-log-kk');
     await pageAtWidth(browser.context, PHONE);
     await screenshot(page, 'access-log-kk');
