@@ -26,8 +26,7 @@ async function readPage(fhir: Fhir, bundle: Bundle): Promise<Page> {
   // A name that cannot be read (gone, or not for the citizen to see) leaves the reference's place to plain words.
   await Promise.all(
     referencesToName(accesses).map(async (reference) => {
-      const [type, id] = reference.split('/') as [string, string];
-      const resource = await fhir.read<Organization | Practitioner>(type as 'Organization', id).catch(() => undefined);
+      const resource = await fhir.client.request<Organization | Practitioner>(reference).catch(() => undefined);
       const name = resource?.resourceType === 'Organization' ? resource.name : resource?.resourceType === 'Practitioner' ? nameText(resource.name) : undefined;
       if (name) names.set(reference, name);
     }),
