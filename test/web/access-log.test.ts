@@ -1,47 +1,50 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { ACCESS_BASIS_SYSTEM, ACT_REASON_SYSTEM } from '../../src/access/audit-vocabulary.js';
-import { accessEntry } from '../../web/src/screens/access-log/entries.js';
-import * as texts from '../../web/src/screens/access-log.i18n.js';
+import { auditEventPayload } from '../../src/access/audit-event.js';
+import type { AccessContext } from '../../src/access/context.js';
+import { accessOf, referencesToName } from '../../web/src/screens/access-log/logic.js';
 
-const event = (over: Partial<AuditEvent> = {}): AuditEvent => ({
-  resourceType: 'AuditEvent',
-  id: 'a-1',
-  type: { code: 'rest' },
-  recorded: '2026-12-01T09:30:00Z',
-  outcome: '0',
-  subtype: [{ code: 'read' }],
-  source: { observer: { display: 'Densaulyq' } },
-  agent: [
-    { requestor: true, who: { reference: 'Practitioner/pr-1', display: 'Dr Aigerim' }, purposeOfUse: [{ coding: [{ system: ACT_REASON_SYSTEM, code: 'TREAT' }] }] },
-    { requestor: false, who: { reference: 'Organization/org-9', display: 'Polyclinic 9' } },
-  ],
-  ...over,
-});
+const clinician: AccessContext = { role: 'clinician', subject: 'doc-1', clientId: 'mis', scopes: [], purposeOfUse: 'TREAT', fhirUser: 'Practitioner/pr1', organization: 'org1' };
+const event = (input: Partial<Parameters<typeof auditEventPayload>[0]>): AuditEvent =>
+  JSON.parse(auditEventPayload({ action: 'R', interaction: 'read', recorded: '2026-12-01T10:00:00Z', outcome: '0', context: clinician, patient: 'p1', entities: ['Patient/p1'], ...input }, 'e1')) as AuditEvent;
 
-describe('the access log entry', () => {
-  it('names the person, organization, purpose in the reader’s language and what was opened', () => {
-    const entry = accessEntry(event(), 'ru');
-    assert.equal(entry.person, 'Dr Aigerim');
-    assert.equal(entry.organizationId, 'org-9');
-    assert.equal(entry.organizationName, 'Polyclinic 9');
-    assert.deepEqual(entry.purposes, ['Лечение']);
-    assert.equal(entry.what, 'read');
-    assert.deepEqual(entry.flags, []);
-    assert.equal(entry.refused, false);
+describe('the access log entries, from the AuditEvents the server writes', () => {
+  it('names the organization, the person, the purpose and the data of an ordinary read, with nothing highlighted', () => {
+    const access = accessOf(event({ entities: ['Patient/p1', 'Observation/o1', 'Observation/o2'] }));
+    assert.equal(access.organization, 'org1');
+    assert.equal(access.person, 'Practitioner/pr1');
+    assert.equal(access.role, 'clinician');
+    assert.deepEqual(access.purposes, ['TREAT']);
+    assert.equal(access.interaction, 'read');
+    assert.deepEqual(access.what, ['Patient', 'Observation']);
+    assert.deepEqual(access.notices, []);
+    assert.equal(access.refused, false);
+    assert.deepEqual(referencesToName([access]), ['Organization/org1', 'Practitioner/pr1']);
   });
 
-  it('flags break-glass, self-declared and refused attempts and says why one was refused', () => {
-    assert.deepEqual(accessEntry(event({ meta: { security: [{ system: ACT_REASON_SYSTEM, code: 'BTG' }] } }), 'en').flags, ['break-glass']);
-    assert.deepEqual(accessEntry(event({ meta: { security: [{ system: ACCESS_BASIS_SYSTEM, code: 'self-declared' }] } }), 'en').flags, ['self-declared']);
-    const refused = accessEntry(event({ outcome: '4', outcomeDesc: 'denied', meta: { security: [{ system: ACCESS_BASIS_SYSTEM, code: 'consent-refused' }] } }), 'kk');
-    assert.deepEqual(refused.flags, ['refused']);
-    assert.match(refused.reason ?? '', /келісімі/);
-    assert.equal(accessEntry(event({ outcome: '4', outcomeDesc: 'no relationship' }), 'en').reason, 'no relationship');
+  it('highlights break-glass with its reason, and keeps emergency treatment as the purpose', () => {
+    const access = accessOf(event({ basis: 'break-glass', reason: 'Unconscious in A&E', interaction: '$everything', action: 'E' }));
+    assert.deepEqual(access.notices, ['break-glass']);
+    assert.deepEqual(access.purposes, ['ETREAT']);
+    assert.equal(access.reason, 'Unconscious in A&E');
+    assert.equal(access.interaction, '$everything');
   });
 
-  it('has every flag in kk, ru and en', () => {
-    for (const locale of [texts.kk, texts.ru, texts.en]) for (const flag of ['break-glass', 'self-declared', 'refused'] as const) assert.ok(locale.flags[flag].length > 0);
+  it('highlights a self-declared relationship and a refused attempt of a blocked organization', () => {
+    assert.deepEqual(accessOf(event({ basis: 'self-declared' })).notices, ['self-declared']);
+    const refused = accessOf(event({ basis: 'consent-refused', outcome: '4' }));
+    assert.equal(refused.refused, true);
+    assert.deepEqual(refused.notices, ['refused']);
+    assert.equal(refused.organization, 'org1');
+  });
+
+  it('shows a shared link’s recipient by the name they gave', () => {
+    const recipient: AccessContext = { role: 'link-recipient', subject: 'link-9', clientId: 'shl', scopes: [], purposeOfUse: 'PATRQT', recipient: 'Dr. Dentist' };
+    const access = accessOf(event({ context: recipient, basis: 'shared-link', link: { id: 'link-9' } }));
+    assert.equal(access.recipient, 'Dr. Dentist');
+    assert.equal(access.person, undefined);
+    assert.deepEqual(access.notices, ['shared-link']);
+    assert.deepEqual(referencesToName([access]), []);
   });
 });
