@@ -42,7 +42,7 @@ describe('family in Chromium', { timeout: 300_000 }, () => {
 
     // Another screen now shows the child's record: the passport's own words say whose it is.
     await page.getByRole('link', { name: 'Home' }).click();
-    await page.getByText(`Record of ${childName}`).waitFor();
+    await page.getByText(`Record of ${childName}`, { exact: true }).waitFor();
     // Sharing shares the record shown, so the share screen says whose it is too.
     await page.getByRole('link', { name: 'Share' }).click();
     await banner.getByText(`You are looking at the record of ${childName}.`).waitFor();
@@ -55,7 +55,7 @@ describe('family in Chromium', { timeout: 300_000 }, () => {
     await banner.waitFor({ state: 'detached' });
     await page.locator('ul.family > li', { has: page.getByRole('heading', { level: 2, name: `You: ${ownName}` }) }).getByText('This record is shown now').waitFor();
     await page.getByRole('link', { name: 'Home' }).click();
-    await page.getByText(`Record of ${ownName}`).waitFor();
+    await page.getByText(`Record of ${ownName}`, { exact: true }).waitFor();
 
     await page.getByRole('button', { name: 'Қазақша' }).click();
     await page.getByRole('link', { name: 'Отбасы' }).click();
