@@ -69,3 +69,42 @@ function toBaseUnits(value: number, unit: string): CanonicalQuantity | undefined
     .join('.');
   return { value: result.magnitude, unit: dimension === '' ? '1' : dimension };
 }
+
+/** Avogadro's number: ucum-lhc counts moles as entities, so a molar unit's base form is a count. */
+const AVOGADRO = 6.02214076e23;
+
+/**
+ * `value` in UCUM unit `from` expressed in `to`; undefined when either is not UCUM or they measure
+ * different things. With `molarMass` (g/mol), mass and amount of substance convert too (mg/dL to mmol/L).
+ */
+export function convertUnit(value: number, from: string, to: string, molarMass?: number): number | undefined {
+  if (from === to) return value;
+  const source = canonicalQuantity(value, from);
+  const target = conversionOf(to);
+  if (!source || !target || target.scale === 0) return undefined;
+  let base = source.value;
+  if (source.unit !== target.unit) {
+    const grams = gramsBetween(source.unit, target.unit);
+    if (!molarMass || grams === 0) return undefined;
+    base = grams === 1 ? (base / molarMass) * AVOGADRO : (base / AVOGADRO) * molarMass;
+  }
+  return (base - target.offset) / target.scale;
+}
+
+/** 1 when dimension `a` is `b` times grams, -1 when `b` is `a` times grams, else 0. */
+function gramsBetween(a: string, b: string): number {
+  const exponents = (dimension: string) =>
+    new Map(
+      (dimension === '1' ? [] : dimension.split('.')).map((factor) => {
+        const [, base = factor, exponent] = /^([a-zA-Z]+)(-?\d*)$/.exec(factor) ?? [];
+        return [base, Number(exponent || 1)] as const;
+      }),
+    );
+  const [x, y] = [exponents(a), exponents(b)];
+  for (const grams of [1, -1]) {
+    const shifted = new Map(y);
+    shifted.set('g', (shifted.get('g') ?? 0) + grams);
+    if ([...new Set([...x.keys(), ...shifted.keys()])].every((k) => (x.get(k) ?? 0) === (shifted.get(k) ?? 0))) return grams;
+  }
+  return 0;
+}

@@ -27,6 +27,8 @@ interface Definition {
   title: string;
   description: string;
   level: 'system' | 'type' | 'instance';
+  /** The resource type of a type or instance operation; Patient unless said. */
+  resource?: string;
   /** True when the operation changes something: it may not be invoked by GET. */
   affectsState: boolean;
   parameter: OperationDefinitionParameter[];
@@ -59,6 +61,38 @@ const DEFINITIONS: readonly Definition[] = [
       input('reason', 1, '1', 'string', 'Why the record is needed (at most 1000 characters)'),
       input('minutes', 0, '1', 'integer', 'How long the access lasts, 1 to 60 (default 60)'),
       output('expires', 1, '1', 'instant', 'When the access ends'),
+    ],
+  },
+  {
+    id: 'Observation-series',
+    code: 'series',
+    title: "One test's results for a patient over time",
+    description:
+      "The patient's results of one test, oldest first, as points to draw: numeric values and reference ranges converted to one UCUM unit " +
+      "(the one asked for, else the newest result's), so that results of laboratories reporting in different units line up. " +
+      'A value whose unit does not convert keeps its own and is marked comparable = false.',
+    level: 'type',
+    resource: 'Observation',
+    affectsState: false,
+    parameter: [
+      input('patient', 0, '1', 'string', 'The patient (or subject=Patient/[id]): one of the two is required'),
+      input('subject', 0, '1', 'string', 'The patient as a reference, instead of patient'),
+      input('code', 1, '*', 'token', 'The test: [system]|[code]'),
+      input('date', 0, '*', 'date', 'Only results effective in this range (search prefixes ge, le…)'),
+      input('status', 0, '*', 'token', 'Only results of these statuses'),
+      input('unit', 0, '1', 'code', 'The UCUM unit to give values in'),
+      output('unit', 0, '1', 'code', 'The UCUM unit of the values and ranges'),
+      output('point', 0, '*', undefined, 'One result', [
+        output('observation', 1, '1', 'Reference', 'The Observation'),
+        output('effective', 0, '1', 'dateTime', 'When it was taken'),
+        output('status', 1, '1', 'code', 'Its status'),
+        output('value', 0, '1', 'Quantity', 'Its value: a Quantity in the series unit when it converts; else as recorded (a string or a code too)'),
+        output('comparable', 0, '1', 'boolean', 'false when the value is not in the series unit'),
+        output('recorded', 0, '1', 'Quantity', 'The value as the laboratory reported it, when converted'),
+        output('low', 0, '1', 'Quantity', 'The reference range low'),
+        output('high', 0, '1', 'Quantity', 'The reference range high'),
+        output('interpretation', 0, '1', 'CodeableConcept', 'High, low, critical…'),
+      ]),
     ],
   },
   {
@@ -251,7 +285,7 @@ export const OPERATION_DEFINITIONS: ReadonlyMap<string, OperationDefinition> = n
   DEFINITIONS.map((definition) => [definition.id, operationDefinition(definition)]),
 );
 
-function operationDefinition({ id, code, title, description, level, affectsState, parameter }: Definition): OperationDefinition {
+function operationDefinition({ id, code, title, description, level, resource = 'Patient', affectsState, parameter }: Definition): OperationDefinition {
   return {
     resourceType: 'OperationDefinition',
     id,
@@ -265,7 +299,7 @@ function operationDefinition({ id, code, title, description, level, affectsState
     description,
     affectsState,
     code,
-    ...(level === 'system' ? {} : { resource: ['Patient'] }),
+    ...(level === 'system' ? {} : { resource: [resource] }),
     system: level === 'system',
     type: level === 'type',
     instance: level === 'instance',
@@ -280,7 +314,7 @@ function operationDefinition({ id, code, title, description, level, affectsState
  * `$immds-forecast`, served under their canonical URLs like Densaulyq's. Read from the 35 MB R4
  * file on first use, not at start.
  */
-export const STANDARD_OPERATION_IDS = ['Patient-everything', 'CodeSystem-lookup', 'ValueSet-expand', 'summary', 'ImmDSForecastOperation'] as const;
+export const STANDARD_OPERATION_IDS = ['Patient-everything', 'Observation-lastn', 'CodeSystem-lookup', 'ValueSet-expand', 'summary', 'ImmDSForecastOperation'] as const;
 
 let standard: ReadonlyMap<string, OperationDefinition> | undefined;
 

@@ -30,6 +30,7 @@ import { matchOperation } from './match.js';
 import { pixOperation } from './pix.js';
 import { PDF_TYPE } from './media-types.js';
 import { IPS_SUMMARY_OPERATION, summaryOperation } from './patient-summary.js';
+import { lastnOperation, seriesOperation } from './observation-trends.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
 import { expandOperation, lookupOperation } from './terminology.js';
@@ -105,6 +106,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'GET', pattern: ':type/$lastn', name: '$lastn', level: 'type', handler: lastnOperation, types: ['Observation'], definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' }),
+  typedRoute({ method: 'GET', pattern: ':type/$series', name: '$series', level: 'type', handler: seriesOperation, types: ['Observation'], definition: `${DENSAULYQ_OPERATIONS}/Observation-series` }),
   typedRoute({ method: 'GET', pattern: ':type/$everything', name: '$everything', level: 'type', handler: everythingTypeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),

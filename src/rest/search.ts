@@ -69,12 +69,12 @@ export function searchEntry(stored: StoredResource, mode: 'match' | 'include', r
   return item;
 }
 
-function isLenient(request: FhirRequest): boolean {
+export function isLenient(request: FhirRequest): boolean {
   return /handling=lenient/.test(request.headers.prefer ?? '');
 }
 
 /** The query, with POST `_search`'s application/x-www-form-urlencoded body added. */
-function queryOf(request: FhirRequest): [string, string][] {
+export function queryOf(request: FhirRequest): [string, string][] {
   const form = request.method === 'POST' && typeof request.body === 'string' ? [...new URLSearchParams(request.body)] : [];
   return [...request.query, ...form];
 }

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
-import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed } from '../fhir/outcome.js';
+import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed, tooCostly } from '../fhir/outcome.js';
+import { lastN } from '../fhir/last-n.js';
 import { registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { registerStructureDefinitions } from '../fhir/validate.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
@@ -85,6 +86,9 @@ export interface SearchResult {
   suppressed?: boolean;
   nextCursor?: string;
 }
+
+/** $lastn groups at most this many matching Observations in memory; a request matching more is asked to narrow. */
+const MAX_LAST_N_CANDIDATES = 50_000;
 
 /** Counts below this are withheld from aggregate-only callers: a small cell can name a person. */
 export const MIN_AGGREGATE_COUNT = 10;
@@ -520,33 +524,8 @@ export class Repository {
    * and `_revinclude` add to it, and the total when asked for.
    */
   async search(request: SearchRequest): Promise<SearchResult> {
-    this.access.checkSearch(request);
-    const types = request.types?.filter(({ resourceType }) => this.permits('s', resourceType));
-    if (types?.length === 0) throw forbidden(`No granted scope allows searching ${request.types!.map((t) => t.resourceType).join(', ')}`);
-    if (!types && request.resourceType !== '*') this.access.require('s', request.resourceType);
     const params = new SqlParams();
-    const where = ['NOT r.deleted'];
-    // Aggregates count over every record (by the few parameters the door lets them use); row
-    // access applies to everyone else, inside chains and `_has` too, where a type the scopes do
-    // not open matches nothing.
-    const counting = this.access.aggregateOnly;
-    const visible = (alias: string, resourceType?: string) => (counting ? undefined : this.access.visible(alias, params, resourceType));
-    const access = (alias: string, resourceType: string) => (counting ? undefined : this.permits('s', resourceType) ? visible(alias, resourceType) : 'false');
-    if (types) {
-      const perType = types.map(({ resourceType, filters }) =>
-        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params, access), visible('r', resourceType)]
-          .filter((c) => c !== undefined)
-          .join(' AND '),
-      );
-      where.push(`(${perType.map((condition) => `(${condition})`).join(' OR ')})`);
-    } else {
-      if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
-      where.push(...filterConditions(request, params, access));
-      const condition = visible('r', request.resourceType === '*' ? undefined : request.resourceType);
-      if (condition) where.push(condition);
-    }
-    if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
-    else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
+    const { where, types } = this.searchWhere(request, params);
     const note: AuditNote = {
       action: 'E',
       interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type',
@@ -577,6 +556,80 @@ export class Repository {
     const included = await this.included(request, entries);
     await this.auditMany(note, [...entries, ...included], named);
     return { entries, total, nextCursor, included };
+  }
+
+  /**
+   * Observation/$lastn: of the Observations `request` matches, the `max` most recent per code
+   * (src/fhir/last-n.ts). The candidates are read as index rows only (id, effective time,
+   * codings); only the chosen ones are read whole, and only they are audited, with each patient
+   * the request names.
+   */
+  async lastN(request: SearchRequest, max: number): Promise<StoredResource[]> {
+    const params = new SqlParams();
+    const { where } = this.searchWhere(request, params);
+    const codings = `SELECT coalesce(t.system, '') || '|' || t.value FROM search_token t WHERE t.resource_type = r.resource_type AND t.id = r.id AND t.code = 'code' AND t.value IS NOT NULL`;
+    const candidates = await this.client.query<{ id: string; effective: string | null; codings: string[]; text: string | null }>(
+      `SELECT r.id, (SELECT extract(epoch FROM max(d.low)) * 1000 FROM search_date d WHERE d.resource_type = r.resource_type AND d.id = r.id AND d.code = 'date')::text AS effective,
+        ARRAY(${codings}) AS codings, CASE WHEN NOT EXISTS (${codings}) THEN r.content::jsonb -> 'code' ->> 'text' END AS text
+      FROM resource r WHERE ${where.join(' AND ')} LIMIT ${MAX_LAST_N_CANDIDATES + 1}`,
+      params.values,
+    );
+    if (candidates.length > MAX_LAST_N_CANDIDATES) {
+      throw tooCostly(`More than ${MAX_LAST_N_CANDIDATES} Observations match: narrow the request by category, code or date`);
+    }
+    const chosen = lastN(candidates.map((c) => ({ ...c, effective: c.effective === null ? null : Number(c.effective) })), max);
+    const named = this.access.audits && !this.access.aggregateOnly ? narrowedPatients(request) : [];
+    const note: AuditNote = { action: 'E', interaction: '$lastn', query: new URLSearchParams(request.applied).toString(), recorded: new Date().toISOString() };
+    if (chosen.length === 0) {
+      await this.auditPage(note, [], named);
+      return [];
+    }
+    const read = new SqlParams();
+    const visible = this.access.visible('r', read, 'Observation');
+    const rows = await this.client.query<StoredRow & Audited>(
+      `SELECT ${STORED_COLUMNS}${this.basisColumn('r', read)} FROM resource r WHERE r.resource_type = 'Observation' AND r.id = ANY(${read.add(chosen)}::text[]) AND NOT r.deleted${
+        visible ? ` AND ${visible}` : ''
+      }`,
+      read.values,
+    );
+    const order = new Map(chosen.map((id, i) => [id, i]));
+    rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    await this.auditPage(note, rows, named);
+    return rows.map(toStored);
+  }
+
+  /**
+   * The conditions of a search: its filters, the types its scopes open, and row access (the
+   * door's condition, inside chains and `_has` too); the caller's right to search is checked first.
+   */
+  private searchWhere(request: SearchRequest, params: SqlParams): { where: string[]; types?: SearchRequest['types'] } {
+    this.access.checkSearch(request);
+    const types = request.types?.filter(({ resourceType }) => this.permits('s', resourceType));
+    if (types?.length === 0) throw forbidden(`No granted scope allows searching ${request.types!.map((t) => t.resourceType).join(', ')}`);
+    if (!types && request.resourceType !== '*') this.access.require('s', request.resourceType);
+    const where = ['NOT r.deleted'];
+    // Aggregates count over every record (by the few parameters the door lets them use); row
+    // access applies to everyone else, inside chains and `_has` too, where a type the scopes do
+    // not open matches nothing.
+    const counting = this.access.aggregateOnly;
+    const visible = (alias: string, resourceType?: string) => (counting ? undefined : this.access.visible(alias, params, resourceType));
+    const access = (alias: string, resourceType: string) => (counting ? undefined : this.permits('s', resourceType) ? visible(alias, resourceType) : 'false');
+    if (types) {
+      const perType = types.map(({ resourceType, filters }) =>
+        [`r.resource_type = ${params.add(resourceType)}`, ...filterConditions({ ...request, resourceType, filters }, params, access), visible('r', resourceType)]
+          .filter((c) => c !== undefined)
+          .join(' AND '),
+      );
+      where.push(`(${perType.map((condition) => `(${condition})`).join(' OR ')})`);
+    } else {
+      if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
+      where.push(...filterConditions(request, params, access));
+      const condition = visible('r', request.resourceType === '*' ? undefined : request.resourceType);
+      if (condition) where.push(condition);
+    }
+    if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');
+    else if (request.compartments) where.push(`r.compartment = ANY(${params.add(request.compartments)}::text[])`);
+    return { where, ...(types ? { types } : {}) };
   }
 
   /** True when the caller may do `permission` on `resourceType` (the door's require, as a test). */

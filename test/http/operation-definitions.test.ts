@@ -22,18 +22,19 @@ const SAMPLE: Partial<Record<NonNullable<OperationDefinitionParameter['type']>, 
   date: '2026-01-01',
 };
 /** Values by parameter name, where the type's sample is not one the parameter takes. */
-const SAMPLE_BY_NAME: Record<string, string> = { _type: 'Observation,Condition', displayLanguage: 'ru', language: 'kk' };
+const SAMPLE_BY_NAME: Record<string, string> = { _type: 'Observation,Condition', displayLanguage: 'ru', language: 'kk', unit: 'mmol/L' };
 
 const PATIENT_IDENTIFIER = { system: 'http://densaulyq.test/od', value: 'od-1' };
 /**
  * What an operation needs beside the parameter tried, where it cannot run without (type-level
  * `$summary` finds its patient by identifier; `$lookup` needs a code and its system, `$expand` a
- * value set), by route pattern; and the instance each instance-level route is tried on.
+ * value set, `$series` a patient and a test), by route pattern; and the instance each instance-level route is tried on.
  */
 const COMPANIONS: Record<string, Record<string, string>> = {
   'Patient/$summary': { identifier: `${PATIENT_IDENTIFIER.system}|${PATIENT_IDENTIFIER.value}` },
   'CodeSystem/$lookup': { system: 'http://loinc.org', code: '8867-4' },
   'ValueSet/$expand': { url: 'http://densaulyq.kz/fhir/ValueSet/loinc' },
+  'Observation/$series': { patient: 'od-unknown', code: 'http://loinc.org|2339-0' },
 };
 const INSTANCE_OF_TYPE: Record<string, string> = { ValueSet: 'loinc' };
 
