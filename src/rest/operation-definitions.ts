@@ -1,8 +1,8 @@
-import type { Bundle, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+import type { Bundle, OperationDefinition, OperationDefinitionParameter, ResourceType } from '@medplum/fhirtypes';
 import { readSpecFile } from '../fhir/definitions.js';
 import { EVERYTHING_INPUTS } from './everything.js';
 import { IMMDS_FORECAST_OPERATION } from './immunization-forecast.js';
-import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS } from './terminology.js';
+import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS, TRANSLATE_PARAMETERS } from './terminology.js';
 
 /**
  * The OperationDefinitions of Densaulyq's own operations (https://hl7.org/fhir/R4/operationdefinition.html),
@@ -28,7 +28,7 @@ interface Definition {
   description: string;
   level: 'system' | 'type' | 'instance';
   /** The resource type of a type or instance operation; Patient unless said. */
-  resource?: string;
+  resource?: ResourceType;
   /** True when the operation changes something: it may not be invoked by GET. */
   affectsState: boolean;
   parameter: OperationDefinitionParameter[];
@@ -314,7 +314,7 @@ function operationDefinition({ id, code, title, description, level, resource = '
  * `$immds-forecast`, served under their canonical URLs like Densaulyq's. Read from the 35 MB R4
  * file on first use, not at start.
  */
-export const STANDARD_OPERATION_IDS = ['Patient-everything', 'Observation-lastn', 'CodeSystem-lookup', 'ValueSet-expand', 'summary', 'ImmDSForecastOperation'] as const;
+export const STANDARD_OPERATION_IDS = ['Patient-everything', 'Observation-lastn', 'CodeSystem-lookup', 'ValueSet-expand', 'ConceptMap-translate', 'summary', 'ImmDSForecastOperation'] as const;
 
 let standard: ReadonlyMap<string, OperationDefinition> | undefined;
 
@@ -350,6 +350,7 @@ const R4_INPUTS: Readonly<Record<string, ReadonlySet<string>>> = {
   'Patient-everything': EVERYTHING_INPUTS,
   'CodeSystem-lookup': LOOKUP_PARAMETERS,
   'ValueSet-expand': EXPAND_PARAMETERS,
+  'ConceptMap-translate': TRANSLATE_PARAMETERS,
 };
 
 /** An R4 definition as this server implements it: the inputs it takes, and `affectsState`, which R4 leaves unstated, said: these only read. */

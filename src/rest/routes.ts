@@ -33,7 +33,7 @@ import { IPS_SUMMARY_OPERATION, summaryOperation } from './patient-summary.js';
 import { lastnOperation, seriesOperation } from './observation-trends.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
-import { expandOperation, lookupOperation } from './terminology.js';
+import { expandOperation, lookupOperation, translateOperation } from './terminology.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
 import { vread } from './vread.js';
@@ -67,6 +67,7 @@ const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
 const DENSAULYQ_OPERATIONS = 'http://densaulyq.kz/fhir/OperationDefinition';
 const CODE_SYSTEM_LOOKUP = 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup';
 const VALUE_SET_EXPAND = 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand';
+const CONCEPT_MAP_TRANSLATE = 'http://hl7.org/fhir/OperationDefinition/ConceptMap-translate';
 
 /** Every FHIR interaction this server answers: the CapabilityStatement is generated from this table. */
 export const ROUTES: readonly Route[] = [
@@ -104,6 +105,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/$immds-forecast', name: '$immds-forecast', level: 'type', handler: immdsForecastOperation, types: ['Patient'], definition: IMMDS_FORECAST_OPERATION }),
   typedRoute({ method: 'GET', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
   typedRoute({ method: 'POST', pattern: ':type/$lookup', name: '$lookup', level: 'type', handler: lookupOperation, types: ['CodeSystem'], definition: CODE_SYSTEM_LOOKUP }),
+  typedRoute({ method: 'GET', pattern: ':type/$translate', name: '$translate', level: 'type', handler: translateOperation, types: ['ConceptMap'], definition: CONCEPT_MAP_TRANSLATE }),
+  typedRoute({ method: 'POST', pattern: ':type/$translate', name: '$translate', level: 'type', handler: translateOperation, types: ['ConceptMap'], definition: CONCEPT_MAP_TRANSLATE }),
   typedRoute({ method: 'GET', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/$expand', name: '$expand', level: 'type', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/$lastn', name: '$lastn', level: 'type', handler: lastnOperation, types: ['Observation'], definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' }),
@@ -132,6 +135,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$share-link', name: '$share-link', level: 'instance', handler: shareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-link` }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$share-links', name: '$share-links', level: 'instance', handler: shareLinksOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-share-links` }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$revoke-share-link', name: '$revoke-share-link', level: 'instance', handler: revokeShareLinkOperation, types: ['Patient'], definition: `${DENSAULYQ_OPERATIONS}/Patient-revoke-share-link` }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$translate', name: '$translate', level: 'instance', handler: translateOperation, types: ['ConceptMap'], definition: CONCEPT_MAP_TRANSLATE }),
+  typedRoute({ method: 'POST', pattern: ':type/:id/$translate', name: '$translate', level: 'instance', handler: translateOperation, types: ['ConceptMap'], definition: CONCEPT_MAP_TRANSLATE }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Coding, Parameters, ParametersParameter, ValueSet, ValueSetExpansionParameter } from '@medplum/fhirtypes';
+import type { Coding, ConceptMap, Parameters, ParametersParameter, ValueSet, ValueSetExpansionParameter } from '@medplum/fhirtypes';
 import { isJsonObject } from '../fhir/json.js';
 import { type ErrorCode, fhirError } from '../fhir/outcome.js';
 import { assertValid, type Locale, negotiateLocale } from '../fhir/validate.js';
 import { fillTemplate, LOCALES } from '../fhir/locale.js';
 import { codeSystemByUrl, bundledConcept, designations } from '../fhir/terminology/code-systems.js';
+import { conceptMapQuery, translate, translated } from '../fhir/terminology/concept-maps.js';
+import { parseSearchRequest } from '../fhir/search-request.js';
+import { parseStored } from '../store/stored-json.js';
 import { conceptsOf, expansion, type ExpansionConcept, VALUE_SETS, valueSetConcepts } from '../fhir/terminology/value-sets.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
 /**
  * The terminology operations over the bundled code systems (src/fhir/terminology): codes shown in
- * the reader's language. Nothing here reads clinical data, so nothing goes through the store.
+ * the reader's language; and `$translate` over the ConceptMaps held, read through the door like any resource.
  */
 
 type Params = Readonly<{ type: string; id?: string }>;
@@ -38,6 +41,8 @@ const TEXT = {
   unknownVersion: { kk: '«{system}» жүйесінің {version} нұсқасы жоқ; серверде {held} нұсқасы бар', ru: 'Версии {version} системы «{system}» нет; на сервере версия {held}', en: 'Version {version} of {system} is not held; this server holds {held}' },
   unknownValueSet: { kk: '«{url}» мәндер жиыны бұл серверде жоқ немесе оны ашу мүмкін емес', ru: 'Набор значений «{url}» на этом сервере отсутствует или не может быть развёрнут', en: 'The value set {url} is not known to this server or cannot be expanded' },
   unknownValueSetId: { kk: 'Бұл серверде «{id}» мәндер жиыны жоқ', ru: 'На этом сервере нет набора значений «{id}»', en: 'No ValueSet "{id}" on this server' },
+  unknownConceptMap: { kk: 'Бұл серверде «{url}» ConceptMap жоқ', ru: 'На этом сервере нет ConceptMap «{url}»', en: 'No ConceptMap {url} on this server' },
+  noTranslation: { kk: '«{system}|{code}» кодының сәйкес баламасы табылмады', ru: 'Соответствие для кода «{system}|{code}» не найдено', en: 'No equivalent of {system}|{code} is known' },
   notEnumerated: { kk: 'Жіберілген ValueSet кодтарын compose.include.concept ішінде тізуі керек', ru: 'Переданный ValueSet должен перечислять коды в compose.include.concept', en: 'A ValueSet sent to $expand must list its codes in compose.include.concept' },
 } as const satisfies Record<string, Record<Locale, string>>;
 
@@ -111,6 +116,26 @@ function displayLocale(inputs: Input[], request: FhirRequest, locale: Locale): {
   return { language: negotiateLocale(asked), asked };
 }
 
+/** The code an operation is about: `code` and `system`, or `coding`, which must agree; a 400 naming what is missing. */
+function sourceCoding(inputs: Input[], operation: string, locale: Locale): { code: string; system: string } {
+  const codeInput = single(inputs, 'code', locale);
+  const systemInput = single(inputs, 'system', locale);
+  const codingInput = single(inputs, 'coding', locale);
+  let code = codeInput && text(codeInput, locale, 'a code');
+  let system = systemInput && text(systemInput, locale, 'a code system URL');
+  if (codingInput) {
+    const coding = codingInput.coding;
+    if (!coding?.code) throw error('invalid-request', locale, 'badValue', { name: 'coding', expected: 'a Coding with a code' }, codingInput.expression);
+    if (code !== undefined && code !== coding.code) throw error('invalid-request', locale, 'contradicts', { name: 'coding', other: 'code' }, codingInput.expression);
+    if (system !== undefined && coding.system !== undefined && system !== coding.system) throw error('invalid-request', locale, 'contradicts', { name: 'coding', other: 'system' }, codingInput.expression);
+    code = coding.code;
+    system ??= coding.system;
+  }
+  if (code === undefined) throw error('invalid-request', locale, 'missing', { operation, name: 'code' }, 'code');
+  if (system === undefined) throw error('invalid-request', locale, 'missing', { operation, name: 'system' }, 'system');
+  return { code, system };
+}
+
 /** The inputs `$lookup` takes (its served OperationDefinition lists these). */
 export const LOOKUP_PARAMETERS: ReadonlySet<string> = new Set(['code', 'system', 'version', 'coding', 'displayLanguage', 'property']);
 
@@ -125,22 +150,7 @@ export async function lookupOperation(request: FhirRequest, _params: Params, _co
   const locale = negotiateLocale(request.headers.acceptLanguage);
   const inputs = readInputs(request, '$lookup', LOOKUP_PARAMETERS, locale);
 
-  const codeInput = single(inputs, 'code', locale);
-  const systemInput = single(inputs, 'system', locale);
-  const codingInput = single(inputs, 'coding', locale);
-  let code = codeInput && text(codeInput, locale, 'a code');
-  let system = systemInput && text(systemInput, locale, 'a code system URL');
-  if (codingInput) {
-    const coding = codingInput.coding;
-    if (!coding?.code) throw error('invalid-request', locale, 'badValue', { name: 'coding', expected: 'a Coding with a code' }, codingInput.expression);
-    if (code !== undefined && code !== coding.code) throw error('invalid-request', locale, 'contradicts', { name: 'coding', other: 'code' }, codingInput.expression);
-    if (system !== undefined && coding.system !== undefined && system !== coding.system) throw error('invalid-request', locale, 'contradicts', { name: 'coding', other: 'system' }, codingInput.expression);
-    code = coding.code;
-    system ??= coding.system;
-  }
-  if (code === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'code' }, 'code');
-  if (system === undefined) throw error('invalid-request', locale, 'missing', { operation: '$lookup', name: 'system' }, 'system');
-
+  const { code, system } = sourceCoding(inputs, '$lookup', locale);
   const codeSystem = codeSystemByUrl(system);
   if (!codeSystem) throw error('not-found', locale, 'unknownSystem', { system });
   const versionInput = single(inputs, 'version', locale);
@@ -258,4 +268,49 @@ export async function expandOperation(request: FhirRequest, params: Params, _con
     timestamp: new Date().toISOString(),
   });
   return { status: 200, resource };
+}
+
+/** The inputs `$translate` takes (its served OperationDefinition lists these). */
+export const TRANSLATE_PARAMETERS: ReadonlySet<string> = new Set(['url', 'code', 'system', 'coding', 'targetsystem']);
+
+/**
+ * `ConceptMap/$translate` and `ConceptMap/[id]/$translate` (https://hl7.org/fhir/R4/conceptmap-operation-translate.html):
+ * what the ConceptMaps held translate a code to: that one, the one named by `url`, else every
+ * active map whose group maps from the code's system and lists the code, optionally only into
+ * `targetsystem`. Laboratories keep their local test codes' LOINC equivalents this way. `result`
+ * is true when some match means the same (not `unmatched` or `disjoint`).
+ */
+export async function translateOperation(request: FhirRequest, params: Params, context: InteractionContext): Promise<FhirResponse> {
+  const locale = negotiateLocale(request.headers.acceptLanguage);
+  const inputs = readInputs(request, '$translate', TRANSLATE_PARAMETERS, locale);
+  const coding = sourceCoding(inputs, '$translate', locale);
+  const urlInput = single(inputs, 'url', locale);
+  const url = urlInput && text(urlInput, locale, 'a ConceptMap URL');
+  const targetInput = single(inputs, 'targetsystem', locale);
+  const targetSystem = targetInput && text(targetInput, locale, 'a code system URL');
+  let maps: ConceptMap[];
+  if (params.id !== undefined) {
+    const map = parseStored<ConceptMap>(await context.repo.read('ConceptMap', params.id));
+    if (url !== undefined && url !== map.url) throw error('invalid-request', locale, 'contradicts', { name: 'url', other: `ConceptMap/${params.id}` }, urlInput?.expression);
+    maps = [map];
+  } else {
+    const found = await context.repo.search(parseSearchRequest('ConceptMap', [...conceptMapQuery(coding, { ...(url ? { url } : {}), ...(targetSystem ? { targetSystem } : {}) }), ['_count', '100']]));
+    if (url && found.entries.length === 0) throw error('not-found', locale, 'unknownConceptMap', { url });
+    maps = found.entries.map((stored) => parseStored<ConceptMap>(stored));
+  }
+  const matches = translate(maps, coding, targetSystem);
+  const result = translated(matches);
+  const parameter: ParametersParameter[] = [
+    { name: 'result', valueBoolean: result },
+    ...(result ? [] : [{ name: 'message', valueString: fillTemplate(TEXT.noTranslation[locale], coding) }]),
+    ...matches.map((match) => ({
+      name: 'match',
+      part: [
+        { name: 'equivalence', valueCode: match.equivalence },
+        { name: 'concept', valueCoding: match.concept },
+        ...(match.source ? [{ name: 'source', valueUri: match.source }] : []),
+      ],
+    })),
+  ];
+  return { status: 200, resource: { resourceType: 'Parameters', parameter } };
 }

@@ -28,15 +28,17 @@ const PATIENT_IDENTIFIER = { system: 'http://densaulyq.test/od', value: 'od-1' }
 /**
  * What an operation needs beside the parameter tried, where it cannot run without (type-level
  * `$summary` finds its patient by identifier; `$lookup` needs a code and its system, `$expand` a
- * value set, `$series` a patient and a test), by route pattern; and the instance each instance-level route is tried on.
+ * value set, `$series` a patient and a test, `$translate` a code system), by route pattern; and the instance each instance-level route is tried on.
  */
 const COMPANIONS: Record<string, Record<string, string>> = {
   'Patient/$summary': { identifier: `${PATIENT_IDENTIFIER.system}|${PATIENT_IDENTIFIER.value}` },
   'CodeSystem/$lookup': { system: 'http://loinc.org', code: '8867-4' },
   'ValueSet/$expand': { url: 'http://densaulyq.kz/fhir/ValueSet/loinc' },
   'Observation/$series': { patient: 'od-unknown', code: 'http://loinc.org|2339-0' },
+  'ConceptMap/$translate': { system: 'http://densaulyq.test/lab-codes' },
+  'ConceptMap/:id/$translate': { system: 'http://densaulyq.test/lab-codes' },
 };
-const INSTANCE_OF_TYPE: Record<string, string> = { ValueSet: 'loinc' };
+const INSTANCE_OF_TYPE: Record<string, string> = { ValueSet: 'loinc', ConceptMap: 'od-map' };
 
 /** The parameter names an error points at: `name`, `name-identifier` or `Parameters.parameter.where(name='name')…`. */
 function namedIn(expression: string): string {
@@ -51,6 +53,8 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
   before(async () => {
     server = await startTestServer(driver);
     patient = (await server.fhir('POST', 'Patient', { resourceType: 'Patient', identifier: [PATIENT_IDENTIFIER], name: [{ family: 'Сейітов' }] })).body.id;
+    const map = await server.fhir('PUT', 'ConceptMap/od-map', { resourceType: 'ConceptMap', id: 'od-map', url: 'http://densaulyq.test/ConceptMap/od', status: 'active' });
+    assert.equal(map.status, 201, map.text);
     citizen = { authorization: `Bearer ${await server.token({ sub: 'citizen-od', client_id: 'egov-app', scope: 'user/*.cruds', role: 'citizen', fhirUser: `Patient/${patient}` })}` };
   });
   after(() => server.close());
@@ -140,7 +144,7 @@ for (const driver of testDrivers()) describe(`Densaulyq operations are described
           for (const input of inputs) {
             const value = SAMPLE_BY_NAME[input.name!] ?? SAMPLE[input.type!];
             if (value === undefined) continue;
-            const companions = route.level === 'type' ? COMPANIONS[`${route.types?.[0]}/${route.name}`] : undefined;
+            const companions = COMPANIONS[`${route.types?.[0]}/${route.level === 'instance' ? ':id/' : ''}${route.name}`];
             if (companions && input.name! in companions) continue;
             const query = new URLSearchParams({ ...companions, [input.name!]: value });
             const reply = await server.fhir('GET', `${path}?${query}`, undefined, headers);
