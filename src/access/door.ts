@@ -2,7 +2,7 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { normalizeString } from '../fhir/normalize.js';
 import { forbidden, notFound, tooManyRequests } from '../fhir/outcome.js';
 import type { SearchRequest } from '../fhir/search-request.js';
-import type { Patient, RelatedPerson } from '@medplum/fhirtypes';
+import type { Patient, RelatedPerson, Task } from '@medplum/fhirtypes';
 import { representsLegally } from '../store/access-facts.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { AuditAgent } from '../store/audit-append.js';
@@ -11,6 +11,7 @@ import { SqlParams } from '../store/sql-params.js';
 import { checkAggregateSearch } from './aggregate-rules.js';
 import { auditAgent, compactAuditRecord } from './audit-event.js';
 import { type Writer, decideCare } from './care-decisions.js';
+import { checkReferralTask, isReferralTask, takesPartIn } from './referral-tasks.js';
 import { attachmentNotice } from './patient-notices.js';
 import { assertRegistryElementsKept, attachedOrganizations } from './registry-elements.js';
 import type { AccessContext } from './context.js';
@@ -286,7 +287,9 @@ class Door implements AccessPolicy {
         const denied = deniedParty(c, party);
         // The server's notices to the patient (who looked at their record, and why) are the patient's.
         const notNotice = `${alias}.author IS DISTINCT FROM '${NOTICE_AUTHOR}'`;
-        return `((${related} AND NOT ${denied} AND ${this.labelsVisible(alias, params)}) OR ${breakGlass}) AND ${notNotice}${inLaunch}`;
+        const labels = this.labelsVisible(alias, params);
+        const reached = `(${related} OR ${this.addressedTo(alias, params)}) AND NOT ${denied} AND ${labels}`;
+        return `((${reached}) OR ${breakGlass}) AND ${notNotice}${inLaunch}`;
       }
       case 'public-health':
         return this.context.region ? `${this.notifiable(alias, params, version)}${inLaunch}` : undefined;
@@ -295,6 +298,19 @@ class Door implements AccessPolicy {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * A referral sent to the caller's organization, before it accepts it: the Task it owns and the
+   * ServiceRequest it is to perform (src/access/referral-tasks.ts); the rest of the record opens
+   * only when it accepts.
+   */
+  private addressedTo(alias: string, params: SqlParams): string {
+    const organization = params.add(this.context.organization);
+    const names = (type: string, code: string) =>
+      `(${alias}.resource_type = '${type}' AND EXISTS (SELECT 1 FROM search_reference a WHERE a.resource_type = '${type}' AND a.id = ${alias}.id AND a.code = '${code}'
+        AND a.target_type = 'Organization' AND a.target_id = ${organization}))`;
+    return `(${names('Task', 'owner')} OR ${names('ServiceRequest', 'performer')})`;
   }
 
   /** A child (under 18) whose RelatedPerson names the citizen's IIN as parent or guardian. */
@@ -369,9 +385,12 @@ class Door implements AccessPolicy {
       return { ...(await decideCare(write, evidence, this.writer('registry'))), notices: this.attachmentNotices(write) };
     }
     if (!this.author && role !== 'administrator') throw forbidden(`A caller acting for no organization and no patient writes nothing`);
-    if (current && (current.author === null || current.author !== this.author) && !this.mayChangeOthers(resourceType, current.compartment)) {
+    const referral = resourceType === 'Task' && isReferralTask(write.resource as Task) ? { before: current?.resource() as Task | undefined, after: write.resource as Task } : undefined;
+    const takesPart = referral?.before !== undefined && takesPartIn(referral.before, this.organization);
+    if (current && (current.author === null || current.author !== this.author) && !takesPart && !this.mayChangeOthers(resourceType, current.compartment)) {
       throw forbidden(`Only the organization or person that created ${resourceType}/${write.id} may change it`);
     }
+    if (referral) checkReferralTask(referral.before, referral.after, this.organization);
     if (resourceType === 'RelatedPerson' && representsLegally(write.resource as RelatedPerson)) {
       throw forbidden(`Legal representation (a parent or guardian) is recorded by the civil registry`, 'RelatedPerson.relationship');
     }
@@ -391,7 +410,9 @@ class Door implements AccessPolicy {
     // Registering a new person, or a resource by which this organization states that it cares for
     // the patient (verified or self-declared), needs no earlier relationship.
     const establishes = verdict.care.some((c) => c.patient === compartment && c.party === this.organization);
-    if (!(resourceType === 'Patient' && !current) && !establishes && !(await this.reaches(client, compartment))) {
+    // The owner of a referral it has not accepted yet sees its Task (addressedTo), and answers it.
+    const answersReferral = takesPart && current?.visible === true;
+    if (!(resourceType === 'Patient' && !current) && !establishes && !answersReferral && !(await this.reaches(client, compartment))) {
       throw notFound(`Patient/${compartment} is not known`);
     }
     return { ...none, ...verdict };

@@ -34,7 +34,13 @@ export interface WriteCheck {
   compartment: string | null;
   resource: Resource;
   /** The current version, when the write replaces or deletes one. */
-  current?: { compartment: string | null; author: string | null; resource: () => Resource };
+  current?: {
+    compartment: string | null;
+    author: string | null;
+    resource: () => Resource;
+    /** Whether the caller may see it. */
+    visible: boolean;
+  };
   /** The care relationships the written resource claims (src/store/access-facts.ts). */
   claims: CareClaim[];
   /** The relationships this resource's current version holds, as stored. */

@@ -787,7 +787,7 @@ export class Repository {
         get resource() {
           return version.full;
         },
-        ...(existing ? { current: { compartment: existing.compartment, author: existing.author, resource: () => parseStored(existing) } } : {}),
+        ...(existing ? { current: { compartment: existing.compartment, author: existing.author, visible: existing.visible, resource: () => parseStored(existing) } } : {}),
         claims: await resolveParties(this.client, version.care),
         held,
       },

@@ -304,6 +304,7 @@ for (const driver of testDrivers()) describe(`care relationships from evidence (
     const task = { resourceType: 'Task', status: 'accepted', intent: 'order', focus: { reference: `ServiceRequest/${referral.id}` }, for: { reference: 'Patient/p1' }, owner: { reference: `Organization/${ORG.C}` } };
     const accepted = ok(await as('clinicianC', 'POST', 'Task', task), [201]) as { id: string };
     assert.deepEqual(await kinds('p1', ORG.C), ['referral:verified']);
+    ok(await as('clinicianC', 'PUT', `Task/${accepted.id}`, { ...task, id: accepted.id, status: 'in-progress' }));
     ok(await as('clinicianC', 'PUT', `Task/${accepted.id}`, { ...task, id: accepted.id, status: 'completed', executionPeriod: { end: new Date().toISOString() } }));
     const grace = await server.db.query<{ days: string }>(`SELECT extract(day FROM valid_until - now())::text AS days FROM care_relationship WHERE patient = 'p1' AND party = $1`, [`Organization/${ORG.C}`]);
     assert.equal(Number(grace[0]!.days), 13, 'completed: access for the grace period (14 days) only');
