@@ -43,6 +43,20 @@ export function parseMessage(input: Uint8Array | string): Message {
   return { delimiters, encoding, segments };
 }
 
+/**
+ * MSH alone, read from the bytes of a message that could not be parsed whole, so that its NAK
+ * still names the sender and the control id it answers; undefined when not even MSH is readable.
+ * MSH is ASCII up to MSH-18, so its bytes are read as Latin-1 whatever the message declares.
+ */
+export function parseHeader(bytes: Uint8Array): Message | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').replace(/^\xEF\xBB\xBF/, '');
+  try {
+    return parseMessage(text.split(/[\r\n]/, 1)[0]!);
+  } catch {
+    return undefined;
+  }
+}
+
 /** MSH-1 and MSH-2: four encoding characters in v2.5.1, a fifth (truncation, v2.7) tolerated and unused. */
 function declaredDelimiters(msh: string): { delimiters: Delimiters; encodingCharacters: string } {
   const field = msh[3] ?? '';
