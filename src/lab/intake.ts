@@ -1,16 +1,21 @@
-import type { Endpoint } from '@medplum/fhirtypes';
-import { labIntakeAccess } from '../access/door.js';
-import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
+import type { Bundle, Endpoint, Patient, Reference } from '@medplum/fhirtypes';
+import { accessPolicy, labIntakeAccess } from '../access/door.js';
+import { parseScopes, resourceScopes } from '../access/scopes.js';
+import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../fhir/identifier-systems.js';
+import { isFhirError } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
+import { validateIin } from '../identity/iin.js';
 import type { Database } from '../store/driver.js';
 import type { LabMessage } from '../store/lab-messages.js';
 import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
+import { fileResults } from './file-results.js';
 import { encodeAck } from './hl7v2/ack.js';
-import { ERROR_CODES, Hl7Error } from './hl7v2/hl7-error.js';
-import { type Header, type Message, header } from './hl7v2/message.js';
+import { ERROR_CODES, type ErrorDetail, Hl7Error } from './hl7v2/hl7-error.js';
+import { type Header, type Message, field, header, part, segment } from './hl7v2/message.js';
 import { parseHeader, parseMessage } from './hl7v2/parse.js';
 import type { MessageHandler } from './mllp-server.js';
+import { oruToBundle } from './oru-to-fhir.js';
 
 /** The Endpoint connection type of a lab that sends HL7 v2 over MLLP (https://terminology.hl7.org/CodeSystem-endpoint-connection-type.html). */
 export const MLLP_CONNECTION_TYPE = { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7v2-mllp' };
@@ -20,13 +25,19 @@ const TAKEN_TYPES = new Map([['ORU', ['R01']]]);
 /** MSH-12: ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from. */
 const TAKEN_VERSIONS = new Set(['2.5', '2.5.1']);
 
+/** What a lab's system may do here: find its patients by IIN and record their results. */
+const LAB_SCOPES = resourceScopes(parseScopes('system/Patient.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds'));
+
 /**
  * What the MLLP listener does with each message (HL7 v2.5.1 section 2.9.2, original-mode
  * acknowledgment): every message is kept with the ACK it got; a control id the same sender already
  * had accepted is answered with that first ACK and not kept again; a message that cannot be read
- * gets AE, one of a type, version, processing id or sender not taken gets AR, each with its ERR,
- * and is kept as `rejected` with the reason for review. Faults of the platform (the database
- * down) reject the promise: the listener drops the connection and the lab sends again.
+ * or mapped gets AE, one of a type, version, processing id or sender not taken gets AR, each with
+ * its ERR, and is kept as `rejected` with the reason for review. An accepted message's results are
+ * written as the lab's own system caller, through the door, for the patient PID-3's IIN names;
+ * when the lab may not record for anyone so named, the message is parked for review and answered
+ * AA with an informational ERR: accepted, kept, not yet in a record. Faults of the platform (the
+ * database down) reject the promise: the listener drops the connection and the lab sends again.
  */
 export function labMessageHandler(db: Database): MessageHandler {
   return async (bytes) => {
@@ -43,17 +54,62 @@ export function labMessageHandler(db: Database): MessageHandler {
     const earlier = controlId ? await intake.labMessages.acknowledged(sender!, controlId) : undefined;
     if (earlier) return earlier;
     let organization: string;
+    let lab: Repository;
+    let patient: string | undefined;
+    let bundle: Bundle;
+    const iin = patientIin(message);
     try {
       checkHeader(msh);
       organization = await senderOrganization(intake, msh);
+      lab = new Repository(db, accessPolicy({ role: 'system', subject: `mllp|${msh.sendingFacility}`, clientId: 'densaulyq-mllp', organization, scopes: LAB_SCOPES, purposeOfUse: 'TREAT' }));
+      patient = iin ? await patientWithIin(lab, iin) : undefined;
+      // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
+      bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
     } catch (error) {
       if (error instanceof Hl7Error) return reject(intake, bytes, message, error);
       throw error;
     }
-    const ack = encodeAck({ code: 'AA', original: message });
-    const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack });
-    return 'duplicateOf' in kept ? kept.duplicateOf : ack;
+    const accepted = encodeAck({ code: 'AA', original: message });
+    const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
+    if ('duplicateOf' in kept) return kept.duplicateOf;
+    let parked: string | undefined;
+    if (!patient) {
+      parked = iin ? 'No patient the laboratory may record for has the IIN in PID-3' : 'PID-3 holds no valid IIN';
+    } else {
+      try {
+        await fileResults(lab, bundle);
+      } catch (error) {
+        if (!isFhirError(error)) throw error;
+        parked = `The results could not be filed: ${error.message}`;
+      }
+    }
+    if (parked === undefined) {
+      await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
+      return accepted;
+    }
+    const note: ErrorDetail = { condition: ERROR_CODES.unknownKey, severity: 'I', diagnostic: `Accepted and kept for review: ${parked}`, location: { segment: 'PID', sequence: 1, field: 3 } };
+    const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
+    await intake.labMessages.settle(kept.id, { status: 'review', reason: parked, ack });
+    return ack;
   };
+}
+
+/** The first PID-3 identifier that is a valid IIN (labs mark it NI, NNKAZ or nothing, so its checksum decides). */
+function patientIin(message: Message): string | undefined {
+  return field(segment(message, 'PID'), 3)
+    .map((cx) => part(cx, 1).trim())
+    .find((id) => validateIin(id).valid);
+}
+
+/** The Patient with this IIN, if the lab's caller may see them (a care relationship, such as a referral to the lab). */
+async function patientWithIin(lab: Repository, iin: string): Promise<string | undefined> {
+  const ids = await lab.matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${iin}`]]));
+  return ids.length === 1 ? ids[0] : undefined;
+}
+
+function patientReference(patient: string | undefined, iin: string | undefined): Reference<Patient> {
+  if (patient) return { reference: `Patient/${patient}` };
+  return iin ? { identifier: { system: IIN_SYSTEM, value: iin } } : { display: 'unidentified' };
 }
 
 /** MSH as the original acknowledgment rules check it: the type, trigger, processing id and version taken, and a control id. */

@@ -104,7 +104,7 @@ export function oruToBundle(message: Message, context: OruContext): Bundle {
     entries.push({
       fullUrl: url,
       resource,
-      request: { method: 'PUT', url: `${resource.resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${identifier.value}`)}` },
+      request: { method: 'PUT', url: `${resource.resourceType}?identifier=${encodeURIComponent(`${identifier.system}|${escapeToken(identifier.value!)}`)}` },
     });
     return url;
   };
@@ -120,6 +120,11 @@ export function oruToBundle(message: Message, context: OruContext): Bundle {
     put(reportOf(group, filler, context, results, specimens), filler);
   }
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
+}
+
+/** A token search value with FHIR's search separators escaped (https://hl7.org/fhir/R4/search.html#escaping). */
+function escapeToken(value: string): string {
+  return value.replace(/[\\|,$]/g, '\\$&');
 }
 
 /** The groups of the message's one PATIENT_RESULT: segments before the first OBR other than notes are the patient's and the visit's. */
@@ -218,7 +223,7 @@ function observationOf(
   const code = codeableConcept(repetition(obx, 3), context.organization);
   if (!code) throw new Hl7Error('AE', ERROR_CODES.requiredFieldMissing, 'OBX-3 (observation identifier) is empty', at(3));
   // The same test under the same sub-id (OBX-4) is the same result in a correction; OBX-1 may be renumbered.
-  const key = `${filler.value}|${component(obx, 3)}|${component(obx, 4)}`;
+  const key = `${filler.value}/${component(obx, 3)}/${component(obx, 4)}`;
   const occurrence = (seen.get(key) ?? 0) + 1;
   seen.set(key, occurrence);
   const units = unitOf(repetition(obx, 6));
@@ -232,7 +237,7 @@ function observationOf(
   const annotations = noteText(notes);
   return {
     resourceType: 'Observation',
-    identifier: [{ system: filler.system!, value: occurrence === 1 ? key : `${key}|${occurrence}` }],
+    identifier: [{ system: filler.system!, value: occurrence === 1 ? key : `${key}/${occurrence}` }],
     status: OBSERVATION_STATUS[component(obx, 11)] ?? 'unknown',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
     code,
@@ -340,7 +345,7 @@ function codeSystem(name: string, organization: string): string {
 function specimensOf(group: OrderGroup, filler: Identifier, context: OruContext): Specimen[] {
   const base = (n: number, type: CodeableConcept | undefined, specimenId: string | undefined): Specimen => ({
     resourceType: 'Specimen',
-    identifier: [{ system: filler.system!, value: `${filler.value}|specimen|${specimenId ?? n}` }],
+    identifier: [{ system: filler.system!, value: `${filler.value}/specimen/${specimenId ?? n}` }],
     ...(type ? { type } : {}),
     subject: context.patient,
   });

@@ -89,6 +89,11 @@ export class LabMessages {
     return { duplicateOf: ack };
   }
 
+  /** Sets what became of a kept message once its results were filed, or parked for review, and the ACK it got for it. */
+  async settle(id: string, outcome: { status: 'processed' | 'review'; reason: string | null; ack: Buffer }): Promise<void> {
+    await this.client.query(`UPDATE lab_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
+  }
+
   /** Messages in `statuses`, newest first: the review queue. */
   async list(statuses: readonly LabMessageStatus[], limit = 100): Promise<StoredLabMessage[]> {
     const rows = await this.client.query<Row>(`SELECT ${COLUMNS} FROM lab_message WHERE status = ANY($1::text[]) ORDER BY received_at DESC, id DESC LIMIT $2`, [

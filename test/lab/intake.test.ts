@@ -3,11 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Endpoint, Organization } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Endpoint, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { labIntakeAccess, seedingAccess } from '../../src/access/door.js';
 import { loadConfig } from '../../src/config.js';
-import { HL7V2_FACILITY_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { parseSearchRequest } from '../../src/fhir/search-request.js';
+import { labOrderSystem } from '../../src/lab/oru-to-fhir.js';
+import { parseStored } from '../../src/store/stored-json.js';
 import { MLLP_CONNECTION_TYPE } from '../../src/lab/intake.js';
 import { component, header, repetition, segment } from '../../src/lab/hl7v2/message.js';
 import { parseMessage } from '../../src/lab/hl7v2/parse.js';
@@ -64,8 +67,23 @@ describe('laboratory intake over MLLP, against a started server (PGlite)', () =>
       { resourceType: 'Organization', id: 'kdl', name: 'KDL Almaty' },
       { resourceType: 'Organization', id: 'olymp', name: 'Olymp' },
     ];
+    // Aigul's clinic referred her to KDL (an active ServiceRequest it performs): KDL may record her results.
+    const aigul: Patient = { resourceType: 'Patient', id: 'aigul', identifier: [{ system: IIN_SYSTEM, value: '900101401238' }], name: [{ family: 'Серікова', given: ['Айгүл'] }] };
+    const dauren: Patient = { resourceType: 'Patient', id: 'dauren', identifier: [{ system: IIN_SYSTEM, value: '850517345215' }], name: [{ family: 'Нұрланов' }] };
+    const referral: ServiceRequest = {
+      resourceType: 'ServiceRequest',
+      id: 'aigul-panel',
+      status: 'active',
+      intent: 'order',
+      code: { coding: [{ system: 'http://loinc.org', code: '24323-8' }] },
+      subject: { reference: 'Patient/aigul' },
+      performer: [{ reference: 'Organization/kdl' }],
+    };
     await seeding.writeMany(
-      [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended')].map((resource) => ({ resource, id: resource.id! })),
+      [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended'), aigul, dauren, referral].map((resource) => ({
+        resource,
+        id: resource.id!,
+      })),
       'upsert',
     );
   });
@@ -75,12 +93,28 @@ describe('laboratory intake over MLLP, against a started server (PGlite)', () =>
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('accepts a registered lab\'s ORU^R01 with AA and keeps it, under the lab\'s organization', async () => {
+  /** The current resources of `type` with the lab's identifier `value`, as the platform sees them. */
+  const filed = async <T,>(type: string, value: string) =>
+    (await new Repository(server.db, seedingAccess()).search(parseSearchRequest(type, [['identifier', `${labOrderSystem('kdl')}|${value}`]]))).entries.map((e) => ({
+      resource: parseStored(e) as T,
+      versionId: e.versionId,
+    }));
+
+  it('accepts a registered lab\'s ORU^R01 with AA, files its results in the patient\'s record as the lab, and keeps the message', async () => {
     const { ack } = await exchange(fixture('oru-chemistry.hl7'));
     assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
     assert.equal(component(segment(ack, 'MSA'), 2), 'KDL000101');
+    assert.equal(segment(ack, 'ERR'), undefined, 'filed: no note');
     assert.equal(header(ack).receivingFacility, 'KDL_ALMATY');
-    const [message] = (await kept(['received'])).filter((m) => m.controlId === 'KDL000101');
+    const [report] = await filed<DiagnosticReport>('DiagnosticReport', 'KDL-55501');
+    assert.equal(report?.resource.subject?.reference, 'Patient/aigul');
+    assert.equal(report?.resource.status, 'final');
+    assert.equal(report?.resource.result?.length, 5);
+    assert.match(report!.resource.result![0]!.reference!, /^Observation\/[0-9a-f-]{36}$/, 'references resolved to the ids chosen');
+    const [glucose] = await filed<Observation>('Observation', 'KDL-55501/2345-7/');
+    assert.equal(glucose?.resource.valueQuantity?.value, 6.8);
+    assert.deepEqual(glucose?.resource.performer, [{ reference: 'Organization/kdl' }]);
+    const [message] = (await kept(['processed'])).filter((m) => m.controlId === 'KDL000101');
     assert.equal(message?.sender, 'LIS|KDL_ALMATY');
     assert.equal(message?.organization, 'kdl');
     assert.equal(message?.messageType, 'ORU^R01');
@@ -91,7 +125,7 @@ describe('laboratory intake over MLLP, against a started server (PGlite)', () =>
     const first = await exchange(fixture('oru-cbc.hl7'));
     const again = await exchange(fixture('oru-cbc.hl7'));
     assert.deepEqual(again.bytes, first.bytes);
-    assert.equal((await kept(['received', 'rejected'])).filter((m) => m.controlId === 'KDL000102').length, 1);
+    assert.equal((await kept(['received', 'processed', 'review', 'rejected'])).filter((m) => m.controlId === 'KDL000102').length, 1);
   });
 
   it('keeps one of two copies sent at once on two connections, and answers both alike', async () => {
@@ -99,7 +133,32 @@ describe('laboratory intake over MLLP, against a started server (PGlite)', () =>
     const [a, b] = await Promise.all([exchange(copy), exchange(copy)]);
     assert.deepEqual(a.bytes, b.bytes);
     assert.equal(component(segment(a.ack, 'MSA'), 1), 'AA');
-    assert.equal((await kept(['received', 'rejected'])).filter((m) => m.controlId === 'RACE-1').length, 1);
+    assert.equal((await kept(['received', 'processed', 'review', 'rejected'])).filter((m) => m.controlId === 'RACE-1').length, 1);
+  });
+
+  it('files a correction over the first result: a new version of the same resources, the first kept in history', async () => {
+    const { ack } = await exchange(fixture('oru-corrected.hl7'));
+    assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
+    const [glucose] = await filed<Observation>('Observation', 'KDL-55501/2345-7/');
+    assert.equal(glucose?.resource.status, 'corrected');
+    assert.equal(glucose?.resource.valueQuantity?.value, 5.4);
+    assert.equal(glucose?.versionId, '2');
+    const [report] = await filed<DiagnosticReport>('DiagnosticReport', 'KDL-55501');
+    assert.equal(report?.resource.status, 'corrected');
+    assert.equal((await filed<DiagnosticReport>('DiagnosticReport', 'KDL-55501')).length, 1, 'superseded, not duplicated');
+    const history = await new Repository(server.db, seedingAccess()).history({ resourceType: 'Observation', id: glucose!.resource.id!, count: 10 });
+    assert.deepEqual(history.entries.map((e) => (parseStored(e) as Observation).valueQuantity?.value), [5.4, 6.8]);
+  });
+
+  it('parks results for a patient the lab may not record for: AA with an informational ERR, kept for review, nothing filed', async () => {
+    const { ack } = await exchange(withHeader('oru-cbc.hl7', { 10: 'PARK-1' }));
+    assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
+    assert.equal(component(segment(ack, 'ERR'), 4), 'I');
+    assert.deepEqual(repetition(segment(ack, 'ERR'), 2).map((c) => c[0]), ['PID', '1', '3', '1']);
+    assert.deepEqual(await filed('DiagnosticReport', 'KDL-55602'), []);
+    const [parked] = (await kept(['review'])).filter((m) => m.controlId === 'PARK-1');
+    assert.match(parked?.reason ?? '', /No patient the laboratory may record for/);
+    assert.deepEqual(parked?.ack, (await exchange(withHeader('oru-cbc.hl7', { 10: 'PARK-1' }))).bytes, 'a resend gets the same note');
   });
 
   it('takes Cyrillic results in 8859/5 and Windows-1251, answering each in its own character set', async () => {

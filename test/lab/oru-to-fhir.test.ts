@@ -116,6 +116,13 @@ describe('ORU^R01 to FHIR R4', () => {
     assert.equal(url(corrected, report!), url(first, resources<DiagnosticReport>(first, 'DiagnosticReport')[0]!));
   });
 
+  it('escapes search separators of the lab\'s ids in the conditional criteria', () => {
+    const bundle = map(edited('oru-notes.hl7', 'OBR', 3, 'A\\F\\B,C$D'));
+    const [report] = resources<DiagnosticReport>(bundle, 'DiagnosticReport');
+    assert.equal(report!.identifier![0]!.value, 'A|B,C$D');
+    assert.equal(decodeURIComponent(bundle.entry!.at(-1)!.request!.url.split('=')[1]!), `${labOrderSystem('kdl')}|A\\|B\\,C\\$D`);
+  });
+
   it('maps SN ranges and ratios, OBX-11 statuses, and results without a time zone to their date', () => {
     const range = map(Buffer.from(fixture('oru-notes.hl7').toString().replace('|FT|', '|SN|').replace(/Line one[^|]*/, '^2^-^5')));
     assert.deepEqual(resources<Observation>(range, 'Observation')[0]!.valueRange, { low: { value: 2 }, high: { value: 5 } });
