@@ -11,7 +11,7 @@ import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
 import { fileResults } from './file-results.js';
 import { encodeAck } from './hl7v2/ack.js';
-import { ERROR_CODES, type ErrorDetail, Hl7Error } from './hl7v2/hl7-error.js';
+import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7v2/hl7-error.js';
 import { type Header, type Message, field, header, part, segment } from './hl7v2/message.js';
 import { parseHeader, parseMessage } from './hl7v2/parse.js';
 import type { MessageHandler } from './mllp-server.js';
@@ -61,7 +61,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     try {
       checkHeader(msh);
       organization = await senderOrganization(intake, msh);
-      lab = new Repository(db, accessPolicy({ role: 'system', subject: `mllp|${msh.sendingFacility}`, clientId: 'densaulyq-mllp', organization, scopes: LAB_SCOPES, purposeOfUse: 'TREAT' }));
+      lab = labCaller(db, msh.sendingFacility, organization);
       patient = iin ? await patientWithIin(lab, iin) : undefined;
       // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
       bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
@@ -72,26 +72,43 @@ export function labMessageHandler(db: Database): MessageHandler {
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
     if ('duplicateOf' in kept) return kept.duplicateOf;
-    let parked: string | undefined;
-    if (!patient) {
-      parked = iin ? 'No patient the laboratory may record for has the IIN in PID-3' : 'PID-3 holds no valid IIN';
-    } else {
-      try {
-        await fileResults(lab, bundle);
-      } catch (error) {
-        if (!isFhirError(error)) throw error;
-        parked = `The results could not be filed: ${error.message}`;
-      }
-    }
-    if (parked === undefined) {
+    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, location: PID_3 };
+    if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
       return accepted;
     }
-    const note: ErrorDetail = { condition: ERROR_CODES.unknownKey, severity: 'I', diagnostic: `Accepted and kept for review: ${parked}`, location: { segment: 'PID', sequence: 1, field: 3 } };
+    const note: ErrorDetail = { condition: parked.condition, severity: 'I', diagnostic: `Accepted and kept for review: ${parked.reason}`, ...(parked.location ? { location: parked.location } : {}) };
     const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
-    await intake.labMessages.settle(kept.id, { status: 'review', reason: parked, ack });
+    await intake.labMessages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
     return ack;
   };
+}
+
+const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
+const NO_IIN = 'PID-3 holds no valid IIN';
+const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
+
+/** Why a message is accepted but parked for review: what to tell the lab (ERR-3, ERR-2) and keep as the reason. */
+interface Parked {
+  condition: ErrorCondition;
+  reason: string;
+  location?: ErrorLocation;
+}
+
+/** The lab's own system caller, acting for its Organization through the door: what it writes is its own, audited as such. */
+function labCaller(db: Database, facility: string, organization: string): Repository {
+  return new Repository(db, accessPolicy({ role: 'system', subject: `mllp|${facility}`, clientId: 'densaulyq-mllp', organization, scopes: LAB_SCOPES, purposeOfUse: 'TREAT' }));
+}
+
+/** Files the results; what the door or the store refused (all of it rolled back) parks the message instead. */
+async function filingProblem(lab: Repository, bundle: Bundle): Promise<Parked | undefined> {
+  try {
+    await fileResults(lab, bundle);
+    return undefined;
+  } catch (error) {
+    if (!isFhirError(error)) throw error;
+    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}` };
+  }
 }
 
 /** The first PID-3 identifier that is a valid IIN (labs mark it NI, NNKAZ or nothing, so its checksum decides). */
