@@ -38,6 +38,19 @@ export interface Config {
   demoPatients: number;
   /** Rate limits (RATE_LIMIT_PER_MINUTE_IP, _CLIENT, _LOGIN) and the origins allowed across origins (CORS_ORIGINS). */
   hardening: { rateLimits: RateLimitSettings; corsOrigins: string[] };
+  /** The labs' HL7 v2 listener (src/lab/mllp-server.ts). */
+  mllp: MllpSettings;
+}
+
+export interface MllpSettings {
+  /** MLLP_HOST, 127.0.0.1: labs reach it through a VPN or TLS terminator unless set otherwise. */
+  host: string;
+  /** MLLP_PORT, 2575 (the port IANA registered for HL7 over MLLP); 0 takes a free port. */
+  port: number;
+  /** MLLP_TLS_CERT and MLLP_TLS_KEY, PEM files: both or neither. */
+  tls?: { certFile: string; keyFile: string };
+  /** MLLP_MAX_MESSAGE_MB, 10: a result may carry an embedded PDF report. */
+  maxMessageBytes: number;
 }
 
 /** A setting the platform cannot start with; the message names the variable. */
@@ -84,6 +97,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       corsOrigins: origins(setting('CORS_ORIGINS')),
     },
+    mllp: mllpSettings(setting),
+  };
+}
+
+function mllpSettings(setting: (name: string) => string | undefined): MllpSettings {
+  const cert = setting('MLLP_TLS_CERT');
+  const key = setting('MLLP_TLS_KEY');
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('MLLP_TLS_CERT and MLLP_TLS_KEY go together: set both for TLS, or neither');
+  return {
+    host: setting('MLLP_HOST') ?? '127.0.0.1',
+    port: integer(setting('MLLP_PORT'), 2575, 'MLLP_PORT', { max: 65_535 }),
+    ...(cert && key ? { tls: { certFile: resolve(cert), keyFile: resolve(key) } } : {}),
+    maxMessageBytes: integer(setting('MLLP_MAX_MESSAGE_MB'), 10, 'MLLP_MAX_MESSAGE_MB', { min: 1 }) * 1024 * 1024,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { FolderAnchorStore, startAnchorWriter } from './access/audit-anchors.js';
@@ -6,6 +7,8 @@ import { authorizationServer, ensurePublicClient } from './access/index.js';
 import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { labMessageHandler } from './lab/intake.js';
+import { type MllpServer, startMllpServer } from './lab/mllp-server.js';
 import { WEB_APP_ROOT, webAppClient } from './http/web-app.js';
 import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
@@ -17,6 +20,8 @@ export interface RunningServer {
   app: FastifyInstance;
   db: Database;
   url: string;
+  /** The laboratories' MLLP listener (MLLP_HOST, MLLP_PORT). */
+  mllp: MllpServer;
   /** Stops taking requests, finishes the acknowledged ones, then closes the database. */
   stop(): Promise<void>;
 }
@@ -45,6 +50,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const mllp = await startMllp(config, db, logger).catch(async (error: unknown) => {
+    await app.close();
+    await commands?.close();
+    await db.close();
+    throw error;
+  });
   const anchors = await startAnchorWriter({
     db,
     store: new FolderAnchorStore(config.auditAnchorDir),
@@ -56,9 +67,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     app,
     db,
     url: `http://localhost:${port}`,
+    mllp,
     stop() {
       stopping ??= (async () => {
-        await app.close();
+        await Promise.all([app.close(), mllp.close()]);
         await commands?.close();
         await anchors.stop();
         await db.close();
@@ -66,4 +78,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       return stopping;
     },
   };
+}
+
+/** The labs' HL7 v2 listener, beside the HTTP one, on the same database. */
+async function startMllp(config: Config, db: Database, logger: Logger): Promise<MllpServer> {
+  const { tls } = config.mllp;
+  return startMllpServer({
+    host: config.mllp.host,
+    port: config.mllp.port,
+    maxMessageBytes: config.mllp.maxMessageBytes,
+    ...(tls ? { tls: { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) } } : {}),
+    handler: labMessageHandler(db),
+    onProblem: (event) => logger.warn({ event }, 'MLLP connection dropped'),
+  });
 }

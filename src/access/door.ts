@@ -87,6 +87,15 @@ export function maintenanceAccess(): AccessPolicy {
 }
 
 /**
+ * The laboratories' MLLP intake (src/lab/): keeps every message received and its ACK before any
+ * sender is known, and reads the Endpoints that say which lab a sender is; it writes results only
+ * as the lab's own system caller, never under this.
+ */
+export function labIntakeAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/**
  * Whoever presents a citizen's SMART Health Link (src/passport/share-links.ts): the link is their
  * only credential, it reaches no resource through the door (its content was encrypted when the
  * patient made it), and each use is audited as a disclosure the patient directed, under the link's

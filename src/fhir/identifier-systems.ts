@@ -5,6 +5,12 @@
 export const IIN_SYSTEM = 'http://densaulyq.kz/fhir/sid/iin';
 
 /**
+ * A laboratory's HL7 v2 sending facility (MSH-4.1) as its Endpoint's identifier: the Endpoint
+ * says which Organization the lab is and whether it may send results (src/lab/).
+ */
+export const HL7V2_FACILITY_SYSTEM = 'http://densaulyq.kz/fhir/sid/hl7v2-facility';
+
+/**
  * A person's number in another state's register, or a passport: what a citizen of another CIS
  * state shows at registration instead of an IIN (https://hl7.org/fhir/R4/patient.html#identifier).
  *

@@ -425,6 +425,24 @@ const MIGRATIONS: readonly string[] = [
     definition text NOT NULL
   );
   `,
+  // HL7 v2 messages from laboratories over MLLP, as received, with their ACKs (src/store/lab-messages.ts):
+  // a kept message's key (sender, MSH-10) answers a resend with the first ACK; rejected ones stay for review.
+  `
+  CREATE TABLE lab_message (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    sender text,
+    control_id text,
+    message_type text,
+    organization text,
+    status text NOT NULL,
+    reason text,
+    content bytea NOT NULL,
+    ack bytea NOT NULL
+  );
+  CREATE UNIQUE INDEX lab_message_control ON lab_message (sender, control_id) WHERE status <> 'rejected';
+  CREATE INDEX lab_message_review ON lab_message (status, received_at) WHERE status IN ('review', 'rejected');
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -22,6 +22,7 @@ import {
   reviewDeclaration,
 } from './care-declarations.js';
 import { ExportJobs } from './bulk-jobs.js';
+import { LabMessages } from './lab-messages.js';
 import { ShareLinks } from './share-links.js';
 import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
@@ -218,6 +219,11 @@ export class Repository {
   /** The caller's own export jobs and their files, in this repository's transaction. */
   get exportJobs(): ExportJobs {
     return new ExportJobs(this.client, this.access);
+  }
+
+  /** The HL7 v2 messages laboratories sent, in this repository's transaction; a 403 unless the caller sees every record. */
+  get labMessages(): LabMessages {
+    return new LabMessages(this.client, this.access);
   }
 
   /**

@@ -46,7 +46,7 @@ for (const driver of testDrivers()) {
     const startServer = async () => {
       const port = await freePort();
       origin = `http://127.0.0.1:${port}`;
-      child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+      child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', MLLP_PORT: '0', LOG_LEVEL: 'warn' }, stdio: 'ignore' });
       for (let i = 0; i < 600; i++) {
         if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) return;
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -28,7 +28,7 @@ async function deployment(driver: TestDriver) {
   const dir = await mkdtemp(join(tmpdir(), 'densaulyq-audit-'));
   const database = await driver.createForProcess();
   const env: Record<string, string> = { DATA_DIR: join(dir, 'data'), ...database.env };
-  const config = () => loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' });
+  const config = () => loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', MLLP_PORT: '0' });
 
   /** Runs SQL on the database between two commands, as any command would open it. */
   async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {

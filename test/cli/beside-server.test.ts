@@ -24,7 +24,7 @@ for (const driver of testDrivers()) {
       // One environment for the server and the command line, as in a deployment: with PostgreSQL the
       // command mints its token itself, for the issuer PUBLIC_ORIGIN names.
       env = { ...database.env, DATA_DIR: join(dir, 'data'), DEMO_PATIENTS: '0', PUBLIC_ORIGIN: 'http://localhost:8080' };
-      server = await startServer(loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'silent' }));
+      server = await startServer(loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', MLLP_PORT: '0' }), pino({ level: 'silent' }));
     });
     after(async () => {
       await server?.stop();

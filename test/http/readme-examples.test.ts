@@ -78,7 +78,7 @@ describe('the README examples run as written (pglite: the embedded database of "
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'densaulyq-readme-'));
     port = await freePort();
-    env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), DEMO_PATIENTS: '3', LOG_LEVEL: 'warn', DATABASE_URL: '' };
+    env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), MLLP_PORT: '0', DEMO_PATIENTS: '3', LOG_LEVEL: 'warn', DATABASE_URL: '' };
     // The first start seeds the demo population and creates the demo accounts.
     await start();
   });

@@ -62,7 +62,7 @@ const cleanups = new WeakMap<WebServer, (() => Promise<void>)[]>();
 export async function startWebServer({ patients = 3 }: { patients?: number } = {}): Promise<WebServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'densaulyq-web-'));
   const port = await freePort();
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', DEMO_PATIENTS: '0', AUDIT_ANCHOR_SECONDS: '0' });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', MLLP_PORT: '0', DEMO_PATIENTS: '0', AUDIT_ANCHOR_SECONDS: '0' });
   const db = await openDatabase({ dataDir: config.dataDir, auditKey: await loadAuditKey(config.auditKeyFile, { create: true }), poolSize: 1 });
   const passwords = new Map<string, string>();
   let citizenPatient = '';

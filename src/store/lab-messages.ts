@@ -1,0 +1,116 @@
+import { forbidden } from '../fhir/outcome.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { SqlClient } from './driver.js';
+
+/**
+ * Every HL7 v2 message a lab sent over MLLP (src/lab/), as received, with the ACK it got: the
+ * message control of v2.5.1 section 2.9 (a resent control id is answered as the first time and
+ * kept once) and the review queue of what was rejected or could not be filed. The messages name
+ * patients, so only a caller who sees every record reaches them, through `Repository.labMessages`.
+ */
+
+/**
+ * `received`: accepted and kept; `processed`: its results written to the record; `review`: accepted
+ * but parked (no patient found, say) for a person to resolve; `rejected`: answered AE or AR.
+ */
+export type LabMessageStatus = 'received' | 'processed' | 'review' | 'rejected';
+
+export interface LabMessage {
+  /** `MSH-3|MSH-4` (namespace ids): with the control id, the message's key; null when MSH was unreadable. */
+  sender: string | null;
+  /** MSH-10. */
+  controlId: string | null;
+  /** MSH-9.1^MSH-9.2: `ORU^R01`. */
+  messageType: string | null;
+  /** The sending lab's Organization id, once the sender is known. */
+  organization: string | null;
+  status: LabMessageStatus;
+  /** Why it was rejected or parked: the diagnostic the ACK carried (never message content). */
+  reason: string | null;
+  /** The bytes as received, in the character set the sender declared. */
+  content: Buffer;
+  /** The acknowledgment's bytes, as sent. */
+  ack: Buffer;
+}
+
+export interface StoredLabMessage extends LabMessage {
+  id: string;
+  /** ISO instant. */
+  received: string;
+}
+
+interface Row {
+  id: string;
+  received: string;
+  sender: string | null;
+  control_id: string | null;
+  message_type: string | null;
+  organization: string | null;
+  status: LabMessageStatus;
+  reason: string | null;
+  content: Uint8Array;
+  ack: Uint8Array;
+}
+
+const COLUMNS = `id::text AS id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS received,
+  sender, control_id, message_type, organization, status, reason, content, ack`;
+
+/** A message under its key that was not rejected: a resent one is a duplicate of it (a rejected one may be sent again, mended). */
+const KEPT = `status <> 'rejected'`;
+
+export class LabMessages {
+  constructor(
+    private readonly client: SqlClient,
+    access: AccessPolicy,
+  ) {
+    if (!access.unrestricted) throw forbidden(`Laboratory messages name patients: they are kept by the laboratory intake and read by an administrator with clinical access`);
+  }
+
+  /** The ACK the kept message under this key got, if there is one. */
+  async acknowledged(sender: string, controlId: string): Promise<Buffer | undefined> {
+    const rows = await this.client.query<{ ack: Uint8Array }>(`SELECT ack FROM lab_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`, [sender, controlId]);
+    return rows[0] ? Buffer.from(rows[0].ack) : undefined;
+  }
+
+  /**
+   * Keeps a message. When another message under the same key was kept first (two copies sent at
+   * once), this one is not kept and that one's ACK is returned, to answer this one the same way.
+   */
+  async keep(message: LabMessage): Promise<{ id: string } | { duplicateOf: Buffer }> {
+    const rows = await this.client.query<{ id: string }>(
+      `INSERT INTO lab_message (sender, control_id, message_type, organization, status, reason, content, ack)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (sender, control_id) WHERE ${KEPT} DO NOTHING RETURNING id::text AS id`,
+      [message.sender, message.controlId, message.messageType, message.organization, message.status, message.reason, message.content, message.ack],
+    );
+    if (rows[0]) return rows[0];
+    const ack = await this.acknowledged(message.sender!, message.controlId!);
+    if (!ack) throw new Error('A conflicting laboratory message vanished');
+    return { duplicateOf: ack };
+  }
+
+  /** Sets what became of a kept message once its results were filed, or parked for review, and the ACK it got for it. */
+  async settle(id: string, outcome: { status: 'processed' | 'review'; reason: string | null; ack: Buffer }): Promise<void> {
+    await this.client.query(`UPDATE lab_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
+  }
+
+  /** Messages in `statuses`, newest first: the review queue. */
+  async list(statuses: readonly LabMessageStatus[], limit = 100): Promise<StoredLabMessage[]> {
+    const rows = await this.client.query<Row>(`SELECT ${COLUMNS} FROM lab_message WHERE status = ANY($1::text[]) ORDER BY received_at DESC, id DESC LIMIT $2`, [
+      statuses,
+      limit,
+    ]);
+    return rows.map((row) => ({
+      id: row.id,
+      received: row.received,
+      sender: row.sender,
+      controlId: row.control_id,
+      messageType: row.message_type,
+      organization: row.organization,
+      status: row.status,
+      reason: row.reason,
+      content: Buffer.from(row.content),
+      ack: Buffer.from(row.ack),
+    }));
+  }
+}
