@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Observation } from '@medplum/fhirtypes';
-import { groupByTest, isAbnormal, testCode, rangeShape, resultFlag, trendPoints } from '../../web/src/screens/results/logic.js';
+import { groupByTest, isAbnormal, testCode, rangeShape, resultFlag, trendOf } from '../../web/src/screens/results/logic.js';
 
 const lab = (id: string, code: string, date: string, value?: number, flag?: string): Observation => ({
   resourceType: 'Observation',
@@ -47,8 +47,31 @@ describe('laboratory results', () => {
     assert.deepEqual(rangeShape(undefined), { kind: 'none' });
   });
 
-  it('charts numeric, dated results oldest first and keeps each point’s flag', () => {
-    const points = trendPoints([lab('b', '1', '2026-01-01', 6.8, 'H'), lab('a', '1', '2025-01-01', 5.2, 'N'), lab('c', '1', '2025-06-01'), { ...lab('d', '1', '', 5) }]);
-    assert.deepEqual(points.map((p) => [p.value, p.flag]), [[5.2, 'normal'], [6.8, 'high']]);
+  it('charts the $series points in its unit, oldest first, each with its flag, and the newest range; leaves out what cannot be drawn', () => {
+    const quantity = (value: number, code = 'mmol/L') => ({ value, unit: code, system: 'http://unitsofmeasure.org', code });
+    const point = (date: string | undefined, value: number | undefined, flag?: string, extra: { name: string; valueBoolean?: boolean; valueQuantity?: ReturnType<typeof quantity> }[] = []) => ({
+      name: 'point',
+      part: [
+        { name: 'observation', valueReference: { reference: 'Observation/x' } },
+        ...(date ? [{ name: 'effective', valueDateTime: date }] : []),
+        ...(value !== undefined ? [{ name: 'value', valueQuantity: quantity(value) }] : []),
+        ...(flag ? [{ name: 'interpretation', valueCodeableConcept: { coding: [{ code: flag }] } }] : []),
+        ...extra,
+      ],
+    });
+    const trend = trendOf({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'unit', valueCode: 'mmol/L' },
+        point('2025-01-01', 5.2, 'N', [{ name: 'low', valueQuantity: quantity(3.9) }, { name: 'high', valueQuantity: quantity(6.1) }]),
+        point('2025-06-01', 108, undefined, [{ name: 'comparable', valueBoolean: false }]),
+        point(undefined, 5),
+        point('2025-09-01', undefined),
+        point('2026-01-01', 5.99, 'H', [{ name: 'high', valueQuantity: quantity(5.5) }]),
+      ],
+    });
+    assert.equal(trend.unit, 'mmol/L');
+    assert.deepEqual(trend.points.map((p) => [p.value, p.flag]), [[5.2, 'normal'], [5.99, 'high']]);
+    assert.deepEqual([trend.low, trend.high], [undefined, 5.5], "the newest result's range");
   });
 });

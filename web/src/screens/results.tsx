@@ -1,4 +1,4 @@
-import type { Observation } from '@medplum/fhirtypes';
+import type { Observation, Parameters } from '@medplum/fhirtypes';
 import { type ReactNode, Suspense, lazy } from 'react';
 import { useTranslation } from 'react-i18next';
 import { conceptText } from '../fhir/text.js';
@@ -6,7 +6,7 @@ import { type Fhir, useFhir, useFhirData } from '../fhir/use-fhir.js';
 import { formatDate, formatNumber, type Locale } from '../i18n/locale.js';
 import { Link, useRoute } from '../ui/router.js';
 import { Async, Loading } from '../ui/states.js';
-import { type Flag, groupByTest, isAbnormal, rangeBounds, rangeShape, resultDate, resultFlag, testCode, trendPoints, unitText } from './results/logic.js';
+import { type Flag, groupByTest, isAbnormal, rangeShape, resultDate, resultFlag, testCode, trendOf, unitText } from './results/logic.js';
 import './results/results.css';
 
 /** The chart is its own chunk: only the detail of a test loads it. */
@@ -21,10 +21,14 @@ async function loadResults({ search, patientId }: Fhir) {
   return groupByTest(resources);
 }
 
-async function loadTest({ search, patientId }: Fhir, code: string) {
-  if (!patientId) return [];
-  const { resources } = await search<Observation>('Observation', { patient: patientId, code, _sort: 'date', _count: 200 }, { all: true, max: MAX_RESULTS });
-  return resources;
+/** One test's results as recorded, and its trend with every value in one unit (results from labs that report in different units line up). */
+async function loadTest({ search, operation, patientId }: Fhir, code: string) {
+  if (!patientId) return { results: [], trend: { points: [] } };
+  const [{ resources }, series] = await Promise.all([
+    search<Observation>('Observation', { patient: patientId, code, _sort: 'date', _count: 200 }, { all: true, max: MAX_RESULTS }),
+    operation<Parameters>('Observation/$series', { params: { patient: patientId, code } }),
+  ]);
+  return { results: resources, trend: trendOf(series) };
 }
 
 /** Laboratory results: the list grouped by test, or one test's detail and trend (`/results?code=system|code`). */
@@ -96,19 +100,17 @@ function TestDetail({ code }: { code: string }) {
   const { t } = useTranslation('results');
   const { locale } = useFhir();
   const data = useFhirData((fhir) => loadTest(fhir, code), [code]);
-  const name = data.status === 'done' && data.data.length > 0 ? conceptText(data.data[data.data.length - 1]!.code) : undefined;
+  const name = data.status === 'done' && data.data.results.length > 0 ? conceptText(data.data.results[data.data.results.length - 1]!.code) : undefined;
   return (
     <section aria-labelledby="screen-title">
       <p>
         <Link href="/results">← {t('back')}</Link>
       </p>
       <h1 id="screen-title">{name ?? t('title')}</h1>
-      <Async data={data} isEmpty={(results) => results.length === 0} empty={t('empty')}>
-        {(results) => {
+      <Async data={data} isEmpty={({ results }) => results.length === 0} empty={t('empty')}>
+        {({ results, trend }) => {
           const latest = results[results.length - 1]!;
-          const points = trendPoints(results);
-          const { low, high } = rangeBounds(latest.referenceRange?.[0]);
-          const unit = unitText(latest.valueQuantity);
+          const { points, unit, low, high } = trend;
           return (
             <>
               <article className="card" aria-labelledby="latest-result">
@@ -134,7 +136,7 @@ function TestDetail({ code }: { code: string }) {
                   <p>{t('noTrend')}</p>
                 ) : (
                   <Suspense fallback={<Loading />}>
-                    <TrendChart points={points} unit={unit} test={name ?? ''} locale={locale} {...(low !== undefined ? { low } : {})} {...(high !== undefined ? { high } : {})} />
+                    <TrendChart points={points} unit={unit ?? ''} test={name ?? ''} locale={locale} {...(low !== undefined ? { low } : {})} {...(high !== undefined ? { high } : {})} />
                   </Suspense>
                 )}
                 <table className="trend-table">

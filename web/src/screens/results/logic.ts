@@ -1,4 +1,4 @@
-import type { Observation, ObservationReferenceRange, Quantity } from '@medplum/fhirtypes';
+import type { CodeableConcept, Observation, ObservationReferenceRange, Parameters, ParametersParameter, Quantity } from '@medplum/fhirtypes';
 
 /** How a result reads against its range, in words (never by colour alone). */
 export type Flag = 'normal' | 'high' | 'low' | 'abnormal' | 'criticalHigh' | 'criticalLow' | 'critical';
@@ -8,7 +8,12 @@ export type Flag = 'normal' | 'high' | 'low' | 'abnormal' | 'criticalHigh' | 'cr
  * https://hl7.org/fhir/R4/valueset-observation-interpretation.html); without one, undefined.
  */
 export function resultFlag(observation: Observation): Flag | undefined {
-  const code = observation.interpretation?.flatMap((i) => i.coding ?? []).find((c) => c.code)?.code;
+  return interpretationFlag(observation.interpretation?.[0]);
+}
+
+/** The flag an interpretation (v3 ObservationInterpretation) says. */
+function interpretationFlag(interpretation: CodeableConcept | undefined): Flag | undefined {
+  const code = interpretation?.coding?.find((c) => c.code)?.code;
   switch (code) {
     case 'N':
       return 'normal';
@@ -108,15 +113,31 @@ export interface TrendPoint {
   flag?: Flag;
 }
 
-export function trendPoints(observations: readonly Observation[]): TrendPoint[] {
+/** A test's trend as `Observation/$series` gives it: every value in one unit, and the newest result's range in it. */
+export interface Trend {
+  unit?: string;
+  points: TrendPoint[];
+  low?: number;
+  high?: number;
+}
+
+const partOf = (point: ParametersParameter, name: string) => point.part?.find((p) => p.name === name);
+
+/** The chartable points of a `$series` answer: numeric values in the series unit with a readable date (a value that does not convert is left out). */
+export function trendOf(series: Parameters): Trend {
   const points: TrendPoint[] = [];
-  for (const observation of observations) {
-    const value = observation.valueQuantity?.value;
-    const date = resultDate(observation);
+  let range: { low?: number; high?: number } = {};
+  for (const point of series.parameter ?? []) {
+    if (point.name !== 'point' || partOf(point, 'comparable')?.valueBoolean === false) continue;
+    const value = partOf(point, 'value')?.valueQuantity?.value;
+    const date = partOf(point, 'effective')?.valueDateTime;
     const time = date ? Date.parse(date) : Number.NaN;
     if (value === undefined || !date || Number.isNaN(time)) continue;
-    const flag = resultFlag(observation);
+    const flag = interpretationFlag(partOf(point, 'interpretation')?.valueCodeableConcept);
     points.push({ date, time, value, ...(flag ? { flag } : {}) });
+    const [low, high] = [partOf(point, 'low')?.valueQuantity?.value, partOf(point, 'high')?.valueQuantity?.value];
+    range = { ...(low !== undefined ? { low } : {}), ...(high !== undefined ? { high } : {}) };
   }
-  return points.sort((a, b) => a.time - b.time);
+  const unit = series.parameter?.find((p) => p.name === 'unit')?.valueCode;
+  return { ...(unit ? { unit } : {}), points: points.sort((a, b) => a.time - b.time), ...range };
 }
