@@ -123,7 +123,7 @@ export function oruToBundle(message: Message, context: OruContext): Bundle {
 }
 
 /** A token search value with FHIR's search separators escaped (https://hl7.org/fhir/R4/search.html#escaping). */
-function escapeToken(value: string): string {
+export function escapeToken(value: string): string {
   return value.replace(/[\\|,$]/g, '\\$&');
 }
 
