@@ -84,8 +84,17 @@ for (const driver of testDrivers()) {
         subject: { reference: 'Patient/aigul' },
         performer: [{ reference: 'Organization/kdl' }],
       };
+      // A report under a KDL filler number that KDL did not write (migrated from elsewhere): KDL may not change it.
+      const foreign: DiagnosticReport = {
+        resourceType: 'DiagnosticReport',
+        id: 'migrated',
+        identifier: [{ system: labOrderSystem('kdl'), value: 'KDL-OLD-1' }],
+        status: 'final',
+        code: { text: 'Migrated report' },
+        subject: { reference: 'Patient/aigul' },
+      };
       await seeding.writeMany(
-        [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended'), aigul, dauren, referral].map((resource) => ({
+        [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended'), aigul, dauren, referral, foreign].map((resource) => ({
           resource,
           id: resource.id!,
         })),
@@ -154,6 +163,28 @@ for (const driver of testDrivers()) {
       assert.equal((await filed<DiagnosticReport>('DiagnosticReport', 'KDL-55501')).length, 1, 'superseded, not duplicated');
       const history = await new Repository(server.db, seedingAccess()).history({ resourceType: 'Observation', id: glucose!.resource.id!, count: 10 });
       assert.deepEqual(history.entries.map((e) => (parseStored(e) as Observation).valueQuantity?.value), [5.4, 6.8]);
+    });
+
+    it('records in the patient\'s access log that the lab wrote her results', async () => {
+      const log = await new Repository(server.db, seedingAccess()).accessLog('aigul', { count: 100 });
+      const byLab = log.records
+        .filter((r) => r.agent !== null && (JSON.parse(r.agent) as { org?: string; client?: string }).org === 'kdl')
+        .map((r) => JSON.parse(r.payload) as { a: string; e?: string[] });
+      assert.ok(byLab.some((p) => p.a === 'C' && p.e?.some((e) => e.startsWith('DiagnosticReport/'))), 'the lab\'s creation of the report');
+      assert.ok(byLab.some((p) => p.a === 'U' && p.e?.some((e) => e.startsWith('Observation/'))), 'and its correction');
+    });
+
+    it('parks a message whose filing the door refuses, leaving nothing half-written', async () => {
+      const bytes = Buffer.from(withHeader('oru-chemistry.hl7', { 10: 'REFUSED-1' }).toString().replaceAll('KDL-55501', 'KDL-OLD-1'));
+      const { ack } = await exchange(bytes);
+      assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
+      assert.equal(component(segment(ack, 'ERR'), 3), '207');
+      assert.equal(component(segment(ack, 'ERR'), 4), 'I');
+      assert.deepEqual(await filed('Observation', 'KDL-OLD-1/2345-7/'), [], 'the results of the refused report rolled back with it');
+      const [report] = await filed<DiagnosticReport>('DiagnosticReport', 'KDL-OLD-1');
+      assert.equal(report?.resource.code.text, 'Migrated report');
+      const [parked] = (await kept(['review'])).filter((m) => m.controlId === 'REFUSED-1');
+      assert.match(parked?.reason ?? '', /could not be filed/);
     });
 
     it('parks results for a patient the lab may not record for: AA with an informational ERR, kept for review, nothing filed', async () => {
