@@ -9,6 +9,7 @@ import type { Database } from '../store/driver.js';
 import type { LabMessage } from '../store/lab-messages.js';
 import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
+import { type AckTextKey, ackLanguage, ackText } from './ack-text.js';
 import { fileResults } from './file-results.js';
 import { encodeAck } from './hl7v2/ack.js';
 import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7v2/hl7-error.js';
@@ -72,12 +73,18 @@ export function labMessageHandler(db: Database): MessageHandler {
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
     if ('duplicateOf' in kept) return kept.duplicateOf;
-    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, location: PID_3 };
+    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
     if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
       return accepted;
     }
-    const note: ErrorDetail = { condition: parked.condition, severity: 'I', diagnostic: `Accepted and kept for review: ${parked.reason}`, ...(parked.location ? { location: parked.location } : {}) };
+    const note: ErrorDetail = {
+      condition: parked.condition,
+      severity: 'I',
+      diagnostic: `Accepted and kept for review: ${parked.reason}`,
+      userMessage: ackText(parked.text, ackLanguage(message)),
+      ...(parked.location ? { location: parked.location } : {}),
+    };
     const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
     await intake.labMessages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
     return ack;
@@ -92,6 +99,7 @@ const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 interface Parked {
   condition: ErrorCondition;
   reason: string;
+  text: AckTextKey;
   location?: ErrorLocation;
 }
 
@@ -107,7 +115,7 @@ async function filingProblem(lab: Repository, bundle: Bundle): Promise<Parked | 
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;
-    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}` };
+    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}`, text: 'parkedNotFiled' };
   }
 }
 
@@ -176,7 +184,8 @@ function keyOf(msh: Header): Pick<LabMessage, 'sender' | 'controlId' | 'messageT
 
 /** The NAK the error earns, after the message is kept as rejected with its reason. */
 async function reject(intake: Repository, bytes: Buffer, original: Message | undefined, error: Hl7Error): Promise<Buffer> {
-  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [error.detail] });
+  const detail = { ...error.detail, userMessage: ackText(error.detail.condition.code, ackLanguage(original)) };
+  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [detail] });
   const key = original ? keyOf(header(original)) : { sender: null, controlId: null, messageType: null };
   await intake.labMessages.keep({ ...key, organization: null, status: 'rejected', reason: error.message, content: Buffer.from(bytes), ack });
   return ack;

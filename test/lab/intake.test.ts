@@ -199,6 +199,7 @@ for (const driver of testDrivers()) {
       const noIin = await exchange(Buffer.from(withHeader('oru-notes.hl7', { 10: 'PARK-2' }).toString().replace('900101401238', '900101401239')));
       assert.equal(component(segment(noIin.ack, 'MSA'), 1), 'AA');
       assert.match(component(segment(noIin.ack, 'ERR'), 7), /PID-3 holds no valid IIN/);
+      assert.match(component(segment(noIin.ack, 'ERR'), 8), /тексеруге қалдырылды/);
     });
 
     it('takes Cyrillic results in 8859/5 and Windows-1251, answering each in its own character set', async () => {
@@ -244,7 +245,11 @@ for (const driver of testDrivers()) {
         assert.equal(component(err, 3), code);
         assert.equal(repetition(err, 2).map((c) => c[0]).join('^'), location);
       }
-      const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-')).map((m) => m.reason);
+      const kazakh = await exchange(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-7' }));
+      assert.match(component(segment(kazakh.ack, 'ERR'), 8), /^Жіберуші зертхана тіркелмеген/, 'ERR-8 for the lab\'s people, in Kazakh by default');
+      const russian = await exchange(Buffer.from(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-8' }).toString().replace('UNICODE UTF-8', 'UNICODE UTF-8|ru')));
+      assert.match(component(segment(russian.ack, 'ERR'), 8), /^Лаборатория-отправитель не зарегистрирована/, 'in Russian when MSH-19 says so');
+      const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-') && Number(m.controlId.slice(2)) <= 6).map((m) => m.reason);
       assert.equal(reasons.length, 6);
       assert.ok(reasons.some((r) => /OLYMP.*not active/.test(r ?? '')));
     });
