@@ -16,7 +16,7 @@ import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation,
 import { type Header, type Message, field, header, part, segment } from './hl7v2/message.js';
 import { parseHeader, parseMessage } from './hl7v2/parse.js';
 import type { MessageHandler } from './mllp-server.js';
-import { oruToBundle } from './oru-to-fhir.js';
+import { escapeToken, oruToBundle } from './oru-to-fhir.js';
 
 /** The Endpoint connection type of a lab that sends HL7 v2 over MLLP (https://terminology.hl7.org/CodeSystem-endpoint-connection-type.html). */
 export const MLLP_CONNECTION_TYPE = { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7v2-mllp' };
@@ -157,7 +157,7 @@ async function senderOrganization(intake: Repository, msh: Header): Promise<stri
   if (!msh.sendingFacility) throw unknown('MSH-4 (sending facility) is empty: the sender cannot be known');
   const found = await intake.search(
     parseSearchRequest('Endpoint', [
-      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${msh.sendingFacility}`],
+      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(msh.sendingFacility)}`],
       ['connection-type', `${MLLP_CONNECTION_TYPE.system}|${MLLP_CONNECTION_TYPE.code}`],
     ]),
   );

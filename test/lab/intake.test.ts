@@ -237,6 +237,7 @@ for (const driver of testDrivers()) {
         [withHeader('oru-notes.hl7', { 12: '2.3', 10: 'R-4' }), '203', 'MSH^1^12^1'],
         [withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-5' }), '204', 'MSH^1^4^1'],
         [withHeader('oru-notes.hl7', { 4: 'OLYMP', 10: 'R-6' }), '204', 'MSH^1^4^1'],
+        [withHeader('oru-notes.hl7', { 4: 'OTHER,KDL_ALMATY', 10: 'R-9' }), '204', 'MSH^1^4^1'],
       ];
       for (const [bytes, code, location] of cases) {
         const { ack } = await exchange(bytes);
@@ -251,6 +252,7 @@ for (const driver of testDrivers()) {
       assert.match(component(segment(russian.ack, 'ERR'), 8), /^Лаборатория-отправитель не зарегистрирована/, 'in Russian when MSH-19 says so');
       const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-') && Number(m.controlId.slice(2)) <= 6).map((m) => m.reason);
       assert.equal(reasons.length, 6);
+      assert.ok((await kept(['rejected'])).some((m) => m.controlId === 'R-9'), 'a comma in MSH-4 is part of the name, not a second facility to search for');
       assert.ok(reasons.some((r) => /OLYMP.*not active/.test(r ?? '')));
     });
 
