@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bundle, Endpoint, Patient, Reference } from '@medplum/fhirtypes';
 import { accessPolicy, labIntakeAccess } from '../access/door.js';
 import { parseScopes, resourceScopes } from '../access/scopes.js';
@@ -52,7 +53,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     }
     const msh = header(message);
     const { sender, controlId } = keyOf(msh);
-    const earlier = controlId ? await intake.labMessages.acknowledged(sender!, controlId) : undefined;
+    const earlier = controlId ? await firstAck(intake, sender!, controlId) : undefined;
     if (earlier) return earlier;
     let organization: string;
     let lab: Repository;
@@ -72,7 +73,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     }
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
-    if ('duplicateOf' in kept) return kept.duplicateOf;
+    if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
     const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
     if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
@@ -89,6 +90,23 @@ export function labMessageHandler(db: Database): MessageHandler {
     await intake.labMessages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
     return ack;
   };
+}
+
+/** How long a resend waits for the first copy's results to be filed, to answer as it was answered. */
+const FIRST_COPY_WAIT_MS = 5_000;
+
+/**
+ * The ACK a kept message under this key got. While the first copy's results are still being filed
+ * (two copies sent at once) its final ACK is awaited, so both copies are answered alike; one left
+ * `received` longer (its process died filing it) is answered as accepted, and stays listed for review.
+ */
+async function firstAck(intake: Repository, sender: string, controlId: string): Promise<Buffer | undefined> {
+  const deadline = Date.now() + FIRST_COPY_WAIT_MS;
+  for (;;) {
+    const first = await intake.labMessages.acknowledged(sender, controlId);
+    if (!first || first.status !== 'received' || Date.now() >= deadline) return first?.ack;
+    await sleep(50);
+  }
 }
 
 const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
