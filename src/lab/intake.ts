@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bundle, Endpoint, Patient, Reference } from '@medplum/fhirtypes';
 import { accessPolicy, labIntakeAccess } from '../access/door.js';
 import { parseScopes, resourceScopes } from '../access/scopes.js';
@@ -9,13 +10,14 @@ import type { Database } from '../store/driver.js';
 import type { LabMessage } from '../store/lab-messages.js';
 import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
+import { type AckTextKey, ackLanguage, ackText } from './ack-text.js';
 import { fileResults } from './file-results.js';
 import { encodeAck } from './hl7v2/ack.js';
 import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7v2/hl7-error.js';
 import { type Header, type Message, field, header, part, segment } from './hl7v2/message.js';
 import { parseHeader, parseMessage } from './hl7v2/parse.js';
 import type { MessageHandler } from './mllp-server.js';
-import { oruToBundle } from './oru-to-fhir.js';
+import { escapeToken, oruToBundle } from './oru-to-fhir.js';
 
 /** The Endpoint connection type of a lab that sends HL7 v2 over MLLP (https://terminology.hl7.org/CodeSystem-endpoint-connection-type.html). */
 export const MLLP_CONNECTION_TYPE = { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7v2-mllp' };
@@ -51,7 +53,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     }
     const msh = header(message);
     const { sender, controlId } = keyOf(msh);
-    const earlier = controlId ? await intake.labMessages.acknowledged(sender!, controlId) : undefined;
+    const earlier = controlId ? await firstAck(intake, sender!, controlId) : undefined;
     if (earlier) return earlier;
     let organization: string;
     let lab: Repository;
@@ -71,17 +73,40 @@ export function labMessageHandler(db: Database): MessageHandler {
     }
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
-    if ('duplicateOf' in kept) return kept.duplicateOf;
-    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, location: PID_3 };
+    if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
+    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
     if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
       return accepted;
     }
-    const note: ErrorDetail = { condition: parked.condition, severity: 'I', diagnostic: `Accepted and kept for review: ${parked.reason}`, ...(parked.location ? { location: parked.location } : {}) };
+    const note: ErrorDetail = {
+      condition: parked.condition,
+      severity: 'I',
+      diagnostic: `Accepted and kept for review: ${parked.reason}`,
+      userMessage: ackText(parked.text, ackLanguage(message)),
+      ...(parked.location ? { location: parked.location } : {}),
+    };
     const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
     await intake.labMessages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
     return ack;
   };
+}
+
+/** How long a resend waits for the first copy's results to be filed, to answer as it was answered. */
+const FIRST_COPY_WAIT_MS = 5_000;
+
+/**
+ * The ACK a kept message under this key got. While the first copy's results are still being filed
+ * (two copies sent at once) its final ACK is awaited, so both copies are answered alike; one left
+ * `received` longer (its process died filing it) is answered as accepted, and stays listed for review.
+ */
+async function firstAck(intake: Repository, sender: string, controlId: string): Promise<Buffer | undefined> {
+  const deadline = Date.now() + FIRST_COPY_WAIT_MS;
+  for (;;) {
+    const first = await intake.labMessages.acknowledged(sender, controlId);
+    if (!first || first.status !== 'received' || Date.now() >= deadline) return first?.ack;
+    await sleep(50);
+  }
 }
 
 const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
@@ -92,6 +117,7 @@ const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 interface Parked {
   condition: ErrorCondition;
   reason: string;
+  text: AckTextKey;
   location?: ErrorLocation;
 }
 
@@ -107,7 +133,7 @@ async function filingProblem(lab: Repository, bundle: Bundle): Promise<Parked | 
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;
-    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}` };
+    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}`, text: 'parkedNotFiled' };
   }
 }
 
@@ -149,7 +175,7 @@ async function senderOrganization(intake: Repository, msh: Header): Promise<stri
   if (!msh.sendingFacility) throw unknown('MSH-4 (sending facility) is empty: the sender cannot be known');
   const found = await intake.search(
     parseSearchRequest('Endpoint', [
-      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${msh.sendingFacility}`],
+      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(msh.sendingFacility)}`],
       ['connection-type', `${MLLP_CONNECTION_TYPE.system}|${MLLP_CONNECTION_TYPE.code}`],
     ]),
   );
@@ -176,7 +202,8 @@ function keyOf(msh: Header): Pick<LabMessage, 'sender' | 'controlId' | 'messageT
 
 /** The NAK the error earns, after the message is kept as rejected with its reason. */
 async function reject(intake: Repository, bytes: Buffer, original: Message | undefined, error: Hl7Error): Promise<Buffer> {
-  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [error.detail] });
+  const detail = { ...error.detail, userMessage: ackText(error.detail.condition.code, ackLanguage(original)) };
+  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [detail] });
   const key = original ? keyOf(header(original)) : { sender: null, controlId: null, messageType: null };
   await intake.labMessages.keep({ ...key, organization: null, status: 'rejected', reason: error.message, content: Buffer.from(bytes), ack });
   return ack;

@@ -123,7 +123,7 @@ export function oruToBundle(message: Message, context: OruContext): Bundle {
 }
 
 /** A token search value with FHIR's search separators escaped (https://hl7.org/fhir/R4/search.html#escaping). */
-function escapeToken(value: string): string {
+export function escapeToken(value: string): string {
   return value.replace(/[\\|,$]/g, '\\$&');
 }
 
@@ -318,12 +318,13 @@ function referenceRange(text: string, units: Omit<Quantity, 'value'>): Observati
   return { text: value };
 }
 
-/** OBX-6 as a Quantity's unit: UCUM code and system when it is one (declared so, or valid UCUM), else the unit as written. */
+/** OBX-6 as a Quantity's unit: UCUM code and system when it is valid UCUM (whatever CWE-3 says), else the unit as written. */
 function unitOf(unit: Repetition): Omit<Quantity, 'value'> {
   const code = part(unit, 1);
   if (!code) return {};
-  const ucum = part(unit, 3) === 'UCUM' || canonicalQuantity(1, code) !== undefined;
-  return ucum && canonicalQuantity(1, code) !== undefined ? { unit: code, system: UCUM_SYSTEM, code } : { unit: part(unit, 2) || code };
+  // UCUM has no spaces; asking ucum-lhc about such text only makes it print the text to the console.
+  const ucum = !/\s/.test(code) && canonicalQuantity(1, code) !== undefined;
+  return ucum ? { unit: code, system: UCUM_SYSTEM, code } : { unit: part(unit, 2) || code };
 }
 
 /** A CWE/CE (identifier^text^system^alternate identifier^alternate text^alternate system) as a CodeableConcept. */

@@ -66,27 +66,24 @@ export class LabMessages {
     if (!access.unrestricted) throw forbidden(`Laboratory messages name patients: they are kept by the laboratory intake and read by an administrator with clinical access`);
   }
 
-  /** The ACK the kept message under this key got, if there is one. */
-  async acknowledged(sender: string, controlId: string): Promise<Buffer | undefined> {
-    const rows = await this.client.query<{ ack: Uint8Array }>(`SELECT ack FROM lab_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`, [sender, controlId]);
-    return rows[0] ? Buffer.from(rows[0].ack) : undefined;
+  /** The ACK the kept message under this key got, and its status (`received` while its results are being filed), if there is one. */
+  async acknowledged(sender: string, controlId: string): Promise<{ ack: Buffer; status: LabMessageStatus } | undefined> {
+    const rows = await this.client.query<{ ack: Uint8Array; status: LabMessageStatus }>(
+      `SELECT ack, status FROM lab_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`,
+      [sender, controlId],
+    );
+    return rows[0] ? { ack: Buffer.from(rows[0].ack), status: rows[0].status } : undefined;
   }
 
-  /**
-   * Keeps a message. When another message under the same key was kept first (two copies sent at
-   * once), this one is not kept and that one's ACK is returned, to answer this one the same way.
-   */
-  async keep(message: LabMessage): Promise<{ id: string } | { duplicateOf: Buffer }> {
+  /** Keeps a message; undefined when another under the same key was kept first (two copies sent at once), and this one is not kept. */
+  async keep(message: LabMessage): Promise<{ id: string } | undefined> {
     const rows = await this.client.query<{ id: string }>(
       `INSERT INTO lab_message (sender, control_id, message_type, organization, status, reason, content, ack)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (sender, control_id) WHERE ${KEPT} DO NOTHING RETURNING id::text AS id`,
       [message.sender, message.controlId, message.messageType, message.organization, message.status, message.reason, message.content, message.ack],
     );
-    if (rows[0]) return rows[0];
-    const ack = await this.acknowledged(message.sender!, message.controlId!);
-    if (!ack) throw new Error('A conflicting laboratory message vanished');
-    return { duplicateOf: ack };
+    return rows[0];
   }
 
   /** Sets what became of a kept message once its results were filed, or parked for review, and the ACK it got for it. */

@@ -84,8 +84,17 @@ for (const driver of testDrivers()) {
         subject: { reference: 'Patient/aigul' },
         performer: [{ reference: 'Organization/kdl' }],
       };
+      // A report under a KDL filler number that KDL did not write (migrated from elsewhere): KDL may not change it.
+      const foreign: DiagnosticReport = {
+        resourceType: 'DiagnosticReport',
+        id: 'migrated',
+        identifier: [{ system: labOrderSystem('kdl'), value: 'KDL-OLD-1' }],
+        status: 'final',
+        code: { text: 'Migrated report' },
+        subject: { reference: 'Patient/aigul' },
+      };
       await seeding.writeMany(
-        [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended'), aigul, dauren, referral].map((resource) => ({
+        [...organizations, endpoint('kdl-mllp', 'KDL_ALMATY', 'kdl'), endpoint('olymp-mllp', 'OLYMP', 'olymp', 'suspended'), aigul, dauren, referral, foreign].map((resource) => ({
           resource,
           id: resource.id!,
         })),
@@ -156,6 +165,28 @@ for (const driver of testDrivers()) {
       assert.deepEqual(history.entries.map((e) => (parseStored(e) as Observation).valueQuantity?.value), [5.4, 6.8]);
     });
 
+    it('records in the patient\'s access log that the lab wrote her results', async () => {
+      const log = await new Repository(server.db, seedingAccess()).accessLog('aigul', { count: 100 });
+      const byLab = log.records
+        .filter((r) => r.agent !== null && (JSON.parse(r.agent) as { org?: string; client?: string }).org === 'kdl')
+        .map((r) => JSON.parse(r.payload) as { a: string; e?: string[] });
+      assert.ok(byLab.some((p) => p.a === 'C' && p.e?.some((e) => e.startsWith('DiagnosticReport/'))), 'the lab\'s creation of the report');
+      assert.ok(byLab.some((p) => p.a === 'U' && p.e?.some((e) => e.startsWith('Observation/'))), 'and its correction');
+    });
+
+    it('parks a message whose filing the door refuses, leaving nothing half-written', async () => {
+      const bytes = Buffer.from(withHeader('oru-chemistry.hl7', { 10: 'REFUSED-1' }).toString().replaceAll('KDL-55501', 'KDL-OLD-1'));
+      const { ack } = await exchange(bytes);
+      assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
+      assert.equal(component(segment(ack, 'ERR'), 3), '207');
+      assert.equal(component(segment(ack, 'ERR'), 4), 'I');
+      assert.deepEqual(await filed('Observation', 'KDL-OLD-1/2345-7/'), [], 'the results of the refused report rolled back with it');
+      const [report] = await filed<DiagnosticReport>('DiagnosticReport', 'KDL-OLD-1');
+      assert.equal(report?.resource.code.text, 'Migrated report');
+      const [parked] = (await kept(['review'])).filter((m) => m.controlId === 'REFUSED-1');
+      assert.match(parked?.reason ?? '', /could not be filed/);
+    });
+
     it('parks results for a patient the lab may not record for: AA with an informational ERR, kept for review, nothing filed', async () => {
       const { ack } = await exchange(withHeader('oru-cbc.hl7', { 10: 'PARK-1' }));
       assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
@@ -168,6 +199,7 @@ for (const driver of testDrivers()) {
       const noIin = await exchange(Buffer.from(withHeader('oru-notes.hl7', { 10: 'PARK-2' }).toString().replace('900101401238', '900101401239')));
       assert.equal(component(segment(noIin.ack, 'MSA'), 1), 'AA');
       assert.match(component(segment(noIin.ack, 'ERR'), 7), /PID-3 holds no valid IIN/);
+      assert.match(component(segment(noIin.ack, 'ERR'), 8), /тексеруге қалдырылды/);
     });
 
     it('takes Cyrillic results in 8859/5 and Windows-1251, answering each in its own character set', async () => {
@@ -205,6 +237,7 @@ for (const driver of testDrivers()) {
         [withHeader('oru-notes.hl7', { 12: '2.3', 10: 'R-4' }), '203', 'MSH^1^12^1'],
         [withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-5' }), '204', 'MSH^1^4^1'],
         [withHeader('oru-notes.hl7', { 4: 'OLYMP', 10: 'R-6' }), '204', 'MSH^1^4^1'],
+        [withHeader('oru-notes.hl7', { 4: 'OTHER,KDL_ALMATY', 10: 'R-9' }), '204', 'MSH^1^4^1'],
       ];
       for (const [bytes, code, location] of cases) {
         const { ack } = await exchange(bytes);
@@ -213,8 +246,13 @@ for (const driver of testDrivers()) {
         assert.equal(component(err, 3), code);
         assert.equal(repetition(err, 2).map((c) => c[0]).join('^'), location);
       }
-      const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-')).map((m) => m.reason);
+      const kazakh = await exchange(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-7' }));
+      assert.match(component(segment(kazakh.ack, 'ERR'), 8), /^Жіберуші зертхана тіркелмеген/, 'ERR-8 for the lab\'s people, in Kazakh by default');
+      const russian = await exchange(Buffer.from(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-8' }).toString().replace('UNICODE UTF-8', 'UNICODE UTF-8|ru')));
+      assert.match(component(segment(russian.ack, 'ERR'), 8), /^Лаборатория-отправитель не зарегистрирована/, 'in Russian when MSH-19 says so');
+      const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-') && Number(m.controlId.slice(2)) <= 6).map((m) => m.reason);
       assert.equal(reasons.length, 6);
+      assert.ok((await kept(['rejected'])).some((m) => m.controlId === 'R-9'), 'a comma in MSH-4 is part of the name, not a second facility to search for');
       assert.ok(reasons.some((r) => /OLYMP.*not active/.test(r ?? '')));
     });
 

@@ -9,8 +9,12 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { type MessageHandler, type MllpServer, startMllpServer } from '../../src/lab/mllp-server.js';
 import { frame, mllpClient } from './mllp-client.js';
 
+/** Called when the handler takes a message: a test waits for it instead of guessing how long delivery takes. */
+let taken: (() => void) | undefined;
+
 /** Answers `ACK <message>`, after `wait <ms>` when the message says so, and fails on `fail`. */
 const echo: MessageHandler = async (message) => {
+  taken?.();
   const text = message.toString('utf8');
   const wait = /^wait (\d+)/.exec(text);
   if (wait) await sleep(Number(wait[1]));
@@ -102,8 +106,10 @@ describe('MLLP listener', () => {
   it('answers the message in hand before closing, and takes no new connection once closing', async () => {
     const { server } = await listener();
     const client = await mllpClient(server.port);
+    const handling = new Promise<void>((resolve) => (taken = resolve));
     await client.send('wait 100 in hand');
-    await sleep(20);
+    await handling;
+    taken = undefined;
     const closing = server.close();
     assert.equal((await client.next()).toString(), 'ACK wait 100 in hand');
     await client.closed;

@@ -55,11 +55,16 @@ export function encodeAck(ack: Acknowledgment): Buffer {
       '',
       '',
       e.diagnostic,
+      e.userMessage ?? '',
     ]),
   ];
   const lines = [
     ['MSH', `${d.component}${d.repetition}${d.escape}${d.subcomponent}`, ...mshFields.map((f) => writeField(f, d))].join(d.field),
-    ...segments.map(([name, ...fields]) => [name, ...fields.map((f) => writeField(f, d))].join(d.field)),
+    ...segments.map(([name, ...fields]) => {
+      const written = fields.map((f) => writeField(f, d));
+      while (written.at(-1) === '') written.pop();
+      return [name, ...written].join(d.field);
+    }),
   ];
   return encodeText(`${lines.join('\r')}\r`, encoding);
 }

@@ -13,7 +13,6 @@ export const ERROR_CODES = {
   unsupportedProcessingId: { code: '202', text: 'Unsupported processing id' },
   unsupportedVersion: { code: '203', text: 'Unsupported version id' },
   unknownKey: { code: '204', text: 'Unknown key identifier' },
-  duplicateKey: { code: '205', text: 'Duplicate key identifier' },
   internal: { code: '207', text: 'Application internal error' },
 } as const;
 
@@ -33,12 +32,13 @@ export interface ErrorLocation {
 /** ERR-4, HL7 table 0516. */
 export type Severity = 'E' | 'W' | 'I';
 
-/** One ERR segment's worth: the condition, where, how severe, and a diagnostic for the sender's engineer (ERR-7). */
+/** One ERR segment's worth: the condition, where, how severe, a diagnostic for the sender's engineer (ERR-7) and a message for its users (ERR-8). */
 export interface ErrorDetail {
   condition: ErrorCondition;
   location?: ErrorLocation;
   severity: Severity;
   diagnostic: string;
+  userMessage?: string;
 }
 
 /**
