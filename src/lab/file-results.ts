@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, DiagnosticReport, Observation, Resource, Specimen } from '@medplum/fhirtypes';
+import type { Bundle, Communication, ConceptMap, DiagnosticReport, Observation, Organization, Resource, ServiceRequest, Specimen } from '@medplum/fhirtypes';
+import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import { badRequest, preconditionFailed } from '../fhir/outcome.js';
 import { assertValid } from '../fhir/validate.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
+import { translate, translated } from '../fhir/terminology/concept-maps.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
-import { escapeToken } from './oru-to-fhir.js';
+import { criticalResultAlert } from './critical-results.js';
+import { escapeToken, labCodeSystem } from './oru-to-fhir.js';
+
+const LOINC = 'http://loinc.org';
+
+/** What filing a results Bundle wrote: the resources, and the critical-result alerts raised. */
+export interface Filed {
+  stored: StoredResource[];
+  alerts: Communication[];
+}
 
 /**
  * Writes the conditional updates of a results Bundle (src/lab/oru-to-fhir.ts) through `repo`, as
@@ -14,9 +25,12 @@ import { escapeToken } from './oru-to-fhir.js';
  * as for any conditional update), `urn:uuid` references resolved to
  * the ids so chosen (https://hl7.org/fhir/R4/http.html#trules). Every resource passes the same
  * validator as the REST API's writes first. A FhirError (the lab may not record for the patient,
- * say) rolls all of it back.
+ * say) rolls all of it back. Both routes of results, HL7 v2 over MLLP and FHIR (`$file-results`),
+ * come here: results coded only in the lab's own codes get the LOINC coding the lab's ConceptMap
+ * gives them, and a critical result raises an alert to the organization that ordered the test,
+ * written as the lab's, in the same transaction.
  */
-export function fileResults(repo: Repository, bundle: Bundle): Promise<StoredResource[]> {
+export function fileResults(repo: Repository, bundle: Bundle, lab: string): Promise<Filed> {
   return repo.transaction(async (tx) => {
     const entries = (bundle.entry ?? []).map((entry) => {
       const [resourceType = '', query = ''] = (entry.request?.url ?? '').split('?', 2);
@@ -47,8 +61,9 @@ export function fileResults(repo: Repository, bundle: Bundle): Promise<StoredRes
       if (fullUrl) ids.set(fullUrl, `${resourceType}/${id}`);
       return { resource, id, exists: matches.length === 1 };
     });
+    const loinc = await loincOfLocalCodes(tx, lab, planned.map((p) => p.resource));
     const resolved = planned.map(({ resource, id, exists }) => {
-      const written = resolveReferences(resource, ids);
+      const written = withLoinc(resolveReferences(resource, ids), lab, loinc);
       assertValid(written);
       return { resource: written, id, exists };
     });
@@ -56,8 +71,80 @@ export function fileResults(repo: Repository, bundle: Bundle): Promise<StoredRes
     const created = await tx.writeMany(resolved.filter((r) => !r.exists), 'create');
     const updated: StoredResource[] = [];
     for (const { resource, id } of resolved.filter((r) => r.exists)) updated.push((await tx.update({ ...resource, id })).stored);
-    return [...created.stored, ...updated];
+    const stored = [...created.stored, ...updated];
+    return { stored, alerts: await raiseAlerts(tx, stored, lab) };
   });
+}
+
+/**
+ * The LOINC code of each of the lab's own result codes that has none beside it, as the lab's
+ * ConceptMaps say (`ConceptMap/$translate`, one search for all of a message's codes); a code
+ * they do not map stays as sent.
+ */
+async function loincOfLocalCodes(tx: Repository, lab: string, resources: readonly Resource[]): Promise<Map<string, { code: string; display?: string }>> {
+  const system = labCodeSystem(lab);
+  const local = new Set<string>();
+  for (const resource of resources) {
+    if (resource.resourceType !== 'Observation' && resource.resourceType !== 'DiagnosticReport') continue;
+    const codings = resource.code.coding ?? [];
+    if (codings.some((c) => c.system === LOINC)) continue;
+    for (const coding of codings) if (coding.system === system && coding.code) local.add(coding.code);
+  }
+  const found = new Map<string, { code: string; display?: string }>();
+  if (local.size === 0) return found;
+  const maps = await tx.search(parseSearchRequest('ConceptMap', [['source-system', system], ['source-code', [...local].map(escapeToken).join(',')], ['target-system', LOINC], ['status:not', 'retired'], ['_count', '100']]));
+  const parsed = maps.entries.map((stored) => parseStored<ConceptMap>(stored));
+  for (const code of local) {
+    const matches = translate(parsed, { system, code }, LOINC).filter((m) => m.equivalence === 'equivalent' || m.equivalence === 'equal');
+    const first = matches[0]?.concept;
+    if (translated(matches) && first?.code) found.set(code, { code: first.code, ...(first.display ? { display: first.display } : {}) });
+  }
+  return found;
+}
+
+/** The resource with the LOINC coding its local code translates to added first (the local one kept). */
+function withLoinc<T extends Resource>(resource: T, lab: string, loinc: ReadonlyMap<string, { code: string; display?: string }>): T {
+  if (loinc.size === 0 || (resource.resourceType !== 'Observation' && resource.resourceType !== 'DiagnosticReport')) return resource;
+  const codings = resource.code.coding ?? [];
+  const local = codings.find((c) => c.system === labCodeSystem(lab) && c.code && loinc.has(c.code));
+  if (!local || codings.some((c) => c.system === LOINC)) return resource;
+  const mapped = loinc.get(local.code!)!;
+  return { ...resource, code: { ...resource.code, coding: [{ system: LOINC, ...mapped }, ...codings] } };
+}
+
+/** Alerts for the critical results among what was filed, each report's to the organization that ordered it. */
+async function raiseAlerts(tx: Repository, stored: readonly StoredResource[], lab: string): Promise<Communication[]> {
+  const byReference = new Map(stored.map((s) => [`${s.resourceType}/${s.id}`, s]));
+  const alerts: Communication[] = [];
+  for (const entry of stored) {
+    if (entry.resourceType !== 'DiagnosticReport') continue;
+    const report = parseStored<DiagnosticReport>(entry);
+    const results = (report.result ?? []).flatMap((r) => {
+      const found = byReference.get(r.reference ?? '');
+      return found ? [{ ...parseStored<Observation>(found), id: found.id }] : [];
+    });
+    const orderedBy = await orderingOrganization(tx, report);
+    const alert = criticalResultAlert({ ...report, id: entry.id }, results, { lab: `Organization/${lab}`, ...(orderedBy ? { orderedBy } : {}) });
+    if (alert) alerts.push(parseStored<Communication>(await tx.create(alert)));
+  }
+  return alerts;
+}
+
+/**
+ * Who ordered a report's tests: the requesting organization of the ServiceRequest it is based on,
+ * else the organization whose HL7 v2 facility id is the placer order number's namespace (OBR-2.2).
+ */
+async function orderingOrganization(tx: Repository, report: DiagnosticReport): Promise<string | undefined> {
+  const request = /^ServiceRequest\/([A-Za-z0-9\-.]{1,64})$/.exec(report.basedOn?.[0]?.reference ?? '')?.[1];
+  if (request) {
+    const requester = parseStored<ServiceRequest>(await tx.read('ServiceRequest', request)).requester?.reference;
+    if (requester?.startsWith('Organization/')) return requester;
+  }
+  const placer = report.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'PLAC'))?.assigner?.identifier;
+  if (placer?.system !== HL7V2_FACILITY_SYSTEM || !placer.value) return undefined;
+  const found = await tx.search(parseSearchRequest('Organization', [['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(placer.value)}`]]));
+  const organization = found.entries.length === 1 ? parseStored<Organization>(found.entries[0]!) : undefined;
+  return organization ? `Organization/${organization.id}` : undefined;
 }
 
 /** A copy of `resource` with every `reference` naming a Bundle entry's fullUrl pointing at its resource. */

@@ -27,8 +27,10 @@ const TAKEN_TYPES = new Map([['ORU', ['R01']]]);
 /** MSH-12: ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from. */
 const TAKEN_VERSIONS = new Set(['2.5', '2.5.1']);
 
-/** What a lab's system may do here: find its patients by IIN and record their results. */
-const LAB_SCOPES = resourceScopes(parseScopes('system/Patient.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds'));
+/** What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to, record results and raise critical-result alerts. */
+const LAB_SCOPES = resourceScopes(
+  parseScopes('system/Patient.rs system/ServiceRequest.rs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c'),
+);
 
 /**
  * What the MLLP listener does with each message (HL7 v2.5.1 section 2.9.2, original-mode
@@ -74,7 +76,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
     if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
-    const parked = patient ? await filingProblem(lab, bundle) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
+    const parked = patient ? await filingProblem(lab, bundle, organization) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
     if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
       return accepted;
@@ -127,9 +129,9 @@ function labCaller(db: Database, facility: string, organization: string): Reposi
 }
 
 /** Files the results; what the door or the store refused (all of it rolled back) parks the message instead. */
-async function filingProblem(lab: Repository, bundle: Bundle): Promise<Parked | undefined> {
+async function filingProblem(lab: Repository, bundle: Bundle, organization: string): Promise<Parked | undefined> {
   try {
-    await fileResults(lab, bundle);
+    await fileResults(lab, bundle, organization);
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;
@@ -145,7 +147,7 @@ function patientIin(message: Message): string | undefined {
 }
 
 /** The Patient with this IIN, if the lab's caller may see them (a care relationship, such as a referral to the lab). */
-async function patientWithIin(lab: Repository, iin: string): Promise<string | undefined> {
+export async function patientWithIin(lab: Repository, iin: string): Promise<string | undefined> {
   const ids = await lab.matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${iin}`]]));
   return ids.length === 1 ? ids[0] : undefined;
 }

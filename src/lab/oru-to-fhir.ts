@@ -14,6 +14,7 @@ import type {
   Resource,
   Specimen,
 } from '@medplum/fhirtypes';
+import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import { UCUM_SYSTEM, canonicalQuantity } from '../fhir/ucum.js';
 import { ERROR_CODES, Hl7Error } from './hl7v2/hl7-error.js';
 import { type Message, type Repetition, type Segment, component, field, part, repetition } from './hl7v2/message.js';
@@ -192,10 +193,12 @@ function reportOf(group: OrderGroup, filler: Identifier, context: OruContext, re
   const effective = fhirDateTime(component(obr, 7));
   const issued = fhirInstant(component(obr, 22));
   const notes = noteText(group.notes);
-  const placer = part(repetition(obr, 2), 1);
+  const [placer, placerNamespace] = [part(repetition(obr, 2), 1), part(repetition(obr, 2), 2)];
+  // The namespace of the placer order number is the ordering facility: who is told of a critical result.
+  const assigner = placerNamespace ? { assigner: { identifier: { system: HL7V2_FACILITY_SYSTEM, value: placerNamespace } } } : {};
   return {
     resourceType: 'DiagnosticReport',
-    identifier: [filler, ...(placer ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer }] : [])],
+    identifier: [filler, ...(placer ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer, ...assigner }] : [])],
     status: REPORT_STATUS[component(obr, 25)] ?? 'unknown',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: section || 'LAB' }] }],
     code,

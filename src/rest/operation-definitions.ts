@@ -64,6 +64,21 @@ const DEFINITIONS: readonly Definition[] = [
     ],
   },
   {
+    id: 'file-results',
+    code: 'file-results',
+    title: "A laboratory files results",
+    description:
+      "A laboratory's system client files results as the HL7 v2 route does: a transaction Bundle of conditional updates of DiagnosticReports, " +
+      'Observations and Specimens on the laboratory\'s own identifiers (a correction is a new version). The patient is named by reference or by IIN ' +
+      "(subject.identifier). Local codes get LOINC from the laboratory's ConceptMaps; a critical result alerts the organization that ordered it.",
+    level: 'system',
+    affectsState: true,
+    parameter: [
+      output('filed', 0, '*', 'Reference', 'Each resource filed, at its version'),
+      output('alert', 0, '*', 'Reference', 'Each critical-result alert raised (a Communication)'),
+    ],
+  },
+  {
     id: 'Observation-series',
     code: 'series',
     title: "One test's results for a patient over time",

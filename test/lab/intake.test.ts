@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DiagnosticReport, Endpoint, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
+import type { Communication, DiagnosticReport, Endpoint, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { labIntakeAccess, seedingAccess } from '../../src/access/door.js';
 import { loadConfig } from '../../src/config.js';
@@ -71,6 +71,8 @@ for (const driver of testDrivers()) {
       const organizations: Organization[] = [
         { resourceType: 'Organization', id: 'kdl', name: 'KDL Almaty' },
         { resourceType: 'Organization', id: 'olymp', name: 'Olymp' },
+        // The polyclinic that placed the order (OBR-2's namespace POLY_7): told of critical results.
+        { resourceType: 'Organization', id: 'poly7', name: 'Polyclinic 7', identifier: [{ system: HL7V2_FACILITY_SYSTEM, value: 'POLY_7' }] },
       ];
       // Aigul's clinic referred her to KDL (an active ServiceRequest it performs): KDL may record her results.
       const aigul: Patient = { resourceType: 'Patient', id: 'aigul', identifier: [{ system: IIN_SYSTEM, value: '900101401238' }], name: [{ family: 'Серікова', given: ['Айгүл'] }] };
@@ -134,6 +136,12 @@ for (const driver of testDrivers()) {
       assert.equal(message?.organization, 'kdl');
       assert.equal(message?.messageType, 'ORU^R01');
       assert.deepEqual(message?.content, fixture('oru-chemistry.hl7'), 'kept byte for byte');
+      // Potassium 3.2 flagged LL: the polyclinic whose order it was is alerted, by the lab, in the same filing.
+      const alerts = (await new Repository(server.db, seedingAccess()).search(parseSearchRequest('Communication', [['recipient', 'Organization/poly7']]))).entries.map((e) => parseStored(e) as Communication);
+      assert.equal(alerts.length, 1);
+      assert.equal(alerts[0]?.priority, 'stat');
+      assert.deepEqual(alerts[0]?.sender, { reference: 'Organization/kdl' });
+      assert.deepEqual(alerts[0]?.about, [{ reference: `DiagnosticReport/${report!.resource.id}` }]);
     });
 
     it('answers a resent control id with the first ACK, byte for byte, and keeps it once', async () => {
