@@ -79,6 +79,21 @@ const DEFINITIONS: readonly Definition[] = [
     ],
   },
   {
+    id: 'lab-messages',
+    code: 'lab-messages',
+    title: "Laboratories' HL7 v2 messages to review",
+    description:
+      "The laboratories' HL7 v2 messages, newest first, for an administrator with clinical access: by default those parked for review " +
+      '(accepted, no patient the laboratory may record for found) and those rejected, each with why, the message as received and its ACK.',
+    level: 'system',
+    affectsState: false,
+    parameter: [
+      input('status', 0, '1', 'string', 'received, processed, review, rejected (comma-separated); default review,rejected'),
+      input('_count', 0, '1', 'integer', 'Messages at most, 1 to 1000 (default 100)'),
+      output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per message: id, received, status, sender, controlId, messageType, organization, reason, message, ack'),
+    ],
+  },
+  {
     id: 'Observation-series',
     code: 'series',
     title: "One test's results for a patient over time",
