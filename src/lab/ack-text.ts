@@ -50,6 +50,11 @@ const TEXT = {
     ru: 'Результаты приняты, но пациент по ИИН не найден: они оставлены на проверку.',
     en: 'The results were accepted, but no patient was found by the IIN: they are kept for review.',
   },
+  parkedNotIdentified: {
+    kk: 'Нәтижелер қабылданды, бірақ ЖСН жоқ, ал аты-жөні мен туған күні бойынша пациент нақты анықталмады: олар тексеруге қалдырылды.',
+    ru: 'Результаты приняты, но ИИН нет, а по имени и дате рождения пациент однозначно не определён: они оставлены на проверку.',
+    en: 'The results were accepted, but there is no IIN and the name and birth date identify no patient with certainty: they are kept for review.',
+  },
   parkedNotFiled: {
     kk: 'Нәтижелер қабылданды, бірақ пациент жазбасына әлі енгізілмеді: олар тексеруге қалдырылды.',
     ru: 'Результаты приняты, но ещё не внесены в карту пациента: они оставлены на проверку.',

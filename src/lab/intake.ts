@@ -5,7 +5,9 @@ import { parseScopes, resourceScopes } from '../access/scopes.js';
 import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { isFhirError } from '../fhir/outcome.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
+import { blockingCandidates } from '../identity/candidates.js';
 import { validateIin } from '../identity/iin.js';
+import { matchPatients } from '../identity/patient-match.js';
 import type { Database } from '../store/driver.js';
 import type { LabMessage } from '../store/lab-messages.js';
 import { Repository } from '../store/repository.js';
@@ -14,7 +16,7 @@ import { type AckTextKey, ackLanguage, ackText } from './ack-text.js';
 import { fileResults } from './file-results.js';
 import { encodeAck } from './hl7v2/ack.js';
 import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7v2/hl7-error.js';
-import { type Header, type Message, field, header, part, segment } from './hl7v2/message.js';
+import { type Header, type Message, component, field, header, part, repetition, segment } from './hl7v2/message.js';
 import { parseHeader, parseMessage } from './hl7v2/parse.js';
 import type { MessageHandler } from './mllp-server.js';
 import { escapeToken, oruToBundle } from './oru-to-fhir.js';
@@ -66,7 +68,7 @@ export function labMessageHandler(db: Database): MessageHandler {
       checkHeader(msh);
       organization = await senderOrganization(intake, msh);
       lab = labCaller(db, msh.sendingFacility, organization);
-      patient = iin ? await patientWithIin(lab, iin) : undefined;
+      patient = iin ? await patientWithIin(lab, iin) : await patientByDemographics(lab, message);
       // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
       bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
     } catch (error) {
@@ -76,7 +78,7 @@ export function labMessageHandler(db: Database): MessageHandler {
     const accepted = encodeAck({ code: 'AA', original: message });
     const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
     if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
-    const parked = patient ? await filingProblem(lab, bundle, organization) : { condition: ERROR_CODES.unknownKey, reason: iin ? NO_PATIENT : NO_IIN, text: 'parkedNoPatient' as const, location: PID_3 };
+    const parked = patient ? await filingProblem(lab, bundle, organization) : iin ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: 'parkedNoPatient' as const, location: PID_3 } : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: 'parkedNotIdentified' as const, location: PID_3 };
     if (!parked) {
       await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
       return accepted;
@@ -112,7 +114,7 @@ async function firstAck(intake: Repository, sender: string, controlId: string): 
 }
 
 const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
-const NO_IIN = 'PID-3 holds no valid IIN';
+const NO_IIN = 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty';
 const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 
 /** Why a message is accepted but parked for review: what to tell the lab (ERR-3, ERR-2) and keep as the reason. */
@@ -151,6 +153,37 @@ export async function patientWithIin(lab: Repository, iin: string): Promise<stri
   const ids = await lab.matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${iin}`]]));
   return ids.length === 1 ? ids[0] : undefined;
 }
+
+/**
+ * Without an IIN, the one patient the lab may record for whom PID's name (PID-5), birth date
+ * (PID-7), sex (PID-8), address (PID-11) and phone (PID-13) match with certainty (the identity
+ * service's matcher, as `Patient/$match` with onlyCertainMatches: name and birth date alone are
+ * only probable); none when no one, or more than one, does.
+ */
+async function patientByDemographics(lab: Repository, message: Message): Promise<string | undefined> {
+  const pid = segment(message, 'PID');
+  const birth = /^(\d{4})(\d{2})(\d{2})/.exec(component(pid, 7));
+  const phone = component(pid, 13, 1) || component(pid, 13, 12);
+  const sex = SEX[component(pid, 8)];
+  const name = repetition(pid, 5);
+  const given = [part(name, 2), part(name, 3)].filter(Boolean);
+  const address = repetition(pid, 11);
+  const [street, city, postalCode, country] = [part(address, 1), part(address, 3), part(address, 5), part(address, 6)];
+  const described: Patient = {
+    resourceType: 'Patient',
+    ...(part(name, 1) ? { name: [{ family: part(name, 1), ...(given.length ? { given } : {}) }] } : {}),
+    ...(birth ? { birthDate: `${birth[1]}-${birth[2]}-${birth[3]}` } : {}),
+    ...(sex ? { gender: sex } : {}),
+    ...(phone ? { telecom: [{ system: 'phone', value: phone }] } : {}),
+    ...(street || city ? { address: [{ ...(street ? { line: [street] } : {}), ...(city ? { city } : {}), ...(postalCode ? { postalCode } : {}), ...(country ? { country } : {}) }] } : {}),
+  };
+  if (!described.name || (!described.birthDate && !described.telecom)) return undefined;
+  const certain = matchPatients(described, await blockingCandidates(lab, described)).filter((m) => m.grade === 'certain');
+  return certain.length === 1 ? certain[0]!.patient.id : undefined;
+}
+
+/** PID-8, HL7 table 0001. */
+const SEX: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female', O: 'other', U: 'unknown', A: 'other', N: 'unknown' };
 
 function patientReference(patient: string | undefined, iin: string | undefined): Reference<Patient> {
   if (patient) return { reference: `Patient/${patient}` };

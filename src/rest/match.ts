@@ -1,17 +1,12 @@
-import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcome.js';
-import { parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
-import { validateForeignIdentifier } from '../identity/foreign-identifiers.js';
-import { IIN_SYSTEM } from '../identity/iin.js';
+import { blockingCandidates } from '../identity/candidates.js';
 import { matchPatients } from '../identity/patient-match.js';
 import { parametersBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
-import { parseStored } from '../store/stored-json.js';
 
 const MATCH_GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
-/** Candidates fetched per blocking search: enough for a birth date shared by a town's newborns. */
-const CANDIDATES_PER_KEY = 200;
 
 /**
  * `Patient/$match` (https://hl7.org/fhir/R4/patient-operation-match.html, as IHE PDQm profiles
@@ -28,7 +23,7 @@ export async function matchOperation(request: FhirRequest, _params: Record<strin
   const countParameter = parameters.parameter?.find((p) => p.name === 'count')?.valueInteger;
   if (countParameter !== undefined && countParameter < 1) throw badRequest(`count must be at least 1`, 'Parameters.parameter.count');
   const count = Math.min(countParameter ?? 10, 100);
-  const candidates = await blockingCandidates(resource, context);
+  const candidates = await blockingCandidates(context.repo, resource);
   let matches = matchPatients(resource, candidates);
   // PDQm: with onlyCertainMatches, a single certain match or nothing, never a guess between several.
   if (onlyCertain) matches = matches.filter((m) => m.grade === 'certain').length === 1 ? matches.filter((m) => m.grade === 'certain') : [];
@@ -39,28 +34,4 @@ export async function matchOperation(request: FhirRequest, _params: Record<strin
   }));
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry };
   return { status: 200, resource: bundle };
-}
-
-async function blockingCandidates(patient: Patient, context: InteractionContext): Promise<Patient[]> {
-  const searches: [string, string][][] = [];
-  for (const identifier of patient.identifier ?? []) {
-    if (!identifier.value) continue;
-    // The IIN, or on a foreign registration another state's personal number or a passport.
-    if (identifier.system === IIN_SYSTEM || validateForeignIdentifier(identifier.system, identifier.value)?.valid) {
-      searches.push([['identifier', `${identifier.system}|${identifier.value}`]]);
-    }
-  }
-  if (patient.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(patient.birthDate)) {
-    searches.push([['birthdate', patient.birthDate]]);
-    const [year, month, day] = patient.birthDate.split('-');
-    if (Number(day) <= 12 && day !== month) searches.push([['birthdate', `${year}-${day}-${month}`]]);
-  }
-  for (const telecom of patient.telecom ?? []) if (telecom.system === 'phone' && telecom.value) searches.push([['phone', telecom.value]]);
-  if (searches.length === 0) throw badRequest(`$match needs an IIN (or a foreign personal number or passport), a birth date or a phone to look for candidates`, 'Patient');
-  const found = new Map<string, Patient>();
-  for (const search of searches) {
-    const page = await context.repo.search(parseSearchRequest('Patient', [...search, ['_count', String(CANDIDATES_PER_KEY)]]));
-    for (const entry of page.entries) found.set(entry.id, parseStored<Patient>(entry));
-  }
-  return [...found.values()];
 }

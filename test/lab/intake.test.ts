@@ -75,7 +75,7 @@ for (const driver of testDrivers()) {
         { resourceType: 'Organization', id: 'poly7', name: 'Polyclinic 7', identifier: [{ system: HL7V2_FACILITY_SYSTEM, value: 'POLY_7' }] },
       ];
       // Aigul's clinic referred her to KDL (an active ServiceRequest it performs): KDL may record her results.
-      const aigul: Patient = { resourceType: 'Patient', id: 'aigul', identifier: [{ system: IIN_SYSTEM, value: '900101401238' }], name: [{ family: 'Серікова', given: ['Айгүл'] }] };
+      const aigul: Patient = { resourceType: 'Patient', id: 'aigul', identifier: [{ system: IIN_SYSTEM, value: '900101401238' }], name: [{ family: 'Серікова', given: ['Айгүл'] }], birthDate: '1990-01-01', gender: 'female', address: [{ line: ['Абай даңғылы 10'], city: 'Алматы', postalCode: '050000', country: 'KZ' }] };
       const dauren: Patient = { resourceType: 'Patient', id: 'dauren', identifier: [{ system: IIN_SYSTEM, value: '850517345215' }], name: [{ family: 'Нұрланов' }] };
       const referral: ServiceRequest = {
         resourceType: 'ServiceRequest',
@@ -208,6 +208,19 @@ for (const driver of testDrivers()) {
       assert.equal(component(segment(noIin.ack, 'MSA'), 1), 'AA');
       assert.match(component(segment(noIin.ack, 'ERR'), 7), /PID-3 holds no valid IIN/);
       assert.match(component(segment(noIin.ack, 'ERR'), 8), /тексеруге қалдырылды/);
+    });
+
+    it('without an IIN, files for the one patient the name, birth date, sex and address identify with certainty', async () => {
+      const text = withHeader('oru-chemistry.hl7', { 10: 'DEMO-1' }).toString().replaceAll('KDL-55501', 'KDL-DEMO-1').replace('900101401238^^^KZ&1.2.398.7.1.1&ISO^NI~', '');
+      assert.ok(!text.includes('900101401238'), 'the IIN is gone from PID-3');
+      const { ack } = await exchange(Buffer.from(text));
+      assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
+      assert.equal(segment(ack, 'ERR'), undefined, 'filed: no note');
+      const [report] = await filed<DiagnosticReport>('DiagnosticReport', 'KDL-DEMO-1');
+      assert.equal(report?.resource.subject?.reference, 'Patient/aigul');
+      const other = text.replace('Серікова^Айгүл^Болатқызы', 'Ахметова^Сәуле').replaceAll('KDL-DEMO-1', 'KDL-DEMO-2').replace('|DEMO-1|', '|DEMO-2|');
+      const parked = await exchange(Buffer.from(other));
+      assert.match(component(segment(parked.ack, 'ERR'), 7), /match no patient with certainty/, 'another name: no certain match, parked');
     });
 
     it('takes Cyrillic results in 8859/5 and Windows-1251, answering each in its own character set', async () => {
