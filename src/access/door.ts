@@ -86,6 +86,14 @@ export function maintenanceAccess(): AccessPolicy {
 }
 
 /**
+ * The Subscription delivery worker (src/exchange/delivery.ts): leases and settles every
+ * subscription's outbox; what a notification carries is read as its subscriber, never as this.
+ */
+export function subscriptionDeliveryAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/**
  * Whoever presents a citizen's SMART Health Link (src/passport/share-links.ts): the link is their
  * only credential, it reaches no resource through the door (its content was encrypted when the
  * patient made it), and each use is audited as a disclosure the patient directed, under the link's

@@ -1,0 +1,371 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
+import { addUser } from '../../src/access/users.js';
+import { DEFAULT_DELIVERY, type DeliverySettings } from '../../src/config.js';
+import { SubscriptionDelivery } from '../../src/exchange/delivery.js';
+import { buildApp } from '../../src/http/app.js';
+import type { Database } from '../../src/store/driver.js';
+import { openDatabase } from '../../src/store/open.js';
+import { denyOrganizationConsent } from '../access/world.js';
+import { freePort } from '../access/harness.js';
+import { type TestDriver, testDrivers } from '../support/database.js';
+import { type FhirReply, NO_RATE_LIMITS, TEST_AUDIENCE, TEST_ISSUER, type TokenClaims } from '../support/server.js';
+
+const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
+const TOPIC = 'http://densaulyq.kz/fhir/SubscriptionTopic';
+const SECRET_EXTENSION = 'http://densaulyq.kz/fhir/StructureDefinition/subscription-signing-secret';
+const SECRET = 'a-synthetic-signing-secret-0123';
+const ORG_A = 'sub-org-a';
+const ORG_B = 'sub-org-b';
+const P1 = 'sub-p1';
+const P2 = 'sub-p2';
+
+/** Delivery that retries quickly and gives up late: the subscriber may be down a while. */
+const PATIENT: DeliverySettings = { ...DEFAULT_DELIVERY, pollMs: 30, retryBaseMs: 50, retryMaxMs: 300, maxAttempts: 1000, timeoutMs: 2000 };
+
+/** The FHIR API with its delivery worker on a database that outlives it (a restart opens the same one). */
+interface Running {
+  base: string;
+  fhir(method: string, path: string, body?: unknown, token?: string): Promise<FhirReply>;
+  close(): Promise<void>;
+}
+
+async function startOn(open: () => Promise<Database>, settings: DeliverySettings, port = 0): Promise<Running & { db: Database; port: number }> {
+  const db = await open();
+  const delivery = new SubscriptionDelivery(db, 'http://densaulyq.test/fhir', settings);
+  const app = await buildApp({
+    db,
+    config: { bodyLimit: 1 << 20, maxBundleEntries: 100 },
+    verifyToken: createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
+    hardening: { rateLimits: NO_RATE_LIMITS, corsOrigins: [] },
+    subscriptionDelivery: delivery,
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+  const address = app.server.address();
+  const listening = typeof address === 'object' && address ? address.port : 0;
+  const base = `http://127.0.0.1:${listening}/fhir`;
+  delivery.start();
+  return {
+    db,
+    port: listening,
+    base,
+    async fhir(method, path, body, token) {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      if (body !== undefined) headers['content-type'] = 'application/fhir+json';
+      const response = await fetch(`${base}/${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, text };
+    },
+    async close() {
+      await app.close();
+      await delivery.stop();
+      await db.close();
+    },
+  };
+}
+
+/** A database that survives its handle's close: PGlite in a folder, or a PostgreSQL database of its own. */
+async function durableDatabase(driver: TestDriver): Promise<{ open: () => Promise<Database>; drop: () => Promise<void> }> {
+  if (driver.name === 'postgres') {
+    const made = await driver.createForProcess();
+    return { open: () => openDatabase({ databaseUrl: made.env.DATABASE_URL! }), drop: made.drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'densaulyq-subs-'));
+  return { open: () => openDatabase({ dataDir: dir }), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  bundle: { type: string; entry: { fullUrl?: string; resource: any }[] };
+}
+
+/** A rest-hook subscriber on a loopback port that can go down and come back on the same port. */
+class Subscriber {
+  received: Received[] = [];
+  private server: Server | undefined;
+  constructor(readonly port: number) {}
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hook`;
+  }
+  async up(): Promise<void> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (c: Buffer) => chunks.push(c));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        this.received.push({ headers: request.headers, body, bundle: JSON.parse(body) });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  /** Notifications of `subscription` of one type. */
+  of(subscription: string, type: string): Received[] {
+    return this.received.filter((r) => statusOf(r.bundle).subscription.endsWith(`/Subscription/${subscription}`) && statusOf(r.bundle).type === type);
+  }
+}
+
+/** The SubscriptionStatus (first entry) of a notification, its parameters by name. */
+function statusOf(bundle: Received['bundle']): { subscription: string; type: string; status: string; eventsSince: string; events: { number: number; focus?: string }[] } {
+  const parameters: any[] = bundle.entry[0]!.resource.parameter;
+  const value = (name: string) => parameters.find((p) => p.name === name);
+  return {
+    subscription: value('subscription').valueReference.reference,
+    type: value('type').valueCode,
+    status: value('status').valueCode,
+    eventsSince: value('events-since-subscription-start').valueString,
+    events: parameters
+      .filter((p) => p.name === 'notification-event')
+      .map((p) => ({
+        number: Number(p.part.find((x: any) => x.name === 'event-number').valueString),
+        focus: p.part.find((x: any) => x.name === 'focus')?.valueReference.reference,
+      })),
+  };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function subscription(topic: string, filters: string[], channel: object): object {
+  return {
+    resourceType: 'Subscription',
+    status: 'requested',
+    reason: 'Synthetic test subscription',
+    criteria: `${TOPIC}/${topic}`,
+    ...(filters.length ? { _criteria: { extension: filters.map((valueString) => ({ url: `${IG}/backport-filter-criteria`, valueString })) } } : {}),
+    channel,
+  };
+}
+
+function restHook(endpoint: string, content: string, extra: object = {}): object {
+  return {
+    type: 'rest-hook',
+    endpoint,
+    payload: 'application/fhir+json',
+    _payload: { extension: [{ url: `${IG}/backport-payload-content`, valueCode: content }] },
+    ...extra,
+  };
+}
+
+const documentReference = (patient: string, title: string) => ({
+  resourceType: 'DocumentReference',
+  status: 'current',
+  subject: { reference: `Patient/${patient}` },
+  content: [{ attachment: { contentType: 'text/plain', title } }],
+});
+
+for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${driver.name})`, { skip: driver.skip }, () => {
+  let database: Awaited<ReturnType<typeof durableDatabase>>;
+  let server: Running & { db: Database; port: number };
+  let admin: string;
+  let systemA: string;
+  let clinicianB: string;
+  let citizen: string;
+  let hook: Subscriber;
+
+  before(async () => {
+    database = await durableDatabase(driver);
+    server = await startOn(database.open, PATIENT);
+    const token = async ({ client_id, ...claims }: TokenClaims) =>
+      (await mintAccessToken(server.db, { client_id: client_id ?? 'test-app', ...claims }, { issuer: TEST_ISSUER, fhirBaseUrl: TEST_AUDIENCE, ttlSeconds: 3600 })).access_token;
+    const administrator = await addUser(server.db, { username: `subs-admin-${driver.name}`, role: 'administrator', clinicalAccess: true });
+    admin = await token({ sub: administrator.id, scope: 'user/*.cruds', role: 'administrator' });
+    systemA = await token({ sub: 'system-a', client_id: 'system-a', scope: 'system/*.cruds', role: 'system', organization: ORG_A });
+    clinicianB = await token({ sub: 'clinician-b', client_id: 'mis-b', scope: 'user/*.cruds', role: 'clinician', organization: ORG_B });
+    citizen = await token({ sub: 'citizen-p1', client_id: 'egov-app', scope: 'user/*.cruds', role: 'citizen', fhirUser: `Patient/${P1}` });
+    for (const org of [ORG_A, ORG_B]) assert.equal((await server.fhir('PUT', `Organization/${org}`, { resourceType: 'Organization', id: org, name: org, active: true }, admin)).status, 201);
+    for (const [patient, org] of [[P1, ORG_A], [P2, ORG_B]] as const) {
+      const put = await server.fhir('PUT', `Patient/${patient}`, { resourceType: 'Patient', id: patient, name: [{ family: 'Синтетов' }], generalPractitioner: [{ reference: `Organization/${org}` }] }, admin);
+      assert.equal(put.status, 201, put.text);
+    }
+    hook = new Subscriber(await freePort());
+    await hook.up();
+  });
+  after(async () => {
+    await hook.down();
+    await server.close();
+    await database.drop();
+  });
+
+  test('the three topics are served as Basic resources and listed on Subscription in the CapabilityStatement', async () => {
+    const metadata = await server.fhir('GET', 'metadata');
+    const resource = metadata.body.rest[0].resource.find((r: { type: string }) => r.type === 'Subscription');
+    const listed = resource.extension.filter((e: { url: string }) => e.url === `${IG}/capabilitystatement-subscriptiontopic-canonical`).map((e: { valueCanonical: string }) => e.valueCanonical);
+    assert.deepEqual(listed, [`${TOPIC}/document`, `${TOPIC}/referral`, `${TOPIC}/lab-result`]);
+    for (const id of ['document', 'referral', 'lab-result']) {
+      const topic = await server.fhir('GET', `Basic/topic-${id}`, undefined, systemA);
+      assert.equal(topic.status, 200, topic.text);
+      const url = topic.body.extension.find((e: { url: string }) => e.url.endsWith('SubscriptionTopic.url'));
+      assert.equal(url.valueUri, `${TOPIC}/${id}`);
+    }
+    const operations = resource.operation.filter((o: { definition: string }) => o.definition.startsWith('http://hl7.org/fhir/uv/subscriptions-backport/'));
+    assert.deepEqual(operations.map((o: { name: string }) => o.name).sort(), ['events', 'get-ws-binding-token', 'status']);
+  });
+
+  test('bad Subscriptions are refused with the path of what is wrong, and nothing is stored', async () => {
+    const cases: [string, object, string, number?][] = [
+      ['unknown topic', subscription('nothing', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), 'Subscription.criteria'],
+      ['plain http to another host', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook('http://subscriber.example/hook', 'id-only')), 'Subscription.channel.endpoint'],
+      ['no filter', subscription('document', [], restHook(hook.url, 'id-only')), `Subscription.criteria.extension('${IG}/backport-filter-criteria')`],
+      ['a patient the organization does not see', subscription('document', [`DocumentReference?patient=Patient/${P2}`], restHook(hook.url, 'id-only')), `Subscription.criteria.extension('${IG}/backport-filter-criteria')`],
+      ["another organization's referrals", subscription('referral', [`Task?owner=Organization/${ORG_B}`], restHook(hook.url, 'id-only')), `Subscription.criteria.extension('${IG}/backport-filter-criteria')`],
+      ['a filter the topic does not offer', subscription('document', [`DocumentReference?patient=Patient/${P1}&author=Organization/${ORG_A}`], restHook(hook.url, 'id-only')), `Subscription.criteria.extension('${IG}/backport-filter-criteria')`],
+      ['an unknown channel', subscription('document', [`DocumentReference?patient=Patient/${P1}`], { type: 'email', endpoint: 'mailto:a@example.org' }), 'Subscription.channel.type'],
+      ['an unknown payload content', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'everything')), `Subscription.channel.payload.extension('${IG}/backport-payload-content')`],
+    ];
+    for (const [what, body, path] of cases) {
+      const reply = await server.fhir('POST', 'Subscription', body, systemA);
+      assert.equal(reply.status, 422, `${what}: ${reply.text}`);
+      assert.ok(reply.body.issue.some((i: { expression?: string[] }) => i.expression?.includes(path)), `${what}: ${reply.text}`);
+    }
+    const byCitizen = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), citizen);
+    assert.equal(byCitizen.status, 403, byCitizen.text);
+    const stored = await server.fhir('GET', 'Subscription', undefined, admin);
+    assert.equal(stored.body.total ?? stored.body.entry?.length ?? 0, 0);
+  });
+
+  let documents: string;
+  test('a rest-hook subscriber gets the handshake, then each document event with its number, signed, its content read as the subscriber', async () => {
+    const created = await server.fhir(
+      'POST',
+      'Subscription',
+      subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'full-resource', { extension: [{ url: SECRET_EXTENSION, valueString: SECRET }], header: ['X-Subscriber-Key: synthetic'] })),
+      systemA,
+    );
+    assert.equal(created.status, 201, created.text);
+    documents = created.body.id;
+    assert.equal(created.body.status, 'requested');
+    assert.equal(created.body.channel.header, undefined, 'headers are kept by the server, not served back');
+    assert.ok(!created.text.includes(SECRET), 'the secret is never served back');
+    const handshake = await until('handshake', () => hook.of(documents, 'handshake')[0]);
+    assert.equal(handshake.headers['x-subscriber-key'], 'synthetic');
+
+    const doc = await server.fhir('POST', 'DocumentReference', documentReference(P1, 'Discharge summary'), admin);
+    assert.equal(doc.status, 201, doc.text);
+    await server.fhir('POST', 'DocumentReference', documentReference(P2, 'Not for A'), admin);
+    const notification = await until('the event', () => hook.of(documents, 'event-notification')[0]);
+    const status = statusOf(notification.bundle);
+    assert.deepEqual(status.events.map((e) => e.number), [1]);
+    assert.equal(status.eventsSince, '1');
+    assert.ok(status.events[0]!.focus!.endsWith(`/DocumentReference/${doc.body.id}`));
+    assert.equal(notification.bundle.type, 'history');
+    assert.equal(notification.bundle.entry[1]?.resource.id, doc.body.id, 'system A sees P1, attached to A: the content comes along');
+    const expected = `sha256=${createHmac('sha256', SECRET).update(notification.body).digest('hex')}`;
+    assert.equal(notification.headers['x-hub-signature-256'], expected);
+
+    const state = await server.fhir('GET', `Subscription/${documents}/$status`, undefined, systemA);
+    assert.equal(state.status, 200, state.text);
+    const parameters = state.body.entry[0].resource.parameter;
+    assert.equal(parameters.find((p: { name: string }) => p.name === 'status').valueCode, 'active');
+    assert.equal(parameters.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '1', 'P2\'s document is no event of this subscription');
+    const other = await server.fhir('GET', `Subscription/${documents}/$status`, undefined, clinicianB);
+    assert.equal(other.status, 404, 'another organization does not see it');
+  });
+
+  test('once the patient denies the organization, a full-resource notification carries the id only', async () => {
+    const consent = await server.fhir('PUT', 'Consent/sub-deny-a', denyOrganizationConsent('sub-deny-a', P1, ORG_A), admin);
+    assert.ok(consent.status === 201 || consent.status === 200, consent.text);
+    const doc = await server.fhir('POST', 'DocumentReference', documentReference(P1, 'Consultation note'), admin);
+    const notification = await until('the event', () => hook.of(documents, 'event-notification').find((r) => statusOf(r.bundle).events.some((e) => e.focus?.endsWith(doc.body.id))));
+    assert.equal(notification.bundle.entry.length, 1, 'no resource entry: the door withholds the content');
+    await server.fhir('DELETE', 'Consent/sub-deny-a', undefined, admin);
+  });
+
+  test('the subscriber down, the server restarted, the subscriber back: every event arrives, numbers contiguous', async () => {
+    await hook.down();
+    const written: string[] = [];
+    for (let i = 0; i < 3; i++) written.push((await server.fhir('POST', 'DocumentReference', documentReference(P1, `Letter ${i}`), admin)).body.id);
+    await until('a failed delivery', async () => {
+      const state = await server.fhir('GET', `Subscription/${documents}/$status`, undefined, systemA);
+      return state.body.entry[0].resource.parameter.some((p: { name: string }) => p.name === 'error') ? true : undefined;
+    });
+    await server.close();
+    server = await startOn(database.open, PATIENT);
+    written.push((await server.fhir('POST', 'DocumentReference', documentReference(P1, 'After restart'), admin)).body.id);
+    await hook.up();
+    const numbers = await until('every event', () => {
+      const seen = new Set(hook.of(documents, 'event-notification').flatMap((r) => statusOf(r.bundle).events.map((e) => e.number)));
+      return seen.size >= 6 ? [...seen].sort((a, b) => a - b) : undefined;
+    });
+    assert.deepEqual(numbers, [1, 2, 3, 4, 5, 6]);
+    const focuses = hook.of(documents, 'event-notification').flatMap((r) => statusOf(r.bundle).events.map((e) => e.focus?.split('/').pop()));
+    for (const id of written) assert.ok(focuses.includes(id), `${id} was notified`);
+
+    const events = await server.fhir('GET', `Subscription/${documents}/$events?eventsSinceNumber=3&eventsUntilNumber=4`, undefined, systemA);
+    assert.equal(events.status, 200, events.text);
+    assert.deepEqual(statusOf(events.body).events.map((e) => e.number), [3, 4]);
+    assert.equal(statusOf(events.body).type, 'query-event');
+  });
+
+  test('an endpoint that never answers: its events are dead-lettered after the attempts, listed by $status, the subscription in error', async () => {
+    await server.close();
+    server = await startOn(database.open, { ...PATIENT, maxAttempts: 2 });
+    const nobody = await freePort();
+    const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(`http://127.0.0.1:${nobody}/hook`, 'id-only')), systemA);
+    assert.equal(created.status, 201, created.text);
+    const doc = await server.fhir('POST', 'DocumentReference', documentReference(P1, 'Lost letter'), admin);
+    const state = await until('the dead letter', async () => {
+      const reply = await server.fhir('GET', `Subscription/${created.body.id}/$status`, undefined, systemA);
+      const parameters = reply.body.entry[0].resource.parameter;
+      return parameters.some((p: any) => p.name === 'error' && p.valueCodeableConcept.text.startsWith('Event 1')) ? parameters : undefined;
+    });
+    assert.equal(state.find((p: { name: string }) => p.name === 'status').valueCode, 'error');
+    assert.ok(state.some((p: any) => p.valueCodeableConcept?.text.includes(`DocumentReference/${doc.body.id}`)));
+  });
+
+  test('websocket: a bound client gets the handshake and each referral addressed to its organization', async () => {
+    const created = await server.fhir(
+      'POST',
+      'Subscription',
+      subscription('referral', [`Task?owner=Organization/${ORG_A}`], { type: 'websocket', payload: 'application/fhir+json', _payload: { extension: [{ url: `${IG}/backport-payload-content`, valueCode: 'id-only' }] } }),
+      systemA,
+    );
+    assert.equal(created.status, 201, created.text);
+    const binding = await server.fhir('GET', `Subscription/${created.body.id}/$get-ws-binding-token`, undefined, systemA);
+    assert.equal(binding.status, 200, binding.text);
+    const value = (name: string) => binding.body.parameter.find((p: { name: string }) => p.name === name);
+    const url = value('websocket-url').valueUrl.replace(/^ws:\/\/[^/]+/, `ws://127.0.0.1:${server.port}`);
+    const socket = new WebSocket(url);
+    const messages: any[] = [];
+    socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8'))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(`bind-with-token ${value('token').valueString}`);
+    await until('the websocket handshake', () => messages.find((m) => m.resourceType === 'Bundle' && statusOf(m).type === 'handshake'));
+    const task = (owner: string) => ({ resourceType: 'Task', status: 'requested', intent: 'order', for: { reference: `Patient/${P1}` }, owner: { reference: `Organization/${owner}` } });
+    const mine = await server.fhir('POST', 'Task', task(ORG_A), admin);
+    await server.fhir('POST', 'Task', task(ORG_B), admin);
+    const event = await until('the referral', () => messages.find((m) => m.resourceType === 'Bundle' && statusOf(m).type === 'event-notification'));
+    assert.deepEqual(statusOf(event).events.map((e) => e.number), [1]);
+    assert.ok(statusOf(event).events[0]!.focus!.endsWith(`/Task/${mine.body.id}`));
+    socket.close();
+
+    const reused = new WebSocket(url);
+    const answer = new Promise<string>((resolve) => reused.once('message', (data: Buffer) => resolve(data.toString('utf8'))));
+    await new Promise((resolve) => reused.once('open', resolve));
+    reused.send(`bind-with-token ${value('token').valueString}`);
+    assert.equal(JSON.parse(await answer).resourceType, 'OperationOutcome', 'a token binds once');
+    reused.close();
+  });
+});
