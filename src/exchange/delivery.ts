@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { AccessContext } from '../access/context.js';
 import { accessPolicy, subscriptionDeliveryAccess } from '../access/door.js';
 import { errorMessage } from '../fhir/outcome.js';
 import { parseStored } from '../store/stored-json.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
-import type { DueSubscription, SubscriptionEvent, SubscriptionState } from '../store/subscriptions.js';
+import type { DueSubscription, SubscriptionEvent, SubscriptionState, SubscriptionStatusCode } from '../store/subscriptions.js';
 import { DEFAULT_DELIVERY, type DeliverySettings } from '../config.js';
 import { SIGNATURE_HEADER } from './backport.js';
 import { type NotificationType, type NotifiedEvent, notificationBundle } from './notification.js';
@@ -120,15 +120,24 @@ export class SubscriptionDelivery {
       if (sockets.length === 0 || due.pending.length === 0) return subscriptions.release(due.id);
       const text = JSON.stringify(notificationBundle(this.baseUrl, due, 'event-notification', await this.contents(due, due.pending)));
       for (const socket of sockets) socket.send(text);
-      return subscriptions.delivered(due.id, due.pending.map((e) => e.number));
+      return this.statusChanged(due.id, await subscriptions.delivered(due.id, due.pending.map((e) => e.number)));
     }
     const [type, events]: [NotificationType, SubscriptionEvent[]] = due.handshake ? ['handshake', []] : due.pending.length > 0 ? ['event-notification', due.pending] : ['heartbeat', []];
     const bundle = notificationBundle(this.baseUrl, due.handshake ? { ...due, status: 'requested' } : due, type, await this.contents(due, events));
     const numbers = events.map((e) => e.number);
     const failure = await this.post(due, JSON.stringify(bundle));
-    if (failure === undefined) return subscriptions.delivered(due.id, numbers);
+    if (failure === undefined) return this.statusChanged(due.id, await subscriptions.delivered(due.id, numbers));
     const retryMs = Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** Math.min(due.failures, 30));
-    await subscriptions.failed(due.id, numbers, failure, { maxAttempts: this.settings.maxAttempts, retryMs });
+    await this.statusChanged(due.id, await subscriptions.failed(due.id, numbers, failure, { maxAttempts: this.settings.maxAttempts, retryMs }));
+  }
+
+  /** The Subscription resource shows the status delivery gave it (active after the handshake, error after failures): a new version. */
+  private async statusChanged(id: string, status: SubscriptionStatusCode | undefined): Promise<void> {
+    if (!status) return;
+    await this.repository().transaction(async (repo) => {
+      const subscription = parseStored<Subscription>(await repo.read('Subscription', id));
+      if (subscription.status !== status) await repo.update({ ...subscription, id, status });
+    });
   }
 
   /**

@@ -310,8 +310,8 @@ export class Subscriptions {
     return due;
   }
 
-  /** The subscriber took a notification: its events are delivered, the subscription active, the lease ended. */
-  async delivered(id: string, numbers: readonly number[]): Promise<void> {
+  /** The subscriber took a notification: its events are delivered, the subscription active, the lease ended. Returns the status it changed to, if it changed. */
+  async delivered(id: string, numbers: readonly number[]): Promise<SubscriptionStatusCode | undefined> {
     this.requireDelivery();
     if (numbers.length > 0) {
       await this.client.query(`UPDATE subscription_event SET state = 'delivered', delivered_at = now() WHERE subscription = $1 AND number = ANY($2::bigint[]) AND state = 'pending'`, [
@@ -319,10 +319,17 @@ export class Subscriptions {
         numbers,
       ]);
     }
-    await this.client.query(
-      `UPDATE subscription SET status = 'active', failures = 0, last_error = NULL, next_attempt_at = now(), lease_until = NULL, last_sent_at = now() WHERE id = $1 AND status <> 'off'`,
-      [id],
+    return this.settle(id, `status = CASE WHEN s.status = 'off' THEN s.status ELSE 'active' END, failures = 0, last_error = NULL, next_attempt_at = now(), last_sent_at = now()`, []);
+  }
+
+  /** Updates `id`'s row with `assignments` (parameters from $2) and ends its lease; returns its new status when it changed. */
+  private async settle(id: string, assignments: string, values: unknown[]): Promise<SubscriptionStatusCode | undefined> {
+    const [row] = await this.client.query<{ before: SubscriptionStatusCode; after: SubscriptionStatusCode }>(
+      `UPDATE subscription s SET ${assignments}, lease_until = NULL FROM (SELECT status FROM subscription WHERE id = $1 FOR UPDATE) o
+       WHERE s.id = $1 RETURNING o.status AS before, s.status AS after`,
+      [id, ...values],
     );
+    return row && row.before !== row.after ? row.after : undefined;
   }
 
   /**
@@ -330,7 +337,7 @@ export class Subscriptions {
    * times go to the dead-letter list (state `dead`, kept); the subscription retries after
    * `retryMs` and turns `error` once anything is dead-lettered or its handshake keeps failing.
    */
-  async failed(id: string, numbers: readonly number[], error: string, options: { maxAttempts: number; retryMs: number }): Promise<void> {
+  async failed(id: string, numbers: readonly number[], error: string, options: { maxAttempts: number; retryMs: number }): Promise<SubscriptionStatusCode | undefined> {
     this.requireDelivery();
     const [dead] = await this.client.query<{ n: string }>(
       `WITH tried AS (UPDATE subscription_event SET attempts = attempts + 1, last_error = $3,
@@ -339,12 +346,11 @@ export class Subscriptions {
        SELECT count(*) FILTER (WHERE state = 'dead')::text AS n FROM tried`,
       [id, numbers, error.slice(0, 500), options.maxAttempts],
     );
-    await this.client.query(
-      `UPDATE subscription SET failures = failures + 1, last_error = $2, lease_until = NULL,
-         next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
-         status = CASE WHEN status = 'off' THEN status WHEN $4 OR failures + 1 >= $5 THEN 'error' ELSE status END
-       WHERE id = $1`,
-      [id, error.slice(0, 500), options.retryMs, Number(dead?.n ?? 0) > 0, options.maxAttempts],
+    return this.settle(
+      id,
+      `failures = s.failures + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),
+       status = CASE WHEN s.status = 'off' THEN s.status WHEN $4 OR s.failures + 1 >= $5 THEN 'error' ELSE s.status END`,
+      [error.slice(0, 500), options.retryMs, Number(dead?.n ?? 0) > 0, options.maxAttempts],
     );
   }
 

@@ -261,6 +261,8 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.ok(!created.text.includes(SECRET), 'the secret is never served back');
     const handshake = await until('handshake', () => hook.of(documents, 'handshake')[0]);
     assert.equal(handshake.headers['x-subscriber-key'], 'synthetic');
+    assert.equal(statusOf(handshake.bundle).status, 'requested');
+    await until('the Subscription active', async () => ((await server.fhir('GET', `Subscription/${documents}`, undefined, systemA)).body.status === 'active' ? true : undefined));
 
     const doc = await server.fhir('POST', 'DocumentReference', documentReference(P1, 'Discharge summary'), admin);
     assert.equal(doc.status, 201, doc.text);
@@ -332,6 +334,7 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
       return parameters.some((p: any) => p.name === 'error' && p.valueCodeableConcept.text.startsWith('Event 1')) ? parameters : undefined;
     });
     assert.equal(state.find((p: { name: string }) => p.name === 'status').valueCode, 'error');
+    assert.equal((await server.fhir('GET', `Subscription/${created.body.id}`, undefined, systemA)).body.status, 'error');
     assert.ok(state.some((p: any) => p.valueCodeableConcept?.text.includes(`DocumentReference/${doc.body.id}`)));
   });
 
@@ -368,4 +371,68 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(JSON.parse(await answer).resourceType, 'OperationOutcome', 'a token binds once');
     reused.close();
   });
+
+  test('lab results: a final laboratory Observation of the patient is an event, a preliminary one or another category is not', async () => {
+    const created = await server.fhir('POST', 'Subscription', subscription('lab-result', [`Observation?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), systemA);
+    assert.equal(created.status, 201, created.text);
+    await until('handshake', () => hook.of(created.body.id, 'handshake')[0]);
+    const observation = (status: string, category: string) => ({
+      resourceType: 'Observation',
+      status,
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '2339-0' }] },
+      subject: { reference: `Patient/${P1}` },
+      valueQuantity: { value: 5.4, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+    });
+    await server.fhir('POST', 'Observation', observation('preliminary', 'laboratory'), admin);
+    await server.fhir('POST', 'Observation', observation('final', 'vital-signs'), admin);
+    const result = await server.fhir('POST', 'Observation', observation('final', 'laboratory'), admin);
+    const notification = await until('the lab result', () => hook.of(created.body.id, 'event-notification')[0]);
+    assert.deepEqual(statusOf(notification.bundle).events.map((e) => e.focus?.split('/').slice(-2).join('/')), [`Observation/${result.body.id}`]);
+    assert.equal(notification.bundle.entry.length, 1, 'id-only: no resource entries');
+    const state = await server.fhir('GET', `Subscription/${created.body.id}/$status`, undefined, systemA);
+    assert.equal(state.body.entry[0].resource.parameter.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '1');
+  });
+
+  test('heartbeats come at the period asked, and a deleted Subscription gets no more events', async () => {
+    const heartbeat = { extension: [{ url: `${IG}/backport-heartbeat-period`, valueUnsignedInt: 1 }] };
+    const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'empty', heartbeat)), systemA);
+    assert.equal(created.status, 201, created.text);
+    await until('a heartbeat', () => hook.of(created.body.id, 'heartbeat')[0]);
+    assert.equal((await server.fhir('DELETE', `Subscription/${created.body.id}`, undefined, systemA)).status, 204);
+    await server.fhir('POST', 'DocumentReference', documentReference(P1, 'After the deletion'), admin);
+    const gone = await server.fhir('GET', `Subscription/${created.body.id}/$status`, undefined, systemA);
+    assert.equal(gone.status, 404);
+  });
+
+  test('an update is checked again: a PUT naming another organization is refused and the Subscription stays as it was', async () => {
+    const created = await server.fhir('POST', 'Subscription', subscription('referral', [`Task?owner=Organization/${ORG_A}`], restHook(hook.url, 'id-only')), systemA);
+    assert.equal(created.status, 201, created.text);
+    const changed = { ...subscription('referral', [`Task?owner=Organization/${ORG_B}`], restHook(hook.url, 'id-only')), id: created.body.id };
+    const refused = await server.fhir('PUT', `Subscription/${created.body.id}`, changed, systemA);
+    assert.equal(refused.status, 422, refused.text);
+    const patched = await server.fhir('PATCH', `Subscription/${created.body.id}`, [{ op: 'replace', path: '/criteria', value: `${TOPIC}/document` }], systemA);
+    assert.equal(patched.status, 400, patched.text);
+    const read = await server.fhir('GET', `Subscription/${created.body.id}`, undefined, systemA);
+    assert.equal(read.body.criteria, `${TOPIC}/referral`);
+  });
+
+  for (const [operation, id] of [['$status', 'backport-subscription-status'], ['$events', 'backport-subscription-events'], ['$get-ws-binding-token', 'backport-subscription-get-ws-binding-token']]) {
+    test(`${operation} is described by the IG's OperationDefinition, served by id and url, and refuses parameters it does not declare`, async () => {
+      const read = await server.fhir('GET', `OperationDefinition/${id}`, undefined, systemA);
+      assert.equal(read.status, 200, read.text);
+      assert.equal(`$${read.body.code}`, operation);
+      assert.deepEqual([read.body.instance, read.body.resource], [true, ['Subscription']]);
+      const found = await server.fhir('GET', `OperationDefinition?url=${encodeURIComponent(read.body.url)}`, undefined, systemA);
+      assert.deepEqual(found.body.entry.map((e: { resource: unknown }) => e.resource), [read.body]);
+      const refused = await server.fhir('GET', `Subscription/${documents}/${operation}?undeclared=1`, undefined, systemA);
+      assert.equal(refused.status, 400, refused.text);
+      assert.deepEqual(refused.body.issue[0].expression, ['undeclared']);
+      for (const input of (read.body.parameter as { name: string; use: string }[]).filter((p) => p.use === 'in')) {
+        const value = input.name === 'content' ? 'id-only' : '1';
+        const reply = await server.fhir('GET', `Subscription/${documents}/${operation}?${input.name}=${value}`, undefined, systemA);
+        assert.equal(reply.status, 200, `${input.name}: ${reply.text}`);
+      }
+    });
+  }
 });
