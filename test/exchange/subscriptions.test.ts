@@ -417,6 +417,18 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(read.body.criteria, `${TOPIC}/referral`);
   });
 
+  test('a Subscription in a transaction Bundle is checked and registered like one POSTed alone', async () => {
+    const entry = (body: object) => ({ fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource: body, request: { method: 'POST', url: 'Subscription' } });
+    const good = subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only'));
+    const bad = subscription('document', [`DocumentReference?patient=Patient/${P2}`], restHook(hook.url, 'id-only'));
+    const refused = await server.fhir('POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [entry(good), entry(bad)] }, systemA);
+    assert.equal(refused.status, 422, refused.text);
+    const accepted = await server.fhir('POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [entry(good)] }, systemA);
+    assert.equal(accepted.status, 200, accepted.text);
+    const id = accepted.body.entry[0].response.location.split('/')[1];
+    await until('handshake', () => hook.of(id, 'handshake')[0]);
+  });
+
   for (const [operation, id] of [['$status', 'backport-subscription-status'], ['$events', 'backport-subscription-events'], ['$get-ws-binding-token', 'backport-subscription-get-ws-binding-token']]) {
     test(`${operation} is described by the IG's OperationDefinition, served by id and url, and refuses parameters it does not declare`, async () => {
       const read = await server.fhir('GET', `OperationDefinition/${id}`, undefined, systemA);
