@@ -6,7 +6,7 @@ import { errorMessage } from '../fhir/outcome.js';
 import { parseStored } from '../store/stored-json.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
-import type { DueSubscription, SubscriptionEvent, SubscriptionState, SubscriptionStatusCode } from '../store/subscriptions.js';
+import { type DueSubscription, SUBSCRIPTION_CHANNEL, type SubscriptionEvent, type SubscriptionState, type SubscriptionStatusCode } from '../store/subscriptions.js';
 import { DEFAULT_DELIVERY, type DeliverySettings } from '../config.js';
 import { SIGNATURE_HEADER } from './backport.js';
 import { type NotificationType, type NotifiedEvent, notificationBundle } from './notification.js';
@@ -36,6 +36,7 @@ export class SubscriptionDelivery {
   private running: Promise<void> | undefined;
   private stopped = true;
   private again = false;
+  private listening = false;
   private readonly sockets = new Map<string, Set<NotificationSocket>>();
 
   constructor(
@@ -48,6 +49,12 @@ export class SubscriptionDelivery {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    if (!this.listening) {
+      this.listening = true;
+      // Woken on each commit that recorded events; the poll still finds retries due and what a lost connection missed.
+      const wake = () => this.schedule(0);
+      void this.db.listen(SUBSCRIPTION_CHANNEL, { notify: wake, live: wake }).catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))));
+    }
     this.schedule(0);
   }
 

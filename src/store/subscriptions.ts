@@ -58,6 +58,9 @@ export const SUBSCRIPTION_MIGRATION = `
   );
 `;
 
+/** Announced on commit of a write that recorded events, or of a registration: delivery wakes at once rather than at its next poll. */
+export const SUBSCRIPTION_CHANNEL = 'densaulyq_subscription';
+
 export type SubscriptionStatusCode = 'requested' | 'active' | 'error' | 'off';
 export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
 
@@ -194,6 +197,7 @@ export async function recordSubscriptionEvents(
       numbered.map((e) => e.focus.versionId),
     ],
   );
+  await client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
 }
 
 /**
@@ -236,6 +240,7 @@ export class Subscriptions {
         r.status,
       ],
     );
+    await this.client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
   }
 
   /** The state of `id`, for its owner's party (or the platform); any other is a 404. */

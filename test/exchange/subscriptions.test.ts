@@ -429,6 +429,17 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     await until('handshake', () => hook.of(id, 'handshake')[0]);
   });
 
+  test('delivery is woken by the commit, not by its poll: an event reaches the subscriber within a second though the poll is a minute', async () => {
+    await server.close();
+    server = await startOn(database.open, { ...PATIENT, pollMs: 60_000 });
+    const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), systemA);
+    await until('handshake', () => hook.of(created.body.id, 'handshake')[0], 1000);
+    const started = Date.now();
+    await server.fhir('POST', 'DocumentReference', documentReference(P1, 'Urgent letter'), admin);
+    await until('the event', () => hook.of(created.body.id, 'event-notification')[0], 1000);
+    assert.ok(Date.now() - started < 1000);
+  });
+
   for (const [operation, id] of [['$status', 'backport-subscription-status'], ['$events', 'backport-subscription-events'], ['$get-ws-binding-token', 'backport-subscription-get-ws-binding-token']]) {
     test(`${operation} is described by the IG's OperationDefinition, served by id and url, and refuses parameters it does not declare`, async () => {
       const read = await server.fhir('GET', `OperationDefinition/${id}`, undefined, systemA);
