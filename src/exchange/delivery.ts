@@ -18,8 +18,6 @@ export interface NotificationSocket {
 }
 
 const OPEN = 1;
-/** A lease outlasts a POST's timeout, so a slow subscriber is not sent the same events by two workers at once. */
-const LEASE_SECONDS = 60;
 const BATCH = 20;
 
 /**
@@ -115,7 +113,10 @@ export class SubscriptionDelivery {
 
   /** One look at the outbox; true when there was work (look again at once). */
   private async round(): Promise<boolean> {
-    const due = await this.repository().subscriptions.leaseDue({ limit: BATCH, leaseSeconds: LEASE_SECONDS, bound: [...this.sockets.keys()] });
+    // A lease outlasts a POST's timeout, so a slow subscriber is not sent the same events by two workers at once;
+    // after a crash, another process takes the subscription over once it ends.
+    const leaseSeconds = 2 * Math.ceil(this.settings.timeoutMs / 1000) + 5;
+    const due = await this.repository().subscriptions.leaseDue({ limit: BATCH, leaseSeconds, bound: [...this.sockets.keys()] });
     await Promise.all(due.map((subscription) => this.serve(subscription).catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))))));
     return due.length > 0;
   }

@@ -61,7 +61,8 @@ export async function acceptSubscription(
   });
   if (issues.length > 0 || !topic) throw unprocessable(issues);
 
-  const status = type === 'websocket' ? 'active' : 'requested';
+  // A subscriber turns its Subscription off by saying so; otherwise a rest-hook one starts with its handshake.
+  const status = subscription.status === 'off' ? 'off' : type === 'websocket' ? 'active' : 'requested';
   const { header: _header, ...keptChannel } = channel!;
   const resource: Subscription & { id: string } = {
     ...subscription,

@@ -415,6 +415,14 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(patched.status, 400, patched.text);
     const read = await server.fhir('GET', `Subscription/${created.body.id}`, undefined, systemA);
     assert.equal(read.body.criteria, `${TOPIC}/referral`);
+
+    const off = await server.fhir('PUT', `Subscription/${created.body.id}`, { ...read.body, status: 'off' }, systemA);
+    assert.equal(off.status, 200, off.text);
+    await server.fhir('POST', 'Task', { resourceType: 'Task', status: 'requested', intent: 'order', owner: { reference: `Organization/${ORG_A}` } }, admin);
+    const state = await server.fhir('GET', `Subscription/${created.body.id}/$status`, undefined, systemA);
+    const parameters = state.body.entry[0].resource.parameter;
+    assert.equal(parameters.find((p: { name: string }) => p.name === 'status').valueCode, 'off');
+    assert.equal(parameters.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '0', 'a Subscription turned off records no events');
   });
 
   test('a Subscription in a transaction Bundle is checked and registered like one POSTed alone', async () => {
