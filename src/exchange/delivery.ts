@@ -125,8 +125,9 @@ export class SubscriptionDelivery {
     const subscriptions = this.repository().subscriptions;
     if (due.channel === 'websocket') {
       const sockets = [...(this.sockets.get(due.id) ?? [])].filter((s) => s.readyState === OPEN);
-      if (sockets.length === 0 || due.pending.length === 0) return subscriptions.release(due.id);
-      const text = JSON.stringify(notificationBundle(this.baseUrl, due, 'event-notification', await this.contents(due, due.pending)));
+      if (sockets.length === 0) return subscriptions.release(due.id);
+      const type = due.pending.length > 0 ? 'event-notification' : 'heartbeat';
+      const text = JSON.stringify(notificationBundle(this.baseUrl, due, type, await this.contents(due, due.pending)));
       for (const socket of sockets) socket.send(text);
       return this.statusChanged(due.id, await subscriptions.delivered(due.id, due.pending.map((e) => e.number)));
     }

@@ -175,6 +175,8 @@ export async function recordSubscriptionEvents(
   if (events.length === 0) return;
   const counts = new Map<string, number>();
   for (const event of events) counts.set(event.subscription, (counts.get(event.subscription) ?? 0) + 1);
+  // Counters locked in one order by every writer, so two writes touching the same subscriptions do not deadlock.
+  await client.query(`SELECT 1 FROM subscription WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [[...counts.keys()]]);
   const advanced = await client.query<{ id: string; last: string }>(
     `UPDATE subscription s SET events_since_start = s.events_since_start + c.n FROM unnest($1::text[], $2::int[]) AS c(id, n)
      WHERE s.id = c.id RETURNING s.id, s.events_since_start::text AS last`,

@@ -342,7 +342,12 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     const created = await server.fhir(
       'POST',
       'Subscription',
-      subscription('referral', [`Task?owner=Organization/${ORG_A}`], { type: 'websocket', payload: 'application/fhir+json', _payload: { extension: [{ url: `${IG}/backport-payload-content`, valueCode: 'id-only' }] } }),
+      subscription('referral', [`Task?owner=Organization/${ORG_A}`], {
+        type: 'websocket',
+        payload: 'application/fhir+json',
+        _payload: { extension: [{ url: `${IG}/backport-payload-content`, valueCode: 'id-only' }] },
+        extension: [{ url: `${IG}/backport-heartbeat-period`, valueUnsignedInt: 1 }],
+      }),
       systemA,
     );
     assert.equal(created.status, 201, created.text);
@@ -362,6 +367,7 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     const event = await until('the referral', () => messages.find((m) => m.resourceType === 'Bundle' && statusOf(m).type === 'event-notification'));
     assert.deepEqual(statusOf(event).events.map((e) => e.number), [1]);
     assert.ok(statusOf(event).events[0]!.focus!.endsWith(`/Task/${mine.body.id}`));
+    await until('a websocket heartbeat', () => messages.find((m) => m.resourceType === 'Bundle' && statusOf(m).type === 'heartbeat'), 5000);
     socket.close();
 
     const reused = new WebSocket(url);
