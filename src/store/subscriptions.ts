@@ -259,8 +259,8 @@ export class Subscriptions {
   async events(id: string, range: { since?: number; until?: number; limit: number; state?: SubscriptionEvent['state'] }): Promise<SubscriptionEvent[]> {
     await this.state(id);
     const rows = await this.client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM subscription_event WHERE subscription = $1 AND number >= $2 AND number <= $3 AND ($4::text IS NULL OR state = $4)
-       ORDER BY number LIMIT ${Math.trunc(range.limit)}`,
+      `SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = $1 AND e.number >= $2 AND e.number <= $3 AND ($4::text IS NULL OR e.state = $4)
+       ORDER BY e.number LIMIT ${Math.trunc(range.limit)}`,
       [id, range.since ?? 1, range.until ?? Number.MAX_SAFE_INTEGER, range.state ?? null],
     );
     return rows.map(toEvent);
@@ -309,7 +309,7 @@ export class Subscriptions {
     const due: DueSubscription[] = [];
     for (const row of rows) {
       const pending = await this.client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM subscription_event WHERE subscription = $1 AND state = 'pending' ORDER BY number LIMIT ${Math.trunc(row.max_count)}`,
+        `SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = $1 AND e.state = 'pending' ORDER BY e.number LIMIT ${Math.trunc(row.max_count)}`,
         [row.id],
       );
       due.push({ ...toState(row), handshake: row.handshake, heartbeat: row.heartbeat, pending: pending.map(toEvent) });

@@ -400,6 +400,22 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(state.body.entry[0].resource.parameter.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '1');
   });
 
+  test('concurrent writes: each event gets its own number, none skipped or repeated', async () => {
+    const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), systemA);
+    assert.equal(created.status, 201, created.text);
+    const writes = await Promise.all(Array.from({ length: 20 }, (_, i) => server.fhir('POST', 'DocumentReference', documentReference(P1, `Parallel ${i}`), admin)));
+    assert.ok(writes.every((w) => w.status === 201));
+    const events = await server.fhir('GET', `Subscription/${created.body.id}/$events?eventsSinceNumber=1`, undefined, systemA);
+    const numbered = statusOf(events.body).events;
+    assert.deepEqual(numbered.map((e) => e.number), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(new Set(numbered.map((e) => e.focus!.split('/').pop())), new Set(writes.map((w) => w.body.id)));
+    const delivered = await until('every event delivered', () => {
+      const seen = new Set(hook.of(created.body.id, 'event-notification').flatMap((r) => statusOf(r.bundle).events.map((e) => e.number)));
+      return seen.size === 20 ? seen : undefined;
+    });
+    assert.equal(delivered.size, 20);
+  });
+
   test('heartbeats come at the period asked, and a deleted Subscription gets no more events', async () => {
     const heartbeat = { extension: [{ url: `${IG}/backport-heartbeat-period`, valueUnsignedInt: 1 }] };
     const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'empty', heartbeat)), systemA);
