@@ -16,6 +16,7 @@ import { openDatabase } from '../../src/store/open.js';
 import { denyOrganizationConsent } from '../access/world.js';
 import { freePort } from '../access/harness.js';
 import { type TestDriver, testDrivers } from '../support/database.js';
+import { storedAuditEvents } from '../support/audit-events.js';
 import { type FhirReply, NO_RATE_LIMITS, TEST_AUDIENCE, TEST_ISSUER, type TokenClaims } from '../support/server.js';
 
 const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
@@ -274,6 +275,10 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.ok(status.events[0]!.focus!.endsWith(`/DocumentReference/${doc.body.id}`));
     assert.equal(notification.bundle.type, 'history');
     assert.equal(notification.bundle.entry[1]?.resource.id, doc.body.id, 'system A sees P1, attached to A: the content comes along');
+    const audited = (await storedAuditEvents(server.db, 'e.patient = $1', [P1])).filter(
+      (e) => e.subtype?.some((s) => s.code === 'vread') && e.agent.find((a) => a.requestor)?.who?.identifier?.value === 'system-a',
+    );
+    assert.ok(audited.length >= 1, 'the content notified is audited as read by the subscriber');
     const expected = `sha256=${createHmac('sha256', SECRET).update(notification.body).digest('hex')}`;
     assert.equal(notification.headers['x-hub-signature-256'], expected);
 
