@@ -1,15 +1,15 @@
 import { createHmac } from 'node:crypto';
-import type { Resource, Subscription } from '@medplum/fhirtypes';
+import type { Subscription } from '@medplum/fhirtypes';
 import type { AccessContext } from '../access/context.js';
+import { DEFAULT_DELIVERY, type DeliverySettings } from '../config.js';
 import { accessPolicy, subscriptionDeliveryAccess } from '../access/door.js';
 import { errorMessage } from '../fhir/outcome.js';
 import { parseStored } from '../store/stored-json.js';
 import type { Database } from '../store/driver.js';
 import { Repository } from '../store/repository.js';
 import { type DueSubscription, SUBSCRIPTION_CHANNEL, type SubscriptionEvent, type SubscriptionState, type SubscriptionStatusCode } from '../store/subscriptions.js';
-import { DEFAULT_DELIVERY, type DeliverySettings } from '../config.js';
 import { SIGNATURE_HEADER } from './backport.js';
-import { type NotificationType, type NotifiedEvent, notificationBundle } from './notification.js';
+import { type NotificationType, type NotifiedEvent, notificationBundle, withFocus } from './notification.js';
 
 /** A socket a websocket subscriber bound (the `ws` WebSocket's part the worker uses). */
 export interface NotificationSocket {
@@ -51,7 +51,7 @@ export class SubscriptionDelivery {
       this.listening = true;
       // Woken on each commit that recorded events; the poll still finds retries due and what a lost connection missed.
       const wake = () => this.schedule(0);
-      void this.db.listen(SUBSCRIPTION_CHANNEL, { notify: wake, live: wake }).catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))));
+      void this.db.listen(SUBSCRIPTION_CHANNEL, { notify: wake, live: wake }).catch((error: unknown) => this.report(error));
     }
     this.schedule(0);
   }
@@ -79,6 +79,10 @@ export class SubscriptionDelivery {
     if (bound?.size === 0) this.sockets.delete(id);
   }
 
+  private report(error: unknown): void {
+    this.onError(error instanceof Error ? error : new Error(String(error)));
+  }
+
   private repository(): Repository {
     return new Repository(this.db, subscriptionDeliveryAccess());
   }
@@ -104,7 +108,7 @@ export class SubscriptionDelivery {
       },
       (error: unknown) => {
         this.running = undefined;
-        this.onError(error instanceof Error ? error : new Error(String(error)));
+        this.report(error);
         this.schedule(this.settings.pollMs);
       },
     );
@@ -117,7 +121,7 @@ export class SubscriptionDelivery {
     // after a crash, another process takes the subscription over once it ends.
     const leaseSeconds = 2 * Math.ceil(this.settings.timeoutMs / 1000) + 5;
     const due = await this.repository().subscriptions.leaseDue({ limit: BATCH, leaseSeconds, bound: [...this.sockets.keys()] });
-    await Promise.all(due.map((subscription) => this.serve(subscription).catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))))));
+    await Promise.all(due.map((subscription) => this.serve(subscription).catch((error: unknown) => this.report(error))));
     return due.length > 0;
   }
 
@@ -149,23 +153,10 @@ export class SubscriptionDelivery {
     });
   }
 
-  /**
-   * The focus of each event as the subscriber may see it: for a full-resource payload, the
-   * event's version read through the door as the subscriber (audited as their read); what the door
-   * withholds, and every focus of other payloads, goes by reference only.
-   */
-  private async contents(state: SubscriptionState, events: readonly SubscriptionEvent[]): Promise<NotifiedEvent[]> {
-    if (state.payload !== 'full-resource') return events.map((event) => ({ event }));
+  /** The events with their focus as the subscriber may see it: read as them, through the door. */
+  private contents(state: SubscriptionState, events: readonly SubscriptionEvent[]): Promise<NotifiedEvent[]> {
     const subscriber = new Repository(this.db, accessPolicy(JSON.parse(state.owner) as AccessContext));
-    return Promise.all(
-      events.map(async (event) => {
-        const focus = await subscriber.vread(event.focusType, event.focusId, event.focusVersion).then(
-          (stored) => parseStored<Resource>(stored),
-          () => undefined,
-        );
-        return focus ? { event, focus } : { event };
-      }),
-    );
+    return withFocus(subscriber, state.payload, events);
   }
 
   /** POSTs a notification; undefined when the subscriber answered 2xx, else why not. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import type { SubscriptionEvent, SubscriptionState } from '../store/subscriptions.js';
+import type { Repository } from '../store/repository.js';
+import { parseStored } from '../store/stored-json.js';
+import type { PayloadContent, SubscriptionEvent, SubscriptionState } from '../store/subscriptions.js';
 import { BACKPORT } from './backport.js';
 
 /** SubscriptionStatus.type (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/notifications.html#notification-types). */
@@ -61,4 +63,22 @@ export function notificationBundle(baseUrl: string, state: SubscriptionState, ty
     }
   }
   return { resourceType: 'Bundle', id: randomUUID(), meta: { profile: [BACKPORT.notificationProfile] }, type: 'history', timestamp: new Date().toISOString(), entry };
+}
+
+/**
+ * The focus of each event as `reader` may see it: for a full-resource payload, the event's version
+ * read through the door (audited as the reader's read); what the door withholds, and every focus
+ * of other payloads, goes by reference only.
+ */
+export function withFocus(reader: Repository, payload: PayloadContent, events: readonly SubscriptionEvent[]): Promise<NotifiedEvent[]> {
+  return Promise.all(
+    events.map(async (event) => {
+      if (payload !== 'full-resource') return { event };
+      const focus = await reader.vread(event.focusType, event.focusId, event.focusVersion).then(
+        (stored) => parseStored<Resource>(stored),
+        () => undefined,
+      );
+      return focus ? { event, focus } : { event };
+    }),
+  );
 }

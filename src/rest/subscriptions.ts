@@ -1,10 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Bundle, OperationDefinition, Parameters, Resource, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, OperationDefinition, Parameters, Subscription } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcome.js';
 import { BACKPORT } from '../exchange/backport.js';
-import { notificationBundle, subscriptionStatus } from '../exchange/notification.js';
+import { notificationBundle, subscriptionStatus, withFocus } from '../exchange/notification.js';
 import { acceptSubscription } from '../exchange/subscription-request.js';
-import { parseStored } from '../store/stored-json.js';
 import type { PayloadContent, SubscriptionState } from '../store/subscriptions.js';
 import { resourceBody } from './body.js';
 import type { FhirRequest, FhirResponse, InstanceParams, InteractionContext } from './interaction.js';
@@ -96,16 +95,7 @@ export async function eventsOperation(request: FhirRequest, params: InstancePara
   const state = await context.repo.subscriptions.state(params.id);
   const events = await context.repo.subscriptions.events(params.id, { since: number('eventsSinceNumber'), until: number('eventsUntilNumber'), limit: MAX_EVENTS });
   const shown = { ...state, payload: content ?? state.payload };
-  const notified = await Promise.all(
-    events.map(async (event) => {
-      if (shown.payload !== 'full-resource') return { event };
-      const focus = await context.repo.vread(event.focusType, event.focusId, event.focusVersion).then(
-        (stored) => parseStored<Resource>(stored),
-        () => undefined,
-      );
-      return focus ? { event, focus } : { event };
-    }),
-  );
+  const notified = await withFocus(context.repo, shown.payload, events);
   return { status: 200, resource: notificationBundle(context.baseUrl, shown, 'query-event', notified) };
 }
 
