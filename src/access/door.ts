@@ -134,9 +134,10 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
 
 /**
  * Types outside the patient compartment that can still carry personal data (a Binary of a
- * document, a Bundle, a Group of patients, a List): seen only by their author.
+ * document, a Bundle, a Group of patients, a List, a Subscription whose filter names a patient):
+ * seen only by their author.
  */
-const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters'];
+const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
 
 /** The ActReason (purpose of use) a role's requests carry unless they state another. */
 const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {

@@ -289,6 +289,8 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(parameters.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '1', 'P2\'s document is no event of this subscription');
     const other = await server.fhir('GET', `Subscription/${documents}/$status`, undefined, clinicianB);
     assert.equal(other.status, 404, 'another organization does not see it');
+    assert.equal((await server.fhir('GET', `Subscription/${documents}`, undefined, clinicianB)).status, 404, 'nor read it: its filter names a patient');
+    assert.equal((await server.fhir('GET', `Subscription/${documents}/$events`, undefined, clinicianB)).status, 404);
   });
 
   test('once the patient denies the organization, a full-resource notification carries the id only', async () => {
