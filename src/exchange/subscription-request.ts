@@ -46,7 +46,8 @@ export async function acceptSubscription(
   let endpoint: string | null = null;
   if (type === 'rest-hook') endpoint = restHookEndpoint(channel?.endpoint, problem);
   const payloadExtension = extensionsOf(primitive(channel, 'payload'), BACKPORT.payloadContent)[0];
-  const payload = (payloadExtension?.valueCode ?? 'id-only') as PayloadContent;
+  // R4: without channel.payload a notification carries no payload, only that something happened.
+  const payload = (payloadExtension?.valueCode ?? (channel?.payload ? 'id-only' : 'empty')) as PayloadContent;
   if (!PAYLOAD_CONTENT.includes(payload)) problem(`Subscription.channel.payload.extension('${BACKPORT.payloadContent}')`, `The payload content must be empty, id-only or full-resource`);
   if (channel?.payload && !MIME_TYPES.includes(channel.payload)) problem('Subscription.channel.payload', `Notifications are sent as application/fhir+json, not "${channel.payload}"`);
   const heartbeat = extensionsOf(channel, BACKPORT.heartbeatPeriod)[0]?.valueUnsignedInt;
