@@ -21,6 +21,12 @@ export interface CriteriaAlternative {
   conditions: CriteriaCondition[];
 }
 
+/**
+ * The one chained filter: the patient's primary-care organization (Patient.generalPractitioner),
+ * for "a patient attached to my organization". Resolved by the store from the Patient's index.
+ */
+export const ATTACHED_TO = 'patient.general-practitioner';
+
 /** A filter the topic allows (SubscriptionTopic.canFilterBy); `scope` filters name whom the events are about and one is required. */
 export interface TopicFilter {
   resourceType: string;
@@ -51,6 +57,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopic[] = [
     triggers: [{ resourceType: 'DocumentReference', conditions: [] }],
     filters: [
       { resourceType: 'DocumentReference', parameter: 'patient', kind: 'reference', scope: 'patient', description: 'The patient the document is about (Patient/id).' },
+      { resourceType: 'DocumentReference', parameter: ATTACHED_TO, kind: 'reference', scope: 'organization', description: 'The organization the patient is attached to for primary care (Organization/id).' },
       { resourceType: 'DocumentReference', parameter: 'type', kind: 'token', description: 'The kind of document.' },
     ],
   },
@@ -81,8 +88,10 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopic[] = [
     ],
     filters: [
       { resourceType: 'DiagnosticReport', parameter: 'patient', kind: 'reference', scope: 'patient', description: 'The patient (Patient/id).' },
+      { resourceType: 'DiagnosticReport', parameter: ATTACHED_TO, kind: 'reference', scope: 'organization', description: 'The organization the patient is attached to (Organization/id).' },
       { resourceType: 'DiagnosticReport', parameter: 'code', kind: 'token', description: 'The report code.' },
       { resourceType: 'Observation', parameter: 'patient', kind: 'reference', scope: 'patient', description: 'The patient (Patient/id).' },
+      { resourceType: 'Observation', parameter: ATTACHED_TO, kind: 'reference', scope: 'organization', description: 'The organization the patient is attached to (Organization/id).' },
       { resourceType: 'Observation', parameter: 'code', kind: 'token', description: 'The test code.' },
     ],
   },
@@ -95,12 +104,23 @@ export function topicByUrl(url: string): SubscriptionTopic | undefined {
   return SUBSCRIPTION_TOPICS.find((topic) => topic.url === url.split('|')[0]);
 }
 
-/** Whether a version with these index rows meets one of `alternatives` (its type's, all conditions). */
-export function matchesCriteria(alternatives: readonly CriteriaAlternative[], resourceType: string, index: IndexRows): boolean {
-  return alternatives.some((alternative) => alternative.resourceType === resourceType && alternative.conditions.every((condition) => meets(condition, index)));
+/**
+ * Whether a version with these index rows meets one of `alternatives` (its type's, all
+ * conditions); `attachedTo`: its patient's primary-care organizations, for ATTACHED_TO.
+ */
+export function matchesCriteria(alternatives: readonly CriteriaAlternative[], resourceType: string, index: IndexRows, attachedTo: readonly string[] = []): boolean {
+  return alternatives.some(
+    (alternative) => alternative.resourceType === resourceType && alternative.conditions.every((condition) => meets(condition, index, attachedTo)),
+  );
 }
 
-function meets(condition: CriteriaCondition, index: IndexRows): boolean {
+/** Whether any of `alternatives` filters by ATTACHED_TO: the store then looks up the patient's attachment. */
+export function needsAttachment(alternatives: readonly CriteriaAlternative[]): boolean {
+  return alternatives.some((alternative) => alternative.conditions.some((condition) => condition.code === ATTACHED_TO));
+}
+
+function meets(condition: CriteriaCondition, index: IndexRows, attachedTo: readonly string[]): boolean {
+  if (condition.code === ATTACHED_TO) return condition.values.some((value) => attachedTo.includes(value));
   const references = index.reference.filter(([code]) => code === condition.code).map(([, type, id, reference]) => (type && id ? `${type}/${id}` : reference));
   const tokens = index.token.filter(([code]) => code === condition.code).flatMap(([, system, value]) => (value === null ? [] : [value, `${system ?? ''}|${value}`]));
   return condition.values.some((value) => references.includes(value) || tokens.includes(value));

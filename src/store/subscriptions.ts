@@ -1,4 +1,4 @@
-import { type CriteriaAlternative, TOPIC_RESOURCE_TYPES, matchesCriteria } from '../fhir/subscription-topics.js';
+import { type CriteriaAlternative, TOPIC_RESOURCE_TYPES, matchesCriteria, needsAttachment } from '../fhir/subscription-topics.js';
 import { notFound, forbidden } from '../fhir/outcome.js';
 import type { IndexRows } from '../fhir/search-parameters.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -157,7 +157,7 @@ const LIVE = `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = 'Subscrip
  */
 export async function recordSubscriptionEvents(
   client: SqlClient,
-  versions: readonly { resourceType: string; id: string; versionId: string; index: IndexRows }[],
+  versions: readonly { resourceType: string; id: string; versionId: string; index: IndexRows; compartment: string | null }[],
 ): Promise<void> {
   const written = versions.filter((v) => TOPIC_RESOURCE_TYPES.has(v.resourceType));
   if (written.length === 0) return;
@@ -167,10 +167,14 @@ export async function recordSubscriptionEvents(
     [types],
   );
   if (candidates.length === 0) return;
+  const parsed = candidates.map((candidate) => ({ id: candidate.id, criteria: JSON.parse(candidate.criteria) as CriteriaAlternative[] }));
+  const attachments = parsed.some((candidate) => needsAttachment(candidate.criteria)) ? await attachedTo(client, written) : new Map<string, string[]>();
   const events: { subscription: string; focus: (typeof written)[number] }[] = [];
-  for (const candidate of candidates) {
-    const criteria = JSON.parse(candidate.criteria) as CriteriaAlternative[];
-    for (const version of written) if (matchesCriteria(criteria, version.resourceType, version.index)) events.push({ subscription: candidate.id, focus: version });
+  for (const candidate of parsed) {
+    for (const version of written) {
+      const attached = version.compartment ? (attachments.get(version.compartment) ?? []) : [];
+      if (matchesCriteria(candidate.criteria, version.resourceType, version.index, attached)) events.push({ subscription: candidate.id, focus: version });
+    }
   }
   if (events.length === 0) return;
   const counts = new Map<string, number>();
@@ -200,6 +204,20 @@ export async function recordSubscriptionEvents(
     ],
   );
   await client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
+}
+
+/** The primary-care organizations (`Organization/x`) of the patients the versions are about, from the Patients' index. */
+async function attachedTo(client: SqlClient, versions: readonly { compartment: string | null }[]): Promise<Map<string, string[]>> {
+  const patients = [...new Set(versions.flatMap((v) => (v.compartment ? [v.compartment] : [])))];
+  if (patients.length === 0) return new Map();
+  const rows = await client.query<{ patient: string; organization: string }>(
+    `SELECT id AS patient, target_type || '/' || target_id AS organization FROM search_reference
+     WHERE resource_type = 'Patient' AND id = ANY($1::text[]) AND code = 'general-practitioner' AND target_type = 'Organization'`,
+    [patients],
+  );
+  const found = new Map<string, string[]>();
+  for (const row of rows) found.set(row.patient, [...(found.get(row.patient) ?? []), row.organization]);
+  return found;
 }
 
 /**

@@ -407,6 +407,17 @@ for (const driver of testDrivers()) describe(`Topic-based Subscriptions (${drive
     assert.equal(state.body.entry[0].resource.parameter.find((p: { name: string }) => p.name === 'events-since-subscription-start').valueString, '1');
   });
 
+  test("documents of every patient attached to the organization: one Subscription, another organization's patients left out", async () => {
+    const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient.general-practitioner=Organization/${ORG_A}`], restHook(hook.url, 'id-only')), systemA);
+    assert.equal(created.status, 201, created.text);
+    const other = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient.general-practitioner=Organization/${ORG_B}`], restHook(hook.url, 'id-only')), systemA);
+    assert.equal(other.status, 422, "another organization's attached patients");
+    await server.fhir('POST', 'DocumentReference', documentReference(P2, 'For B'), admin);
+    const mine = await server.fhir('POST', 'DocumentReference', documentReference(P1, 'For A'), admin);
+    const events = await server.fhir('GET', `Subscription/${created.body.id}/$events`, undefined, systemA);
+    assert.deepEqual(statusOf(events.body).events.map((e) => e.focus!.split('/').slice(-2).join('/')), [`DocumentReference/${mine.body.id}`]);
+  });
+
   test('concurrent writes: each event gets its own number, none skipped or repeated', async () => {
     const created = await server.fhir('POST', 'Subscription', subscription('document', [`DocumentReference?patient=Patient/${P1}`], restHook(hook.url, 'id-only')), systemA);
     assert.equal(created.status, 201, created.text);
