@@ -10,6 +10,21 @@ export interface RateLimitSettings {
 /** The limits when RATE_LIMIT_PER_MINUTE_* are not set. */
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = { perIp: 1200, perClient: 6000, login: 60 };
 
+/** How the Subscription delivery worker (src/exchange/delivery.ts) retries (config: SUBSCRIPTION_*). */
+export interface DeliverySettings {
+  /** Milliseconds between looks at the outbox when idle. */
+  pollMs: number;
+  /** Tries of one event before it goes to the dead-letter list. */
+  maxAttempts: number;
+  /** The first retry's delay; each further failure doubles it, up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a subscriber has to answer a POST. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_DELIVERY: DeliverySettings = { pollMs: 200, maxAttempts: 8, retryBaseMs: 1000, retryMaxMs: 300_000, timeoutMs: 10_000 };
+
 export interface Config {
   port: number;
   host: string;
@@ -36,6 +51,8 @@ export interface Config {
   auditAnchorSeconds: number;
   /** Synthetic patients seeded into an empty embedded database by `serve` (DEMO_PATIENTS, 500; 0: none). */
   demoPatients: number;
+  /** Subscription notifications: SUBSCRIPTION_POLL_MS, _MAX_ATTEMPTS, _RETRY_BASE_MS, _RETRY_MAX_MS, _TIMEOUT_MS. */
+  subscriptionDelivery: DeliverySettings;
   /** Rate limits (RATE_LIMIT_PER_MINUTE_IP, _CLIENT, _LOGIN) and the origins allowed across origins (CORS_ORIGINS). */
   hardening: { rateLimits: RateLimitSettings; corsOrigins: string[] };
   /** The labs' HL7 v2 listener (src/lab/mllp-server.ts). */
@@ -89,6 +106,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditAnchorDir: resolve(setting('AUDIT_ANCHOR_DIR') ?? resolve(dataDir, 'audit', 'anchors')),
     auditAnchorSeconds: integer(setting('AUDIT_ANCHOR_SECONDS'), 60, 'AUDIT_ANCHOR_SECONDS'),
     demoPatients: integer(setting('DEMO_PATIENTS'), 500, 'DEMO_PATIENTS'),
+    subscriptionDelivery: {
+      pollMs: integer(setting('SUBSCRIPTION_POLL_MS'), DEFAULT_DELIVERY.pollMs, 'SUBSCRIPTION_POLL_MS', { min: 10 }),
+      maxAttempts: integer(setting('SUBSCRIPTION_MAX_ATTEMPTS'), DEFAULT_DELIVERY.maxAttempts, 'SUBSCRIPTION_MAX_ATTEMPTS', { min: 1 }),
+      retryBaseMs: integer(setting('SUBSCRIPTION_RETRY_BASE_MS'), DEFAULT_DELIVERY.retryBaseMs, 'SUBSCRIPTION_RETRY_BASE_MS', { min: 1 }),
+      retryMaxMs: integer(setting('SUBSCRIPTION_RETRY_MAX_MS'), DEFAULT_DELIVERY.retryMaxMs, 'SUBSCRIPTION_RETRY_MAX_MS', { min: 1 }),
+      timeoutMs: integer(setting('SUBSCRIPTION_TIMEOUT_MS'), DEFAULT_DELIVERY.timeoutMs, 'SUBSCRIPTION_TIMEOUT_MS', { min: 100 }),
+    },
     hardening: {
       rateLimits: {
         perIp: integer(setting('RATE_LIMIT_PER_MINUTE_IP'), DEFAULT_RATE_LIMITS.perIp, 'RATE_LIMIT_PER_MINUTE_IP'),

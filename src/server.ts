@@ -7,6 +7,7 @@ import { authorizationServer, ensurePublicClient } from './access/index.js';
 import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
+import { SubscriptionDelivery } from './exchange/delivery.js';
 import { labMessageHandler } from './lab/intake.js';
 import { type MllpServer, startMllpServer } from './lab/mllp-server.js';
 import { WEB_APP_ROOT, webAppClient } from './http/web-app.js';
@@ -46,7 +47,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     adminSecret: config.adminSecret,
   });
   await ensurePublicClient(db, webAppClient(config.origin));
-  const app = await buildApp({ db, config, logger, authorization, verifyToken: authorization.verifyAccessToken, hardening: config.hardening, webRoot: WEB_APP_ROOT });
+  const subscriptionDelivery = new SubscriptionDelivery(db, config.publicBaseUrl ?? `${config.origin}/fhir`, config.subscriptionDelivery, (error) =>
+    logger.error({ err: { message: error.message } }, 'subscription delivery round failed'),
+  );
+  const app = await buildApp({
+    db,
+    config,
+    logger,
+    authorization,
+    verifyToken: authorization.verifyAccessToken,
+    hardening: config.hardening,
+    webRoot: WEB_APP_ROOT,
+    subscriptionDelivery,
+  });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -62,6 +75,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     seconds: config.auditAnchorSeconds,
     onError: (error) => logger.error({ err: { message: error.message } }, 'audit anchor not written'),
   });
+  subscriptionDelivery.start();
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -71,6 +85,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stop() {
       stopping ??= (async () => {
         await Promise.all([app.close(), mllp.close()]);
+        await subscriptionDelivery.stop();
         await commands?.close();
         await anchors.stop();
         await db.close();

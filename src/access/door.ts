@@ -96,6 +96,14 @@ export function labIntakeAccess(): AccessPolicy {
 }
 
 /**
+ * The Subscription delivery worker (src/exchange/delivery.ts): leases and settles every
+ * subscription's outbox; what a notification carries is read as its subscriber, never as this.
+ */
+export function subscriptionDeliveryAccess(): AccessPolicy {
+  return new Door(PLATFORM_CONTEXT);
+}
+
+/**
  * Whoever presents a citizen's SMART Health Link (src/passport/share-links.ts): the link is their
  * only credential, it reaches no resource through the door (its content was encrypted when the
  * patient made it), and each use is audited as a disclosure the patient directed, under the link's
@@ -136,9 +144,10 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
 
 /**
  * Types outside the patient compartment that can still carry personal data (a Binary of a
- * document, a Bundle, a Group of patients, a List): seen only by their author.
+ * document, a Bundle, a Group of patients, a List, a Subscription whose filter names a patient):
+ * seen only by their author.
  */
-const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters'];
+const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
 
 /** The ActReason (purpose of use) a role's requests carry unless they state another. */
 const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {

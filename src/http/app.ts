@@ -21,6 +21,8 @@ import { Repository } from '../store/repository.js';
 import { type HardeningSettings, registerHardening } from './hardening.js';
 import { answerClientErrors } from './client-errors.js';
 import { registerWebApp } from './web-app.js';
+import { registerSubscriptionWebsocket } from './subscription-websocket.js';
+import type { SubscriptionDelivery } from '../exchange/delivery.js';
 import './request-context.js';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -43,13 +45,15 @@ export interface AppOptions {
   hardening?: HardeningSettings;
   /** The built citizen app (web/dist), served at `/` when given and built. */
   webRoot?: string;
+  /** The Subscription delivery worker, whose websocket channel is served when given. */
+  subscriptionDelivery?: SubscriptionDelivery;
 }
 
 /** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
 const PUBLIC_PATHS = new Set(['metadata']);
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening, webRoot }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening, webRoot, subscriptionDelivery }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -75,6 +79,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   });
   await registerHardening(app, { db, ...(hardening ?? { rateLimits: DEFAULT_RATE_LIMITS, corsOrigins: [] }) });
   if (authorization) await app.register(authorization);
+  if (subscriptionDelivery) await registerSubscriptionWebsocket(app, db, subscriptionDelivery);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));

@@ -85,9 +85,10 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     for (const entry of order) {
       try {
         const { request } = entry;
-        if (request.method === 'POST' && request.assignedId) {
-          const { params } = findRoute(request);
-          creates.push({ index: entry.index, id: request.assignedId, resource: resourceBody(request, params.type) });
+        // Only the generic create is batched: a type with its own create (Subscription) is routed to it.
+        const found = request.method === 'POST' && request.assignedId ? findRoute(request) : undefined;
+        if (found && found.route.pattern === ':type') {
+          creates.push({ index: entry.index, id: request.assignedId!, resource: resourceBody(request, found.params.type) });
           continue;
         }
         await writeCreates();

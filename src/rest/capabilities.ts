@@ -10,6 +10,8 @@ import { heldProfiles, registryVersion } from '../fhir/validate.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, parseETag } from './interaction.js';
 import { OPERATION_DEFINITIONS, STANDARD_OPERATION_IDS } from './operation-definitions.js';
 import { ROUTES } from './routes.js';
+import { BACKPORT } from '../exchange/backport.js';
+import { TOPIC_RESOURCES, TOPIC_URLS } from '../exchange/topics.js';
 
 /**
  * The operations of one resource type (from `:type` routes serving it), or of the system (type
@@ -30,7 +32,14 @@ function operations(type: string | undefined): { name: string; definition: strin
 const BUILT_IN: Record<string, string> = {
   OperationDefinition: `Built in: the definitions of Densaulyq's operations and of the standard ones it serves, ${[...OPERATION_DEFINITIONS.keys(), ...STANDARD_OPERATION_IDS].map((id) => `OperationDefinition/${id}`).join(', ')}; also found by url.`,
   CodeSystem: `Built in: CodeSystem/${ERROR_CODE_SYSTEM_ID} (${ERROR_SYSTEM}), the codes in OperationOutcome.issue.details.coding of every error, with Kazakh, Russian and English meanings; and the bundled terminology (parts of LOINC, SNOMED CT, ICD-10, ATC, CVX, RxNorm and HL7 code systems) with Kazakh, Russian and English designations, for $lookup.`,
+  Basic: `Built in: the subscription topics, as R4 Basic resources with R5 SubscriptionTopic's elements (Subscriptions Backport IG): ${[...TOPIC_RESOURCES.keys()].map((id) => `Basic/${id}`).join(', ')}.`,
   ValueSet: `Built in: value sets over the bundled terminology, one per code system and one per IPS section (${DENSAULYQ_VALUE_SET_BASE}/…), for $expand; R4's own value sets expand by url too.`,
+};
+
+/** The topics a Subscription may name, as the Subscriptions Backport IG lists them (https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/conformance.html). */
+const SUBSCRIPTION_TOPICS: Pick<CapabilityStatementRestResource, 'extension' | 'supportedProfile'> = {
+  extension: TOPIC_URLS.map((url) => ({ url: BACKPORT.topicCanonical, valueCanonical: url })),
+  supportedProfile: [BACKPORT.subscriptionProfile],
 };
 
 /** Parameters the search engine refuses (400): not advertised. */
@@ -85,6 +94,7 @@ function buildStatement(): CapabilityStatement {
       operation: operations(type),
       ...(heldProfiles(type).length ? { supportedProfile: heldProfiles(type) } : {}),
       ...(BUILT_IN[type] ? { documentation: BUILT_IN[type] } : {}),
+      ...(type === 'Subscription' ? SUBSCRIPTION_TOPICS : {}),
     }),
   );
   return {

@@ -2,6 +2,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { ERROR_CODE_SYSTEM_ID, errorCodeSystem } from '../fhir/outcome.js';
 import { CODE_SYSTEMS, codeSystemResource } from '../fhir/terminology/code-systems.js';
 import { VALUE_SETS } from '../fhir/terminology/value-sets.js';
+import { TOPIC_RESOURCES } from '../exchange/topics.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 import { builtInOperationDefinition, builtInOperationDefinitionsByUrl } from './operation-definitions.js';
 import { read } from './read.js';
@@ -31,6 +32,8 @@ const BUILT_IN: Record<string, BuiltIn> = {
   OperationDefinition: { byId: builtInOperationDefinition, byUrl: builtInOperationDefinitionsByUrl },
   CodeSystem: held(new Map<string, Resource>([[ERROR_CODE_SYSTEM_ID, errorCodeSystem()], ...CODE_SYSTEMS.map((system) => [system.id, codeSystemResource(system)] as const)])),
   ValueSet: held(VALUE_SETS),
+  // The subscription topics, as the Subscriptions Backport IG represents them in R4 (src/exchange/topics.ts).
+  Basic: held(TOPIC_RESOURCES),
 };
 
 /** The search parameters a search of built-in resources answers; any other goes to the store. */

@@ -3,6 +3,7 @@ import { readSpecFile } from '../fhir/definitions.js';
 import { EVERYTHING_INPUTS } from './everything.js';
 import { IMMDS_FORECAST_OPERATION } from './immunization-forecast.js';
 import { EXPAND_PARAMETERS, LOOKUP_PARAMETERS, TRANSLATE_PARAMETERS } from './terminology.js';
+import { SUBSCRIPTION_OPERATION_DEFINITIONS } from './subscriptions.js';
 
 /**
  * The OperationDefinitions of Densaulyq's own operations (https://hl7.org/fhir/R4/operationdefinition.html),
@@ -344,7 +345,7 @@ function operationDefinition({ id, code, title, description, level, resource = '
  * `$immds-forecast`, served under their canonical URLs like Densaulyq's. Read from the 35 MB R4
  * file on first use, not at start.
  */
-export const STANDARD_OPERATION_IDS = ['Patient-everything', 'Observation-lastn', 'CodeSystem-lookup', 'ValueSet-expand', 'ConceptMap-translate', 'summary', 'ImmDSForecastOperation'] as const;
+export const STANDARD_OPERATION_IDS = ['Patient-everything', 'Observation-lastn', 'CodeSystem-lookup', 'ValueSet-expand', 'ConceptMap-translate', 'summary', 'ImmDSForecastOperation', 'backport-subscription-status', 'backport-subscription-events', 'backport-subscription-get-ws-binding-token'] as const;
 
 let standard: ReadonlyMap<string, OperationDefinition> | undefined;
 
@@ -365,7 +366,7 @@ function standardOperationDefinitions(): ReadonlyMap<string, OperationDefinition
     const found = (readSpecFile<Bundle>('fhir/r4/profiles-resources.json').entry ?? []).flatMap(({ resource }) =>
       resource?.resourceType === 'OperationDefinition' && core.has(resource.id ?? '') ? [fromR4(resource)] : [],
     );
-    standard = new Map([...found, IPS_SUMMARY, IMMDS_FORECAST].map((definition) => [definition.id!, definition]));
+    standard = new Map([...found, IPS_SUMMARY, IMMDS_FORECAST, ...SUBSCRIPTION_OPERATION_DEFINITIONS].map((definition) => [definition.id!, definition]));
   }
   return standard;
 }

@@ -34,6 +34,8 @@ import { fileResultsOperation, labMessagesOperation } from './lab-results.js';
 import { lastnOperation, seriesOperation } from './observation-trends.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
+import { SUBSCRIPTION_ROUTES, bindingTokenOperation, eventsOperation, statusOperation } from './subscriptions.js';
+import { BACKPORT } from '../exchange/backport.js';
 import { expandOperation, lookupOperation, translateOperation } from './terminology.js';
 import { conditionalUpdate, update } from './update.js';
 import { validateOperation } from './validate-operation.js';
@@ -142,6 +144,9 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: ':type/:id/$translate', name: '$translate', level: 'instance', handler: translateOperation, types: ['ConceptMap'], definition: CONCEPT_MAP_TRANSLATE }),
   typedRoute({ method: 'GET', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
   typedRoute({ method: 'POST', pattern: ':type/:id/$expand', name: '$expand', level: 'instance', handler: expandOperation, types: ['ValueSet'], definition: VALUE_SET_EXPAND }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$status', name: '$status', level: 'instance', handler: statusOperation, types: ['Subscription'], definition: BACKPORT.statusOperation }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$events', name: '$events', level: 'instance', handler: eventsOperation, types: ['Subscription'], definition: BACKPORT.eventsOperation }),
+  typedRoute({ method: 'GET', pattern: ':type/:id/$get-ws-binding-token', name: '$get-ws-binding-token', level: 'instance', handler: bindingTokenOperation, types: ['Subscription'], definition: BACKPORT.bindingTokenOperation }),
   typedRoute({ method: 'GET', pattern: ':type/:id/:compartmentType', name: 'search-compartment', level: 'instance', handler: searchCompartment }),
 ];
 
@@ -156,7 +161,7 @@ export const BULK_DATA_ROUTES: readonly Route[] = [
   typedRoute({ method: 'GET', pattern: '$export-output/:job/:seq', name: 'export-output', level: 'system', handler: exportOutput }),
 ];
 
-const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...CONFORMANCE_ROUTES, ...ROUTES];
+const ALL_ROUTES: readonly Route[] = [...BULK_DATA_ROUTES, ...CONFORMANCE_ROUTES, ...SUBSCRIPTION_ROUTES, ...ROUTES];
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 

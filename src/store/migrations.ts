@@ -5,6 +5,7 @@ import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, wit
 import type { AuditKey } from './audit-key.js';
 import { ACCESS_CHANNEL } from './access-notifications.js';
 import { splitStatements } from './sql-statements.js';
+import { SUBSCRIPTION_MIGRATION } from './subscriptions.js';
 
 /**
  * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
@@ -443,6 +444,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX lab_message_control ON lab_message (sender, control_id) WHERE status <> 'rejected';
   CREATE INDEX lab_message_review ON lab_message (status, received_at) WHERE status IN ('review', 'rejected');
   `,
+  // Topic-based Subscriptions (src/store/subscriptions.ts): registrations, and the outbox of their
+  // events written in the transaction of the write that triggered them.
+  SUBSCRIPTION_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -6,6 +6,7 @@ import { lastN } from '../fhir/last-n.js';
 import { registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { registerStructureDefinitions } from '../fhir/validate.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
+import { TOPIC_RESOURCE_TYPES } from '../fhir/subscription-topics.js';
 import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
 import type { AccessPolicy, AuditBasis, AuditNote, Permission, WriteVerdict } from './access-policy.js';
 import { perturbedCount } from './aggregate-count.js';
@@ -24,6 +25,7 @@ import {
 import { ExportJobs } from './bulk-jobs.js';
 import { LabMessages } from './lab-messages.js';
 import { ShareLinks } from './share-links.js';
+import { Subscriptions, recordSubscriptionEvents } from './subscriptions.js';
 import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
@@ -236,6 +238,14 @@ export class Repository {
       visible: (patient) => this.visible('Patient', patient),
       record: (note, patient, basis) => this.record(note, [{ patient, entities: [`Patient/${patient}`], basis }]),
     });
+  }
+
+  /**
+   * The topic-based Subscriptions of the caller's organization and their outbox, in this
+   * repository's transaction (a Subscription resource and its registration commit together).
+   */
+  get subscriptions(): Subscriptions {
+    return new Subscriptions(this.client, this.access);
   }
 
   /**
@@ -843,7 +853,8 @@ export class Repository {
     const restricted = !this.access.unrestricted;
     const claims = prepared.claims;
     const audited = this.access.audits && version.compartment !== null;
-    if ((claims.length > 0 || restricted || audited || version.care.length > 0) && !this.tx) {
+    const subscribable = TOPIC_RESOURCE_TYPES.has(version.resourceType);
+    if ((claims.length > 0 || restricted || audited || subscribable || version.care.length > 0) && !this.tx) {
       return this.transaction((repo) => repo.writeVersion(resource, id, current, prepared));
     }
     const verdict = await this.checkWrite(version, current);
@@ -866,6 +877,7 @@ export class Repository {
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
+    if (subscribable) await recordSubscriptionEvents(this.client, [{ resourceType: version.resourceType, id, versionId: version.versionId, index: prepared.index, compartment: version.compartment }]);
     if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
     if (version.resourceType === 'StructureDefinition') this.afterCommit(() => registerStructureDefinitions([version.full]));
     return toStoredVersion(version);
@@ -898,7 +910,7 @@ export class Repository {
       !this.access.unrestricted ||
       this.access.audits ||
       items.length >= COPY_MIN_RESOURCES ||
-      items.some((i) => CARE_TYPES.has(i.prepared.resourceType));
+      items.some((i) => CARE_TYPES.has(i.prepared.resourceType) || TOPIC_RESOURCE_TYPES.has(i.prepared.resourceType));
     if (needsTransaction && !this.tx) return this.transaction((repo) => repo.writePrepared(items, mode));
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
@@ -940,6 +952,7 @@ export class Repository {
       await copyAll({ copyFrom }, [...versionCopies(copied), ...derivedCopies(copied.map((v) => ({ ...v.prepared, care: v.verdict.care })))]);
     }
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
+    await recordSubscriptionEvents(this.client, versions.map((v) => ({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, index: v.prepared.index, compartment: v.compartment })));
     this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
     if (versions.some((v) => v.resourceType === 'StructureDefinition')) {
       const definitions = versions.filter((v) => v.resourceType === 'StructureDefinition').map((v) => v.full);
