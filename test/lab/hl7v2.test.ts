@@ -2,22 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { encodeAck } from '../../src/lab/hl7v2/ack.js';
-import { ERROR_CODES, Hl7Error } from '../../src/lab/hl7v2/hl7-error.js';
+import { ERROR_CODES } from '../../src/lab/hl7v2/hl7-error.js';
 import { component, field, header, part, repetition, segment, segments } from '../../src/lab/hl7v2/message.js';
 import { parseMessage } from '../../src/lab/hl7v2/parse.js';
+import { hl7Error } from './hl7-error.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
-
-/** The Hl7Error `work` throws, for its NAK code and ERR detail. */
-function hl7Error(work: () => unknown): Hl7Error {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof Hl7Error) return error;
-    throw error;
-  }
-  assert.fail('expected an Hl7Error');
-}
 
 describe('HL7 v2 parsing', () => {
   it('reads segments, fields, repetitions, components and subcomponents by HL7 numbering', () => {

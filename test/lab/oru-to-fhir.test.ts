@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Bundle, DiagnosticReport, Observation, Resource, Specimen } from '@medplum/fhirtypes';
 import { validateResource } from '../../src/fhir/validate.js';
-import { Hl7Error } from '../../src/lab/hl7v2/hl7-error.js';
 import { parseMessage } from '../../src/lab/hl7v2/parse.js';
 import { fhirDateTime, labCodeSystem, labOrderSystem, oruToBundle } from '../../src/lab/oru-to-fhir.js';
+import { hl7Error } from './hl7-error.js';
 
 const CONTEXT = { patient: { reference: 'Patient/p1' }, organization: 'kdl' };
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
@@ -16,15 +16,6 @@ const byLoinc = (bundle: Bundle, code: string) => resources<Observation>(bundle,
 function edited(file: string, name: string, n: number, value: string): Buffer {
   const lines = fixture(file).toString('utf8').split('\r');
   return Buffer.from(lines.map((line) => (line.startsWith(`${name}|`) ? Object.assign(line.split('|'), { [n]: value }).join('|') : line)).join('\r'));
-}
-function hl7Error(work: () => unknown): Hl7Error {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof Hl7Error) return error;
-    throw error;
-  }
-  assert.fail('expected an Hl7Error');
 }
 
 describe('ORU^R01 to FHIR R4', () => {
