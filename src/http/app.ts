@@ -136,14 +136,8 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     const response = await route.handler(fhirRequest, params, context);
     return send(reply, fhirRequest, response, baseUrl);
   };
-  app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
-  app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
-
-  const webAppPage = webRoot ? await registerWebApp(app, webRoot) : undefined;
-  app.setNotFoundHandler((request, reply) => {
-    if (webAppPage?.(request, reply)) return;
-    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
-  });
+  // Before the routes and the web app's plugin: a route keeps the error handler of when it was
+  // registered, so one set after an awaited register would leave /fhir answering Fastify's own JSON.
   app.setErrorHandler<FastifyError>((error, request, reply) => {
     if (isFhirError(error)) return sendError(reply, error);
     const { statusCode: status, code } = error;
@@ -156,6 +150,14 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     const { name, code: sqlstate, stack } = error;
     request.log.error({ err: { name, code: sqlstate, frames: stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
     return sendError(reply, fhirError('internal-error', 'Internal server error'));
+  });
+  app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
+  app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
+
+  const webAppPage = webRoot ? await registerWebApp(app, webRoot) : undefined;
+  app.setNotFoundHandler((request, reply) => {
+    if (webAppPage?.(request, reply)) return;
+    sendError(reply, notFound(`Nothing at ${request.method} ${request.url.split('?')[0]}`, 'unknown-route'));
   });
 
   // SMART Health Links (src/passport/share-links.ts): outside /fhir and without a token, the link

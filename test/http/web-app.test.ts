@@ -53,6 +53,16 @@ for (const driver of testDrivers()) describe(`the citizen app at / (${driver.nam
     assert.match(asset.headers.get('content-security-policy') ?? '', /script-src 'self'/);
   });
 
+  it('leaves the API answering its refusals as OperationOutcomes beside the app', async () => {
+    for (const headers of [{}, { accept: '*/*' }, { authorization: 'Bearer not-a-token' }]) {
+      const refused = await fetch(`${base}/fhir/Patient`, { headers });
+      assert.equal(refused.status, 401);
+      const body = (await refused.json()) as { resourceType?: string; issue?: { details?: { coding?: { code?: string }[] } }[] };
+      assert.equal(body.resourceType, 'OperationOutcome', JSON.stringify(body));
+      assert.match(body.issue?.[0]?.details?.coding?.[0]?.code ?? '', /^(login-required|invalid-token)$/);
+    }
+  });
+
   it('opens an app path from a link or a reload, but never answers the API’s paths with the app', async () => {
     const deep = await fetch(`${base}/results/718-7?from=2024`, { headers: html });
     assert.equal(deep.status, 200);
