@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Communication, ConceptMap, DiagnosticReport, Observation, Organization, Resource, ServiceRequest, Specimen } from '@medplum/fhirtypes';
 import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import { badRequest, preconditionFailed } from '../fhir/outcome.js';
-import { assertValid } from '../fhir/validate.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { translate, translated } from '../fhir/terminology/concept-maps.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
-import { criticalResultAlert } from './critical-results.js';
+import { criticalResultAlert, criticalResults } from './critical-results.js';
 import { escapeToken, labCodeSystem } from './oru-to-fhir.js';
 
 const LOINC = 'http://loinc.org';
@@ -23,9 +22,9 @@ export interface Filed {
  * its caller, in one SQL transaction: each entry's criteria locked, then matched by one search per
  * type (one match is updated, a new version kept in its history; none is created; more are a 412,
  * as for any conditional update), `urn:uuid` references resolved to
- * the ids so chosen (https://hl7.org/fhir/R4/http.html#trules). Every resource passes the same
- * validator as the REST API's writes first. A FhirError (the lab may not record for the patient,
- * say) rolls all of it back. Both routes of results, HL7 v2 over MLLP and FHIR (`$file-results`),
+ * the ids so chosen (https://hl7.org/fhir/R4/http.html#trules). The Bundle was validated where it
+ * came in (the MLLP intake, `$file-results`), once. A FhirError (the lab may not record for the
+ * patient, say) rolls all of it back. Both routes of results, HL7 v2 over MLLP and FHIR (`$file-results`),
  * come here: results coded only in the lab's own codes get the LOINC coding the lab's ConceptMap
  * gives them, and a critical result raises an alert to the organization that ordered the test,
  * written as the lab's, in the same transaction.
@@ -62,11 +61,7 @@ export function fileResults(repo: Repository, bundle: Bundle, lab: string): Prom
       return { resource, id, exists: matches.length === 1 };
     });
     const loinc = await loincOfLocalCodes(tx, lab, planned.map((p) => p.resource));
-    const resolved = planned.map(({ resource, id, exists }) => {
-      const written = withLoinc(resolveReferences(resource, ids), lab, loinc);
-      assertValid(written);
-      return { resource: written, id, exists };
-    });
+    const resolved = planned.map(({ resource, id, exists }) => ({ resource: withLoinc(resolveReferences(resource, ids), lab, loinc), id, exists }));
     // New results (most messages) go in together, one statement; corrections one by one, each a new version.
     const created = await tx.writeMany(resolved.filter((r) => !r.exists), 'create');
     const updated: StoredResource[] = [];
@@ -123,6 +118,8 @@ async function raiseAlerts(tx: Repository, stored: readonly StoredResource[], la
       const found = byReference.get(r.reference ?? '');
       return found ? [{ ...parseStored<Observation>(found), id: found.id }] : [];
     });
+    // Who ordered it is looked up only when there is someone to tell: most reports hold nothing critical.
+    if (criticalResults(results).length === 0) continue;
     const orderedBy = await orderingOrganization(tx, report);
     const alert = criticalResultAlert({ ...report, id: entry.id }, results, { lab: `Organization/${lab}`, ...(orderedBy ? { orderedBy } : {}) });
     if (alert) alerts.push(parseStored<Communication>(await tx.create(alert)));

@@ -4,6 +4,7 @@ import { accessPolicy, labIntakeAccess } from '../access/door.js';
 import { parseScopes, resourceScopes } from '../access/scopes.js';
 import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { isFhirError } from '../fhir/outcome.js';
+import { assertValid } from '../fhir/validate.js';
 import { parseSearchRequest } from '../fhir/search-request.js';
 import { blockingCandidates } from '../identity/candidates.js';
 import { validateIin } from '../identity/iin.js';
@@ -130,9 +131,13 @@ function labCaller(db: Database, facility: string, organization: string): Reposi
   return new Repository(db, accessPolicy({ role: 'system', subject: `mllp|${facility}`, clientId: 'densaulyq-mllp', organization, scopes: LAB_SCOPES, purposeOfUse: 'TREAT' }));
 }
 
-/** Files the results; what the door or the store refused (all of it rolled back) parks the message instead. */
+/**
+ * Files the results, valid against R4 as any REST write must be; what the validator, the door or
+ * the store refused (all of it rolled back) parks the message instead.
+ */
 async function filingProblem(lab: Repository, bundle: Bundle, organization: string): Promise<Parked | undefined> {
   try {
+    assertValid(bundle);
     await fileResults(lab, bundle, organization);
     return undefined;
   } catch (error) {

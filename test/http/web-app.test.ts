@@ -54,7 +54,8 @@ for (const driver of testDrivers()) describe(`the citizen app at / (${driver.nam
   });
 
   it('leaves the API answering its refusals as OperationOutcomes beside the app', async () => {
-    for (const headers of [{}, { accept: '*/*' }, { authorization: 'Bearer not-a-token' }]) {
+    const variants: Record<string, string>[] = [{}, { accept: '*/*' }, { authorization: 'Bearer not-a-token' }];
+    for (const headers of variants) {
       const refused = await fetch(`${base}/fhir/Patient`, { headers });
       assert.equal(refused.status, 401);
       const body = (await refused.json()) as { resourceType?: string; issue?: { details?: { coding?: { code?: string }[] } }[] };

@@ -34,7 +34,7 @@ export function decodeMessage(bytes: Uint8Array): { text: string; encoding: stri
   const declared = declaredCharacterSet(body);
   const encoding = CHARACTER_SETS.get(declared.toUpperCase());
   if (!encoding) {
-    throw new Hl7Error('AR', ERROR_CODES.tableValueNotFound, `MSH-18 character set "${declared}" is not supported; send UNICODE UTF-8, 8859/5 or Windows-1251`, MSH_18);
+    throw new Hl7Error('AR', ERROR_CODES.tableValueNotFound, `MSH-18 character set "${declared}" is not taken here; send UNICODE UTF-8, 8859/5 or Windows-1251`, MSH_18);
   }
   if (encoding === 'utf8') {
     try {
