@@ -55,7 +55,7 @@ export interface Config {
   subscriptionDelivery: DeliverySettings;
   /** Rate limits (RATE_LIMIT_PER_MINUTE_IP, _CLIENT, _LOGIN) and the origins allowed across origins (CORS_ORIGINS). */
   hardening: { rateLimits: RateLimitSettings; corsOrigins: string[] };
-  /** The labs' HL7 v2 listener (src/lab/mllp-server.ts). */
+  /** The HL7 v2 listener for labs and hospitals' systems (src/hl7v2/mllp-server.ts). */
   mllp: MllpSettings;
 }
 

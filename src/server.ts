@@ -8,8 +8,9 @@ import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import { SubscriptionDelivery } from './exchange/delivery.js';
-import { labMessageHandler } from './lab/intake.js';
-import { type MllpServer, startMllpServer } from './lab/mllp-server.js';
+import { hl7v2MessageHandler } from './hl7v2/intake.js';
+import { LAB_RESULTS_ROUTE } from './lab/intake.js';
+import { type MllpServer, startMllpServer } from './hl7v2/mllp-server.js';
 import { WEB_APP_ROOT, webAppClient } from './http/web-app.js';
 import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
@@ -103,7 +104,7 @@ async function startMllp(config: Config, db: Database, logger: Logger): Promise<
     port: config.mllp.port,
     maxMessageBytes: config.mllp.maxMessageBytes,
     ...(tls ? { tls: { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) } } : {}),
-    handler: labMessageHandler(db),
+    handler: hl7v2MessageHandler(db, { ORU: LAB_RESULTS_ROUTE }),
     onProblem: (event) => logger.warn({ event }, 'MLLP connection dropped'),
   });
 }

@@ -87,11 +87,11 @@ export function maintenanceAccess(): AccessPolicy {
 }
 
 /**
- * The laboratories' MLLP intake (src/lab/): keeps every message received and its ACK before any
- * sender is known, and reads the Endpoints that say which lab a sender is; it writes results only
- * as the lab's own system caller, never under this.
+ * The HL7 v2 intake (src/hl7v2/intake.ts): keeps every message received and its ACK before any
+ * sender is known, and reads the Endpoints that say which system a sender is; it writes clinical
+ * data only as the sender's own system caller, never under this.
  */
-export function labIntakeAccess(): AccessPolicy {
+export function hl7v2IntakeAccess(): AccessPolicy {
   return new Door(PLATFORM_CONTEXT);
 }
 

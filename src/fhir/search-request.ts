@@ -304,3 +304,8 @@ export function splitPrefix(value: string): { prefix: Prefix; rest: string } {
   if (prefix && value.length > 2 && !/^[a-z]/.test(value.slice(2))) return { prefix, rest: value.slice(2) };
   return { prefix: 'eq', rest: value };
 }
+
+/** A token search value with FHIR's search separators escaped (https://hl7.org/fhir/R4/search.html#escaping). */
+export function escapeToken(value: string): string {
+  return value.replace(/[\\|,$]/g, '\\$&');
+}

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, Communication, ConceptMap, DiagnosticReport, Observation, Organization, Resource, ServiceRequest, Specimen } from '@medplum/fhirtypes';
 import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import { badRequest, preconditionFailed } from '../fhir/outcome.js';
-import { parseSearchRequest } from '../fhir/search-request.js';
+import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
 import { translate, translated } from '../fhir/terminology/concept-maps.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
 import { criticalResultAlert, criticalResults } from './critical-results.js';
-import { escapeToken, labCodeSystem } from './oru-to-fhir.js';
+import { labCodeSystem } from './oru-to-fhir.js';
 
 const LOINC = 'http://loinc.org';
 

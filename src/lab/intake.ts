@@ -1,135 +1,67 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Bundle, Endpoint, Patient, Reference } from '@medplum/fhirtypes';
-import { accessPolicy, labIntakeAccess } from '../access/door.js';
+import type { Bundle, Patient, Reference } from '@medplum/fhirtypes';
 import { parseScopes, resourceScopes } from '../access/scopes.js';
-import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../fhir/identifier-systems.js';
+import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { isFhirError } from '../fhir/outcome.js';
+import type { Translated } from '../fhir/locale.js';
 import { assertValid } from '../fhir/validate.js';
-import { parseSearchRequest } from '../fhir/search-request.js';
+import { ERROR_CODES, type ErrorLocation } from '../hl7v2/hl7-error.js';
+import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
+import { type Message, component, field, part, repetition, segment } from '../hl7v2/message.js';
 import { blockingCandidates } from '../identity/candidates.js';
 import { validateIin } from '../identity/iin.js';
 import { matchPatients } from '../identity/patient-match.js';
-import type { Database } from '../store/driver.js';
-import type { LabMessage } from '../store/lab-messages.js';
-import { Repository } from '../store/repository.js';
-import { parseStored } from '../store/stored-json.js';
-import { type AckTextKey, ackLanguage, ackText } from './ack-text.js';
+import type { Repository } from '../store/repository.js';
 import { fileResults } from './file-results.js';
-import { encodeAck } from './hl7v2/ack.js';
-import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7v2/hl7-error.js';
-import { type Header, type Message, component, field, header, part, repetition, segment } from './hl7v2/message.js';
-import { parseHeader, parseMessage } from './hl7v2/parse.js';
-import type { MessageHandler } from './mllp-server.js';
-import { escapeToken, oruToBundle } from './oru-to-fhir.js';
-
-/** The Endpoint connection type of a lab that sends HL7 v2 over MLLP (https://terminology.hl7.org/CodeSystem-endpoint-connection-type.html). */
-export const MLLP_CONNECTION_TYPE = { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7v2-mllp' };
-
-/** The message types taken, by MSH-9.1, with their trigger events (MSH-9.2). */
-const TAKEN_TYPES = new Map([['ORU', ['R01']]]);
-/** MSH-12: ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from. */
-const TAKEN_VERSIONS = new Set(['2.5', '2.5.1']);
-
-/** What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to, record results and raise critical-result alerts. */
-const LAB_SCOPES = resourceScopes(
-  parseScopes('system/Patient.rs system/ServiceRequest.rs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c'),
-);
+import { oruToBundle } from './oru-to-fhir.js';
 
 /**
- * What the MLLP listener does with each message (HL7 v2.5.1 section 2.9.2, original-mode
- * acknowledgment): every message is kept with the ACK it got; a control id the same sender already
- * had accepted is answered with that first ACK and not kept again; a message that cannot be read
- * or mapped gets AE, one of a type, version, processing id or sender not taken gets AR, each with
- * its ERR, and is kept as `rejected` with the reason for review. An accepted message's results are
- * written as the lab's own system caller, through the door, for the patient PID-3's IIN names;
- * when the lab may not record for anyone so named, the message is parked for review and answered
- * AA with an informational ERR: accepted, kept, not yet in a record. Faults of the platform (the
- * database down) reject the promise: the listener drops the connection and the lab sends again.
+ * ORU^R01 from a laboratory's system (HL7 v2.5.1 chapter 7): results written as the lab's own
+ * caller, through the door, for the patient PID-3's IIN names, else the one patient PID's
+ * demographics match with certainty; when the lab may not record for anyone so named, or the
+ * results cannot be filed, the message is parked for review.
  */
-export function labMessageHandler(db: Database): MessageHandler {
-  return async (bytes) => {
-    const intake = new Repository(db, labIntakeAccess());
-    let message: Message;
-    try {
-      message = parseMessage(bytes);
-    } catch (error) {
-      if (error instanceof Hl7Error) return reject(intake, bytes, parseHeader(bytes), error);
-      throw error;
-    }
-    const msh = header(message);
-    const { sender, controlId } = keyOf(msh);
-    const earlier = controlId ? await firstAck(intake, sender!, controlId) : undefined;
-    if (earlier) return earlier;
-    let organization: string;
-    let lab: Repository;
-    let patient: string | undefined;
-    let bundle: Bundle;
+export const LAB_RESULTS_ROUTE: MessageRoute = {
+  triggers: ['R01'],
+  // ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from.
+  versions: ['2.5', '2.5.1'],
+  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to, record results and raise critical-result alerts.
+  scopes: resourceScopes(
+    parseScopes('system/Patient.rs system/ServiceRequest.rs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c'),
+  ),
+  async prepare(message: Message, { caller, organization }: Sender) {
     const iin = patientIin(message);
-    try {
-      checkHeader(msh);
-      organization = await senderOrganization(intake, msh);
-      lab = labCaller(db, msh.sendingFacility, organization);
-      patient = iin ? await patientWithIin(lab, iin) : await patientByDemographics(lab, message);
-      // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
-      bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
-    } catch (error) {
-      if (error instanceof Hl7Error) return reject(intake, bytes, message, error);
-      throw error;
-    }
-    const accepted = encodeAck({ code: 'AA', original: message });
-    const kept = await intake.labMessages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
-    if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
-    const parked = patient ? await filingProblem(lab, bundle, organization) : iin ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: 'parkedNoPatient' as const, location: PID_3 } : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: 'parkedNotIdentified' as const, location: PID_3 };
-    if (!parked) {
-      await intake.labMessages.settle(kept.id, { status: 'processed', reason: null, ack: accepted });
-      return accepted;
-    }
-    const note: ErrorDetail = {
-      condition: parked.condition,
-      severity: 'I',
-      diagnostic: `Accepted and kept for review: ${parked.reason}`,
-      userMessage: ackText(parked.text, ackLanguage(message)),
-      ...(parked.location ? { location: parked.location } : {}),
+    const patient = iin ? await patientWithIin(caller, iin) : await patientByDemographics(caller, message);
+    // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
+    const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
+    return async () => {
+      if (!patient) return iin ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: PARKED.noPatient, location: PID_3 } : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: PARKED.notIdentified, location: PID_3 };
+      return filingProblem(caller, bundle, organization);
     };
-    const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
-    await intake.labMessages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
-    return ack;
-  };
-}
+  },
+};
 
-/** How long a resend waits for the first copy's results to be filed, to answer as it was answered. */
-const FIRST_COPY_WAIT_MS = 5_000;
-
-/**
- * The ACK a kept message under this key got. While the first copy's results are still being filed
- * (two copies sent at once) its final ACK is awaited, so both copies are answered alike; one left
- * `received` longer (its process died filing it) is answered as accepted, and stays listed for review.
- */
-async function firstAck(intake: Repository, sender: string, controlId: string): Promise<Buffer | undefined> {
-  const deadline = Date.now() + FIRST_COPY_WAIT_MS;
-  for (;;) {
-    const first = await intake.labMessages.acknowledged(sender, controlId);
-    if (!first || first.status !== 'received' || Date.now() >= deadline) return first?.ack;
-    await sleep(50);
-  }
-}
+/** What ERR-8 tells the lab's people when results are accepted but parked. */
+export const PARKED = {
+  noPatient: {
+    kk: 'Нәтижелер қабылданды, бірақ ЖСН бойынша пациент табылмады: олар тексеруге қалдырылды.',
+    ru: 'Результаты приняты, но пациент по ИИН не найден: они оставлены на проверку.',
+    en: 'The results were accepted, but no patient was found by the IIN: they are kept for review.',
+  },
+  notIdentified: {
+    kk: 'Нәтижелер қабылданды, бірақ ЖСН жоқ, ал аты-жөні мен туған күні бойынша пациент нақты анықталмады: олар тексеруге қалдырылды.',
+    ru: 'Результаты приняты, но ИИН нет, а по имени и дате рождения пациент однозначно не определён: они оставлены на проверку.',
+    en: 'The results were accepted, but there is no IIN and the name and birth date identify no patient with certainty: they are kept for review.',
+  },
+  notFiled: {
+    kk: 'Нәтижелер қабылданды, бірақ пациент жазбасына әлі енгізілмеді: олар тексеруге қалдырылды.',
+    ru: 'Результаты приняты, но ещё не внесены в карту пациента: они оставлены на проверку.',
+    en: 'The results were accepted but not yet filed in the patient’s record: they are kept for review.',
+  },
+} satisfies Record<string, Translated>;
 
 const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
 const NO_IIN = 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty';
 const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
-
-/** Why a message is accepted but parked for review: what to tell the lab (ERR-3, ERR-2) and keep as the reason. */
-interface Parked {
-  condition: ErrorCondition;
-  reason: string;
-  text: AckTextKey;
-  location?: ErrorLocation;
-}
-
-/** The lab's own system caller, acting for its Organization through the door: what it writes is its own, audited as such. */
-function labCaller(db: Database, facility: string, organization: string): Repository {
-  return new Repository(db, accessPolicy({ role: 'system', subject: `mllp|${facility}`, clientId: 'densaulyq-mllp', organization, scopes: LAB_SCOPES, purposeOfUse: 'TREAT' }));
-}
 
 /**
  * Files the results, valid against R4 as any REST write must be; what the validator, the door or
@@ -142,7 +74,7 @@ async function filingProblem(lab: Repository, bundle: Bundle, organization: stri
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;
-    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}`, text: 'parkedNotFiled' };
+    return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}`, text: PARKED.notFiled };
   }
 }
 
@@ -193,58 +125,4 @@ const SEX: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female
 function patientReference(patient: string | undefined, iin: string | undefined): Reference<Patient> {
   if (patient) return { reference: `Patient/${patient}` };
   return iin ? { identifier: { system: IIN_SYSTEM, value: iin } } : { display: 'unidentified' };
-}
-
-/** MSH as the original acknowledgment rules check it: the type, trigger, processing id and version taken, and a control id. */
-function checkHeader(msh: Header): void {
-  const at = (field: number, component?: number) => ({ segment: 'MSH', sequence: 1, field, ...(component ? { component } : {}) });
-  if (!msh.controlId) throw new Hl7Error('AE', ERROR_CODES.requiredFieldMissing, 'MSH-10 (message control id) is empty', at(10));
-  const triggers = TAKEN_TYPES.get(msh.messageCode);
-  if (!triggers) throw new Hl7Error('AR', ERROR_CODES.unsupportedMessageType, `Message type "${msh.messageCode}" is not taken here; send ORU^R01`, at(9, 1));
-  if (!triggers.includes(msh.triggerEvent)) {
-    throw new Hl7Error('AR', ERROR_CODES.unsupportedEventCode, `Trigger event "${msh.triggerEvent}" of ${msh.messageCode} is not taken here; send ${triggers.join(', ')}`, at(9, 2));
-  }
-  // Training and debugging messages would put invented results in a real person's record.
-  if (msh.processingId !== 'P') throw new Hl7Error('AR', ERROR_CODES.unsupportedProcessingId, `Processing id "${msh.processingId}" is not taken here; only P (production)`, at(11));
-  if (!TAKEN_VERSIONS.has(msh.version)) throw new Hl7Error('AR', ERROR_CODES.unsupportedVersion, `Version "${msh.version}" is not taken here; send 2.5.1`, at(12));
-}
-
-/** The Organization id of the lab a message comes from: an active MLLP Endpoint identified by MSH-4 names it as managing. */
-async function senderOrganization(intake: Repository, msh: Header): Promise<string> {
-  const unknown = (why: string) => new Hl7Error('AR', ERROR_CODES.unknownKey, why, { segment: 'MSH', sequence: 1, field: 4 });
-  if (!msh.sendingFacility) throw unknown('MSH-4 (sending facility) is empty: the sender cannot be known');
-  const found = await intake.search(
-    parseSearchRequest('Endpoint', [
-      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(msh.sendingFacility)}`],
-      ['connection-type', `${MLLP_CONNECTION_TYPE.system}|${MLLP_CONNECTION_TYPE.code}`],
-    ]),
-  );
-  const endpoints = found.entries.map((entry) => parseStored<Endpoint>(entry));
-  const active = endpoints.filter((e) => e.status === 'active');
-  const organization = /^Organization\/([A-Za-z0-9\-.]{1,64})$/.exec(active[0]?.managingOrganization?.reference ?? '')?.[1];
-  if (active.length !== 1 || !organization) {
-    throw unknown(
-      endpoints.length === 0 ? `Sending facility "${msh.sendingFacility}" is not registered as a laboratory`
-      : active.length === 0 ? `Sending facility "${msh.sendingFacility}" may not send now (its Endpoint is not active)`
-      : `Sending facility "${msh.sendingFacility}" is registered without one active Endpoint naming its Organization`,
-    );
-  }
-  return organization;
-}
-
-function keyOf(msh: Header): Pick<LabMessage, 'sender' | 'controlId' | 'messageType'> {
-  return {
-    sender: `${msh.sendingApplication}|${msh.sendingFacility}`,
-    controlId: msh.controlId || null,
-    messageType: msh.messageCode ? `${msh.messageCode}^${msh.triggerEvent}` : null,
-  };
-}
-
-/** The NAK the error earns, after the message is kept as rejected with its reason. */
-async function reject(intake: Repository, bytes: Buffer, original: Message | undefined, error: Hl7Error): Promise<Buffer> {
-  const detail = { ...error.detail, userMessage: ackText(error.detail.condition.code, ackLanguage(original)) };
-  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [detail] });
-  const key = original ? keyOf(header(original)) : { sender: null, controlId: null, messageType: null };
-  await intake.labMessages.keep({ ...key, organization: null, status: 'rejected', reason: error.message, content: Buffer.from(bytes), ack });
-  return ack;
 }

@@ -15,9 +15,10 @@ import type {
   Specimen,
 } from '@medplum/fhirtypes';
 import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
+import { escapeToken } from '../fhir/search-request.js';
 import { UCUM_SYSTEM, canonicalQuantity } from '../fhir/ucum.js';
-import { ERROR_CODES, Hl7Error } from './hl7v2/hl7-error.js';
-import { type Message, type Repetition, type Segment, component, field, part, repetition } from './hl7v2/message.js';
+import { ERROR_CODES, Hl7Error } from '../hl7v2/hl7-error.js';
+import { type Message, type Repetition, type Segment, component, field, part, repetition } from '../hl7v2/message.js';
 
 /**
  * ORU^R01 (v2.5.1 chapter 7, https://www.hl7.eu/HL7v2x/v251/std251/ch07.html) as a FHIR R4
@@ -121,11 +122,6 @@ export function oruToBundle(message: Message, context: OruContext): Bundle {
     put(reportOf(group, filler, context, results, specimens), filler);
   }
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };
-}
-
-/** A token search value with FHIR's search separators escaped (https://hl7.org/fhir/R4/search.html#escaping). */
-export function escapeToken(value: string): string {
-  return value.replace(/[\\|,$]/g, '\\$&');
 }
 
 /** The groups of the message's one PATIENT_RESULT: segments before the first OBR other than notes are the patient's and the visit's. */

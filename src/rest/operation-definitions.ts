@@ -80,16 +80,17 @@ const DEFINITIONS: readonly Definition[] = [
     ],
   },
   {
-    id: 'lab-messages',
-    code: 'lab-messages',
-    title: "Laboratories' HL7 v2 messages to review",
+    id: 'hl7v2-messages',
+    code: 'hl7v2-messages',
+    title: 'HL7 v2 messages to review',
     description:
-      "The laboratories' HL7 v2 messages, newest first, for an administrator with clinical access: by default those parked for review " +
-      '(accepted, no patient the laboratory may record for found) and those rejected, each with why, the message as received and its ACK.',
+      'The HL7 v2 messages systems sent over MLLP, newest first, for an administrator with clinical access: by default those parked for review ' +
+      '(accepted, no patient the sender may write for found) and those rejected, each with why, the message as received and its ACK.',
     level: 'system',
     affectsState: false,
     parameter: [
       input('status', 0, '1', 'string', 'received, processed, review, rejected (comma-separated); default review,rejected'),
+      input('type', 0, '1', 'string', 'Message types (MSH-9.1, comma-separated), such as ORU or ADT; default all'),
       input('_count', 0, '1', 'integer', 'Messages at most, 1 to 1000 (default 100)'),
       output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per message: id, received, status, sender, controlId, messageType, organization, reason, message, ack'),
     ],

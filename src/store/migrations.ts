@@ -426,7 +426,7 @@ const MIGRATIONS: readonly string[] = [
     definition text NOT NULL
   );
   `,
-  // HL7 v2 messages from laboratories over MLLP, as received, with their ACKs (src/store/lab-messages.ts):
+  // HL7 v2 messages from laboratories over MLLP, as received, with their ACKs (src/store/hl7v2-messages.ts):
   // a kept message's key (sender, MSH-10) answers a resend with the first ACK; rejected ones stay for review.
   `
   CREATE TABLE lab_message (
@@ -447,6 +447,12 @@ const MIGRATIONS: readonly string[] = [
   // Topic-based Subscriptions (src/store/subscriptions.ts): registrations, and the outbox of their
   // events written in the transaction of the write that triggered them.
   SUBSCRIPTION_MIGRATION,
+  // The HL7 v2 message log serves every MLLP sender (laboratories, hospitals' ADT feeds), not only labs.
+  `
+  ALTER TABLE lab_message RENAME TO hl7v2_message;
+  ALTER INDEX lab_message_control RENAME TO hl7v2_message_control;
+  ALTER INDEX lab_message_review RENAME TO hl7v2_message_review;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -23,7 +23,7 @@ import {
   reviewDeclaration,
 } from './care-declarations.js';
 import { ExportJobs } from './bulk-jobs.js';
-import { LabMessages } from './lab-messages.js';
+import { Hl7v2Messages } from './hl7v2-messages.js';
 import { ShareLinks } from './share-links.js';
 import { Subscriptions, recordSubscriptionEvents } from './subscriptions.js';
 import { parseStored } from './stored-json.js';
@@ -223,9 +223,9 @@ export class Repository {
     return new ExportJobs(this.client, this.access);
   }
 
-  /** The HL7 v2 messages laboratories sent, in this repository's transaction; a 403 unless the caller sees every record. */
-  get labMessages(): LabMessages {
-    return new LabMessages(this.client, this.access);
+  /** The HL7 v2 messages systems sent over MLLP, in this repository's transaction; a 403 unless the caller sees every record. */
+  get hl7v2Messages(): Hl7v2Messages {
+    return new Hl7v2Messages(this.client, this.access);
   }
 
   /**

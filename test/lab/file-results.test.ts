@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Communication, ConceptMap, DiagnosticReport, Observation, Parameters } from '@medplum/fhirtypes';
 import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
-import { labIntakeAccess } from '../../src/access/door.js';
+import { hl7v2IntakeAccess } from '../../src/access/door.js';
 import { labCodeSystem, labOrderSystem } from '../../src/lab/oru-to-fhir.js';
 import { Repository } from '../../src/store/repository.js';
 import { testDrivers } from '../support/database.js';
@@ -132,19 +132,19 @@ for (const driver of testDrivers()) describe(`A laboratory files results over FH
     assert.deepEqual(none.body.entry ?? [], []);
   });
 
-  test('$lab-messages: the review queue for an administrator with clinical access, each message with why, as received, and its ACK', async () => {
-    const intake = new Repository(server.db, labIntakeAccess()).labMessages;
+  test('$hl7v2-messages: the review queue for an administrator with clinical access, each message with why, as received, and its ACK', async () => {
+    const intake = new Repository(server.db, hl7v2IntakeAccess()).hl7v2Messages;
     const content = Buffer.from('MSH|^~\\&|LIS|KDL|||20261206||ORU^R01|Q1|P|2.5.1\rPID|1||000000000000\r', 'latin1');
     await intake.keep({ sender: 'LIS|KDL', controlId: 'Q1', messageType: 'ORU^R01', organization: LAB, status: 'review', reason: 'PID-3 holds no valid IIN', content, ack: Buffer.from('MSH|ack') });
     await intake.keep({ sender: 'LIS|KDL', controlId: 'Q2', messageType: 'ORU^R01', organization: LAB, status: 'processed', reason: null, content, ack: Buffer.from('MSH|ack') });
-    const queue = await server.fhir('GET', '$lab-messages');
+    const queue = await server.fhir('GET', '$hl7v2-messages');
     assert.equal(queue.status, 200, queue.text);
     const rows = queue.body.entry.map((e: { resource: Parameters }) => Object.fromEntries(e.resource.parameter!.map((p) => [p.name, p.valueString ?? p.valueCode ?? p.valueBase64Binary ?? p.valueReference?.reference])));
     assert.deepEqual(rows.map((r: Record<string, string>) => [r.controlId, r.status, r.reason]), [['Q1', 'review', 'PID-3 holds no valid IIN']]);
     assert.deepEqual(Buffer.from(rows[0].message, 'base64'), content, 'as received, byte for byte');
-    const all = await server.fhir('GET', '$lab-messages?status=review,processed&_count=10');
+    const all = await server.fhir('GET', '$hl7v2-messages?status=review,processed&_count=10');
     assert.deepEqual(all.body.entry.map((e: { resource: Parameters }) => e.resource.parameter!.find((p) => p.name === 'controlId')?.valueString), ['Q2', 'Q1']);
-    assert.equal((await server.fhir('GET', '$lab-messages?status=lost')).status, 400);
-    assert.equal((await server.fhir('GET', '$lab-messages', undefined, clinic)).status, 403, 'the messages name patients: not for an organization');
+    assert.equal((await server.fhir('GET', '$hl7v2-messages?status=lost')).status, 400);
+    assert.equal((await server.fhir('GET', '$hl7v2-messages', undefined, clinic)).status, 403, 'the messages name patients: not for an organization');
   });
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { encodeAck } from '../../src/lab/hl7v2/ack.js';
-import { Hl7Error } from '../../src/lab/hl7v2/hl7-error.js';
-import { parseHeader, parseMessage } from '../../src/lab/hl7v2/parse.js';
+import { encodeAck } from '../../src/hl7v2/ack.js';
+import { Hl7Error } from '../../src/hl7v2/hl7-error.js';
+import { parseHeader, parseMessage } from '../../src/hl7v2/parse.js';
 import { oruToBundle } from '../../src/lab/oru-to-fhir.js';
 
 const FIXTURES = ['oru-chemistry.hl7', 'oru-cbc.hl7', 'oru-notes.hl7', 'oru-microbiology.hl7', 'oru-8859-5.hl7', 'oru-windows-1251.hl7'].map((name) =>

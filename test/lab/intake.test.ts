@@ -5,20 +5,20 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Communication, DiagnosticReport, Endpoint, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import pino from 'pino';
-import { labIntakeAccess, seedingAccess } from '../../src/access/door.js';
+import { hl7v2IntakeAccess, seedingAccess } from '../../src/access/door.js';
 import { loadConfig } from '../../src/config.js';
 import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import { labOrderSystem } from '../../src/lab/oru-to-fhir.js';
 import { parseStored } from '../../src/store/stored-json.js';
-import { MLLP_CONNECTION_TYPE } from '../../src/lab/intake.js';
-import { component, header, repetition, segment } from '../../src/lab/hl7v2/message.js';
-import { parseMessage } from '../../src/lab/hl7v2/parse.js';
-import type { LabMessageStatus } from '../../src/store/lab-messages.js';
+import { MLLP_CONNECTION_TYPE } from '../../src/hl7v2/intake.js';
+import { component, header, repetition, segment } from '../../src/hl7v2/message.js';
+import { parseMessage } from '../../src/hl7v2/parse.js';
+import type { Hl7v2MessageStatus } from '../../src/store/hl7v2-messages.js';
 import { Repository } from '../../src/store/repository.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { testDrivers } from '../support/database.js';
-import { mllpClient } from './mllp-client.js';
+import { mllpClient } from '../hl7v2/mllp-client.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
 /** A fixture's text with MSH fields replaced: `{ 10: 'X1' }` sets MSH-10. */
@@ -49,7 +49,7 @@ for (const driver of testDrivers()) {
     let dataDir: string;
     let server: RunningServer;
     let drop: (() => Promise<void>) | undefined;
-    const kept = (statuses: LabMessageStatus[]) => new Repository(server.db, labIntakeAccess()).labMessages.list(statuses);
+    const kept = (statuses: Hl7v2MessageStatus[]) => new Repository(server.db, hl7v2IntakeAccess()).hl7v2Messages.list(statuses);
     /** Sends `bytes` on a fresh connection and parses the answer. */
     const exchange = async (bytes: Buffer) => {
       const client = await mllpClient(server.mllp.port);
@@ -268,9 +268,9 @@ for (const driver of testDrivers()) {
         assert.equal(repetition(err, 2).map((c) => c[0]).join('^'), location);
       }
       const kazakh = await exchange(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-7' }));
-      assert.match(component(segment(kazakh.ack, 'ERR'), 8), /^Жіберуші зертхана тіркелмеген/, 'ERR-8 for the lab\'s people, in Kazakh by default');
+      assert.match(component(segment(kazakh.ack, 'ERR'), 8), /^Жіберуші жүйе тіркелмеген/, 'ERR-8 for the lab\'s people, in Kazakh by default');
       const russian = await exchange(Buffer.from(withHeader('oru-notes.hl7', { 4: 'NOBODY', 10: 'R-8' }).toString().replace('UNICODE UTF-8', 'UNICODE UTF-8|ru')));
-      assert.match(component(segment(russian.ack, 'ERR'), 8), /^Лаборатория-отправитель не зарегистрирована/, 'in Russian when MSH-19 says so');
+      assert.match(component(segment(russian.ack, 'ERR'), 8), /^Система-отправитель не зарегистрирована/, 'in Russian when MSH-19 says so');
       const reasons = (await kept(['rejected'])).filter((m) => m.controlId?.startsWith('R-') && Number(m.controlId.slice(2)) <= 6).map((m) => m.reason);
       assert.equal(reasons.length, 6);
       assert.ok((await kept(['rejected'])).some((m) => m.controlId === 'R-9'), 'a comma in MSH-4 is part of the name, not a second facility to search for');

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { Bundle, DiagnosticReport, Observation, Resource, Specimen } from '@medplum/fhirtypes';
 import { validateResource } from '../../src/fhir/validate.js';
-import { parseMessage } from '../../src/lab/hl7v2/parse.js';
+import { parseMessage } from '../../src/hl7v2/parse.js';
 import { fhirDateTime, labCodeSystem, labOrderSystem, oruToBundle } from '../../src/lab/oru-to-fhir.js';
-import { hl7Error } from './hl7-error.js';
+import { hl7Error } from '../hl7v2/hl7-error.js';
 
 const CONTEXT = { patient: { reference: 'Patient/p1' }, organization: 'kdl' };
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));

@@ -16,7 +16,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const SRC = join(ROOT, 'src');
 
 /** The tables behind the door: resources, their versions and indexes, access facts, audit, work list, bulk jobs. */
-const GUARDED_TABLE = String.raw`(?:resource|resource_version|search_[a-z_]+|care_[a-z_]+|consent_rule|audit_[a-z_]+|duplicate_candidate|bulk_[a-z_]+|lab_message)`;
+const GUARDED_TABLE = String.raw`(?:resource|resource_version|search_[a-z_]+|care_[a-z_]+|consent_rule|audit_[a-z_]+|duplicate_candidate|bulk_[a-z_]+|hl7v2_message)`;
 /** SQL that reads or writes a table: the keyword before its name (the codebase writes SQL keywords in capitals). */
 const TABLE_SQL = new RegExp(String.raw`\b(?:FROM|JOIN|INTO|UPDATE|TABLE|USING)\s+(?:ONLY\s+)?${GUARDED_TABLE}\b`);
 

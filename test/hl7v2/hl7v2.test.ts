@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { encodeAck } from '../../src/lab/hl7v2/ack.js';
-import { ERROR_CODES } from '../../src/lab/hl7v2/hl7-error.js';
-import { component, field, header, part, repetition, segment, segments } from '../../src/lab/hl7v2/message.js';
-import { parseMessage } from '../../src/lab/hl7v2/parse.js';
+import { encodeAck } from '../../src/hl7v2/ack.js';
+import { ERROR_CODES } from '../../src/hl7v2/hl7-error.js';
+import { component, field, header, part, repetition, segment, segments } from '../../src/hl7v2/message.js';
+import { parseMessage } from '../../src/hl7v2/parse.js';
 import { hl7Error } from './hl7-error.js';
 
-const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../lab/fixtures/${name}`, import.meta.url));
 
 describe('HL7 v2 parsing', () => {
   it('reads segments, fields, repetitions, components and subcomponents by HL7 numbering', () => {
@@ -53,7 +53,7 @@ describe('HL7 v2 parsing', () => {
   });
 
   it('takes CRLF and LF segment ends and skips empty lines', () => {
-    const text = readFileSync(new URL('fixtures/oru-cbc.hl7', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../lab/fixtures/oru-cbc.hl7', import.meta.url), 'utf8');
     for (const ending of ['\r\n', '\n', '\r\r\n']) {
       const message = parseMessage(Buffer.from(text.replaceAll('\r', ending)));
       assert.equal(segments(message, 'OBX').length, 7, JSON.stringify(ending));

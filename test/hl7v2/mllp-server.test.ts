@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { type MessageHandler, type MllpServer, startMllpServer } from '../../src/lab/mllp-server.js';
+import { type MessageHandler, type MllpServer, startMllpServer } from '../../src/hl7v2/mllp-server.js';
 import { frame, mllpClient } from './mllp-client.js';
 
 /** Called when the handler takes a message: a test waits for it instead of guessing how long delivery takes. */

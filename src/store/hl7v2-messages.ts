@@ -3,28 +3,28 @@ import type { AccessPolicy } from './access-policy.js';
 import type { SqlClient } from './driver.js';
 
 /**
- * Every HL7 v2 message a lab sent over MLLP (src/lab/), as received, with the ACK it got: the
+ * Every HL7 v2 message a system sent over MLLP (src/hl7v2/), as received, with the ACK it got: the
  * message control of v2.5.1 section 2.9 (a resent control id is answered as the first time and
  * kept once) and the review queue of what was rejected or could not be filed. The messages name
- * patients, so only a caller who sees every record reaches them, through `Repository.labMessages`.
+ * patients, so only a caller who sees every record reaches them, through `Repository.hl7v2Messages`.
  */
 
 /**
  * `received`: accepted and kept; `processed`: its results written to the record; `review`: accepted
  * but parked (no patient found, say) for a person to resolve; `rejected`: answered AE or AR.
  */
-export type LabMessageStatus = 'received' | 'processed' | 'review' | 'rejected';
+export type Hl7v2MessageStatus = 'received' | 'processed' | 'review' | 'rejected';
 
-export interface LabMessage {
+export interface Hl7v2Message {
   /** `MSH-3|MSH-4` (namespace ids): with the control id, the message's key; null when MSH was unreadable. */
   sender: string | null;
   /** MSH-10. */
   controlId: string | null;
   /** MSH-9.1^MSH-9.2: `ORU^R01`. */
   messageType: string | null;
-  /** The sending lab's Organization id, once the sender is known. */
+  /** The sender's Organization id, once the sender is known. */
   organization: string | null;
-  status: LabMessageStatus;
+  status: Hl7v2MessageStatus;
   /** Why it was rejected or parked: the diagnostic the ACK carried (never message content). */
   reason: string | null;
   /** The bytes as received, in the character set the sender declared. */
@@ -33,7 +33,7 @@ export interface LabMessage {
   ack: Buffer;
 }
 
-export interface StoredLabMessage extends LabMessage {
+export interface StoredHl7v2Message extends Hl7v2Message {
   id: string;
   /** ISO instant. */
   received: string;
@@ -46,7 +46,7 @@ interface Row {
   control_id: string | null;
   message_type: string | null;
   organization: string | null;
-  status: LabMessageStatus;
+  status: Hl7v2MessageStatus;
   reason: string | null;
   content: Uint8Array;
   ack: Uint8Array;
@@ -58,7 +58,7 @@ const COLUMNS = `id::text AS id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-M
 /** A message under its key that was not rejected: a resent one is a duplicate of it (a rejected one may be sent again, mended). */
 const KEPT = `status <> 'rejected'`;
 
-export class LabMessages {
+export class Hl7v2Messages {
   constructor(
     private readonly client: SqlClient,
     access: AccessPolicy,
@@ -67,18 +67,18 @@ export class LabMessages {
   }
 
   /** The ACK the kept message under this key got, and its status (`received` while its results are being filed), if there is one. */
-  async acknowledged(sender: string, controlId: string): Promise<{ ack: Buffer; status: LabMessageStatus } | undefined> {
-    const rows = await this.client.query<{ ack: Uint8Array; status: LabMessageStatus }>(
-      `SELECT ack, status FROM lab_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`,
+  async acknowledged(sender: string, controlId: string): Promise<{ ack: Buffer; status: Hl7v2MessageStatus } | undefined> {
+    const rows = await this.client.query<{ ack: Uint8Array; status: Hl7v2MessageStatus }>(
+      `SELECT ack, status FROM hl7v2_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`,
       [sender, controlId],
     );
     return rows[0] ? { ack: Buffer.from(rows[0].ack), status: rows[0].status } : undefined;
   }
 
   /** Keeps a message; undefined when another under the same key was kept first (two copies sent at once), and this one is not kept. */
-  async keep(message: LabMessage): Promise<{ id: string } | undefined> {
+  async keep(message: Hl7v2Message): Promise<{ id: string } | undefined> {
     const rows = await this.client.query<{ id: string }>(
-      `INSERT INTO lab_message (sender, control_id, message_type, organization, status, reason, content, ack)
+      `INSERT INTO hl7v2_message (sender, control_id, message_type, organization, status, reason, content, ack)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (sender, control_id) WHERE ${KEPT} DO NOTHING RETURNING id::text AS id`,
       [message.sender, message.controlId, message.messageType, message.organization, message.status, message.reason, message.content, message.ack],
@@ -88,15 +88,16 @@ export class LabMessages {
 
   /** Sets what became of a kept message once its results were filed, or parked for review, and the ACK it got for it. */
   async settle(id: string, outcome: { status: 'processed' | 'review'; reason: string | null; ack: Buffer }): Promise<void> {
-    await this.client.query(`UPDATE lab_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
+    await this.client.query(`UPDATE hl7v2_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
   }
 
-  /** Messages in `statuses`, newest first: the review queue. */
-  async list(statuses: readonly LabMessageStatus[], limit = 100): Promise<StoredLabMessage[]> {
-    const rows = await this.client.query<Row>(`SELECT ${COLUMNS} FROM lab_message WHERE status = ANY($1::text[]) ORDER BY received_at DESC, id DESC LIMIT $2`, [
-      statuses,
-      limit,
-    ]);
+  /** Messages in `statuses` (of `types`, MSH-9.1, when given), newest first: the review queue. */
+  async list(statuses: readonly Hl7v2MessageStatus[], limit = 100, types?: readonly string[]): Promise<StoredHl7v2Message[]> {
+    const rows = await this.client.query<Row>(
+      `SELECT ${COLUMNS} FROM hl7v2_message WHERE status = ANY($1::text[]) AND ($3::text[] IS NULL OR split_part(message_type, '^', 1) = ANY($3::text[]))
+       ORDER BY received_at DESC, id DESC LIMIT $2`,
+      [statuses, limit, types ?? null],
+    );
     return rows.map((row) => ({
       id: row.id,
       received: row.received,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Hl7Error } from '../../src/lab/hl7v2/hl7-error.js';
+import { Hl7Error } from '../../src/hl7v2/hl7-error.js';
 
 /** The Hl7Error `work` throws; fails the test when it throws nothing, and rethrows anything else. */
 export function hl7Error(work: () => unknown): Hl7Error {
