@@ -6,10 +6,8 @@ import type { Translated } from '../fhir/locale.js';
 import { assertValid } from '../fhir/validate.js';
 import { ERROR_CODES, type ErrorLocation } from '../hl7v2/hl7-error.js';
 import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
-import { type Message, component, field, part, repetition, segment } from '../hl7v2/message.js';
-import { blockingCandidates } from '../identity/candidates.js';
-import { validateIin } from '../identity/iin.js';
-import { matchPatients } from '../identity/patient-match.js';
+import { patientByDemographics, patientIin, patientWithIin } from '../hl7v2/pid.js';
+import type { Message } from '../hl7v2/message.js';
 import type { Repository } from '../store/repository.js';
 import { fileResults } from './file-results.js';
 import { oruToBundle } from './oru-to-fhir.js';
@@ -77,50 +75,6 @@ async function filingProblem(lab: Repository, bundle: Bundle, organization: stri
     return { condition: ERROR_CODES.internal, reason: `The results could not be filed: ${error.message}`, text: PARKED.notFiled };
   }
 }
-
-/** The first PID-3 identifier that is a valid IIN (labs mark it NI, NNKAZ or nothing, so its checksum decides). */
-function patientIin(message: Message): string | undefined {
-  return field(segment(message, 'PID'), 3)
-    .map((cx) => part(cx, 1).trim())
-    .find((id) => validateIin(id).valid);
-}
-
-/** The Patient with this IIN, if the lab's caller may see them (a care relationship, such as a referral to the lab). */
-export async function patientWithIin(lab: Repository, iin: string): Promise<string | undefined> {
-  const ids = await lab.matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${iin}`]]));
-  return ids.length === 1 ? ids[0] : undefined;
-}
-
-/**
- * Without an IIN, the one patient the lab may record for whom PID's name (PID-5), birth date
- * (PID-7), sex (PID-8), address (PID-11) and phone (PID-13) match with certainty (the identity
- * service's matcher, as `Patient/$match` with onlyCertainMatches: name and birth date alone are
- * only probable); none when no one, or more than one, does.
- */
-async function patientByDemographics(lab: Repository, message: Message): Promise<string | undefined> {
-  const pid = segment(message, 'PID');
-  const birth = /^(\d{4})(\d{2})(\d{2})/.exec(component(pid, 7));
-  const phone = component(pid, 13, 1) || component(pid, 13, 12);
-  const sex = SEX[component(pid, 8)];
-  const name = repetition(pid, 5);
-  const given = [part(name, 2), part(name, 3)].filter(Boolean);
-  const address = repetition(pid, 11);
-  const [street, city, postalCode, country] = [part(address, 1), part(address, 3), part(address, 5), part(address, 6)];
-  const described: Patient = {
-    resourceType: 'Patient',
-    ...(part(name, 1) ? { name: [{ family: part(name, 1), ...(given.length ? { given } : {}) }] } : {}),
-    ...(birth ? { birthDate: `${birth[1]}-${birth[2]}-${birth[3]}` } : {}),
-    ...(sex ? { gender: sex } : {}),
-    ...(phone ? { telecom: [{ system: 'phone', value: phone }] } : {}),
-    ...(street || city ? { address: [{ ...(street ? { line: [street] } : {}), ...(city ? { city } : {}), ...(postalCode ? { postalCode } : {}), ...(country ? { country } : {}) }] } : {}),
-  };
-  if (!described.name || (!described.birthDate && !described.telecom)) return undefined;
-  const certain = matchPatients(described, await blockingCandidates(lab, described)).filter((m) => m.grade === 'certain');
-  return certain.length === 1 ? certain[0]!.patient.id : undefined;
-}
-
-/** PID-8, HL7 table 0001. */
-const SEX: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female', O: 'other', U: 'unknown', A: 'other', N: 'unknown' };
 
 function patientReference(patient: string | undefined, iin: string | undefined): Reference<Patient> {
   if (patient) return { reference: `Patient/${patient}` };

@@ -2,7 +2,7 @@ import type { Bundle, Parameters, Reference } from '@medplum/fhirtypes';
 import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { badRequest, forbidden, unprocessable } from '../fhir/outcome.js';
 import { fileResults } from '../lab/file-results.js';
-import { patientWithIin } from '../lab/intake.js';
+import { patientWithIin } from '../hl7v2/pid.js';
 import { resourceBody } from './body.js';
 import type { FhirRequest, FhirResponse, InteractionContext } from './interaction.js';
 
