@@ -12,14 +12,17 @@
  * results posted as FHIR transaction Bundles over HTTP by the lab's own system client (the FHIR
  * route of the issue), so the HL7 v2 path's own cost shows as a ratio.
  *
- *   DATABASE_URL=postgres://… npx tsx bench/lab-run.ts
+ *   DATABASE_URL=postgres://… npx tsx bench/lab-run.ts [--profile]
+ *
+ * `--profile` runs the server under `node --cpu-prof` and prints where its CPU went (figures are
+ * slowed by the profiler).
  *
  * Environment: DATABASE_URL (required), BENCH_LAB_PATIENTS (2000), BENCH_LAB_CONNECTIONS (8),
  * BENCH_LAB_SECONDS (10), BENCH_WARMUP (5: the first messages load the validator's definitions), BENCH_KEEP_DATABASE. Results: a table on stdout and
  * `.bench/lab-postgres.json`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +40,7 @@ import { openDatabase } from '../src/store/open.js';
 import { Repository } from '../src/store/repository.js';
 import { admin, openBenchDatabase, settle } from './bench-database.js';
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
+import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { OUT_DIR, envInteger } from './settings.js';
 
 const settings = {
@@ -45,6 +49,7 @@ const settings = {
   seconds: envInteger('BENCH_LAB_SECONDS', 10),
   warmupSeconds: envInteger('BENCH_WARMUP', 5),
 };
+const profile = process.argv.includes('--profile');
 const TARGET_RATE = 500;
 const TARGET_P95_MS = 50;
 const LAB = 'bench-lab';
@@ -242,7 +247,9 @@ async function main(): Promise<void> {
     await settle(database);
 
     const [port, mllpPort] = [await freePort(), await freePort()];
-    child = spawn(process.execPath, [BIN, 'serve'], {
+    const profileDir = join(OUT_DIR, 'profiles', 'lab');
+    if (profile) await rm(profileDir, { recursive: true, force: true });
+    child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), BIN, 'serve'], {
       env: { ...process.env, ...database.env, DATA_DIR: dir, AUDIT_KEY_FILE: keyFile, PORT: String(port), HOST: '127.0.0.1', MLLP_PORT: String(mllpPort), DEMO_PATIENTS: '0', LOG_LEVEL: 'warn', PUBLIC_ORIGIN: ORIGIN },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -292,6 +299,10 @@ async function main(): Promise<void> {
   } finally {
     child?.kill('SIGTERM');
     await new Promise((resolve) => (child && child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+    if (profile) {
+      const dir = join(OUT_DIR, 'profiles', 'lab');
+      for (const file of await readdir(dir).catch(() => [])) console.log(formatHotSpots(`server CPU profile (${file})`, await summarizeProfile(join(dir, file))));
+    }
     await database.drop();
     await rm(dir, { recursive: true, force: true });
   }
