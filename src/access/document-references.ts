@@ -21,6 +21,7 @@ import type { EntailedChange, WriteCheck } from '../store/access-policy.js';
  *   FHIR document (a Bundle of type document) are neither updated nor deleted (409).
  */
 export function checkDocumentWrite(write: WriteCheck): EntailedChange[] {
+  if (!DOCUMENT_TYPES.has(write.resourceType)) return [];
   const before = write.current?.resource();
   if (write.resourceType === 'DocumentReference') {
     if (write.deletion) {
@@ -44,6 +45,9 @@ function isFixedContent(resource: Resource): boolean {
   if (resource.resourceType === 'Binary') return (resource as Binary).securityContext !== undefined;
   return resource.resourceType === 'Bundle' && (resource as Bundle).type === 'document';
 }
+
+/** The types these rules concern: others are not parsed for them. */
+const DOCUMENT_TYPES = new Set(['DocumentReference', 'Binary', 'Bundle']);
 
 const REPLACED = /^DocumentReference\/([A-Za-z0-9\-.]{1,64})$/;
 

@@ -146,7 +146,9 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
 /**
  * Types outside the patient compartment that can still carry personal data (a Binary of a
  * document, a Bundle, a Group of patients, a List, a Subscription whose filter names a patient):
- * seen only by their author.
+ * seen only by their author. A Binary whose securityContext names a resource of a patient's
+ * record, and a Bundle that names a patient (a FHIR document), carry that patient's compartment
+ * key (src/store/security-context.ts) and are seen like the rest of the record.
  */
 const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
 

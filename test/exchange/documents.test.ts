@@ -304,6 +304,14 @@ for (const driver of testDrivers()) describe(`Documents between organizations, I
     assert.equal(unknown.body.issue[0].expression[0], 'DocumentReference.content[0].attachment.url');
     const elsewhere = await server.fhir('POST', 'DocumentReference', documentReference('http://elsewhere.example/doc.pdf', { identifier: 'DS-X' }), systemA);
     assert.equal(elsewhere.status, 422, elsewhere.text);
+    const malformed = await server.fhir(
+      'POST',
+      '',
+      { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...documentReference('Binary/x', { identifier: 'DS-X' }), content: 'not a list' }, request: { method: 'POST', url: 'DocumentReference' } }] },
+      systemA,
+    );
+    assert.equal(malformed.status, 422, `a malformed document is the validator's 422, not a crash: ${malformed.text}`);
+    assert.equal((await server.fhir('GET', 'Binary/not!an!id', undefined, systemA)).status, 400);
     // Another patient's document content is not attached to P2's document, even by who sees both.
     const p1 = await server.fhir('POST', '', provideBundle(pdf, { identifier: 'DS-P1', patient: PATIENT.p1 }), systemA);
     assert.equal(p1.status, 200, p1.text);
