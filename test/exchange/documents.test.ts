@@ -421,6 +421,36 @@ for (const driver of testDrivers()) describe(`Documents between organizations, I
     assert.equal(retrieved.status, 200, retrieved.text);
     assert.equal(retrieved.body.entry[0].resource.title, 'Cardiology consultation');
     assert.equal((await server.fhir('GET', stored!, undefined, systemC)).status, 404, 'no relationship, no document');
+
+    // A document naming its patient by an entry of its own (as an IPS does) is the record of the DocumentReference's patient.
+    const inner = `urn:uuid:${randomUUID()}`;
+    const ips = {
+      ...fhirDocument,
+      identifier: { system: DOCUMENT_IDS, value: `bundle-${randomUUID()}` },
+      entry: [
+        { fullUrl: `urn:uuid:${randomUUID()}`, resource: { ...fhirDocument.entry[0]!.resource, subject: { reference: inner }, title: 'Patient summary' } },
+        { fullUrl: inner, resource: { resourceType: 'Patient', name: [{ family: 'Бекова' }] } },
+      ],
+    };
+    const [ipsDoc, ipsBundle] = [`urn:uuid:${randomUUID()}`, `urn:uuid:${randomUUID()}`];
+    const published = await server.fhir(
+      'POST',
+      '',
+      {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { fullUrl: ipsDoc, resource: { ...reference, identifier: [{ system: DOCUMENT_IDS, value: 'IPS-1' }], content: [{ attachment: { url: ipsBundle } }] }, request: { method: 'POST', url: 'DocumentReference' } },
+          { fullUrl: ipsBundle, resource: ips, request: { method: 'POST', url: 'Bundle' } },
+        ],
+      },
+      systemA,
+    );
+    assert.equal(published.status, 200, published.text);
+    const ipsStored = created(published)[1]!;
+    assert.equal((await server.fhir('GET', ipsStored, undefined, systemB)).body.entry[0].resource.title, 'Patient summary');
+    assert.equal((await server.fhir('GET', ipsStored, undefined, systemC)).status, 404);
+
     const notADocument = await server.fhir(
       'POST',
       '',
