@@ -335,6 +335,7 @@ for (const driver of testDrivers()) describe(`Documents between organizations, I
     const history = await server.fhir('GET', `DocumentReference/${doc}/_history`, undefined, systemB);
     assert.deepEqual(history.body.entry.map((e: any) => e.resource.status), ['superseded', 'current']);
     assert.deepEqual(await search(`patient=Patient/${PATIENT.p2}&type=${LOINC}|18842-5&status=current`, systemB), [replacement]);
+    assert.deepEqual(await search(`patient=Patient/${PATIENT.p2}&type=${LOINC}|18842-5`, systemB), [doc, replacement].sort(), 'without status, every status');
     assert.deepEqual(await search(`relatesto=DocumentReference/${doc}`, systemB), [replacement]);
     assert.equal((await retrieve(binary, systemB)).status, 200, 'the superseded document\'s bytes stay readable');
   });
@@ -358,6 +359,14 @@ for (const driver of testDrivers()) describe(`Documents between organizations, I
     assert.equal(edited.body.issue[0].expression[0], 'DocumentReference.description');
     const patched = await server.fhir('PATCH', `DocumentReference/${replacement}`, [{ op: 'replace', path: '/type/coding/0', value: CONSULT_NOTE }], { ...systemA, 'content-type': 'application/json-patch+json' });
     assert.equal(patched.status, 422, patched.text);
+    const inTransaction = await server.fhir(
+      'POST',
+      '',
+      { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...current, date: '2026-11-25T00:00:00Z' }, request: { method: 'PUT', url: `DocumentReference/${replacement}` } }] },
+      systemA,
+    );
+    assert.equal(inTransaction.status, 422, inTransaction.text);
+    assert.equal(inTransaction.body.issue[0].expression[0], 'Bundle.entry[0].resource.date');
     const superseded = await server.fhir('PUT', `DocumentReference/${replacement}`, { ...current, status: 'superseded' }, systemA);
     assert.equal(superseded.status, 422, 'superseded comes only from publishing a replacement');
     assert.equal((await server.fhir('DELETE', `DocumentReference/${replacement}`, undefined, systemA)).status, 409);
