@@ -4,9 +4,9 @@ import { conflict, fhirError } from '../fhir/outcome.js';
 import type { EntailedChange, WriteCheck } from '../store/access-policy.js';
 
 /**
- * Documents are never silently edited (IHE MHD, https://profiles.ihe.net/ITI/MHD/volume-1.html#1331-actors-transactions-and-content-modules;
- * https://hl7.org/fhir/R4/documentreference.html#6.3.4). What a published document says is fixed;
- * a correction is a new document that replaces it. The rules, for every caller but the platform:
+ * Documents are never silently edited (IHE MHD, https://profiles.ihe.net/ITI/MHD/ITI-65.html;
+ * https://hl7.org/fhir/R4/documentreference.html). What a published document says is fixed; a
+ * correction is a new document that replaces it. The rules, for every caller but the platform:
  *
  * - A DocumentReference is published `current`. Once written, only two things change: its
  *   `docStatus`, and its `status` from `current` to `entered-in-error` (it should never have
@@ -15,7 +15,8 @@ import type { EntailedChange, WriteCheck } from '../store/access-policy.js';
  * - A DocumentReference whose `relatesTo` has `replaces` DocumentReference/x makes x `superseded`
  *   in the same transaction (a new version of x, its history kept), as the same caller, so only
  *   who may write x replaces it; x must be `current` and about the same patient (else 409 or 422).
- *   That is the only way to `superseded`.
+ *   That is the only way to `superseded`; an MHD Document Source that also sends the old one as
+ *   superseded in the transaction (MHD's own example does) changes nothing more by it.
  * - A DocumentReference is not deleted (409): `entered-in-error` retracts it, visibly.
  * - The content is fixed too: a Binary with a securityContext (a document's bytes) and a stored
  *   FHIR document (a Bundle of type document) are neither updated nor deleted (409).

@@ -18,9 +18,9 @@ const CONTENT = /^(Binary|Bundle)\/([A-Za-z0-9\-.]{1,64})$/;
 
 /**
  * What a Document Recipient does with a publication (IHE MHD ITI-65,
- * https://profiles.ihe.net/ITI/MHD/ITI-65.html#2365412-message-semantics), for a new
- * DocumentReference (stored as `identity`) and what the write carries with it: every `content.attachment.url` must name the document's
- * bytes — a Binary, or a FHIR document (Bundle of type document, Composition first) — carried in
+ * https://profiles.ihe.net/ITI/MHD/ITI-65.html), for a new DocumentReference (stored as
+ * `identity`) and what the write carries with it: every `content.attachment.url` must name the
+ * document's bytes — a Binary, or a FHIR document (Bundle of type document, Composition first) — carried in
  * the same write (its urn:uuid fullUrl, which the transaction rewrote to `Type/id`) or stored in
  * the same patient's record and visible to the caller; else a 422 at the url.
  *

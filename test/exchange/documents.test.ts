@@ -383,6 +383,20 @@ for (const driver of testDrivers()) describe(`Documents between organizations, I
     assert.equal(replaceRetracted.status, 409);
   });
 
+  test('an MHD Document Source that also sends the old document as superseded in the same transaction is answered as one replacement', async () => {
+    const first = await server.fhir('POST', '', provideBundle(pdf, { identifier: 'DS-6' }), systemA);
+    assert.equal(first.status, 200, first.text);
+    const old = created(first)[1]!;
+    const stored = (await server.fhir('GET', old, undefined, systemA)).body;
+    const bundle = provideBundle(pdf, { identifier: 'DS-7', replaces: old.split('/')[1] });
+    bundle.entry.push({ resource: { ...stored, status: 'superseded' }, request: { method: 'PUT', url: old } } as never);
+    const reply = await server.fhir('POST', '', bundle, systemA);
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal((await server.fhir('GET', old, undefined, systemB)).body.status, 'superseded');
+    const alone = await server.fhir('PUT', created(first)[1]!, { ...stored, status: 'superseded', meta: undefined }, systemA);
+    assert.equal(alone.status, 200, 'superseded again, content unchanged: nothing is edited');
+  });
+
   test('a FHIR document (Bundle, Composition first) is published and retrieved the same way', async () => {
     const [docUrl, bundleUrl] = [`urn:uuid:${randomUUID()}`, `urn:uuid:${randomUUID()}`];
     const fhirDocument = {
