@@ -2,7 +2,7 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { normalizeString } from '../fhir/normalize.js';
 import { forbidden, notFound, tooManyRequests } from '../fhir/outcome.js';
 import type { SearchRequest } from '../fhir/search-request.js';
-import type { Patient, RelatedPerson, Task } from '@medplum/fhirtypes';
+import type { DocumentReference, Patient, RelatedPerson, Task } from '@medplum/fhirtypes';
 import { representsLegally } from '../store/access-facts.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { AuditAgent } from '../store/audit-append.js';
@@ -12,6 +12,7 @@ import { checkAggregateSearch } from './aggregate-rules.js';
 import { auditAgent, compactAuditRecord } from './audit-event.js';
 import { type Writer, decideCare } from './care-decisions.js';
 import { checkReferralTask, isReferralTask, takesPartIn } from './referral-tasks.js';
+import { checkDocumentWrite } from './document-references.js';
 import { attachmentNotice } from './patient-notices.js';
 import { assertRegistryElementsKept, attachedOrganizations } from './registry-elements.js';
 import type { AccessContext } from './context.js';
@@ -145,7 +146,9 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
 /**
  * Types outside the patient compartment that can still carry personal data (a Binary of a
  * document, a Bundle, a Group of patients, a List, a Subscription whose filter names a patient):
- * seen only by their author.
+ * seen only by their author. A Binary whose securityContext names a resource of a patient's
+ * record, and a Bundle that names a patient (a FHIR document), carry that patient's compartment
+ * key (src/store/security-context.ts) and are seen like the rest of the record.
  */
 const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
 
@@ -394,6 +397,14 @@ class Door implements AccessPolicy {
   }
 
   async checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
+    const verdict = await this.decideWrite(client, write, evidence);
+    // The platform's imports keep documents as they were exported; everyone else follows the rules.
+    if (this.context.role === 'platform') return verdict;
+    const changes = checkDocumentWrite(write);
+    return changes.length > 0 ? { ...verdict, changes } : verdict;
+  }
+
+  private async decideWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
     const { role } = this.context;
     const { resourceType, compartment, current } = write;
     if (this.unrestricted) return { ...(await decideCare(write, evidence, this.writer('trusted'))), notices: this.attachmentNotices(write) };
@@ -405,7 +416,8 @@ class Door implements AccessPolicy {
     if (!this.author && role !== 'administrator') throw forbidden(`A caller acting for no organization and no patient writes nothing`);
     const referral = resourceType === 'Task' && isReferralTask(write.resource as Task) ? { before: current?.resource() as Task | undefined, after: write.resource as Task } : undefined;
     const takesPart = referral?.before !== undefined && takesPartIn(referral.before, this.organization);
-    if (current && (current.author === null || current.author !== this.author) && !takesPart && !this.mayChangeOthers(resourceType, current.compartment)) {
+    const others = takesPart || this.keepsDocument(write) || this.mayChangeOthers(resourceType, current?.compartment ?? null);
+    if (current && (current.author === null || current.author !== this.author) && !others) {
       throw forbidden(`Only the organization or person that created ${resourceType}/${write.id} may change it`);
     }
     if (referral) checkReferralTask(referral.before, referral.after, this.organization);
@@ -434,6 +446,12 @@ class Door implements AccessPolicy {
       throw notFound(`Patient/${compartment} is not known`);
     }
     return { ...none, ...verdict };
+  }
+
+  /** The organization named as a document's custodian maintains it, as its author does (https://hl7.org/fhir/R4/documentreference-definitions.html#DocumentReference.custodian). */
+  private keepsDocument(write: WriteCheck): boolean {
+    if (write.resourceType !== 'DocumentReference' || !write.current || !this.organization) return false;
+    return (write.current.resource() as DocumentReference).custodian?.reference === this.organization;
   }
 
   private writer(kind: Writer['kind']): Writer {

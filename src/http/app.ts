@@ -131,8 +131,9 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
     const { route, params } = findRoute(fhirRequest);
     const offered = [FHIR_JSON_TYPE, ...(route.produces ?? [])];
     const mediaType = preferredMediaType(accepted, offered);
-    if (!mediaType) throw notAcceptable(`This answers ${offered.join(' or ')}, not ${accepted}`);
-    fhirRequest.mediaType = mediaType;
+    if (route.negotiates) fhirRequest.accept = accepted ?? '*/*';
+    else if (!mediaType) throw notAcceptable(`This answers ${offered.join(' or ')}, not ${accepted}`);
+    if (mediaType) fhirRequest.mediaType = mediaType;
     const response = await route.handler(fhirRequest, params, context);
     return send(reply, fhirRequest, response, baseUrl);
   };

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, BundleEntryResponse, DocumentReference, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { isJsonObject, parseFhirJson } from '../fhir/json.js';
 import { FhirError, badRequest, isFhirError, payloadTooLarge, preconditionFailed, toFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
 import { type FhirRequest, type FhirResponse, type InteractionContext, etag } from './interaction.js';
 import { RAW_RESOURCE } from './raw.js';
+import { preparePublication } from '../exchange/documents.js';
 import { resourceBody } from './body.js';
 import { findRoute, route } from './routes.js';
 
@@ -68,6 +69,7 @@ export async function processBundle(request: FhirRequest, _params: Record<string
   return context.repo.transaction(async (repo): Promise<FhirResponse> => {
     const txContext = { ...context, repo };
     await resolveIdentities(prepared, repo);
+    await publishDocuments(prepared, repo);
     const order = [...prepared].sort((a, b) => TRANSACTION_ORDER[a.request.method] - TRANSACTION_ORDER[b.request.method] || a.index - b.index);
     const responses: BundleEntry[] = new Array(prepared.length);
     // Creates with their ids assigned are validated one by one but written together, in one statement.
@@ -100,6 +102,29 @@ export async function processBundle(request: FhirRequest, _params: Record<string
     await writeCreates();
     return { status: 200, resource: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } };
   });
+}
+
+/**
+ * The documents the transaction publishes (IHE MHD ITI-65, src/exchange/documents.ts): each new
+ * DocumentReference checked against the Binary or FHIR document it attaches, in this transaction
+ * or stored; a fault names its entry.
+ */
+async function publishDocuments(prepared: readonly PreparedEntry[], repo: Repository): Promise<void> {
+  const carried = prepared.flatMap(({ request, index }) => {
+    const { method, path, body, assignedId } = request;
+    if (!isJsonObject(body) || (method !== 'POST' && method !== 'PUT')) return [];
+    const type = path.split('/')[0];
+    const identity = assignedId ? `${type}/${assignedId}` : method === 'PUT' && path.split('/').length === 2 ? path : undefined;
+    // Only a new DocumentReference is published; an update of one changes its status at most (src/access/document-references.ts).
+    if (body.resourceType === 'DocumentReference' && method !== 'POST') return [];
+    return [{ resource: body as unknown as Resource, ...(identity ? { identity } : {}), index }];
+  });
+  for (const { resource, identity, index } of carried) {
+    if (resource.resourceType !== 'DocumentReference') continue;
+    await preparePublication(resource as DocumentReference, identity, carried, repo).catch((error: unknown) => {
+      throw isFhirError(error) ? atEntry(error, index) : error;
+    });
+  }
 }
 
 /** Checks an entry of the posted Bundle and turns it into the request it carries. */
@@ -216,6 +241,10 @@ async function rewriteReferences(node: unknown, identities: Map<string, string>,
       const local = identities.get(value);
       if (local) node.reference = local;
       else if (/^[A-Z][A-Za-z]+\?/.test(value)) node.reference = await resolveConditionalReference(value, repo, `${path}.reference`);
+    } else if (key === 'url' && typeof value === 'string' && identities.has(value)) {
+      // An Attachment's url naming an entry (MHD's DocumentReference pointing at its Binary): R4
+      // rewrites matching uri and url elements too, not only references.
+      node.url = identities.get(value);
     } else if (value && typeof value === 'object') {
       await rewriteReferences(value, identities, repo, `${path}.${key}`);
     }

@@ -1,5 +1,6 @@
 import { preconditionFailed } from '../fhir/outcome.js';
 import { resourceBody } from './body.js';
+import { preparePublication } from '../exchange/documents.js';
 import type { FhirRequest, FhirResponse, InteractionContext, TypeParams } from './interaction.js';
 
 /**
@@ -8,6 +9,8 @@ import type { FhirRequest, FhirResponse, InteractionContext, TypeParams } from '
  */
 export async function create(request: FhirRequest, params: TypeParams, context: InteractionContext): Promise<FhirResponse> {
   const resource = resourceBody(request, params.type);
+  // A DocumentReference posted alone publishes a document whose content is already stored.
+  if (resource.resourceType === 'DocumentReference') await preparePublication(resource, undefined, [], context.repo);
   const criteria = request.headers.ifNoneExist;
   if (criteria === undefined) {
     const stored = await context.repo.create(resource, request.assignedId);

@@ -23,6 +23,11 @@ export interface FhirRequest {
   };
   /** The representation the response is to be, chosen by content negotiation (src/rest/media-types.ts); FHIR JSON when unset. */
   mediaType?: string;
+  /**
+   * What the client accepts (Accept, or `_format`), given to a route that negotiates its
+   * representation itself (a Binary's own content type); any type when it sent none.
+   */
+  accept?: string;
   body?: unknown;
   /** The id a transaction gave this entry's new resource ahead of time, to resolve urn:uuid references. */
   assignedId?: string;

@@ -10,6 +10,7 @@ import { history } from './history.js';
 import type { FhirRequest, FhirResponse, Interaction, InteractionContext, RouteParams } from './interaction.js';
 import { patch } from './patch.js';
 import { read } from './read.js';
+import { readBinary } from './binary.js';
 import { accessLogOperation } from './access-log.js';
 import { breakGlassOperation } from './break-glass.js';
 import {
@@ -56,6 +57,8 @@ export interface Route {
   definition?: string;
   /** Media types the route offers besides FHIR JSON (src/rest/media-types.ts). */
   produces?: readonly string[];
+  /** The handler negotiates its representation itself, from `request.accept` (a Binary's own content type). */
+  negotiates?: boolean;
 }
 
 /**
@@ -118,6 +121,7 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'GET', pattern: ':type/$lastn', name: '$lastn', level: 'type', handler: lastnOperation, types: ['Observation'], definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' }),
   typedRoute({ method: 'GET', pattern: ':type/$series', name: '$series', level: 'type', handler: seriesOperation, types: ['Observation'], definition: `${DENSAULYQ_OPERATIONS}/Observation-series` }),
   typedRoute({ method: 'GET', pattern: ':type/$everything', name: '$everything', level: 'type', handler: everythingTypeOperation, types: ['Patient'], definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }),
+  typedRoute({ method: 'GET', pattern: 'Binary/:id', name: 'read', level: 'instance', handler: readBinary, negotiates: true }),
   typedRoute({ method: 'GET', pattern: ':type/:id', name: 'read', level: 'instance', handler: read }),
   typedRoute({ method: 'PUT', pattern: ':type/:id', name: 'update', level: 'instance', handler: update }),
   typedRoute({ method: 'PATCH', pattern: ':type/:id', name: 'patch', level: 'instance', handler: patch }),
@@ -205,7 +209,7 @@ export function findRoute(request: FhirRequest): Match {
     if (route.types && !route.types.includes(params.type)) {
       throw badRequest(`${route.name} is not defined on ${params.type} at /${route.pattern.replace(':type', params.type)}`, undefined, 'not-supported');
     }
-    if (params.id !== undefined && !ID_PATTERN.test(params.id)) throw badRequest(`Invalid resource id "${params.id}"`, `${params.type}.id`);
+    if (params.id !== undefined && !ID_PATTERN.test(params.id)) throw badRequest(`Invalid resource id "${params.id}"`, `${params.type ?? route.pattern.split('/')[0]}.id`);
     return { route, params };
   }
   if (pathMatched) throw methodNotAllowed(`${request.method} is not allowed on /${request.path}`);

@@ -45,6 +45,23 @@ export interface WriteCheck {
   claims: CareClaim[];
   /** The relationships this resource's current version holds, as stored. */
   held: readonly CareRow[];
+  /** The write deletes the current version (`resource` is that version). */
+  deletion?: boolean;
+  /** `Type/id` of the write that entails this one (an EntailedChange the door asked for), when it does. */
+  entailedBy?: string;
+}
+
+/**
+ * A change of another resource that a write entails (a replaced document marked superseded):
+ * the store makes it in the write's transaction, as the same caller, through the door again.
+ */
+export interface EntailedChange {
+  resourceType: string;
+  id: string;
+  /** The element of the entailing write that names the changed resource, for errors. */
+  expression: string;
+  /** The next version of the current one; throws a FhirError when it may not change so. */
+  change(current: Resource): Resource;
 }
 
 /** A care relationship as stored: the claim, whether it is verified, and who asserted it. */
@@ -75,6 +92,8 @@ export interface WriteVerdict {
   declarations: CareDeclaration[];
   /** Notices the patient is owed besides declarations (a change of primary-care attachment). */
   notices: Resource[];
+  /** Changes of other resources the write entails. */
+  changes?: EntailedChange[];
 }
 
 /** What the store knows about the evidence of a care relationship, for the door's decisions. */

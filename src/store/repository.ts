@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
-import { type FhirError, badRequest, forbidden, gone, notFound, preconditionFailed, tooCostly } from '../fhir/outcome.js';
+import { type FhirError, badRequest, fhirError, forbidden, gone, notFound, preconditionFailed, tooCostly } from '../fhir/outcome.js';
 import { lastN } from '../fhir/last-n.js';
 import { registerSearchParameters, unregisterSearchParameters } from '../fhir/search-parameters.js';
 import { registerStructureDefinitions } from '../fhir/validate.js';
@@ -9,6 +9,7 @@ import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.j
 import { TOPIC_RESOURCE_TYPES } from '../fhir/subscription-topics.js';
 import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
 import type { AccessPolicy, AuditBasis, AuditNote, Permission, WriteVerdict } from './access-policy.js';
+import { securityContextCompartments } from './security-context.js';
 import { perturbedCount } from './aggregate-count.js';
 import { appendInTransaction, auditAppender } from './audit-append.js';
 import { careEvidence, heldCare, resolveParties } from './care-evidence.js';
@@ -493,7 +494,7 @@ export class Repository {
       // A deletion claims no relationship: it ends those the resource held (never the record of a declaration).
       await this.access.checkWrite(
         repo.client,
-        { resourceType, id, compartment: current.compartment, resource, current: { ...current, resource: () => resource }, claims: [], held: [] },
+        { resourceType, id, compartment: current.compartment, resource, current: { ...current, resource: () => resource }, claims: [], held: [], deletion: true },
         careEvidence(repo.client),
       );
       const versionId = String(Number(current.versionId) + 1);
@@ -789,7 +790,7 @@ export class Repository {
   }
 
   /** Asks the door whether this version may be written, and which care relationships it holds. */
-  private async checkWrite(version: NextVersion, current: CurrentVersion | undefined): Promise<WriteVerdict> {
+  private async checkWrite(version: NextVersion, current: CurrentVersion | undefined, entailedBy?: string): Promise<WriteVerdict> {
     const existing = current && !current.deleted ? current : undefined;
     // What the trusted write (the platform, an import) claims holds as it is: nothing to look up.
     const held = existing && !this.access.unrestricted && version.care.length > 0 ? await heldCare(this.client, version.resourceType, version.id) : [];
@@ -806,6 +807,7 @@ export class Repository {
         ...(existing ? { current: { compartment: existing.compartment, author: existing.author, visible: existing.visible, resource: () => parseStored(existing) } } : {}),
         claims: await resolveParties(this.client, version.care),
         held,
+        ...(entailedBy ? { entailedBy } : {}),
       },
       careEvidence(this.client),
     );
@@ -837,6 +839,24 @@ export class Repository {
     await this.tellPatient([...declarations.map((d) => d.notice), ...verdicts.flatMap(({ verdict }) => verdict.notices)]);
   }
 
+  /**
+   * Makes the changes of other resources the door said the writes entail (a replaced document
+   * marked superseded), in this transaction, as this caller: each is a write the door checks again,
+   * told which write entails it. What the caller cannot see is, to it, not there.
+   */
+  private async writeEntailed(verdicts: readonly { evidence: string; verdict: WriteVerdict }[]): Promise<void> {
+    for (const { evidence, verdict } of verdicts) {
+      for (const entailed of verdict.changes ?? []) {
+        const { resourceType, id } = entailed;
+        const current = await this.lockCurrent(resourceType, id);
+        if (!current || current.deleted || !current.visible) throw fhirError('not-found', `${resourceType}/${id} is not known`, entailed.expression);
+        this.access.require('u', resourceType);
+        const next = { ...entailed.change(parseStored(current)), id };
+        await this.writeVersion(next, id, current, undefined, evidence);
+      }
+    }
+  }
+
   /** Writes what the server owes patients (notices), under the door's policy for them, in this transaction. */
   private async tellPatient(notices: readonly Resource[]): Promise<void> {
     if (notices.length === 0) return;
@@ -848,16 +868,23 @@ export class Repository {
    * Writes the next version of a resource with its search index rows as ONE statement (data-
    * modifying CTEs): atomic on its own, and one round trip to the server instead of eight.
    */
-  private async writeVersion(resource: Resource, id: string, current: CurrentVersion | undefined, prepared = prepareResource(resource, id)): Promise<StoredResource> {
+  private async writeVersion(
+    resource: Resource,
+    id: string,
+    current: CurrentVersion | undefined,
+    prepared = prepareResource(resource, id),
+    entailedBy?: string,
+  ): Promise<StoredResource> {
+    await securityContextCompartments(this.client, [{ prepared, resource }]);
     const version = nextVersion(prepared, current, this.access.author, resource);
     const restricted = !this.access.unrestricted;
     const claims = prepared.claims;
     const audited = this.access.audits && version.compartment !== null;
     const subscribable = TOPIC_RESOURCE_TYPES.has(version.resourceType);
     if ((claims.length > 0 || restricted || audited || subscribable || version.care.length > 0) && !this.tx) {
-      return this.transaction((repo) => repo.writeVersion(resource, id, current, prepared));
+      return this.transaction((repo) => repo.writeVersion(resource, id, current, prepared, entailedBy));
     }
-    const verdict = await this.checkWrite(version, current);
+    const verdict = await this.checkWrite(version, current, entailedBy);
     if (claims.length > 0) {
       const [taken] = await conflictingClaims(this.client, claims);
       if (taken) throw this.identifierConflict(taken);
@@ -877,6 +904,7 @@ export class Repository {
     await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
     await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
+    await this.writeEntailed([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     if (subscribable) await recordSubscriptionEvents(this.client, [{ resourceType: version.resourceType, id, versionId: version.versionId, index: prepared.index, compartment: version.compartment }]);
     if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
     if (version.resourceType === 'StructureDefinition') this.afterCommit(() => registerStructureDefinitions([version.full]));
@@ -912,6 +940,7 @@ export class Repository {
       items.length >= COPY_MIN_RESOURCES ||
       items.some((i) => CARE_TYPES.has(i.prepared.resourceType) || TOPIC_RESOURCE_TYPES.has(i.prepared.resourceType));
     if (needsTransaction && !this.tx) return this.transaction((repo) => repo.writePrepared(items, mode));
+    await securityContextCompartments(this.client, items);
     const refused: WriteManyResult['refused'] = [];
     const refusedItems = new Set<number>();
     for (const taken of await conflictingClaims(this.client, claims)) {
@@ -952,6 +981,7 @@ export class Repository {
       await copyAll({ copyFrom }, [...versionCopies(copied), ...derivedCopies(copied.map((v) => ({ ...v.prepared, care: v.verdict.care })))]);
     }
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
+    await this.writeEntailed(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     await recordSubscriptionEvents(this.client, versions.map((v) => ({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, index: v.prepared.index, compartment: v.compartment })));
     this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
     if (versions.some((v) => v.resourceType === 'StructureDefinition')) {
