@@ -29,6 +29,12 @@ export const IDENTITY_MIGRATION = `
   CREATE INDEX duplicate_candidate_b ON duplicate_candidate (patient_b);
 `;
 
+/**
+ * The evidence field of a pair an organization's system said is one person (an HL7 v2 A40 merge of
+ * two of its records that are two Patients here): the registry reviews it like a pair the scan found.
+ */
+export const SENDER_MERGE = 'sender-merge';
+
 export type CandidateStatus = 'open' | 'confirmed' | 'rejected';
 
 /** One field's part in a pair's score (matcher.ts `explainScore`). */
@@ -111,11 +117,15 @@ export class DuplicateWorkList {
     );
   }
 
-  /** Removes open pairs a scan started at `scanStarted` did not find again: their records changed. */
+  /**
+   * Removes open pairs a scan started at `scanStarted` did not find again: their records changed.
+   * A pair a sender's system merged ({@link SENDER_MERGE}) stays until decided: the scan's scores did not put it there.
+   */
   async dropStale(scanStarted: string): Promise<number> {
     const rows = await this.client.query<{ n: string }>(
-      `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz RETURNING 1) SELECT count(*)::text AS n FROM gone`,
-      [scanStarted],
+      `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz
+         AND NOT evidence @> jsonb_build_array(jsonb_build_object('field', $2::text)) RETURNING 1) SELECT count(*)::text AS n FROM gone`,
+      [scanStarted, SENDER_MERGE],
     );
     return Number(rows[0]?.n ?? 0);
   }
