@@ -64,8 +64,10 @@ export function looksLikeIin(value: string): boolean {
 export interface VisitContext {
   trigger: string;
   organization: string;
-  patient: string;
 }
+
+/** A visit as a message reports it, before the patient it is about is known. */
+export type ReportedVisit = Omit<Encounter, 'subject'>;
 
 /**
  * The Encounter a visit message reports, before it meets what is stored: identified by the visit
@@ -73,7 +75,7 @@ export interface VisitContext {
  * undefined for an A08 without a visit number (it updates the person only). Content that cannot be
  * mapped throws an Hl7Error (AE) naming where.
  */
-export function encounterOf(message: Message, context: VisitContext): Encounter | undefined {
+export function encounterOf(message: Message, context: VisitContext): ReportedVisit | undefined {
   const pv1 = segment(message, 'PV1');
   if (!pv1) {
     if (context.trigger === 'A08') return undefined;
@@ -108,7 +110,6 @@ export function encounterOf(message: Message, context: VisitContext): Encounter 
     identifier: [{ use: 'official', type: { coding: [{ system: V2_0203, code: 'VN' }] }, system: visitNumberSystem(context.organization), value: visit }],
     status: STATUS[context.trigger] ?? (finished ? 'finished' : 'in-progress'),
     class: { system: ACT_CODE, ...encounterClass },
-    subject: { reference: `Patient/${context.patient}` },
     serviceProvider: { reference: `Organization/${context.organization}` },
     ...(Object.keys(period).length ? { period } : {}),
     ...(location ? { location: [{ location: { display: location }, status: finished ? 'completed' : 'active' }] } : {}),

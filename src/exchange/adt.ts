@@ -43,8 +43,7 @@ export const ADT_ROUTE: MessageRoute = {
     if (trigger === 'A40') return prepareMerge(message, sender, numbers);
     const iin = patientIin(message);
     // Mapped before anyone is looked for, so content the hospital must mend is refused now rather than at review.
-    const visitOf = (patient: string) => (isVisit(trigger) ? encounterOf(message, { trigger, organization: sender.organization, patient }) : undefined);
-    visitOf('unidentified');
+    const visit = isVisit(trigger) ? encounterOf(message, { trigger, organization: sender.organization }) : undefined;
     // Admitting or registering someone is the hospital's word that the person is in its care: the
     // registry names them by the IIN they show, and the door judges that word (self-declared care).
     const patient = (await findPatient(sender.caller, message, numbers)) ?? (iin && (trigger === 'A01' || trigger === 'A04') ? await sender.registry.patientWithIin(iin) : undefined);
@@ -54,8 +53,7 @@ export const ADT_ROUTE: MessageRoute = {
         return iin ? park(NO_PATIENT, PARKED.noPatient) : park(NO_IIN, PARKED.notIdentified);
       }
       return write(sender.caller, async (tx) => {
-        const visit = visitOf(patient);
-        if (visit) await recordVisit(tx, visit, trigger);
+        if (visit) await recordVisit(tx, { ...visit, subject: { reference: `Patient/${patient}` } }, trigger);
         return addNumbers(tx, patient, message, numbers);
       });
     };
@@ -163,8 +161,12 @@ async function addNumbers(tx: Repository, id: string, message: Message, numbers:
     condition: ERROR_CODES.accepted,
     reason: `PID differs from the national registry in ${differing.join(', ')}; the registry's values are kept`,
     text: PARKED.differs,
+    location: { segment: 'PID', sequence: 1, field: PID_FIELD[differing[0]!] },
   };
 }
+
+/** Where PID says what a comparison field compares. */
+const PID_FIELD: Readonly<Record<ComparisonField, number>> = { iin: 3, family: 5, given: 5, patronymic: 5, birthDate: 7, sex: 8, contact: 11 };
 
 /** The comparison levels that are a disagreement, not a spelling: a name only when plainly another, a birth date whenever not the same. */
 const DIFFERENT: Partial<Record<ComparisonField, readonly string[]>> = {
@@ -175,7 +177,7 @@ const DIFFERENT: Partial<Record<ComparisonField, readonly string[]>> = {
 };
 
 /** The identity fields on which what a sender says plainly disagrees with the registry's Patient (the matcher's comparison, across scripts). */
-function disagreements(registered: Patient, said: Patient): string[] {
+function disagreements(registered: Patient, said: Patient): ComparisonField[] {
   const levels = compare(preparePerson(personRecordFromPatient(registered)), preparePerson(personRecordFromPatient(said)));
   return FIELD_NAMES.filter((name, f) => {
     const level: string | undefined = COMPARISON_FIELDS[name][levels[f]!];

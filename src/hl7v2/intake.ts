@@ -39,7 +39,8 @@ export interface MessageRoute {
   /**
    * Reads and maps the message as the sender's caller; an Hl7Error here rejects it (AE or AR)
    * before it is kept. Returns the step that writes it, run once it is kept: what that step cannot
-   * write (all of it rolled back) comes back as why the message is parked.
+   * write (all of it rolled back), or what it wrote but leaves to a person (a difference from the
+   * registry), comes back as why the message is parked.
    */
   prepare(message: Message, sender: Sender): Promise<() => Promise<Parked | undefined>>;
 }

@@ -102,8 +102,9 @@ export class DuplicateWorkList {
   }
 
   /**
-   * Adds the pairs a scan found, or refreshes their score and evidence while they are open;
-   * pairs already confirmed or rejected are left as decided. One statement per call.
+   * Adds the pairs a scan found, or refreshes their score and evidence while they are open (a
+   * sender's merge, {@link SENDER_MERGE}, stays among the evidence); pairs already confirmed or
+   * rejected are left as decided. One statement per call.
    */
   async save(pairs: readonly { a: string; b: string; score: number; evidence: FieldEvidence[] }[], foundAt: string): Promise<void> {
     if (pairs.length === 0) return;
@@ -111,7 +112,9 @@ export class DuplicateWorkList {
     await this.client.query(
       `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, found_at)
        SELECT a, b, score, evidence::jsonb, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS t(a, b, score, evidence)
-       ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, found_at = EXCLUDED.found_at
+       ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, found_at = EXCLUDED.found_at,
+         evidence = (SELECT coalesce(jsonb_agg(e), '[]'::jsonb) FROM jsonb_array_elements(duplicate_candidate.evidence) e
+           WHERE e->>'field' = '${SENDER_MERGE}' AND NOT EXCLUDED.evidence @> jsonb_build_array(e)) || EXCLUDED.evidence
        WHERE duplicate_candidate.status = 'open'`,
       [ordered.map((p) => p.pair[0]), ordered.map((p) => p.pair[1]), ordered.map((p) => p.score), ordered.map((p) => JSON.stringify(p.evidence)), foundAt],
     );

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, Communication, Encounter, Endpoint, Identifier, Organization, Parameters, Patient } from '@medplum/fhirtypes';
 import pino from 'pino';
-import { hl7v2IntakeAccess, seedingAccess } from '../../src/access/door.js';
+import { duplicateScanAccess, hl7v2IntakeAccess, seedingAccess } from '../../src/access/door.js';
 import { addUser } from '../../src/access/users.js';
 import { mintAccessToken } from '../../src/access/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { PARKED } from '../../src/exchange/adt.js';
 import { medicalRecordSystem, visitNumberSystem } from '../../src/exchange/adt-to-fhir.js';
 import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { scanDuplicates } from '../../src/identity/duplicate-scan.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import { encodeText } from '../../src/hl7v2/charset.js';
 import { MLLP_CONNECTION_TYPE } from '../../src/hl7v2/intake.js';
@@ -181,6 +182,7 @@ for (const driver of testDrivers()) {
       assert.equal(component(err, 4), 'I');
       assert.equal(component(err, 3), '0');
       assert.equal(component(err, 8), PARKED.differs.kk);
+      assert.deepEqual(repetition(err, 2).map((c) => c[0]), ['PID', '1', '7', '1'], 'ERR-2 points at the birth date');
       const dana = await patient('dana');
       assert.equal(dana.birthDate, '2001-05-05');
       assert.deepEqual(dana.name, [{ family: 'Сейітова', given: ['Дана'] }]);
@@ -216,6 +218,11 @@ for (const driver of testDrivers()) {
       assert.equal(pair?.status, 'open');
       assert.ok(pair?.evidence.some((e) => e.field === SENDER_MERGE));
       assert.ok(pair?.evidence.some((e) => e.field === 'birthDate' && e.level === 'exact'), 'with the matcher’s evidence');
+      // The registry's scan finds the pair too, and refreshes it: the hospital's word stays among its evidence.
+      await scanDuplicates(new Repository(server.db, duplicateScanAccess()));
+      const rescanned = await platform().duplicates.find('marat', 'marat-2');
+      assert.equal(rescanned?.status, 'open');
+      assert.deepEqual(rescanned?.evidence.filter((e) => e.field === SENDER_MERGE).length, 1);
     });
 
     it('parks visits of patients it cannot find, with AA and an informational ERR, never dropped', async () => {
