@@ -1,5 +1,6 @@
 import type { Encounter, Identifier, Patient } from '@medplum/fhirtypes';
 import { parseScopes, resourceScopes } from '../access/scopes.js';
+import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import type { Translated } from '../fhir/locale.js';
 import { isFhirError, preconditionFailed } from '../fhir/outcome.js';
 import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
@@ -44,9 +45,7 @@ export const ADT_ROUTE: MessageRoute = {
     const iin = patientIin(message);
     // Mapped before anyone is looked for, so content the hospital must mend is refused now rather than at review.
     const visit = isVisit(trigger) ? encounterOf(message, { trigger, organization: sender.organization }) : undefined;
-    // Admitting or registering someone is the hospital's word that the person is in its care: the
-    // registry names them by the IIN they show, and the door judges that word (self-declared care).
-    const patient = (await findPatient(sender.caller, message, numbers)) ?? (iin && (trigger === 'A01' || trigger === 'A04') ? await sender.registry.patientWithIin(iin) : undefined);
+    const patient = (await findPatient(sender.caller, message, numbers)) ?? (trigger === 'A01' || trigger === 'A04' ? await admitted(sender, iin, numbers) : undefined);
     return async () => {
       if (!patient) {
         if (trigger === 'A28' && !iin) return registerPerson(sender.caller, message, numbers);
@@ -111,6 +110,21 @@ async function findPatient(caller: Repository, message: Message, numbers: readon
     if (found) return found;
   }
   return patientByDemographics(caller, message);
+}
+
+/**
+ * Whom a hospital admits or registers that its caller cannot see yet: its word that the person is
+ * in its care, which the door judges (self-declared care). The registry names them by the IIN they
+ * show, else by the number the hospital itself gave them (a visitor it registered, whom nothing
+ * relates to it until a visit).
+ */
+async function admitted({ registry }: Sender, iin: string | undefined, numbers: readonly Identifier[]): Promise<string | undefined> {
+  if (iin) return registry.holder({ system: IIN_SYSTEM, value: iin });
+  for (const { system, value } of numbers) {
+    const found = await registry.holder({ system: system!, value: value! });
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** The one Patient the caller may see holding `identifier`. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint } from '@medplum/fhirtypes';
 import { accessPolicy, hl7v2IntakeAccess } from '../access/door.js';
 import type { ResourceScope } from '../access/scopes.js';
-import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../fhir/identifier-systems.js';
+import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import type { Translated } from '../fhir/locale.js';
 import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database } from '../store/driver.js';
@@ -59,8 +59,8 @@ export interface Sender {
  * judges, and for the identity service's work list, which only the registry decides.
  */
 export interface Registry {
-  /** The one active Patient holding this IIN, if one does. */
-  patientWithIin(iin: string): Promise<string | undefined>;
+  /** The one active Patient holding this identifier (an IIN, or a number the sender gave), if one does. */
+  holder(identifier: { system: string; value: string }): Promise<string | undefined>;
   /** Puts two Patients on the duplicates work list (`$duplicates`) for a registrar to decide; nothing is merged. */
   proposeDuplicate(pair: { a: string; b: string; score: number; evidence: FieldEvidence[] }): Promise<void>;
 }
@@ -182,8 +182,8 @@ async function senderOrganization(intake: Repository, msh: Header): Promise<stri
 
 function registryOf(intake: Repository): Registry {
   return {
-    async patientWithIin(iin) {
-      const ids = await intake.matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${iin}`], ['active:not', 'false']]));
+    async holder({ system, value }) {
+      const ids = await intake.matchIds('Patient', new URLSearchParams([['identifier', `${system}|${escapeToken(value)}`], ['active:not', 'false']]));
       return ids.length === 1 ? ids[0] : undefined;
     },
     proposeDuplicate: (pair) => intake.duplicates.save([pair], new Date().toISOString()),

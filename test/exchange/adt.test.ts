@@ -277,6 +277,14 @@ for (const driver of testDrivers()) {
         assert.equal(found.entries.length, 1, charset);
         assert.deepEqual(parseStored<Patient>(found.entries[0]!).name, [{ family, given: [given] }]);
       }
+      // Registering gives the hospital no relationship; admitting the visitor by its own number does, as self-declared care.
+      const visitor = message('adt-a01.hl7', { 10: 'CITY0060' }, [['721102323452^^^KZ^NI', 'F-1^^^CITY_HOSP^MR'], ['Омаров^Берік', 'Петров^Иван'], ['19721102', '19800101'], ['V-3001', 'V-3003']]);
+      const { ack } = await exchange(visitor);
+      assert.equal(msa(ack), 'AA');
+      assert.equal(segment(ack, 'ERR'), undefined);
+      const [visit] = await visits('V-3003');
+      const [registered] = (await platform().search(parseSearchRequest('Patient', [['identifier', `${medicalRecordSystem(CITY, 'CITY_HOSP')}|F-1`]]))).entries;
+      assert.equal(visit?.resource.subject?.reference, `Patient/${registered!.id}`);
     });
 
     it('A28 of an IIN the hospital cannot find is parked: no second record of an IIN holder, none made for an unknown IIN', async () => {
