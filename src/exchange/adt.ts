@@ -36,7 +36,7 @@ export const ADT_ROUTE: MessageRoute = {
   versions: ['2.3.1', '2.4', '2.5', '2.5.1'],
   // What a hospital's system may do here: find and read its patients, add its numbers to them (or
   // register a person without an IIN), and record its visits.
-  scopes: resourceScopes(parseScopes('system/Patient.crus system/Encounter.crus system/Organization.rs')),
+  scopes: resourceScopes(parseScopes('system/Patient.crus system/Encounter.crus')),
   async prepare(message: Message, sender: Sender) {
     const trigger = header(message).triggerEvent;
     if (!segment(message, 'PID')) throw new Hl7Error('AE', ERROR_CODES.segmentSequence, `ADT^${trigger} needs a PID (the patient)`, { segment: 'PID', sequence: 1 });

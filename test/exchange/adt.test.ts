@@ -156,6 +156,16 @@ for (const driver of testDrivers()) {
       assert.equal((await visits('V-2002'))[0]?.versionId, '1');
     });
 
+    it('A08 updates the visit it names (a new bed) and keeps its state', async () => {
+      const { ack } = await exchange(message('adt-a04.hl7', { 9: 'ADT^A08^ADT_A01', 10: 'CITY0011' }, [['V-2001', 'V-2002'], ['THERAPY^205', 'THERAPY^207']]));
+      assert.equal(msa(ack), 'AA');
+      assert.deepEqual(repetition(ack.segments[0], 9), [['ACK'], ['A08'], ['ACK']]);
+      const [updated] = await visits('V-2002');
+      assert.equal(updated?.versionId, '2');
+      assert.equal(updated?.resource.status, 'arrived', 'an update changes no state');
+      assert.equal(updated?.resource.location?.[0]?.location.display, 'CITY_HOSP / THERAPY / 207');
+    });
+
     it('A01 for a patient the hospital has no relationship with: the Encounter is written as self-declared care, flagged in the access log, told to the patient', async () => {
       const { ack } = await exchange(message('adt-a01.hl7'));
       assert.equal(msa(ack), 'AA');
