@@ -326,6 +326,10 @@ for (const driver of testDrivers()) {
         ['CITY0004', 'CITY0007', 'CITY0020', 'CITY0021'].filter((id) => listed.some((m) => m.controlId === id)),
         ['CITY0004', 'CITY0007', 'CITY0020', 'CITY0021'],
       );
+      // The registrar reads the hospital's merge among the pair's evidence, in words.
+      const duplicates = (await (await fetch(`${server.url}/fhir/Patient/$duplicates`, { headers: { authorization: `Bearer ${access_token}` } })).json()) as Parameters;
+      const texts = JSON.stringify(duplicates);
+      assert.match(texts, /Merged by an organization’s system: asserted, not verified/);
     });
   });
 }
