@@ -91,8 +91,9 @@ export function encounterOf(message: Message, context: VisitContext): ReportedVi
   const encounterClass = PATIENT_CLASS[patientClass];
   // Required in PV1 of every version, and in Encounter.
   if (!patientClass) throw new Hl7Error('AE', ERROR_CODES.requiredFieldMissing, 'PV1-2 (patient class) is empty', at(2));
+  // 102 rather than 103: the ERR-8 of 103 speaks of character sets, what the listener uses it for.
   if (!encounterClass) {
-    throw new Hl7Error('AE', ERROR_CODES.tableValueNotFound, `PV1-2 patient class "${patientClass}" is not one of ${Object.keys(PATIENT_CLASS).join(', ')} (HL7 table 0004)`, at(2));
+    throw new Hl7Error('AE', ERROR_CODES.dataType, `PV1-2 patient class "${patientClass}" is not one of ${Object.keys(PATIENT_CLASS).join(', ')} (HL7 table 0004)`, at(2));
   }
   const start = dateTime(pv1, 44);
   const end = dateTime(pv1, 45) ?? (context.trigger === 'A03' ? dateTime(segment(message, 'EVN'), 6) : undefined);

@@ -35,7 +35,7 @@ describe('ADT to FHIR', () => {
     assert.equal(hl7Error(() => visit('A04', undefined)).detail.condition.code, '100');
     assert.deepEqual(hl7Error(() => visit('A01', { 2: 'I' })).detail.location, { segment: 'PV1', sequence: 1, field: 19 });
     assert.deepEqual(hl7Error(() => visit('A01', { 19: 'V1' })).detail.location, { segment: 'PV1', sequence: 1, field: 2 });
-    assert.equal(hl7Error(() => visit('A01', { 2: 'Z', 19: 'V1' })).detail.condition.code, '103');
+    assert.equal(hl7Error(() => visit('A01', { 2: 'Z', 19: 'V1' })).detail.condition.code, '102');
     assert.equal(visit('A08', undefined), undefined, 'an A08 without a visit updates the person only');
     assert.equal(visit('A08', { 2: 'I' }), undefined);
   });

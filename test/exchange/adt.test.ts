@@ -262,7 +262,7 @@ for (const driver of testDrivers()) {
       assert.equal(component(segment(badDate.ack, 'ERR'), 3), '102');
       assert.deepEqual(repetition(segment(badDate.ack, 'ERR'), 2).map((c) => c[0]), ['PV1', '1', '44', '1']);
       const badClass = await exchange(message('adt-a01.hl7', { 10: 'CITY0032' }, [['|E|ER^', '|X|ER^']]));
-      assert.equal(component(segment(badClass.ack, 'ERR'), 3), '103');
+      assert.equal(component(segment(badClass.ack, 'ERR'), 3), '102');
       assert.ok((await kept(['rejected'])).some((m) => m.controlId === 'CITY0031' && /PV1-44/.test(m.reason ?? '')));
     });
 
