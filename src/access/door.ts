@@ -424,7 +424,7 @@ class Door implements AccessPolicy {
     if (resourceType === 'RelatedPerson' && representsLegally(write.resource as RelatedPerson)) {
       throw forbidden(`Legal representation (a parent or guardian) is recorded by the civil registry`, 'RelatedPerson.relationship');
     }
-    if (resourceType === 'Patient' && current) assertRegistryElementsKept(current.resource() as Patient, write.resource as Patient);
+    if (resourceType === 'Patient' && current) assertRegistryElementsKept(current.resource() as Patient, write.resource as Patient, this.organization);
     const none: WriteVerdict = { care: [], declarations: [], notices: [] };
     if (compartment === null) {
       if (role === 'citizen') throw forbidden(`A citizen writes only within their own record`);

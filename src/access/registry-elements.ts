@@ -43,10 +43,11 @@ function canonical(value: unknown): string {
 
 /**
  * Throws 403 naming the element when an update by anyone but the registry drops or changes a
- * registry-owned element: every earlier identifier must stay as it was, and a new one may not be
- * of a national system.
+ * registry-owned element: every earlier identifier must stay as it was, but for the writing
+ * `organization`'s own (not national, and it the assigner: its record number, retired as `old`
+ * when its system merges two records), and a new one may not be of a national system.
  */
-export function assertRegistryElementsKept(previous: Patient, next: Patient): void {
+export function assertRegistryElementsKept(previous: Patient, next: Patient, organization?: string): void {
   for (const element of REGISTRY_ELEMENTS) {
     if (canonical(previous[element]) !== canonical(next[element])) {
       throw forbidden(`Patient.${element} is kept by the national registry; an organization may not change it`, `Patient.${element}`);
@@ -54,7 +55,8 @@ export function assertRegistryElementsKept(previous: Patient, next: Patient): vo
   }
   const kept = new Set((next.identifier ?? []).map(canonical));
   (previous.identifier ?? []).forEach((identifier, i) => {
-    if (!kept.has(canonical(identifier))) throw forbidden(`Patient.identifier[${i}] is kept by the national registry; it may not be removed or changed`, `Patient.identifier[${i}]`);
+    const own = organization !== undefined && identifier.assigner?.reference === organization && !isRegistryIdentifier(identifier);
+    if (!kept.has(canonical(identifier)) && !own) throw forbidden(`Patient.identifier[${i}] is kept by the national registry; it may not be removed or changed`, `Patient.identifier[${i}]`);
   });
   const before = new Set((previous.identifier ?? []).map(canonical));
   (next.identifier ?? []).forEach((identifier, i) => {

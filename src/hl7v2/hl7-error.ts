@@ -4,6 +4,8 @@
  * https://www.hl7.eu/HL7v2x/v251/std251/ch02.html (ERR-3)
  */
 export const ERROR_CODES = {
+  /** Success: for an informational ERR on an accepted message that the receiver must still tell of. */
+  accepted: { code: '0', text: 'Message accepted' },
   segmentSequence: { code: '100', text: 'Segment sequence error' },
   requiredFieldMissing: { code: '101', text: 'Required field missing' },
   dataType: { code: '102', text: 'Data type error' },

@@ -6,6 +6,7 @@ import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
 import type { Translated } from '../fhir/locale.js';
 import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
 import type { Database } from '../store/driver.js';
+import type { FieldEvidence } from '../store/duplicate-candidates.js';
 import type { Hl7v2Message } from '../store/hl7v2-messages.js';
 import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
@@ -38,7 +39,8 @@ export interface MessageRoute {
   /**
    * Reads and maps the message as the sender's caller; an Hl7Error here rejects it (AE or AR)
    * before it is kept. Returns the step that writes it, run once it is kept: what that step cannot
-   * write (all of it rolled back) comes back as why the message is parked.
+   * write (all of it rolled back), or what it wrote but leaves to a person (a difference from the
+   * registry), comes back as why the message is parked.
    */
   prepare(message: Message, sender: Sender): Promise<() => Promise<Parked | undefined>>;
 }
@@ -48,6 +50,19 @@ export interface Sender {
   caller: Repository;
   organization: string;
   facility: string;
+  registry: Registry;
+}
+
+/**
+ * What the registry tells a route beyond what the sender's caller may see, disclosing no record:
+ * for a sender that names a person it has in front of it (an admission), whose care the door then
+ * judges, and for the identity service's work list, which only the registry decides.
+ */
+export interface Registry {
+  /** The one active Patient holding this identifier (an IIN, or a number the sender gave), if one does. */
+  holder(identifier: { system: string; value: string }): Promise<string | undefined>;
+  /** Puts two Patients on the duplicates work list (`$duplicates`) for a registrar to decide; nothing is merged. */
+  proposeDuplicate(pair: { a: string; b: string; score: number; evidence: FieldEvidence[] }): Promise<void>;
 }
 
 /**
@@ -84,7 +99,7 @@ export function hl7v2MessageHandler(db: Database, routes: Readonly<Record<string
         db,
         accessPolicy({ role: 'system', subject: `mllp|${msh.sendingFacility}`, clientId: 'densaulyq-mllp', organization, scopes: route.scopes, purposeOfUse: 'TREAT' }),
       );
-      write = await route.prepare(message, { caller, organization, facility: msh.sendingFacility });
+      write = await route.prepare(message, { caller, organization, facility: msh.sendingFacility, registry: registryOf(intake) });
     } catch (error) {
       if (error instanceof Hl7Error) return reject(intake, bytes, message, error);
       throw error;
@@ -163,6 +178,16 @@ async function senderOrganization(intake: Repository, msh: Header): Promise<stri
     );
   }
   return organization;
+}
+
+function registryOf(intake: Repository): Registry {
+  return {
+    async holder({ system, value }) {
+      const ids = await intake.matchIds('Patient', new URLSearchParams([['identifier', `${system}|${escapeToken(value)}`], ['active:not', 'false']]));
+      return ids.length === 1 ? ids[0] : undefined;
+    },
+    proposeDuplicate: (pair) => intake.duplicates.save([pair], new Date().toISOString()),
+  };
 }
 
 function keyOf(msh: Header): Pick<Hl7v2Message, 'sender' | 'controlId' | 'messageType'> {

@@ -5,6 +5,7 @@ import { type ComparisonField, isComparisonField } from './comparison.js';
  * the field's name and how the two records agree on it (levels as in comparison.ts).
  */
 import type { Locale, Translated } from '../fhir/locale.js';
+import { SENDER_MERGE } from '../store/duplicate-candidates.js';
 
 export type { Locale, Translated };
 
@@ -16,6 +17,11 @@ export const FIELD_LABELS: Readonly<Record<ComparisonField, Translated>> = {
   birthDate: { kk: 'Туған күні', ru: 'Дата рождения', en: 'Birth date' },
   sex: { kk: 'Жынысы', ru: 'Пол', en: 'Sex' },
   contact: { kk: 'Телефон мен мекенжай', ru: 'Телефон и адрес', en: 'Phone and address' },
+};
+
+/** Evidence that is no field comparison: an organization's system said the two are one person (HL7 v2 A40). */
+const OTHER_LABELS: Readonly<Record<string, Translated>> = {
+  [SENDER_MERGE]: { kk: 'Ұйым жүйесі біріктірген', ru: 'Объединены системой организации', en: 'Merged by an organization’s system' },
 };
 
 export const LEVEL_LABELS: Readonly<Record<string, Translated>> = {
@@ -32,11 +38,12 @@ export const LEVEL_LABELS: Readonly<Record<string, Translated>> = {
   dwelling: { kk: 'тұрғын үйі бірдей', ru: 'совпадает жильё', en: 'same dwelling' },
   streetOrLocality: { kk: 'көшесі немесе елді мекені бірдей', ru: 'совпадает улица или населённый пункт', en: 'same street or locality' },
   missing: { kk: 'көрсетілмеген', ru: 'не указано', en: 'not recorded' },
+  asserted: { kk: 'расталмаған мәлімдеме', ru: 'заявлено, не подтверждено', en: 'asserted, not verified' },
 };
 
 /** «Birth date: day and month swapped» in the three languages. */
 export function evidenceText(field: string, level: string): Translated {
-  const name = isComparisonField(field) ? FIELD_LABELS[field] : undefined;
+  const name = isComparisonField(field) ? FIELD_LABELS[field] : OTHER_LABELS[field];
   const how = LEVEL_LABELS[level];
   const join = (locale: Locale) => `${name?.[locale] ?? field}: ${how?.[locale] ?? level}`;
   return { kk: join('kk'), ru: join('ru'), en: join('en') };

@@ -29,6 +29,12 @@ export const IDENTITY_MIGRATION = `
   CREATE INDEX duplicate_candidate_b ON duplicate_candidate (patient_b);
 `;
 
+/**
+ * The evidence field of a pair an organization's system said is one person (an HL7 v2 A40 merge of
+ * two of its records that are two Patients here): the registry reviews it like a pair the scan found.
+ */
+export const SENDER_MERGE = 'sender-merge';
+
 export type CandidateStatus = 'open' | 'confirmed' | 'rejected';
 
 /** One field's part in a pair's score (matcher.ts `explainScore`). */
@@ -96,8 +102,9 @@ export class DuplicateWorkList {
   }
 
   /**
-   * Adds the pairs a scan found, or refreshes their score and evidence while they are open;
-   * pairs already confirmed or rejected are left as decided. One statement per call.
+   * Adds the pairs a scan found, or refreshes their score and evidence while they are open (a
+   * sender's merge, {@link SENDER_MERGE}, stays among the evidence); pairs already confirmed or
+   * rejected are left as decided. One statement per call.
    */
   async save(pairs: readonly { a: string; b: string; score: number; evidence: FieldEvidence[] }[], foundAt: string): Promise<void> {
     if (pairs.length === 0) return;
@@ -105,17 +112,23 @@ export class DuplicateWorkList {
     await this.client.query(
       `INSERT INTO duplicate_candidate (patient_a, patient_b, score, evidence, found_at)
        SELECT a, b, score, evidence::jsonb, $5::timestamptz FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[]) AS t(a, b, score, evidence)
-       ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, evidence = EXCLUDED.evidence, found_at = EXCLUDED.found_at
+       ON CONFLICT (patient_a, patient_b) DO UPDATE SET score = EXCLUDED.score, found_at = EXCLUDED.found_at,
+         evidence = (SELECT coalesce(jsonb_agg(e), '[]'::jsonb) FROM jsonb_array_elements(duplicate_candidate.evidence) e
+           WHERE e->>'field' = '${SENDER_MERGE}' AND NOT EXCLUDED.evidence @> jsonb_build_array(e)) || EXCLUDED.evidence
        WHERE duplicate_candidate.status = 'open'`,
       [ordered.map((p) => p.pair[0]), ordered.map((p) => p.pair[1]), ordered.map((p) => p.score), ordered.map((p) => JSON.stringify(p.evidence)), foundAt],
     );
   }
 
-  /** Removes open pairs a scan started at `scanStarted` did not find again: their records changed. */
+  /**
+   * Removes open pairs a scan started at `scanStarted` did not find again: their records changed.
+   * A pair a sender's system merged ({@link SENDER_MERGE}) stays until decided: the scan's scores did not put it there.
+   */
   async dropStale(scanStarted: string): Promise<number> {
     const rows = await this.client.query<{ n: string }>(
-      `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz RETURNING 1) SELECT count(*)::text AS n FROM gone`,
-      [scanStarted],
+      `WITH gone AS (DELETE FROM duplicate_candidate WHERE status = 'open' AND found_at < $1::timestamptz
+         AND NOT evidence @> jsonb_build_array(jsonb_build_object('field', $2::text)) RETURNING 1) SELECT count(*)::text AS n FROM gone`,
+      [scanStarted, SENDER_MERGE],
     );
     return Number(rows[0]?.n ?? 0);
   }

@@ -252,7 +252,7 @@ for (const driver of testDrivers()) {
 
     it('rejects (AR) a type, trigger, processing id or version it does not take, and unknown or suspended senders', async () => {
       const cases: [Buffer, string, string][] = [
-        [withHeader('oru-notes.hl7', { 9: 'ADT^A01^ADT_A01', 10: 'R-1' }), '200', 'MSH^1^9^1^1'],
+        [withHeader('oru-notes.hl7', { 9: 'SIU^S12^SIU_S12', 10: 'R-1' }), '200', 'MSH^1^9^1^1'],
         [withHeader('oru-notes.hl7', { 9: 'ORU^W01', 10: 'R-2' }), '201', 'MSH^1^9^1^2'],
         [withHeader('oru-notes.hl7', { 11: 'T', 10: 'R-3' }), '202', 'MSH^1^11^1'],
         [withHeader('oru-notes.hl7', { 12: '2.3', 10: 'R-4' }), '203', 'MSH^1^12^1'],
