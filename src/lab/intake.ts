@@ -10,6 +10,7 @@ import { patientByDemographics, patientIin, patientWithIin } from '../hl7v2/pid.
 import type { Message } from '../hl7v2/message.js';
 import type { Repository } from '../store/repository.js';
 import { fileResults } from './file-results.js';
+import { patientOfOrders } from './orders.js';
 import { oruToBundle } from './oru-to-fhir.js';
 
 /**
@@ -22,13 +23,16 @@ export const LAB_RESULTS_ROUTE: MessageRoute = {
   triggers: ['R01'],
   // ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from.
   versions: ['2.5', '2.5.1'],
-  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to, record results and raise critical-result alerts.
+  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to and take the orders on, record results and raise critical-result alerts.
   scopes: resourceScopes(
-    parseScopes('system/Patient.rs system/ServiceRequest.rs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c'),
+    parseScopes(
+      'system/Patient.rs system/ServiceRequest.rs system/Task.crs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
+    ),
   ),
   async prepare(message: Message, { caller, organization }: Sender) {
     const iin = patientIin(message);
-    const patient = iin ? await patientWithIin(caller, iin) : await patientByDemographics(caller, message);
+    // A lab sees a patient once it takes on an order for them: first the order its results name.
+    const patient = iin ? ((await patientWithIin(caller, iin)) ?? (await patientOfOrders(caller, message, organization, iin))) : await patientByDemographics(caller, message);
     // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
     const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
     return async () => {
