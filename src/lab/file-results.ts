@@ -108,7 +108,8 @@ function placerToken(report: DiagnosticReport): string | undefined {
 async function ordersOf(tx: Repository, planned: readonly PlannedWrite[], lab: string): Promise<Map<string, StoredOrder>> {
   const reports = planned.flatMap(({ resource, id }) => (resource.resourceType === 'DiagnosticReport' && placerToken(resource) ? [{ ...resource, id }] : []));
   const orders = new Map<string, StoredOrder>();
-  if (reports.length === 0) return orders;
+  // A FHIR lab's client without the right to search orders files its results unlinked, as before orders came.
+  if (reports.length === 0 || !tx.permits('s', 'ServiceRequest')) return orders;
   const tokens = [...new Set(reports.map((r) => placerToken(r)!))];
   const found = await tx.search({ ...parseSearchRequest('ServiceRequest', [['identifier', tokens.join(',')]]), count: tokens.length * 2 });
   const requests = found.entries.map((stored) => ({ ...parseStored<ServiceRequest>(stored), id: stored.id }));
@@ -137,7 +138,7 @@ const OPEN_ORDER = new Set<ServiceRequest['status']>(['active', 'on-hold']);
  */
 async function takeOn(tx: Repository, orders: readonly StoredOrder[], lab: string): Promise<void> {
   const open = orders.filter((o) => OPEN_ORDER.has(o.status) && o.subject?.reference);
-  if (open.length === 0) return;
+  if (open.length === 0 || !tx.permits('c', 'Task') || !tx.permits('s', 'Task')) return;
   const found = await tx.search({
     ...parseSearchRequest('Task', [['focus', open.map((o) => `ServiceRequest/${o.id}`).join(',')], ['owner', `Organization/${lab}`]]),
     count: open.length * 4,
