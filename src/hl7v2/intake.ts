@@ -67,6 +67,7 @@ export interface Sender {
  * its ERR, and is kept as `rejected` with the reason for review. An accepted message is written by
  * its route as the sender's own system caller, through the door; what cannot be written is parked
  * for review and answered AA with an informational ERR: accepted, kept, not yet in a record.
+ * The answer is an ACK, or the application acknowledgment its route names (ORL^O22 to OML^O21).
  * Faults of the platform (the database down) reject the promise: the listener drops the connection
  * and the sender sends again.
  */

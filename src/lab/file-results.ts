@@ -33,7 +33,7 @@ export function fileResults(repo: Repository, bundle: Bundle, lab: string): Prom
   return repo.transaction(async (tx) => {
     const planned = await conditionalUpdates(tx, bundle);
     const orders = await ordersOf(tx, planned, lab);
-    await takeOn(tx, [...new Set(orders.values())], lab);
+    await takeOn(tx, planned, orders, lab);
     const stored = await writePlanned(tx, withOrders(await withLabLoinc(tx, lab, planned), orders));
     return { stored, alerts: await raiseAlerts(tx, stored, lab) };
   });
@@ -131,31 +131,48 @@ type StoredOrder = ServiceRequest & { id: string };
 /** Order statuses the lab still works to (https://hl7.org/fhir/R4/valueset-request-status.html). */
 const OPEN_ORDER = new Set<ServiceRequest['status']>(['active', 'on-hold']);
 
+/** Report statuses that end the lab's work on an order. */
+const REPORTED = new Set<DiagnosticReport['status']>(['final', 'corrected', 'amended']);
+/** Task statuses in which the lab has taken an order on (https://hl7.org/fhir/R4/task.html#statemachine). */
+const TAKEN = new Set<Task['status']>(['accepted', 'in-progress', 'on-hold', 'completed']);
+
 /**
- * The lab's acceptance of each open order it files results for and has not yet taken on: a Task it
- * owns, in progress, for the order's patient (one search for all of them). The door verifies the
- * lab's care relationship it claims when the organization that ordered has a verified one.
+ * The lab's acceptance of each open order it files results for: a Task it owns for the order's
+ * patient, created in progress when it has none (one search for all of them), completed once the
+ * reports on it are final. The door verifies the care relationship the Task claims when the
+ * organization that ordered has a verified one; completed, it lasts the referral's grace period
+ * (src/store/access-facts.ts), time for a correction, rather than for good.
  */
-async function takeOn(tx: Repository, orders: readonly StoredOrder[], lab: string): Promise<void> {
-  const open = orders.filter((o) => OPEN_ORDER.has(o.status) && o.subject?.reference);
-  if (open.length === 0 || !tx.permits('c', 'Task') || !tx.permits('s', 'Task')) return;
+async function takeOn(tx: Repository, planned: readonly PlannedWrite[], orders: ReadonlyMap<string, StoredOrder>, lab: string): Promise<void> {
+  const open = [...new Set(orders.values())].filter((o) => OPEN_ORDER.has(o.status) && o.subject?.reference);
+  if (open.length === 0 || !(['c', 'u', 's'] as const).every((p) => tx.permits(p, 'Task'))) return;
+  const reported = new Set(open.map((o) => `ServiceRequest/${o.id}`));
+  for (const { resource, id } of planned) {
+    const order = orders.get(id);
+    if (order && resource.resourceType === 'DiagnosticReport' && !REPORTED.has(resource.status)) reported.delete(`ServiceRequest/${order.id}`);
+  }
   const found = await tx.search({
     ...parseSearchRequest('Task', [['focus', open.map((o) => `ServiceRequest/${o.id}`).join(',')], ['owner', `Organization/${lab}`]]),
     count: open.length * 4,
   });
-  const taken = new Set(found.entries.map((e) => parseStored<Task>(e).focus?.reference));
+  const taken = new Map(found.entries.map((e) => ({ ...parseStored<Task>(e), id: e.id })).filter((t) => TAKEN.has(t.status)).map((t) => [t.focus?.reference, t]));
   for (const order of open) {
-    if (taken.has(`ServiceRequest/${order.id}`)) continue;
-    await tx.create({
-      resourceType: 'Task',
-      status: 'in-progress',
-      intent: 'order',
-      focus: { reference: `ServiceRequest/${order.id}` },
-      for: order.subject!,
-      ...(order.requester ? { requester: order.requester } : {}),
-      owner: { reference: `Organization/${lab}` },
-      authoredOn: new Date().toISOString(),
-    });
+    const focus = `ServiceRequest/${order.id}`;
+    let task = taken.get(focus);
+    if (!task) {
+      const created = await tx.create({
+        resourceType: 'Task',
+        status: 'in-progress',
+        intent: 'order',
+        focus: { reference: focus },
+        for: order.subject!,
+        ...(order.requester ? { requester: order.requester } : {}),
+        owner: { reference: `Organization/${lab}` },
+        authoredOn: new Date().toISOString(),
+      });
+      task = { ...parseStored<Task>(created), id: created.id };
+    }
+    if (task.status === 'in-progress' && reported.has(focus)) await tx.update({ ...task, id: task.id!, status: 'completed', executionPeriod: { ...task.executionPeriod, end: new Date().toISOString() } });
   }
 }
 

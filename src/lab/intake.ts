@@ -26,7 +26,7 @@ export const LAB_RESULTS_ROUTE: MessageRoute = {
   // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to and take the orders on, record results and raise critical-result alerts.
   scopes: resourceScopes(
     parseScopes(
-      'system/Patient.rs system/ServiceRequest.rs system/Task.crs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
+      'system/Patient.rs system/ServiceRequest.rs system/Task.crus system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
     ),
   ),
   async prepare(message: Message, { caller, organization }: Sender) {

@@ -132,7 +132,7 @@ for (const driver of testDrivers()) describe(`A laboratory files results over FH
     assert.deepEqual(none.body.entry ?? [], []);
   });
 
-  test('a report whose placer number (PLAC) names the lab\'s order is based on it, with its results, and the lab takes the order on', async () => {
+  test('a report whose placer number (PLAC) names the lab\'s order is based on it, with its results, and the lab takes the order on, done with the final report', async () => {
     await server.fhir('PUT', 'ServiceRequest/sr-placed', {
       resourceType: 'ServiceRequest', id: 'sr-placed', status: 'active', intent: 'order', identifier: [{ system: placerOrderSystem('POLY_7'), value: 'ORD-F-9' }],
       code: { coding: [{ system: LOINC, code: '24323-8' }] }, subject: { reference: 'Patient/aigul' }, requester: { reference: `Organization/${CLINIC}` }, performer: [{ reference: `Organization/${LAB}` }],
@@ -147,7 +147,7 @@ for (const driver of testDrivers()) describe(`A laboratory files results over FH
     assert.deepEqual((filed.body.entry[0].resource as DiagnosticReport).basedOn, [{ reference: 'ServiceRequest/sr-placed' }]);
     assert.equal((await server.fhir('GET', 'Observation?based-on=ServiceRequest/sr-placed')).body.entry.length, 2);
     const tasks = await server.fhir('GET', 'Task?focus=ServiceRequest/sr-placed');
-    assert.deepEqual(tasks.body.entry.map((e: { resource: { owner?: { reference?: string }; status: string } }) => [e.resource.owner?.reference, e.resource.status]), [[`Organization/${LAB}`, 'in-progress']]);
+    assert.deepEqual(tasks.body.entry.map((e: { resource: { owner?: { reference?: string }; status: string } }) => [e.resource.owner?.reference, e.resource.status]), [[`Organization/${LAB}`, 'completed']]);
   });
 
   test('$hl7v2-messages: the review queue for an administrator with clinical access, each message with why, as received, and its ACK', async () => {

@@ -23,6 +23,9 @@ import { endpoint, fixture, withHeader } from './mllp-fixtures.js';
 
 const LOINC = 'http://loinc.org';
 const AIGUL_IIN = '900101401238';
+const DAUREN_IIN = '850517345215';
+/** A fixture's message about Aigul made about Dauren. */
+const forDauren = (text: string) => text.replace(AIGUL_IIN, DAUREN_IIN).replace('Серікова^Айгүл^Болатқызы', 'Нұрланов^Дәурен').replace('|19900101|F', '|19850517|M');
 
 for (const driver of testDrivers()) {
   describe(`laboratory orders over MLLP, and the results that answer them (${driver.name})`, { skip: driver.skip }, () => {
@@ -118,13 +121,14 @@ for (const driver of testDrivers()) {
       const request = await order('ORD-9001');
       const filed = await report('KDL-9001');
       assert.equal(filed?.subject?.reference, 'Patient/aigul');
+      assert.equal(filed?.status, 'final');
       assert.deepEqual(filed?.basedOn, [{ reference: `ServiceRequest/${request!.id}` }]);
       const results = await find<Observation>('Observation', [['based-on', `ServiceRequest/${request!.id}`]]);
       assert.equal(results.length, 2, 'each result based on the order too');
       const [task] = await find<Task>('Task', [['focus', `ServiceRequest/${request!.id}`]]);
-      assert.equal(task?.status, 'in-progress');
+      assert.equal(task?.status, 'completed', 'taken on, and done: the report is final');
       assert.deepEqual(task?.owner, { reference: 'Organization/kdl' });
-      assert.deepEqual(await kdl().matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${AIGUL_IIN}`]])), ['aigul'], 'KDL now finds her by IIN');
+      assert.deepEqual(await kdl().matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${AIGUL_IIN}`]])), ['aigul'], 'KDL now finds her by IIN (for the grace period after)');
       const alerts = await find<Communication>('Communication', [['recipient', 'Organization/poly7']]);
       assert.equal(alerts.length, 1, 'potassium 6.9 HH alerts the polyclinic that ordered it');
       assert.deepEqual(alerts[0]?.about, [{ reference: `DiagnosticReport/${filed!.id}` }]);
@@ -140,9 +144,6 @@ for (const driver of testDrivers()) {
       assert.equal(request?.versionId, '2');
       const history = await platform().history({ resourceType: 'ServiceRequest', id: request!.id, count: 10 });
       assert.deepEqual(history.entries.map((e) => (parseStored(e) as ServiceRequest).status), ['revoked', 'active']);
-      const [task] = await find<Task>('Task', [['focus', `ServiceRequest/${request!.id}`]]);
-      assert.equal(task?.status, 'cancelled', 'the lab\'s taking on of the order withdrawn with it');
-      assert.deepEqual(await kdl().matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${AIGUL_IIN}`]])), [], 'and Aigul\'s record closed to KDL again');
     });
 
     it('takes ORM^O01 v2.3.1 the same way, answered ORR^O02, the lab\'s local code given its LOINC by the lab\'s ConceptMap', async () => {
@@ -154,6 +155,19 @@ for (const driver of testDrivers()) {
       assert.equal(request?.priority, 'routine');
       assert.equal(request?.subject?.reference, 'Patient/dauren');
       assert.deepEqual(request?.code?.coding?.map((c) => `${c.system}|${c.code}`), [`${LOINC}|58410-2`, `${labCodeSystem('kdl')}|OAK`]);
+    });
+
+    it('closes the patient to the lab again when the order it is working on is cancelled', async () => {
+      const preliminary = forDauren(withHeader('oru-ordered.hl7', { 10: 'KDL000313' }).toString()).replaceAll('ORD-9001', 'ORD-9002').replaceAll('KDL-9001', 'KDL-9002').replace('||CH|F', '||CH|P').replaceAll('|||F|||', '|||P|||');
+      assert.equal(segment(await exchange(Buffer.from(preliminary)), 'ERR'), undefined, 'filed on the order');
+      const request = await order('ORD-9002');
+      assert.equal((await find<Task>('Task', [['focus', `ServiceRequest/${request!.id}`]]))[0]?.status, 'in-progress', 'preliminary: still at work');
+      assert.deepEqual(await kdl().matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${DAUREN_IIN}`]])), ['dauren']);
+      const cancel = Buffer.from(withHeader('orm-blood-count.hl7', { 10: 'POLY7-000316' }).toString().replace('ORC|NW|', 'ORC|CA|'));
+      assert.equal(component(segment(await exchange(cancel), 'MSA'), 1), 'AA');
+      assert.equal((await order('ORD-9002'))?.status, 'revoked');
+      assert.equal((await find<Task>('Task', [['focus', `ServiceRequest/${request!.id}`]]))[0]?.status, 'cancelled', 'the lab\'s taking on of it withdrawn by the polyclinic');
+      assert.deepEqual(await kdl().matchIds('Patient', new URLSearchParams([['identifier', `${IIN_SYSTEM}|${DAUREN_IIN}`]])), []);
     });
 
     it('rejects (AR) an order for a receiving lab not registered, at MSH-6, with ERR-8 in the sender\'s language', async () => {
@@ -172,7 +186,7 @@ for (const driver of testDrivers()) {
     });
 
     it('files a result parked for want of its order once the order arrives, and settles the message processed', async () => {
-      const renumber = (text: string) => text.replaceAll('ORD-9001', 'ORD-9003').replaceAll('KDL-9001', 'KDL-9003');
+      const renumber = (text: string) => forDauren(text).replaceAll('ORD-9001', 'ORD-9003').replaceAll('KDL-9001', 'KDL-9003');
       const early = await exchange(Buffer.from(renumber(withHeader('oru-ordered.hl7', { 10: 'KDL000312' }).toString())));
       assert.equal(component(segment(early, 'MSA'), 1), 'AA');
       assert.equal(component(segment(early, 'ERR'), 4), 'I', 'no order yet: parked');
@@ -183,7 +197,7 @@ for (const driver of testDrivers()) {
       assert.equal(component(segment(ack, 'MSA'), 1), 'AA');
       const request = await order('ORD-9003');
       const filed = await report('KDL-9003');
-      assert.equal(filed?.subject?.reference, 'Patient/aigul');
+      assert.equal(filed?.subject?.reference, 'Patient/dauren');
       assert.deepEqual(filed?.basedOn, [{ reference: `ServiceRequest/${request!.id}` }]);
       const [message] = (await intake.list(['processed'])).filter((m) => m.controlId === 'KDL000312');
       assert.equal(message?.status, 'processed');
