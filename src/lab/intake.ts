@@ -4,9 +4,9 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { isFhirError } from '../fhir/outcome.js';
 import type { Translated } from '../fhir/locale.js';
 import { assertValid } from '../fhir/validate.js';
-import { ERROR_CODES, type ErrorLocation } from '../hl7v2/hl7-error.js';
+import { ERROR_CODES } from '../hl7v2/hl7-error.js';
 import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
-import { patientByDemographics, patientIin, patientWithIin } from '../hl7v2/pid.js';
+import { patientByDemographics, patientIin, patientNotFound, patientWithIin } from '../hl7v2/pid.js';
 import type { Message } from '../hl7v2/message.js';
 import type { Repository } from '../store/repository.js';
 import { fileResults } from './file-results.js';
@@ -36,7 +36,7 @@ export const LAB_RESULTS_ROUTE: MessageRoute = {
     // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
     const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
     return async () => {
-      if (!patient) return iin ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: PARKED.noPatient, location: PID_3 } : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: PARKED.notIdentified, location: PID_3 };
+      if (!patient) return patientNotFound(iin, 'the laboratory', PARKED);
       return filingProblem(caller, bundle, organization);
     };
   },
@@ -60,10 +60,6 @@ export const PARKED = {
     en: 'The results were accepted but not yet filed in the patient’s record: they are kept for review.',
   },
 } satisfies Record<string, Translated>;
-
-const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
-const NO_IIN = 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty';
-const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 
 /**
  * Files the results, valid against R4 as any REST write must be; what the validator, the door or

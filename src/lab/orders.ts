@@ -5,10 +5,10 @@ import type { Translated } from '../fhir/locale.js';
 import { isFhirError } from '../fhir/outcome.js';
 import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
 import { assertValid } from '../fhir/validate.js';
-import { ERROR_CODES, Hl7Error, type ErrorLocation } from '../hl7v2/hl7-error.js';
+import { ERROR_CODES, Hl7Error } from '../hl7v2/hl7-error.js';
 import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
 import { type Message, header, repetition, segments } from '../hl7v2/message.js';
-import { patientByDemographics, patientIin, patientWithIin } from '../hl7v2/pid.js';
+import { patientByDemographics, patientIin, patientNotFound, patientWithIin } from '../hl7v2/pid.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
 import { conditionalUpdates, withLabLoinc, writePlanned } from './file-results.js';
@@ -40,11 +40,7 @@ function orderRoute(triggers: string[], versions: string[], acknowledgment: read
       // Mapped even when no patient is found, so content the sender must mend is refused now rather than at review.
       const { bundle, placers } = orderToBundle(message, { patient: subject(patient, iin), requester: organization, lab });
       return async (): Promise<Parked | undefined> => {
-        if (!patient) {
-          return iin
-            ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: ORDER_PARKED.noPatient, location: PID_3 }
-            : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: ORDER_PARKED.notIdentified, location: PID_3 };
-        }
+        if (!patient) return patientNotFound(iin, 'the ordering organization', ORDER_PARKED);
         try {
           assertValid(bundle);
           await caller.transaction(async (tx) => withdraw(tx, await writePlanned(tx, await withLabLoinc(tx, lab, await conditionalUpdates(tx, bundle)))));
@@ -85,10 +81,6 @@ export const ORDER_PARKED = {
     en: 'The receiving laboratory (MSH-6) is not registered in Densaulyq. Check the laboratory’s code and send again.',
   },
 } satisfies Record<string, Translated>;
-
-const NO_PATIENT = 'No patient the ordering organization may record for has the IIN in PID-3';
-const NO_IIN = 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty';
-const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 
 /** Task statuses of a referral its requester may still cancel (src/access/referral-tasks.ts). */
 const OPEN_TASK = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'];
