@@ -30,7 +30,7 @@ function orderRoute(triggers: string[], versions: string[], acknowledgment: read
     triggers,
     versions,
     acknowledgment,
-    // What an ordering organization's system may do here: find its patients, the lab and the lab's code maps, record orders and their specimens.
+    // What an ordering organization's system may do here: find its patients, the lab and the lab's code maps, record orders and their specimens, cancel the lab's Task on an order it withdraws.
     scopes: resourceScopes(parseScopes('system/Patient.rs system/Organization.rs system/ConceptMap.rs system/ServiceRequest.cruds system/Specimen.cruds system/Task.rus')),
     async prepare(message: Message, sender: Sender) {
       const { caller, organization } = sender;
@@ -55,7 +55,9 @@ function orderRoute(triggers: string[], versions: string[], acknowledgment: read
   };
 }
 
+/** OML^O21, answered ORL^O22. */
 export const LAB_ORDER_ROUTE = orderRoute(['O21'], ['2.5', '2.5.1'], ['ORL', 'O22', 'ORL_O22']);
+/** ORM^O01, answered ORR^O02. */
 export const LAB_ORDER_ORM_ROUTE = orderRoute(['O01'], ['2.3.1', '2.4', '2.5', '2.5.1'], ['ORR', 'O02', 'ORR_O02']);
 
 /** What ERR-8 tells the ordering organization's people. */
