@@ -11,6 +11,13 @@ export const IIN_SYSTEM = 'http://densaulyq.kz/fhir/sid/iin';
 export const HL7V2_FACILITY_SYSTEM = 'http://densaulyq.kz/fhir/sid/hl7v2-facility';
 
 /**
+ * The placer order numbers (ORC-2, OBR-2) an ordering facility gives its orders, one namespace per
+ * its HL7 v2 facility id (EI-2): the identifier by which an order (a ServiceRequest) and the
+ * results of it (the DiagnosticReport's PLAC identifier) find each other (src/lab/).
+ */
+export const placerOrderSystem = (facility: string) => `http://densaulyq.kz/fhir/sid/placer-order/${encodeURIComponent(facility)}`;
+
+/**
  * A person's number in another state's register, or a passport: what a citizen of another CIS
  * state shows at registration instead of an IIN (https://hl7.org/fhir/R4/patient.html#identifier).
  *

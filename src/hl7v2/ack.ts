@@ -13,6 +13,11 @@ export interface Acknowledgment {
   original?: Message;
   /** ERR segments: the errors (severity E), or notes to an accepted message (severity I or W). */
   errors?: readonly ErrorDetail[];
+  /**
+   * MSH-9 of the answer: `ACK^{trigger}^ACK` unless the message type defines its own
+   * application acknowledgment (ORL^O22^ORL_O22 to OML^O21, v2.5.1 section 4.4.6).
+   */
+  type?: readonly [code: string, trigger: string, structure: string];
   /** The ACK's own MSH-10; a fresh one when absent. */
   controlId?: string;
   now?: Date;
@@ -37,7 +42,7 @@ export function encodeAck(ack: Acknowledgment): Buffer {
     repetition(msh, 4),
     hl7Timestamp(ack.now ?? new Date()),
     '',
-    [['ACK'], [original?.triggerEvent ?? ''], ['ACK']],
+    ack.type ? ack.type.map((c) => [c]) : [['ACK'], [original?.triggerEvent ?? ''], ['ACK']],
     ack.controlId ?? newControlId(),
     original?.processingId || 'P',
     original?.version || '2.5.1',

@@ -1,3 +1,5 @@
+import type { Translated } from '../fhir/locale.js';
+
 /**
  * HL7 table 0357, message error condition codes (v2.5.1 chapter 2, ERR-3): the codes a receiver
  * reports in ERR so the sender's interface engineer knows what to mend.
@@ -56,6 +58,8 @@ export class Hl7Error extends Error {
     condition: ErrorCondition,
     diagnostic: string,
     location?: ErrorLocation,
+    /** ERR-8 for the sender's people, when the condition's general wording (src/hl7v2/ack-text.ts) would mislead. */
+    readonly text?: Translated,
   ) {
     super(diagnostic);
     this.detail = { condition, severity: 'E', diagnostic, ...(location ? { location } : {}) };

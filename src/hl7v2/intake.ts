@@ -10,7 +10,7 @@ import type { FieldEvidence } from '../store/duplicate-candidates.js';
 import type { Hl7v2Message } from '../store/hl7v2-messages.js';
 import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
-import { encodeAck } from './ack.js';
+import { type Acknowledgment, encodeAck } from './ack.js';
 import { ackLanguage, ackText } from './ack-text.js';
 import { ERROR_CODES, type ErrorCondition, type ErrorDetail, type ErrorLocation, Hl7Error } from './hl7-error.js';
 import { type Header, type Message, header } from './message.js';
@@ -36,6 +36,8 @@ export interface MessageRoute {
   versions: readonly string[];
   /** What the sender's system caller may do, acting for its Organization. */
   scopes: readonly ResourceScope[];
+  /** MSH-9 of the answer when the message type has an application acknowledgment of its own; ACK otherwise. */
+  acknowledgment?: readonly [code: string, trigger: string, structure: string];
   /**
    * Reads and maps the message as the sender's caller; an Hl7Error here rejects it (AE or AR)
    * before it is kept. Returns the step that writes it, run once it is kept: what that step cannot
@@ -51,6 +53,13 @@ export interface Sender {
   organization: string;
   facility: string;
   registry: Registry;
+  /**
+   * Runs again, each through its own route as its own sender, the messages of `messageType` from
+   * `organization` parked for review whose bytes contain `mentioning` (what this message may have
+   * resolved: the order a parked result waited for); those now written are settled `processed`.
+   * Returns how many were.
+   */
+  retryParked(parked: { messageType: string; organization: string; mentioning: string }): Promise<number>;
 }
 
 /**
@@ -73,10 +82,31 @@ export interface Registry {
  * its ERR, and is kept as `rejected` with the reason for review. An accepted message is written by
  * its route as the sender's own system caller, through the door; what cannot be written is parked
  * for review and answered AA with an informational ERR: accepted, kept, not yet in a record.
+ * The answer is an ACK, or the application acknowledgment its route names (ORL^O22 to OML^O21).
  * Faults of the platform (the database down) reject the promise: the listener drops the connection
  * and the sender sends again.
  */
 export function hl7v2MessageHandler(db: Database, routes: Readonly<Record<string, MessageRoute>>): MessageHandler {
+  const retryParked: Sender['retryParked'] = async ({ messageType, organization, mentioning }) => {
+    const intake = new Repository(db, hl7v2IntakeAccess());
+    let written = 0;
+    for (const kept of await intake.hl7v2Messages.parked({ messageType, organization, mentioning })) {
+      const message = parseMessage(kept.content);
+      let route: MessageRoute;
+      try {
+        route = routeOf(header(message), routes);
+        const write = await route.prepare(message, senderOf(db, header(message), organization, route, retryParked));
+        if (await write()) continue;
+      } catch (error) {
+        // It was accepted once; what its route refuses now stays parked as it was.
+        if (error instanceof Hl7Error) continue;
+        throw error;
+      }
+      await intake.hl7v2Messages.settle(kept.id, { status: 'processed', reason: null, ack: encodeAck({ code: 'AA', original: message, ...(route.acknowledgment ? { type: route.acknowledgment } : {}) }) });
+      written++;
+    }
+    return written;
+  };
   return async (bytes) => {
     const intake = new Repository(db, hl7v2IntakeAccess());
     let message: Message;
@@ -92,19 +122,17 @@ export function hl7v2MessageHandler(db: Database, routes: Readonly<Record<string
     if (earlier) return earlier;
     let organization: string;
     let write: () => Promise<Parked | undefined>;
+    const type = Object.hasOwn(routes, msh.messageCode) ? routes[msh.messageCode]?.acknowledgment : undefined;
+    const answered = type ? { type } : {};
     try {
       const route = routeOf(msh, routes);
       organization = await senderOrganization(intake, msh);
-      const caller = new Repository(
-        db,
-        accessPolicy({ role: 'system', subject: `mllp|${msh.sendingFacility}`, clientId: 'densaulyq-mllp', organization, scopes: route.scopes, purposeOfUse: 'TREAT' }),
-      );
-      write = await route.prepare(message, { caller, organization, facility: msh.sendingFacility, registry: registryOf(intake) });
+      write = await route.prepare(message, senderOf(db, msh, organization, route, retryParked));
     } catch (error) {
-      if (error instanceof Hl7Error) return reject(intake, bytes, message, error);
+      if (error instanceof Hl7Error) return reject(intake, bytes, message, error, answered);
       throw error;
     }
-    const accepted = encodeAck({ code: 'AA', original: message });
+    const accepted = encodeAck({ code: 'AA', original: message, ...answered });
     const kept = await intake.hl7v2Messages.keep({ ...keyOf(msh), organization, status: 'received', reason: null, content: Buffer.from(bytes), ack: accepted });
     if (!kept) return (await firstAck(intake, sender!, controlId!)) ?? accepted;
     const parked = await write();
@@ -119,10 +147,19 @@ export function hl7v2MessageHandler(db: Database, routes: Readonly<Record<string
       userMessage: parked.text[ackLanguage(message)],
       ...(parked.location ? { location: parked.location } : {}),
     };
-    const ack = encodeAck({ code: 'AA', original: message, errors: [note] });
+    const ack = encodeAck({ code: 'AA', original: message, errors: [note], ...answered });
     await intake.hl7v2Messages.settle(kept.id, { status: 'review', reason: parked.reason, ack });
     return ack;
   };
+}
+
+/** The system caller of the Organization that sent `msh`, through the door, with what its route may do. */
+function senderOf(db: Database, msh: Header, organization: string, route: MessageRoute, retryParked: Sender['retryParked']): Sender {
+  const caller = new Repository(
+    db,
+    accessPolicy({ role: 'system', subject: `mllp|${msh.sendingFacility}`, clientId: 'densaulyq-mllp', organization, scopes: route.scopes, purposeOfUse: 'TREAT' }),
+  );
+  return { caller, organization, facility: msh.sendingFacility, registry: registryOf(new Repository(db, hl7v2IntakeAccess())), retryParked };
 }
 
 /** How long a resend waits for the first copy to be written, to answer as it was answered. */
@@ -199,9 +236,10 @@ function keyOf(msh: Header): Pick<Hl7v2Message, 'sender' | 'controlId' | 'messag
 }
 
 /** The NAK the error earns, after the message is kept as rejected with its reason. */
-async function reject(intake: Repository, bytes: Buffer, original: Message | undefined, error: Hl7Error): Promise<Buffer> {
-  const detail = { ...error.detail, userMessage: ackText(error.detail.condition.code, ackLanguage(original)) };
-  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [detail] });
+async function reject(intake: Repository, bytes: Buffer, original: Message | undefined, error: Hl7Error, answered: Pick<Acknowledgment, 'type'> = {}): Promise<Buffer> {
+  const language = ackLanguage(original);
+  const detail = { ...error.detail, userMessage: error.text?.[language] ?? ackText(error.detail.condition.code, language) };
+  const ack = encodeAck({ code: error.acknowledgment, ...(original ? { original } : {}), errors: [detail], ...answered });
   const key = original ? keyOf(header(original)) : { sender: null, controlId: null, messageType: null };
   await intake.hl7v2Messages.keep({ ...key, organization: null, status: 'rejected', reason: error.message, content: Buffer.from(bytes), ack });
   return ack;

@@ -4,6 +4,9 @@ import { blockingCandidates } from '../identity/candidates.js';
 import { validateIin } from '../identity/iin.js';
 import { matchPatients } from '../identity/patient-match.js';
 import type { Repository } from '../store/repository.js';
+import type { Translated } from '../fhir/locale.js';
+import { ERROR_CODES, type ErrorLocation } from './hl7-error.js';
+import type { Parked } from './intake.js';
 import { type Message, component, field, part, repetition, segment } from './message.js';
 
 /** The patient a message's PID names, as its sender's caller may find them (HL7 v2.5.1 section 3.4.2). */
@@ -57,3 +60,16 @@ export function describedPatient(message: Message): Patient {
 /** PID-8, HL7 table 0001. */
 const SEX: Readonly<Record<string, Patient['gender']>> = { M: 'male', F: 'female', O: 'other', U: 'unknown', A: 'other', N: 'unknown' };
 
+
+const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
+
+/**
+ * Why a message is parked when PID names no patient its sender (`who`: "the laboratory") may
+ * record for: none with PID-3's IIN, or, with no valid IIN, none the demographics match with
+ * certainty; `text` says so to the sender's people (ERR-8).
+ */
+export function patientNotFound(iin: string | undefined, who: string, text: { noPatient: Translated; notIdentified: Translated }): Parked {
+  return iin
+    ? { condition: ERROR_CODES.unknownKey, reason: `No patient ${who} may record for has the IIN in PID-3`, text: text.noPatient, location: PID_3 }
+    : { condition: ERROR_CODES.unknownKey, reason: 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty', text: text.notIdentified, location: PID_3 };
+}

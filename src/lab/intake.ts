@@ -4,12 +4,13 @@ import { IIN_SYSTEM } from '../fhir/identifier-systems.js';
 import { isFhirError } from '../fhir/outcome.js';
 import type { Translated } from '../fhir/locale.js';
 import { assertValid } from '../fhir/validate.js';
-import { ERROR_CODES, type ErrorLocation } from '../hl7v2/hl7-error.js';
+import { ERROR_CODES } from '../hl7v2/hl7-error.js';
 import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
-import { patientByDemographics, patientIin, patientWithIin } from '../hl7v2/pid.js';
+import { patientByDemographics, patientIin, patientNotFound, patientWithIin } from '../hl7v2/pid.js';
 import type { Message } from '../hl7v2/message.js';
 import type { Repository } from '../store/repository.js';
 import { fileResults } from './file-results.js';
+import { patientOfOrders } from './orders.js';
 import { oruToBundle } from './oru-to-fhir.js';
 
 /**
@@ -22,17 +23,20 @@ export const LAB_RESULTS_ROUTE: MessageRoute = {
   triggers: ['R01'],
   // ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from.
   versions: ['2.5', '2.5.1'],
-  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to, record results and raise critical-result alerts.
+  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to and take the orders on, record results and raise critical-result alerts.
   scopes: resourceScopes(
-    parseScopes('system/Patient.rs system/ServiceRequest.rs system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c'),
+    parseScopes(
+      'system/Patient.rs system/ServiceRequest.rs system/Task.crus system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
+    ),
   ),
   async prepare(message: Message, { caller, organization }: Sender) {
     const iin = patientIin(message);
-    const patient = iin ? await patientWithIin(caller, iin) : await patientByDemographics(caller, message);
+    // A lab sees a patient once it takes on an order for them: first the order its results name.
+    const patient = iin ? ((await patientWithIin(caller, iin)) ?? (await patientOfOrders(caller, message, organization, iin))) : await patientByDemographics(caller, message);
     // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
     const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
     return async () => {
-      if (!patient) return iin ? { condition: ERROR_CODES.unknownKey, reason: NO_PATIENT, text: PARKED.noPatient, location: PID_3 } : { condition: ERROR_CODES.unknownKey, reason: NO_IIN, text: PARKED.notIdentified, location: PID_3 };
+      if (!patient) return patientNotFound(iin, 'the laboratory', PARKED);
       return filingProblem(caller, bundle, organization);
     };
   },
@@ -56,10 +60,6 @@ export const PARKED = {
     en: 'The results were accepted but not yet filed in the patient’s record: they are kept for review.',
   },
 } satisfies Record<string, Translated>;
-
-const NO_PATIENT = 'No patient the laboratory may record for has the IIN in PID-3';
-const NO_IIN = 'PID-3 holds no valid IIN, and the name, birth date and sex in PID match no patient with certainty';
-const PID_3: ErrorLocation = { segment: 'PID', sequence: 1, field: 3 };
 
 /**
  * Files the results, valid against R4 as any REST write must be; what the validator, the door or

@@ -14,7 +14,7 @@ import type {
   Resource,
   Specimen,
 } from '@medplum/fhirtypes';
-import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
+import { HL7V2_FACILITY_SYSTEM, placerOrderSystem } from '../fhir/identifier-systems.js';
 import { escapeToken } from '../fhir/search-request.js';
 import { UCUM_SYSTEM, canonicalQuantity } from '../fhir/ucum.js';
 import { ERROR_CODES, Hl7Error } from '../hl7v2/hl7-error.js';
@@ -162,21 +162,37 @@ function orderGroups(message: Message): OrderGroup[] {
 
 /** OBR-3, the filler order number: the lab's own id of the report, by which a correction finds it. */
 function fillerIdentifier(group: OrderGroup, organization: string): Identifier {
-  const ei = repetition(group.obr, 3);
+  const filler = orderNumber(repetition(group.obr, 3), organization);
+  if (filler) return filler;
+  throw new Hl7Error('AE', ERROR_CODES.requiredFieldMissing, 'OBR-3 (filler order number) is empty: a result needs the lab\'s own id', { segment: 'OBR', sequence: group.obrSequence, field: 3 });
+}
+
+/** A filler order number (EI, OBR-3 or ORC-3) as the lab's FILL identifier: in its OID when it names one, else the lab's own namespace. */
+export function orderNumber(ei: Repetition, organization: string): Identifier | undefined {
   const value = part(ei, 1);
-  if (!value) {
-    throw new Hl7Error('AE', ERROR_CODES.requiredFieldMissing, 'OBR-3 (filler order number) is empty: a result needs the lab\'s own id', {
-      segment: 'OBR',
-      sequence: group.obrSequence,
-      field: 3,
-    });
-  }
+  if (!value) return undefined;
   const oid = part(ei, 4) === 'ISO' && /^[0-2](\.\d+)+$/.test(part(ei, 3)) ? part(ei, 3) : undefined;
   return {
     use: 'official',
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'FILL' }] },
     system: oid ? `urn:oid:${oid}` : labOrderSystem(organization),
     value,
+  };
+}
+
+/**
+ * A placer order number (EI: number^namespace) as the PLAC identifier of an order and of its
+ * results alike: the namespace is the ordering facility, its assigner, who is told of a critical
+ * result, and the system the number is unique in; `facility` stands for a namespace not given.
+ */
+export function placerIdentifier(ei: Repetition, facility?: string): Identifier | undefined {
+  const [value, namespace] = [part(ei, 1), part(ei, 2) || facility];
+  if (!value) return undefined;
+  return {
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] },
+    ...(namespace ? { system: placerOrderSystem(namespace) } : {}),
+    value,
+    ...(namespace ? { assigner: { identifier: { system: HL7V2_FACILITY_SYSTEM, value: namespace } } } : {}),
   };
 }
 
@@ -189,12 +205,10 @@ function reportOf(group: OrderGroup, filler: Identifier, context: OruContext, re
   const effective = fhirDateTime(component(obr, 7));
   const issued = fhirInstant(component(obr, 22));
   const notes = noteText(group.notes);
-  const [placer, placerNamespace] = [part(repetition(obr, 2), 1), part(repetition(obr, 2), 2)];
-  // The namespace of the placer order number is the ordering facility: who is told of a critical result.
-  const assigner = placerNamespace ? { assigner: { identifier: { system: HL7V2_FACILITY_SYSTEM, value: placerNamespace } } } : {};
+  const placer = placerIdentifier(repetition(obr, 2));
   return {
     resourceType: 'DiagnosticReport',
-    identifier: [filler, ...(placer ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, value: placer, ...assigner }] : [])],
+    identifier: [filler, ...(placer ? [placer] : [])],
     status: REPORT_STATUS[component(obr, 25)] ?? 'unknown',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: section || 'LAB' }] }],
     code,
@@ -327,7 +341,7 @@ function unitOf(unit: Repetition): Omit<Quantity, 'value'> {
 }
 
 /** A CWE/CE (identifier^text^system^alternate identifier^alternate text^alternate system) as a CodeableConcept. */
-function codeableConcept(cwe: Repetition, organization: string): CodeableConcept | undefined {
+export function codeableConcept(cwe: Repetition, organization: string): CodeableConcept | undefined {
   const coding = (code: string, display: string, system: string): Coding[] => (code ? [{ system: codeSystem(system, organization), code, ...(display ? { display } : {}) }] : []);
   const codings = [...coding(part(cwe, 1), part(cwe, 2), part(cwe, 3)), ...coding(part(cwe, 4), part(cwe, 5), part(cwe, 6))];
   const text = part(cwe, 9) || part(cwe, 2) || part(cwe, 5);
@@ -370,7 +384,7 @@ function specimensOf(group: OrderGroup, filler: Identifier, context: OruContext)
 }
 
 /** NTE-3 (repeating) of each note as an Annotation. */
-function noteText(notes: Segment[]): Annotation[] | undefined {
+export function noteText(notes: Segment[]): Annotation[] | undefined {
   const annotations = notes.map((nte) => field(nte, 3).map((r) => part(r, 1)).join('\n')).filter((text) => text !== '').map((text) => ({ text }));
   return annotations.length > 0 ? annotations : undefined;
 }

@@ -91,6 +91,20 @@ export class Hl7v2Messages {
     await this.client.query(`UPDATE hl7v2_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
   }
 
+  /**
+   * The messages of `messageType` from `organization` parked for review whose bytes contain
+   * `mentioning`, oldest first: those another message (an order) may now resolve. A prefilter: the
+   * route that runs them again reads each.
+   */
+  async parked(query: { messageType: string; organization: string; mentioning: string }): Promise<StoredHl7v2Message[]> {
+    const rows = await this.client.query<Row>(
+      `SELECT ${COLUMNS} FROM hl7v2_message WHERE status = 'review' AND message_type = $1 AND organization = $2 AND position($3::bytea IN content) > 0
+       ORDER BY received_at, id LIMIT 100`,
+      [query.messageType, query.organization, Buffer.from(query.mentioning)],
+    );
+    return rows.map(fromRow);
+  }
+
   /** Messages in `statuses` (of `types`, MSH-9.1, when given), newest first: the review queue. */
   async list(statuses: readonly Hl7v2MessageStatus[], limit = 100, types?: readonly string[]): Promise<StoredHl7v2Message[]> {
     const rows = await this.client.query<Row>(
@@ -98,17 +112,21 @@ export class Hl7v2Messages {
        ORDER BY received_at DESC, id DESC LIMIT $2`,
       [statuses, limit, types ?? null],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      received: row.received,
-      sender: row.sender,
-      controlId: row.control_id,
-      messageType: row.message_type,
-      organization: row.organization,
-      status: row.status,
-      reason: row.reason,
-      content: Buffer.from(row.content),
-      ack: Buffer.from(row.ack),
-    }));
+    return rows.map(fromRow);
   }
+}
+
+function fromRow(row: Row): StoredHl7v2Message {
+  return {
+    id: row.id,
+    received: row.received,
+    sender: row.sender,
+    controlId: row.control_id,
+    messageType: row.message_type,
+    organization: row.organization,
+    status: row.status,
+    reason: row.reason,
+    content: Buffer.from(row.content),
+    ack: Buffer.from(row.ack),
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Bundle, Communication, ConceptMap, DiagnosticReport, Observation, Parameters } from '@medplum/fhirtypes';
-import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM, placerOrderSystem } from '../../src/fhir/identifier-systems.js';
 import { hl7v2IntakeAccess } from '../../src/access/door.js';
 import { labCodeSystem, labOrderSystem } from '../../src/lab/oru-to-fhir.js';
 import { Repository } from '../../src/store/repository.js';
@@ -130,6 +130,24 @@ for (const driver of testDrivers()) describe(`A laboratory files results over FH
     assert.equal((await server.fhir('POST', '$file-results', results('KDL-F-6', 4, 5), clinic)).status, 403);
     const none = await server.fhir('GET', `DiagnosticReport?identifier=${encodeURIComponent(`${labOrderSystem(LAB)}|KDL-F-2`)}`);
     assert.deepEqual(none.body.entry ?? [], []);
+  });
+
+  test('a report whose placer number (PLAC) names the lab\'s order is based on it, with its results, and the lab takes the order on, done with the final report', async () => {
+    await server.fhir('PUT', 'ServiceRequest/sr-placed', {
+      resourceType: 'ServiceRequest', id: 'sr-placed', status: 'active', intent: 'order', identifier: [{ system: placerOrderSystem('POLY_7'), value: 'ORD-F-9' }],
+      code: { coding: [{ system: LOINC, code: '24323-8' }] }, subject: { reference: 'Patient/aigul' }, requester: { reference: `Organization/${CLINIC}` }, performer: [{ reference: `Organization/${LAB}` }],
+    });
+    const bundle = results('KDL-F-9', 4.1, 5.2);
+    const report = bundle.entry![2]!.resource as DiagnosticReport;
+    delete report.basedOn;
+    report.identifier!.push({ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] }, system: placerOrderSystem('POLY_7'), value: 'ORD-F-9' });
+    const reply = await server.fhir('POST', '$file-results', bundle, lab);
+    assert.equal(reply.status, 200, reply.text);
+    const filed = await server.fhir('GET', `DiagnosticReport?identifier=${encodeURIComponent(`${labOrderSystem(LAB)}|KDL-F-9`)}`);
+    assert.deepEqual((filed.body.entry[0].resource as DiagnosticReport).basedOn, [{ reference: 'ServiceRequest/sr-placed' }]);
+    assert.equal((await server.fhir('GET', 'Observation?based-on=ServiceRequest/sr-placed')).body.entry.length, 2);
+    const tasks = await server.fhir('GET', 'Task?focus=ServiceRequest/sr-placed');
+    assert.deepEqual(tasks.body.entry.map((e: { resource: { owner?: { reference?: string }; status: string } }) => [e.resource.owner?.reference, e.resource.status]), [[`Organization/${LAB}`, 'completed']]);
   });
 
   test('$hl7v2-messages: the review queue for an administrator with clinical access, each message with why, as received, and its ACK', async () => {

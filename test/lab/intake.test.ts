@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Communication, DiagnosticReport, Endpoint, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
+import type { Communication, DiagnosticReport, Observation, Organization, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { hl7v2IntakeAccess, seedingAccess } from '../../src/access/door.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,7 +11,6 @@ import { HL7V2_FACILITY_SYSTEM, IIN_SYSTEM } from '../../src/fhir/identifier-sys
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import { labOrderSystem } from '../../src/lab/oru-to-fhir.js';
 import { parseStored } from '../../src/store/stored-json.js';
-import { MLLP_CONNECTION_TYPE } from '../../src/hl7v2/intake.js';
 import { component, header, repetition, segment } from '../../src/hl7v2/message.js';
 import { parseMessage } from '../../src/hl7v2/parse.js';
 import type { Hl7v2MessageStatus } from '../../src/store/hl7v2-messages.js';
@@ -19,30 +18,7 @@ import { Repository } from '../../src/store/repository.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { testDrivers } from '../support/database.js';
 import { mllpClient } from '../hl7v2/mllp-client.js';
-
-const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url));
-/** A fixture's text with MSH fields replaced: `{ 10: 'X1' }` sets MSH-10. */
-function withHeader(name: string, fields: Record<number, string>): Buffer {
-  const text = fixture(name).toString('utf8');
-  const [msh, ...rest] = text.split('\r');
-  const parts = msh!.split('|');
-  for (const [n, value] of Object.entries(fields)) parts[Number(n) - 1] = value;
-  return Buffer.from([parts.join('|'), ...rest].join('\r'));
-}
-
-/** A lab's Endpoint: MSH-4 `facility`, sending for Organization `organization`. */
-function endpoint(id: string, facility: string, organization: string, status: Endpoint['status'] = 'active'): Endpoint {
-  return {
-    resourceType: 'Endpoint',
-    id,
-    status,
-    identifier: [{ system: HL7V2_FACILITY_SYSTEM, value: facility }],
-    connectionType: MLLP_CONNECTION_TYPE,
-    managingOrganization: { reference: `Organization/${organization}` },
-    payloadType: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/endpoint-payload-type', code: 'any' }] }],
-    address: `mllp:${facility}`,
-  };
-}
+import { endpoint, fixture, withHeader } from './mllp-fixtures.js';
 
 for (const driver of testDrivers()) {
   describe(`laboratory intake over MLLP, against a started server (${driver.name})`, { skip: driver.skip }, () => {
