@@ -1,7 +1,7 @@
 import type { CodeableConcept, Encounter, EncounterParticipant, Identifier, Period } from '@medplum/fhirtypes';
 import { ERROR_CODES, Hl7Error } from '../hl7v2/hl7-error.js';
 import { type Message, type Repetition, type Segment, component, field, part, repetition, segment } from '../hl7v2/message.js';
-import { fhirDateTime } from '../lab/oru-to-fhir.js';
+import { fhirDateTime } from '../hl7v2/dates.js';
 
 /**
  * HL7 v2 ADT (v2.5.1 chapter 3, https://www.hl7.eu/HL7v2x/v251/std251/ch03.html) as FHIR R4, the

@@ -2,7 +2,8 @@ import type { Bundle, BundleEntry, Identifier, Patient, Reference, ServiceReques
 import { escapeToken } from '../fhir/search-request.js';
 import { ERROR_CODES, Hl7Error } from '../hl7v2/hl7-error.js';
 import { type Message, type Segment, component, header, repetition } from '../hl7v2/message.js';
-import { codeableConcept, fhirDateTime, noteText, orderNumber, placerIdentifier } from './oru-to-fhir.js';
+import { fhirDateTime } from '../hl7v2/dates.js';
+import { codeableConcept, noteText, orderNumber, placerIdentifier } from './oru-to-fhir.js';
 
 /**
  * A laboratory order, OML^O21 (v2.5, v2.5.1) or ORM^O01 (v2.3.1 to v2.5.1) from the ordering

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import type { Bundle, DiagnosticReport, Observation, Resource, Specimen } from '@medplum/fhirtypes';
 import { validateResource } from '../../src/fhir/validate.js';
 import { parseMessage } from '../../src/hl7v2/parse.js';
-import { fhirDateTime, labCodeSystem, labOrderSystem, oruToBundle } from '../../src/lab/oru-to-fhir.js';
+import { fhirDateTime } from '../../src/hl7v2/dates.js';
+import { labCodeSystem, labOrderSystem, oruToBundle } from '../../src/lab/oru-to-fhir.js';
 import { hl7Error } from '../hl7v2/hl7-error.js';
 
 const CONTEXT = { patient: { reference: 'Patient/p1' }, organization: 'kdl' };
