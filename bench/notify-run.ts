@@ -480,9 +480,11 @@ async function main(): Promise<void> {
     const notifyWrites = [...notify.warm.writes, ...notify.run.writes];
     await until('the notify phase’s notifications', () => deliveries(notifyWrites, followers, subscriber).missing === 0, DRAIN_MS);
 
-    // The outbox's counters: what was committed, whether or not its writer heard back.
+    // Each subscription's last event number in the outbox (events are kept): what was committed, whether or not its writer heard back.
     const outbox = () =>
-      admin(database.env.DATABASE_URL!, async (c) => new Map((await c.query<{ id: string; n: string }>('SELECT id, events_since_start::text AS n FROM subscription')).rows.map((r) => [r.id, Number(r.n)])));
+      admin(database.env.DATABASE_URL!, async (c) =>
+        new Map((await c.query<{ id: string; n: string }>('SELECT subscription AS id, max(number)::text AS n FROM subscription_event GROUP BY subscription')).rows.map((r) => [r.id, Number(r.n)])),
+      );
     const notifyGaps = gaps(followers, subscriber, await outbox());
 
     let killedAt = 0;

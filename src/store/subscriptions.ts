@@ -58,6 +58,22 @@ export const SUBSCRIPTION_MIGRATION = `
   );
 `;
 
+/**
+ * Each subscription's event counter in a row of its own, which writers lock and the delivery worker
+ * never writes: the worker's lease and settle updates of `subscription` no longer queue behind the
+ * writes in flight (nor they behind it). Dead letters get a small index: $status and every lease
+ * count them.
+ */
+export const SUBSCRIPTION_COUNTER_MIGRATION = `
+  CREATE TABLE subscription_counter (
+    subscription text PRIMARY KEY REFERENCES subscription (id) ON DELETE CASCADE,
+    events bigint NOT NULL DEFAULT 0
+  );
+  INSERT INTO subscription_counter (subscription, events) SELECT id, events_since_start FROM subscription;
+  ALTER TABLE subscription DROP COLUMN events_since_start;
+  CREATE INDEX subscription_event_dead ON subscription_event (subscription) WHERE state = 'dead';
+`;
+
 /** Announced on commit of a write that recorded events, or of a registration: delivery wakes at once rather than at its next poll. */
 export const SUBSCRIPTION_CHANNEL = 'densaulyq_subscription';
 
@@ -143,7 +159,7 @@ interface EventRow {
 const INSTANT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const STATE_COLUMNS = `s.id, s.topic, s.criteria, s.channel, s.endpoint, s.headers, s.signing_secret, s.payload, s.heartbeat_seconds, s.max_count, s.owner,
-  s.status, s.events_since_start::text AS events_since_start, s.failures, s.last_error, ${INSTANT('s.last_sent_at')} AS last_sent_at,
+  s.status, (SELECT c.events FROM subscription_counter c WHERE c.subscription = s.id)::text AS events_since_start, s.failures, s.last_error, ${INSTANT('s.last_sent_at')} AS last_sent_at,
   (SELECT count(*) FROM subscription_event d WHERE d.subscription = s.id AND d.state = 'dead')::text AS dead_letters`;
 
 const EVENT_COLUMNS = `number::text AS number, focus_type, focus_id, focus_version::text AS focus_version, ${INSTANT('occurred_at')} AS occurred, state, attempts, last_error`;
@@ -153,20 +169,23 @@ const LIVE = `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = 'Subscrip
 
 /**
  * Records, in the caller's transaction, an event for every live subscription a written version
- * matches, each numbered by its subscription's counter (the row lock orders concurrent writers).
+ * matches, each numbered by its subscription's counter: the counter's row lock, held to commit,
+ * numbers concurrent writers' events in commit order, so no number shows before a smaller one.
+ * True when it recorded any: the caller announces them once committed (announceSubscriptionEvents).
  */
 export async function recordSubscriptionEvents(
   client: SqlClient,
   versions: readonly { resourceType: string; id: string; versionId: string; index: IndexRows; compartment: string | null }[],
-): Promise<void> {
+): Promise<boolean> {
   const written = versions.filter((v) => TOPIC_RESOURCE_TYPES.has(v.resourceType));
-  if (written.length === 0) return;
+  if (written.length === 0) return false;
   const types = [...new Set(written.map((v) => v.resourceType))];
   const candidates = await client.query<{ id: string; criteria: string }>(
     `SELECT s.id, s.criteria FROM subscription s WHERE s.resource_types && $1::text[] AND s.status <> 'off' AND ${LIVE}`,
     [types],
+    { prepare: 'subscription-candidates' },
   );
-  if (candidates.length === 0) return;
+  if (candidates.length === 0) return false;
   const parsed = candidates.map((candidate) => ({ id: candidate.id, criteria: JSON.parse(candidate.criteria) as CriteriaAlternative[] }));
   const attachments = parsed.some((candidate) => needsAttachment(candidate.criteria)) ? await attachedTo(client, written) : new Map<string, string[]>();
   const events: { subscription: string; focus: (typeof written)[number] }[] = [];
@@ -176,34 +195,72 @@ export async function recordSubscriptionEvents(
       if (matchesCriteria(candidate.criteria, version.resourceType, version.index, attached)) events.push({ subscription: candidate.id, focus: version });
     }
   }
-  if (events.length === 0) return;
+  if (events.length === 0) return false;
+  // Each event's place among its subscription's events of this write; the counts are what each counter advances by.
   const counts = new Map<string, number>();
-  for (const event of events) counts.set(event.subscription, (counts.get(event.subscription) ?? 0) + 1);
-  // Counters locked in one order by every writer, so two writes touching the same subscriptions do not deadlock.
-  await client.query(`SELECT 1 FROM subscription WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [[...counts.keys()]]);
-  const advanced = await client.query<{ id: string; last: string }>(
-    `UPDATE subscription s SET events_since_start = s.events_since_start + c.n FROM unnest($1::text[], $2::int[]) AS c(id, n)
-     WHERE s.id = c.id RETURNING s.id, s.events_since_start::text AS last`,
-    [[...counts.keys()], [...counts.values()]],
-  );
-  const next = new Map(advanced.map((row) => [row.id, Number(row.last) - counts.get(row.id)! + 1]));
-  const numbered = events.map((event) => {
-    const number = next.get(event.subscription)!;
-    next.set(event.subscription, number + 1);
-    return { ...event, number };
+  const places = events.map((event) => {
+    const place = (counts.get(event.subscription) ?? 0) + 1;
+    counts.set(event.subscription, place);
+    return place;
   });
+  const ids = [...counts.keys()];
+  // One statement from the lock on: the lock is held until commit, so every round trip under it
+  // would hold up the next writer of the same subscription. Counters are locked in one order by
+  // every writer, so two writes touching the same subscriptions do not deadlock; the UPDATE then
+  // reads the counter as the previous holder committed it.
   await client.query(
-    `INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])`,
+    `WITH locked AS (SELECT subscription FROM subscription_counter WHERE subscription = ANY($1::text[]) ORDER BY subscription FOR UPDATE),
+       advanced AS (UPDATE subscription_counter c SET events = c.events + n.n FROM unnest($1::text[], $2::int[]) AS n(id, n), locked l
+         WHERE c.subscription = n.id AND l.subscription = n.id RETURNING c.subscription, c.events - n.n AS before),
+       recorded AS (INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
+         SELECT e.subscription, a.before + e.k, e.focus_type, e.focus_id, e.focus_version
+         FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS e(subscription, k, focus_type, focus_id, focus_version)
+         JOIN advanced a ON a.subscription = e.subscription RETURNING 1)
+     SELECT count(*) FROM recorded`,
     [
-      numbered.map((e) => e.subscription),
-      numbered.map((e) => e.number),
-      numbered.map((e) => e.focus.resourceType),
-      numbered.map((e) => e.focus.id),
-      numbered.map((e) => e.focus.versionId),
+      ids,
+      ids.map((id) => counts.get(id)!),
+      events.map((e) => e.subscription),
+      places,
+      events.map((e) => e.focus.resourceType),
+      events.map((e) => e.focus.id),
+      events.map((e) => e.focus.versionId),
     ],
+    { prepare: 'subscription-events-record' },
   );
-  await client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
+  return true;
+}
+
+/** Per database handle, whether an announcement is under way and whether another was asked for meanwhile. */
+const announcing = new WeakMap<SqlClient, { again: boolean }>();
+
+/**
+ * Wakes the delivery workers (they LISTEN on SUBSCRIPTION_CHANNEL) after the commit of a write
+ * that recorded events. Not in the write's transaction: a NOTIFY there takes PostgreSQL's one
+ * notify lock at commit and holds it through the WAL flush, so every such write's commit (and the
+ * counter locks held to it) would wait for the others'. One announcement at a time per handle;
+ * those asked for meanwhile make one more. A lost one costs a poll interval, not an event.
+ */
+export function announceSubscriptionEvents(db: SqlClient): void {
+  const under = announcing.get(db);
+  if (under) {
+    under.again = true;
+    return;
+  }
+  const state = { again: false };
+  announcing.set(db, state);
+  void (async () => {
+    try {
+      do {
+        state.again = false;
+        await db.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
+      } while (state.again);
+    } catch {
+      // The database went away (closing, or lost): the workers' poll finds the events.
+    } finally {
+      announcing.delete(db);
+    }
+  })();
 }
 
 /** The primary-care organizations (`Organization/x`) of the patients the versions are about, from the Patients' index. */
@@ -260,6 +317,7 @@ export class Subscriptions {
         r.status,
       ],
     );
+    await this.client.query(`INSERT INTO subscription_counter (subscription) VALUES ($1) ON CONFLICT DO NOTHING`, [r.id]);
     await this.client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
   }
 
