@@ -377,38 +377,45 @@ export class Subscriptions {
            AND (s.status = 'requested'
              OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription = s.id AND e.state = 'pending')
              OR (s.heartbeat_seconds IS NOT NULL AND s.status = 'active' AND coalesce(s.last_sent_at, s.created_at) + make_interval(secs => s.heartbeat_seconds) <= now()))
-         ORDER BY s.next_attempt_at LIMIT ${Math.trunc(options.limit)} FOR UPDATE SKIP LOCKED)
+         ORDER BY s.next_attempt_at LIMIT ${Math.trunc(options.limit)} FOR NO KEY UPDATE SKIP LOCKED)
        UPDATE subscription s SET lease_until = now() + make_interval(secs => $1) FROM due WHERE s.id = due.id
        RETURNING ${STATE_COLUMNS}, due.handshake, due.heartbeat`,
       [options.leaseSeconds, options.bound],
     );
-    const due: DueSubscription[] = [];
-    for (const row of rows) {
-      const pending = await this.client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = $1 AND e.state = 'pending' ORDER BY e.number LIMIT ${Math.trunc(row.max_count)}`,
-        [row.id],
-      );
-      due.push({ ...toState(row), handshake: row.handshake, heartbeat: row.heartbeat, pending: pending.map(toEvent) });
-    }
-    return due;
+    if (rows.length === 0) return [];
+    // Every leased subscription's first pending events (up to its max count) in one statement.
+    const pending = await this.client.query<EventRow & { subscription: string }>(
+      `SELECT l.id AS subscription, e.* FROM unnest($1::text[], $2::int[]) AS l(id, max_count)
+       CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = l.id AND e.state = 'pending' ORDER BY e.number LIMIT l.max_count) e`,
+      [rows.map((row) => row.id), rows.map((row) => Number(row.max_count))],
+    );
+    return rows.map((row) => ({
+      ...toState(row),
+      handshake: row.handshake,
+      heartbeat: row.heartbeat,
+      pending: pending.filter((event) => event.subscription === row.id).map(toEvent),
+    }));
   }
 
   /** The subscriber took a notification: its events are delivered, the subscription active, the lease ended. Returns the status it changed to, if it changed. */
   async delivered(id: string, numbers: readonly number[]): Promise<SubscriptionStatusCode | undefined> {
     this.requireDelivery();
-    if (numbers.length > 0) {
-      await this.client.query(`UPDATE subscription_event SET state = 'delivered', delivered_at = now() WHERE subscription = $1 AND number = ANY($2::bigint[]) AND state = 'pending'`, [
-        id,
-        numbers,
-      ]);
-    }
-    return this.settle(id, `status = CASE WHEN s.status = 'off' THEN s.status ELSE 'active' END, failures = 0, last_error = NULL, next_attempt_at = now(), last_sent_at = now()`, []);
+    return this.settle(
+      id,
+      `status = CASE WHEN s.status = 'off' THEN s.status ELSE 'active' END, failures = 0, last_error = NULL, next_attempt_at = now(), last_sent_at = now()`,
+      [numbers],
+      `WITH taken AS (UPDATE subscription_event SET state = 'delivered', delivered_at = now() WHERE subscription = $1 AND number = ANY($2::bigint[]) AND state = 'pending')`,
+    );
   }
 
-  /** Updates `id`'s row with `assignments` (parameters from $2) and ends its lease; returns its new status when it changed. */
-  private async settle(id: string, assignments: string, values: unknown[]): Promise<SubscriptionStatusCode | undefined> {
+  /**
+   * Updates `id`'s row with `assignments` (parameters from $2), after `before` (a WITH clause, in
+   * the same statement), and ends its lease; returns its new status when it changed. The row is
+   * locked FOR NO KEY UPDATE, which lets writers' events (their foreign key's share lock) in meanwhile.
+   */
+  private async settle(id: string, assignments: string, values: unknown[], before = ''): Promise<SubscriptionStatusCode | undefined> {
     const [row] = await this.client.query<{ before: SubscriptionStatusCode; after: SubscriptionStatusCode }>(
-      `UPDATE subscription s SET ${assignments}, lease_until = NULL FROM (SELECT status FROM subscription WHERE id = $1 FOR UPDATE) o
+      `${before} UPDATE subscription s SET ${assignments}, lease_until = NULL FROM (SELECT status FROM subscription WHERE id = $1 FOR NO KEY UPDATE) o
        WHERE s.id = $1 RETURNING o.status AS before, s.status AS after`,
       [id, ...values],
     );
