@@ -59,10 +59,13 @@ export const SUBSCRIPTION_MIGRATION = `
 `;
 
 /**
- * Each subscription's event counter in a row of its own, which writers lock and the delivery worker
- * never writes: the worker's lease and settle updates of `subscription` no longer queue behind the
- * writes in flight (nor they behind it). Dead letters get a small index: $status and every lease
- * count them.
+ * Each subscription's event counter in a row of its own, which the delivery worker never writes,
+ * advanced at COMMIT by a deferred trigger: a write inserts its events with placeholder numbers
+ * (negative, unique) and the trigger, run inside the commit, locks the counter, numbers the event
+ * and lets go when the commit ends. The lock orders concurrent writers' numbers as their commits
+ * are ordered (no number shows before a smaller one), and is held for the commit alone, not
+ * across the round trips of the rest of the write. Dead letters get a small index: $status and
+ * every lease count them.
  */
 export const SUBSCRIPTION_COUNTER_MIGRATION = `
   CREATE TABLE subscription_counter (
@@ -72,6 +75,17 @@ export const SUBSCRIPTION_COUNTER_MIGRATION = `
   INSERT INTO subscription_counter (subscription, events) SELECT id, events_since_start FROM subscription;
   ALTER TABLE subscription DROP COLUMN events_since_start;
   CREATE INDEX subscription_event_dead ON subscription_event (subscription) WHERE state = 'dead';
+  CREATE SEQUENCE subscription_event_placeholder;
+  CREATE FUNCTION densaulyq_number_subscription_event() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    numbered bigint;
+  BEGIN
+    UPDATE subscription_counter SET events = events + 1 WHERE subscription = NEW.subscription RETURNING events INTO numbered;
+    UPDATE subscription_event SET number = numbered WHERE subscription = NEW.subscription AND number = NEW.number;
+    RETURN NULL;
+  END $$;
+  CREATE CONSTRAINT TRIGGER subscription_event_numbered AFTER INSERT ON subscription_event
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION densaulyq_number_subscription_event();
 `;
 
 /** Announced on commit of a write that recorded events, or of a registration: delivery wakes at once rather than at its next poll. */
@@ -169,8 +183,7 @@ const LIVE = `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = 'Subscrip
 
 /**
  * Records, in the caller's transaction, an event for every live subscription a written version
- * matches, each numbered by its subscription's counter: the counter's row lock, held to commit,
- * numbers concurrent writers' events in commit order, so no number shows before a smaller one.
+ * matches, numbered at commit by its subscription's counter (SUBSCRIPTION_COUNTER_MIGRATION).
  * True when it recorded any: the caller announces them once committed (announceSubscriptionEvents).
  */
 export async function recordSubscriptionEvents(
@@ -196,36 +209,14 @@ export async function recordSubscriptionEvents(
     }
   }
   if (events.length === 0) return false;
-  // Each event's place among its subscription's events of this write; the counts are what each counter advances by.
-  const counts = new Map<string, number>();
-  const places = events.map((event) => {
-    const place = (counts.get(event.subscription) ?? 0) + 1;
-    counts.set(event.subscription, place);
-    return place;
-  });
-  const ids = [...counts.keys()];
-  // One statement from the lock on: the lock is held until commit, so every round trip under it
-  // would hold up the next writer of the same subscription. Counters are locked in one order by
-  // every writer, so two writes touching the same subscriptions do not deadlock; the UPDATE then
-  // reads the counter as the previous holder committed it.
+  // Inserted, hence numbered at commit, in subscription order: two writes touching the same
+  // subscriptions lock their counters in the same order and do not deadlock.
+  events.sort((a, b) => (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0));
   await client.query(
-    `WITH locked AS (SELECT subscription FROM subscription_counter WHERE subscription = ANY($1::text[]) ORDER BY subscription FOR UPDATE),
-       advanced AS (UPDATE subscription_counter c SET events = c.events + n.n FROM unnest($1::text[], $2::int[]) AS n(id, n), locked l
-         WHERE c.subscription = n.id AND l.subscription = n.id RETURNING c.subscription, c.events - n.n AS before),
-       recorded AS (INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
-         SELECT e.subscription, a.before + e.k, e.focus_type, e.focus_id, e.focus_version
-         FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[]) AS e(subscription, k, focus_type, focus_id, focus_version)
-         JOIN advanced a ON a.subscription = e.subscription RETURNING 1)
-     SELECT count(*) FROM recorded`,
-    [
-      ids,
-      ids.map((id) => counts.get(id)!),
-      events.map((e) => e.subscription),
-      places,
-      events.map((e) => e.focus.resourceType),
-      events.map((e) => e.focus.id),
-      events.map((e) => e.focus.versionId),
-    ],
+    `INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
+     SELECT e.subscription, -nextval('subscription_event_placeholder'), e.focus_type, e.focus_id, e.focus_version
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(subscription, focus_type, focus_id, focus_version, k) ORDER BY e.k`,
+    [events.map((e) => e.subscription), events.map((e) => e.focus.resourceType), events.map((e) => e.focus.id), events.map((e) => e.focus.versionId)],
     { prepare: 'subscription-events-record' },
   );
   return true;
