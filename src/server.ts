@@ -20,6 +20,9 @@ import { loadCustomSearchParameters, loadHeldProfiles } from './store/custom-sea
 import { openDatabase } from './store/open.js';
 import { Repository } from './store/repository.js';
 
+/** Connections of the delivery worker's pool: a round's statements for the subscriptions it serves at once. */
+const DELIVERY_POOL_SIZE = 4;
+
 export interface RunningServer {
   app: FastifyInstance;
   db: Database;
@@ -50,7 +53,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     adminSecret: config.adminSecret,
   });
   await ensurePublicClient(db, webAppClient(config.origin));
-  const subscriptionDelivery = new SubscriptionDelivery(db, config.publicBaseUrl ?? `${config.origin}/fhir`, config.subscriptionDelivery, (error) =>
+  // Delivery has connections of its own on PostgreSQL: in a burst of writes its few statements per
+  // round would otherwise wait behind every write queued for the pool, and notifications fall
+  // seconds behind the commits they announce.
+  const deliveryDb = config.databaseUrl ? await openDatabase({ databaseUrl: config.databaseUrl, auditKey, poolSize: DELIVERY_POOL_SIZE }) : db;
+  const subscriptionDelivery = new SubscriptionDelivery(deliveryDb, config.publicBaseUrl ?? `${config.origin}/fhir`, config.subscriptionDelivery, (error) =>
     logger.error({ err: { message: error.message } }, 'subscription delivery round failed'),
   );
   const app = await buildApp({
@@ -69,6 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const mllp = await startMllp(config, db, logger).catch(async (error: unknown) => {
     await app.close();
     await commands?.close();
+    if (deliveryDb !== db) await deliveryDb.close();
     await db.close();
     throw error;
   });
@@ -89,6 +97,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       stopping ??= (async () => {
         await Promise.all([app.close(), mllp.close()]);
         await subscriptionDelivery.stop();
+        if (deliveryDb !== db) await deliveryDb.close();
         await commands?.close();
         await anchors.stop();
         await db.close();

@@ -5,7 +5,7 @@ import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, wit
 import type { AuditKey } from './audit-key.js';
 import { ACCESS_CHANNEL } from './access-notifications.js';
 import { splitStatements } from './sql-statements.js';
-import { SUBSCRIPTION_MIGRATION } from './subscriptions.js';
+import { SUBSCRIPTION_COUNTER_MIGRATION, SUBSCRIPTION_MIGRATION } from './subscriptions.js';
 
 /**
  * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
@@ -453,6 +453,8 @@ const MIGRATIONS: readonly string[] = [
   ALTER INDEX lab_message_control RENAME TO hl7v2_message_control;
   ALTER INDEX lab_message_review RENAME TO hl7v2_message_review;
   `,
+  // Subscription event counters apart from the rows the delivery worker updates (src/store/subscriptions.ts).
+  SUBSCRIPTION_COUNTER_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -26,7 +26,7 @@ import {
 import { ExportJobs } from './bulk-jobs.js';
 import { Hl7v2Messages } from './hl7v2-messages.js';
 import { ShareLinks } from './share-links.js';
-import { Subscriptions, recordSubscriptionEvents } from './subscriptions.js';
+import { Subscriptions, announceSubscriptionEvents, recordSubscriptionEvents } from './subscriptions.js';
 import { parseStored } from './stored-json.js';
 import type { Database, SqlClient } from './driver.js';
 import { DuplicateWorkList } from './duplicate-candidates.js';
@@ -905,7 +905,9 @@ export class Repository {
     await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     await this.writeEntailed([{ evidence: `${version.resourceType}/${id}`, verdict }]);
-    if (subscribable) await recordSubscriptionEvents(this.client, [{ resourceType: version.resourceType, id, versionId: version.versionId, index: prepared.index, compartment: version.compartment }]);
+    if (subscribable && (await recordSubscriptionEvents(this.client, [{ resourceType: version.resourceType, id, versionId: version.versionId, index: prepared.index, compartment: version.compartment }]))) {
+      this.afterCommit(() => announceSubscriptionEvents(this.db));
+    }
     if (version.resourceType === 'SearchParameter') this.searchParametersChanged([{ before: current, after: version.full }]);
     if (version.resourceType === 'StructureDefinition') this.afterCommit(() => registerStructureDefinitions([version.full]));
     return toStoredVersion(version);
@@ -982,7 +984,9 @@ export class Repository {
     }
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     await this.writeEntailed(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
-    await recordSubscriptionEvents(this.client, versions.map((v) => ({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, index: v.prepared.index, compartment: v.compartment })));
+    if (await recordSubscriptionEvents(this.client, versions.map((v) => ({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, index: v.prepared.index, compartment: v.compartment })))) {
+      this.afterCommit(() => announceSubscriptionEvents(this.db));
+    }
     this.searchParametersChanged(versions.filter((v) => v.resourceType === 'SearchParameter').map((v) => ({ before: current.get(`SearchParameter/${v.id}`), after: v.full })));
     if (versions.some((v) => v.resourceType === 'StructureDefinition')) {
       const definitions = versions.filter((v) => v.resourceType === 'StructureDefinition').map((v) => v.full);

@@ -58,6 +58,36 @@ export const SUBSCRIPTION_MIGRATION = `
   );
 `;
 
+/**
+ * Each subscription's event counter in a row of its own, which the delivery worker never writes,
+ * advanced at COMMIT by a deferred trigger: a write inserts its events with placeholder numbers
+ * (negative, unique) and the trigger, run inside the commit, locks the counter, numbers the event
+ * and lets go when the commit ends. The lock orders concurrent writers' numbers as their commits
+ * are ordered (no number shows before a smaller one), and is held for the commit alone, not
+ * across the round trips of the rest of the write. Dead letters get a small index: $status and
+ * every lease count them.
+ */
+export const SUBSCRIPTION_COUNTER_MIGRATION = `
+  CREATE TABLE subscription_counter (
+    subscription text PRIMARY KEY REFERENCES subscription (id) ON DELETE CASCADE,
+    events bigint NOT NULL DEFAULT 0
+  );
+  INSERT INTO subscription_counter (subscription, events) SELECT id, events_since_start FROM subscription;
+  ALTER TABLE subscription DROP COLUMN events_since_start;
+  CREATE INDEX subscription_event_dead ON subscription_event (subscription) WHERE state = 'dead';
+  CREATE SEQUENCE subscription_event_placeholder;
+  CREATE FUNCTION densaulyq_number_subscription_event() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    numbered bigint;
+  BEGIN
+    UPDATE subscription_counter SET events = events + 1 WHERE subscription = NEW.subscription RETURNING events INTO numbered;
+    UPDATE subscription_event SET number = numbered WHERE subscription = NEW.subscription AND number = NEW.number;
+    RETURN NULL;
+  END $$;
+  CREATE CONSTRAINT TRIGGER subscription_event_numbered AFTER INSERT ON subscription_event
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION densaulyq_number_subscription_event();
+`;
+
 /** Announced on commit of a write that recorded events, or of a registration: delivery wakes at once rather than at its next poll. */
 export const SUBSCRIPTION_CHANNEL = 'densaulyq_subscription';
 
@@ -143,7 +173,7 @@ interface EventRow {
 const INSTANT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const STATE_COLUMNS = `s.id, s.topic, s.criteria, s.channel, s.endpoint, s.headers, s.signing_secret, s.payload, s.heartbeat_seconds, s.max_count, s.owner,
-  s.status, s.events_since_start::text AS events_since_start, s.failures, s.last_error, ${INSTANT('s.last_sent_at')} AS last_sent_at,
+  s.status, (SELECT c.events FROM subscription_counter c WHERE c.subscription = s.id)::text AS events_since_start, s.failures, s.last_error, ${INSTANT('s.last_sent_at')} AS last_sent_at,
   (SELECT count(*) FROM subscription_event d WHERE d.subscription = s.id AND d.state = 'dead')::text AS dead_letters`;
 
 const EVENT_COLUMNS = `number::text AS number, focus_type, focus_id, focus_version::text AS focus_version, ${INSTANT('occurred_at')} AS occurred, state, attempts, last_error`;
@@ -153,20 +183,22 @@ const LIVE = `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = 'Subscrip
 
 /**
  * Records, in the caller's transaction, an event for every live subscription a written version
- * matches, each numbered by its subscription's counter (the row lock orders concurrent writers).
+ * matches, numbered at commit by its subscription's counter (SUBSCRIPTION_COUNTER_MIGRATION).
+ * True when it recorded any: the caller announces them once committed (announceSubscriptionEvents).
  */
 export async function recordSubscriptionEvents(
   client: SqlClient,
   versions: readonly { resourceType: string; id: string; versionId: string; index: IndexRows; compartment: string | null }[],
-): Promise<void> {
+): Promise<boolean> {
   const written = versions.filter((v) => TOPIC_RESOURCE_TYPES.has(v.resourceType));
-  if (written.length === 0) return;
+  if (written.length === 0) return false;
   const types = [...new Set(written.map((v) => v.resourceType))];
   const candidates = await client.query<{ id: string; criteria: string }>(
     `SELECT s.id, s.criteria FROM subscription s WHERE s.resource_types && $1::text[] AND s.status <> 'off' AND ${LIVE}`,
     [types],
+    { prepare: 'subscription-candidates' },
   );
-  if (candidates.length === 0) return;
+  if (candidates.length === 0) return false;
   const parsed = candidates.map((candidate) => ({ id: candidate.id, criteria: JSON.parse(candidate.criteria) as CriteriaAlternative[] }));
   const attachments = parsed.some((candidate) => needsAttachment(candidate.criteria)) ? await attachedTo(client, written) : new Map<string, string[]>();
   const events: { subscription: string; focus: (typeof written)[number] }[] = [];
@@ -176,34 +208,50 @@ export async function recordSubscriptionEvents(
       if (matchesCriteria(candidate.criteria, version.resourceType, version.index, attached)) events.push({ subscription: candidate.id, focus: version });
     }
   }
-  if (events.length === 0) return;
-  const counts = new Map<string, number>();
-  for (const event of events) counts.set(event.subscription, (counts.get(event.subscription) ?? 0) + 1);
-  // Counters locked in one order by every writer, so two writes touching the same subscriptions do not deadlock.
-  await client.query(`SELECT 1 FROM subscription WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [[...counts.keys()]]);
-  const advanced = await client.query<{ id: string; last: string }>(
-    `UPDATE subscription s SET events_since_start = s.events_since_start + c.n FROM unnest($1::text[], $2::int[]) AS c(id, n)
-     WHERE s.id = c.id RETURNING s.id, s.events_since_start::text AS last`,
-    [[...counts.keys()], [...counts.values()]],
-  );
-  const next = new Map(advanced.map((row) => [row.id, Number(row.last) - counts.get(row.id)! + 1]));
-  const numbered = events.map((event) => {
-    const number = next.get(event.subscription)!;
-    next.set(event.subscription, number + 1);
-    return { ...event, number };
-  });
+  if (events.length === 0) return false;
+  // Inserted, hence numbered at commit, in subscription order: two writes touching the same
+  // subscriptions lock their counters in the same order and do not deadlock.
+  events.sort((a, b) => (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0));
   await client.query(
     `INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])`,
-    [
-      numbered.map((e) => e.subscription),
-      numbered.map((e) => e.number),
-      numbered.map((e) => e.focus.resourceType),
-      numbered.map((e) => e.focus.id),
-      numbered.map((e) => e.focus.versionId),
-    ],
+     SELECT e.subscription, -nextval('subscription_event_placeholder'), e.focus_type, e.focus_id, e.focus_version
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(subscription, focus_type, focus_id, focus_version, k) ORDER BY e.k`,
+    [events.map((e) => e.subscription), events.map((e) => e.focus.resourceType), events.map((e) => e.focus.id), events.map((e) => e.focus.versionId)],
+    { prepare: 'subscription-events-record' },
   );
-  await client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
+  return true;
+}
+
+/** Per database handle, whether an announcement is under way and whether another was asked for meanwhile. */
+const announcing = new WeakMap<SqlClient, { again: boolean }>();
+
+/**
+ * Wakes the delivery workers (they LISTEN on SUBSCRIPTION_CHANNEL) after the commit of a write
+ * that recorded events. Not in the write's transaction: a NOTIFY there takes PostgreSQL's one
+ * notify lock at commit and holds it through the WAL flush, so every such write's commit (and the
+ * counter locks held to it) would wait for the others'. One announcement at a time per handle;
+ * those asked for meanwhile make one more. A lost one costs a poll interval, not an event.
+ */
+export function announceSubscriptionEvents(db: SqlClient): void {
+  const under = announcing.get(db);
+  if (under) {
+    under.again = true;
+    return;
+  }
+  const state = { again: false };
+  announcing.set(db, state);
+  void (async () => {
+    try {
+      do {
+        state.again = false;
+        await db.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
+      } while (state.again);
+    } catch {
+      // The database went away (closing, or lost): the workers' poll finds the events.
+    } finally {
+      announcing.delete(db);
+    }
+  })();
 }
 
 /** The primary-care organizations (`Organization/x`) of the patients the versions are about, from the Patients' index. */
@@ -260,6 +308,7 @@ export class Subscriptions {
         r.status,
       ],
     );
+    await this.client.query(`INSERT INTO subscription_counter (subscription) VALUES ($1) ON CONFLICT DO NOTHING`, [r.id]);
     await this.client.query(`SELECT pg_notify($1, '')`, [SUBSCRIPTION_CHANNEL]);
   }
 
@@ -319,38 +368,45 @@ export class Subscriptions {
            AND (s.status = 'requested'
              OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription = s.id AND e.state = 'pending')
              OR (s.heartbeat_seconds IS NOT NULL AND s.status = 'active' AND coalesce(s.last_sent_at, s.created_at) + make_interval(secs => s.heartbeat_seconds) <= now()))
-         ORDER BY s.next_attempt_at LIMIT ${Math.trunc(options.limit)} FOR UPDATE SKIP LOCKED)
+         ORDER BY s.next_attempt_at LIMIT ${Math.trunc(options.limit)} FOR NO KEY UPDATE SKIP LOCKED)
        UPDATE subscription s SET lease_until = now() + make_interval(secs => $1) FROM due WHERE s.id = due.id
        RETURNING ${STATE_COLUMNS}, due.handshake, due.heartbeat`,
       [options.leaseSeconds, options.bound],
     );
-    const due: DueSubscription[] = [];
-    for (const row of rows) {
-      const pending = await this.client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = $1 AND e.state = 'pending' ORDER BY e.number LIMIT ${Math.trunc(row.max_count)}`,
-        [row.id],
-      );
-      due.push({ ...toState(row), handshake: row.handshake, heartbeat: row.heartbeat, pending: pending.map(toEvent) });
-    }
-    return due;
+    if (rows.length === 0) return [];
+    // Every leased subscription's first pending events (up to its max count) in one statement.
+    const pending = await this.client.query<EventRow & { subscription: string }>(
+      `SELECT l.id AS subscription, e.* FROM unnest($1::text[], $2::int[]) AS l(id, max_count)
+       CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = l.id AND e.state = 'pending' ORDER BY e.number LIMIT l.max_count) e`,
+      [rows.map((row) => row.id), rows.map((row) => Number(row.max_count))],
+    );
+    return rows.map((row) => ({
+      ...toState(row),
+      handshake: row.handshake,
+      heartbeat: row.heartbeat,
+      pending: pending.filter((event) => event.subscription === row.id).map(toEvent),
+    }));
   }
 
   /** The subscriber took a notification: its events are delivered, the subscription active, the lease ended. Returns the status it changed to, if it changed. */
   async delivered(id: string, numbers: readonly number[]): Promise<SubscriptionStatusCode | undefined> {
     this.requireDelivery();
-    if (numbers.length > 0) {
-      await this.client.query(`UPDATE subscription_event SET state = 'delivered', delivered_at = now() WHERE subscription = $1 AND number = ANY($2::bigint[]) AND state = 'pending'`, [
-        id,
-        numbers,
-      ]);
-    }
-    return this.settle(id, `status = CASE WHEN s.status = 'off' THEN s.status ELSE 'active' END, failures = 0, last_error = NULL, next_attempt_at = now(), last_sent_at = now()`, []);
+    return this.settle(
+      id,
+      `status = CASE WHEN s.status = 'off' THEN s.status ELSE 'active' END, failures = 0, last_error = NULL, next_attempt_at = now(), last_sent_at = now()`,
+      [numbers],
+      `WITH taken AS (UPDATE subscription_event SET state = 'delivered', delivered_at = now() WHERE subscription = $1 AND number = ANY($2::bigint[]) AND state = 'pending')`,
+    );
   }
 
-  /** Updates `id`'s row with `assignments` (parameters from $2) and ends its lease; returns its new status when it changed. */
-  private async settle(id: string, assignments: string, values: unknown[]): Promise<SubscriptionStatusCode | undefined> {
+  /**
+   * Updates `id`'s row with `assignments` (parameters from $2), after `before` (a WITH clause, in
+   * the same statement), and ends its lease; returns its new status when it changed. The row is
+   * locked FOR NO KEY UPDATE, which lets writers' events (their foreign key's share lock) in meanwhile.
+   */
+  private async settle(id: string, assignments: string, values: unknown[], before = ''): Promise<SubscriptionStatusCode | undefined> {
     const [row] = await this.client.query<{ before: SubscriptionStatusCode; after: SubscriptionStatusCode }>(
-      `UPDATE subscription s SET ${assignments}, lease_until = NULL FROM (SELECT status FROM subscription WHERE id = $1 FOR UPDATE) o
+      `${before} UPDATE subscription s SET ${assignments}, lease_until = NULL FROM (SELECT status FROM subscription WHERE id = $1 FOR NO KEY UPDATE) o
        WHERE s.id = $1 RETURNING o.status AS before, s.status AS after`,
       [id, ...values],
     );
