@@ -11,6 +11,7 @@ import { testDrivers } from '../support/database.js';
 import { storedAuditEvents } from '../support/audit-events.js';
 import { type FhirReply, type TestServer, startTestServer } from '../support/server.js';
 import { IIN, LOINC, ORG, PATIENT, type Tokens, bearer, buildWorld, denyOrganizationConsent, tokens } from '../access/world.js';
+import { until } from '../support/until.js';
 
 const DOCUMENT_IDS = 'http://densaulyq.test/document-id';
 const DISCHARGE_SUMMARY = { system: LOINC, code: '18842-5', display: 'Discharge summary' };
@@ -120,16 +121,6 @@ class Hook {
         .filter((p) => p.name === 'notification-event')
         .flatMap((p) => p.part.filter((x: any) => x.name === 'focus').map((x: any) => x.valueReference.reference as string)),
     );
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

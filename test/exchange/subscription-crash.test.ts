@@ -11,6 +11,7 @@ import type { Database } from '../../src/store/driver.js';
 import { openDatabase } from '../../src/store/open.js';
 import { freePort } from '../access/harness.js';
 import { type ProcessDatabase, testDrivers } from '../support/database.js';
+import { until } from '../support/until.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
@@ -76,16 +77,6 @@ describe('Subscription events survive kill -9 of the server (postgres)', { skip:
     hook = undefined;
     server.closeAllConnections();
     await new Promise((done) => server.close(done));
-  }
-
-  async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const value = probe();
-      if (value !== undefined) return value;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((done) => setTimeout(done, 50));
-    }
   }
 
   const fhir = async (method: string, path: string, body: unknown, token: string) => {
@@ -156,7 +147,7 @@ describe('Subscription events survive kill -9 of the server (postgres)', { skip:
       system,
     );
     assert.equal(subscription.status, 201, JSON.stringify(subscription.body));
-    await until('handshake', () => received.find((r) => r.type === 'handshake'));
+    await until('handshake', () => received.find((r) => r.type === 'handshake'), 30_000);
     await hookDown();
 
     const document = (i: number) => ({ resourceType: 'DocumentReference', status: 'current', subject: { reference: 'Patient/crash-p' }, content: [{ attachment: { title: `Letter ${i}` } }] });
@@ -167,7 +158,7 @@ describe('Subscription events survive kill -9 of the server (postgres)', { skip:
     const numbers = await until('every event', () => {
       const seen = new Set(received.filter((r) => r.type === 'event-notification').map((r) => r.number));
       return seen.size >= 5 ? [...seen].sort((a, b) => a - b) : undefined;
-    });
+    }, 30_000);
     assert.deepEqual(numbers, [1, 2, 3, 4, 5]);
   });
 });

@@ -18,6 +18,7 @@ import { freePort } from '../access/harness.js';
 import { type TestDriver, testDrivers } from '../support/database.js';
 import { storedAuditEvents } from '../support/audit-events.js';
 import { type FhirReply, NO_RATE_LIMITS, TEST_AUDIENCE, TEST_ISSUER, type TokenClaims } from '../support/server.js';
+import { until } from '../support/until.js';
 
 const IG = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 const TOPIC = 'http://densaulyq.kz/fhir/SubscriptionTopic';
@@ -137,16 +138,6 @@ function statusOf(bundle: Received['bundle']): { subscription: string; type: str
         focus: p.part.find((x: any) => x.name === 'focus')?.valueReference.reference,
       })),
   };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function subscription(topic: string, filters: string[], channel: object): object {
