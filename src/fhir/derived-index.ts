@@ -7,7 +7,7 @@ import {
   parseFhirPath,
 } from '@medplum/core';
 import type { Identifier, Reference, Resource, SearchParameter } from '@medplum/fhirtypes';
-import { type IndexRows, searchParameters, valueRows } from './search-parameters.js';
+import { type IndexRows, TEXT_SYSTEM, searchParameters, valueRows } from './search-parameters.js';
 import { compileSearchPath } from './search-path.js';
 import { UCUM_SYSTEM, canonicalQuantity } from './ucum.js';
 
@@ -198,8 +198,10 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
   for (const element of definition.elements(resource, resource)) {
     const keyValues = definition.components[definition.keyIndex].values(element, resource);
     const keys: string[] = [];
-    for (const token of convertToSearchableTokens(keyValues)) {
-      if (!token.value) continue;
+    // A composite's token matches codes (https://hl7.org/fhir/R4/search.html#composite): a
+    // display or text is no key, and keyed rows by it would make `$Glucose` match as a code.
+    for (const token of convertToSearchableTokens(keyValues, { textSearchSystem: TEXT_SYSTEM })) {
+      if (!token.value || token.system === TEXT_SYSTEM) continue;
       rows.token.push([code, token.system ?? null, token.value, null]);
       keys.push(...compositeKeys(token.system, token.value));
     }

@@ -24,7 +24,7 @@ import { compileSearchPath } from './search-path.js';
 
 /** Search parameters answered from the resource table itself rather than from index rows. */
 const COLUMN_PARAMETERS = new Set(['_id', '_lastUpdated']);
-const TEXT_SYSTEM = '\u0000text';
+export const TEXT_SYSTEM = '\u0000text';
 
 let loaded = false;
 

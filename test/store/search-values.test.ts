@@ -414,7 +414,7 @@ for (const driver of testDrivers()) describe(`search values (${driver.name})`, {
       ids = {
         high: await create(pressure(150, 95)),
         normal: await create(pressure(118, 76)),
-        glucose: await create({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2345-7' }] }, valueQuantity: { value: 6.3, system: UCUM, code: 'mmol/L' } }),
+        glucose: await create({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2345-7', display: 'Glucose' }], text: 'Glucose in serum' }, valueQuantity: { value: 6.3, system: UCUM, code: 'mmol/L' } }),
       };
     });
     test('code-value-quantity (the spec example)', async () => {
@@ -422,6 +422,11 @@ for (const driver of testDrivers()) describe(`search values (${driver.name})`, {
       assert.deepEqual(await found('Observation', `code-value-quantity=${LOINC}|2345-7$lt5`, ids), []);
       assert.deepEqual(await found('Observation', `code-value-quantity=2345-7$gt5|${UCUM}|mmol/L`, ids), ['glucose']);
       assert.deepEqual(await found('Observation', `code-value-quantity=2345-7$gt5000|${UCUM}|umol/L`, ids), ['glucose']);
+    });
+    test('a composite keys by codes: the display or text of a concept is not a code', async () => {
+      assert.deepEqual(await found('Observation', `code-value-quantity=Glucose$gt5`, ids), []);
+      assert.deepEqual(await found('Observation', `combo-code-value-quantity=Glucose in serum$gt5`, ids), []);
+      assert.deepEqual(await found('Observation', `code-value-quantity=|Glucose$gt5`, ids), []);
     });
     test('component-code-value-quantity holds on the same component', async () => {
       assert.deepEqual(await found('Observation', `component-code-value-quantity=${LOINC}|8480-6$gt140`, ids), ['high']);
