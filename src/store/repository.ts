@@ -37,7 +37,7 @@ import { type PreparedResource, derivedIndex, prepareResource, sameContent, vers
 import { includeCondition } from './search-include.js';
 import { narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
-import { SqlParams, filterConditions, indexOnlyMatches } from './search-sql.js';
+import { SqlParams, filterConditions, indexOnlyMatches, isLookup } from './search-sql.js';
 
 /** One version of a resource as stored. */
 export interface StoredResource {
@@ -560,8 +560,11 @@ export class Repository {
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
     const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)}${this.basisColumn('r', params)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
     // Not prepared: after five runs PostgreSQL may switch a prepared statement to a generic plan,
-    // and for searches (ANY over arrays, token joins) that plan was many times slower.
-    const rows = await this.client.query<StoredRow & Audited & Record<string, string | null>>(pageSql, params.values);
+    // and for searches (ANY over arrays, token joins) that plan was many times slower. Lookups by
+    // identifier are the exception: their plan is the same for any value, and planning the door's
+    // filter anew cost more than the lookup.
+    const prepare = isLookup(request) ? { prepare: statementName('lookup', pageSql) } : undefined;
+    const rows = await this.client.query<StoredRow & Audited & Record<string, string | null>>(pageSql, params.values, prepare);
     const page = rows.slice(0, request.count);
     const entries = page.map(toStored);
     const last = page[page.length - 1];

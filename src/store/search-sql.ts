@@ -108,6 +108,14 @@ function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlPar
 }
 
 /**
+ * A search that only looks resources up by identifier (and `_id`): its plan does not depend on the
+ * values (index rows first, then the resources by key), so it may be prepared and its plan reused.
+ */
+export function isLookup(request: SearchRequest): boolean {
+  return !request.types && !request.compartments && request.filters.length > 0 && request.filters.every((f) => f.kind === 'value' && (namesFew(f) || (f.code === '_id' && !f.modifier)));
+}
+
+/**
  * An identifier with a value names one resource or a few, so its index rows are read first, once,
  * and the resources fetched by key. As a semi-join the planner may instead walk every resource of
  * the type: one table holds every type, so a type that grew since the last ANALYZE looks empty to
