@@ -120,6 +120,7 @@ export class SubscriptionDelivery {
     // A lease outlasts a POST's timeout, so a slow subscriber is not sent the same events by two workers at once;
     // after a crash, another process takes the subscription over once it ends.
     const leaseSeconds = 2 * Math.ceil(this.settings.timeoutMs / 1000) + 5;
+    await this.repository().transaction((repo) => repo.subscriptions.numberFresh());
     const due = await this.repository().subscriptions.leaseDue({ limit: BATCH, leaseSeconds, bound: [...this.sockets.keys()] });
     await Promise.all(due.map((subscription) => this.serve(subscription).catch((error: unknown) => this.report(error))));
     return due.length > 0;
