@@ -1,0 +1,169 @@
+import { ImagingError } from './imaging-error.js';
+import { frameBytes } from './frames.js';
+import type { Image } from './image.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './part10.js';
+import { decodeRle } from './rle.js';
+
+export type Samples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+/** A frame's stored values (bits above Bits Stored dropped, signed values sign-extended). */
+export interface DecodedFrame {
+  samples: Samples;
+  /** Planes one after another (Planar Configuration 1) rather than pixel by pixel. */
+  planar: boolean;
+  /** The photometric interpretation of the decoded samples (a JPEG decoder gives RGB for YBR). */
+  photometricInterpretation: string;
+}
+
+/** Transfer syntaxes (PS3.5 A, PS3.6 A) and their decoders. */
+export const TRANSFER_SYNTAXES = {
+  implicitLittleEndian: IMPLICIT_VR_LITTLE_ENDIAN,
+  explicitLittleEndian: EXPLICIT_VR_LITTLE_ENDIAN,
+  deflatedLittleEndian: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  explicitBigEndian: EXPLICIT_VR_BIG_ENDIAN,
+  jpegBaseline: '1.2.840.10008.1.2.4.50',
+  jpegLossless: '1.2.840.10008.1.2.4.57',
+  jpegLosslessSv1: '1.2.840.10008.1.2.4.70',
+  jpegLsLossless: '1.2.840.10008.1.2.4.80',
+  jpegLsNearLossless: '1.2.840.10008.1.2.4.81',
+  jpeg2000Lossless: '1.2.840.10008.1.2.4.90',
+  jpeg2000: '1.2.840.10008.1.2.4.91',
+  rleLossless: '1.2.840.10008.1.2.5',
+} as const;
+
+const T = TRANSFER_SYNTAXES;
+const NATIVE = new Set<string>([T.implicitLittleEndian, T.explicitLittleEndian, T.deflatedLittleEndian, T.explicitBigEndian]);
+
+/** Whether frames of this syntax can be decoded (and so rendered) here. */
+export function canDecode(transferSyntaxUid: string): boolean {
+  return Object.values(TRANSFER_SYNTAXES).includes(transferSyntaxUid as never);
+}
+
+/** Loads a codec's WASM module on first use, once per process. */
+function lazy<M>(load: () => Promise<M>): () => Promise<M> {
+  let loading: Promise<M> | undefined;
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
+
+const charls = lazy(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default());
+const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default());
+const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default());
+const jpegLossless = lazy(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
+
+export async function decodeFrame(image: Image, frame: number): Promise<DecodedFrame> {
+  const bytes = frameBytes(image, frame);
+  const syntax = image.transferSyntaxUid;
+  const bytesPerSample = image.bitsAllocated / 8;
+  const pixels = image.rows * image.columns;
+  const stored = (raw: Buffer, planar: boolean, photometricInterpretation = image.photometricInterpretation): DecodedFrame => ({
+    samples: storedValues(image, raw, photometricInterpretation),
+    planar,
+    photometricInterpretation,
+  });
+  if (NATIVE.has(syntax)) {
+    const raw = syntax === T.explicitBigEndian && bytesPerSample > 1 ? swapped(bytes, bytesPerSample) : bytes;
+    return stored(raw, image.samplesPerPixel > 1 && image.planarConfiguration === 1);
+  }
+  if (syntax === T.rleLossless) return stored(decodeRle(bytes, pixels, image.samplesPerPixel, bytesPerSample), false);
+  if (syntax === T.jpegBaseline) {
+    if (image.bitsAllocated !== 8) throw new ImagingError('invalid-dicom', 'JPEG baseline with more than 8 bits');
+    const { JPEGDecoder } = await libjpegTurbo();
+    // libjpeg-turbo converts YCbCr to RGB while decoding (PS3.5 8.2.1: the photometric is then RGB).
+    return stored(wasmDecode(new JPEGDecoder(), bytes, image), false, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
+  }
+  if (syntax === T.jpegLossless || syntax === T.jpegLosslessSv1) {
+    const Decoder = await jpegLossless();
+    const decoded = callCodec(() => new Decoder().decode(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length, bytesPerSample));
+    return stored(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength), false);
+  }
+  if (syntax === T.jpegLsLossless || syntax === T.jpegLsNearLossless) {
+    const { JpegLSDecoder } = await charls();
+    const decoder = new JpegLSDecoder();
+    let interleave = 0;
+    const raw = wasmDecode(decoder, bytes, image, () => (interleave = decoder.getInterleaveMode()));
+    return stored(raw, image.samplesPerPixel > 1 && interleave === 0);
+  }
+  if (syntax === T.jpeg2000Lossless || syntax === T.jpeg2000) {
+    const { J2KDecoder } = await openjpeg();
+    // OpenJPEG undoes the codestream's multi-component transform (YBR_RCT / YBR_ICT): RGB out.
+    const colour = image.samplesPerPixel === 3 && image.photometricInterpretation.startsWith('YBR_') ? 'RGB' : image.photometricInterpretation;
+    return stored(wasmDecode(new J2KDecoder(), bytes, image), false, colour);
+  }
+  throw new ImagingError('unsupported-transfer-syntax', syntax);
+}
+
+/** Runs a Cornerstone WASM decoder and copies its output out of WASM memory before freeing it. */
+function wasmDecode(decoder: WasmDecoder, bytes: Buffer, image: Image, inspect?: () => void): Buffer {
+  try {
+    decoder.getEncodedBuffer(bytes.length).set(bytes);
+    callCodec(() => decoder.decode());
+    const info = decoder.getFrameInfo();
+    if (info.width !== image.columns || info.height !== image.rows || info.componentCount !== image.samplesPerPixel)
+      throw new ImagingError('invalid-dicom', 'the codestream does not match the image pixel module');
+    inspect?.();
+    return Buffer.from(decoder.getDecodedBuffer());
+  } finally {
+    decoder.delete();
+  }
+}
+
+/** A codec's failure on a corrupt codestream is the file's fault, not the server's. */
+function callCodec<R>(run: () => R): R {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof ImagingError) throw error;
+    throw new ImagingError('invalid-dicom', 'the compressed frame cannot be decoded');
+  }
+}
+
+function swapped(bytes: Buffer, bytesPerSample: number): Buffer {
+  const copy = Buffer.from(bytes);
+  if (bytesPerSample === 2) copy.swap16();
+  else if (bytesPerSample === 4) copy.swap32();
+  return copy;
+}
+
+/**
+ * Typed views of little-endian samples, masked to Bits Stored and sign-extended when Pixel
+ * Representation is 1 (PS3.5 8.1.1, PS3.3 C.7.6.3.1). High Bit is taken as Bits Stored − 1, the
+ * only value the current standard allows.
+ */
+function storedValues(image: Image, raw: Buffer, photometricInterpretation: string): Samples {
+  // Uncompressed YBR_FULL_422 holds Y1 Y2 Cb Cr for each pair of pixels (PS3.3 C.7.6.3.1.2).
+  const count = image.rows * image.columns * (photometricInterpretation === 'YBR_FULL_422' ? 2 : image.samplesPerPixel);
+  const bytes = image.bitsAllocated / 8;
+  if (raw.length < count * bytes) throw new ImagingError('invalid-dicom', 'the decoded frame is shorter than the image');
+  const aligned = raw.byteOffset % bytes === 0 ? raw : Buffer.from(raw);
+  const signed = image.pixelRepresentation === 1;
+  const view: Samples =
+    bytes === 1
+      ? signed ? new Int8Array(aligned.buffer, aligned.byteOffset, count) : new Uint8Array(aligned.buffer, aligned.byteOffset, count)
+      : bytes === 2
+        ? signed ? new Int16Array(aligned.buffer, aligned.byteOffset, count) : new Uint16Array(aligned.buffer, aligned.byteOffset, count)
+        : signed ? new Int32Array(aligned.buffer, aligned.byteOffset, count) : new Uint32Array(aligned.buffer, aligned.byteOffset, count);
+  const bits = image.bitsStored;
+  if (bits >= image.bitsAllocated) return view;
+  if (!signed) {
+    const mask = 2 ** bits - 1;
+    let clean = true;
+    for (let i = 0; i < view.length && clean; i++) clean = view[i]! <= mask;
+    // Most writers leave the bits above Bits Stored zero: then the (file's) view serves as it is.
+    if (clean) return view;
+  }
+  const out = view.slice();
+  if (signed) {
+    const shift = 32 - bits;
+    for (let i = 0; i < out.length; i++) out[i] = (out[i]! << shift) >> shift;
+  } else {
+    const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! & mask;
+  }
+  return out;
+}
