@@ -9,6 +9,12 @@ interface CodecFrameInfo {
   isSigned?: boolean;
 }
 
+/** Where an Emscripten module writes its stdout and stderr (OpenJPEG logs every header it reads). */
+interface EmscriptenOptions {
+  print?: (text: string) => void;
+  printErr?: (text: string) => void;
+}
+
 /** An Emscripten/embind decoder: the caller fills the encoded buffer, decodes, copies the result out, deletes. */
 interface WasmDecoder {
   getEncodedBuffer(length: number): Uint8Array;
@@ -23,17 +29,17 @@ declare module '@cornerstonejs/codec-charls/decodewasmjs' {
     /** 0: planes one after another; 1 (line) and 2 (sample): interleaved output. */
     getInterleaveMode(): number;
   }
-  const factory: () => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
+  const factory: (module?: EmscriptenOptions) => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
   export default factory;
 }
 
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: () => Promise<{ J2KDecoder: new () => WasmDecoder }>;
+  const factory: (module?: EmscriptenOptions) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 
 declare module '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs' {
-  const factory: () => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
+  const factory: (module?: EmscriptenOptions) => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 

@@ -51,9 +51,11 @@ function lazy<M>(load: () => Promise<M>): () => Promise<M> {
   };
 }
 
-const charls = lazy(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default());
-const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default());
-const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default());
+/** The codecs' own logging goes nowhere: a decoding failure is reported as an ImagingError. */
+const QUIET = { print: () => {}, printErr: () => {} };
+const charls = lazy(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(QUIET));
+const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(QUIET));
+const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(QUIET));
 const jpegLossless = lazy(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
 
 export async function decodeFrame(image: Image, frame: number): Promise<DecodedFrame> {

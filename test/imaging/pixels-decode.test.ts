@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decodeFrame, type Samples } from '../../src/imaging/pixels/decode.js';
+import { readImage } from '../../src/imaging/pixels/image.js';
+import { extractFrame, ImagingError } from '../../src/imaging/pixels/index.js';
+import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
+import { encode, referenceFrames, relayout, SYNTAXES, type Layout, type Syntax } from '../support/dicom-syntaxes.js';
+
+/** The stored samples of every frame, interleaved, as little-endian bytes: what dcmtk writes uncompressed. */
+async function decodedFrames(part10: Buffer): Promise<Buffer[]> {
+  const image = readImage(part10);
+  const frames: Buffer[] = [];
+  for (let f = 1; f <= image.numberOfFrames; f++) {
+    const { samples, planar } = await decodeFrame(image, f);
+    frames.push(asBytes(planar ? interleave(samples, image.samplesPerPixel) : samples, image.bitsAllocated / 8));
+  }
+  return frames;
+}
+
+function interleave(samples: Samples, perPixel: number): Samples {
+  const out = samples.slice();
+  const pixels = samples.length / perPixel;
+  for (let p = 0; p < pixels; p++) for (let s = 0; s < perPixel; s++) out[p * perPixel + s] = samples[s * pixels + p]!;
+  return out;
+}
+
+function asBytes(samples: Samples, bytes: number): Buffer {
+  const out = Buffer.alloc(samples.length * bytes);
+  samples.forEach((v, i) => (bytes === 1 ? out.writeUInt8(v & 0xff, i) : out.writeUInt16LE(v & 0xffff, 2 * i)));
+  return out;
+}
+
+/** The largest and the mean difference between two frames' (unsigned) samples. */
+function differences(a: Buffer, b: Buffer, bytes: number): { max: number; mean: number } {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < a.length; i += bytes) {
+    const read = (x: Buffer) => (bytes === 1 ? x[i]! : x.readUInt16LE(i));
+    const d = Math.abs(read(a) - read(b));
+    max = Math.max(max, d);
+    sum += d;
+  }
+  return { max, mean: sum / (a.length / bytes) };
+}
+
+const originalFrames = (part10: Buffer) => Array.from({ length: readImage(part10).numberOfFrames }, (_, i) => Buffer.from(extractFrame(part10, i + 1).bytes));
+
+/** CT-like: 12 bits stored in 16, three frames of a non-square image, values across the range. */
+const ct: InstanceOptions = { rows: 48, columns: 64, frames: 3, pixel: (f, r, c) => (f * 701 + r * 67 + c * 29 + ((r * c) % 13) * 11) % 4096 };
+/** Signed 16-bit, negative and positive (PixelRepresentation 1, BitsStored 16). */
+const signed: InstanceOptions = {
+  rows: 32,
+  columns: 40,
+  frames: 2,
+  pixel: (f, r, c) => -1024 + ((f * 97 + r * 53 + c * 41) % 3000),
+  attributes: { PixelRepresentation: 1, BitsStored: 16, HighBit: 15, WindowCenter: 40, WindowWidth: 400, RescaleIntercept: 0, RescaleSlope: 1 },
+};
+/** 8-bit RGB, two frames. */
+const rgb: InstanceOptions = { rows: 24, columns: 30, frames: 2, bitsAllocated: 8, samplesPerPixel: 3, pixel: (f, r, c, s) => (f * 40 + r * 7 + c * 5 + s * 80) % 256 };
+/** 8-bit grey, the only depth JPEG baseline holds. */
+const grey8: InstanceOptions = { rows: 40, columns: 40, frames: 2, bitsAllocated: 8, pixel: (f, r, c) => Math.round(128 + 100 * Math.sin((r + f * 5) / 6) * Math.cos(c / 7)) };
+
+const LOSSLESS: Syntax[] = ['implicit-little-endian', 'deflated-little-endian', 'explicit-big-endian', 'rle', 'jpeg-lossless', 'jpeg-lossless-sv1', 'jpeg-ls', 'jpeg2000-lossless'];
+const CASES: [string, InstanceOptions][] = [
+  ['12-bit multi-frame CT', ct],
+  ['signed 16-bit', signed],
+  ['8-bit RGB', rgb],
+];
+
+describe('lossless transfer syntaxes decode to exactly the stored samples', () => {
+  for (const syntax of LOSSLESS)
+    for (const [name, options] of CASES)
+      test(`${syntax}: ${name}`, async () => {
+        const original = dicomInstance(options);
+        const compressed = encode(original, syntax);
+        assert.equal(readImage(compressed).transferSyntaxUid, SYNTAXES[syntax]);
+        const decoded = await decodedFrames(compressed);
+        assert.deepEqual(decoded, originalFrames(original));
+        if (syntax !== 'implicit-little-endian' && syntax !== 'deflated-little-endian' && syntax !== 'explicit-big-endian')
+          assert.deepEqual(decoded, referenceFrames(compressed), 'the reference decoder disagrees');
+      });
+
+  test('JPEG-LS without interleave (planes one after another) comes out the same', async () => {
+    const original = dicomInstance(rgb);
+    const compressed = encode(original, 'jpeg-ls', ['+in']);
+    assert.deepEqual(await decodedFrames(compressed), originalFrames(original));
+  });
+
+  test('uncompressed RGB with Planar Configuration 1 is read plane by plane', async () => {
+    const interleaved = dicomInstance(rgb);
+    const planes = originalFrames(interleaved).map((frame) => Buffer.from(asBytes(interleaveInverse(frame, 3), 1)));
+    const planar = dicomInstance({ ...rgb, pixel: undefined, attributes: { PlanarConfiguration: 1 } });
+    // Write the planar pixel data in place of the generated one: the same length, at the end of the file.
+    const all = Buffer.concat(planes);
+    all.copy(planar, planar.length - all.length);
+    assert.deepEqual(await decodedFrames(planar), originalFrames(interleaved));
+  });
+});
+
+function interleaveInverse(frame: Buffer, perPixel: number): Uint8Array {
+  const pixels = frame.length / perPixel;
+  const out = new Uint8Array(frame.length);
+  for (let p = 0; p < pixels; p++) for (let s = 0; s < perPixel; s++) out[s * pixels + p] = frame[p * perPixel + s]!;
+  return out;
+}
+
+describe('lossy transfer syntaxes decode as the reference decoders do', () => {
+  // [syntax, image, name, largest difference to the reference decoder, mean difference to the
+  // original (none for grey JPEG baseline: dcmcjpeg rescales monochrome values to 8 bits first)]
+  const lossy: [Syntax, InstanceOptions, string, number, number | undefined][] = [
+    ['jpeg-baseline', grey8, '8-bit grey', 1, undefined],
+    ['jpeg-baseline', rgb, '8-bit RGB (YBR_FULL_422 in the codestream)', 2, 12],
+    ['jpeg-ls-near', ct, '12-bit CT, NEAR 2', 0, 2],
+    // The test images wrap around (modulo), edges that an 8:1 wavelet code smooths: 1.5 % of the range.
+    ['jpeg2000', ct, '12-bit CT at 8:1', 1, 60],
+  ];
+  for (const [syntax, options, name, toReference, toOriginal] of lossy)
+    test(`${syntax}: ${name}`, async () => {
+      const original = dicomInstance(options);
+      const compressed = encode(original, syntax);
+      const decoded = await decodedFrames(compressed);
+      const image = readImage(original);
+      const reference = referenceFrames(compressed);
+      const before = originalFrames(original);
+      decoded.forEach((frame, i) => {
+        const bytes = image.bitsAllocated / 8;
+        assert.ok(differences(frame, reference[i]!, bytes).max <= toReference, `frame ${i + 1} differs from the reference decoder`);
+        const { mean } = differences(frame, before[i]!, bytes);
+        assert.ok(toOriginal === undefined || mean <= toOriginal, `frame ${i + 1} is ${mean} from the original on average`);
+      });
+    });
+});
+
+describe('frames of encapsulated pixel data are found however the fragments are laid out (PS3.5 A.4)', () => {
+  const layouts: Layout[] = ['no-offset-table', 'extended-offset-table', 'offset-table-split', 'no-offset-table-split'];
+  for (const syntax of ['jpeg-ls', 'jpeg2000-lossless', 'jpeg-lossless-sv1'] as Syntax[])
+    for (const layout of layouts)
+      test(`${syntax}, ${layout}`, async () => {
+        const original = dicomInstance(ct);
+        const compressed = encode(original, syntax);
+        const moved = relayout(compressed, layout);
+        for (let f = 1; f <= 3; f++) assert.deepEqual(extractFrame(moved, f).bytes, extractFrame(compressed, f).bytes, `frame ${f}`);
+        assert.deepEqual(await decodedFrames(moved), originalFrames(original));
+      });
+});
+
+describe('extractFrame', () => {
+  test('an uncompressed frame is its slice of the pixel data, with the stored syntax', () => {
+    const part10 = dicomInstance({ ...ct, pixel: (f) => f + 1 });
+    const { transferSyntaxUid, bytes } = extractFrame(part10, 2);
+    assert.equal(transferSyntaxUid, '1.2.840.10008.1.2.1');
+    assert.equal(bytes.length, 48 * 64 * 2);
+    assert.ok([...new Uint16Array(Buffer.from(bytes).buffer)].every((v) => v === 2));
+  });
+
+  test('a compressed frame is its codestream, as stored', () => {
+    const part10 = encode(dicomInstance(ct), 'jpeg-ls');
+    const bytes = extractFrame(part10, 3).bytes;
+    assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8]);
+    assert.equal(extractFrame(part10, 3).transferSyntaxUid, SYNTAXES['jpeg-ls']);
+  });
+
+  for (const frame of [0, 4, 1.5, -1])
+    test(`frame ${frame} of 3 is refused with 404`, () => {
+      for (const part10 of [dicomInstance(ct), encode(dicomInstance(ct), 'rle')])
+        assert.throws(() => extractFrame(part10, frame), (error: unknown) => error instanceof ImagingError && error.status === 404 && error.code === 'frame-out-of-range');
+    });
+
+  test('a truncated or foreign file is refused with 400, never a crash', () => {
+    const part10 = encode(dicomInstance(ct), 'jpeg-ls');
+    for (const broken of [part10.subarray(0, part10.length - 100), part10.subarray(0, 400), Buffer.from('not a DICOM file at all'), Buffer.alloc(300)])
+      assert.throws(() => extractFrame(broken, 1), (error: unknown) => error instanceof ImagingError && error.status === 400);
+  });
+
+  test('a file without pixel data is refused with 404', () => {
+    const part10 = dicomInstance({ rows: 2, columns: 2 });
+    // Cut the Pixel Data element (the last one: 12 header bytes and 8 value bytes).
+    assert.throws(() => extractFrame(part10.subarray(0, part10.length - 20), 1), (error: unknown) => error instanceof ImagingError && error.code === 'no-pixel-data');
+  });
+});
