@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeFrame, type Samples } from '../../src/imaging/pixels/decode.js';
 import { readImage } from '../../src/imaging/pixels/image.js';
-import { extractFrame, ImagingError } from '../../src/imaging/pixels/index.js';
+import { extractFrame, ImagingError, renderFrame } from '../../src/imaging/pixels/index.js';
 import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
 import { encode, referenceFrames, relayout, SYNTAXES, type Layout, type Syntax } from '../support/dicom-syntaxes.js';
 
@@ -177,5 +177,26 @@ describe('extractFrame', () => {
     const part10 = dicomInstance({ rows: 2, columns: 2 });
     // Cut the Pixel Data element (the last one: 12 header bytes and 8 value bytes).
     assert.throws(() => extractFrame(part10.subarray(0, part10.length - 20), 1), (error: unknown) => error instanceof ImagingError && error.code === 'no-pixel-data');
+  });
+});
+
+describe('damaged files never crash the renderer', () => {
+  test('every syntax, cut short or with bytes overwritten: an ImagingError or an image, nothing else', async () => {
+    let random = 7;
+    const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31);
+    for (const syntax of ['rle', 'jpeg-baseline', 'jpeg-lossless-sv1', 'jpeg-ls', 'jpeg2000-lossless', 'explicit-big-endian'] as Syntax[]) {
+      const part10 = encode(dicomInstance(syntax === 'jpeg-baseline' ? grey8 : ct), syntax);
+      for (let trial = 0; trial < 25; trial++) {
+        const damaged = Buffer.from(part10);
+        if (trial % 2 === 0) damaged.fill(next() % 256, 132 + (next() % (part10.length - 140)), undefined);
+        else for (let k = 0; k < 8; k++) damaged[132 + (next() % (part10.length - 132))] = next() % 256;
+        const cut = trial % 2 === 0 ? damaged.subarray(0, 132 + (next() % (part10.length - 132))) : damaged;
+        try {
+          await renderFrame(cut, 1, { mediaType: 'image/png' });
+        } catch (error) {
+          assert.ok(error instanceof ImagingError, `${syntax}, trial ${trial}: ${String(error)}`);
+        }
+      }
+    }
   });
 });

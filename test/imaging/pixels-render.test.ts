@@ -104,6 +104,20 @@ describe('grey levels follow the window (PS3.18 8.3.5.1.3, PS3.3 C.11.2)', () =>
     assert.equal(levels[0], 0, '-1000 HU is black in a soft-tissue window');
   });
 
+  test('an enhanced multi-frame image takes each frame\'s window from its functional groups (PS3.3 C.7.6.16)', async () => {
+    const options = {
+      ...ct,
+      attributes: {
+        SharedFunctionalGroupsSequence: [{ PixelValueTransformationSequence: [{ RescaleSlope: 2, RescaleIntercept: -100 }], FrameVOILUTSequence: [{ WindowCenter: 1500, WindowWidth: 900 }] }],
+        PerFrameFunctionalGroupsSequence: [{ FrameVOILUTSequence: [{ WindowCenter: 3000, WindowWidth: 200 }] }, { FrameContentSequence: [{ FrameAcquisitionNumber: 2 }] }, { FrameContentSequence: [{ FrameAcquisitionNumber: 3 }] }],
+      },
+    };
+    for (const part10 of [dicomInstance(options), encode(dicomInstance(options), 'implicit-little-endian')]) {
+      assert.deepEqual(await greys((await renderFrame(part10, 1, png)).body), storedValues(options, 1).map((x) => Math.round(VOI.linear(2 * x - 100, 3000, 200))));
+      assert.deepEqual(await greys((await renderFrame(part10, 2, png)).body), storedValues(options, 2).map((x) => Math.round(VOI.linear(2 * x - 100, 1500, 900))));
+    }
+  });
+
   test('each frame of a multi-frame image renders its own pixels', async () => {
     const part10 = dicomInstance(ct);
     for (const frame of [1, 2, 3])

@@ -16,7 +16,7 @@ export interface DecodedFrame {
 }
 
 /** Transfer syntaxes (PS3.5 A, PS3.6 A) and their decoders. */
-export const TRANSFER_SYNTAXES = {
+const TRANSFER_SYNTAXES = {
   implicitLittleEndian: IMPLICIT_VR_LITTLE_ENDIAN,
   explicitLittleEndian: EXPLICIT_VR_LITTLE_ENDIAN,
   deflatedLittleEndian: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
@@ -33,11 +33,6 @@ export const TRANSFER_SYNTAXES = {
 
 const T = TRANSFER_SYNTAXES;
 const NATIVE = new Set<string>([T.implicitLittleEndian, T.explicitLittleEndian, T.deflatedLittleEndian, T.explicitBigEndian]);
-
-/** Whether frames of this syntax can be decoded (and so rendered) here. */
-export function canDecode(transferSyntaxUid: string): boolean {
-  return Object.values(TRANSFER_SYNTAXES).includes(transferSyntaxUid as never);
-}
 
 /** Loads a codec's WASM module on first use, once per process. */
 function lazy<M>(load: () => Promise<M>): () => Promise<M> {

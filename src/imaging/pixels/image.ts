@@ -32,9 +32,10 @@ export const RESCALE_INTERCEPT = tag(0x0028, 0x1052);
 export const RESCALE_SLOPE = tag(0x0028, 0x1053);
 export const VOI_LUT_FUNCTION = tag(0x0028, 0x1056);
 
+const MAX_FRAME_BITS = 8 * 2 ** 30;
+
 export function readImage(file: Buffer): Image {
-  const part10 = readPart10(file);
-  return image(part10);
+  return image(readPart10(file));
 }
 
 function image({ transferSyntaxUid, littleEndian, dataset }: Part10): Image {
@@ -52,13 +53,17 @@ function image({ transferSyntaxUid, littleEndian, dataset }: Part10): Image {
   const frames = numbers(dataset.get(tag(0x0028, 0x0008)))[0] ?? 1;
   if (rows === 0 || columns === 0 || ![1, 8, 16, 32].includes(bitsAllocated) || !(frames >= 1))
     throw new ImagingError('invalid-dicom', 'the image pixel module is inconsistent');
+  const samplesPerPixel = us(0x0002, 1);
+  // Rows and Columns are 16-bit, so a damaged header can claim frames of gigabytes: refuse them
+  // before a decoder allocates one.
+  if (rows * columns * samplesPerPixel * bitsAllocated > MAX_FRAME_BITS) throw new ImagingError('unsupported-image', 'a frame over 1 GiB');
   return {
     transferSyntaxUid,
     littleEndian,
     dataset,
     rows,
     columns,
-    samplesPerPixel: us(0x0002, 1),
+    samplesPerPixel,
     bitsAllocated,
     bitsStored: us(0x0101, bitsAllocated),
     pixelRepresentation: us(0x0103, 0),
