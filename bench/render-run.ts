@@ -3,7 +3,7 @@
  * 16-bit CT frame in 10 ms or less): the median and 95th percentile of `renderFrame` over the
  * whole Part 10 file in memory, as the /rendered route calls it. `tsx bench/render-run.ts [runs]`.
  */
-import { renderFrame } from '../src/imaging/pixels/index.js';
+import { renderFrame, thumbnail } from '../src/imaging/pixels/index.js';
 import { dicomInstance } from '../test/support/dicom-files.js';
 import { encode, type Syntax } from '../test/support/dicom-syntaxes.js';
 import { percentile } from './load.js';
@@ -25,20 +25,22 @@ const cases: [string, Buffer][] = [['explicit-little-endian', ct]];
 for (const syntax of ['rle', 'jpeg-lossless-sv1', 'jpeg-ls', 'jpeg2000-lossless', 'jpeg2000'] as Syntax[]) cases.push([syntax, encode(ct, syntax)]);
 cases.push(['jpeg-baseline (8-bit)', encode(grey8, 'jpeg-baseline')]);
 
-console.log(`| syntax (512×512) | file KB | JPEG median ms | JPEG p95 ms | PNG median ms |`);
-console.log('|---|---:|---:|---:|---:|');
+console.log(`| syntax (512×512) | file KB | JPEG median ms | JPEG p95 ms | PNG median ms | thumbnail median ms |`);
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const [name, file] of cases) {
-  const time = async (mediaType: 'image/jpeg' | 'image/png') => {
-    for (let i = 0; i < 5; i++) await renderFrame(file, 1, { mediaType });
+  const time = async (render: () => Promise<unknown>) => {
+    for (let i = 0; i < 5; i++) await render();
     const ms: number[] = [];
     for (let i = 0; i < runs; i++) {
       const start = performance.now();
-      await renderFrame(file, 1, { mediaType });
+      await render();
       ms.push(performance.now() - start);
     }
     return ms.sort((a, b) => a - b);
   };
-  const jpeg = await time('image/jpeg');
-  const png = await time('image/png');
-  console.log(`| ${name} | ${Math.round(file.length / 1024)} | ${percentile(jpeg, 0.5).toFixed(1)} | ${percentile(jpeg, 0.95).toFixed(1)} | ${percentile(png, 0.5).toFixed(1)} |`);
+  const jpeg = await time(() => renderFrame(file, 1, { mediaType: 'image/jpeg' }));
+  const png = await time(() => renderFrame(file, 1, { mediaType: 'image/png' }));
+  const small = await time(() => thumbnail(file));
+  const cells = [percentile(jpeg, 0.5), percentile(jpeg, 0.95), percentile(png, 0.5), percentile(small, 0.5)].map((ms) => ms.toFixed(1));
+  console.log(`| ${name} | ${Math.round(file.length / 1024)} | ${cells.join(' | ')} |`);
 }

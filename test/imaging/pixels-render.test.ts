@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dcmjs, { type DicomElement } from 'dcmjs';
 import sharp from 'sharp';
+import { decodeFrame } from '../../src/imaging/pixels/decode.js';
+import { readImage } from '../../src/imaging/pixels/image.js';
 import { extractFrame, ImagingError, parseWindowParameter, renderFrame, thumbnail, type RenderOptions } from '../../src/imaging/pixels/index.js';
 import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
 import { encode, type Syntax } from '../support/dicom-syntaxes.js';
@@ -227,6 +229,23 @@ describe('output', () => {
     assert.deepEqual([width, height], [128, 96]);
     const asPng = await thumbnail(part10, { mediaType: 'image/png', size: 64 });
     assert.deepEqual(asPng.body, (await renderFrame(part10, 2, png)).body, 'frame 2 of 3, at its own size');
+  });
+});
+
+describe('JPEG 2000 thumbnails', () => {
+  test('decode only the resolution they need, and look like the full decode scaled down', async () => {
+    const options: InstanceOptions = { rows: 512, columns: 384, pixel: (_f, r, c) => 500 + r * 4 + c * 2, attributes: { WindowCenter: 1500, WindowWidth: 2000 } };
+    const original = dicomInstance(options);
+    const compressed = encode(original, 'jpeg2000-lossless');
+    const reduced = await decodeFrame(readImage(compressed), 1, 128);
+    assert.deepEqual([reduced.rows, reduced.columns], [128, 96], 'two wavelet levels down');
+    const full = await decodeFrame(readImage(compressed), 1);
+    assert.deepEqual([full.rows, full.columns], [512, 384]);
+    const a = await received((await thumbnail(compressed, { mediaType: 'image/png' })).body);
+    const b = await received((await thumbnail(original, { mediaType: 'image/png' })).body);
+    assert.deepEqual([a.width, a.height], [96, 128]);
+    const mean = a.data.reduce((sum, v, i) => sum + Math.abs(v - b.data[i]!), 0) / a.data.length;
+    assert.ok(mean < 2, `mean difference ${mean}`);
   });
 });
 

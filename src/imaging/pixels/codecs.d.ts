@@ -34,7 +34,11 @@ declare module '@cornerstonejs/codec-charls/decodewasmjs' {
 }
 
 declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
-  const factory: (module?: EmscriptenOptions) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
+  interface J2KDecoder extends WasmDecoder {
+    /** Decodes at a lower resolution: level n halves the image n times; layer 0: all quality layers. */
+    decodeSubResolution(level: number, layer: number): void;
+  }
+  const factory: (module?: EmscriptenOptions) => Promise<{ J2KDecoder: new () => J2KDecoder }>;
   export default factory;
 }
 

@@ -13,6 +13,9 @@ export interface DecodedFrame {
   planar: boolean;
   /** The photometric interpretation of the decoded samples (a JPEG decoder gives RGB for YBR). */
   photometricInterpretation: string;
+  /** The image's size, or less when a JPEG 2000 frame was decoded at a lower resolution. */
+  rows: number;
+  columns: number;
 }
 
 /** Transfer syntaxes (PS3.5 A, PS3.6 A) and their decoders. */
@@ -53,15 +56,27 @@ const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/d
 const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(QUIET));
 const jpegLossless = lazy(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
 
-export async function decodeFrame(image: Image, frame: number): Promise<DecodedFrame> {
+/**
+ * Decodes a frame (1-based). `fit`: the largest side it will be shown at; a JPEG 2000 frame is
+ * then decoded at the lowest resolution still that large (PS3.5 A.4.4: its wavelet levels),
+ * several times faster for a thumbnail.
+ */
+export async function decodeFrame(image: Image, frame: number, fit?: number): Promise<DecodedFrame> {
   const bytes = frameBytes(image, frame);
   const syntax = image.transferSyntaxUid;
   const bytesPerSample = image.bitsAllocated / 8;
   const pixels = image.rows * image.columns;
-  const stored = (raw: Buffer, planar: boolean, photometricInterpretation = image.photometricInterpretation): DecodedFrame => ({
-    samples: storedValues(image, raw, photometricInterpretation),
+  const stored = (
+    raw: Buffer,
+    planar: boolean,
+    photometricInterpretation = image.photometricInterpretation,
+    size = { width: image.columns, height: image.rows },
+  ): DecodedFrame => ({
+    samples: storedValues(image, raw, photometricInterpretation, size.width * size.height),
     planar,
     photometricInterpretation,
+    rows: size.height,
+    columns: size.width,
   });
   if (NATIVE.has(syntax)) {
     const raw = syntax === T.explicitBigEndian && bytesPerSample > 1 ? swapped(bytes, bytesPerSample) : bytes;
@@ -90,16 +105,45 @@ export async function decodeFrame(image: Image, frame: number): Promise<DecodedF
     const { J2KDecoder } = await openjpeg();
     // OpenJPEG undoes the codestream's multi-component transform (YBR_RCT / YBR_ICT): RGB out.
     const colour = image.samplesPerPixel === 3 && image.photometricInterpretation.startsWith('YBR_') ? 'RGB' : image.photometricInterpretation;
-    return stored(wasmDecode(new J2KDecoder(), bytes, image), false, colour);
+    const decoder = new J2KDecoder();
+    const level = fit ? reductionFor(image, decompositionLevels(bytes), fit) : 0;
+    const size = { width: Math.ceil(image.columns / 2 ** level), height: Math.ceil(image.rows / 2 ** level) };
+    const raw = wasmDecode(decoder, bytes, image, undefined, () => decoder.decodeSubResolution(level, 0));
+    return stored(raw, false, colour, size);
   }
   throw new ImagingError('unsupported-transfer-syntax', syntax);
 }
 
-/** Runs a Cornerstone WASM decoder and copies its output out of WASM memory before freeing it. */
-function wasmDecode(decoder: WasmDecoder, bytes: Buffer, image: Image, inspect?: () => void): Buffer {
+/**
+ * The number of wavelet decomposition levels of a JPEG 2000 codestream: SPcod's first byte in the
+ * main header's COD marker segment (ITU-T T.800 A.6.1), 0 if it cannot be found.
+ */
+function decompositionLevels(codestream: Buffer): number {
+  let at = 2;
+  while (at + 4 <= codestream.length && codestream[at] === 0xff) {
+    const marker = codestream[at + 1]!;
+    if (marker === 0x52) return codestream[at + 9] ?? 0;
+    if (marker === 0x90) break;
+    at += 2 + codestream.readUInt16BE(at + 2);
+  }
+  return 0;
+}
+
+/** The most halvings of the image that keep its larger side at least `fit`. */
+function reductionFor(image: Image, levels: number, fit: number): number {
+  let level = 0;
+  while (level < levels && Math.max(image.rows, image.columns) / 2 ** (level + 1) >= fit) level++;
+  return level;
+}
+
+/**
+ * Runs a Cornerstone WASM decoder and copies its output out of WASM memory before freeing it.
+ * `decode` runs it (OpenJPEG's at a lower resolution; its frame info still tells the full size).
+ */
+function wasmDecode<D extends WasmDecoder>(decoder: D, bytes: Buffer, image: Image, inspect?: () => void, decode: () => void = () => decoder.decode()): Buffer {
   try {
     decoder.getEncodedBuffer(bytes.length).set(bytes);
-    callCodec(() => decoder.decode());
+    callCodec(decode);
     const info = decoder.getFrameInfo();
     if (info.width !== image.columns || info.height !== image.rows || info.componentCount !== image.samplesPerPixel)
       throw new ImagingError('invalid-dicom', 'the codestream does not match the image pixel module');
@@ -132,9 +176,9 @@ function swapped(bytes: Buffer, bytesPerSample: number): Buffer {
  * Representation is 1 (PS3.5 8.1.1, PS3.3 C.7.6.3.1). High Bit is taken as Bits Stored − 1, the
  * only value the current standard allows.
  */
-function storedValues(image: Image, raw: Buffer, photometricInterpretation: string): Samples {
+function storedValues(image: Image, raw: Buffer, photometricInterpretation: string, pixels: number): Samples {
   // Uncompressed YBR_FULL_422 holds Y1 Y2 Cb Cr for each pair of pixels (PS3.3 C.7.6.3.1.2).
-  const count = image.rows * image.columns * (photometricInterpretation === 'YBR_FULL_422' ? 2 : image.samplesPerPixel);
+  const count = pixels * (photometricInterpretation === 'YBR_FULL_422' ? 2 : image.samplesPerPixel);
   const bytes = image.bitsAllocated / 8;
   if (raw.length < count * bytes) throw new ImagingError('invalid-dicom', 'the decoded frame is shorter than the image');
   const aligned = raw.byteOffset % bytes === 0 ? raw : Buffer.from(raw);

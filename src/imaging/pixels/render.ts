@@ -40,7 +40,7 @@ export async function renderFrame(part10: Buffer, frame: number, options: Render
   const image = readImage(part10);
   const decoded = await decodeFrame(image, frame);
   const { pixels, channels } = display(image, frame, decoded, options.window);
-  return encode(pixels, image, channels, options);
+  return encode(pixels, decoded, channels, options);
 }
 
 /** The middle frame scaled to fit `size` (128 px by default), JPEG unless PNG is asked for (PS3.18 10.7). */
@@ -50,8 +50,9 @@ export async function thumbnail(part10: Buffer, options: { mediaType?: 'image/jp
   const renderOptions: RenderOptions = { mediaType: options.mediaType ?? 'image/jpeg', viewport: { width: size, height: size } };
   checkOptions(renderOptions);
   const frame = Math.ceil(image.numberOfFrames / 2);
-  const { pixels, channels } = display(image, frame, await decodeFrame(image, frame), undefined);
-  return encode(pixels, image, channels, renderOptions);
+  const decoded = await decodeFrame(image, frame, size);
+  const { pixels, channels } = display(image, frame, decoded, undefined);
+  return encode(pixels, decoded, channels, renderOptions);
 }
 
 /**
@@ -92,8 +93,8 @@ function checkOptions(options: RenderOptions): void {
 }
 
 /** Huffman tables are not optimised: 1.4 ms of a 512×512 frame's 10 ms budget, for some 5 % in size. */
-async function encode(pixels: Uint8Array, image: Image, channels: 1 | 3, options: RenderOptions): Promise<Rendered> {
-  let pipeline = sharp(pixels, { raw: { width: image.columns, height: image.rows, channels } });
+async function encode(pixels: Uint8Array, size: { rows: number; columns: number }, channels: 1 | 3, options: RenderOptions): Promise<Rendered> {
+  let pipeline = sharp(pixels, { raw: { width: size.columns, height: size.rows, channels } });
   if (options.viewport) pipeline = pipeline.resize(options.viewport.width, options.viewport.height, { fit: 'inside' });
   const body =
     options.mediaType === 'image/png' ? await pipeline.png().toBuffer() : await pipeline.jpeg({ quality: options.quality ?? 90, optimiseCoding: false }).toBuffer();
@@ -178,7 +179,7 @@ function voiFunction({ center: c, width: w, function: kind = 'linear' }: Window)
 /** RGB, YBR_FULL and uncompressed YBR_FULL_422 to interleaved 8-bit RGB (PS3.3 C.7.6.3.1.2). */
 function colour(image: Image, decoded: DecodedFrame): Uint8Array {
   const { samples, planar, photometricInterpretation } = decoded;
-  const pixels = image.rows * image.columns;
+  const pixels = decoded.rows * decoded.columns;
   const shift = Math.max(image.bitsStored - 8, 0);
   const out = new Uint8Array(pixels * 3);
   if (photometricInterpretation === 'YBR_FULL_422') {
