@@ -57,11 +57,11 @@ const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpe
 const jpegLossless = lazy(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
 
 /**
- * Decodes a frame (1-based). `fit`: the largest side it will be shown at; a JPEG 2000 frame is
- * then decoded at the lowest resolution still that large (PS3.5 A.4.4: its wavelet levels),
- * several times faster for a thumbnail.
+ * Decodes a frame (1-based). `scale`: how much smaller it will be shown (0.25: a quarter of its
+ * width); a JPEG 2000 frame is then decoded at the lowest resolution that is still large enough
+ * (its wavelet levels), several times faster for a thumbnail.
  */
-export async function decodeFrame(image: Image, frame: number, fit?: number): Promise<DecodedFrame> {
+export async function decodeFrame(image: Image, frame: number, scale = 1): Promise<DecodedFrame> {
   const bytes = frameBytes(image, frame);
   const syntax = image.transferSyntaxUid;
   const bytesPerSample = image.bitsAllocated / 8;
@@ -106,7 +106,7 @@ export async function decodeFrame(image: Image, frame: number, fit?: number): Pr
     // OpenJPEG undoes the codestream's multi-component transform (YBR_RCT / YBR_ICT): RGB out.
     const colour = image.samplesPerPixel === 3 && image.photometricInterpretation.startsWith('YBR_') ? 'RGB' : image.photometricInterpretation;
     const decoder = new J2KDecoder();
-    const level = fit ? reductionFor(image, decompositionLevels(bytes), fit) : 0;
+    const level = scale < 1 ? reductionFor(decompositionLevels(bytes), scale) : 0;
     const size = { width: Math.ceil(image.columns / 2 ** level), height: Math.ceil(image.rows / 2 ** level) };
     const raw = wasmDecode(decoder, bytes, image, undefined, () => decoder.decodeSubResolution(level, 0));
     return stored(raw, false, colour, size);
@@ -129,10 +129,10 @@ function decompositionLevels(codestream: Buffer): number {
   return 0;
 }
 
-/** The most halvings of the image that keep its larger side at least `fit`. */
-function reductionFor(image: Image, levels: number, fit: number): number {
+/** The most halvings of the image (up to `levels`) that keep it at least `scale` of its size. */
+function reductionFor(levels: number, scale: number): number {
   let level = 0;
-  while (level < levels && Math.max(image.rows, image.columns) / 2 ** (level + 1) >= fit) level++;
+  while (level < levels && 2 ** -(level + 1) >= scale) level++;
   return level;
 }
 

@@ -3,10 +3,10 @@ import { ImagingError } from './imaging-error.js';
 
 /**
  * A minimal reader of DICOM Part 10 files, for pixels only. dcmjs reads every element into
- * JavaScript values and copies the pixel data (about 4 ms of a 10 ms budget for a 512×512 CT
- * frame, more for large multi-frame files), and joins encapsulated fragments by its own rules,
- * while the frame rules of PS3.5 A.4 need the fragments and offset tables as they are. This reader
- * walks the element headers only and keeps values as views into the file's Buffer (no copies).
+ * JavaScript values and copies the pixel data: its readFile took 6 ms of the 10 ms budget for a
+ * rendered 512×512 CT frame (this reader: 0.03 ms), and it joins encapsulated fragments by its own
+ * rules, while the frame rules of PS3.5 A.4 need the fragments and offset tables as they are. This
+ * reader walks the element headers only and keeps values as views into the file's Buffer.
  * https://dicom.nema.org/medical/dicom/current/output/html/part10.html#sect_7.1
  * https://dicom.nema.org/medical/dicom/current/output/html/part05.html#chapter_7
  */

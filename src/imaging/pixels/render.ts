@@ -38,21 +38,21 @@ const MAX_VIEWPORT = 8192;
 export async function renderFrame(part10: Buffer, frame: number, options: RenderOptions): Promise<Rendered> {
   checkOptions(options);
   const image = readImage(part10);
-  const decoded = await decodeFrame(image, frame);
+  const decoded = await decodeFrame(image, frame, options.viewport ? scaleToFit(image, options.viewport) : 1);
   const { pixels, channels } = display(image, frame, decoded, options.window);
   return encode(pixels, decoded, channels, options);
 }
 
 /** The middle frame scaled to fit `size` (128 px by default), JPEG unless PNG is asked for (PS3.18 10.7). */
 export async function thumbnail(part10: Buffer, options: { mediaType?: 'image/jpeg' | 'image/png'; size?: number } = {}): Promise<Rendered> {
-  const image = readImage(part10);
   const size = options.size ?? 128;
-  const renderOptions: RenderOptions = { mediaType: options.mediaType ?? 'image/jpeg', viewport: { width: size, height: size } };
-  checkOptions(renderOptions);
-  const frame = Math.ceil(image.numberOfFrames / 2);
-  const decoded = await decodeFrame(image, frame, size);
-  const { pixels, channels } = display(image, frame, decoded, undefined);
-  return encode(pixels, decoded, channels, renderOptions);
+  const middle = Math.ceil(readImage(part10).numberOfFrames / 2);
+  return renderFrame(part10, middle, { mediaType: options.mediaType ?? 'image/jpeg', viewport: { width: size, height: size } });
+}
+
+/** How much smaller the image is shown when it is fit inside the viewport. */
+function scaleToFit(image: Image, viewport: { width: number; height: number }): number {
+  return Math.min(viewport.width / image.columns, viewport.height / image.rows);
 }
 
 /**
