@@ -120,6 +120,18 @@ describe('grey levels follow the window (PS3.18 8.3.5.1.3, PS3.3 C.11.2)', () =>
     }
   });
 
+  test('32-bit samples (as in RT dose) over a range wider than a lookup table', async () => {
+    const values = Array.from({ length: 16 * 16 }, (_, i) => i * 40_000);
+    const part10 = withPixels(dicomInstance({ rows: 16, columns: 16 }), Buffer.from(new Uint32Array(values).buffer), {
+      '00280100': { vr: 'US', Value: [32] },
+      '00280101': { vr: 'US', Value: [32] },
+      '00280102': { vr: 'US', Value: [31] },
+      '00281050': { vr: 'DS', Value: [5_000_000] },
+      '00281051': { vr: 'DS', Value: [6_000_000] },
+    });
+    assert.deepEqual(await greys((await renderFrame(part10, 1, png)).body), values.map((x) => Math.round(VOI.linear(x, 5_000_000, 6_000_000))));
+  });
+
   test('each frame of a multi-frame image renders its own pixels', async () => {
     const part10 = dicomInstance(ct);
     for (const frame of [1, 2, 3])

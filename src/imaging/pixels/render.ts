@@ -76,10 +76,13 @@ function isVoiFunction(value: string): value is VoiFunction {
 }
 
 /** LINEAR needs a width of at least 1, the others a positive one (PS3.3 C.11.2.1.2). */
-function checkWindow(window: Window): void {
+function usable(window: Window): boolean {
   const minimum = (window.function ?? 'linear') === 'linear' ? 1 : Number.MIN_VALUE;
-  if (!Number.isFinite(window.center) || !Number.isFinite(window.width) || window.width < minimum)
-    throw new ImagingError('invalid-window', `center ${window.center}, width ${window.width}`);
+  return Number.isFinite(window.center) && Number.isFinite(window.width) && window.width >= minimum;
+}
+
+function checkWindow(window: Window): void {
+  if (!usable(window)) throw new ImagingError('invalid-window', `center ${window.center}, width ${window.width}`);
 }
 
 function checkOptions(options: RenderOptions): void {
@@ -107,7 +110,10 @@ function display(image: Image, frame: number, decoded: DecodedFrame, window: Win
     if (image.samplesPerPixel !== 1) throw new ImagingError('invalid-dicom', `${photometric} with ${image.samplesPerPixel} samples per pixel`);
     return { pixels: grayscale(image, frame, decoded.samples, window, photometric === 'MONOCHROME1'), channels: 1 };
   }
-  if (photometric === 'PALETTE COLOR') return { pixels: palette(image, decoded.samples), channels: 3 };
+  if (photometric === 'PALETTE COLOR') {
+    if (image.samplesPerPixel !== 1) throw new ImagingError('invalid-dicom', `${photometric} with ${image.samplesPerPixel} samples per pixel`);
+    return { pixels: palette(image, decoded.samples), channels: 3 };
+  }
   if (photometric === 'RGB' || photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422') {
     if (image.samplesPerPixel !== 3) throw new ImagingError('invalid-dicom', `${photometric} with ${image.samplesPerPixel} samples per pixel`);
     return { pixels: colour(image, decoded), channels: 3 };
@@ -152,12 +158,7 @@ function storedWindow(image: Image, frame: number): Window | undefined {
   if (center === undefined || width === undefined) return undefined;
   const stored = text(frameAttribute(image, frame, VOI_LUT_FUNCTION)).toLowerCase().replace('_', '-');
   const window: Window = { center, width, function: isVoiFunction(stored) ? stored : 'linear' };
-  try {
-    checkWindow(window);
-    return window;
-  } catch {
-    return undefined;
-  }
+  return usable(window) ? window : undefined;
 }
 
 /** The frame's whole range of modality values, end to end. */
