@@ -1,6 +1,6 @@
 import { ImagingError } from './imaging-error.js';
 import { frameBytes } from './frames.js';
-import type { Image } from './image.js';
+import { readImage, type Image } from './image.js';
 import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from './part10.js';
 import { decodeRle } from './rle.js';
 
@@ -206,5 +206,31 @@ function storedValues(image: Image, raw: Buffer, photometricInterpretation: stri
     const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
     for (let i = 0; i < out.length; i++) out[i] = out[i]! & mask;
   }
+  return out;
+}
+
+/**
+ * A frame as uncompressed little-endian samples: what WADO-RS answers for a frame asked for as
+ * application/octet-stream, the explicit VR little endian form (PS3.18 8.7.3.5.2). Uncompressed
+ * frames come as stored (byte-swapped from big endian); decoded ones pixel by pixel (Planar
+ * Configuration 0), with the photometric interpretation the decoder gave (RGB from JPEG's YBR).
+ */
+export async function uncompressedFrame(part10: Buffer, frame: number): Promise<{ bytes: Buffer; photometricInterpretation: string }> {
+  const image = readImage(part10);
+  const bytesPerSample = image.bitsAllocated / 8;
+  if (NATIVE.has(image.transferSyntaxUid)) {
+    const stored = frameBytes(image, frame);
+    const bytes = image.transferSyntaxUid === T.explicitBigEndian && bytesPerSample > 1 ? swapped(stored, bytesPerSample) : stored;
+    return { bytes, photometricInterpretation: image.photometricInterpretation };
+  }
+  const { samples, planar, photometricInterpretation } = await decodeFrame(image, frame);
+  const pixels = planar ? interleaved(samples, image.samplesPerPixel) : samples;
+  return { bytes: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), photometricInterpretation };
+}
+
+function interleaved(samples: Samples, perPixel: number): Samples {
+  const out = samples.slice();
+  const pixels = samples.length / perPixel;
+  for (let p = 0; p < pixels; p++) for (let s = 0; s < perPixel; s++) out[p * perPixel + s] = samples[s * pixels + p]!;
   return out;
 }
