@@ -16,6 +16,7 @@ export const SYNTAXES = {
   'implicit-little-endian': '1.2.840.10008.1.2',
   'deflated-little-endian': '1.2.840.10008.1.2.1.99',
   'explicit-big-endian': '1.2.840.10008.1.2.2',
+  'encapsulated-uncompressed': '1.2.840.10008.1.2.1.98',
   rle: '1.2.840.10008.1.2.5',
   'jpeg-baseline': '1.2.840.10008.1.2.4.50',
   'jpeg-lossless': '1.2.840.10008.1.2.4.57',
@@ -52,6 +53,11 @@ function withTemp<T>(run: (dir: string) => T): T {
 /** The file (explicit VR little endian, uncompressed) re-encoded in `syntax`. */
 export function encode(part10: Buffer, syntax: Syntax, dcmtkOptions: string[] = []): Buffer {
   if (syntax === 'jpeg2000-lossless' || syntax === 'jpeg2000') return jpeg2000(part10, syntax === 'jpeg2000-lossless');
+  if (syntax === 'encapsulated-uncompressed') {
+    // dcmtk 3.6.7 predates this syntax: each frame's bytes as they are, one fragment each.
+    const frames = Array.from({ length: readImage(part10).numberOfFrames }, (_, f) => Buffer.from(extractFrame(part10, f + 1).bytes));
+    return encapsulate(part10, SYNTAXES[syntax], frames);
+  }
   const [tool, ...options] = DCMTK[syntax]!;
   return withTemp((dir) => {
     writeFileSync(join(dir, 'in.dcm'), part10);
@@ -97,15 +103,19 @@ function jpeg2000(part10: Buffer, lossless: boolean): Buffer {
       const levels = Math.min(6, Math.floor(Math.log2(Math.min(image.rows, image.columns))));
       const options = ['-n', String(levels), '-F', `${image.columns},${image.rows},${samples},${image.bitsStored},${sign}`, ...(samples === 3 ? ['-mct', '1'] : []), ...(lossless ? [] : ['-I', '-r', '8'])];
       execFileSync('opj_compress', ['-i', join(dir, 'in.rawl'), '-o', join(dir, 'out.j2k'), ...options], { stdio: 'pipe' });
-      const codestream = readFileSync(join(dir, 'out.j2k'));
-      return codestream.buffer.slice(codestream.byteOffset, codestream.byteOffset + codestream.length);
+      return readFileSync(join(dir, 'out.j2k'));
     }),
   );
   const syntax = lossless ? SYNTAXES['jpeg2000-lossless'] : SYNTAXES.jpeg2000;
+  return encapsulate(part10, syntax, codestreams, samples === 3 ? (lossless ? 'YBR_RCT' : 'YBR_ICT') : undefined);
+}
+
+/** The file with its pixel data replaced by these frames, one fragment each, after a Basic Offset Table. */
+function encapsulate(part10: Buffer, syntax: string, frames: Buffer[], photometricInterpretation?: string): Buffer {
   const message = dcmjs.data.DicomMessage.readFile(part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.length) as ArrayBuffer);
   message.meta['00020010'] = { vr: 'UI', Value: [syntax] };
-  message.dict['7FE00010'] = { vr: 'OB', Value: codestreams };
-  if (samples === 3) message.dict['00280004'] = { vr: 'CS', Value: [lossless ? 'YBR_RCT' : 'YBR_ICT'] };
+  message.dict['7FE00010'] = { vr: 'OB', Value: frames.map((frame) => frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.length)) };
+  if (photometricInterpretation) message.dict['00280004'] = { vr: 'CS', Value: [photometricInterpretation] };
   return Buffer.from(message.write({ fragmentMultiframe: false }));
 }
 

@@ -24,6 +24,7 @@ const TRANSFER_SYNTAXES = {
   explicitLittleEndian: EXPLICIT_VR_LITTLE_ENDIAN,
   deflatedLittleEndian: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   explicitBigEndian: EXPLICIT_VR_BIG_ENDIAN,
+  encapsulatedUncompressed: '1.2.840.10008.1.2.1.98',
   jpegBaseline: '1.2.840.10008.1.2.4.50',
   jpegLossless: '1.2.840.10008.1.2.4.57',
   jpegLosslessSv1: '1.2.840.10008.1.2.4.70',
@@ -82,6 +83,8 @@ export async function decodeFrame(image: Image, frame: number, scale = 1): Promi
     const raw = syntax === T.explicitBigEndian && bytesPerSample > 1 ? swapped(bytes, bytesPerSample) : bytes;
     return stored(raw, image.samplesPerPixel > 1 && image.planarConfiguration === 1);
   }
+  // Encapsulated Uncompressed Explicit VR Little Endian (PS3.5 A.4): one fragment per frame, as native.
+  if (syntax === T.encapsulatedUncompressed) return stored(bytes, image.samplesPerPixel > 1 && image.planarConfiguration === 1);
   if (syntax === T.rleLossless) return stored(decodeRle(bytes, pixels, image.samplesPerPixel, bytesPerSample), false);
   if (syntax === T.jpegBaseline) {
     if (image.bitsAllocated !== 8) throw new ImagingError('invalid-dicom', 'JPEG baseline with more than 8 bits');
@@ -211,14 +214,14 @@ function storedValues(image: Image, raw: Buffer, photometricInterpretation: stri
 
 /**
  * A frame as uncompressed little-endian samples: what WADO-RS answers for a frame asked for as
- * application/octet-stream, the explicit VR little endian form (PS3.18 8.7.3.5.2). Uncompressed
+ * application/octet-stream, the explicit VR little endian form (PS3.18 8.7.3). Uncompressed
  * frames come as stored (byte-swapped from big endian); decoded ones pixel by pixel (Planar
  * Configuration 0), with the photometric interpretation the decoder gave (RGB from JPEG's YBR).
  */
 export async function uncompressedFrame(part10: Buffer, frame: number): Promise<{ bytes: Buffer; photometricInterpretation: string }> {
   const image = readImage(part10);
   const bytesPerSample = image.bitsAllocated / 8;
-  if (NATIVE.has(image.transferSyntaxUid)) {
+  if (NATIVE.has(image.transferSyntaxUid) || image.transferSyntaxUid === T.encapsulatedUncompressed) {
     const stored = frameBytes(image, frame);
     const bytes = image.transferSyntaxUid === T.explicitBigEndian && bytesPerSample > 1 ? swapped(stored, bytesPerSample) : stored;
     return { bytes, photometricInterpretation: image.photometricInterpretation };
