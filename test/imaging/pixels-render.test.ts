@@ -4,7 +4,7 @@ import dcmjs, { type DicomElement } from 'dcmjs';
 import sharp from 'sharp';
 import { decodeFrame } from '../../src/imaging/pixels/decode.js';
 import { readImage } from '../../src/imaging/pixels/image.js';
-import { extractFrame, ImagingError, parseWindowParameter, renderFrame, thumbnail, type RenderOptions } from '../../src/imaging/pixels/index.js';
+import { extractFrame, ImagingError, parseViewportParameter, parseWindowParameter, renderFrame, thumbnail, type RenderOptions } from '../../src/imaging/pixels/index.js';
 import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
 import { encode, type Syntax } from '../support/dicom-syntaxes.js';
 
@@ -233,6 +233,17 @@ describe('output', () => {
     assert.deepEqual([width, height], [32, 24]);
   });
 
+  test('a viewport with a region shows that part of the image (PS3.18 8.3.5.1.2)', async () => {
+    const viewport = parseViewportParameter('32,32,16,8,32,16');
+    assert.deepEqual(viewport, { width: 32, height: 32, region: { x: 16, y: 8, width: 32, height: 16 } });
+    const { width, height, data, channels } = await received((await renderFrame(dicomInstance(ct), 1, { ...png, viewport })).body);
+    assert.deepEqual([width, height], [32, 16], 'the region at its own size, fitting 32×32');
+    const expected = storedValues(ct, 1).map((x) => Math.round(VOI.linear(x, 1000, 500)));
+    for (let r = 0; r < 16; r++) for (let c = 0; c < 32; c++) assert.equal(data[(r * 32 + c) * channels], expected[(r + 8) * 64 + c + 16], `(${r}, ${c})`);
+    const j2k = await received((await renderFrame(encode(dicomInstance(ct), 'jpeg2000-lossless'), 1, { ...png, viewport: { width: 8, height: 8, region: { x: 0, y: 0, width: 32, height: 16 } } })).body);
+    assert.deepEqual([j2k.width, j2k.height], [8, 4], 'a JPEG 2000 region at a lower resolution');
+  });
+
   test('a thumbnail is the middle frame, JPEG, fitting 128 pixels (or the size asked)', async () => {
     const part10 = dicomInstance(ct);
     const small = await thumbnail(part10);
@@ -282,6 +293,9 @@ describe('refusals', () => {
   test('a media type other than JPEG or PNG: 406; a bad viewport or quality: 400', async () => {
     await refused(() => renderFrame(dicomInstance(ct), 1, { mediaType: 'image/gif' as 'image/png' }), 406, 'unsupported-media-type');
     await refused(() => renderFrame(dicomInstance(ct), 1, { ...png, viewport: { width: 0, height: 10 } }), 400, 'invalid-viewport');
+    await refused(() => renderFrame(dicomInstance(ct), 1, { ...png, viewport: { width: 10, height: 10, region: { x: 40, y: 0, width: 30, height: 10 } } }), 400, 'invalid-viewport');
+    for (const text of ['10', '10,10,0,0,5', '10,10,0,0,-5,5', 'a,10', '10,,'])
+      assert.throws(() => parseViewportParameter(text), (error: unknown) => error instanceof ImagingError && error.status === 400, text);
     await refused(() => renderFrame(dicomInstance(ct), 1, { mediaType: 'image/jpeg', quality: 101 }), 400, 'invalid-quality');
   });
 

@@ -2,4 +2,14 @@
 export { extractFrame } from './frames.js';
 export { uncompressedFrame } from './decode.js';
 export { IMAGING_ERRORS, ImagingError, type ImagingErrorCode } from './imaging-error.js';
-export { parseWindowParameter, renderFrame, thumbnail, type RenderOptions, type Rendered, type VoiFunction, type Window } from './render.js';
+export {
+  parseViewportParameter,
+  parseWindowParameter,
+  renderFrame,
+  thumbnail,
+  type RenderOptions,
+  type Rendered,
+  type Viewport,
+  type VoiFunction,
+  type Window,
+} from './render.js';
