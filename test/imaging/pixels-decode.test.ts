@@ -38,6 +38,13 @@ const signed: InstanceOptions = {
   pixel: (f, r, c) => -1024 + ((f * 97 + r * 53 + c * 41) % 3000),
   attributes: { PixelRepresentation: 1, BitsStored: 16, HighBit: 15, WindowCenter: 40, WindowWidth: 400, RescaleIntercept: 0, RescaleSlope: 1 },
 };
+/** Signed in 12 of 16 bits, the sign extended through the top 4 bits as many CT scanners write it. */
+const signed12: InstanceOptions = {
+  rows: 32,
+  columns: 40,
+  pixel: (_f, r, c) => -2000 + ((r * 131 + c * 37) % 4000),
+  attributes: { PixelRepresentation: 1, BitsStored: 12, HighBit: 11, WindowCenter: 40, WindowWidth: 400, RescaleIntercept: 0, RescaleSlope: 1 },
+};
 /** 8-bit RGB, two frames. */
 const rgb: InstanceOptions = { rows: 24, columns: 30, frames: 2, bitsAllocated: 8, samplesPerPixel: 3, pixel: (f, r, c, s) => (f * 40 + r * 7 + c * 5 + s * 80) % 256 };
 /** 8-bit grey, the only depth JPEG baseline holds. */
@@ -47,6 +54,7 @@ const LOSSLESS: Syntax[] = ['implicit-little-endian', 'deflated-little-endian', 
 const CASES: [string, InstanceOptions][] = [
   ['12-bit multi-frame CT', ct],
   ['signed 16-bit', signed],
+  ['signed 12-bit', signed12],
   ['8-bit RGB', rgb],
 ];
 

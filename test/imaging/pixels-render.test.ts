@@ -106,6 +106,18 @@ describe('grey levels follow the window (PS3.18 8.3.5.1.3, PS3.3 C.11.2)', () =>
     assert.equal(levels[0], 0, '-1000 HU is black in a soft-tissue window');
   });
 
+  test('signed pixels in 12 of 16 bits, the bits above left zero, are sign-extended from bit 11', async () => {
+    const values = (r: number, c: number) => -2000 + ((r * 131 + c * 37) % 4000);
+    const options: InstanceOptions = {
+      rows: 32,
+      columns: 40,
+      pixel: (_f, r, c) => values(r, c) & 0xfff,
+      attributes: { PixelRepresentation: 1, BitsStored: 12, HighBit: 11, WindowCenter: 0, WindowWidth: 2000, RescaleIntercept: 0, RescaleSlope: 1 },
+    };
+    const expected = storedValues({ ...options, pixel: (_f, r, c) => values(r, c) }, 1).map((x) => Math.round(VOI.linear(x, 0, 2000)));
+    assert.deepEqual(await greys((await renderFrame(dicomInstance(options), 1, png)).body), expected);
+  });
+
   test('an enhanced multi-frame image takes each frame\'s window from its functional groups (PS3.3 C.7.6.16)', async () => {
     const options = {
       ...ct,

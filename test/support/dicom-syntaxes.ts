@@ -132,6 +132,11 @@ function openJpegFrames(part10: Buffer): Buffer[] {
       const samples = image.samplesPerPixel;
       for (let p = 0; p < pixels; p++)
         for (let s = 0; s < samples; s++) planes.copy(out, (p * samples + s) * bytes, (s * pixels + p) * bytes, (s * pixels + p + 1) * bytes);
+      // opj_decompress writes signed samples in their precision's bits only: extend the sign as DICOM stores it.
+      if (image.pixelRepresentation === 1 && bytes === 2 && image.bitsStored < 16) {
+        const shift = 32 - image.bitsStored;
+        for (let i = 0; i < out.length; i += 2) out.writeInt16LE((out.readUInt16LE(i) << shift) >> shift, i);
+      }
       return out;
     }),
   );
