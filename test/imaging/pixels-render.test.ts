@@ -44,10 +44,13 @@ const ct: InstanceOptions = {
 
 const png: RenderOptions = { mediaType: 'image/png' };
 
-/** A copy of a file with its pixel data and some attributes replaced (dcmjs keyword → element). */
-function withPixels(part10: Buffer, pixelData: Buffer, elements: Record<string, DicomElement>): Buffer {
+/** A copy of a file with its pixel data and some elements (by tag) replaced, or removed when undefined. */
+function withPixels(part10: Buffer, pixelData: Buffer, elements: Record<string, DicomElement | undefined>): Buffer {
   const message = dcmjs.data.DicomMessage.readFile(part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.length) as ArrayBuffer);
-  Object.assign(message.dict, elements);
+  for (const [tag, element] of Object.entries(elements)) {
+    if (element) message.dict[tag] = element;
+    else delete message.dict[tag];
+  }
   message.dict['7FE00010'] = { vr: 'OB', Value: [pixelData.buffer.slice(pixelData.byteOffset, pixelData.byteOffset + pixelData.length)] };
   return Buffer.from(message.write());
 }
@@ -78,6 +81,25 @@ describe('grey levels follow the window (PS3.18 8.3.5.1.3, PS3.3 C.11.2)', () =>
     const options = { ...ct, attributes: { WindowCenter: 2048, WindowWidth: 1000, VOILUTFunction: 'SIGMOID' } };
     const levels = await greys((await renderFrame(dicomInstance(options), 1, png)).body);
     assert.deepEqual(levels, storedValues(options, 1).map((x) => Math.round(VOI.sigmoid(x, 2048, 1000))));
+  });
+
+  test('a Modality LUT Sequence replaces rescale, a VOI LUT Sequence maps when no window is given or stored (PS3.3 C.11)', async () => {
+    const single = { ...ct, frames: 1 };
+    const original = dicomInstance(single);
+    const pixels = Buffer.from(extractFrame(original, 1).bytes);
+    const lut = (descriptor: number[], data: number[]) => ({ vr: 'SQ', Value: [{ '00283002': { vr: 'US', Value: descriptor }, '00283006': { vr: 'US', Value: data } }] });
+    const inverse = withPixels(original, pixels, {
+      '00281053': { vr: 'DS', Value: [2] },
+      '00283000': lut([4096, 0, 16], Array.from({ length: 4096 }, (_, i) => 4095 - i)),
+      '00281050': { vr: 'DS', Value: [1000] },
+      '00281051': { vr: 'DS', Value: [1000] },
+    });
+    assert.deepEqual(await greys((await renderFrame(inverse, 1, png)).body), storedValues(single, 1).map((x) => Math.round(VOI.linear(4095 - x, 1000, 1000))));
+    const voi = withPixels(original, pixels, { '00281050': undefined, '00281051': undefined, '00283010': lut([2048, 1024, 12], Array.from({ length: 2048 }, (_, i) => 2 * i)) });
+    const expected = storedValues(single, 1).map((x) => Math.round((2 * Math.min(Math.max(x - 1024, 0), 2047) * 255) / 4095));
+    assert.deepEqual(await greys((await renderFrame(voi, 1, png)).body), expected);
+    const windowed = await greys((await renderFrame(voi, 1, { ...png, window: { center: 2048, width: 4096 } })).body);
+    assert.deepEqual(windowed, storedValues(single, 1).map((x) => Math.round(VOI.linear(x, 2048, 4096))), "the request's window wins");
   });
 
   test('without a window, the frame from its lowest to its highest value', async () => {

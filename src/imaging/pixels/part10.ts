@@ -46,10 +46,11 @@ const UNDEFINED_LENGTH = 0xffffffff;
 /** VRs whose explicit header has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2). */
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /**
- * Sequences whose items the pixel pipeline reads (functional groups, PS3.3 C.7.6.16), so that an
- * implicit VR file with a defined-length sequence is still read as one.
+ * Sequences whose items the pixel pipeline reads (functional groups, PS3.3 C.7.6.16; Modality and
+ * VOI LUT Sequences, C.11), so that an implicit VR file with a defined-length sequence is still
+ * read as one.
  */
-const KNOWN_SEQUENCES = new Set([tag(0x5200, 0x9229), tag(0x5200, 0x9230), tag(0x0028, 0x9145), tag(0x0028, 0x9132)]);
+const KNOWN_SEQUENCES = new Set([tag(0x5200, 0x9229), tag(0x5200, 0x9230), tag(0x0028, 0x9145), tag(0x0028, 0x9132), tag(0x0028, 0x3000), tag(0x0028, 0x3010)]);
 
 class Reader {
   offset: number;

@@ -4,6 +4,11 @@ import { frameAttribute, numbers, readImage, RESCALE_INTERCEPT, RESCALE_SLOPE, t
 import { ImagingError } from './imaging-error.js';
 import { tag } from './part10.js';
 
+const MODALITY_LUT_SEQUENCE = tag(0x0028, 0x3000);
+const VOI_LUT_SEQUENCE = tag(0x0028, 0x3010);
+const LUT_DESCRIPTOR = tag(0x0028, 0x3002);
+const LUT_DATA = tag(0x0028, 0x3006);
+
 /** The VOI LUT functions of PS3.3 C.11.2.1.2 as PS3.18 8.3.5.1.3 names them in `window`. */
 export type VoiFunction = 'linear' | 'linear-exact' | 'sigmoid';
 
@@ -151,8 +156,9 @@ function display(image: Image, frame: number, decoded: DecodedFrame, window: Win
 }
 
 /**
- * Modality LUT (rescale, PS3.3 C.11.1), VOI LUT function (C.11.2.1.2) to 8 bits, and MONOCHROME1
- * inverted (C.7.6.3.1.2), through one table over the frame's range of stored values.
+ * Modality LUT (PS3.3 C.11.1: rescale, or a Modality LUT Sequence), VOI LUT (C.11.2: a window
+ * through its function, else a VOI LUT Sequence) to 8 bits, and MONOCHROME1 inverted
+ * (C.7.6.3.1.2), through one table over the frame's range of stored values.
  */
 function grayscale(image: Image, frame: number, samples: Samples, requested: Window | undefined, invert: boolean): Uint8Array {
   let min = Infinity;
@@ -162,14 +168,19 @@ function grayscale(image: Image, frame: number, samples: Samples, requested: Win
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  const modalityTable = sequenceTable(image, MODALITY_LUT_SEQUENCE);
   const slope = numbers(frameAttribute(image, frame, RESCALE_SLOPE))[0] ?? 1;
   const intercept = numbers(frameAttribute(image, frame, RESCALE_INTERCEPT))[0] ?? 0;
-  const window = requested ?? storedWindow(image, frame) ?? rangeWindow(min * slope + intercept, max * slope + intercept);
-  const voi = voiFunction(window);
+  const modality = modalityTable ? (v: number) => modalityTable.lookup(v) : (v: number) => v * slope + intercept;
+  const window = requested ?? storedWindow(image, frame);
+  const voiTable = window ? undefined : sequenceTable(image, VOI_LUT_SEQUENCE);
+  const voi = voiTable
+    ? (x: number) => (voiTable.lookup(x) * 255) / (2 ** voiTable.bits - 1)
+    : voiFunction(window ?? rangeWindow(Math.min(modality(min), modality(max)), Math.max(modality(min), modality(max))));
   const out = new Uint8Array(samples.length);
   const range = max - min + 1;
   const level = (v: number) => {
-    const y = Math.round(voi(v * slope + intercept));
+    const y = Math.round(voi(modality(v)));
     return invert ? 255 - y : y;
   };
   if (range <= Math.max(samples.length, 65536)) {
@@ -178,6 +189,37 @@ function grayscale(image: Image, frame: number, samples: Samples, requested: Win
     for (let i = 0; i < samples.length; i++) out[i] = lut[samples[i]! - min]!;
   } else for (let i = 0; i < samples.length; i++) out[i] = level(samples[i]!);
   return out;
+}
+
+/**
+ * A lookup table from its descriptor (entries, 0 meaning 65536; first value mapped; bits per entry)
+ * and data (PS3.3 C.11.1.1.1, C.11.2.1.1, C.7.6.3.1.5). Values below the first entry map to it,
+ * values above the last to the last.
+ */
+function lookupTable(image: Image, descriptor: Buffer | undefined, data: Buffer | undefined): LookupTable | undefined {
+  if (!descriptor || descriptor.length < 6 || !data || data.length === 0) return undefined;
+  const read = (buffer: Buffer, at: number) => (image.littleEndian ? buffer.readUInt16LE(at) : buffer.readUInt16BE(at));
+  const entries = read(descriptor, 0) || 65536;
+  const first = image.pixelRepresentation === 1 ? (read(descriptor, 2) << 16) >> 16 : read(descriptor, 2);
+  const bits = read(descriptor, 4);
+  // 8-bit entries are packed in bytes by some writers and in 16-bit words by others.
+  const packed = bits <= 8 && data.length === entries;
+  const count = Math.min(entries, packed ? data.length : Math.floor(data.length / 2));
+  if (count === 0 || bits < 1 || bits > 16) return undefined;
+  const mask = 2 ** bits - 1;
+  const table = Array.from({ length: count }, (_, i) => (packed ? data[i]! : read(data, 2 * i)) & mask);
+  return { bits, lookup: (x) => table[Math.min(Math.max(Math.round(x) - first, 0), count - 1)]! };
+}
+
+interface LookupTable {
+  bits: number;
+  lookup: (x: number) => number;
+}
+
+/** A LUT item of a Modality or VOI LUT Sequence: its LUT Descriptor and LUT Data. */
+function sequenceTable(image: Image, sequence: number): LookupTable | undefined {
+  const item = image.dataset.get(sequence)?.items?.[0];
+  return lookupTable(image, item?.get(LUT_DESCRIPTOR)?.value, item?.get(LUT_DATA)?.value);
 }
 
 /** The first stored window of the frame, if usable, with the stored VOI LUT Function. */
@@ -249,36 +291,22 @@ function clamp(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
 }
 
-/**
- * PALETTE COLOR through the Red, Green and Blue Palette Color LUTs (PS3.3 C.7.6.3.1.5-6): each
- * descriptor is entries (0 meaning 65536), first mapped value, bits per entry.
- */
+/** PALETTE COLOR through the Red, Green and Blue Palette Color LUTs (PS3.3 C.7.6.3.1.5-6). */
 function palette(image: Image, samples: Samples): Uint8Array {
   const tables = [0, 1, 2].map((c) => {
-    const descriptor = image.dataset.get(tag(0x0028, 0x1101 + c))?.value;
-    const data = image.dataset.get(tag(0x0028, 0x1201 + c))?.value;
-    if (!descriptor || descriptor.length < 6 || !data) throw new ImagingError('unsupported-image', 'PALETTE COLOR without its lookup tables');
-    const read = (at: number) => (image.littleEndian ? descriptor.readUInt16LE(at) : descriptor.readUInt16BE(at));
-    const entries = read(0) || 65536;
-    const first = image.pixelRepresentation === 1 ? (read(2) << 16) >> 16 : read(2);
-    const bits = read(4);
-    // 8-bit entries are packed in bytes by some writers and in 16-bit words by others.
-    const packed = bits === 8 && data.length === entries;
-    const table = new Uint8Array(entries);
-    for (let i = 0; i < entries; i++) {
-      const at = packed ? i : 2 * i;
-      if (at + (packed ? 1 : 2) > data.length) break;
-      const word = packed ? data[at]! : image.littleEndian ? data.readUInt16LE(at) : data.readUInt16BE(at);
-      table[i] = bits === 8 ? word & 0xff : word >> 8;
-    }
-    return { table, first, entries };
+    const table = lookupTable(image, image.dataset.get(tag(0x0028, 0x1101 + c))?.value, image.dataset.get(tag(0x0028, 0x1201 + c))?.value);
+    if (!table) throw new ImagingError('unsupported-image', 'PALETTE COLOR without its lookup tables');
+    return table;
   });
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < samples.length; i++) {
+    min = Math.min(min, samples[i]!);
+    max = Math.max(max, samples[i]!);
+  }
+  // 8-bit colour for each stored value present, then one pass over the pixels.
+  const colours = tables.map(({ bits, lookup }) => Uint8Array.from({ length: max - min + 1 }, (_, v) => Math.round((lookup(v + min) * 255) / (2 ** bits - 1))));
   const out = new Uint8Array(samples.length * 3);
-  for (let p = 0; p < samples.length; p++)
-    for (let c = 0; c < 3; c++) {
-      const { table, first, entries } = tables[c]!;
-      const index = Math.min(Math.max(samples[p]! - first, 0), entries - 1);
-      out[p * 3 + c] = table[index]!;
-    }
+  for (let p = 0; p < samples.length; p++) for (let c = 0; c < 3; c++) out[p * 3 + c] = colours[c]![samples[p]! - min]!;
   return out;
 }
