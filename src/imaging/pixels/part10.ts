@@ -148,6 +148,7 @@ class Reader {
 }
 
 const EMPTY = Buffer.alloc(0);
+const MAX_INFLATED = 2 ** 30;
 
 /** Reads the file meta information (always explicit VR little endian) and the data set up to the pixel data. */
 export function readPart10(file: Buffer): Part10 {
@@ -164,7 +165,8 @@ export function readPart10(file: Buffer): Part10 {
     let body = file;
     let start = metaReader.offset;
     if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
-      body = inflateRawSync(file.subarray(start));
+      // A bound, so that a small hostile file cannot inflate to fill the memory.
+      body = inflateRawSync(file.subarray(start), { maxOutputLength: MAX_INFLATED });
       start = 0;
     }
     const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
@@ -173,7 +175,7 @@ export function readPart10(file: Buffer): Part10 {
     return { transferSyntaxUid, littleEndian, dataset };
   } catch (error) {
     if (error instanceof RangeError || (error instanceof Error && 'code' in error && error.code === 'Z_DATA_ERROR'))
-      throw new ImagingError('invalid-dicom', 'the file ends inside an element');
+      throw new ImagingError('invalid-dicom', 'the file ends inside an element, or its deflated data set does not inflate');
     throw error;
   }
 }
