@@ -219,7 +219,10 @@ function storedValues(image: Image, raw: Buffer, photometricInterpretation: stri
  * Configuration 0), with the photometric interpretation the decoder gave (RGB from JPEG's YBR).
  */
 export async function uncompressedFrame(part10: Buffer, frame: number): Promise<{ bytes: Buffer; photometricInterpretation: string }> {
-  const image = readImage(part10);
+  return uncompressed(readImage(part10), frame);
+}
+
+export async function uncompressed(image: Image, frame: number): Promise<{ bytes: Buffer; photometricInterpretation: string }> {
   const bytesPerSample = image.bitsAllocated / 8;
   if (NATIVE.has(image.transferSyntaxUid) || image.transferSyntaxUid === T.encapsulatedUncompressed) {
     const stored = frameBytes(image, frame);

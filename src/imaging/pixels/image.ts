@@ -7,6 +7,7 @@ import { PIXEL_DATA, readPart10, tag, trimmed, type Dataset, type Element, type 
  * https://dicom.nema.org/medical/dicom/current/output/html/part03.html#sect_C.7.6.3
  */
 export interface Image {
+  part10: Part10;
   transferSyntaxUid: string;
   littleEndian: boolean;
   dataset: Dataset;
@@ -38,7 +39,8 @@ export function readImage(file: Buffer): Image {
   return image(readPart10(file));
 }
 
-function image({ transferSyntaxUid, littleEndian, dataset }: Part10): Image {
+function image(part10: Part10): Image {
+  const { transferSyntaxUid, littleEndian, dataset } = part10;
   const pixelData = dataset.get(PIXEL_DATA);
   if (!pixelData) throw new ImagingError('no-pixel-data');
   const us = (element: number, fallback?: number): number => {
@@ -58,6 +60,7 @@ function image({ transferSyntaxUid, littleEndian, dataset }: Part10): Image {
   // before a decoder allocates one.
   if (rows * columns * samplesPerPixel * bitsAllocated > MAX_FRAME_BITS) throw new ImagingError('unsupported-image', 'a frame over 1 GiB');
   return {
+    part10,
     transferSyntaxUid,
     littleEndian,
     dataset,

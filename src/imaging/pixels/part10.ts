@@ -25,6 +25,9 @@ export interface Element {
   /** Encapsulated pixel data: the items after the Basic Offset Table, and that table. */
   fragments?: Buffer[];
   basicOffsetTable?: Buffer;
+  /** Where the element (its tag) starts and where it ends in the buffer it was read from. */
+  start: number;
+  end: number;
 }
 
 /** Elements by tag, as (group << 16 | element) >>> 0. */
@@ -33,18 +36,24 @@ export type Dataset = Map<number, Element>;
 export interface Part10 {
   transferSyntaxUid: string;
   littleEndian: boolean;
+  /** The file meta information's elements (positions in the file). */
+  meta: Dataset;
   dataset: Dataset;
+  /** What the data set's positions refer to: the file, or its inflated data set. */
+  body: Buffer;
+  datasetStart: number;
 }
 
 export const tag = (group: number, element: number): number => ((group << 16) | element) >>> 0;
 
 export const PIXEL_DATA = tag(0x7fe0, 0x0010);
+export const TRANSFER_SYNTAX_UID = tag(0x0002, 0x0010);
 const ITEM = tag(0xfffe, 0xe000);
 const ITEM_DELIMITATION = tag(0xfffe, 0xe00d);
 const SEQUENCE_DELIMITATION = tag(0xfffe, 0xe0dd);
 const UNDEFINED_LENGTH = 0xffffffff;
 /** VRs whose explicit header has 2 reserved bytes and a 32-bit length (PS3.5 7.1.2). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+export const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /**
  * Sequences whose items the pixel pipeline reads (functional groups, PS3.3 C.7.6.16; Modality and
  * VOI LUT Sequences, C.11), so that an implicit VR file with a defined-length sequence is still
@@ -86,19 +95,20 @@ class Reader {
   dataset(end: number, topLevel: boolean): Dataset {
     const dataset: Dataset = new Map();
     while (this.offset + 8 <= end) {
+      const start = this.offset;
       const t = tag(this.uint16(), this.uint16());
       if (t === ITEM_DELIMITATION) {
         this.offset += 4;
         break;
       }
-      dataset.set(t, this.element(t));
+      dataset.set(t, this.element(t, start));
       if (topLevel && t === PIXEL_DATA) break;
     }
     return dataset;
   }
 
-  /** The rest of an element whose tag was just read. */
-  element(t: number): Element {
+  /** The rest of an element whose tag (at `start`) was just read. */
+  element(t: number, start: number): Element {
     let vr: string;
     let length: number;
     if (this.explicit) {
@@ -112,9 +122,13 @@ class Reader {
       vr = t === PIXEL_DATA ? 'OW' : KNOWN_SEQUENCES.has(t) ? 'SQ' : 'UN';
       length = this.uint32();
     }
-    if (t === PIXEL_DATA && length === UNDEFINED_LENGTH) return this.encapsulated(vr);
-    if (vr === 'SQ' || length === UNDEFINED_LENGTH) return { vr: 'SQ', value: EMPTY, items: this.sequence(length) };
-    return { vr, value: this.take(length) };
+    if (t === PIXEL_DATA && length === UNDEFINED_LENGTH) return { ...this.encapsulated(), vr, start, end: this.offset };
+    if (vr === 'SQ' || length === UNDEFINED_LENGTH) {
+      const items = this.sequence(length);
+      return { vr: 'SQ', value: EMPTY, items, start, end: this.offset };
+    }
+    const value = this.take(length);
+    return { vr, value, start, end: this.offset };
   }
 
   sequence(length: number): Dataset[] {
@@ -133,7 +147,7 @@ class Reader {
   }
 
   /** PS3.5 A.4: a Basic Offset Table item, then one item per fragment, then the delimiter. */
-  encapsulated(vr: string): Element {
+  encapsulated(): { value: Buffer; basicOffsetTable: Buffer; fragments: Buffer[] } {
     const items: Buffer[] = [];
     for (;;) {
       const t = tag(this.uint16(), this.uint16());
@@ -143,7 +157,7 @@ class Reader {
       items.push(this.take(length));
     }
     if (items.length === 0) throw new ImagingError('invalid-dicom', 'encapsulated pixel data without a Basic Offset Table item');
-    return { vr, value: EMPTY, basicOffsetTable: items[0], fragments: items.slice(1) };
+    return { value: EMPTY, basicOffsetTable: items[0], fragments: items.slice(1) };
   }
 }
 
@@ -155,12 +169,14 @@ export function readPart10(file: Buffer): Part10 {
   try {
     if (file.length < 132 || file.toString('latin1', 128, 132) !== 'DICM') throw new ImagingError('invalid-dicom', 'no DICM prefix');
     const metaReader = new Reader(file, true, true, 132);
-    let transferSyntaxUid: string | undefined;
+    const meta: Dataset = new Map();
     while (metaReader.offset + 8 <= file.length && file.readUInt16LE(metaReader.offset) === 0x0002) {
+      const start = metaReader.offset;
       const t = tag(metaReader.uint16(), metaReader.uint16());
-      const element = metaReader.element(t);
-      if (t === tag(0x0002, 0x0010)) transferSyntaxUid = trimmed(element.value);
+      meta.set(t, metaReader.element(t, start));
     }
+    const syntax = meta.get(TRANSFER_SYNTAX_UID);
+    const transferSyntaxUid = syntax && trimmed(syntax.value);
     if (!transferSyntaxUid) throw new ImagingError('invalid-dicom', 'no Transfer Syntax UID in the file meta information');
     let body = file;
     let start = metaReader.offset;
@@ -172,7 +188,7 @@ export function readPart10(file: Buffer): Part10 {
     const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
     const explicit = transferSyntaxUid !== IMPLICIT_VR_LITTLE_ENDIAN;
     const dataset = new Reader(body, littleEndian, explicit, start).dataset(body.length, true);
-    return { transferSyntaxUid, littleEndian, dataset };
+    return { transferSyntaxUid, littleEndian, meta, dataset, body, datasetStart: start };
   } catch (error) {
     if (error instanceof RangeError || (error instanceof Error && 'code' in error && error.code === 'Z_DATA_ERROR'))
       throw new ImagingError('invalid-dicom', 'the file ends inside an element, or its deflated data set does not inflate');
