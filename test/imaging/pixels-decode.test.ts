@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readImage } from '../../src/imaging/pixels/image.js';
-import { extractFrame, ImagingError, renderFrame, uncompressedFrame } from '../../src/imaging/pixels/index.js';
+import { extractFrame, ImagingError, renderFrame, transcodeToExplicitLittleEndian, uncompressedFrame } from '../../src/imaging/pixels/index.js';
 import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
 import { encode, referenceFrames, relayout, SYNTAXES, type Layout, type Syntax } from '../support/dicom-syntaxes.js';
 
@@ -155,23 +155,28 @@ describe('extractFrame', () => {
   });
 });
 
-describe('damaged files never crash the renderer', () => {
+describe('damaged files never crash the renderer or the transcoder', () => {
   test('every syntax, cut short or with bytes overwritten: an ImagingError or an image, nothing else', async () => {
     let random = 7;
     const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31);
-    for (const syntax of ['rle', 'jpeg-baseline', 'jpeg-lossless-sv1', 'jpeg-ls', 'jpeg2000-lossless', 'explicit-big-endian'] as Syntax[]) {
-      const part10 = encode(dicomInstance(syntax === 'jpeg-baseline' ? grey8 : ct), syntax);
-      for (let trial = 0; trial < 25; trial++) {
+    const withSequences: InstanceOptions = { ...ct, attributes: { SharedFunctionalGroupsSequence: [{ PixelValueTransformationSequence: [{ RescaleSlope: 1, RescaleIntercept: 0 }] }] } };
+    for (const syntax of ['rle', 'jpeg-baseline', 'jpeg-lossless-sv1', 'jpeg-ls', 'jpeg2000-lossless', 'explicit-big-endian', 'implicit-little-endian'] as Syntax[]) {
+      const part10 = encode(dicomInstance(syntax === 'jpeg-baseline' ? grey8 : withSequences), syntax);
+      for (let trial = 0; trial < 60; trial++) {
         const damaged = Buffer.from(part10);
         if (trial % 2 === 0) damaged.fill(next() % 256, 132 + (next() % (part10.length - 140)), undefined);
-        else for (let k = 0; k < 8; k++) damaged[132 + (next() % (part10.length - 132))] = next() % 256;
+        // Odd trials overwrite bytes anywhere, or (every other one) in the header, where the sequences are.
+        else for (let k = 0; k < 8; k++) damaged[132 + (next() % (trial % 4 === 1 ? 800 : part10.length - 132))] = next() % 256;
         const cut = trial % 2 === 0 ? damaged.subarray(0, 132 + (next() % (part10.length - 132))) : damaged;
-        try {
-          await renderFrame(cut, 1, { mediaType: 'image/png' });
-        } catch (error) {
-          assert.ok(error instanceof ImagingError, `${syntax}, trial ${trial}: ${String(error)}`);
-        }
+        for (const use of [() => renderFrame(cut, 1, { mediaType: 'image/png' }), () => transcodeToExplicitLittleEndian(cut)])
+          try {
+            await use();
+          } catch (error) {
+            assert.ok(error instanceof ImagingError, `${syntax}, trial ${trial}: ${String(error)}`);
+          }
       }
+      // A codec that a damaged codestream crashed is not left broken for the files that follow.
+      await renderFrame(part10, 1, { mediaType: 'image/png' });
     }
   });
 });

@@ -38,23 +38,36 @@ const TRANSFER_SYNTAXES = {
 const T = TRANSFER_SYNTAXES;
 const NATIVE = new Set<string>([T.implicitLittleEndian, T.explicitLittleEndian, T.deflatedLittleEndian, T.explicitBigEndian]);
 
-/** Loads a codec's WASM module on first use, once per process. */
-function lazy<M>(load: () => Promise<M>): () => Promise<M> {
+/** A codec's module, loaded on first use and kept; discarded after a crash, to be loaded afresh. */
+interface Codec<M> {
+  get(): Promise<M>;
+  discard(): void;
+}
+
+function lazy<M>(load: () => Promise<M>): Codec<M> {
   let loading: Promise<M> | undefined;
-  return () => {
-    loading ??= load().catch((error: unknown) => {
+  return {
+    get() {
+      loading ??= load().catch((error: unknown) => {
+        loading = undefined;
+        throw error;
+      });
+      return loading;
+    },
+    discard() {
       loading = undefined;
-      throw error;
-    });
-    return loading;
+    },
   };
 }
 
-/** The codecs' own logging goes nowhere: a decoding failure is reported as an ImagingError. */
+/**
+ * The codecs' own logging goes nowhere: a decoding failure is reported as an ImagingError. A fresh
+ * object for each instance: Emscripten builds the module on the object it is given.
+ */
 const QUIET = { print: () => {}, printErr: () => {} };
-const charls = lazy(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(QUIET));
-const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(QUIET));
-const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default(QUIET));
+const charls = lazy(async () => (await import('@cornerstonejs/codec-charls/decodewasmjs')).default({ ...QUIET }));
+const openjpeg = lazy(async () => (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default({ ...QUIET }));
+const libjpegTurbo = lazy(async () => (await import('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs')).default({ ...QUIET }));
 const jpegLossless = lazy(async () => (await import('jpeg-lossless-decoder-js')).Decoder);
 
 /**
@@ -88,30 +101,30 @@ export async function decodeFrame(image: Image, frame: number, scale = 1): Promi
   if (syntax === T.rleLossless) return stored(decodeRle(bytes, pixels, image.samplesPerPixel, bytesPerSample), false);
   if (syntax === T.jpegBaseline) {
     if (image.bitsAllocated !== 8) throw new ImagingError('invalid-dicom', 'JPEG baseline with more than 8 bits');
-    const { JPEGDecoder } = await libjpegTurbo();
+    const { JPEGDecoder } = await libjpegTurbo.get();
     // libjpeg-turbo converts YCbCr to RGB while decoding (PS3.5 8.2.1: the photometric is then RGB).
-    return stored(wasmDecode(new JPEGDecoder(), bytes, image), false, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
+    return stored(wasmDecode(libjpegTurbo, new JPEGDecoder(), bytes, image), false, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
   }
   if (syntax === T.jpegLossless || syntax === T.jpegLosslessSv1) {
-    const Decoder = await jpegLossless();
+    const Decoder = await jpegLossless.get();
     const decoded = callCodec(() => new Decoder().decode(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length, bytesPerSample));
     return stored(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength), false);
   }
   if (syntax === T.jpegLsLossless || syntax === T.jpegLsNearLossless) {
-    const { JpegLSDecoder } = await charls();
+    const { JpegLSDecoder } = await charls.get();
     const decoder = new JpegLSDecoder();
     let interleave = 0;
-    const raw = wasmDecode(decoder, bytes, image, () => (interleave = decoder.getInterleaveMode()));
+    const raw = wasmDecode(charls, decoder, bytes, image, () => (interleave = decoder.getInterleaveMode()));
     return stored(raw, image.samplesPerPixel > 1 && interleave === 0);
   }
   if (syntax === T.jpeg2000Lossless || syntax === T.jpeg2000) {
-    const { J2KDecoder } = await openjpeg();
+    const { J2KDecoder } = await openjpeg.get();
     // OpenJPEG undoes the codestream's multi-component transform (YBR_RCT / YBR_ICT): RGB out.
     const colour = image.samplesPerPixel === 3 && image.photometricInterpretation.startsWith('YBR_') ? 'RGB' : image.photometricInterpretation;
     const decoder = new J2KDecoder();
     const level = scale < 1 ? reductionFor(decompositionLevels(bytes), scale) : 0;
     const size = { width: Math.ceil(image.columns / 2 ** level), height: Math.ceil(image.rows / 2 ** level) };
-    const raw = wasmDecode(decoder, bytes, image, undefined, () => decoder.decodeSubResolution(level, 0));
+    const raw = wasmDecode(openjpeg, decoder, bytes, image, undefined, () => decoder.decodeSubResolution(level, 0));
     return stored(raw, false, colour, size);
   }
   throw new ImagingError('unsupported-transfer-syntax', syntax);
@@ -143,17 +156,30 @@ function reductionFor(levels: number, scale: number): number {
  * Runs a Cornerstone WASM decoder and copies its output out of WASM memory before freeing it.
  * `decode` runs it (OpenJPEG's at a lower resolution; its frame info still tells the full size).
  */
-function wasmDecode<D extends WasmDecoder>(decoder: D, bytes: Buffer, image: Image, inspect?: () => void, decode: () => void = () => decoder.decode()): Buffer {
+function wasmDecode<D extends WasmDecoder>(
+  codec: Codec<unknown>,
+  decoder: D,
+  bytes: Buffer,
+  image: Image,
+  inspect?: () => void,
+  decode: () => void = () => decoder.decode(),
+): Buffer {
   try {
     decoder.getEncodedBuffer(bytes.length).set(bytes);
-    callCodec(decode);
+    decode();
     const info = decoder.getFrameInfo();
     if (info.width !== image.columns || info.height !== image.rows || info.componentCount !== image.samplesPerPixel)
       throw new ImagingError('invalid-dicom', 'the codestream does not match the image pixel module');
     inspect?.();
-    return Buffer.from(decoder.getDecodedBuffer());
-  } finally {
+    const decoded = Buffer.from(decoder.getDecodedBuffer());
     decoder.delete();
+    return decoded;
+  } catch (error) {
+    // A codestream that crashed the codec may have left its memory in any state (every later
+    // frame then failed too), and the decoder was not freed: the next frame gets a fresh module.
+    codec.discard();
+    if (error instanceof ImagingError) throw error;
+    throw new ImagingError('invalid-dicom', 'the compressed frame cannot be decoded');
   }
 }
 

@@ -181,8 +181,7 @@ export function readPart10(file: Buffer): Part10 {
     let body = file;
     let start = metaReader.offset;
     if (transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
-      // A bound, so that a small hostile file cannot inflate to fill the memory.
-      body = inflateRawSync(file.subarray(start), { maxOutputLength: MAX_INFLATED });
+      body = inflated(file.subarray(start));
       start = 0;
     }
     const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
@@ -190,9 +189,17 @@ export function readPart10(file: Buffer): Part10 {
     const dataset = new Reader(body, littleEndian, explicit, start).dataset(body.length, true);
     return { transferSyntaxUid, littleEndian, meta, dataset, body, datasetStart: start };
   } catch (error) {
-    if (error instanceof RangeError || (error instanceof Error && 'code' in error && error.code === 'Z_DATA_ERROR'))
-      throw new ImagingError('invalid-dicom', 'the file ends inside an element, or its deflated data set does not inflate');
+    if (error instanceof RangeError) throw new ImagingError('invalid-dicom', 'the file ends inside an element');
     throw error;
+  }
+}
+
+/** A deflated data set (PS3.5 A.5), inflated to 1 GiB at most: a small hostile file cannot fill the memory. */
+function inflated(deflated: Buffer): Buffer {
+  try {
+    return inflateRawSync(deflated, { maxOutputLength: MAX_INFLATED });
+  } catch {
+    throw new ImagingError('invalid-dicom', 'the deflated data set does not inflate');
   }
 }
 

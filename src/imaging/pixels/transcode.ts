@@ -35,7 +35,13 @@ export async function transcodeToExplicitLittleEndian(file: Buffer): Promise<Buf
   const dataset: Buffer[] = [];
   if (image.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN) {
     // Uncompressed already: only the elements gain their VRs.
-    explicitFromImplicit(part10.body, part10.datasetStart, image.pixelData.end, dataset, image.bitsAllocated > 8 ? 'OW' : 'OB');
+    try {
+      explicitFromImplicit(part10.body, part10.datasetStart, image.pixelData.end, dataset, image.bitsAllocated > 8 ? 'OW' : 'OB');
+    } catch (error) {
+      // Sequences the pixel reader passed over as opaque values are walked here: one may be damaged.
+      if (error instanceof RangeError) throw new ImagingError('invalid-dicom', 'a sequence runs past the end of the file');
+      throw error;
+    }
     return Buffer.concat([...head, ...dataset]);
   }
   const frames: Buffer[] = [];
