@@ -36,7 +36,8 @@ const TRANSFER_SYNTAXES = {
 } as const;
 
 const T = TRANSFER_SYNTAXES;
-const NATIVE = new Set<string>([T.implicitLittleEndian, T.explicitLittleEndian, T.deflatedLittleEndian, T.explicitBigEndian]);
+/** Frames as native data holds them; Encapsulated Uncompressed (PS3.5 A.4) one fragment per frame. */
+const UNCOMPRESSED = new Set<string>([T.implicitLittleEndian, T.explicitLittleEndian, T.deflatedLittleEndian, T.explicitBigEndian, T.encapsulatedUncompressed]);
 
 /** A codec's module, loaded on first use and kept; discarded after a crash, to be loaded afresh. */
 interface Codec<M> {
@@ -92,18 +93,16 @@ export async function decodeFrame(image: Image, frame: number, scale = 1): Promi
     rows: size.height,
     columns: size.width,
   });
-  if (NATIVE.has(syntax)) {
+  if (UNCOMPRESSED.has(syntax)) {
     const raw = syntax === T.explicitBigEndian && bytesPerSample > 1 ? swapped(bytes, bytesPerSample) : bytes;
     return stored(raw, image.samplesPerPixel > 1 && image.planarConfiguration === 1);
   }
-  // Encapsulated Uncompressed Explicit VR Little Endian (PS3.5 A.4): one fragment per frame, as native.
-  if (syntax === T.encapsulatedUncompressed) return stored(bytes, image.samplesPerPixel > 1 && image.planarConfiguration === 1);
   if (syntax === T.rleLossless) return stored(decodeRle(bytes, pixels, image.samplesPerPixel, bytesPerSample), false);
   if (syntax === T.jpegBaseline) {
     if (image.bitsAllocated !== 8) throw new ImagingError('invalid-dicom', 'JPEG baseline with more than 8 bits');
     const { JPEGDecoder } = await libjpegTurbo.get();
     // libjpeg-turbo converts YCbCr to RGB while decoding (PS3.5 8.2.1: the photometric is then RGB).
-    return stored(wasmDecode(libjpegTurbo, new JPEGDecoder(), bytes, image), false, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
+    return stored(wasmDecode(libjpegTurbo, () => new JPEGDecoder(), bytes, image), false, image.samplesPerPixel === 3 ? 'RGB' : image.photometricInterpretation);
   }
   if (syntax === T.jpegLossless || syntax === T.jpegLosslessSv1) {
     const Decoder = await jpegLossless.get();
@@ -112,19 +111,17 @@ export async function decodeFrame(image: Image, frame: number, scale = 1): Promi
   }
   if (syntax === T.jpegLsLossless || syntax === T.jpegLsNearLossless) {
     const { JpegLSDecoder } = await charls.get();
-    const decoder = new JpegLSDecoder();
     let interleave = 0;
-    const raw = wasmDecode(charls, decoder, bytes, image, () => (interleave = decoder.getInterleaveMode()));
+    const raw = wasmDecode(charls, () => new JpegLSDecoder(), bytes, image, { inspect: (decoder) => (interleave = decoder.getInterleaveMode()) });
     return stored(raw, image.samplesPerPixel > 1 && interleave === 0);
   }
   if (syntax === T.jpeg2000Lossless || syntax === T.jpeg2000) {
     const { J2KDecoder } = await openjpeg.get();
     // OpenJPEG undoes the codestream's multi-component transform (YBR_RCT / YBR_ICT): RGB out.
     const colour = image.samplesPerPixel === 3 && image.photometricInterpretation.startsWith('YBR_') ? 'RGB' : image.photometricInterpretation;
-    const decoder = new J2KDecoder();
     const level = scale < 1 ? reductionFor(decompositionLevels(bytes), scale) : 0;
     const size = { width: Math.ceil(image.columns / 2 ** level), height: Math.ceil(image.rows / 2 ** level) };
-    const raw = wasmDecode(openjpeg, decoder, bytes, image, undefined, () => decoder.decodeSubResolution(level, 0));
+    const raw = wasmDecode(openjpeg, () => new J2KDecoder(), bytes, image, { decode: (decoder) => decoder.decodeSubResolution(level, 0) });
     return stored(raw, false, colour, size);
   }
   throw new ImagingError('unsupported-transfer-syntax', syntax);
@@ -154,23 +151,23 @@ function reductionFor(levels: number, scale: number): number {
 
 /**
  * Runs a Cornerstone WASM decoder and copies its output out of WASM memory before freeing it.
- * `decode` runs it (OpenJPEG's at a lower resolution; its frame info still tells the full size).
+ * `decode` runs it (OpenJPEG's at a lower resolution: its frame info still tells the full size).
  */
 function wasmDecode<D extends WasmDecoder>(
   codec: Codec<unknown>,
-  decoder: D,
+  create: () => D,
   bytes: Buffer,
   image: Image,
-  inspect?: () => void,
-  decode: () => void = () => decoder.decode(),
+  { decode = (decoder: D) => decoder.decode(), inspect }: { decode?: (decoder: D) => void; inspect?: (decoder: D) => void } = {},
 ): Buffer {
   try {
+    const decoder = create();
     decoder.getEncodedBuffer(bytes.length).set(bytes);
-    decode();
+    decode(decoder);
     const info = decoder.getFrameInfo();
     if (info.width !== image.columns || info.height !== image.rows || info.componentCount !== image.samplesPerPixel)
       throw new ImagingError('invalid-dicom', 'the codestream does not match the image pixel module');
-    inspect?.();
+    inspect?.(decoder);
     const decoded = Buffer.from(decoder.getDecodedBuffer());
     decoder.delete();
     return decoded;
@@ -248,9 +245,10 @@ export async function uncompressedFrame(part10: Buffer, frame: number): Promise<
   return uncompressed(readImage(part10), frame);
 }
 
+/** uncompressedFrame of an image already read. */
 export async function uncompressed(image: Image, frame: number): Promise<{ bytes: Buffer; photometricInterpretation: string }> {
   const bytesPerSample = image.bitsAllocated / 8;
-  if (NATIVE.has(image.transferSyntaxUid) || image.transferSyntaxUid === T.encapsulatedUncompressed) {
+  if (UNCOMPRESSED.has(image.transferSyntaxUid)) {
     const stored = frameBytes(image, frame);
     const bytes = image.transferSyntaxUid === T.explicitBigEndian && bytesPerSample > 1 ? swapped(stored, bytesPerSample) : stored;
     return { bytes, photometricInterpretation: image.photometricInterpretation };
