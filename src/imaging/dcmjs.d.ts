@@ -9,6 +9,13 @@ declare module 'dcmjs' {
   }
   export type DenaturalizedDataset = Record<string, DicomElement>;
 
+  interface DictionaryEntry {
+    tag: string;
+    vr: string;
+    vm: string;
+    name: string;
+  }
+
   class DicomDict {
     constructor(meta: DenaturalizedDataset);
     meta: DenaturalizedDataset;
@@ -32,6 +39,9 @@ declare module 'dcmjs' {
       naturalizeDataset(dataset: DenaturalizedDataset): Record<string, unknown>;
       denaturalizeDataset(dataset: Record<string, unknown>): DenaturalizedDataset;
       uid(): string;
+      /** The data dictionary (PS3.6) by keyword, and by tag written `(GGGG,EEEE)`. */
+      nameMap: Record<string, DictionaryEntry | undefined>;
+      dictionary: Record<string, DictionaryEntry | undefined>;
     };
   };
   const dcmjs: { data: typeof data };

@@ -4,6 +4,7 @@ import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
 import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, withMigrationKey } from './audit-chain.js';
 import type { AuditKey } from './audit-key.js';
 import { ACCESS_CHANNEL } from './access-notifications.js';
+import { DICOM_INDEX_MIGRATION } from './dicom-index.js';
 import { splitStatements } from './sql-statements.js';
 import { SUBSCRIPTION_COUNTER_MIGRATION, SUBSCRIPTION_MIGRATION } from './subscriptions.js';
 
@@ -455,6 +456,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Subscription event counters apart from the rows the delivery worker updates (src/store/subscriptions.ts).
   SUBSCRIPTION_COUNTER_MIGRATION,
+  // The DICOM index (src/store/dicom-index.ts): studies, series and instances of the image store.
+  DICOM_INDEX_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
