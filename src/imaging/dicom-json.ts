@@ -17,6 +17,9 @@ const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 
 export const PIXEL_DATA = '7FE00010';
 
+/** The uncompressed transfer syntaxes (PS3.5 A.1, A.2, A.3): implicit and explicit VR little endian, explicit big endian. */
+export const NATIVE_SYNTAXES: ReadonlySet<string> = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']);
+
 export interface InstanceHead {
   transferSyntaxUid: string;
   sopClassUid?: string;
@@ -58,9 +61,12 @@ export function readInstanceHead(head: Buffer, complete: boolean): InstanceHead 
   };
   const transferSyntaxUid = text(dicom.meta, '00020010');
   if (!transferSyntaxUid) throw new Error('the file meta information has no Transfer Syntax UID');
-  const pixelVr = dicom.dict[PIXEL_DATA]?.vr;
   const metadata = toDicomJson(dicom.dict, '');
-  if (pixelVr !== undefined || !complete) metadata[PIXEL_DATA] = { vr: pixelVr === 'OB' ? 'OB' : 'OW', BulkDataURI: `bulkdata/${PIXEL_DATA}` };
+  // dcmjs marks where it stopped with the pixel data's tag but no VR: native data of more than 8 bits is OW, the rest OB (PS3.5 8.2).
+  if (PIXEL_DATA in dicom.dict) {
+    const native = NATIVE_SYNTAXES.has(transferSyntaxUid) && Number(dicom.dict['00280100']?.Value?.[0]) > 8;
+    metadata[PIXEL_DATA] = { vr: native ? 'OW' : 'OB', BulkDataURI: `bulkdata/${PIXEL_DATA}` };
+  }
   return {
     transferSyntaxUid,
     sopClassUid: text(dicom.dict, '00080016'),

@@ -4,7 +4,7 @@ import { buffer } from 'node:stream/consumers';
 import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
 import type { InstanceRow } from '../store/dicom-index.js';
-import { type DicomJson, PIXEL_DATA, bulkValue } from './dicom-json.js';
+import { type DicomJson, NATIVE_SYNTAXES, PIXEL_DATA, bulkValue } from './dicom-json.js';
 import type { ImagingContext } from './stow.js';
 
 /**
@@ -26,8 +26,6 @@ export interface WadoAnswer {
   body: Readable | string | Buffer;
 }
 
-const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-const NATIVE_SYNTAXES = new Set(['1.2.840.10008.1.2', EXPLICIT_VR_LITTLE_ENDIAN, '1.2.840.10008.1.2.2']);
 
 /** Media types of encapsulated syntaxes' frames (PS3.18 table 8.7.3-2). */
 const FRAME_MEDIA_TYPES: Readonly<Record<string, string>> = {
