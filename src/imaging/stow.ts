@@ -22,6 +22,7 @@ export const FAILURE = {
   doesNotMatchSopClass: 0xa900,
   cannotUnderstand: 0xc000,
   processingFailure: 0x0110,
+  notAuthorized: 0x0124,
   duplicateSopInstance: 0x0111,
 } as const;
 
@@ -42,6 +43,8 @@ interface Stored {
   sopInstanceUid: string;
   studyUid: string;
   seriesUid: string;
+  /** False when the same instance was stored already (an idempotent resend). */
+  created: boolean;
 }
 
 interface Failed {
@@ -85,7 +88,15 @@ export async function storeInstances(parts: AsyncIterable<MultipartPart>, expect
   const warnings: string[] = [];
   for (const study of new Set(stored.map((s) => s.studyUid))) {
     const problem = await linkStudy(study, context);
-    if (problem) warnings.push(`299 densaulyq "Study ${study}: ${problem}"`);
+    if (typeof problem === 'string') warnings.push(`299 densaulyq "Study ${study}: ${problem}"`);
+    else if (problem) {
+      // The door refused the study's ImagingStudy: what this request stored of it is taken back.
+      const mine = stored.filter((s) => s.studyUid === study);
+      const keys = await context.repo.dicom.remove(mine.filter((s) => s.created).map((s) => s.sopInstanceUid));
+      for (const key of keys) await context.store.delete(key);
+      for (const s of mine) failed.push({ sopClassUid: s.sopClassUid, sopInstanceUid: s.sopInstanceUid, ...problem });
+      stored.splice(0, stored.length, ...stored.filter((s) => s.studyUid !== study));
+    }
   }
   const item = (s: { sopClassUid?: string | undefined; sopInstanceUid?: string | undefined }): DicomJson => ({
     ...(s.sopClassUid ? { '00081150': { vr: 'UI', Value: [s.sopClassUid] } } : {}),
@@ -166,7 +177,7 @@ async function storePart(body: AsyncIterable<Buffer>, expectedStudy: string | un
     if (existing && existing.sha256 !== sha256) {
       return { ...ids, reason: FAILURE.duplicateSopInstance, comment: 'This SOP Instance UID is stored with different content; the stored one is kept' };
     }
-    return { sopClassUid, sopInstanceUid, studyUid: existing?.studyUid ?? studyUid, seriesUid };
+    return { sopClassUid, sopInstanceUid, studyUid: existing?.studyUid ?? studyUid, seriesUid, created: !existing };
   } catch (error) {
     // Moved but not committed: the rows rolled back, so the object goes too.
     if (placed) await store.delete(placed).catch(() => undefined);
@@ -255,9 +266,9 @@ export const SERIES_TAGS = ['00080005', '00080060', '0008103E', '00080201', '002
 /**
  * After a store: the study's patient (IIN, else a certain demographic match) and its
  * ImagingStudy written through the door; otherwise the reason it waits for review. Returns a
- * problem to warn the sender of, if any.
+ * problem to warn the sender of, or the failure of every instance when the door refuses the write.
  */
-async function linkStudy(studyUid: string, context: ImagingContext): Promise<string | undefined> {
+async function linkStudy(studyUid: string, context: ImagingContext): Promise<string | Pick<Failed, 'reason' | 'comment'> | undefined> {
   const { repo } = context;
   const contents = await repo.dicom.contents(studyUid);
   if (!contents) return undefined;
@@ -276,7 +287,7 @@ async function linkStudy(studyUid: string, context: ImagingContext): Promise<str
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;
-    await repo.dicom.link(studyUid, { reviewReason: `The ImagingStudy could not be written: ${error.message}` });
-    return `stored, but its ImagingStudy could not be written (${error.message}); it waits for review`;
+    if (error.status === 403 || error.status === 404) return { reason: FAILURE.notAuthorized, comment: `The sender may not record images for this patient` };
+    return { reason: FAILURE.processingFailure, comment: `The study's ImagingStudy could not be written: ${error.message}` };
   }
 }

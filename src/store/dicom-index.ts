@@ -265,6 +265,29 @@ export class DicomIndex {
     });
   }
 
+  /**
+   * Takes back instances this caller just stored (their ImagingStudy was refused): their rows,
+   * and their series and study when nothing else is in them. Returns the object keys to delete.
+   */
+  async remove(sopInstanceUids: readonly string[]): Promise<string[]> {
+    this.assertMayStore();
+    return this.hooks.transaction(async (index) => {
+      const removed = await index.client.query<{ object_key: string; series_uid: string; study_uid: string }>(
+        `DELETE FROM dicom_instance WHERE sop_instance_uid = ANY($1::text[]) RETURNING object_key, series_uid, study_uid`,
+        [sopInstanceUids],
+      );
+      await index.client.query(
+        `DELETE FROM dicom_series se WHERE se.series_uid = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM dicom_instance i WHERE i.series_uid = se.series_uid)`,
+        [removed.map((r) => r.series_uid)],
+      );
+      await index.client.query(
+        `DELETE FROM dicom_study s WHERE s.study_uid = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM dicom_series se WHERE se.study_uid = s.study_uid)`,
+        [removed.map((r) => r.study_uid)],
+      );
+      return removed.map((r) => r.object_key);
+    });
+  }
+
   /** The series a study UID belongs to, when the series is indexed already (a series moves to no other study). */
   async studyOfSeries(seriesUid: string): Promise<string | undefined> {
     const [row] = await this.client.query<{ study_uid: string }>(`SELECT study_uid FROM dicom_series WHERE series_uid = $1`, [seriesUid]);
