@@ -6,6 +6,8 @@ declare module 'dcmjs' {
     Value?: unknown[];
     InlineBinary?: string;
     BulkDataURI?: string;
+    /** The value as read, before dcmjs converted it (SpecificCharacterSet as the file declared it). */
+    _rawValue?: unknown;
   }
   export type DenaturalizedDataset = Record<string, DicomElement>;
 

@@ -1,4 +1,5 @@
 import dcmjs, { type DenaturalizedDataset, type DicomElement } from 'dcmjs';
+import iconv from 'iconv-lite';
 
 /**
  * An instance's metadata in the DICOM JSON model (PS3.18 annex F.2), read with dcmjs from the
@@ -61,7 +62,7 @@ export function readInstanceHead(head: Buffer, complete: boolean): InstanceHead 
   };
   const transferSyntaxUid = text(dicom.meta, '00020010');
   if (!transferSyntaxUid) throw new Error('the file meta information has no Transfer Syntax UID');
-  const metadata = toDicomJson(dicom.dict, '');
+  const metadata = toDicomJson(dicom.dict, '', { encoding: itemEncoding(dicom.dict['00080005']), depth: 0 });
   // dcmjs marks where it stopped with the pixel data's tag but no VR: native data of more than 8 bits is OW, the rest OB (PS3.5 8.2).
   if (PIXEL_DATA in dicom.dict) {
     const native = NATIVE_SYNTAXES.has(transferSyntaxUid) && Number(dicom.dict['00280100']?.Value?.[0]) > 8;
@@ -78,8 +79,53 @@ export function readInstanceHead(head: Buffer, complete: boolean): InstanceHead 
   };
 }
 
-/** dcmjs's dataset as DICOM JSON: its private fields dropped, binary values inline or bulk, empty values absent. */
-function toDicomJson(dataset: DenaturalizedDataset, path: string): DicomJson {
+/** VRs whose text is in the Specific Character Set (PS3.5 6.1.2.3); the others are ASCII. */
+const CHARSET_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC', 'PN']);
+
+/** Defined terms of Specific Character Set (PS3.3 C.12.1.1.2) as iconv-lite encodings. */
+const ENCODINGS: Readonly<Record<string, string>> = {
+  'ISO_IR 192': 'utf8',
+  'ISO_IR 100': 'latin1',
+  'ISO_IR 101': 'iso-8859-2',
+  'ISO_IR 109': 'iso-8859-3',
+  'ISO_IR 110': 'iso-8859-4',
+  'ISO_IR 144': 'iso-8859-5',
+  'ISO_IR 127': 'iso-8859-6',
+  'ISO_IR 126': 'iso-8859-7',
+  'ISO_IR 138': 'iso-8859-8',
+  'ISO_IR 148': 'iso-8859-9',
+  'ISO_IR 166': 'tis-620',
+  'ISO_IR 13': 'shift_jis',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
+};
+
+/**
+ * The encoding of the text of sequence items, which dcmjs (0.51) reads as Latin-1 whatever the
+ * character set: each byte one code point, so the bytes are recovered and decoded again here.
+ * Undefined when there is nothing to mend (ASCII, Latin-1 or an unknown term).
+ */
+function itemEncoding(element: DicomElement | undefined): string | undefined {
+  const raw = element?._rawValue ?? element?.Value;
+  const terms = (Array.isArray(raw) ? raw : [raw]).map((t) => String(t ?? '').trim().replace(/^ISO 2022 IR /, 'ISO_IR '));
+  const encoding = terms.map((t) => ENCODINGS[t]).find((e) => e !== undefined);
+  return encoding === 'latin1' ? undefined : encoding;
+}
+
+/** A string dcmjs read as Latin-1, decoded in the item's character set (left alone when it holds wider characters: already decoded). */
+function mended(value: unknown, encoding: string): unknown {
+  if (typeof value === 'string') return /^[\u0000-\u00ff]*$/.test(value) && /[\u0080-\u00ff]/.test(value) ? iconv.decode(Buffer.from(value, 'latin1'), encoding) : value;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mended(v, encoding)]));
+  return value;
+}
+
+interface TextContext {
+  encoding: string | undefined;
+  depth: number;
+}
+
+/** dcmjs's dataset as DICOM JSON: its private fields dropped, binary values inline or bulk, empty values absent, item text mended. */
+function toDicomJson(dataset: DenaturalizedDataset, path: string, text: TextContext): DicomJson {
   const json: DicomJson = {};
   for (const [tag, element] of Object.entries(dataset)) {
     if (tag === PIXEL_DATA || !/^[0-9A-F]{8}$/i.test(tag)) continue;
@@ -91,9 +137,13 @@ function toDicomJson(dataset: DenaturalizedDataset, path: string): DicomJson {
       else if (bytes && bytes.length > 0) out.InlineBinary = bytes.toString('base64');
     } else if (element.vr === 'SQ') {
       const items = (element.Value ?? []) as DenaturalizedDataset[];
-      if (items.length > 0) out.Value = items.map((item, i) => toDicomJson(item, `${path}${key}/${i}/`));
+      // An item may declare its own character set (PS3.5 6.1.2.3); else it has its parent's.
+      if (items.length > 0) {
+        out.Value = items.map((item, i) => toDicomJson(item, `${path}${key}/${i}/`, { encoding: item['00080005'] ? itemEncoding(item['00080005']) : text.encoding, depth: text.depth + 1 }));
+      }
     } else if (element.Value && element.Value.length > 0 && !element.Value.every((v) => v === '' || v === null || v === undefined)) {
-      out.Value = element.Value.map((v) => (v === '' || v === undefined ? null : v));
+      const encoding = text.depth > 0 && CHARSET_VRS.has(element.vr) ? text.encoding : undefined;
+      out.Value = element.Value.map((v) => (v === '' || v === undefined ? null : encoding ? mended(v, encoding) : v));
     }
     json[key] = out;
   }
