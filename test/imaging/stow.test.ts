@@ -156,6 +156,29 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     const [row] = await server.db.query<{ imaging_study: string | null; review_reason: string | null }>(`SELECT imaging_study, review_reason FROM dicom_study WHERE study_uid = $1`, [study]);
     assert.equal(row!.imaging_study, null);
     assert.match(row!.review_reason ?? '', /no valid IIN/);
+
+    // The reviewer sees it in the queue, with what DICOM says of the patient, and assigns the patient.
+    const queue = await server.fhir('GET', '$imaging-review');
+    assert.equal(queue.status, 200, queue.text);
+    const waiting = queue.body.entry.find((e: any) => e.resource.parameter[0].valueString === study)?.resource.parameter;
+    assert.ok(waiting, queue.text);
+    assert.equal(waiting.find((p: any) => p.name === 'patientName').valueString, 'Неизвестный^Пациент');
+    const assigned = await server.fhir('POST', '$assign-imaging-patient', {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'study', valueString: study },
+        { name: 'patient', valueReference: { reference: 'Patient/stow-p1' } },
+      ],
+    });
+    assert.equal(assigned.status, 200, assigned.text);
+    assert.equal(assigned.body.resourceType, 'ImagingStudy');
+    assert.equal(assigned.body.subject.reference, 'Patient/stow-p1');
+    const after = await server.fhir('GET', '$imaging-review');
+    assert.ok(!(after.body.entry ?? []).some((e: any) => e.resource.parameter[0].valueString === study));
+    const everything = await server.fhir('GET', 'Patient/stow-p1/$everything');
+    assert.ok(everything.body.entry.some((e: any) => e.resource.id === assigned.body.id), 'the study is in the patient record');
+    const again = await server.fhir('POST', '$assign-imaging-patient', { resourceType: 'Parameters', parameter: [{ name: 'study', valueString: study }, { name: 'patient', valueReference: { reference: 'Patient/stow-p1' } }] });
+    assert.equal(again.status, 404, 'no longer waiting');
   });
 
   test('without a token: 401', async () => {
