@@ -11,6 +11,8 @@ export interface ImagingServer extends TestServer {
   /** The DICOMweb base URL. */
   dicomBase: string;
   imagesDir: string;
+  /** The Authorization header of the all-seeing administrator, for clients of its own (dicomweb-client). */
+  authorization: string;
   /** A request to /dicom-web; without `authorization` it carries the all-seeing administrator's token. */
   dicomweb(method: string, path: string, init?: { body?: BodyInit | Buffer; headers?: Record<string, string>; duplex?: 'half' }): Promise<Response>;
 }
@@ -24,6 +26,7 @@ export async function startImagingServer(driver: TestDriver): Promise<ImagingSer
     ...server,
     dicomBase,
     imagesDir,
+    authorization: `Bearer ${adminToken}`,
     async dicomweb(method, path, init = {}) {
       const { authorization = `Bearer ${adminToken}`, ...headers } = init.headers ?? {};
       return fetch(`${dicomBase}${path}`, {
