@@ -74,30 +74,24 @@ export async function storeInstances(parts: AsyncIterable<MultipartPart>, expect
   context.repo.dicom.assertMayStore();
   const stored: Stored[] = [];
   const failed: Failed[] = [];
-  for await (const part of parts) {
-    const type = (part.headers['content-type'] ?? 'application/dicom').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/dicom') {
-      for await (const _ of part.body);
-      failed.push({ reason: FAILURE.cannotUnderstand, comment: `A part of type ${type}: this server stores application/dicom parts` });
-      continue;
+  try {
+    for await (const part of parts) {
+      const type = (part.headers['content-type'] ?? 'application/dicom').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/dicom') {
+        for await (const _ of part.body);
+        failed.push({ reason: FAILURE.cannotUnderstand, comment: `A part of type ${type}: this server stores application/dicom parts` });
+        continue;
+      }
+      const outcome = await storePart(part.body, expectedStudy, context);
+      if ('reason' in outcome) failed.push(outcome);
+      else stored.push(outcome);
     }
-    const outcome = await storePart(part.body, expectedStudy, context);
-    if ('reason' in outcome) failed.push(outcome);
-    else stored.push(outcome);
+  } catch (error) {
+    // A body broken off after whole parts: those are stored, so their studies are linked (or queued) before the 400.
+    await linkStudies(stored, failed, context);
+    throw error;
   }
-  const warnings: string[] = [];
-  for (const study of new Set(stored.map((s) => s.studyUid))) {
-    const problem = await linkStudy(study, context);
-    if (typeof problem === 'string') warnings.push(`299 densaulyq "Study ${study}: ${problem}"`);
-    else if (problem) {
-      // The door refused the study's ImagingStudy: what this request stored of it is taken back.
-      const mine = stored.filter((s) => s.studyUid === study);
-      const keys = await context.repo.dicom.remove(mine.filter((s) => s.created).map((s) => s.sopInstanceUid));
-      for (const key of keys) await context.store.delete(key);
-      for (const s of mine) failed.push({ sopClassUid: s.sopClassUid, sopInstanceUid: s.sopInstanceUid, ...problem });
-      stored.splice(0, stored.length, ...stored.filter((s) => s.studyUid !== study));
-    }
-  }
+  const warnings = await linkStudies(stored, failed, context);
   const item = (s: { sopClassUid?: string | undefined; sopInstanceUid?: string | undefined }): DicomJson => ({
     ...(s.sopClassUid ? { '00081150': { vr: 'UI', Value: [s.sopClassUid] } } : {}),
     ...(s.sopInstanceUid ? { '00081155': { vr: 'UI', Value: [s.sopInstanceUid] } } : {}),
@@ -123,6 +117,27 @@ export async function storeInstances(parts: AsyncIterable<MultipartPart>, expect
   for (const f of failed) warnings.push(`299 densaulyq "${f.sopInstanceUid ?? 'a part'}: ${f.comment.replace(/"/g, "'")}"`);
   const status = failed.length === 0 ? 200 : stored.length === 0 ? 409 : 202;
   return { status, body, warnings };
+}
+
+/**
+ * Links each study this request stored into (its patient, its ImagingStudy); what the door
+ * refuses is taken back and moved from `stored` to `failed`. Returns the warnings for the sender.
+ */
+async function linkStudies(stored: Stored[], failed: Failed[], context: ImagingContext): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const study of new Set(stored.map((s) => s.studyUid))) {
+    const problem = await linkStudy(study, context);
+    if (typeof problem === 'string') warnings.push(`299 densaulyq "Study ${study}: ${problem}"`);
+    else if (problem) {
+      // The door refused the study's ImagingStudy: what this request stored of it is taken back.
+      const mine = stored.filter((s) => s.studyUid === study);
+      const keys = await context.repo.dicom.remove(mine.filter((s) => s.created).map((s) => s.sopInstanceUid));
+      for (const key of keys) await context.store.delete(key);
+      for (const s of mine) failed.push({ sopClassUid: s.sopClassUid, sopInstanceUid: s.sopInstanceUid, ...problem });
+      stored.splice(0, stored.length, ...stored.filter((s) => s.studyUid !== study));
+    }
+  }
+  return warnings;
 }
 
 /** One part: into the store under a temporary key while hashed, parsed, indexed, moved to its key. Nothing stays of a part that fails. */

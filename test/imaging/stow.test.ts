@@ -148,6 +148,16 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     assert.equal((await files(server.imagesDir)).filter((f) => f.includes('incoming')).length, 0);
   });
 
+  test('a body broken off after a whole part: a 400, and the whole part’s study is in the record all the same', async () => {
+    const study = dicomUid();
+    const whole = dicomInstance({ studyInstanceUid: study, attributes: { PatientID: PATIENT_IIN } });
+    const { body, contentType } = multipartBody([whole, dicomInstance({ attributes: { PatientID: PATIENT_IIN } })]);
+    const reply = await server.dicomweb('POST', '/studies', { body: body.subarray(0, body.length - 300), headers: { 'content-type': contentType } });
+    assert.equal(reply.status, 400, await reply.text());
+    const found = await server.fhir('GET', `ImagingStudy?identifier=urn:oid:${study}`);
+    assert.equal(found.body.entry?.length, 1, found.text);
+  });
+
   test('a study whose patient is not identified is stored but waits for review, without an ImagingStudy', async () => {
     const study = dicomUid();
     const reply = await stow([dicomInstance({ studyInstanceUid: study, attributes: { PatientID: 'LOCAL-77', PatientName: 'Неизвестный^Пациент', PatientBirthDate: '19010101' } })]);
