@@ -209,7 +209,9 @@ const STUDY_COLUMNS = `s.study_uid, s.imaging_study, s.patient, s.review_reason,
   (SELECT count(*)::int FROM dicom_series x WHERE x.study_uid = s.study_uid) AS series_count,
   (SELECT count(*)::int FROM dicom_instance x WHERE x.study_uid = s.study_uid) AS instance_count,
   ARRAY(SELECT DISTINCT x.modality FROM dicom_series x WHERE x.study_uid = s.study_uid AND x.modality IS NOT NULL ORDER BY 1) AS modalities`;
-const SERIES_COLUMNS = `se.series_uid, se.attributes, (SELECT count(*)::int FROM dicom_instance x WHERE x.series_uid = se.series_uid) AS series_instance_count`;
+/** The series columns, its attributes and instance count named as the query reading them wants. */
+const seriesColumns = (attributes: string, count: string) =>
+  `se.series_uid, se.attributes AS ${attributes}, (SELECT count(*)::int FROM dicom_instance x WHERE x.series_uid = se.series_uid) AS ${count}`;
 const INSTANCE_COLUMNS = `i.sop_instance_uid, i.series_uid, i.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.object_key, i.size::float8 AS size, i.sha256,
   i.number_of_frames, i.metadata`;
 
@@ -303,7 +305,7 @@ export class DicomIndex {
     );
     if (!study) return undefined;
     const series = await this.client.query<StudyContents['series'][number]>(
-      `SELECT ${SERIES_COLUMNS.replace(' AS series_instance_count', ' AS instance_count')}, se.modality, se.series_number, se.series_description
+      `SELECT ${seriesColumns('attributes', 'instance_count')}, se.modality, se.series_number, se.series_description
        FROM dicom_series se WHERE se.study_uid = $1 ORDER BY se.series_number NULLS LAST, se.series_uid`,
       [studyUid],
     );
@@ -358,7 +360,7 @@ export class DicomIndex {
     const order = ['s.study_date DESC NULLS LAST', 's.study_uid'];
     if (query.level !== 'study') {
       from.push(`JOIN dicom_series se ON se.study_uid = s.study_uid`);
-      columns.push(SERIES_COLUMNS.replace('se.attributes', 'se.attributes AS series_attributes'));
+      columns.push(seriesColumns('series_attributes', 'series_instance_count'));
       order.push('se.series_number NULLS LAST', 'se.series_uid');
     }
     if (query.level === 'instance') {

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { testDrivers } from '../support/database.js';
 import { dicomInstance, dicomUid } from '../support/dicom-files.js';
@@ -98,5 +102,46 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     assert.equal((await get(`/studies/${study}/series/${dicomUid()}`)).status, 404);
     assert.equal((await get(`/studies/${study}/series/${series}/instances/${dicomUid()}/metadata`)).status, 404);
     assert.equal((await get(`${instancePath(0)}/bulkdata/00091010`)).status, 404);
+  });
+});
+
+for (const driver of testDrivers()) describe(`WADO-RS of a compressed instance (${driver.name})`, { skip: driver.skip }, () => {
+  let server: ImagingServer;
+  let dir: string;
+  let jpeg: Buffer;
+  const study = dicomUid();
+  const series = dicomUid();
+  const sop = dicomUid();
+  before(async () => {
+    server = await startImagingServer(driver);
+    dir = await mkdtemp(join(tmpdir(), 'densaulyq-jpeg-'));
+    await writeFile(join(dir, 'in.dcm'), dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sop, bitsAllocated: 8, rows: 32, columns: 32 }));
+    execFileSync('dcmcjpeg', ['+eb', '+un', join(dir, 'in.dcm'), join(dir, 'out.dcm')]);
+    jpeg = await readFile(join(dir, 'out.dcm'));
+    const { body, contentType } = multipartBody([jpeg]);
+    const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
+    assert.equal(reply.status, 200, await reply.text());
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('JPEG baseline is stored as sent, served as stored, and its frame comes as image/jpeg', async () => {
+    const path = `/studies/${study}/series/${series}/instances/${sop}`;
+    const asStored = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+    assert.equal(asStored.status, 200, await asStored.clone().text());
+    const [part] = parseMultipart(Buffer.from(await asStored.arrayBuffer()), asStored.headers.get('content-type')!);
+    assert.match(part!.headers['content-type']!, /transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.50/);
+    assert.ok(part!.body.equals(jpeg));
+    const uncompressed = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1' } });
+    assert.equal(uncompressed.status, 406);
+    const frame = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="image/jpeg"' } });
+    assert.equal(frame.status, 200, await frame.clone().text());
+    const [image] = parseMultipart(Buffer.from(await frame.arrayBuffer()), frame.headers.get('content-type')!);
+    assert.match(image!.headers['content-type']!, /^image\/jpeg/);
+    assert.deepEqual([...image!.body.subarray(0, 2)], [0xff, 0xd8], 'a JPEG stream (SOI)');
+    const octets = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="application/octet-stream"' } });
+    assert.equal(octets.status, 406, 'the server does not decompress frames');
   });
 });
