@@ -11,6 +11,8 @@ import { type ImagingServer, multipartBody, parseMultipart, startImagingServer }
 const FRAMES = 3;
 const ROWS = 8;
 const COLUMNS = 6;
+/** An element of 2 KB: bulk data in the metadata (over 1 KB), not inline. */
+const ICC_PROFILE = Buffer.alloc(2048, 0x5a);
 
 for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip: driver.skip }, () => {
   let server: ImagingServer;
@@ -22,7 +24,7 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     server = await startImagingServer(driver);
     sent = [
       dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[0], rows: ROWS, columns: COLUMNS, frames: FRAMES, attributes: { PatientName: 'Сейткали^Айгерим', InstanceNumber: 1 } }),
-      dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[1], attributes: { InstanceNumber: 2 } }),
+      dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[1], attributes: { InstanceNumber: 2, ICCProfile: ICC_PROFILE.buffer.slice(0) } }),
     ];
     const { body, contentType } = multipartBody(sent);
     const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
@@ -77,6 +79,12 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     assert.ok(sent[0]!.includes(pixels!.body), 'the pixel data as sent');
     const instance = JSON.parse((await get(`${instancePath(1)}/metadata`)).body.toString());
     assert.equal(instance.length, 1);
+    const icc = instance[0]['00282000'];
+    assert.equal(icc.InlineBinary, undefined);
+    assert.equal(icc.BulkDataURI, `${server.dicomBase}${instancePath(1)}/bulkdata/00282000`);
+    const profile = await get(icc.BulkDataURI.slice(server.dicomBase.length));
+    assert.equal(profile.status, 200);
+    assert.ok(parseMultipart(profile.body, profile.type)[0]!.body.equals(ICC_PROFILE));
   });
 
   test('frames of a native multi-frame instance come as application/octet-stream, each the frame sent', async () => {
