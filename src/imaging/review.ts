@@ -1,3 +1,4 @@
+import { notFound } from '../fhir/outcome.js';
 import type { StudyRow } from '../store/dicom-index.js';
 import type { Repository, StoredResource } from '../store/repository.js';
 import { type DicomJson, firstText } from './dicom-json.js';
@@ -50,8 +51,9 @@ export async function assignStudyPatient(repo: Repository, studyUid: string, pat
   await repo.dicom.reviewed(studyUid);
   await repo.read('Patient', patient);
   return repo.transaction(async (tx) => {
-    const contents = await tx.dicom.contents(studyUid);
-    const id = await writeImagingStudy(tx, contents!, patient, dicomWebBase);
+    const contents = (await tx.dicom.contents(studyUid, { lock: true }))!;
+    if (contents.study.imaging_study) throw notFound(`No study ${studyUid} awaits review`);
+    const id = await writeImagingStudy(tx, contents, patient, dicomWebBase);
     await tx.dicom.link(studyUid, { imagingStudy: id, patient });
     return tx.read('ImagingStudy', id);
   });

@@ -296,8 +296,11 @@ async function linkStudy(studyUid: string, context: ImagingContext): Promise<str
   }
   try {
     await repo.transaction(async (tx) => {
-      const id = await writeImagingStudy(tx, contents, patient, context.base);
-      await tx.dicom.link(studyUid, { imagingStudy: id, patient });
+      // Read again under the study's lock: another request may have written its ImagingStudy meanwhile.
+      const current = (await tx.dicom.contents(studyUid, { lock: true }))!;
+      const owner = current.study.patient ?? patient;
+      const id = await writeImagingStudy(tx, current, owner, context.base);
+      await tx.dicom.link(studyUid, { imagingStudy: id, patient: owner });
     });
     return undefined;
   } catch (error) {

@@ -296,9 +296,14 @@ export class DicomIndex {
     return row?.study_uid;
   }
 
-  /** What a study holds, for writing its ImagingStudy: read by the writer that just stored into it, not disclosed. */
-  async contents(studyUid: string): Promise<StudyContents | undefined> {
+  /**
+   * What a study holds, for writing its ImagingStudy: read by the writer that just stored into it,
+   * not disclosed. With `lock`, inside a transaction, the study is held until it ends, so two
+   * requests storing into one new study write one ImagingStudy, not two.
+   */
+  async contents(studyUid: string, options: { lock?: boolean } = {}): Promise<StudyContents | undefined> {
     this.assertMayStore();
+    if (options.lock) await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`dicom-study/${studyUid}`]);
     const [study] = await this.client.query<StudyRow & { received_at: string }>(
       `SELECT ${STUDY_COLUMNS}, to_char(s.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS received_at FROM dicom_study s WHERE s.study_uid = $1`,
       [studyUid],

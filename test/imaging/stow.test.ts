@@ -75,6 +75,17 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     assert.equal(again.body.entry[0].resource.numberOfInstances, 4);
   });
 
+  test('four senders storing into one new study at once make one ImagingStudy with every instance', async () => {
+    const study = dicomUid();
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map((n) => stow([dicomInstance({ studyInstanceUid: study, attributes: { PatientID: PATIENT_IIN, SeriesNumber: n } })])),
+    );
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200]);
+    const found = await server.fhir('GET', `ImagingStudy?identifier=urn:oid:${study}`);
+    assert.equal(found.body.entry?.length, 1, found.text);
+    assert.equal(found.body.entry[0].resource.numberOfInstances, 4);
+  });
+
   test('a chunked upload without Content-Length streams in part by part', async () => {
     const study = dicomUid();
     const { body, contentType } = multipartBody([1, 2].map(() => dicomInstance({ studyInstanceUid: study, attributes: { PatientID: PATIENT_IIN } })));
