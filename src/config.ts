@@ -63,7 +63,17 @@ export interface Config {
   hardening: { rateLimits: RateLimitSettings; corsOrigins: string[] };
   /** The HL7 v2 listener for labs and hospitals' systems (src/hl7v2/mllp-server.ts). */
   mllp: MllpSettings;
+  /** Where DICOM instances are kept (src/imaging/object-store.ts). */
+  imaging: { store: ImageStoreSettings };
 }
+
+/**
+ * The image store: files under IMAGES_DIR (DATA_DIR/images) by default, or an S3-compatible
+ * bucket when IMAGING_S3_BUCKET is set (IMAGING_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY).
+ */
+export type ImageStoreSettings =
+  | { kind: 'fs'; dir: string }
+  | { kind: 's3'; endpoint?: string; region: string; bucket: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
 
 export interface MllpSettings {
   /** MLLP_HOST, 127.0.0.1: labs reach it through a VPN or TLS terminator unless set otherwise. */
@@ -129,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: origins(setting('CORS_ORIGINS')),
     },
     mllp: mllpSettings(setting),
+    imaging: { store: imageStoreSettings(setting, dataDir) },
   };
 }
 
@@ -141,6 +152,25 @@ function mllpSettings(setting: (name: string) => string | undefined): MllpSettin
     port: integer(setting('MLLP_PORT'), 2575, 'MLLP_PORT', { max: 65_535 }),
     ...(cert && key ? { tls: { certFile: resolve(cert), keyFile: resolve(key) } } : {}),
     maxMessageBytes: integer(setting('MLLP_MAX_MESSAGE_MB'), 10, 'MLLP_MAX_MESSAGE_MB', { min: 1 }) * 1024 * 1024,
+  };
+}
+
+function imageStoreSettings(setting: (name: string) => string | undefined, dataDir: string): ImageStoreSettings {
+  const bucket = setting('IMAGING_S3_BUCKET');
+  if (!bucket) return { kind: 'fs', dir: resolve(setting('IMAGES_DIR') ?? resolve(dataDir, 'images')) };
+  const endpoint = setting('IMAGING_S3_ENDPOINT');
+  if (endpoint !== undefined) httpUrl(endpoint, 'IMAGING_S3_ENDPOINT');
+  const accessKeyId = setting('IMAGING_S3_ACCESS_KEY_ID');
+  const secretAccessKey = setting('IMAGING_S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) throw new ConfigError('IMAGING_S3_ACCESS_KEY_ID and IMAGING_S3_SECRET_ACCESS_KEY go together');
+  return {
+    kind: 's3',
+    ...(endpoint ? { endpoint } : {}),
+    region: setting('IMAGING_S3_REGION') ?? 'us-east-1',
+    bucket,
+    ...(accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : {}),
+    // A self-hosted endpoint (MinIO, Ceph) takes the bucket in the path; AWS itself by host name.
+    forcePathStyle: endpoint !== undefined,
   };
 }
 

@@ -21,6 +21,8 @@ import { Repository } from '../store/repository.js';
 import { type HardeningSettings, registerHardening } from './hardening.js';
 import { answerClientErrors } from './client-errors.js';
 import { registerWebApp } from './web-app.js';
+import { dicomWeb } from './dicomweb.js';
+import type { ObjectStore } from '../imaging/object-store.js';
 import { registerSubscriptionWebsocket } from './subscription-websocket.js';
 import type { SubscriptionDelivery } from '../exchange/delivery.js';
 import './request-context.js';
@@ -47,13 +49,15 @@ export interface AppOptions {
   webRoot?: string;
   /** The Subscription delivery worker, whose websocket channel is served when given. */
   subscriptionDelivery?: SubscriptionDelivery;
+  /** The image store, whose DICOMweb service (src/http/dicomweb.ts) is served at /dicom-web when given. */
+  imaging?: { store: ObjectStore };
 }
 
 /** FHIR paths anyone may read without a token: what the server can do, and how to sign in. */
 const PUBLIC_PATHS = new Set(['metadata']);
 
 /** The Fastify adapter: HTTP in, FhirRequest to the route table, FhirResponse out. Nothing FHIR-specific happens here. */
-export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening, webRoot, subscriptionDelivery }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ db, config, logger, authorization, verifyToken, audit = true, hardening, webRoot, subscriptionDelivery, imaging }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger | undefined,
     // Fastify's own request log lines carry the URL, whose query may hold names: ours below do not.
@@ -154,6 +158,7 @@ export async function buildApp({ db, config, logger, authorization, verifyToken,
   });
   app.route({ method: [...METHODS], url: '/fhir', preValidation: authenticate, handler, exposeHeadRoute: false });
   app.route({ method: [...METHODS], url: '/fhir/*', preValidation: authenticate, handler, exposeHeadRoute: false });
+  if (imaging) await app.register(dicomWeb({ db, store: imaging.store, authenticate, ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}) }));
 
   const webAppPage = webRoot ? await registerWebApp(app, webRoot) : undefined;
   app.setNotFoundHandler((request, reply) => {

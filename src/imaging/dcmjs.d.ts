@@ -6,8 +6,17 @@ declare module 'dcmjs' {
     Value?: unknown[];
     InlineBinary?: string;
     BulkDataURI?: string;
+    /** The value as read, before dcmjs converted it (SpecificCharacterSet as the file declared it). */
+    _rawValue?: unknown;
   }
   export type DenaturalizedDataset = Record<string, DicomElement>;
+
+  interface DictionaryEntry {
+    tag: string;
+    vr: string;
+    vm: string;
+    name: string;
+  }
 
   class DicomDict {
     constructor(meta: DenaturalizedDataset);
@@ -32,6 +41,9 @@ declare module 'dcmjs' {
       naturalizeDataset(dataset: DenaturalizedDataset): Record<string, unknown>;
       denaturalizeDataset(dataset: Record<string, unknown>): DenaturalizedDataset;
       uid(): string;
+      /** The data dictionary (PS3.6) by keyword, and by tag written `(GGGG,EEEE)`. */
+      nameMap: Record<string, DictionaryEntry | undefined>;
+      dictionary: Record<string, DictionaryEntry | undefined>;
     };
   };
   const dcmjs: { data: typeof data };

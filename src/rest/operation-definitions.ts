@@ -96,6 +96,33 @@ const DEFINITIONS: readonly Definition[] = [
     ],
   },
   {
+    id: 'imaging-review',
+    code: 'imaging-review',
+    title: 'DICOM studies to review',
+    description:
+      'Stored DICOM studies whose patient was not identified (no valid IIN in PatientID, no certain match of name, birth date and sex), oldest first, ' +
+      'for an administrator with clinical access; $assign-imaging-patient assigns the patient.',
+    level: 'system',
+    affectsState: false,
+    parameter: [
+      input('_count', 0, '1', 'integer', 'Studies at most, 1 to 1000 (default 100)'),
+      output('return', 1, '1', 'Bundle', 'A collection of Parameters, one per study: study, reason, patientId, patientName, patientBirthDate, patientSex, studyDate, modality, instances'),
+    ],
+  },
+  {
+    id: 'assign-imaging-patient',
+    code: 'assign-imaging-patient',
+    title: 'Assign the patient of a DICOM study under review',
+    description: "Assigns the patient of a stored DICOM study that waits for review ($imaging-review): the study's ImagingStudy is written, which puts it in the patient's record.",
+    level: 'system',
+    affectsState: true,
+    parameter: [
+      input('study', 1, '1', 'string', 'The Study Instance UID of a waiting study'),
+      input('patient', 1, '1', 'Reference', 'The Patient the study belongs to'),
+      output('return', 1, '1', 'ImagingStudy', 'The ImagingStudy written'),
+    ],
+  },
+  {
     id: 'Observation-series',
     code: 'series',
     title: "One test's results for a patient over time",

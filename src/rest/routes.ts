@@ -33,6 +33,7 @@ import { PDF_TYPE } from './media-types.js';
 import { IPS_SUMMARY_OPERATION, summaryOperation } from './patient-summary.js';
 import { fileResultsOperation } from './lab-results.js';
 import { hl7v2MessagesOperation } from './hl7v2-messages.js';
+import { imagingReviewAssign, imagingReviewList } from './imaging-review.js';
 import { lastnOperation, seriesOperation } from './observation-trends.js';
 import { search, searchCompartment, searchSystem } from './search.js';
 import { revokeShareLinkOperation, shareLinkOperation, shareLinksOperation } from './share-links.js';
@@ -88,6 +89,8 @@ export const ROUTES: readonly Route[] = [
   typedRoute({ method: 'POST', pattern: '$review-care-declaration', name: '$review-care-declaration', level: 'system', handler: reviewCareDeclarationOperation, definition: `${DENSAULYQ_OPERATIONS}/review-care-declaration` }),
   typedRoute({ method: 'POST', pattern: '$file-results', name: '$file-results', level: 'system', handler: fileResultsOperation, definition: `${DENSAULYQ_OPERATIONS}/file-results` }),
   typedRoute({ method: 'GET', pattern: '$hl7v2-messages', name: '$hl7v2-messages', level: 'system', handler: hl7v2MessagesOperation, definition: `${DENSAULYQ_OPERATIONS}/hl7v2-messages` }),
+  typedRoute({ method: 'GET', pattern: '$imaging-review', name: '$imaging-review', level: 'system', handler: imagingReviewList, definition: `${DENSAULYQ_OPERATIONS}/imaging-review` }),
+  typedRoute({ method: 'POST', pattern: '$assign-imaging-patient', name: '$assign-imaging-patient', level: 'system', handler: imagingReviewAssign, definition: `${DENSAULYQ_OPERATIONS}/assign-imaging-patient` }),
   typedRoute({ method: 'POST', pattern: '$immds-forecast', name: '$immds-forecast', level: 'system', handler: immdsForecastOperation, definition: IMMDS_FORECAST_OPERATION }),
   typedRoute({ method: 'GET', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),
   typedRoute({ method: 'POST', pattern: '$export', name: '$export', level: 'system', handler: exportKickOff, definition: `${BULK_DATA}/export` }),

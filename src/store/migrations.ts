@@ -4,6 +4,7 @@ import { IDENTITY_MIGRATION } from './duplicate-candidates.js';
 import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, withMigrationKey } from './audit-chain.js';
 import type { AuditKey } from './audit-key.js';
 import { ACCESS_CHANNEL } from './access-notifications.js';
+import { DICOM_INDEX_MIGRATION } from './dicom-index.js';
 import { splitStatements } from './sql-statements.js';
 import { SUBSCRIPTION_COUNTER_MIGRATION, SUBSCRIPTION_MIGRATION, SUBSCRIPTION_NUMBERING_MIGRATION } from './subscriptions.js';
 
@@ -457,6 +458,8 @@ const MIGRATIONS: readonly string[] = [
   SUBSCRIPTION_COUNTER_MIGRATION,
   // Subscription events numbered by the delivery worker, no longer under a lock in every writer's commit.
   SUBSCRIPTION_NUMBERING_MIGRATION,
+  // The DICOM index (src/store/dicom-index.ts): studies, series and instances of the image store.
+  DICOM_INDEX_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

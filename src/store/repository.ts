@@ -24,6 +24,7 @@ import {
   reviewDeclaration,
 } from './care-declarations.js';
 import { ExportJobs } from './bulk-jobs.js';
+import { DicomIndex } from './dicom-index.js';
 import { Hl7v2Messages } from './hl7v2-messages.js';
 import { ShareLinks } from './share-links.js';
 import { Subscriptions, announceSubscriptionEvents, recordSubscriptionEvents } from './subscriptions.js';
@@ -238,6 +239,14 @@ export class Repository {
       transaction: (work) => this.transaction((repo) => work(repo.shareLinks)),
       visible: (patient) => this.visible('Patient', patient),
       record: (note, patient, basis) => this.record(note, [{ patient, entities: [`Patient/${patient}`], basis }]),
+    });
+  }
+
+  /** The index of stored DICOM instances (src/store/dicom-index.ts), each study seen through its ImagingStudy and audited as its read. */
+  get dicom(): DicomIndex {
+    return new DicomIndex(this.client, this.access, {
+      transaction: (work) => this.transaction((repo) => work(repo.dicom)),
+      record: (note, accesses) => this.record(note, accesses),
     });
   }
 

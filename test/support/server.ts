@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { addUser } from '../../src/access/users.js';
 import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '../../src/access/tokens.js';
 import { buildApp } from '../../src/http/app.js';
+import type { ObjectStore } from '../../src/imaging/object-store.js';
 import type { Database } from '../../src/store/driver.js';
 import type { TestDriver } from './database.js';
 
@@ -38,7 +39,7 @@ export interface TestServer {
 }
 
 /** The FHIR API on a fresh database of `driver`'s kind, listening on a free loopback port. */
-export async function startTestServer(driver: TestDriver, options: { bodyLimit?: number; maxBundleEntries?: number } = {}): Promise<TestServer> {
+export async function startTestServer(driver: TestDriver, options: { bodyLimit?: number; maxBundleEntries?: number; imaging?: { store: ObjectStore } } = {}): Promise<TestServer> {
   const db = await driver.open();
   const app = await buildApp({
     db,
@@ -46,6 +47,7 @@ export async function startTestServer(driver: TestDriver, options: { bodyLimit?:
     verifyToken: createAccessTokenVerifier({ db, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
     // Suites send thousands of requests a minute from one address; test/http/hardening.test.ts tests the limits.
     hardening: { rateLimits: NO_RATE_LIMITS, corsOrigins: [] },
+    ...(options.imaging ? { imaging: options.imaging } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { testDrivers } from '../support/database.js';
+import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { type ImagingServer, multipartBody, parseMultipart, startImagingServer } from './dicomweb.js';
+
+const FRAMES = 3;
+const ROWS = 8;
+const COLUMNS = 6;
+/** An element of 2 KB: bulk data in the metadata (over 1 KB), not inline. */
+const ICC_PROFILE = Buffer.alloc(2048, 0x5a);
+
+for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip: driver.skip }, () => {
+  let server: ImagingServer;
+  const study = dicomUid();
+  const series = dicomUid();
+  const sops = [dicomUid(), dicomUid()];
+  let sent: Buffer[];
+  before(async () => {
+    server = await startImagingServer(driver);
+    sent = [
+      dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[0], rows: ROWS, columns: COLUMNS, frames: FRAMES, attributes: { PatientName: 'Сейткали^Айгерим', InstanceNumber: 1 } }),
+      dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[1], attributes: { InstanceNumber: 2, ICCProfile: ICC_PROFILE.buffer.slice(0) } }),
+    ];
+    const { body, contentType } = multipartBody(sent);
+    const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
+    assert.equal(reply.status, 200, await reply.text());
+  });
+  after(() => server.close());
+
+  const get = async (path: string, accept?: string) => {
+    const reply = await server.dicomweb('GET', path, { headers: accept ? { accept } : {} });
+    return { status: reply.status, type: reply.headers.get('content-type') ?? '', body: Buffer.from(await reply.arrayBuffer()) };
+  };
+  const instancePath = (n: number) => `/studies/${study}/series/${series}/instances/${sops[n]}`;
+
+  test('an instance, a series and a study come back byte for byte as sent, as multipart/related application/dicom', async () => {
+    const one = await get(instancePath(1), 'multipart/related; type="application/dicom"');
+    assert.equal(one.status, 200, one.body.toString());
+    assert.match(one.type, /^multipart\/related; type="application\/dicom"; boundary=/);
+    const [part] = parseMultipart(one.body, one.type);
+    assert.match(part!.headers['content-type']!, /^application\/dicom; transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+    assert.ok(part!.body.equals(sent[1]!));
+    for (const path of [`/studies/${study}`, `/studies/${study}/series/${series}`]) {
+      const all = await get(path, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+      assert.equal(all.status, 200);
+      const parts = parseMultipart(all.body, all.type);
+      assert.equal(parts.length, 2);
+      assert.ok(parts[0]!.body.equals(sent[0]!) && parts[1]!.body.equals(sent[1]!));
+    }
+    assert.equal((await get(instancePath(1))).status, 200, 'no Accept: the default multipart');
+  });
+
+  test('another transfer syntax than the stored one is a 406 (the server does not transcode); the stored one is served', async () => {
+    assert.equal((await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50')).status, 406);
+    assert.equal((await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1')).status, 200);
+    assert.equal((await get(instancePath(0), 'application/json')).status, 406);
+  });
+
+  test('metadata is DICOM JSON whose bulk data URI returns the pixel data', async () => {
+    const reply = await get(`/studies/${study}/metadata`, 'application/dicom+json');
+    assert.equal(reply.status, 200);
+    assert.match(reply.type, /^application\/dicom\+json/);
+    const metadata = JSON.parse(reply.body.toString());
+    assert.equal(metadata.length, 2);
+    const first = metadata.find((m: any) => m['00080018'].Value[0] === sops[0]);
+    assert.equal(first['00100010'].Value[0].Alphabetic, 'Сейткали^Айгерим');
+    assert.equal(first['00280008'].Value[0], FRAMES);
+    const uri: string = first['7FE00010'].BulkDataURI;
+    assert.equal(uri, `${server.dicomBase}${instancePath(0)}/bulkdata/7FE00010`);
+    const bulk = await get(uri.slice(server.dicomBase.length), 'multipart/related; type="application/octet-stream"');
+    assert.equal(bulk.status, 200);
+    const [pixels] = parseMultipart(bulk.body, bulk.type);
+    assert.equal(pixels!.body.length, ROWS * COLUMNS * FRAMES * 2);
+    assert.ok(sent[0]!.includes(pixels!.body), 'the pixel data as sent');
+    const instance = JSON.parse((await get(`${instancePath(1)}/metadata`)).body.toString());
+    assert.equal(instance.length, 1);
+    const icc = instance[0]['00282000'];
+    assert.equal(icc.InlineBinary, undefined);
+    assert.equal(icc.BulkDataURI, `${server.dicomBase}${instancePath(1)}/bulkdata/00282000`);
+    const profile = await get(icc.BulkDataURI.slice(server.dicomBase.length));
+    assert.equal(profile.status, 200);
+    assert.ok(parseMultipart(profile.body, profile.type)[0]!.body.equals(ICC_PROFILE));
+  });
+
+  test('frames of a native multi-frame instance come as application/octet-stream, each the frame sent', async () => {
+    const reply = await get(`${instancePath(0)}/frames/2,3`, 'multipart/related; type="application/octet-stream"');
+    assert.equal(reply.status, 200, reply.body.toString());
+    const parts = parseMultipart(reply.body, reply.type);
+    assert.equal(parts.length, 2);
+    const frameSize = ROWS * COLUMNS * 2;
+    // The generator's gradient: frame f, row r, column c is (f*37 + r*5 + c*3) % 4096.
+    const expected = (f: number) => {
+      const frame = Buffer.alloc(frameSize);
+      for (let r = 0; r < ROWS; r++) for (let c = 0; c < COLUMNS; c++) frame.writeUInt16LE((f * 37 + r * 5 + c * 3) % 4096, (r * COLUMNS + c) * 2);
+      return frame;
+    };
+    assert.ok(parts[0]!.body.equals(expected(1)));
+    assert.ok(parts[1]!.body.equals(expected(2)));
+    assert.equal((await get(`${instancePath(0)}/frames/4`)).status, 404);
+    assert.equal((await get(`${instancePath(0)}/frames/x`)).status, 400);
+  });
+
+  test('unknown UIDs are a 404 at every level', async () => {
+    assert.equal((await get(`/studies/${dicomUid()}`)).status, 404);
+    assert.equal((await get(`/studies/${study}/series/${dicomUid()}`)).status, 404);
+    assert.equal((await get(`/studies/${study}/series/${series}/instances/${dicomUid()}/metadata`)).status, 404);
+    assert.equal((await get(`${instancePath(0)}/bulkdata/00091010`)).status, 404);
+  });
+});
+
+for (const driver of testDrivers()) describe(`WADO-RS of a compressed instance (${driver.name})`, { skip: driver.skip }, () => {
+  let server: ImagingServer;
+  let dir: string;
+  let jpeg: Buffer;
+  const study = dicomUid();
+  const series = dicomUid();
+  const sop = dicomUid();
+  before(async () => {
+    server = await startImagingServer(driver);
+    dir = await mkdtemp(join(tmpdir(), 'densaulyq-jpeg-'));
+    await writeFile(join(dir, 'in.dcm'), dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sop, bitsAllocated: 8, rows: 32, columns: 32 }));
+    execFileSync('dcmcjpeg', ['+eb', '+un', join(dir, 'in.dcm'), join(dir, 'out.dcm')]);
+    jpeg = await readFile(join(dir, 'out.dcm'));
+    const { body, contentType } = multipartBody([jpeg]);
+    const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
+    assert.equal(reply.status, 200, await reply.text());
+  });
+  after(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('JPEG baseline is stored as sent, served as stored, and its frame comes as image/jpeg', async () => {
+    const path = `/studies/${study}/series/${series}/instances/${sop}`;
+    const asStored = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+    assert.equal(asStored.status, 200, await asStored.clone().text());
+    const [part] = parseMultipart(Buffer.from(await asStored.arrayBuffer()), asStored.headers.get('content-type')!);
+    assert.match(part!.headers['content-type']!, /transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.50/);
+    assert.ok(part!.body.equals(jpeg));
+    const uncompressed = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1' } });
+    assert.equal(uncompressed.status, 406);
+    const frame = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="image/jpeg"' } });
+    assert.equal(frame.status, 200, await frame.clone().text());
+    const [image] = parseMultipart(Buffer.from(await frame.arrayBuffer()), frame.headers.get('content-type')!);
+    assert.match(image!.headers['content-type']!, /^image\/jpeg/);
+    assert.deepEqual([...image!.body.subarray(0, 2)], [0xff, 0xd8], 'a JPEG stream (SOI)');
+    const octets = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="application/octet-stream"' } });
+    assert.equal(octets.status, 406, 'the server does not decompress frames');
+  });
+});
