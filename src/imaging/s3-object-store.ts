@@ -1,6 +1,6 @@
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 /** Where the S3-compatible store is (the `imaging.store` setting of kind `s3`). */
@@ -21,6 +21,8 @@ export interface S3StoreSettings {
  */
 const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
+/** The largest object one CopyObject may copy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html). */
+const COPY_LIMIT = 5 * 1024 * 1024 * 1024;
 
 /** True when S3 answered that the key (or bucket) does not exist: NoSuchKey on GET, a bare 404 on HEAD. */
 function isMissing(error: unknown): boolean {
@@ -33,8 +35,8 @@ function isUnsatisfiableRange(error: unknown): boolean {
 }
 
 /**
- * The image store on an S3-compatible object store (contract: the ObjectStore of
- * src/imaging/object-store.ts). Uploads are multipart and streamed, so neither the length nor the
+ * The image store on an S3-compatible object store (the ObjectStore of src/imaging/object-store.ts,
+ * `move` included). Uploads are multipart and streamed, so neither the length nor the
  * whole body is needed up front; a failed upload is aborted, leaving no parts behind.
  */
 export class S3ObjectStore {
@@ -109,6 +111,18 @@ export class S3ObjectStore {
   /** Removes the object; removing what is not there is not an error (S3's own DeleteObject semantics). */
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /**
+   * Renames `from` to `to` (overwrites) inside S3 with CopyObject, so the bytes never pass through
+   * this process; an object over CopyObject's 5 GiB limit is streamed through instead.
+   */
+  async move(from: string, to: string): Promise<void> {
+    const size = await this.size(from);
+    if (size === undefined) throw new Error(`object ${from} is absent`);
+    if (size > COPY_LIMIT) await this.put(to, (await this.get(from))!);
+    else await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: encodeURI(`${this.bucket}/${from}`) }));
+    await this.delete(from);
   }
 
   /** Closes the client's sockets. */

@@ -96,6 +96,16 @@ describe('the image store on S3 (s3rver)', () => {
     assert.equal(await store.get('studies/gone.dcm'), undefined);
   });
 
+  test('a move renames within S3: the bytes are at the new key (replacing what was there) and gone from the old', async () => {
+    await store.put('incoming/a.partial', Readable.from([Buffer.from('new instance')]));
+    await store.put('studies/moved.dcm', Readable.from([Buffer.from('old')]));
+    await store.move('incoming/a.partial', 'studies/moved.dcm');
+    assert.equal(await text(await store.get('studies/moved.dcm')), 'new instance');
+    assert.equal(await store.size('incoming/a.partial'), undefined);
+    await assert.rejects(store.move('incoming/none.partial', 'studies/other.dcm'), /absent/);
+    assert.equal(await store.size('studies/other.dcm'), undefined);
+  });
+
   test('a 200 MB stream of unknown length is stored in parts with the memory of a few parts, and reads back identical', async () => {
     const megabytes = 200;
     const expected = createHash('sha256');
