@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import dcmjs from 'dcmjs';
 import { addUser } from '../../src/access/users.js';
+import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { testDrivers } from '../support/database.js';
 import { dicomInstance, dicomUid } from '../support/dicom-files.js';
 import { type OrthancServer, startOrthanc } from '../support/orthanc.js';
@@ -21,6 +22,9 @@ const { DicomMessage } = dcmjs.data;
 
 /** PatientName in Kazakh Cyrillic (ISO_IR 192): it must come back as it was sent, through both Orthancs. */
 const PATIENT_NAME = 'Әлиұлы^Асқар';
+const BIRTH_DATE = '1984-05-17';
+/** The patient's IIN, which the imaging centre's PACS holds in PatientID and the platform links the study by. */
+const IIN = [1, 2, 3, 4].map((serial) => buildIin({ birthDate: BIRTH_DATE, sex: 'male', serial })).find((iin) => iin !== null)!;
 
 /** A DICOMweb server the Orthancs talk to: the platform, or an Orthanc in its place. */
 interface Target {
@@ -76,7 +80,6 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
   let target: Target;
   let imagingCentre: OrthancServer;
   let hospital: OrthancServer;
-  const patientId = `INTEROP-${Date.now()}`;
   const studyUid = dicomUid();
   const series = [dicomUid(), dicomUid()];
   // Two series, three instances, as a modality sends them to its centre's PACS.
@@ -86,13 +89,25 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
       seriesInstanceUid: series[s],
       rows: 64,
       columns: 64,
-      attributes: { PatientID: patientId, PatientName: PATIENT_NAME, SeriesNumber: s + 1, InstanceNumber: n + 1, AccessionNumber: 'INTEROP-1' },
+      attributes: { PatientID: IIN, PatientName: PATIENT_NAME, PatientBirthDate: BIRTH_DATE.replaceAll('-', ''), PatientSex: 'M', SeriesNumber: s + 1, InstanceNumber: n + 1, AccessionNumber: 'INTEROP-1' },
     }),
   );
   let orthancStudyId: string;
+  let patientReference: string | undefined;
 
   before(async () => {
     target = await kind.start();
+    if (target.platform) {
+      const created = await target.platform.fhir('POST', 'Patient', {
+        resourceType: 'Patient',
+        identifier: [{ system: IIN_SYSTEM, value: IIN }],
+        name: [{ family: 'Әлиұлы', given: ['Асқар'] }],
+        birthDate: BIRTH_DATE,
+        gender: 'male',
+      });
+      assert.equal(created.status, 201, created.text);
+      patientReference = `Patient/${created.body.id}`;
+    }
     imagingCentre = await startOrthanc({
       dicomWebServers: { densaulyq: { url: target.url, httpHeaders: target.headers }, anonymous: { url: target.url } },
     });
@@ -105,11 +120,11 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
   });
 
   test('without a token the platform lets nothing in, and Orthanc reports the push as failed (not 200)', { skip: platformOnly(kind.platform) }, async () => {
-    const stranger = dicomInstance({ attributes: { PatientID: `${patientId}-X` } });
+    const stranger = dicomInstance({ attributes: { PatientID: 'STRANGER-1' } });
     const { study } = await imagingCentre.upload(stranger);
     const reply = await imagingCentre.rest('POST', '/dicom-web/servers/anonymous/stow', { Resources: [study] });
     assert.notEqual(reply.status, 200, reply.text);
-    const found = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: '/studies', Arguments: { PatientID: `${patientId}-X` } });
+    const found = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: '/studies', Arguments: { PatientID: 'STRANGER-1' } });
     assert.equal(found.status, 200, found.text);
     assert.deepEqual(found.body, []);
     await imagingCentre.rest('DELETE', `/studies/${study}`);
@@ -122,12 +137,12 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
   });
 
   test('the hospital finds the study by PatientID with QIDO-RS, with its counts and the Cyrillic name intact', async () => {
-    const reply = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: '/studies', Arguments: { PatientID: patientId } });
+    const reply = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: '/studies', Arguments: { PatientID: IIN } });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.body.length, 1, reply.text);
     const [study] = reply.body;
     assert.equal(first(study, '0020000D'), studyUid);
-    assert.equal(first(study, '00100020'), patientId);
+    assert.equal(first(study, '00100020'), IIN);
     assert.equal(first(study, '00100010')?.Alphabetic, PATIENT_NAME);
     assert.equal(Number(first(study, '00201206')), 2, 'NumberOfStudyRelatedSeries');
     assert.equal(Number(first(study, '00201208')), 3, 'NumberOfStudyRelatedInstances');
@@ -151,12 +166,13 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
     assert.ok(sent.every((instance) => instance.patientName === PATIENT_NAME));
   });
 
-  test('the pushed study is an ImagingStudy on the platform, with its series and instances counted', { skip: platformOnly(kind.platform) }, async () => {
+  test("the pushed study is an ImagingStudy of the patient whose IIN is in PatientID, with its series and instances counted", { skip: platformOnly(kind.platform) }, async () => {
     assert.ok(target.platform);
     const reply = await target.platform.fhir('GET', `ImagingStudy?identifier=${encodeURIComponent(`urn:dicom:uid|urn:oid:${studyUid}`)}`);
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.body.entry?.length, 1, reply.text);
     const study = reply.body.entry[0].resource;
+    assert.equal(study.subject?.reference, patientReference);
     assert.equal(study.numberOfSeries, 2);
     assert.equal(study.numberOfInstances, 3);
     assert.deepEqual(study.series.map((s: any) => s.uid).sort(), [...series].sort());
