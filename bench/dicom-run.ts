@@ -24,8 +24,8 @@
  * `.bench/dicom.json`.
  */
 import { Agent, request } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { startOrthanc } from '../test/support/orthanc.js';
@@ -109,29 +109,31 @@ function exchange(url: string, options: { method?: string; headers?: Record<stri
 const stow = (peer: Peer, body: Buffer | Readable) =>
   exchange(`${peer.base}/studies`, { method: 'POST', headers: { ...peer.headers, 'content-type': STOW_CONTENT_TYPE, accept: 'application/dicom+json' }, body });
 
-/** A STOW that must succeed: 200 (stored all) or 202 (stored some: reported, not tolerated). */
+/** A STOW that must store everything (200): a 202 (some stored) fails the phase like any error. */
 async function stowAll(peer: Peer, body: Buffer | Readable): Promise<Reply> {
   const reply = await stow(peer, body);
   if (reply.status !== 200) throw new Error(`${peer.name}: STOW answered ${reply.status}`);
   return reply;
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 0.5);
+const median = (values: number[] | undefined) => (values ? percentile([...values].sort((a, b) => a - b), 0.5) : undefined);
 
 async function vmRssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
+/** One server's figures; a phase that failed leaves its own undefined and says why in `failures`. */
 interface PeerResult {
-  stowPerSecond: number[];
-  qidoP50Ms: number;
-  qidoP95Ms: number;
-  retrieveMBps: number;
-  retrieveInstancesPerSecond: number;
-  renderedP50Ms: number;
-  renderedContentType: string;
+  stowPerSecond?: number[];
+  qidoP50Ms?: number;
+  qidoP95Ms?: number;
+  retrieveMBps?: number;
+  retrieveInstancesPerSecond?: number;
+  renderedP50Ms?: number;
+  renderedContentType?: string;
   big?: { gigabytes: number; instances: number; seconds: number; baselineRssMB: number; peakRssMB: number; status: number };
+  failures: Record<string, string>;
 }
 
 async function measure(peer: Peer): Promise<PeerResult> {
@@ -139,107 +141,122 @@ async function measure(peer: Peer): Promise<PeerResult> {
   const small = new InstanceTemplate(64, 64);
   let patients = 0;
   const newStudy = (): Omit<Identity, 'sop'> => ({ study: benchUid(), series: benchUid(), patientId: benchPatientId(patients++) });
+  const result: PeerResult = { failures: {} };
+  /** Runs one phase; its failure is recorded and the next phase still runs (they share only the kept series). */
+  const phase = async (name: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      result.failures[name] = (error as Error).message;
+      log(peer, `  ${name} failed: ${(error as Error).message}`);
+    }
+  };
 
-  // Warm-up, and the series retrieved and rendered later.
+  // Warm-up, and the series retrieved and rendered later: without it nothing else can be measured.
   const kept = newStudy();
   const keptSop = benchUid();
   const keptInstances = [slice.instance({ ...kept, sop: keptSop }), ...series(slice, INSTANCES_PER_REQUEST - 1, kept)];
   await stowAll(peer, stowBody(keptInstances));
 
-  log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
-  const stowPerSecond: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const bodies = Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
-    const started = performance.now();
-    await Promise.all(
-      bodies.map(async (own) => {
-        for (const body of own) await stowAll(peer, body);
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
-    log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
-  }
+  await phase('STOW', async () => {
+    log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
+    const stowPerSecond: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const bodies = Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
+      const started = performance.now();
+      await Promise.all(
+        bodies.map(async (own) => {
+          for (const body of own) await stowAll(peer, body);
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
+      log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
+    }
+    result.stowPerSecond = stowPerSecond;
+  });
 
-  log(peer, `QIDO: ${settings.studies} more studies, then ${settings.qidoRequests} searches by PatientID`);
-  const queried: string[] = [];
-  for (let sent = 0; sent < settings.studies; sent += INSTANCES_PER_REQUEST) {
-    const batch = Array.from({ length: Math.min(INSTANCES_PER_REQUEST, settings.studies - sent) }, () => {
-      const identity = newStudy();
-      queried.push(identity.patientId);
-      return small.instance({ ...identity, sop: benchUid() });
-    });
-    await stowAll(peer, stowBody(batch));
-  }
-  const qido = (patientId: string, keep = false) => exchange(`${peer.base}/studies?PatientID=${patientId}`, { headers: { ...peer.headers, accept: 'application/dicom+json' }, keep });
-  // The answers must be right, not only fast: one study for one patient.
-  for (const patientId of queried.slice(0, 5)) {
-    const reply = await qido(patientId, true);
-    const found = reply.status === 200 ? (JSON.parse(reply.text!) as unknown[]).length : -1;
-    if (found !== 1) throw new Error(`${peer.name}: /studies?PatientID=${patientId} answered ${reply.status} with ${found} studies, not 1`);
-  }
-  const qidoMs: number[] = [];
-  for (let n = 0; n < settings.qidoRequests; n++) {
-    const reply = await qido(queried[n % queried.length]!);
-    if (reply.status !== 200) throw new Error(`${peer.name}: QIDO answered ${reply.status}`);
-    qidoMs.push(reply.ms);
-  }
-  qidoMs.sort((a, b) => a - b);
+  await phase('QIDO', async () => {
+    log(peer, `QIDO: ${settings.studies} more studies, then ${settings.qidoRequests} searches by PatientID`);
+    const queried: string[] = [];
+    for (let sent = 0; sent < settings.studies; sent += INSTANCES_PER_REQUEST) {
+      const batch = Array.from({ length: Math.min(INSTANCES_PER_REQUEST, settings.studies - sent) }, () => {
+        const identity = newStudy();
+        queried.push(identity.patientId);
+        return small.instance({ ...identity, sop: benchUid() });
+      });
+      await stowAll(peer, stowBody(batch));
+    }
+    const qido = (patientId: string, keep = false) => exchange(`${peer.base}/studies?PatientID=${patientId}`, { headers: { ...peer.headers, accept: 'application/dicom+json' }, keep });
+    // The answers must be right, not only fast: one study for one patient.
+    for (const patientId of queried.slice(0, 5)) {
+      const reply = await qido(patientId, true);
+      const found = reply.status === 200 ? (JSON.parse(reply.text!) as unknown[]).length : -1;
+      if (found !== 1) throw new Error(`/studies?PatientID=${patientId} answered ${reply.status} with ${found} studies, not 1`);
+    }
+    const qidoMs: number[] = [];
+    for (let n = 0; n < settings.qidoRequests; n++) {
+      const reply = await qido(queried[n % queried.length]!);
+      if (reply.status !== 200) throw new Error(`QIDO answered ${reply.status}`);
+      qidoMs.push(reply.ms);
+    }
+    qidoMs.sort((a, b) => a - b);
+    result.qidoP50Ms = percentile(qidoMs, 0.5);
+    result.qidoP95Ms = percentile(qidoMs, 0.95);
+  });
 
-  log(peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times`);
-  const seriesBytes = keptInstances.reduce((sum, instance) => sum + instance.length, 0);
-  let retrieveMs = 0;
-  let retrievedBytes = 0;
-  for (let n = 0; n < settings.retrieves; n++) {
-    const reply = await exchange(`${peer.base}/studies/${kept.study}/series/${kept.series}`, {
-      headers: { ...peer.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
-    });
-    if (reply.status !== 200 || reply.bytes < seriesBytes) throw new Error(`${peer.name}: the series came back with ${reply.status} and ${reply.bytes} bytes, not ${seriesBytes}+`);
-    retrieveMs += reply.ms;
-    retrievedBytes += reply.bytes;
-  }
+  await phase('WADO-RS', async () => {
+    log(peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times`);
+    const seriesBytes = keptInstances.reduce((sum, instance) => sum + instance.length, 0);
+    let retrieveMs = 0;
+    let retrievedBytes = 0;
+    for (let n = 0; n < settings.retrieves; n++) {
+      const reply = await exchange(`${peer.base}/studies/${kept.study}/series/${kept.series}`, {
+        headers: { ...peer.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      });
+      if (reply.status !== 200 || reply.bytes < seriesBytes) throw new Error(`the series came back with ${reply.status} and ${reply.bytes} bytes, not ${seriesBytes}+`);
+      retrieveMs += reply.ms;
+      retrievedBytes += reply.bytes;
+    }
+    result.retrieveMBps = retrievedBytes / MB / (retrieveMs / 1000);
+    result.retrieveInstancesPerSecond = (settings.retrieves * INSTANCES_PER_REQUEST) / (retrieveMs / 1000);
+  });
 
-  log(peer, `rendered: one frame as JPEG, ${settings.renders} times`);
-  const renderPath = `${peer.base}/studies/${kept.study}/series/${kept.series}/instances/${keptSop}/rendered`;
-  const renderedMs: number[] = [];
-  let renderedContentType = '';
-  for (let n = 0; n < settings.renders; n++) {
-    const reply = await exchange(renderPath, { headers: { ...peer.headers, accept: 'image/jpeg' } });
-    if (reply.status !== 200 || reply.bytes === 0) throw new Error(`${peer.name}: rendered answered ${reply.status} with ${reply.bytes} bytes`);
-    renderedContentType = reply.contentType;
-    renderedMs.push(reply.ms);
-  }
-  renderedMs.sort((a, b) => a - b);
-
-  const result: PeerResult = {
-    stowPerSecond,
-    qidoP50Ms: percentile(qidoMs, 0.5),
-    qidoP95Ms: percentile(qidoMs, 0.95),
-    retrieveMBps: retrievedBytes / MB / (retrieveMs / 1000),
-    retrieveInstancesPerSecond: (settings.retrieves * INSTANCES_PER_REQUEST) / (retrieveMs / 1000),
-    renderedP50Ms: percentile(renderedMs, 0.5),
-    renderedContentType,
-  };
+  await phase('rendered', async () => {
+    log(peer, `rendered: one frame as JPEG, ${settings.renders} times`);
+    const renderPath = `${peer.base}/studies/${kept.study}/series/${kept.series}/instances/${keptSop}/rendered`;
+    const renderedMs: number[] = [];
+    for (let n = 0; n < settings.renders; n++) {
+      const reply = await exchange(renderPath, { headers: { ...peer.headers, accept: 'image/jpeg' } });
+      if (reply.status !== 200 || reply.bytes === 0) throw new Error(`rendered answered ${reply.status} with ${reply.bytes} bytes`);
+      result.renderedContentType = reply.contentType;
+      renderedMs.push(reply.ms);
+    }
+    renderedMs.sort((a, b) => a - b);
+    result.renderedP50Ms = percentile(renderedMs, 0.5);
+  });
 
   if (settings.bigGigabytes > 0) {
-    const instances = Math.ceil((settings.bigGigabytes * 1e9) / slice.bytes.length);
-    log(peer, `big study: ${instances} instances (${settings.bigGigabytes} GB) in one chunked STOW request`);
-    const baseline = await vmRssKb(peer.pid);
-    let peak = baseline;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peak = Math.max(peak, await vmRssKb(peer.pid).catch(() => 0));
-        await new Promise((resolve) => setTimeout(resolve, RSS_SAMPLE_MS));
-      }
-    })();
-    const started = performance.now();
-    const reply = await stow(peer, stowStream(series(slice, instances, newStudy())));
-    const seconds = (performance.now() - started) / 1000;
-    sampling = false;
-    await sampler;
-    result.big = { gigabytes: settings.bigGigabytes, instances, seconds, baselineRssMB: baseline / 1024, peakRssMB: peak / 1024, status: reply.status };
-    log(peer, `  ${reply.status} in ${seconds.toFixed(0)} s, peak RSS ${(peak / 1024).toFixed(0)} MB`);
+    await phase('big study', async () => {
+      const instances = Math.ceil((settings.bigGigabytes * 1e9) / slice.bytes.length);
+      log(peer, `big study: ${instances} instances (${settings.bigGigabytes} GB) in one chunked STOW request`);
+      const baseline = await vmRssKb(peer.pid);
+      let peak = baseline;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, await vmRssKb(peer.pid).catch(() => 0));
+          await new Promise((resolve) => setTimeout(resolve, RSS_SAMPLE_MS));
+        }
+      })();
+      const started = performance.now();
+      const reply = await stow(peer, stowStream(series(slice, instances, newStudy()))).finally(() => (sampling = false));
+      const seconds = (performance.now() - started) / 1000;
+      await sampler;
+      result.big = { gigabytes: settings.bigGigabytes, instances, seconds, baselineRssMB: baseline / 1024, peakRssMB: peak / 1024, status: reply.status };
+      log(peer, `  ${reply.status} in ${seconds.toFixed(0)} s, peak RSS ${(peak / 1024).toFixed(0)} MB`);
+      if (reply.status !== 200) throw new Error(`STOW answered ${reply.status} (peak RSS still reported)`);
+    });
   }
   return result;
 }
@@ -253,9 +270,12 @@ async function orthancPeer(): Promise<Peer> {
   return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, stop: () => orthanc.stop() };
 }
 
-/** The platform, or undefined (and stopped) when it does not serve STOW-RS yet. */
-async function platformPeer(database: BenchDatabase): Promise<Peer | undefined> {
-  const target = await startFhirTarget({ ...database.env, BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL });
+/**
+ * The platform, its images under `imagesDir` (BENCH_IMAGES_DIR: serve-target.ts gives buildApp a
+ * filesystem image store there), or undefined (and stopped) when it does not serve STOW-RS.
+ */
+async function platformPeer(database: BenchDatabase, imagesDir: string): Promise<Peer | undefined> {
+  const target = await startFhirTarget({ ...database.env, BENCH_IMAGES_DIR: imagesDir, BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL });
   const peer: Peer = {
     name: 'Densaulyq',
     base: `${target.origin}/dicom-web`,
@@ -277,31 +297,39 @@ function table(header: string[], rows: string[][]): string {
 /** The table; `measured` is the platform's results, or why there are none ('not available', 'failed'). */
 function report(orthanc: PeerResult, measured: PeerResult | string, database: BenchDatabase): string {
   const platform = typeof measured === 'string' ? undefined : measured;
+  const missing = typeof measured === 'string' ? measured : '';
   interface Row {
     label: string;
+    /** The phase that measures it (PeerResult.failures). */
+    phase: string;
     value: (r: PeerResult) => number | undefined;
     digits: number;
     target?: { text: string; met: (ours: number, orthanc: number | undefined) => boolean };
   }
   const atLeastOrthanc = { text: '≥ Orthanc', met: (ours: number, theirs: number | undefined) => theirs !== undefined && ours >= theirs };
   const rows: Row[] = [
-    { label: `STOW instances/s (${settings.clients} clients × ${INSTANCES_PER_REQUEST}/request, median of ${ROUNDS})`, value: (r) => median(r.stowPerSecond), digits: 0, target: atLeastOrthanc },
-    { label: 'QIDO /studies?PatientID p50 ms', value: (r) => r.qidoP50Ms, digits: 2, target: { text: '≤ Orthanc', met: (ours, theirs) => theirs !== undefined && ours <= theirs } },
-    { label: 'QIDO /studies?PatientID p95 ms', value: (r) => r.qidoP95Ms, digits: 2 },
-    { label: 'WADO-RS series retrieve MB/s', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
-    { label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
-    { label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
-    { label: `peak RSS MB, ${settings.bigGigabytes} GB study in one STOW`, value: (r) => r.big?.peakRssMB, digits: 0, target: { text: `< ${TARGET_PEAK_RSS_MB}`, met: (ours) => ours < TARGET_PEAK_RSS_MB } },
-    { label: "  that upload's MB/s", value: (r) => (r.big ? (r.big.gigabytes * 1e9) / MB / r.big.seconds : undefined), digits: 0 },
+    { phase: 'STOW', label: `STOW instances/s (${settings.clients} clients × ${INSTANCES_PER_REQUEST}/request, median of ${ROUNDS})`, value: (r) => median(r.stowPerSecond), digits: 0, target: atLeastOrthanc },
+    { phase: 'QIDO', label: 'QIDO /studies?PatientID p50 ms', value: (r) => r.qidoP50Ms, digits: 2, target: { text: '≤ Orthanc', met: (ours, theirs) => theirs !== undefined && ours <= theirs } },
+    { phase: 'QIDO', label: 'QIDO /studies?PatientID p95 ms', value: (r) => r.qidoP95Ms, digits: 2 },
+    { phase: 'WADO-RS', label: 'WADO-RS series retrieve MB/s', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
+    { phase: 'WADO-RS', label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
+    { phase: 'rendered', label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
+    { phase: 'big study', label: `peak RSS MB, ${settings.bigGigabytes} GB study in one STOW`, value: (r) => r.big?.peakRssMB, digits: 0, target: { text: `< ${TARGET_PEAK_RSS_MB}`, met: (ours) => ours < TARGET_PEAK_RSS_MB } },
+    { phase: 'big study', label: '  RSS MB before that upload', value: (r) => r.big?.baselineRssMB, digits: 0 },
+    { phase: 'big study', label: "  that upload's MB/s", value: (r) => (r.big ? (r.big.gigabytes * 1e9) / MB / r.big.seconds : undefined), digits: 0 },
   ];
-  const format = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+  const cell = (result: PeerResult, row: Row) => {
+    const value = row.value(result);
+    if (value !== undefined && !Number.isNaN(value)) return value.toFixed(row.digits);
+    return result.failures[row.phase] ? 'failed' : '-';
+  };
   const body = rows.map((row) => {
     const theirs = row.value(orthanc);
     const ours = platform ? row.value(platform) : undefined;
     return [
       row.label,
-      format(theirs, row.digits),
-      platform ? format(ours, row.digits) : String(measured),
+      cell(orthanc, row),
+      platform ? cell(platform, row) : missing,
       ours !== undefined && theirs ? `${(ours / theirs).toFixed(2)}×` : '',
       row.target?.text ?? '',
       ours !== undefined && row.target ? (row.target.met(ours, theirs) ? 'yes' : 'NO') : '',
@@ -313,6 +341,9 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
     `${cpus().length} cores (${cpus()[0]?.model}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${SLICE}×${SLICE} 16-bit CT slices; rendered as ${orthanc.renderedContentType} / ${platform?.renderedContentType ?? '-'}; big-study STOW status: Orthanc ${bigStatus(orthanc)}, platform ${bigStatus(platform)}`,
     '',
     table(['', 'Orthanc', 'Densaulyq', 'Densaulyq ÷ Orthanc', 'target', 'met'], body),
+    ...[['Orthanc', orthanc] as const, ['Densaulyq', platform] as const].flatMap(([name, result]) =>
+      Object.entries(result?.failures ?? {}).map(([phase, message]) => `${name} ${phase} failed: ${message}`),
+    ),
   ].join('\n');
 }
 
@@ -327,9 +358,10 @@ async function main(): Promise<void> {
 
   const serverUrl = process.env.DATABASE_URL || undefined;
   const database = await openBenchDatabase(serverUrl ? 'postgres' : 'pglite', serverUrl);
+  const imagesDir = await mkdtemp(join(tmpdir(), 'densaulyq-bench-images-'));
   let platformResult: PeerResult | string;
   try {
-    const platform = await platformPeer(database);
+    const platform = await platformPeer(database, imagesDir);
     if (platform) {
       try {
         platformResult = await measure(platform);
@@ -341,11 +373,12 @@ async function main(): Promise<void> {
         await platform.stop();
       }
     } else {
-      console.error('[Densaulyq] POST /dicom-web/studies answered 404: the platform serves no DICOMweb yet');
+      console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
       platformResult = 'not available';
     }
   } finally {
     await database.drop();
+    await rm(imagesDir, { recursive: true, force: true });
   }
 
   console.log(report(orthancResult, platformResult, database));
