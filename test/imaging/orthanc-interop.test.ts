@@ -136,6 +136,15 @@ for (const kind of targets) describe(`Orthanc as a DICOMweb client of the platfo
     assert.equal(Number(reply.body.InstancesCount), files.length);
   });
 
+  test('the imaging centre sending the study again (a PACS retrying) is taken, and nothing is doubled', async () => {
+    const reply = await imagingCentre.rest('POST', '/dicom-web/servers/densaulyq/stow', { Resources: [orthancStudyId] });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(Number(reply.body.InstancesCount), files.length);
+    const instances = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: `/studies/${studyUid}/instances` });
+    assert.equal(instances.status, 200, instances.text);
+    assert.equal(instances.body.length, files.length);
+  });
+
   test('the hospital finds the study by PatientID with QIDO-RS, with its counts and the Cyrillic name intact', async () => {
     const reply = await hospital.rest('POST', '/dicom-web/servers/densaulyq/get', { Uri: '/studies', Arguments: { PatientID: IIN } });
     assert.equal(reply.status, 200, reply.text);
