@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { freePort } from '../access/harness.js';
 
 /** Debian's Orthanc 1.10 and its DICOMweb plugin (packages orthanc, orthanc-dicomweb). */
@@ -79,8 +79,10 @@ async function launch(dir: string, options: OrthancOptions): Promise<OrthancServ
   const servers = Object.fromEntries(
     Object.entries(options.dicomWebServers ?? {}).map(([name, peer]) => [name, { Url: peer.url, HttpHeaders: peer.httpHeaders ?? {} }]),
   );
+  // Its own name, so that another Orthanc that took the port in between is not taken for this one.
+  const name = `densaulyq-test-${basename(dir)}`;
   const configuration = {
-    Name: 'densaulyq-test',
+    Name: name,
     StorageDirectory: join(dir, 'storage'),
     IndexDirectory: join(dir, 'storage'),
     HttpPort: httpPort,
@@ -100,7 +102,15 @@ async function launch(dir: string, options: OrthancOptions): Promise<OrthancServ
   // A test run that dies must not leave Orthanc holding its ports.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    // ENOENT and the like: no 'exit' follows.
+    child.once('error', (error) => {
+      spawnError = error;
+      resolve();
+    });
+  });
   const origin = `http://127.0.0.1:${httpPort}`;
 
   const fail = async (reason: string) => {
@@ -112,9 +122,10 @@ async function launch(dir: string, options: OrthancOptions): Promise<OrthancServ
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
+    if (spawnError) return fail(`could not start (${ORTHANC_BINARY}: ${spawnError.message}; Debian package orthanc)`);
     if (child.exitCode !== null || child.signalCode !== null) return fail(`exited with ${child.exitCode ?? child.signalCode} before answering`);
     const ok = await fetch(`${origin}/system`).then(
-      (response) => response.ok,
+      async (response) => response.ok && ((await response.json()) as { Name?: string }).Name === name,
       () => false,
     );
     if (ok) break;
