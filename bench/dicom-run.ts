@@ -17,6 +17,9 @@
  *    BENCH_DICOM_BIG_GB (2.6) GB is uploaded in one chunked STOW request, made on the fly by the
  *    client (0 skips it).
  *
+ * Beside STOW and QIDO, the server's CPU per instance or query (/proc: its process, and with
+ * DATABASE_URL its PostgreSQL server's too), which a shared machine's load disturbs less than rates.
+ *
  *   [DATABASE_URL=postgres://…] npm run bench:dicom
  *
  * Until the platform serves DICOMweb (POST /dicom-web/studies answers 404) its column says "not
@@ -29,7 +32,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { startOrthanc } from '../test/support/orthanc.js';
-import { type BenchDatabase, openBenchDatabase } from './bench-database.js';
+import { type BenchDatabase, admin, openBenchDatabase } from './bench-database.js';
+import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { type Identity, InstanceTemplate, STOW_CONTENT_TYPE, benchPatientId, benchUid, series, stowBody, stowStream } from './dicom-data.js';
 import { percentile } from './load.js';
 import { OUT_DIR, envInteger } from './settings.js';
@@ -61,6 +65,8 @@ interface Peer {
   base: string;
   headers: Record<string, string>;
   pid: number;
+  /** CPU ms the server has used so far: its process, and its PostgreSQL server's when it has one on this host. */
+  cpuMs(): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -126,8 +132,11 @@ async function vmRssKb(pid: number): Promise<number> {
 /** One server's figures; a phase that failed leaves its own undefined and says why in `failures`. */
 interface PeerResult {
   stowPerSecond?: number[];
+  /** Server CPU (its process, and PostgreSQL's) per instance stored, over the rounds. */
+  stowCpuMsPerInstance?: number;
   qidoP50Ms?: number;
   qidoP95Ms?: number;
+  qidoCpuMsPerQuery?: number;
   retrieveMBps?: number;
   retrieveInstancesPerSecond?: number;
   renderedP50Ms?: number;
@@ -161,8 +170,10 @@ async function measure(peer: Peer): Promise<PeerResult> {
   await phase('STOW', async () => {
     log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
     const stowPerSecond: number[] = [];
+    let cpuMs = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const bodies = Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
+      const cpuBefore = await peer.cpuMs();
       const started = performance.now();
       await Promise.all(
         bodies.map(async (own) => {
@@ -170,10 +181,12 @@ async function measure(peer: Peer): Promise<PeerResult> {
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      cpuMs += ((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN);
       stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
       log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
     }
     result.stowPerSecond = stowPerSecond;
+    result.stowCpuMsPerInstance = cpuMs / (ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST);
   });
 
   await phase('QIDO', async () => {
@@ -195,11 +208,13 @@ async function measure(peer: Peer): Promise<PeerResult> {
       if (found !== 1) throw new Error(`/studies?PatientID=${patientId} answered ${reply.status} with ${found} studies, not 1`);
     }
     const qidoMs: number[] = [];
+    const cpuBefore = await peer.cpuMs();
     for (let n = 0; n < settings.qidoRequests; n++) {
       const reply = await qido(queried[n % queried.length]!);
       if (reply.status !== 200) throw new Error(`QIDO answered ${reply.status}`);
       qidoMs.push(reply.ms);
     }
+    result.qidoCpuMsPerQuery = (((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN)) / settings.qidoRequests;
     qidoMs.sort((a, b) => a - b);
     result.qidoP50Ms = percentile(qidoMs, 0.5);
     result.qidoP95Ms = percentile(qidoMs, 0.95);
@@ -267,7 +282,7 @@ function log(peer: Peer, message: string): void {
 
 async function orthancPeer(): Promise<Peer> {
   const orthanc = await startOrthanc();
-  return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, stop: () => orthanc.stop() };
+  return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, cpuMs: () => processCpuMs(orthanc.pid), stop: () => orthanc.stop() };
 }
 
 /**
@@ -276,7 +291,15 @@ async function orthancPeer(): Promise<Peer> {
  */
 async function platformPeer(database: BenchDatabase, imagesDir: string): Promise<Peer | undefined> {
   const target = await startFhirTarget({ ...database.env, BENCH_IMAGES_DIR: imagesDir, BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL });
+  const postmaster = database.env.DATABASE_URL
+    ? await admin(database.env.DATABASE_URL, async (client) => postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid))
+    : undefined;
   const peer: Peer = {
+    async cpuMs() {
+      const own = await processCpuMs(target.pid);
+      const database = postmaster === undefined ? 0 : await serverCpuMs(postmaster);
+      return own === undefined || database === undefined ? undefined : own + database;
+    },
     name: 'Densaulyq',
     base: `${target.origin}/dicom-web`,
     headers: { authorization: `Bearer ${target.accounts.administrator.token}` },
@@ -309,8 +332,10 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
   const atLeastOrthanc = { text: '≥ Orthanc', met: (ours: number, theirs: number | undefined) => theirs !== undefined && ours >= theirs };
   const rows: Row[] = [
     { phase: 'STOW', label: `STOW instances/s (${settings.clients} clients × ${INSTANCES_PER_REQUEST}/request, median of ${ROUNDS})`, value: (r) => median(r.stowPerSecond), digits: 0, target: atLeastOrthanc },
+    { phase: 'STOW', label: '  server CPU ms per instance', value: (r) => r.stowCpuMsPerInstance, digits: 2 },
     { phase: 'QIDO', label: 'QIDO /studies?PatientID p50 ms', value: (r) => r.qidoP50Ms, digits: 2, target: { text: '≤ Orthanc', met: (ours, theirs) => theirs !== undefined && ours <= theirs } },
     { phase: 'QIDO', label: 'QIDO /studies?PatientID p95 ms', value: (r) => r.qidoP95Ms, digits: 2 },
+    { phase: 'QIDO', label: '  server CPU ms per query', value: (r) => r.qidoCpuMsPerQuery, digits: 2 },
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve MB/s', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
     { phase: 'rendered', label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
