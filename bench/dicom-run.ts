@@ -1,0 +1,418 @@
+/**
+ * The imaging benchmark (issue 18, "Targets"), side by side on one machine: Orthanc 1.10 with its
+ * DICOMweb plugin from Debian (test/support/orthanc.ts, default configuration) and the platform
+ * (`serve-target.ts`, on PostgreSQL when DATABASE_URL is set, else PGlite on disk), each on fresh
+ * storage and given the same generated data through the standard DICOMweb endpoints (PS3.18), one
+ * server after the other:
+ *
+ * 1. STOW-RS: BENCH_DICOM_CLIENTS (4) clients each sending BENCH_DICOM_STOW_REQUESTS (4) requests
+ *    of 25 instances (a new study each: 512×512 16-bit CT slices, ~0.5 MB), instances/s, median of
+ *    3 rounds (the bodies are made before the clock starts);
+ * 2. QIDO-RS `/studies?PatientID=X` p50/p95 over BENCH_DICOM_QIDO_REQUESTS (2000) requests from
+ *    one client, after BENCH_DICOM_STUDIES (300) more one-instance studies, each its own patient;
+ * 3. WADO-RS retrieve of a 25-instance series (multipart, `transfer-syntax=*`),
+ *    BENCH_DICOM_RETRIEVES (20) times: MB/s and instances/s;
+ * 4. a rendered JPEG of one frame (`…/instances/{sop}/rendered`), BENCH_DICOM_RENDERS (200) times: p50;
+ * 5. peak RSS of the server process (VmRSS sampled every 50 ms) while one study of
+ *    BENCH_DICOM_BIG_GB (2.6) GB is uploaded in one chunked STOW request, made on the fly by the
+ *    client (0 skips it).
+ *
+ * Beside STOW and QIDO, the server's CPU per instance or query (/proc: its process, and with
+ * DATABASE_URL its PostgreSQL server's too), which a shared machine's load disturbs less than rates.
+ *
+ *   [DATABASE_URL=postgres://…] npm run bench:dicom
+ *
+ * Until the platform serves DICOMweb (POST /dicom-web/studies answers 404) its column says "not
+ * available". Environment as above, and BENCH_KEEP_DATABASE. Results: a table on stdout and
+ * `.bench/dicom.json`.
+ */
+import { Agent, request } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { startOrthanc } from '../test/support/orthanc.js';
+import { type BenchDatabase, admin, openBenchDatabase } from './bench-database.js';
+import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
+import { type Identity, InstanceTemplate, STOW_CONTENT_TYPE, benchPatientId, benchUid, series, stowBody, stowStream } from './dicom-data.js';
+import { percentile } from './load.js';
+import { OUT_DIR, envInteger } from './settings.js';
+import { startFhirTarget } from './target-process.js';
+
+const settings = {
+  clients: envInteger('BENCH_DICOM_CLIENTS', 4),
+  stowRequests: envInteger('BENCH_DICOM_STOW_REQUESTS', 4),
+  studies: envInteger('BENCH_DICOM_STUDIES', 300),
+  qidoRequests: envInteger('BENCH_DICOM_QIDO_REQUESTS', 2000),
+  retrieves: envInteger('BENCH_DICOM_RETRIEVES', 20),
+  renders: envInteger('BENCH_DICOM_RENDERS', 200),
+  bigGigabytes: Number(process.env.BENCH_DICOM_BIG_GB ?? '2.6'),
+};
+if (!(settings.bigGigabytes >= 0)) throw new Error(`BENCH_DICOM_BIG_GB must be a number of gigabytes, not "${process.env.BENCH_DICOM_BIG_GB}"`);
+const INSTANCES_PER_REQUEST = 25;
+const ROUNDS = 3;
+const SLICE = 512;
+const RSS_SAMPLE_MS = 50;
+/** Issue 18's fixed targets (the others are relative to Orthanc). */
+const TARGET_RENDER_P50_MS = 10;
+const TARGET_PEAK_RSS_MB = 500;
+const MB = 1024 * 1024;
+
+/** A DICOMweb server under test. */
+interface Peer {
+  name: string;
+  /** Its DICOMweb base, no trailing slash. */
+  base: string;
+  headers: Record<string, string>;
+  pid: number;
+  /** CPU ms the server has used so far: its process, and its PostgreSQL server's when it has one on this host. */
+  cpuMs(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+interface Reply {
+  status: number;
+  bytes: number;
+  ms: number;
+  contentType: string;
+  /** The body as text, when asked for. */
+  text?: string;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One HTTP exchange; the body is counted, and kept only when `keep` (the rest is discarded as it arrives). */
+function exchange(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer | Readable; keep?: boolean }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const headers: Record<string, string> = { ...options.headers };
+    if (Buffer.isBuffer(options.body)) headers['content-length'] = String(options.body.length);
+    const req = request(url, { method: options.method ?? 'GET', headers, agent }, (res) => {
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (options.keep) chunks.push(chunk);
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          bytes,
+          ms: performance.now() - started,
+          contentType: res.headers['content-type'] ?? '',
+          ...(options.keep ? { text: Buffer.concat(chunks).toString() } : {}),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (Buffer.isBuffer(options.body)) req.end(options.body);
+    else if (options.body) options.body.pipe(req);
+    else req.end();
+  });
+}
+
+const stow = (peer: Peer, body: Buffer | Readable) =>
+  exchange(`${peer.base}/studies`, { method: 'POST', headers: { ...peer.headers, 'content-type': STOW_CONTENT_TYPE, accept: 'application/dicom+json' }, body });
+
+/** A STOW that must store everything (200): a 202 (some stored) fails the phase like any error. */
+async function stowAll(peer: Peer, body: Buffer | Readable): Promise<Reply> {
+  const reply = await stow(peer, body);
+  if (reply.status !== 200) throw new Error(`${peer.name}: STOW answered ${reply.status}`);
+  return reply;
+}
+
+const median = (values: number[] | undefined) => (values ? percentile([...values].sort((a, b) => a - b), 0.5) : undefined);
+
+async function vmRssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+/** One server's figures; a phase that failed leaves its own undefined and says why in `failures`. */
+interface PeerResult {
+  stowPerSecond?: number[];
+  /** Server CPU (its process, and PostgreSQL's) per instance stored, over the rounds. */
+  stowCpuMsPerInstance?: number;
+  qidoP50Ms?: number;
+  qidoP95Ms?: number;
+  qidoCpuMsPerQuery?: number;
+  retrieveMBps?: number;
+  retrieveInstancesPerSecond?: number;
+  renderedP50Ms?: number;
+  renderedContentType?: string;
+  big?: { gigabytes: number; instances: number; seconds: number; baselineRssMB: number; peakRssMB: number; status: number };
+  failures: Record<string, string>;
+}
+
+async function measure(peer: Peer): Promise<PeerResult> {
+  const slice = new InstanceTemplate(SLICE, SLICE);
+  const small = new InstanceTemplate(64, 64);
+  let patients = 0;
+  const newStudy = (): Omit<Identity, 'sop'> => ({ study: benchUid(), series: benchUid(), patientId: benchPatientId(patients++) });
+  const result: PeerResult = { failures: {} };
+  /** Runs one phase; its failure is recorded and the next phase still runs (they share only the kept series). */
+  const phase = async (name: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      result.failures[name] = (error as Error).message;
+      log(peer, `  ${name} failed: ${(error as Error).message}`);
+    }
+  };
+
+  // Warm-up, and the series retrieved and rendered later: without it nothing else can be measured.
+  const kept = newStudy();
+  const keptSop = benchUid();
+  const keptInstances = [slice.instance({ ...kept, sop: keptSop }), ...series(slice, INSTANCES_PER_REQUEST - 1, kept)];
+  await stowAll(peer, stowBody(keptInstances));
+
+  await phase('STOW', async () => {
+    log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
+    const stowPerSecond: number[] = [];
+    let cpuMs = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const bodies = Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
+      const cpuBefore = await peer.cpuMs();
+      const started = performance.now();
+      await Promise.all(
+        bodies.map(async (own) => {
+          for (const body of own) await stowAll(peer, body);
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      cpuMs += ((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN);
+      stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
+      log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
+    }
+    result.stowPerSecond = stowPerSecond;
+    result.stowCpuMsPerInstance = cpuMs / (ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST);
+  });
+
+  await phase('QIDO', async () => {
+    log(peer, `QIDO: ${settings.studies} more studies, then ${settings.qidoRequests} searches by PatientID`);
+    const queried: string[] = [];
+    for (let sent = 0; sent < settings.studies; sent += INSTANCES_PER_REQUEST) {
+      const batch = Array.from({ length: Math.min(INSTANCES_PER_REQUEST, settings.studies - sent) }, () => {
+        const identity = newStudy();
+        queried.push(identity.patientId);
+        return small.instance({ ...identity, sop: benchUid() });
+      });
+      await stowAll(peer, stowBody(batch));
+    }
+    const qido = (patientId: string, keep = false) => exchange(`${peer.base}/studies?PatientID=${patientId}`, { headers: { ...peer.headers, accept: 'application/dicom+json' }, keep });
+    // The answers must be right, not only fast: one study for one patient.
+    for (const patientId of queried.slice(0, 5)) {
+      const reply = await qido(patientId, true);
+      const found = reply.status === 200 ? (JSON.parse(reply.text!) as unknown[]).length : -1;
+      if (found !== 1) throw new Error(`/studies?PatientID=${patientId} answered ${reply.status} with ${found} studies, not 1`);
+    }
+    const qidoMs: number[] = [];
+    const cpuBefore = await peer.cpuMs();
+    for (let n = 0; n < settings.qidoRequests; n++) {
+      const reply = await qido(queried[n % queried.length]!);
+      if (reply.status !== 200) throw new Error(`QIDO answered ${reply.status}`);
+      qidoMs.push(reply.ms);
+    }
+    result.qidoCpuMsPerQuery = (((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN)) / settings.qidoRequests;
+    qidoMs.sort((a, b) => a - b);
+    result.qidoP50Ms = percentile(qidoMs, 0.5);
+    result.qidoP95Ms = percentile(qidoMs, 0.95);
+  });
+
+  await phase('WADO-RS', async () => {
+    log(peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times`);
+    const seriesBytes = keptInstances.reduce((sum, instance) => sum + instance.length, 0);
+    let retrieveMs = 0;
+    let retrievedBytes = 0;
+    for (let n = 0; n < settings.retrieves; n++) {
+      const reply = await exchange(`${peer.base}/studies/${kept.study}/series/${kept.series}`, {
+        headers: { ...peer.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+      });
+      if (reply.status !== 200 || reply.bytes < seriesBytes) throw new Error(`the series came back with ${reply.status} and ${reply.bytes} bytes, not ${seriesBytes}+`);
+      retrieveMs += reply.ms;
+      retrievedBytes += reply.bytes;
+    }
+    result.retrieveMBps = retrievedBytes / MB / (retrieveMs / 1000);
+    result.retrieveInstancesPerSecond = (settings.retrieves * INSTANCES_PER_REQUEST) / (retrieveMs / 1000);
+  });
+
+  await phase('rendered', async () => {
+    log(peer, `rendered: one frame as JPEG, ${settings.renders} times`);
+    const renderPath = `${peer.base}/studies/${kept.study}/series/${kept.series}/instances/${keptSop}/rendered`;
+    const renderedMs: number[] = [];
+    for (let n = 0; n < settings.renders; n++) {
+      const reply = await exchange(renderPath, { headers: { ...peer.headers, accept: 'image/jpeg' } });
+      if (reply.status !== 200 || reply.bytes === 0) throw new Error(`rendered answered ${reply.status} with ${reply.bytes} bytes`);
+      result.renderedContentType = reply.contentType;
+      renderedMs.push(reply.ms);
+    }
+    renderedMs.sort((a, b) => a - b);
+    result.renderedP50Ms = percentile(renderedMs, 0.5);
+  });
+
+  if (settings.bigGigabytes > 0) {
+    await phase('big study', async () => {
+      const instances = Math.ceil((settings.bigGigabytes * 1e9) / slice.bytes.length);
+      log(peer, `big study: ${instances} instances (${settings.bigGigabytes} GB) in one chunked STOW request`);
+      const baseline = await vmRssKb(peer.pid);
+      let peak = baseline;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peak = Math.max(peak, await vmRssKb(peer.pid).catch(() => 0));
+          await new Promise((resolve) => setTimeout(resolve, RSS_SAMPLE_MS));
+        }
+      })();
+      const started = performance.now();
+      const reply = await stow(peer, stowStream(series(slice, instances, newStudy()))).finally(() => (sampling = false));
+      const seconds = (performance.now() - started) / 1000;
+      await sampler;
+      result.big = { gigabytes: settings.bigGigabytes, instances, seconds, baselineRssMB: baseline / 1024, peakRssMB: peak / 1024, status: reply.status };
+      log(peer, `  ${reply.status} in ${seconds.toFixed(0)} s, peak RSS ${(peak / 1024).toFixed(0)} MB`);
+      if (reply.status !== 200) throw new Error(`STOW answered ${reply.status} (peak RSS still reported)`);
+    });
+  }
+  return result;
+}
+
+function log(peer: Peer, message: string): void {
+  console.error(`[${peer.name}] ${message}`);
+}
+
+async function orthancPeer(): Promise<Peer> {
+  const orthanc = await startOrthanc();
+  return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, cpuMs: () => processCpuMs(orthanc.pid), stop: () => orthanc.stop() };
+}
+
+/**
+ * The platform, its images under `imagesDir` (BENCH_IMAGES_DIR: serve-target.ts gives buildApp a
+ * filesystem image store there), or undefined (and stopped) when it does not serve STOW-RS.
+ */
+async function platformPeer(database: BenchDatabase, imagesDir: string): Promise<Peer | undefined> {
+  const target = await startFhirTarget({ ...database.env, BENCH_IMAGES_DIR: imagesDir, BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL });
+  const postmaster = database.env.DATABASE_URL
+    ? await admin(database.env.DATABASE_URL, async (client) => postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid))
+    : undefined;
+  const peer: Peer = {
+    async cpuMs() {
+      const own = await processCpuMs(target.pid);
+      const database = postmaster === undefined ? 0 : await serverCpuMs(postmaster);
+      return own === undefined || database === undefined ? undefined : own + database;
+    },
+    name: 'Densaulyq',
+    base: `${target.origin}/dicom-web`,
+    headers: { authorization: `Bearer ${target.accounts.administrator.token}` },
+    pid: target.pid,
+    stop: () => target.stop(),
+  };
+  const probe = await stow(peer, stowBody([]));
+  if (probe.status !== 404) return peer;
+  await target.stop();
+  return undefined;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, widths.map((w) => '-'.repeat(w)), ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+/** The table; `measured` is the platform's results, or why there are none ('not available', 'failed'). */
+function report(orthanc: PeerResult, measured: PeerResult | string, database: BenchDatabase): string {
+  const platform = typeof measured === 'string' ? undefined : measured;
+  const missing = typeof measured === 'string' ? measured : '';
+  interface Row {
+    label: string;
+    /** The phase that measures it (PeerResult.failures). */
+    phase: string;
+    value: (r: PeerResult) => number | undefined;
+    digits: number;
+    target?: { text: string; met: (ours: number, orthanc: number | undefined) => boolean };
+  }
+  const atLeastOrthanc = { text: '≥ Orthanc', met: (ours: number, theirs: number | undefined) => theirs !== undefined && ours >= theirs };
+  const rows: Row[] = [
+    { phase: 'STOW', label: `STOW instances/s (${settings.clients} clients × ${INSTANCES_PER_REQUEST}/request, median of ${ROUNDS})`, value: (r) => median(r.stowPerSecond), digits: 0, target: atLeastOrthanc },
+    { phase: 'STOW', label: '  server CPU ms per instance', value: (r) => r.stowCpuMsPerInstance, digits: 2 },
+    { phase: 'QIDO', label: 'QIDO /studies?PatientID p50 ms', value: (r) => r.qidoP50Ms, digits: 2, target: { text: '≤ Orthanc', met: (ours, theirs) => theirs !== undefined && ours <= theirs } },
+    { phase: 'QIDO', label: 'QIDO /studies?PatientID p95 ms', value: (r) => r.qidoP95Ms, digits: 2 },
+    { phase: 'QIDO', label: '  server CPU ms per query', value: (r) => r.qidoCpuMsPerQuery, digits: 2 },
+    { phase: 'WADO-RS', label: 'WADO-RS series retrieve MB/s', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
+    { phase: 'WADO-RS', label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
+    { phase: 'rendered', label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
+    { phase: 'big study', label: `peak RSS MB, ${settings.bigGigabytes} GB study in one STOW`, value: (r) => r.big?.peakRssMB, digits: 0, target: { text: `< ${TARGET_PEAK_RSS_MB}`, met: (ours) => ours < TARGET_PEAK_RSS_MB } },
+    { phase: 'big study', label: '  RSS MB before that upload', value: (r) => r.big?.baselineRssMB, digits: 0 },
+    { phase: 'big study', label: "  that upload's MB/s", value: (r) => (r.big ? (r.big.gigabytes * 1e9) / MB / r.big.seconds : undefined), digits: 0 },
+  ];
+  const cell = (result: PeerResult, row: Row) => {
+    const value = row.value(result);
+    if (value !== undefined && !Number.isNaN(value)) return value.toFixed(row.digits);
+    return result.failures[row.phase] ? 'failed' : '-';
+  };
+  const body = rows.map((row) => {
+    const theirs = row.value(orthanc);
+    const ours = platform ? row.value(platform) : undefined;
+    return [
+      row.label,
+      cell(orthanc, row),
+      platform ? cell(platform, row) : missing,
+      ours !== undefined && theirs ? `${(ours / theirs).toFixed(2)}×` : '',
+      row.target?.text ?? '',
+      ours !== undefined && row.target ? (row.target.met(ours, theirs) ? 'yes' : 'NO') : '',
+    ];
+  });
+  const bigStatus = (r: PeerResult | undefined) => (r?.big ? String(r.big.status) : '-');
+  return [
+    `DICOMweb side by side (issue 18): Orthanc 1.10 + DICOMweb plugin vs the platform on ${database.description}`,
+    `${cpus().length} cores (${cpus()[0]?.model}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${SLICE}×${SLICE} 16-bit CT slices; rendered as ${orthanc.renderedContentType} / ${platform?.renderedContentType ?? '-'}; big-study STOW status: Orthanc ${bigStatus(orthanc)}, platform ${bigStatus(platform)}`,
+    '',
+    table(['', 'Orthanc', 'Densaulyq', 'Densaulyq ÷ Orthanc', 'target', 'met'], body),
+    ...[['Orthanc', orthanc] as const, ['Densaulyq', platform] as const].flatMap(([name, result]) =>
+      Object.entries(result?.failures ?? {}).map(([phase, message]) => `${name} ${phase} failed: ${message}`),
+    ),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const orthanc = await orthancPeer();
+  let orthancResult: PeerResult;
+  try {
+    orthancResult = await measure(orthanc);
+  } finally {
+    await orthanc.stop();
+  }
+
+  const serverUrl = process.env.DATABASE_URL || undefined;
+  const database = await openBenchDatabase(serverUrl ? 'postgres' : 'pglite', serverUrl);
+  const imagesDir = await mkdtemp(join(tmpdir(), 'densaulyq-bench-images-'));
+  let platformResult: PeerResult | string;
+  try {
+    const platform = await platformPeer(database, imagesDir);
+    if (platform) {
+      try {
+        platformResult = await measure(platform);
+      } catch (error) {
+        // Orthanc's column is still worth printing; the platform's says why it has none.
+        console.error(error);
+        platformResult = 'failed';
+      } finally {
+        await platform.stop();
+      }
+    } else {
+      console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
+      platformResult = 'not available';
+    }
+  } finally {
+    await database.drop();
+    await rm(imagesDir, { recursive: true, force: true });
+  }
+
+  console.log(report(orthancResult, platformResult, database));
+  await mkdir(OUT_DIR, { recursive: true });
+  await writeFile(join(OUT_DIR, 'dicom.json'), JSON.stringify({ settings, database: database.description, orthanc: orthancResult, densaulyq: platformResult }, null, 2));
+  agent.destroy();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
