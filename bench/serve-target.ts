@@ -24,6 +24,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '../src/access/tokens.js';
 import { addUser } from '../src/access/users.js';
 import { buildApp } from '../src/http/app.js';
+import { FsObjectStore } from '../src/imaging/object-store.js';
 import { createLogger } from '../src/log.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
@@ -98,6 +99,7 @@ async function serveFhir(): Promise<{ app: FastifyInstance; db: Database; accoun
     audit,
     // Load from one address at bench rates: the rate limits would measure themselves.
     hardening: { rateLimits: { perIp: 0, perClient: 0, login: 0 }, corsOrigins: [] },
+    ...(process.env.BENCH_IMAGES_DIR ? { imaging: { store: new FsObjectStore(process.env.BENCH_IMAGES_DIR) } } : {}),
   });
   const { administratorClaims, ...accounts } = await createAccounts(db);
   openClaims = administratorClaims;

@@ -7,7 +7,7 @@ import { authorizationServer, ensurePublicClient } from './access/index.js';
 import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
-import { FsObjectStore } from './imaging/object-store.js';
+import { openImageStore } from './imaging/image-store.js';
 import { SubscriptionDelivery } from './exchange/delivery.js';
 import { hl7v2MessageHandler } from './hl7v2/intake.js';
 import { LAB_RESULTS_ROUTE } from './lab/intake.js';
@@ -70,8 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     hardening: config.hardening,
     webRoot: WEB_APP_ROOT,
     subscriptionDelivery,
-    // The S3 store (src/imaging/s3-object-store.ts) is chosen here when IMAGING_S3_BUCKET is set.
-    ...(config.imaging.store.kind === 'fs' ? { imaging: { store: new FsObjectStore(config.imaging.store.dir) } } : {}),
+    imaging: { store: openImageStore(config.imaging.store) },
   });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

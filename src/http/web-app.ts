@@ -32,7 +32,7 @@ export const WEB_APP_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** Paths that are never the app's: a miss there is the API's own 404, not the app's page. */
-const NOT_APP = /^\/(fhir|auth|shl|\.well-known|healthz)(\/|\?|$)/;
+const NOT_APP = /^\/(fhir|dicom-web|auth|shl|\.well-known|healthz)(\/|\?|$)/;
 
 /** Vite names built assets by content hash: they never change, so browsers keep them a year. */
 function setHeaders(reply: FastifyReply, path: string): void {

@@ -2,6 +2,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { ObjectStore } from './object-store.js';
 
 /** Where the S3-compatible store is (the `imaging.store` setting of kind `s3`). */
 export interface S3StoreSettings {
@@ -39,7 +40,7 @@ function isUnsatisfiableRange(error: unknown): boolean {
  * `move` included). Uploads are multipart and streamed, so neither the length nor the
  * whole body is needed up front; a failed upload is aborted, leaving no parts behind.
  */
-export class S3ObjectStore {
+export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
 

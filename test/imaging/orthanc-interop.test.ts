@@ -16,7 +16,9 @@ import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { testDrivers } from '../support/database.js';
 import { dicomInstance, dicomUid } from '../support/dicom-files.js';
 import { type OrthancServer, startOrthanc } from '../support/orthanc.js';
-import { type TestServer, startTestServer } from '../support/server.js';
+import type { TestDriver } from '../support/database.js';
+import type { TestServer } from '../support/server.js';
+import { startImagingServer } from './dicomweb.js';
 
 const { DicomMessage } = dcmjs.data;
 
@@ -37,8 +39,8 @@ interface Target {
   close(): Promise<void>;
 }
 
-async function platformTarget(driver: Parameters<typeof startTestServer>[0]): Promise<Target> {
-  const server = await startTestServer(driver);
+async function platformTarget(driver: TestDriver): Promise<Target> {
+  const server = await startImagingServer(driver);
   const pacs = await addUser(server.db, { username: 'orthanc-interop-administrator', role: 'administrator', clinicalAccess: true });
   const token = await server.token({ sub: pacs.id, scope: 'user/*.cruds', role: 'administrator' });
   return {
