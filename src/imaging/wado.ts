@@ -24,6 +24,7 @@ export interface WadoAnswer {
   status: number;
   contentType: string;
   body: Readable | string | Buffer;
+  headers?: Record<string, string>;
 }
 
 
@@ -81,7 +82,8 @@ function negotiate(accept: string | undefined, partType: string, storedSyntaxes:
   throw notAcceptable(`This is served as multipart/related; type="${partType}" in the syntax it was stored in (${[...new Set(storedSyntaxes)].join(', ')}); ask with transfer-syntax=*`);
 }
 
-async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceRow[]> {
+/** The target's instances the caller may see, in series and instance number order; none is a 404. */
+export async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceRow[]> {
   const rows = await context.repo.dicom.instances(target);
   if (rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
   return rows;
@@ -110,6 +112,11 @@ async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Read
   const stream = await context.store.get(row.object_key);
   if (!stream) throw notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
   return stream;
+}
+
+/** The instance's whole Part 10 file, as the pixel module reads it. */
+export async function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
+  return buffer(await objectOf(row, context));
 }
 
 /** Retrieve instances (PS3.18 10.4.1.1.1): a study, a series or one instance, as stored. */
