@@ -1,10 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { accessPolicy } from '../access/door.js';
+import { pickLocale } from '../access/i18n.js';
 import { badRequest, isFhirError, notAcceptable, unauthorized, unsupportedMediaType } from '../fhir/outcome.js';
 import { multipartBoundary, multipartParts } from '../imaging/multipart.js';
 import type { ObjectStore } from '../imaging/object-store.js';
 import { searchDicom } from '../imaging/qido.js';
-import { ImagingError } from '../imaging/pixels/index.js';
+import { IMAGING_ERRORS, ImagingError } from '../imaging/pixels/index.js';
 import { retrieveRendered, retrieveThumbnail } from '../imaging/rendered.js';
 import { type ImagingContext, storeInstances } from '../imaging/stow.js';
 import { type Target, type WadoAnswer, retrieveBulkData, retrieveFrames, retrieveInstances, retrieveMetadata } from '../imaging/wado.js';
@@ -39,7 +40,8 @@ export function dicomWeb(options: DicomWebOptions) {
       // The body stays in request.raw: STOW reads it part by part.
       scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
       scope.setErrorHandler<FastifyError>((error, request, reply) => {
-        if (isFhirError(error) || error instanceof ImagingError) return reply.status(error.status).header('content-type', 'text/plain; charset=utf-8').send(error.message);
+        if (error instanceof ImagingError) return reply.status(error.status).header('content-type', 'text/plain; charset=utf-8').send(imagingErrorText(error, request.headers['accept-language']));
+        if (isFhirError(error)) return reply.status(error.status).header('content-type', 'text/plain; charset=utf-8').send(error.message);
         if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.status(error.statusCode).header('content-type', 'text/plain; charset=utf-8').send(error.message);
         request.log.error({ err: { name: error.name, code: error.code, frames: error.stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
         return reply.status(500).header('content-type', 'text/plain; charset=utf-8').send('Internal server error');
@@ -124,4 +126,10 @@ function acceptsDicomJson(accept: string | undefined): void {
   const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
   if (types.some((t) => ['*/*', 'application/*', 'application/dicom+json', 'application/json'].includes(t))) return;
   throw notAcceptable(`QIDO-RS answers application/dicom+json, not ${accept}`);
+}
+
+/** A pixel error in the caller's language (Accept-Language), its English detail kept after the catalogue's text. */
+function imagingErrorText(error: ImagingError, acceptLanguage: string | undefined): string {
+  const entry = IMAGING_ERRORS[error.code];
+  return `${entry[pickLocale(undefined, acceptLanguage)]}${error.message.slice(entry.en.length)}`;
 }

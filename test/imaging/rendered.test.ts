@@ -104,6 +104,12 @@ for (const driver of testDrivers()) describe(`Rendered resources and thumbnails 
       assert.equal(reply.status, 400, `${query}: ${reply.status}`);
       assert.match(reply.type, /^text\/plain/);
     }
+    const russian = await server.dicomweb('GET', `${instance}/rendered?window=1,0`, { headers: { 'accept-language': 'ru' } });
+    assert.equal(russian.status, 400);
+    assert.match(await russian.text(), /^Параметр окна некорректен/);
+    const kazakh = await server.dicomweb('GET', `${instance}/frames/9/rendered`, { headers: { 'accept-language': 'kk-KZ' } });
+    assert.equal(kazakh.status, 404);
+    assert.match(await kazakh.text(), /^Мұндай кадр жоқ/);
     assert.equal((await get(`${instance}/thumbnail?viewport=64,64`)).status, 400);
     assert.equal((await get(`${instance}/frames/4/rendered`)).status, 404);
     assert.equal((await get(`${instance}/frames/1,2/rendered`)).status, 400);
