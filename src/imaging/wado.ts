@@ -69,6 +69,7 @@ export function mediaRanges(accept: string | undefined): MediaRange[] {
 
 /** Explicit VR Little Endian: the default syntax of application/dicom and of uncompressed frames (PS3.18 8.7.3.5.2). */
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
 
 /** The multipart/related ranges of an Accept header (a wildcard counts as one), with the part type and transfer syntax each names. */
 function multipartRanges(accept: string | undefined): { type?: string; syntax?: string }[] {
@@ -147,15 +148,19 @@ export async function part10Of(row: InstanceRow, context: ImagingContext): Promi
 export async function retrieveInstances(target: Target, accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   const rows = await seenInstances(target, context);
   const syntax = instanceSyntax(accept, rows.map((r) => r.transfer_syntax_uid));
+  if (syntax === 'explicit-little-endian' && rows.some((r) => r.transfer_syntax_uid === EXPLICIT_VR_BIG_ENDIAN))
+    throw notAcceptable(`Instances stored in Explicit VR Big Endian are not transcoded; ask with transfer-syntax=*`);
+  const transcoded = (row: InstanceRow) => syntax === 'explicit-little-endian' && row.transfer_syntax_uid !== EXPLICIT_VR_LITTLE_ENDIAN;
+  // The first instance to transcode is transcoded before answering, so a file the decoders refuse
+  // is its status rather than a broken body (the whole answer when one instance is asked for).
+  const first = rows.find(transcoded);
+  const firstFile = first && (await transcodeToExplicitLittleEndian(await part10Of(first, context)));
   const { contentType, body } = multipart(
-    rows.map((row) => {
-      const asStored = syntax === 'stored' || row.transfer_syntax_uid === EXPLICIT_VR_LITTLE_ENDIAN;
-      return {
-        type: `application/dicom; transfer-syntax=${asStored ? row.transfer_syntax_uid : EXPLICIT_VR_LITTLE_ENDIAN}`,
-        location: instanceUrl(context.base, row),
-        open: async () => (asStored ? objectOf(row, context) : transcodeToExplicitLittleEndian(await part10Of(row, context))),
-      };
-    }),
+    rows.map((row) => ({
+      type: `application/dicom; transfer-syntax=${transcoded(row) ? EXPLICIT_VR_LITTLE_ENDIAN : row.transfer_syntax_uid}`,
+      location: instanceUrl(context.base, row),
+      open: async () => (row === first ? firstFile! : transcoded(row) ? transcodeToExplicitLittleEndian(await part10Of(row, context)) : objectOf(row, context)),
+    })),
   );
   return { status: 200, contentType: contentType('application/dicom'), body };
 }

@@ -178,6 +178,8 @@ for (const driver of testDrivers()) describe(`WADO-RS frames and transcoding of 
   const sops: Record<'jpeg-ls' | 'rle', string> = { 'jpeg-ls': dicomUid(), rle: dicomUid() };
   const original: Record<string, Buffer> = {};
   const sent: Record<string, Buffer> = {};
+  const bigEndianStudy = dicomUid();
+  let bigEndian: Buffer;
   before(async () => {
     server = await startImagingServer(driver);
     for (const [i, syntax] of (['jpeg-ls', 'rle'] as const).entries()) {
@@ -185,7 +187,8 @@ for (const driver of testDrivers()) describe(`WADO-RS frames and transcoding of 
       sent[syntax] = encode(original[syntax]!, syntax as Syntax);
       assert.equal(readImage(sent[syntax]!).transferSyntaxUid, SYNTAXES[syntax]);
     }
-    const { body, contentType } = multipartBody([sent['jpeg-ls']!, sent.rle!]);
+    bigEndian = encode(dicomInstance({ studyInstanceUid: bigEndianStudy, rows: 4, columns: 4 }), 'explicit-big-endian');
+    const { body, contentType } = multipartBody([sent['jpeg-ls']!, sent.rle!, bigEndian]);
     const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
     assert.equal(reply.status, 200, await reply.text());
   });
@@ -246,5 +249,8 @@ for (const driver of testDrivers()) describe(`WADO-RS frames and transcoding of 
       }
     }
     assert.equal((await get(`/studies/${study}`, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.90')).status, 406);
+    assert.equal((await get(`/studies/${bigEndianStudy}`)).status, 406, 'big endian is not transcoded: 406 before any part');
+    const asSent = await get(`/studies/${bigEndianStudy}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    assert.ok(asSent.parts[0]!.body.equals(bigEndian));
   });
 });
