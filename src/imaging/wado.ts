@@ -10,9 +10,10 @@ import type { ImagingContext } from './stow.js';
 
 /**
  * WADO-RS (PS3.18 10.4): studies, series and instances as multipart/related parts of
- * application/dicom streamed from the object store as stored; their metadata as DICOM JSON with
- * bulk data URIs that resolve here; frames and bulk data as application/octet-stream (or the
- * stored compressed type). What the caller may not see is answered like what does not exist.
+ * application/dicom streamed from the object store as stored, or transcoded to Explicit VR Little
+ * Endian by the pixel module; their metadata as DICOM JSON with bulk data URIs that resolve here;
+ * frames uncompressed as application/octet-stream or in the stored compressed type, and bulk
+ * data. What the caller may not see is answered like what does not exist.
  */
 
 export interface Target {
