@@ -49,12 +49,20 @@ export async function retrieveRendered(target: Target, frame: string | undefined
   return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
 }
 
-/** The thumbnail of the target's representative instance (PS3.18 10.7): JPEG unless PNG is asked for; no query parameters. */
+/**
+ * The thumbnail of the target's representative instance (PS3.18 10.7): JPEG unless PNG is asked
+ * for, 128 px square by default; `viewport=vw,vh` (no region) makes it fit the smaller side.
+ */
 export async function retrieveThumbnail(target: Target, query: readonly [string, string][], accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
-  const [unknown] = query;
-  if (unknown) throw badRequest(`Unknown query parameter "${unknown[0]}": thumbnails take none`, unknown[0]);
+  let size: number | undefined;
+  for (const [name, value] of query) {
+    if (name !== 'viewport') throw badRequest(`Unknown query parameter "${name}": thumbnails take viewport`, name);
+    const viewport = parseViewportParameter(value);
+    if (viewport.region) throw new ImagingError('invalid-viewport', 'a thumbnail shows the whole image: vw,vh');
+    size = Math.min(viewport.width, viewport.height);
+  }
   const mediaType = imageType(accept);
   const [row] = await seenInstances(target, context);
-  const rendered = await thumbnail(await part10Of(row!, context), { mediaType });
+  const rendered = await thumbnail(await part10Of(row!, context), { mediaType, ...(size ? { size } : {}) });
   return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
 }

@@ -94,6 +94,10 @@ for (const driver of testDrivers()) describe(`Rendered resources and thumbnails 
       assert.equal((await sharp(reply.body).metadata()).format, 'jpeg');
     }
     assert.equal((await get(`${instance}/thumbnail`, 'image/png')).type, 'image/png');
+    const sized = await sharp((await get(`${instance}/thumbnail?viewport=40,64`)).body).metadata();
+    assert.deepEqual([sized.width, sized.height], [40, 20], 'fits 40 px wide keeping the aspect');
+    const standard = await sharp((await get(`/studies/${study}/thumbnail`)).body).metadata();
+    assert.deepEqual([standard.width, standard.height], [128, 64], '128 px by default');
   });
 
   test('other image types are 406; bad or unknown parameters 400; missing frames and UIDs 404', async () => {
@@ -110,7 +114,8 @@ for (const driver of testDrivers()) describe(`Rendered resources and thumbnails 
     const kazakh = await server.dicomweb('GET', `${instance}/frames/9/rendered`, { headers: { 'accept-language': 'kk-KZ' } });
     assert.equal(kazakh.status, 404);
     assert.match(await kazakh.text(), /^Мұндай кадр жоқ/);
-    assert.equal((await get(`${instance}/thumbnail?viewport=64,64`)).status, 400);
+    assert.equal((await get(`${instance}/thumbnail?viewport=64,64,0,0,4,4`)).status, 400);
+    assert.equal((await get(`${instance}/thumbnail?window=1,10`)).status, 400);
     assert.equal((await get(`${instance}/frames/4/rendered`)).status, 404);
     assert.equal((await get(`${instance}/frames/1,2/rendered`)).status, 400);
     assert.equal((await get(`/studies/${study}/series/${dicomUid()}/rendered`)).status, 404);
