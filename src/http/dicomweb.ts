@@ -1,9 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { accessPolicy } from '../access/door.js';
+import { pickLocale } from '../access/i18n.js';
 import { badRequest, isFhirError, notAcceptable, unauthorized, unsupportedMediaType } from '../fhir/outcome.js';
 import { multipartBoundary, multipartParts } from '../imaging/multipart.js';
 import type { ObjectStore } from '../imaging/object-store.js';
 import { searchDicom } from '../imaging/qido.js';
+import { IMAGING_ERRORS, ImagingError } from '../imaging/pixels/index.js';
+import { retrieveRendered, retrieveThumbnail } from '../imaging/rendered.js';
 import { type ImagingContext, storeInstances } from '../imaging/stow.js';
 import { type Target, type WadoAnswer, retrieveBulkData, retrieveFrames, retrieveInstances, retrieveMetadata } from '../imaging/wado.js';
 import type { Database } from '../store/driver.js';
@@ -37,6 +40,7 @@ export function dicomWeb(options: DicomWebOptions) {
       // The body stays in request.raw: STOW reads it part by part.
       scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
       scope.setErrorHandler<FastifyError>((error, request, reply) => {
+        if (error instanceof ImagingError) return reply.status(error.status).header('content-type', 'text/plain; charset=utf-8').send(imagingErrorText(error, request.headers['accept-language']));
         if (isFhirError(error)) return reply.status(error.status).header('content-type', 'text/plain; charset=utf-8').send(error.message);
         if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return reply.status(error.statusCode).header('content-type', 'text/plain; charset=utf-8').send(error.message);
         request.log.error({ err: { name: error.name, code: error.code, frames: error.stack?.split('\n').slice(1, 8).join('\n') } }, 'unexpected error');
@@ -53,7 +57,7 @@ export function dicomWeb(options: DicomWebOptions) {
         const mark = request.url.indexOf('?');
         return mark < 0 ? [] : [...new URLSearchParams(request.url.slice(mark + 1))];
       };
-      const send = (reply: FastifyReply, answer: WadoAnswer) => reply.status(answer.status).header('content-type', answer.contentType).send(answer.body);
+      const send = (reply: FastifyReply, answer: WadoAnswer) => reply.status(answer.status).headers(answer.headers ?? {}).header('content-type', answer.contentType).send(answer.body);
       const dicomJson = (reply: FastifyReply, body: unknown, warnings: string[], status = 200) => {
         if (warnings.length) reply.header('warning', warnings.join(', '));
         return reply.status(status).header('content-type', 'application/dicom+json').send(JSON.stringify(body));
@@ -98,6 +102,17 @@ export function dicomWeb(options: DicomWebOptions) {
       scope.get(`${instancePath}/frames/:frames`, async (request: FastifyRequest<{ Params: Params }>, reply) =>
         send(reply, await retrieveFrames(target(request.params) as Required<Target>, request.params.frames!, request.headers.accept, context(request))),
       );
+      const rendered = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
+        send(reply, await retrieveRendered(target(request.params), request.params.frames, query(request), request.headers.accept, context(request)));
+      const thumbnail = async (request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) =>
+        send(reply, await retrieveThumbnail(target(request.params), query(request), request.headers.accept, context(request)));
+      scope.get(`${DICOMWEB_PATH}/studies/:study/rendered`, rendered);
+      scope.get(`${DICOMWEB_PATH}/studies/:study/series/:series/rendered`, rendered);
+      scope.get(`${instancePath}/rendered`, rendered);
+      scope.get(`${instancePath}/frames/:frames/rendered`, rendered);
+      scope.get(`${DICOMWEB_PATH}/studies/:study/thumbnail`, thumbnail);
+      scope.get(`${DICOMWEB_PATH}/studies/:study/series/:series/thumbnail`, thumbnail);
+      scope.get(`${instancePath}/thumbnail`, thumbnail);
       scope.get(`${instancePath}/bulkdata/*`, async (request: FastifyRequest<{ Params: Params }>, reply) =>
         send(reply, await retrieveBulkData(target(request.params) as Required<Target>, request.params['*'] ?? '', request.headers.accept, context(request))),
       );
@@ -111,4 +126,10 @@ function acceptsDicomJson(accept: string | undefined): void {
   const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
   if (types.some((t) => ['*/*', 'application/*', 'application/dicom+json', 'application/json'].includes(t))) return;
   throw notAcceptable(`QIDO-RS answers application/dicom+json, not ${accept}`);
+}
+
+/** A pixel error in the caller's language (Accept-Language), its English detail kept after the catalogue's text. */
+function imagingErrorText(error: ImagingError, acceptLanguage: string | undefined): string {
+  const entry = IMAGING_ERRORS[error.code];
+  return `${entry[pickLocale(undefined, acceptLanguage)]}${error.message.slice(entry.en.length)}`;
 }

@@ -4,14 +4,16 @@ import { buffer } from 'node:stream/consumers';
 import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
 import type { InstanceRow } from '../store/dicom-index.js';
-import { type DicomJson, NATIVE_SYNTAXES, PIXEL_DATA, bulkValue } from './dicom-json.js';
+import { type DicomJson, PIXEL_DATA, bulkValue } from './dicom-json.js';
+import { extractFrame, transcodeToExplicitLittleEndian, uncompressedFrame } from './pixels/index.js';
 import type { ImagingContext } from './stow.js';
 
 /**
  * WADO-RS (PS3.18 10.4): studies, series and instances as multipart/related parts of
- * application/dicom streamed from the object store as stored; their metadata as DICOM JSON with
- * bulk data URIs that resolve here; frames and bulk data as application/octet-stream (or the
- * stored compressed type). What the caller may not see is answered like what does not exist.
+ * application/dicom streamed from the object store as stored, or transcoded to Explicit VR Little
+ * Endian by the pixel module; their metadata as DICOM JSON with bulk data URIs that resolve here;
+ * frames uncompressed as application/octet-stream or in the stored compressed type, and bulk
+ * data. What the caller may not see is answered like what does not exist.
  */
 
 export interface Target {
@@ -24,6 +26,7 @@ export interface WadoAnswer {
   status: number;
   contentType: string;
   body: Readable | string | Buffer;
+  headers?: Record<string, string>;
 }
 
 
@@ -65,23 +68,48 @@ export function mediaRanges(accept: string | undefined): MediaRange[] {
   return ranges;
 }
 
+/** Explicit VR Little Endian: the default syntax of application/dicom and of uncompressed frames (PS3.18 8.7.3.5.2). */
+const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+
+/** The multipart/related ranges of an Accept header (a wildcard counts as one), with the part type and transfer syntax each names. */
+function multipartRanges(accept: string | undefined): { type?: string; syntax?: string }[] {
+  return mediaRanges(accept)
+    .filter((range) => range.type === 'multipart/related' || range.type === 'multipart/*' || range.type === '*/*')
+    .map((range) => ({
+      ...(range.parameters.type ? { type: range.parameters.type.toLowerCase() } : {}),
+      ...(range.parameters['transfer-syntax'] ? { syntax: range.parameters['transfer-syntax'] } : {}),
+    }));
+}
+
 /**
  * Whether the client takes multipart/related parts of `partType` in the syntax stored: `*`,
- * the stored syntax or no transfer-syntax parameter; 406 otherwise (the server does not transcode).
+ * the stored syntax or no transfer-syntax parameter; 406 otherwise.
  */
 function negotiate(accept: string | undefined, partType: string, storedSyntaxes: readonly string[]): void {
-  for (const range of mediaRanges(accept)) {
-    const multipart = range.type === 'multipart/related' || range.type === 'multipart/*' || range.type === '*/*';
-    if (!multipart) continue;
-    const type = range.parameters.type?.toLowerCase();
-    if (type && type !== partType) continue;
-    const syntax = range.parameters['transfer-syntax'];
-    if (syntax === undefined || syntax === '*' || storedSyntaxes.every((s) => s === syntax)) return;
+  for (const range of multipartRanges(accept)) {
+    if (range.type && range.type !== partType) continue;
+    if (range.syntax === undefined || range.syntax === '*' || storedSyntaxes.every((s) => s === range.syntax)) return;
   }
   throw notAcceptable(`This is served as multipart/related; type="${partType}" in the syntax it was stored in (${[...new Set(storedSyntaxes)].join(', ')}); ask with transfer-syntax=*`);
 }
 
-async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceRow[]> {
+/**
+ * The syntax instances are sent in (PS3.18 8.7.3.5.2): as stored for `*` or the stored syntax;
+ * Explicit VR Little Endian, the default, when asked for it or for no syntax (stored ones sent
+ * as they are, others transcoded); 406 for any other.
+ */
+function instanceSyntax(accept: string | undefined, storedSyntaxes: readonly string[]): 'stored' | 'explicit-little-endian' {
+  for (const range of multipartRanges(accept)) {
+    if (range.type && range.type !== 'application/dicom') continue;
+    if (range.syntax === '*' || (range.syntax !== undefined && storedSyntaxes.every((s) => s === range.syntax))) return 'stored';
+    if (range.syntax === undefined || range.syntax === EXPLICIT_VR_LITTLE_ENDIAN) return 'explicit-little-endian';
+  }
+  throw notAcceptable(`Instances are served as multipart/related; type="application/dicom" as stored (${[...new Set(storedSyntaxes)].join(', ')}, transfer-syntax=*) or in ${EXPLICIT_VR_LITTLE_ENDIAN}`);
+}
+
+/** The target's instances the caller may see, in series and instance number order; none is a 404. */
+export async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceRow[]> {
   const rows = await context.repo.dicom.instances(target);
   if (rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
   return rows;
@@ -112,15 +140,27 @@ async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Read
   return stream;
 }
 
-/** Retrieve instances (PS3.18 10.4.1.1.1): a study, a series or one instance, as stored. */
+/** The instance's whole Part 10 file, as the pixel module reads it. */
+export async function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
+  return buffer(await objectOf(row, context));
+}
+
+/** Retrieve instances (PS3.18 10.4.1.1.1): a study, a series or one instance, as stored or in Explicit VR Little Endian. */
 export async function retrieveInstances(target: Target, accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   const rows = await seenInstances(target, context);
-  negotiate(accept, 'application/dicom', rows.map((r) => r.transfer_syntax_uid));
+  const syntax = instanceSyntax(accept, rows.map((r) => r.transfer_syntax_uid));
+  if (syntax === 'explicit-little-endian' && rows.some((r) => r.transfer_syntax_uid === EXPLICIT_VR_BIG_ENDIAN))
+    throw notAcceptable(`Instances stored in Explicit VR Big Endian are not transcoded; ask with transfer-syntax=*`);
+  const transcoded = (row: InstanceRow) => syntax === 'explicit-little-endian' && row.transfer_syntax_uid !== EXPLICIT_VR_LITTLE_ENDIAN;
+  // The first instance to transcode is transcoded before answering, so a file the decoders refuse
+  // is its status rather than a broken body (the whole answer when one instance is asked for).
+  const first = rows.find(transcoded);
+  const firstFile = first && (await transcodeToExplicitLittleEndian(await part10Of(first, context)));
   const { contentType, body } = multipart(
     rows.map((row) => ({
-      type: `application/dicom; transfer-syntax=${row.transfer_syntax_uid}`,
+      type: `application/dicom; transfer-syntax=${transcoded(row) ? EXPLICIT_VR_LITTLE_ENDIAN : row.transfer_syntax_uid}`,
       location: instanceUrl(context.base, row),
-      open: () => objectOf(row, context),
+      open: async () => (row === first ? firstFile! : transcoded(row) ? transcodeToExplicitLittleEndian(await part10Of(row, context)) : objectOf(row, context)),
     })),
   );
   return { status: 200, contentType: contentType('application/dicom'), body };
@@ -149,57 +189,59 @@ function absoluteBulkData(dataset: DicomJson, url: string): DicomJson {
   return dataset;
 }
 
-/** Retrieve frames (PS3.18 10.4.1.1.3): native frames as application/octet-stream, compressed ones in their own type. */
+/**
+ * Retrieve frames (PS3.18 10.4.1.1.3, 8.7.3.5, table 8.7.3-2): as application/octet-stream, the
+ * default, each frame's samples uncompressed in Explicit VR Little Endian (decoded when stored
+ * compressed); with transfer-syntax=* or the stored syntax's own media type, the bytes as stored;
+ * 406 otherwise.
+ */
 export async function retrieveFrames(target: Required<Target>, frameList: string, accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   if (!/^\d+(,\d+)*$/.test(frameList)) throw badRequest(`Frames are a comma-separated list of numbers from 1, not "${frameList}"`, 'frames');
   const frames = frameList.split(',').map(Number);
   const [row] = await seenInstances(target, context);
-  const syntax = row!.transfer_syntax_uid;
-  const partType = NATIVE_SYNTAXES.has(syntax) ? 'application/octet-stream' : FRAME_MEDIA_TYPES[syntax];
-  if (!partType) throw notAcceptable(`Frames of transfer syntax ${syntax} are not served; retrieve the instance`);
-  negotiate(accept, partType, [syntax]);
-  const part10 = await buffer(await objectOf(row!, context));
+  const stored = row!.transfer_syntax_uid;
+  const storedType = FRAME_MEDIA_TYPES[stored] ?? 'application/octet-stream';
+  const asStored = frameSyntax(accept, stored, storedType) === 'stored';
   const count = row!.number_of_frames ?? 1;
   const bad = frames.find((f) => f < 1 || f > count);
   if (bad !== undefined) throw notFound(`The instance has ${count} frame(s); there is no frame ${bad}`);
+  const part10 = await part10Of(row!, context);
   const url = instanceUrl(context.base, row!);
+  const partType = asStored ? storedType : 'application/octet-stream';
+  const frameOf = async (n: number) => (asStored ? extractFrame(part10, n).bytes : (await uncompressedFrame(part10, n)).bytes);
+  // The first frame before answering: a file the decoders refuse is its status, not a broken body.
+  const first = await frameOf(frames[0]!);
   const { contentType, body } = multipart(
-    frames.map((n) => ({
-      type: NATIVE_SYNTAXES.has(syntax) ? 'application/octet-stream' : `${partType}; transfer-syntax=${syntax}`,
+    frames.map((n, i) => ({
+      type: `${partType}; transfer-syntax=${asStored ? stored : EXPLICIT_VR_LITTLE_ENDIAN}`,
       location: `${url}/frames/${n}`,
-      open: async () => frameBytes(part10, n),
+      open: async () => (i === 0 ? first : frameOf(n)),
     })),
   );
   return { status: 200, contentType: contentType(partType), body };
 }
 
-/**
- * The bytes of frame `frame` (1-based) as stored: native pixel data sliced, an encapsulated
- * frame's fragments as dcmjs joins them. The pixel module's `extractFrame` does this for every
- * syntax and replaces this when merged.
- */
-export function frameBytes(part10: Buffer, frame: number): Buffer {
-  const dicom = dcmjs.data.DicomMessage.readFile(part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.length) as ArrayBuffer);
-  const dataset = dicom.dict;
-  const values = (dataset[PIXEL_DATA]?.Value ?? []) as ArrayBuffer[];
-  const syntax = String(dicom.meta['00020010']?.Value?.[0] ?? '');
-  if (!NATIVE_SYNTAXES.has(syntax)) {
-    const bytes = values[frame - 1];
-    if (!bytes) throw notFound(`There is no frame ${frame}`);
-    return Buffer.from(bytes);
+/** Whether frames go as stored or uncompressed, from the first multipart range the Accept header allows. */
+function frameSyntax(accept: string | undefined, stored: string, storedType: string): 'stored' | 'uncompressed' {
+  for (const range of multipartRanges(accept)) {
+    if (range.syntax === '*' || range.syntax === stored) {
+      if (!range.type || range.type === storedType || range.type === 'application/octet-stream') return 'stored';
+      continue;
+    }
+    if (range.type && range.type !== 'application/octet-stream') {
+      if (range.type === storedType && range.syntax === undefined) return 'stored';
+      continue;
+    }
+    if (range.syntax === undefined || range.syntax === EXPLICIT_VR_LITTLE_ENDIAN) return 'uncompressed';
   }
-  const number = (tag: string) => Number(dataset[tag]?.Value?.[0] ?? 0);
-  const frameSize = (number('00280010') * number('00280011') * (number('00280002') || 1) * number('00280100')) / 8;
-  const all = Buffer.concat(values.map((v) => Buffer.from(v)));
-  if (frameSize <= 0 || frame * frameSize > all.length) throw notFound(`There is no frame ${frame}`);
-  return all.subarray((frame - 1) * frameSize, frame * frameSize);
+  throw notAcceptable(`Frames are served as multipart/related; type="application/octet-stream" (uncompressed) or as stored (${storedType}; transfer-syntax=${stored}, or transfer-syntax=*)`);
 }
 
 /** Retrieve bulk data (PS3.18 10.4.1.1.5): the value behind a BulkDataURI of the instance's metadata. */
 export async function retrieveBulkData(target: Required<Target>, path: string, accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   if (!/^[0-9A-Fa-f]{8}(\/\d+\/[0-9A-Fa-f]{8})*$/.test(path)) throw notFound(`No bulk data at ${path}`);
   const [row] = await seenInstances(target, context);
-  const part10 = await buffer(await objectOf(row!, context));
+  const part10 = await part10Of(row!, context);
   let value: Buffer | undefined;
   if (path.toUpperCase() === PIXEL_DATA) {
     const dicom = dcmjs.data.DicomMessage.readFile(part10.buffer.slice(part10.byteOffset, part10.byteOffset + part10.length) as ArrayBuffer);

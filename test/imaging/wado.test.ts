@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { testDrivers } from '../support/database.js';
+import { readImage } from '../../src/imaging/pixels/image.js';
+import { extractFrame } from '../../src/imaging/pixels/index.js';
 import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { SYNTAXES, type Syntax, encode, referenceFrames } from '../support/dicom-syntaxes.js';
 import { type ImagingServer, multipartBody, parseMultipart, startImagingServer } from './dicomweb.js';
 
 const FRAMES = 3;
@@ -55,9 +58,12 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     assert.equal((await get(instancePath(1))).status, 200, 'no Accept: the default multipart');
   });
 
-  test('another transfer syntax than the stored one is a 406 (the server does not transcode); the stored one is served', async () => {
+  test('another transfer syntax than the stored one or Explicit VR Little Endian is a 406; the stored one is served as sent', async () => {
     assert.equal((await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50')).status, 406);
-    assert.equal((await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1')).status, 200);
+    assert.equal((await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2')).status, 406);
+    const explicit = await get(instancePath(0), 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1');
+    assert.equal(explicit.status, 200);
+    assert.ok(parseMultipart(explicit.body, explicit.type)[0]!.body.equals(sent[0]!), 'stored in the syntax asked: as sent');
     assert.equal((await get(instancePath(0), 'application/json')).status, 406);
   });
 
@@ -101,6 +107,10 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     };
     assert.ok(parts[0]!.body.equals(expected(1)));
     assert.ok(parts[1]!.body.equals(expected(2)));
+    assert.match(parts[0]!.headers['content-type']!, /^application\/octet-stream; transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+    const asStored = await get(`${instancePath(0)}/frames/1`, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+    assert.ok(parseMultipart(asStored.body, asStored.type)[0]!.body.equals(expected(0)));
+    assert.equal((await get(`${instancePath(0)}/frames/1`, 'multipart/related; type="image/jpeg"')).status, 406);
     assert.equal((await get(`${instancePath(0)}/frames/4`)).status, 404);
     assert.equal((await get(`${instancePath(0)}/frames/x`)).status, 400);
   });
@@ -135,7 +145,7 @@ for (const driver of testDrivers()) describe(`WADO-RS of a compressed instance (
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('JPEG baseline is stored as sent, served as stored, and its frame comes as image/jpeg', async () => {
+  test('JPEG baseline is stored as sent, served as stored or transcoded, and its frame comes as image/jpeg or decoded', async () => {
     const path = `/studies/${study}/series/${series}/instances/${sop}`;
     const asStored = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
     assert.equal(asStored.status, 200, await asStored.clone().text());
@@ -143,13 +153,104 @@ for (const driver of testDrivers()) describe(`WADO-RS of a compressed instance (
     assert.match(part!.headers['content-type']!, /transfer-syntax=1\.2\.840\.10008\.1\.2\.4\.50/);
     assert.ok(part!.body.equals(jpeg));
     const uncompressed = await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1' } });
-    assert.equal(uncompressed.status, 406);
+    assert.equal(uncompressed.status, 200);
+    const [transcoded] = parseMultipart(Buffer.from(await uncompressed.arrayBuffer()), uncompressed.headers.get('content-type')!);
+    assert.match(transcoded!.headers['content-type']!, /transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+    assert.equal(readImage(transcoded!.body).transferSyntaxUid, '1.2.840.10008.1.2.1');
+    assert.equal((await server.dicomweb('GET', path, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80' } })).status, 406);
     const frame = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="image/jpeg"' } });
     assert.equal(frame.status, 200, await frame.clone().text());
     const [image] = parseMultipart(Buffer.from(await frame.arrayBuffer()), frame.headers.get('content-type')!);
     assert.match(image!.headers['content-type']!, /^image\/jpeg/);
     assert.deepEqual([...image!.body.subarray(0, 2)], [0xff, 0xd8], 'a JPEG stream (SOI)');
     const octets = await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="application/octet-stream"' } });
-    assert.equal(octets.status, 406, 'the server does not decompress frames');
+    assert.equal(octets.status, 200, 'frames are decompressed');
+    const [samples] = parseMultipart(Buffer.from(await octets.arrayBuffer()), octets.headers.get('content-type')!);
+    assert.ok(samples!.body.equals(referenceFrames(jpeg)[0]!), 'the samples dcmdjpeg decodes');
+    assert.equal((await server.dicomweb('GET', `${path}/frames/1`, { headers: { accept: 'multipart/related; type="image/jls"' } })).status, 406);
+  });
+});
+
+for (const driver of testDrivers()) describe(`WADO-RS frames and transcoding of JPEG-LS and RLE (${driver.name})`, { skip: driver.skip }, () => {
+  let server: ImagingServer;
+  const study = dicomUid();
+  const series = dicomUid();
+  const sops: Record<'jpeg-ls' | 'rle', string> = { 'jpeg-ls': dicomUid(), rle: dicomUid() };
+  const original: Record<string, Buffer> = {};
+  const sent: Record<string, Buffer> = {};
+  const bigEndianStudy = dicomUid();
+  let bigEndian: Buffer;
+  before(async () => {
+    server = await startImagingServer(driver);
+    for (const [i, syntax] of (['jpeg-ls', 'rle'] as const).entries()) {
+      original[syntax] = dicomInstance({ studyInstanceUid: study, seriesInstanceUid: series, sopInstanceUid: sops[syntax], rows: 12, columns: 10, frames: 3, attributes: { InstanceNumber: i + 1 } });
+      sent[syntax] = encode(original[syntax]!, syntax as Syntax);
+      assert.equal(readImage(sent[syntax]!).transferSyntaxUid, SYNTAXES[syntax]);
+    }
+    bigEndian = encode(dicomInstance({ studyInstanceUid: bigEndianStudy, rows: 4, columns: 4 }), 'explicit-big-endian');
+    const { body, contentType } = multipartBody([sent['jpeg-ls']!, sent.rle!, bigEndian]);
+    const reply = await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } });
+    assert.equal(reply.status, 200, await reply.text());
+  });
+  after(() => server.close());
+
+  const get = async (path: string, accept?: string) => {
+    const reply = await server.dicomweb('GET', path, { headers: accept ? { accept } : {} });
+    const body = Buffer.from(await reply.arrayBuffer());
+    const type = reply.headers.get('content-type') ?? '';
+    return { status: reply.status, parts: reply.status === 200 ? parseMultipart(body, type) : [], text: body.toString() };
+  };
+  const path = (syntax: 'jpeg-ls' | 'rle') => `/studies/${study}/series/${series}/instances/${sops[syntax]}`;
+  /** Frame n (1-based) of the uncompressed file as generated. */
+  const originalFrame = (syntax: string, n: number) => Buffer.from(extractFrame(original[syntax]!, n).bytes);
+
+  test('frames asked as application/octet-stream (or by default) are the original samples, decoded', async () => {
+    for (const syntax of ['jpeg-ls', 'rle'] as const) {
+      for (const accept of [undefined, 'multipart/related; type="application/octet-stream"', 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1']) {
+        const reply = await get(`${path(syntax)}/frames/1,3`, accept);
+        assert.equal(reply.status, 200, `${syntax} ${accept}: ${reply.text}`);
+        assert.equal(reply.parts.length, 2);
+        assert.match(reply.parts[0]!.headers['content-type']!, /^application\/octet-stream; transfer-syntax=1\.2\.840\.10008\.1\.2\.1$/);
+        assert.ok(reply.parts[0]!.body.equals(originalFrame(syntax, 1)), `${syntax} frame 1`);
+        assert.ok(reply.parts[1]!.body.equals(originalFrame(syntax, 3)), `${syntax} frame 3`);
+      }
+    }
+  });
+
+  test('frames asked in the stored type or with transfer-syntax=* are the stored bytes; other types are 406', async () => {
+    for (const [syntax, type] of [['jpeg-ls', 'image/jls'], ['rle', 'image/dicom-rle']] as const) {
+      for (const accept of [`multipart/related; type="${type}"`, `multipart/related; type="${type}"; transfer-syntax=${SYNTAXES[syntax]}`, 'multipart/related; transfer-syntax=*']) {
+        const reply = await get(`${path(syntax)}/frames/2`, accept);
+        assert.equal(reply.status, 200, `${syntax} ${accept}: ${reply.text}`);
+        assert.equal(reply.parts[0]!.headers['content-type'], `${type}; transfer-syntax=${SYNTAXES[syntax]}`);
+        assert.ok(reply.parts[0]!.body.equals(extractFrame(sent[syntax]!, 2).bytes));
+      }
+      assert.equal((await get(`${path(syntax)}/frames/2`, 'multipart/related; type="image/jpeg"')).status, 406);
+      assert.equal((await get(`${path(syntax)}/frames/2`, 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.4.50')).status, 406);
+    }
+  });
+
+  test('instances come as stored for * or their syntax, in Explicit VR Little Endian without a syntax or when asked for it', async () => {
+    const asStored = await get(`/studies/${study}/series/${series}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    assert.equal(asStored.status, 200);
+    assert.ok(asStored.parts[0]!.body.equals(sent['jpeg-ls']!) && asStored.parts[1]!.body.equals(sent.rle!));
+    const own = await get(path('rle'), `multipart/related; type="application/dicom"; transfer-syntax=${SYNTAXES.rle}`);
+    assert.ok(own.parts[0]!.body.equals(sent.rle!));
+    assert.equal((await get(`/studies/${study}`, `multipart/related; type="application/dicom"; transfer-syntax=${SYNTAXES.rle}`)).status, 406, 'a mixed study is not all RLE');
+    for (const accept of [undefined, 'multipart/related; type="application/dicom"', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1']) {
+      const reply = await get(`/studies/${study}`, accept);
+      assert.equal(reply.status, 200, `${accept}: ${reply.text}`);
+      assert.equal(reply.parts.length, 2);
+      for (const [i, syntax] of (['jpeg-ls', 'rle'] as const).entries()) {
+        const part = reply.parts[i]!;
+        assert.equal(part.headers['content-type'], 'application/dicom; transfer-syntax=1.2.840.10008.1.2.1');
+        assert.equal(readImage(part.body).transferSyntaxUid, '1.2.840.10008.1.2.1');
+        for (const n of [1, 2, 3]) assert.ok(Buffer.from(extractFrame(part.body, n).bytes).equals(originalFrame(syntax, n)), `${syntax} frame ${n} transcoded`);
+      }
+    }
+    assert.equal((await get(`/studies/${study}`, 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.90')).status, 406);
+    assert.equal((await get(`/studies/${bigEndianStudy}`)).status, 406, 'big endian is not transcoded: 406 before any part');
+    const asSent = await get(`/studies/${bigEndianStudy}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    assert.ok(asSent.parts[0]!.body.equals(bigEndian));
   });
 });
