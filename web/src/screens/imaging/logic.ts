@@ -1,0 +1,252 @@
+import type { ImagingStudy, ImagingStudySeries } from '@medplum/fhirtypes';
+
+/** The platform's DICOMweb service, beside /fhir on the app's own origin (the page's CSP allows no other). */
+export function dicomWebBase(origin: string): string {
+  return `${origin}/dicom-web`;
+}
+
+/**
+ * The Study Instance UID of an ImagingStudy: its `urn:dicom:uid` identifier, `urn:oid:` prefix removed
+ * (https://hl7.org/fhir/R4/imagingstudy.html#notes).
+ */
+export function studyInstanceUid(study: ImagingStudy): string | undefined {
+  const value = study.identifier?.find((i) => i.system === 'urn:dicom:uid')?.value;
+  return value?.replace(/^urn:oid:/, '') || undefined;
+}
+
+/** The modalities of a study (its own list, else its series'), each once. */
+export function studyModalities(study: ImagingStudy): string[] {
+  const codes = (study.modality ?? []).map((m) => m.code).concat((study.series ?? []).map((s) => s.modality?.code));
+  return [...new Set(codes.filter((c): c is string => Boolean(c)))];
+}
+
+/** Series as the study lists them, by series number (unnumbered last), each with its instance count. */
+export function orderedSeries(study: ImagingStudy): (ImagingStudySeries & { instances: number })[] {
+  return (study.series ?? [])
+    .map((s) => ({ ...s, instances: s.numberOfInstances ?? s.instance?.length ?? 0 }))
+    .sort((a, b) => (a.number ?? Number.MAX_SAFE_INTEGER) - (b.number ?? Number.MAX_SAFE_INTEGER));
+}
+
+/** The instance count of a study: its own, else the sum of its series'. */
+export function studyInstanceCount(study: ImagingStudy): number {
+  return study.numberOfInstances ?? orderedSeries(study).reduce((n, s) => n + s.instances, 0);
+}
+
+const segment = (uid: string) => encodeURIComponent(uid);
+
+/** DICOMweb resource URLs (PS3.18 §10.4 retrieve, §10.6 search, §10.7 thumbnails: https://dicom.nema.org/medical/dicom/current/output/html/part18.html). */
+export const dicomWeb = {
+  series: (base: string, study: string, series: string) => `${base}/studies/${segment(study)}/series/${segment(series)}`,
+  /** QIDO-RS: the series' instances. */
+  instances: (base: string, study: string, series: string) => `${dicomWeb.series(base, study, series)}/instances`,
+  /** WADO-RS: one instance, as a multipart/related of one application/dicom part. */
+  instance: (base: string, study: string, series: string, sop: string) => `${dicomWeb.instances(base, study, series)}/${segment(sop)}`,
+  thumbnail: (base: string, study: string, series: string) => `${dicomWeb.series(base, study, series)}/thumbnail`,
+};
+
+/** Explicit VR Little Endian: the syntax every DICOMweb origin server must be able to send (PS3.18 §8.7.3.5.2). */
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+
+/**
+ * The Accept of a WADO-RS instance retrieve (PS3.18 §8.7.3.5): `*` asks for the syntax as stored,
+ * so compressed images travel compressed and are decoded in the browser; a UID asks the server to transcode.
+ */
+export function instanceAccept(transferSyntax: string = '*'): string {
+  return `multipart/related; type="application/dicom"; transfer-syntax=${transferSyntax}`;
+}
+
+/** A DICOM JSON dataset (PS3.18 §F.2): attributes by tag, `ggggeeee` in upper-case hex. */
+export type DicomJson = Record<string, { vr: string; Value?: unknown[] } | undefined>;
+
+const TAG = { sopInstanceUid: '00080018', instanceNumber: '00200013', numberOfFrames: '00280008' } as const;
+
+function firstValue(dataset: DicomJson, tag: string): unknown {
+  return dataset[tag]?.Value?.[0];
+}
+
+/** A number from an IS or US value, which DICOM JSON may carry as a number or as a string. */
+function numberValue(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export interface SeriesInstance {
+  sopInstanceUid: string;
+  instanceNumber?: number;
+  frames: number;
+}
+
+/**
+ * The instances of a QIDO-RS answer in viewing order (by Instance Number, unnumbered last, then by
+ * UID so the order is stable); datasets without a SOP Instance UID are left out.
+ */
+export function seriesInstances(datasets: DicomJson[]): SeriesInstance[] {
+  const instances: SeriesInstance[] = [];
+  for (const dataset of datasets) {
+    const uid = firstValue(dataset, TAG.sopInstanceUid);
+    if (typeof uid !== 'string' || uid === '') continue;
+    const instanceNumber = numberValue(firstValue(dataset, TAG.instanceNumber));
+    instances.push({ sopInstanceUid: uid, frames: numberValue(firstValue(dataset, TAG.numberOfFrames)) ?? 1, ...(instanceNumber !== undefined ? { instanceNumber } : {}) });
+  }
+  const order = (n: number | undefined) => n ?? Number.MAX_SAFE_INTEGER;
+  return instances.sort((a, b) => order(a.instanceNumber) - order(b.instanceNumber) || (a.sopInstanceUid < b.sopInstanceUid ? -1 : a.sopInstanceUid > b.sopInstanceUid ? 1 : 0));
+}
+
+/** The frame to open a stack on: the middle one (0-based), where a cross-sectional study shows most anatomy. */
+export function middleIndex(count: number): number {
+  return count > 0 ? Math.floor((count - 1) / 2) : 0;
+}
+
+/** An index moved by `step` and kept within 0..count-1. */
+export function clampIndex(index: number, step: number, count: number): number {
+  return Math.min(Math.max(index + step, 0), Math.max(count - 1, 0));
+}
+
+/** The keyboard's commands in the viewer (https://www.w3.org/WAI/ARIA/apg/practices/keyboard-interface/). */
+export type ViewerKey = { kind: 'scroll'; step: number } | { kind: 'first' } | { kind: 'last' } | { kind: 'zoom'; step: number } | { kind: 'reset' };
+
+/** The command a key gives, undefined for keys the viewer leaves alone. */
+export function viewerKey(key: string): ViewerKey | undefined {
+  switch (key) {
+    case 'ArrowDown':
+    case 'ArrowRight':
+      return { kind: 'scroll', step: 1 };
+    case 'ArrowUp':
+    case 'ArrowLeft':
+      return { kind: 'scroll', step: -1 };
+    case 'PageDown':
+      return { kind: 'scroll', step: 10 };
+    case 'PageUp':
+      return { kind: 'scroll', step: -10 };
+    case 'Home':
+      return { kind: 'first' };
+    case 'End':
+      return { kind: 'last' };
+    case '+':
+    case '=':
+      return { kind: 'zoom', step: ZOOM_STEP };
+    case '-':
+      return { kind: 'zoom', step: -ZOOM_STEP };
+    case '0':
+    case 'r':
+    case 'R':
+      return { kind: 'reset' };
+    default:
+      return undefined;
+  }
+}
+
+/** A zoom button's or key's change of scale. */
+export const ZOOM_STEP = 0.25;
+
+/**
+ * The transfer syntaxes dwv decodes (natively or in its workers): little and big endian, JPEG
+ * baseline, extended and lossless, JPEG 2000 and RLE. Others (JPEG-LS, HTJ2K, deflate) the viewer
+ * asks the server to transcode to Explicit VR Little Endian.
+ */
+const DWV_TRANSFER_SYNTAXES = new Set([
+  '1.2.840.10008.1.2',
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  '1.2.840.10008.1.2.2',
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.4.51',
+  '1.2.840.10008.1.2.4.57',
+  '1.2.840.10008.1.2.4.70',
+  '1.2.840.10008.1.2.4.90',
+  '1.2.840.10008.1.2.4.91',
+  '1.2.840.10008.1.2.5',
+]);
+
+export function viewableSyntax(uid: string): boolean {
+  return DWV_TRANSFER_SYNTAXES.has(uid);
+}
+
+/** Whether dwv refused data for its transfer syntax (one the server could not transcode). */
+export function isUnsupportedSyntax(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  return /unsupported DICOM transfer syntax/i.test(text);
+}
+
+/** VRs whose length takes 4 bytes after 2 reserved ones in explicit VR (PS3.5 §7.1.2). */
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+/**
+ * The Transfer Syntax UID (0002,0010) of a Part 10 file, from its File Meta Information, which is
+ * always explicit VR little endian (PS3.10 §7.1); undefined if the bytes are not a Part 10 file.
+ */
+export function transferSyntaxOf(file: Uint8Array): string | undefined {
+  if (file.length < 132 || ascii(file.subarray(128, 132)) !== 'DICM') return undefined;
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  let offset = 132;
+  while (offset + 8 <= file.length && view.getUint16(offset, true) === 0x0002) {
+    const element = view.getUint16(offset + 2, true);
+    const long = LONG_VRS.has(ascii(file.subarray(offset + 4, offset + 6)));
+    if (long && offset + 12 > file.length) return undefined;
+    const length = long ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
+    const start = offset + (long ? 12 : 8);
+    if (element === 0x0010) return ascii(file.subarray(start, Math.min(start + length, file.length))).replace(/[\0 ]+$/, '') || undefined;
+    offset = start + length;
+  }
+  return undefined;
+}
+
+function ascii(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+const CRLF = [0x0d, 0x0a];
+
+/** Where `needle` first occurs in `bytes` from `from`, or -1. */
+function indexOf(bytes: Uint8Array, needle: readonly number[] | Uint8Array, from: number): number {
+  const first = needle[0]!;
+  for (let at = bytes.indexOf(first, from); at !== -1 && at + needle.length <= bytes.length; at = bytes.indexOf(first, at + 1)) {
+    let i = 1;
+    while (i < needle.length && bytes[at + i] === needle[i]) i++;
+    if (i === needle.length) return at;
+  }
+  return -1;
+}
+
+/**
+ * The bodies of a multipart/related answer (RFC 2046 §5.1.1, PS3.18 §8.7.3.1), found by the
+ * delimiter its first line carries, so no Content-Type header is needed; headers of each part skipped.
+ */
+export function multipartParts(body: Uint8Array): Uint8Array[] {
+  // The first delimiter opens the body, or ends a preamble on a line of its own.
+  const preamble = body[0] === 0x2d && body[1] === 0x2d ? -2 : indexOf(body, [...CRLF, 0x2d, 0x2d], 0);
+  if (preamble === -1) return [];
+  const start = preamble + 2;
+  const lineEnd = indexOf(body, CRLF, start);
+  if (lineEnd < 0) return [];
+  const boundary = ascii(body.subarray(start, lineEnd)).trimEnd();
+  const delimiter = Uint8Array.from(`\r\n${boundary}`, (c) => c.charCodeAt(0));
+  const parts: Uint8Array[] = [];
+  let cursor = lineEnd + 2;
+  for (;;) {
+    // A part's headers end at an empty line; a part without headers starts with it.
+    const bodyStart = body[cursor] === 0x0d && body[cursor + 1] === 0x0a ? cursor + 2 : indexOf(body, [...CRLF, ...CRLF], cursor) + 4;
+    if (bodyStart < 4) break;
+    const end = indexOf(body, delimiter, bodyStart);
+    if (end < 0) break;
+    parts.push(body.subarray(bodyStart, end));
+    cursor = end + delimiter.length;
+    if (body[cursor] === 0x2d && body[cursor + 1] === 0x2d) break;
+    cursor = indexOf(body, CRLF, cursor) + 2;
+    if (cursor < 2) break;
+  }
+  return parts;
+}
+
+/** `work` over the items, at most `limit` at a time, the results in the items' order; the first failure rejects. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

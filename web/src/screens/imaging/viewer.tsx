@@ -1,0 +1,286 @@
+import { App, AppOptions, Index, Point2D, ToolConfig, ViewConfig, type ViewController, WindowLevel } from 'dwv';
+import { type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { FhirRequestError } from '../../fhir/client.js';
+import { useFhir } from '../../fhir/use-fhir.js';
+import { formatNumber } from '../../i18n/locale.js';
+import { ErrorMessage, Loading } from '../../ui/states.js';
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  type DicomJson,
+  ZOOM_STEP,
+  clampIndex,
+  dicomWeb,
+  dicomWebBase,
+  instanceAccept,
+  isUnsupportedSyntax,
+  mapLimited,
+  middleIndex,
+  multipartParts,
+  seriesInstances,
+  transferSyntaxOf,
+  viewableSyntax,
+  viewerKey,
+} from './logic.js';
+
+/** The mouse tools offered: dwv's own (https://ivmartel.github.io/dwv/), window/level first as radiologists expect. */
+const TOOLS = ['WindowLevel', 'ZoomAndPan', 'Scroll'] as const;
+type Tool = (typeof TOOLS)[number];
+
+/** Parallel instance retrieves: a browser's connections to one origin, less one for the rest of the app. */
+const PARALLEL_RETRIEVES = 5;
+
+type Stage = { kind: 'listing' } | { kind: 'loading'; percent: number } | { kind: 'ready' } | { kind: 'failed'; error: unknown } | { kind: 'unsupported' };
+
+interface View {
+  /** 0-based frame along the scroll dimension, and how many there are. */
+  frame: number;
+  frames: number;
+  window?: { center: number; width: number };
+  preset?: string;
+  presets: string[];
+}
+
+/**
+ * One series in dwv: the instance list by QIDO-RS, each instance by WADO-RS with the session's
+ * token (dwv's URL loader sends the headers and splits the multipart/related answer), compressed
+ * syntaxes decoded by dwv's workers. Frames scroll by wheel, keys and a slider; the mouse sets
+ * window/level, zoom/pan or the frame, as chosen; presets and reset are buttons.
+ */
+export default function Viewer({ study, series, label }: { study: string; series: string; label: string }) {
+  const { t } = useTranslation('imaging');
+  const { client, session, locale } = useFhir();
+  const divId = `dwv-${useId().replace(/[^A-Za-z0-9]/g, '')}`;
+  const appRef = useRef<App>(undefined);
+  /** The window the series opened with (the file's own, else dwv's choice), which reset returns to. */
+  const openingWindow = useRef<WindowLevel>(undefined);
+  const [stage, setStage] = useState<Stage>({ kind: 'listing' });
+  const [view, setView] = useState<View>({ frame: 0, frames: 0, presets: [] });
+  const [tool, setTool] = useState<Tool>('WindowLevel');
+
+  const controller = useCallback((): ViewController | undefined => appRef.current?.getActiveLayerGroup()?.getActiveViewLayer()?.getViewController(), []);
+
+  /** The scroll dimension: slices of a volume (2) or frames of a multi-frame instance dwv stacks along time (3). */
+  const scrollDimension = useCallback((vc: ViewController) => (vc.canScroll() ? vc.getScrollDimIndex() : vc.moreThanOne(3) ? 3 : undefined), []);
+
+  const refresh = useCallback(() => {
+    const vc = controller();
+    if (!vc) return;
+    const dim = scrollDimension(vc);
+    const wl = vc.canWindowLevel() ? vc.getWindowLevel() : undefined;
+    setView({
+      frame: dim === undefined ? 0 : (vc.getCurrentIndex().get(dim) ?? 0),
+      frames: dim === undefined ? 1 : vc.getImageSize().get(dim),
+      ...(wl ? { window: { center: wl.center, width: wl.width } } : {}),
+      ...(vc.canWindowLevel() ? { preset: vc.getCurrentWindowPresetName(), presets: vc.getWindowLevelPresetsNames() } : { presets: [] }),
+    });
+  }, [controller, scrollDimension]);
+
+  const goToFrame = useCallback(
+    (frame: number) => {
+      const vc = controller();
+      if (!vc) return;
+      const dim = scrollDimension(vc);
+      if (dim === undefined) return;
+      const values = vc.getCurrentIndex().getValues();
+      values[dim] = clampIndex(frame, 0, vc.getImageSize().get(dim));
+      vc.setCurrentIndex(new Index(values));
+    },
+    [controller, scrollDimension],
+  );
+
+  useEffect(() => {
+    let current = true;
+    const app = new App();
+    const options = new AppOptions({ '*': [new ViewConfig(divId)] });
+    options.tools = Object.fromEntries(TOOLS.map((name) => [name, new ToolConfig()]));
+    app.init(options);
+    // dwv listens for keys on the whole window; the viewer takes its keys only when it has focus.
+    app.getToolboxController().enableShortcuts(false);
+    appRef.current = app;
+
+    const base = dicomWebBase(location.origin);
+    let loaded = 0;
+    let total = 0;
+    /** One instance by WADO-RS, as stored; transcoded by the server when dwv has no decoder for its syntax. */
+    const retrieve = async (sop: string) => {
+      const url = dicomWeb.instance(base, study, series, sop);
+      const part = async (syntax?: string) => multipartParts(new Uint8Array(await (await client.request<Blob>(url, { accept: instanceAccept(syntax) })).arrayBuffer()))[0];
+      const stored = await part();
+      const syntax = stored && transferSyntaxOf(stored);
+      const file = syntax && !viewableSyntax(syntax) ? await part(EXPLICIT_VR_LITTLE_ENDIAN) : stored;
+      if (!file) throw new Error('no DICOM part in the WADO-RS answer');
+      loaded += 1;
+      if (current) setStage({ kind: 'loading', percent: Math.round((100 * loaded) / total) });
+      return { name: `${sop}.dcm`, filename: `${sop}.dcm`, 'Content-Type': 'application/dicom', data: file.slice().buffer };
+    };
+    app.addEventListener('load', () => {
+      if (!current) return;
+      app.setTool('WindowLevel');
+      const vc = controller();
+      const dim = vc && scrollDimension(vc);
+      if (vc && dim !== undefined) goToFrame(middleIndex(vc.getImageSize().get(dim)));
+      openingWindow.current = vc?.canWindowLevel() ? vc.getWindowLevel() : undefined;
+      setStage({ kind: 'ready' });
+      refresh();
+    });
+    app.addEventListener('error', (event: { error?: unknown }) => current && setStage(isUnsupportedSyntax(event.error) ? { kind: 'unsupported' } : { kind: 'failed', error: event.error }));
+    for (const type of ['positionchange', 'wlchange', 'zoomchange']) app.addEventListener(type, () => current && refresh());
+
+    // The instance list by QIDO-RS, then the instances in parallel: dwv takes them together, as one stack.
+    client
+      .request<DicomJson[] | undefined>(dicomWeb.instances(base, study, series), { accept: 'application/dicom+json' })
+      .then((datasets) => {
+        const instances = seriesInstances(datasets ?? []);
+        if (instances.length === 0) throw new FhirRequestError(404);
+        total = instances.length;
+        if (current) setStage({ kind: 'loading', percent: 0 });
+        return mapLimited(instances, PARALLEL_RETRIEVES, (instance) => retrieve(instance.sopInstanceUid));
+      })
+      .then(
+        (files) => current && app.loadImageObject(files),
+        (error: unknown) => current && setStage({ kind: 'failed', error }),
+      );
+    const resize = () => app.onResize();
+    window.addEventListener('resize', resize);
+    return () => {
+      current = false;
+      window.removeEventListener('resize', resize);
+      app.abortAllLoads();
+      app.reset();
+      appRef.current = undefined;
+    };
+  }, [client, session.accessToken, study, series, divId, controller, scrollDimension, goToFrame, refresh]);
+
+  const chooseTool = (name: Tool) => {
+    setTool(name);
+    appRef.current?.setTool(name);
+  };
+
+  const zoom = (step: number) => {
+    const group = appRef.current?.getActiveLayerGroup();
+    const layer = group?.getActiveViewLayer();
+    const element = document.getElementById(divId);
+    if (!group || !layer || !element) return;
+    // Around the middle of what is shown, as the wheel zooms around the pointer.
+    const middle = layer.displayToMainPlanePos(new Point2D(element.clientWidth / 2, element.clientHeight / 2));
+    group.addScale(step, layer.getViewController().getPlanePositionFromPlanePoint(middle));
+    group.draw();
+  };
+
+  const reset = () => {
+    const group = appRef.current?.getActiveLayerGroup();
+    group?.resetZoomPan();
+    if (openingWindow.current) controller()?.setWindowLevel(new WindowLevel(openingWindow.current.center, openingWindow.current.width));
+    group?.draw();
+    refresh();
+  };
+
+  const choosePreset = (name: string) => {
+    controller()?.setWindowLevelPreset(name);
+    refresh();
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const command = viewerKey(event.key);
+    if (!command || event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    if (command.kind === 'scroll') goToFrame(clampIndex(view.frame, command.step, view.frames));
+    else if (command.kind === 'first') goToFrame(0);
+    else if (command.kind === 'last') goToFrame(view.frames - 1);
+    else if (command.kind === 'zoom') zoom(command.step);
+    else reset();
+  };
+
+  const ready = stage.kind === 'ready';
+  const frameText = t('frameOf', { n: formatNumber(view.frame + 1, locale), total: formatNumber(view.frames, locale) });
+  const presetLabel = (name: string) => t(`presets.${name}`, { defaultValue: name });
+  const keysId = `${divId}-keys`;
+  return (
+    <figure className="card imaging-viewer" aria-label={label}>
+      <div className="imaging-toolbar">
+        <fieldset className="imaging-tools" disabled={!ready}>
+          <legend>{t('tool')}</legend>
+          {TOOLS.map((name) => (
+            <label key={name}>
+              <input type="radio" name={`${divId}-tool`} value={name} checked={tool === name} onChange={() => chooseTool(name)} />
+              {t(`tools.${name}`)}
+            </label>
+          ))}
+        </fieldset>
+        <div className="imaging-actions" role="group" aria-label={label}>
+          <button type="button" onClick={() => zoom(ZOOM_STEP)} disabled={!ready}>
+            <span aria-hidden="true">+ </span>
+            {t('zoomIn')}
+          </button>
+          <button type="button" onClick={() => zoom(-ZOOM_STEP)} disabled={!ready}>
+            <span aria-hidden="true">− </span>
+            {t('zoomOut')}
+          </button>
+          <button type="button" onClick={reset} disabled={!ready}>
+            {t('reset')}
+          </button>
+          {view.presets.length > 0 && (
+            <label className="imaging-preset">
+              {t('preset')}{' '}
+              <select value={view.preset ?? ''} onChange={(e) => choosePreset(e.target.value)} disabled={!ready}>
+                {view.preset && !view.presets.includes(view.preset) && <option value={view.preset}>{presetLabel(view.preset)}</option>}
+                {view.presets.map((name) => (
+                  <option key={name} value={name}>
+                    {presetLabel(name)}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+        </div>
+      </div>
+      <div
+        id={divId}
+        className="imaging-stage"
+        role="application"
+        aria-label={ready ? `${label}. ${frameText}` : label}
+        aria-describedby={keysId}
+        tabIndex={0}
+        onKeyDown={onKeyDown}
+        data-ready={ready}
+      />
+      <p id={keysId} className="item-meta imaging-keys">
+        {t('keys')}
+      </p>
+      {stage.kind === 'listing' && <Loading />}
+      {stage.kind === 'loading' && <Loading label={t('loadingImages', { percent: stage.percent })} />}
+      {stage.kind === 'failed' &&
+        (stage.error instanceof FhirRequestError ? (
+          <ErrorMessage error={stage.error} />
+        ) : (
+          <p className="state state-error" role="alert">
+            {t('loadFailed')}
+          </p>
+        ))}
+      {stage.kind === 'unsupported' && (
+        <p className="state state-error" role="alert">
+          {t('unsupported')}
+        </p>
+      )}
+      {ready && (
+        <figcaption className="imaging-status">
+          {view.frames > 1 && (
+            <label className="imaging-frame">
+              <span>{t('frame')}</span>
+              <input type="range" min={1} max={view.frames} value={view.frame + 1} aria-valuetext={frameText} onChange={(e) => goToFrame(Number(e.target.value) - 1)} />
+            </label>
+          )}
+          <span className="imaging-frame-text" aria-live="polite">
+            {frameText}
+          </span>
+          {view.window && (
+            <span className="item-meta" data-testid="imaging-window">
+              {t('window', { center: formatNumber(Math.round(view.window.center), locale), width: formatNumber(Math.round(view.window.width), locale) })}
+            </span>
+          )}
+        </figcaption>
+      )}
+    </figure>
+  );
+}
