@@ -135,6 +135,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     // Window/level: dragging with the default tool changes the window and the picture.
     const windowBefore = await page.getByTestId('imaging-window').textContent();
     const pixelsBefore = await canvasPixels(page);
+    await page.locator('.imaging-stage').scrollIntoViewIfNeeded();
     const stage = (await page.locator('.imaging-stage').boundingBox())!;
     await page.mouse.move(stage.x + stage.width / 2, stage.y + stage.height / 2);
     await page.mouse.down();
@@ -160,6 +161,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     assert.equal(await frameText(page), 'Frame 3 of 6');
     const cineMiddle = await canvasPixels(page);
     assert.ok(cineMiddle.levels > 8, `the cine shows an image (${cineMiddle.levels} levels)`);
+    await page.locator('.imaging-stage').scrollIntoViewIfNeeded();
     const cineStage = (await page.locator('.imaging-stage').boundingBox())!;
     await page.mouse.move(cineStage.x + cineStage.width / 2, cineStage.y + cineStage.height / 2);
     await page.mouse.wheel(0, 200);

@@ -27,6 +27,7 @@ export const kk = {
   reset: 'Бастапқы көрініс',
   preset: 'Терезе',
   presets: {
+    stored: 'Файлдағы',
     minmax: 'Толық ауқым',
     mediastinum: 'Көкірек ортасы',
     lung: 'Өкпе',
@@ -80,6 +81,7 @@ export const ru: typeof kk = {
   reset: 'Исходный вид',
   preset: 'Окно',
   presets: {
+    stored: 'Из файла',
     minmax: 'Весь диапазон',
     mediastinum: 'Средостение',
     lung: 'Лёгкие',
@@ -116,7 +118,7 @@ export const en: typeof kk = {
   open: 'Open {{study}}',
   back: 'Back to all images',
   seriesTitle: 'Series',
-  seriesButton: 'Series {{number}}: {{description}}, {{n}} images',
+  seriesButton: 'Series {{number}}: {{description}}, images: {{n}}',
   noDescription: 'no description',
   noThumbnail: 'No preview',
   noSeries: 'This study has no series.',
@@ -133,6 +135,7 @@ export const en: typeof kk = {
   reset: 'Reset view',
   preset: 'Window',
   presets: {
+    stored: 'As stored',
     minmax: 'Full range',
     mediastinum: 'Mediastinum',
     lung: 'Lung',

@@ -136,6 +136,16 @@ export function viewerKey(key: string): ViewerKey | undefined {
   }
 }
 
+/** The wheel travel (CSS pixels) that moves one frame: one notch of a mouse wheel, several strokes of a touchpad. */
+export const WHEEL_STEP = 50;
+
+/** Frames to move for the wheel travel not yet spent plus a new delta, and the travel left over. */
+export function wheelFrames(pending: number, deltaY: number): { frames: number; pending: number } {
+  const total = pending + deltaY;
+  const frames = Math.trunc(total / WHEEL_STEP);
+  return { frames, pending: total - frames * WHEEL_STEP };
+}
+
 /** A zoom button's or key's change of scale. */
 export const ZOOM_STEP = 0.25;
 

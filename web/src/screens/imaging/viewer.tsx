@@ -21,6 +21,7 @@ import {
   transferSyntaxOf,
   viewableSyntax,
   viewerKey,
+  wheelFrames,
 } from './logic.js';
 
 /** The mouse tools offered: dwv's own (https://ivmartel.github.io/dwv/), window/level first as radiologists expect. */
@@ -60,8 +61,11 @@ export default function Viewer({ study, series, label }: { study: string; series
 
   const controller = useCallback((): ViewController | undefined => appRef.current?.getActiveLayerGroup()?.getActiveViewLayer()?.getViewController(), []);
 
-  /** The scroll dimension: slices of a volume (2) or frames of a multi-frame instance dwv stacks along time (3). */
-  const scrollDimension = useCallback((vc: ViewController) => (vc.canScroll() ? vc.getScrollDimIndex() : vc.moreThanOne(3) ? 3 : undefined), []);
+  /** The dimension scrolled: slices of a stack (the view's third) or the frames of a multi-frame instance, which dwv puts on the fourth. */
+  const scrollDimension = useCallback((vc: ViewController) => {
+    const slices = vc.getScrollDimIndex();
+    return vc.moreThanOne(slices) ? slices : vc.moreThanOne(3) ? 3 : undefined;
+  }, []);
 
   const refresh = useCallback(() => {
     const vc = controller();
@@ -88,6 +92,36 @@ export default function Viewer({ study, series, label }: { study: string; series
     },
     [controller, scrollDimension],
   );
+
+  /** Moves `step` frames from the one shown. */
+  const moveFrames = useCallback(
+    (step: number) => {
+      const vc = controller();
+      const dim = vc && scrollDimension(vc);
+      if (!vc || dim === undefined) return;
+      goToFrame(clampIndex(vc.getCurrentIndex().get(dim) ?? 0, step, vc.getImageSize().get(dim)));
+    },
+    [controller, scrollDimension, goToFrame],
+  );
+
+  // The wheel scrolls frames with every tool but pan/zoom (where it zooms, as dwv does): dwv's own
+  // wheel scrolling knows slices but not the frames of a multi-frame instance.
+  const toolRef = useRef<Tool>('WindowLevel');
+  useEffect(() => {
+    const element = document.getElementById(divId);
+    if (!element) return;
+    let pending = 0;
+    const wheel = (event: WheelEvent) => {
+      if (toolRef.current === 'ZoomAndPan') return;
+      event.preventDefault();
+      event.stopPropagation();
+      const move = wheelFrames(pending, event.deltaY);
+      pending = move.pending;
+      if (move.frames !== 0) moveFrames(move.frames);
+    };
+    element.addEventListener('wheel', wheel, { capture: true, passive: false });
+    return () => element.removeEventListener('wheel', wheel, { capture: true });
+  }, [divId, moveFrames]);
 
   useEffect(() => {
     let current = true;
@@ -154,6 +188,7 @@ export default function Viewer({ study, series, label }: { study: string; series
 
   const chooseTool = (name: Tool) => {
     setTool(name);
+    toolRef.current = name;
     appRef.current?.setTool(name);
   };
 
@@ -185,7 +220,7 @@ export default function Viewer({ study, series, label }: { study: string; series
     const command = viewerKey(event.key);
     if (!command || event.altKey || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
-    if (command.kind === 'scroll') goToFrame(clampIndex(view.frame, command.step, view.frames));
+    if (command.kind === 'scroll') moveFrames(command.step);
     else if (command.kind === 'first') goToFrame(0);
     else if (command.kind === 'last') goToFrame(view.frames - 1);
     else if (command.kind === 'zoom') zoom(command.step);
@@ -194,7 +229,12 @@ export default function Viewer({ study, series, label }: { study: string; series
 
   const ready = stage.kind === 'ready';
   const frameText = t('frameOf', { n: formatNumber(view.frame + 1, locale), total: formatNumber(view.frames, locale) });
-  const presetLabel = (name: string) => t(`presets.${name}`, { defaultValue: name });
+  // dwv names the windows stored in the file Default0, Default1…; its own presets by their anatomy.
+  const presetLabel = (name: string) => {
+    const stored = /^Default(\d+)$/.exec(name);
+    if (stored) return `${t('presets.stored')}${stored[1] === '0' ? '' : ` ${Number(stored[1]) + 1}`}`;
+    return t(`presets.${name}`, { defaultValue: name });
+  };
   const keysId = `${divId}-keys`;
   return (
     <figure className="card imaging-viewer" aria-label={label}>
