@@ -136,18 +136,27 @@ export default function Viewer({ study, series, label }: { study: string; series
     const base = dicomWebBase(location.origin);
     let loaded = 0;
     let total = 0;
-    /** One instance by WADO-RS, as stored; transcoded by the server when dwv has no decoder for its syntax. */
-    const retrieve = async (sop: string) => {
-      const url = dicomWeb.instance(base, study, series, sop);
-      const part = async (syntax?: string) => multipartParts(new Uint8Array(await (await client.request<Blob>(url, { accept: instanceAccept(syntax) })).arrayBuffer()))[0];
-      const stored = await part();
-      const syntax = stored && transferSyntaxOf(stored);
-      const file = syntax && !viewableSyntax(syntax) ? await part(EXPLICIT_VR_LITTLE_ENDIAN) : stored;
+    /** One instance by WADO-RS, in the syntax asked for (by default as stored), with the syntax it came in. */
+    const retrieve = async (sop: string, syntax?: string) => {
+      const answer = await client.request<Blob>(dicomWeb.instance(base, study, series, sop), { accept: instanceAccept(syntax) });
+      const file = multipartParts(new Uint8Array(await answer.arrayBuffer()))[0];
       if (!file) throw new Error('no DICOM part in the WADO-RS answer');
       loaded += 1;
-      if (current) setStage({ kind: 'loading', percent: Math.round((100 * loaded) / total) });
-      return { name: `${sop}.dcm`, filename: `${sop}.dcm`, 'Content-Type': 'application/dicom', data: file.slice().buffer };
+      if (current) setStage({ kind: 'loading', percent: Math.min(99, Math.round((100 * loaded) / total)) });
+      return { sop, file, syntax: transferSyntaxOf(file) };
     };
+    /** As stored; transcoded by the server when dwv has no decoder for the stored syntax (JPEG-LS). */
+    const viewable = async (sop: string) => {
+      const stored = await retrieve(sop);
+      return stored.syntax && !viewableSyntax(stored.syntax) ? retrieve(sop, EXPLICIT_VR_LITTLE_ENDIAN) : stored;
+    };
+    /** The series' instances; dwv stacks slices of one syntax only, so a series stored in several comes again uncompressed. */
+    const retrieveSeries = async (sops: string[]) => {
+      const first = await mapLimited(sops, PARALLEL_RETRIEVES, viewable);
+      if (new Set(first.map((r) => r.syntax)).size <= 1) return first;
+      return mapLimited(first, PARALLEL_RETRIEVES, (r) => (r.syntax === EXPLICIT_VR_LITTLE_ENDIAN ? Promise.resolve(r) : retrieve(r.sop, EXPLICIT_VR_LITTLE_ENDIAN)));
+    };
+
     app.addEventListener('load', () => {
       if (!current) return;
       app.setTool('WindowLevel');
@@ -169,10 +178,10 @@ export default function Viewer({ study, series, label }: { study: string; series
         if (instances.length === 0) throw new FhirRequestError(404);
         total = instances.length;
         if (current) setStage({ kind: 'loading', percent: 0 });
-        return mapLimited(instances, PARALLEL_RETRIEVES, (instance) => retrieve(instance.sopInstanceUid));
+        return retrieveSeries(instances.map((i) => i.sopInstanceUid));
       })
       .then(
-        (files) => current && app.loadImageObject(files),
+        (retrieved) => current && app.loadImageObject(retrieved.map(({ sop, file }) => ({ name: `${sop}.dcm`, filename: `${sop}.dcm`, 'Content-Type': 'application/dicom', data: file.slice().buffer }))),
         (error: unknown) => current && setStage({ kind: 'failed', error }),
       );
     const resize = () => app.onResize();
