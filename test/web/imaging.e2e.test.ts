@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, ImagingStudy, Patient } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
@@ -36,6 +38,17 @@ async function canvasPixels(page: Page): Promise<{ levels: number; checksum: num
       }
     }
     return { levels: levels.size, checksum };
+  });
+}
+
+/** axe-core's WCAG 2.1 A and AA findings on the page as it is now (as test/web/accessibility.e2e.test.ts runs it). */
+async function accessibilityFindings(page: Page): Promise<string[]> {
+  // evaluate() runs beside the page's Content-Security-Policy, which refuses injected script tags.
+  await page.evaluate(await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
+  return page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const { violations } = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   });
 }
 
@@ -110,6 +123,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     assert.ok(cardText.includes('CT') && cardText.includes('XA'), cardText);
     assert.ok(cardText.includes('Series: 2') && cardText.includes('Images: 6'), cardText);
     await screenshot(page, 'imaging-list-en');
+    assert.deepEqual(await accessibilityFindings(page), []);
 
     // The study: a thumbnail per series, the CT opened on its middle slice.
     await card.getByRole('link', { name: `Open ${STUDY_DESCRIPTION}` }).click();
@@ -121,6 +135,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     const middle = await canvasPixels(page);
     assert.ok(middle.levels > 8, `the canvas shows an image, not a blank (${middle.levels} levels)`);
     await screenshot(page, 'imaging-viewer-en');
+    assert.deepEqual(await accessibilityFindings(page), []);
 
     // Keyboard: the next slice shows other pixels.
     await page.locator('.imaging-stage').focus();
@@ -180,6 +195,10 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     const staffPage = clinician.page;
     await staffPage.getByRole('button', { name: 'English' }).click();
     await staffPage.getByRole('link', { name: 'Images', exact: true }).click();
+    await staffPage.getByLabel('Patient’s IIN').fill('12345');
+    await staffPage.getByRole('button', { name: 'Find' }).click();
+    await staffPage.getByRole('alert').filter({ hasText: 'An IIN has 12 digits.' }).waitFor();
+    assert.deepEqual(await accessibilityFindings(staffPage), []);
     await staffPage.getByLabel('Patient’s IIN').fill(iin);
     await staffPage.getByRole('button', { name: 'Find' }).click();
     await staffPage.getByRole('heading', { level: 2, name: STUDY_DESCRIPTION }).waitFor();

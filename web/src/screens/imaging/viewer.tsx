@@ -257,7 +257,7 @@ export default function Viewer({ study, series, label }: { study: string; series
             </label>
           ))}
         </fieldset>
-        <div className="imaging-actions" role="group" aria-label={label}>
+        <div className="imaging-actions">
           <button type="button" onClick={() => zoom(ZOOM_STEP)} disabled={!ready}>
             <span aria-hidden="true">+ </span>
             {t('zoomIn')}
