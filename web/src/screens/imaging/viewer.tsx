@@ -44,13 +44,18 @@ interface View {
 
 /**
  * One series in dwv: the instance list by QIDO-RS, each instance by WADO-RS with the session's
- * token (dwv's URL loader sends the headers and splits the multipart/related answer), compressed
- * syntaxes decoded by dwv's workers. Frames scroll by wheel, keys and a slider; the mouse sets
- * window/level, zoom/pan or the frame, as chosen; presets and reset are buttons.
+ * token through the app's client, then all handed to dwv at once as one stack. The app fetches
+ * rather than dwv's URL loader: that loader sizes a stack by the number of URLs it is given and
+ * by the parts of each multipart answer, so one URL per instance overflows it. Compressed
+ * syntaxes are decoded by dwv's workers. Frames scroll by wheel, keys and a slider; the mouse
+ * sets window/level, zoom/pan or the frame, as chosen; presets, zoom and reset are buttons.
  */
 export default function Viewer({ study, series, label }: { study: string; series: string; label: string }) {
   const { t } = useTranslation('imaging');
-  const { client, session, locale } = useFhir();
+  const { client, locale } = useFhir();
+  // The client changes with the language; the images need not be fetched again for that.
+  const clientRef = useRef(client);
+  clientRef.current = client;
   const divId = `dwv-${useId().replace(/[^A-Za-z0-9]/g, '')}`;
   const appRef = useRef<App>(undefined);
   /** The window the series opened with (the file's own, else dwv's choice), which reset returns to. */
@@ -138,7 +143,7 @@ export default function Viewer({ study, series, label }: { study: string; series
     let total = 0;
     /** One instance by WADO-RS, in the syntax asked for (by default as stored), with the syntax it came in. */
     const retrieve = async (sop: string, syntax?: string) => {
-      const answer = await client.request<Blob>(dicomWeb.instance(base, study, series, sop), { accept: instanceAccept(syntax) });
+      const answer = await clientRef.current.request<Blob>(dicomWeb.instance(base, study, series, sop), { accept: instanceAccept(syntax) });
       const file = multipartParts(new Uint8Array(await answer.arrayBuffer()))[0];
       if (!file) throw new Error('no DICOM part in the WADO-RS answer');
       loaded += 1;
@@ -171,7 +176,7 @@ export default function Viewer({ study, series, label }: { study: string; series
     for (const type of ['positionchange', 'wlchange', 'zoomchange']) app.addEventListener(type, () => current && refresh());
 
     // The instance list by QIDO-RS, then the instances in parallel: dwv takes them together, as one stack.
-    client
+    clientRef.current
       .request<DicomJson[] | undefined>(dicomWeb.instances(base, study, series), { accept: 'application/dicom+json' })
       .then((datasets) => {
         const instances = seriesInstances(datasets ?? []);
@@ -193,7 +198,7 @@ export default function Viewer({ study, series, label }: { study: string; series
       app.reset();
       appRef.current = undefined;
     };
-  }, [client, session.accessToken, study, series, divId, controller, scrollDimension, goToFrame, refresh]);
+  }, [study, series, divId, controller, scrollDimension, goToFrame, refresh]);
 
   const chooseTool = (name: Tool) => {
     setTool(name);
