@@ -82,6 +82,8 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     const patientResponse = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}`, { headers: { authorization: `Bearer ${citizenToken}`, accept: 'application/fhir+json' } });
     const iin = ((await patientResponse.json()) as Patient).identifier?.find((i) => i.system === IIN_SYSTEM)?.value;
     assert.ok(iin, 'the demo citizen has an IIN');
+    await page.getByRole('link', { name: 'Images', exact: true }).click();
+    await page.getByText('No medical images yet.').waitFor();
 
     // The citizen's polyclinic pushes a study: five CT slices and a six-frame cine, PatientID the IIN.
     const { iss, aud } = decodeJwt(citizenToken) as { iss: string; aud: string };
@@ -115,6 +117,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     assert.equal(studies.entry?.length, 1, 'the STOW made one ImagingStudy in the citizen’s record');
 
     // The list: the study with its date, kind and counts.
+    await page.getByRole('link', { name: 'Home', exact: true }).click();
     await page.getByRole('link', { name: 'Images', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: 'Medical images' }).waitFor();
     const card = page.locator('li.imaging-study', { has: page.getByRole('heading', { level: 2, name: STUDY_DESCRIPTION }) });
