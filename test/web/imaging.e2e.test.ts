@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, ImagingStudy, Patient } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
@@ -57,8 +61,53 @@ async function viewerReady(page: Page): Promise<void> {
   await page.waitForFunction(() => [...document.querySelectorAll<HTMLCanvasElement>('.imaging-stage canvas')].some((c) => c.width > 0));
 }
 
+/** Opens a series of the study shown by its link and waits for its viewer. */
+async function openSeries(page: Page, name: RegExp): Promise<void> {
+  const link = page.getByRole('link', { name });
+  await link.click();
+  await page.waitForFunction((pattern) => [...document.querySelectorAll('a[aria-current="true"]')].some((a) => new RegExp(pattern).test(a.textContent ?? '')), name.source);
+  await viewerReady(page);
+}
+
 async function frameText(page: Page): Promise<string> {
   return (await page.locator('.imaging-frame-text').textContent()) ?? '';
+}
+
+/** The signed-in page's own access token (sessionStorage). */
+async function pageToken(page: Page): Promise<string> {
+  return page.evaluate(() => (JSON.parse(sessionStorage.getItem('densaulyq.session') ?? '{}') as { accessToken: string }).accessToken);
+}
+
+async function citizenIin(server: WebServer, token: string): Promise<string> {
+  const response = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' } });
+  const iin = ((await response.json()) as Patient).identifier?.find((i) => i.system === IIN_SYSTEM)?.value;
+  assert.ok(iin, 'the demo citizen has an IIN');
+  return iin;
+}
+
+/** A token of the clinician of the citizen's polyclinic, signed as the token endpoint signs the citizen's. */
+async function clinicianToken(server: WebServer, citizenToken: string): Promise<string> {
+  const { iss, aud } = decodeJwt(citizenToken) as { iss: string; aud: string };
+  return issueTokenForUser(server.running.db, 'demo-clinician', 'user/*.cruds', { issuer: iss, fhirBaseUrl: aud });
+}
+
+/** STOW-RS of the files in one request, as the clinician's PACS would. */
+async function stow(server: WebServer, token: string, files: Buffer[]): Promise<void> {
+  const { body, contentType } = multipart(files);
+  const response = await fetch(`${server.url}/dicom-web/studies`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, accept: 'application/dicom+json' }, body: new Uint8Array(body) });
+  assert.equal(response.status, 200, await response.text());
+}
+
+/** The file re-encoded by a dcmtk tool (dcmcjpeg, dcmcrle, dcmcjpls), as a modality that compresses would send it. */
+function compressed(file: Buffer, tool: string, options: string[] = []): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'densaulyq-imaging-'));
+  try {
+    writeFileSync(join(dir, 'in.dcm'), file);
+    execFileSync(tool, [...options, join(dir, 'in.dcm'), join(dir, 'out.dcm')]);
+    return readFileSync(join(dir, 'out.dcm'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const STUDY_DESCRIPTION = 'Chest CT (synthetic)';
@@ -78,16 +127,12 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
   it('lets the citizen find their study, open it, and scroll, window and zoom it; the clinician finds it by IIN', async () => {
     const { page, browser } = await signInAs(server, 'demo-citizen', { width: DESKTOP });
     await page.getByRole('button', { name: 'English' }).click();
-    const citizenToken = await page.evaluate(() => (JSON.parse(sessionStorage.getItem('densaulyq.session') ?? '{}') as { accessToken: string }).accessToken);
-    const patientResponse = await fetch(`${server.fhirBase}/Patient/${server.citizenPatient}`, { headers: { authorization: `Bearer ${citizenToken}`, accept: 'application/fhir+json' } });
-    const iin = ((await patientResponse.json()) as Patient).identifier?.find((i) => i.system === IIN_SYSTEM)?.value;
-    assert.ok(iin, 'the demo citizen has an IIN');
+    const citizenToken = await pageToken(page);
+    const iin = await citizenIin(server, citizenToken);
     await page.getByRole('link', { name: 'Images', exact: true }).click();
     await page.getByText('No medical images yet.').waitFor();
 
     // The citizen's polyclinic pushes a study: five CT slices and a six-frame cine, PatientID the IIN.
-    const { iss, aud } = decodeJwt(citizenToken) as { iss: string; aud: string };
-    const clinicianToken = await issueTokenForUser(server.running.db, 'demo-clinician', 'user/*.cruds', { issuer: iss, fhirBaseUrl: aud });
     const common = { PatientID: iin, StudyDescription: STUDY_DESCRIPTION, StudyDate: '20261201', StudyTime: '093000' };
     const slices = [0, 1, 2, 3, 4].map((i) =>
       dicomInstance({
@@ -110,9 +155,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
       attributes: { ...common, Modality: 'XA', SeriesDescription: 'Cine', SeriesNumber: 2 },
       pixel: (frame, row, column) => (frame * 40 + row * 2 + column) % 256,
     });
-    const { body, contentType } = multipart([...slices, cine]);
-    const stow = await fetch(`${server.url}/dicom-web/studies`, { method: 'POST', headers: { authorization: `Bearer ${clinicianToken}`, 'content-type': contentType, accept: 'application/dicom+json' }, body: new Uint8Array(body) });
-    assert.equal(stow.status, 200, await stow.text());
+    await stow(server, await clinicianToken(server, citizenToken), [...slices, cine]);
     const studies = (await (await fetch(`${server.fhirBase}/ImagingStudy?patient=${server.citizenPatient}`, { headers: { authorization: `Bearer ${citizenToken}`, accept: 'application/fhir+json' } })).json()) as Bundle<ImagingStudy>;
     assert.equal(studies.entry?.length, 1, 'the STOW made one ImagingStudy in the citizen’s record');
 
@@ -174,8 +217,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     assert.notEqual((await canvasPixels(page)).checksum, unzoomed.checksum, 'zoomed in');
 
     // The cine: six frames of one instance, opened on the middle one, scrolled with the wheel.
-    await page.getByRole('link', { name: /^Series 2: Cine/ }).click();
-    await viewerReady(page);
+    await openSeries(page, /^Series 2: Cine/);
     assert.equal(await frameText(page), 'Frame 3 of 6');
     const cineMiddle = await canvasPixels(page);
     assert.ok(cineMiddle.levels > 8, `the cine shows an image (${cineMiddle.levels} levels)`);
@@ -209,5 +251,49 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     await viewerReady(staffPage);
     assert.ok((await canvasPixels(staffPage)).levels > 8, 'the clinician sees the image');
     await clinician.browser.close();
+  });
+
+  it('shows images stored compressed: JPEG lossless, RLE and JPEG baseline decoded by dwv’s workers, JPEG-LS transcoded by the server', async () => {
+    const { page, browser } = await signInAs(server, 'demo-citizen', { width: DESKTOP });
+    await page.getByRole('button', { name: 'English' }).click();
+    const citizenToken = await pageToken(page);
+    const iin = await citizenIin(server, citizenToken);
+    const study = dicomUid();
+    const kinds = [
+      { name: 'JPEG lossless', tool: 'dcmcjpeg', options: [], bits: 16 },
+      { name: 'RLE', tool: 'dcmcrle', options: [], bits: 16 },
+      { name: 'JPEG-LS', tool: 'dcmcjpls', options: [], bits: 16 },
+      { name: 'JPEG baseline', tool: 'dcmcjpeg', options: ['--encode-baseline'], bits: 8 },
+    ] as const;
+    const files = kinds.flatMap((kind, n) => {
+      const series = dicomUid();
+      return [0, 1, 2].map((i) =>
+        compressed(
+          dicomInstance({
+            studyInstanceUid: study,
+            seriesInstanceUid: series,
+            rows: 64,
+            columns: 64,
+            bitsAllocated: kind.bits,
+            attributes: { PatientID: iin, StudyDescription: 'Compressed (synthetic)', SeriesDescription: kind.name, SeriesNumber: n + 1, InstanceNumber: i + 1, ImagePositionPatient: [0, 0, i * 2], ImageOrientationPatient: [1, 0, 0, 0, 1, 0], PixelSpacing: [1, 1] },
+            pixel: (_f, row, column) => (row * 4 + column * 2 + i * 30) % (kind.bits === 8 ? 256 : 4096),
+          }),
+          kind.tool,
+          [...kind.options],
+        ),
+      );
+    });
+    await stow(server, await clinicianToken(server, citizenToken), files);
+
+    await page.getByRole('link', { name: 'Images', exact: true }).click();
+    await page.getByRole('link', { name: 'Open Compressed (synthetic)' }).click();
+    for (const [n, kind] of kinds.entries()) {
+      await openSeries(page, new RegExp(`^Series ${n + 1}: ${kind.name},`));
+      assert.equal(await page.locator('.state-error').count(), 0, kind.name);
+      assert.equal(await frameText(page), 'Frame 2 of 3', kind.name);
+      const pixels = await canvasPixels(page);
+      assert.ok(pixels.levels > 8, `${kind.name}: the canvas shows an image (${pixels.levels} levels)`);
+    }
+    await browser.close();
   });
 });
