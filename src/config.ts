@@ -14,6 +14,12 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = { perIp: 1200, perClient: 
 export interface DeliverySettings {
   /** Milliseconds between looks at the outbox when idle. */
   pollMs: number;
+  /**
+   * The least time between the starts of two rounds while events keep coming: a round then carries
+   * the events of that many milliseconds in one notification per subscription, rather than one
+   * notification, POST and settle per write.
+   */
+  batchMs: number;
   /** Tries of one event before it goes to the dead-letter list. */
   maxAttempts: number;
   /** The first retry's delay; each further failure doubles it, up to `retryMaxMs`. */
@@ -23,7 +29,7 @@ export interface DeliverySettings {
   timeoutMs: number;
 }
 
-export const DEFAULT_DELIVERY: DeliverySettings = { pollMs: 200, maxAttempts: 8, retryBaseMs: 1000, retryMaxMs: 300_000, timeoutMs: 10_000 };
+export const DEFAULT_DELIVERY: DeliverySettings = { pollMs: 200, batchMs: 50, maxAttempts: 8, retryBaseMs: 1000, retryMaxMs: 300_000, timeoutMs: 10_000 };
 
 export interface Config {
   port: number;
@@ -108,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoPatients: integer(setting('DEMO_PATIENTS'), 500, 'DEMO_PATIENTS'),
     subscriptionDelivery: {
       pollMs: integer(setting('SUBSCRIPTION_POLL_MS'), DEFAULT_DELIVERY.pollMs, 'SUBSCRIPTION_POLL_MS', { min: 10 }),
+      batchMs: integer(setting('SUBSCRIPTION_BATCH_MS'), DEFAULT_DELIVERY.batchMs, 'SUBSCRIPTION_BATCH_MS', { min: 0 }),
       maxAttempts: integer(setting('SUBSCRIPTION_MAX_ATTEMPTS'), DEFAULT_DELIVERY.maxAttempts, 'SUBSCRIPTION_MAX_ATTEMPTS', { min: 1 }),
       retryBaseMs: integer(setting('SUBSCRIPTION_RETRY_BASE_MS'), DEFAULT_DELIVERY.retryBaseMs, 'SUBSCRIPTION_RETRY_BASE_MS', { min: 1 }),
       retryMaxMs: integer(setting('SUBSCRIPTION_RETRY_MAX_MS'), DEFAULT_DELIVERY.retryMaxMs, 'SUBSCRIPTION_RETRY_MAX_MS', { min: 1 }),

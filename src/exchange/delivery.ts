@@ -34,6 +34,7 @@ export class SubscriptionDelivery {
   private running: Promise<void> | undefined;
   private stopped = true;
   private again = false;
+  private roundStarted = 0;
   private listening = false;
   private readonly sockets = new Map<string, Set<NotificationSocket>>();
 
@@ -50,7 +51,7 @@ export class SubscriptionDelivery {
     if (!this.listening) {
       this.listening = true;
       // Woken on each commit that recorded events; the poll still finds retries due and what a lost connection missed.
-      const wake = () => this.schedule(0);
+      const wake = () => this.schedule(this.batchGap());
       void this.db.listen(SUBSCRIPTION_CHANNEL, { notify: wake, live: wake }).catch((error: unknown) => this.report(error));
     }
     this.schedule(0);
@@ -93,18 +94,24 @@ export class SubscriptionDelivery {
     this.timer = setTimeout(() => void this.tick(), ms);
   }
 
+  /** How long until the next round may start: `batchMs` after the last one started. */
+  private batchGap(): number {
+    return Math.max(0, this.roundStarted + this.settings.batchMs - Date.now());
+  }
+
   /** Runs one round at a time; a wake-up during a round runs the next at once. */
   private async tick(): Promise<void> {
     if (this.running) {
       this.again = true;
       return;
     }
+    this.roundStarted = Date.now();
     this.running = this.round().then(
       (busy) => {
         this.running = undefined;
         const again = busy || this.again;
         this.again = false;
-        this.schedule(again ? 0 : this.settings.pollMs);
+        this.schedule(again ? this.batchGap() : this.settings.pollMs);
       },
       (error: unknown) => {
         this.running = undefined;
@@ -120,6 +127,7 @@ export class SubscriptionDelivery {
     // A lease outlasts a POST's timeout, so a slow subscriber is not sent the same events by two workers at once;
     // after a crash, another process takes the subscription over once it ends.
     const leaseSeconds = 2 * Math.ceil(this.settings.timeoutMs / 1000) + 5;
+    await this.repository().transaction((repo) => repo.subscriptions.numberFresh());
     const due = await this.repository().subscriptions.leaseDue({ limit: BATCH, leaseSeconds, bound: [...this.sockets.keys()] });
     await Promise.all(due.map((subscription) => this.serve(subscription).catch((error: unknown) => this.report(error))));
     return due.length > 0;

@@ -54,6 +54,11 @@ function queryOf(request: FhirRequest, operation: string, known: readonly string
   return query;
 }
 
+/** Events committed but not yet numbered by a delivery round are numbered now, so the answer counts them. */
+function numberFresh(context: InteractionContext): Promise<void> {
+  return context.repo.transaction((repo) => repo.subscriptions.numberFresh());
+}
+
 /** Dead-lettered events and the last delivery error, as the status's `error` entries. */
 async function statusErrors(state: SubscriptionState, context: InteractionContext): Promise<string[]> {
   const dead = state.deadLetters > 0 ? await context.repo.subscriptions.events(state.id, { state: 'dead', limit: MAX_EVENTS }) : [];
@@ -70,6 +75,7 @@ async function statusErrors(state: SubscriptionState, context: InteractionContex
  */
 export async function statusOperation(request: FhirRequest, params: InstanceParams, context: InteractionContext): Promise<FhirResponse> {
   queryOf(request, '$status', []);
+  await numberFresh(context);
   const state = await context.repo.subscriptions.state(params.id);
   const status = subscriptionStatus(context.baseUrl, state, 'query-status', [], await statusErrors(state, context));
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', total: 1, entry: [{ resource: status, search: { mode: 'match' } }] };
@@ -92,6 +98,7 @@ export async function eventsOperation(request: FhirRequest, params: InstancePara
   };
   const content = query.get('content') as PayloadContent | undefined;
   if (content !== undefined && !['empty', 'id-only', 'full-resource'].includes(content)) throw badRequest(`content is empty, id-only or full-resource`, 'content');
+  await numberFresh(context);
   const state = await context.repo.subscriptions.state(params.id);
   const events = await context.repo.subscriptions.events(params.id, { since: number('eventsSinceNumber'), until: number('eventsUntilNumber'), limit: MAX_EVENTS });
   const shown = { ...state, payload: content ?? state.payload };

@@ -5,7 +5,7 @@ import { APPENDER_CHAINS, GENESIS_PREFIX, TRANSACTION_CHAINS, sealChainsSql, wit
 import type { AuditKey } from './audit-key.js';
 import { ACCESS_CHANNEL } from './access-notifications.js';
 import { splitStatements } from './sql-statements.js';
-import { SUBSCRIPTION_COUNTER_MIGRATION, SUBSCRIPTION_MIGRATION } from './subscriptions.js';
+import { SUBSCRIPTION_COUNTER_MIGRATION, SUBSCRIPTION_MIGRATION, SUBSCRIPTION_NUMBERING_MIGRATION } from './subscriptions.js';
 
 /**
  * Schema changes, applied in order on start. Never edit a shipped migration: add the next one.
@@ -455,6 +455,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Subscription event counters apart from the rows the delivery worker updates (src/store/subscriptions.ts).
   SUBSCRIPTION_COUNTER_MIGRATION,
+  // Subscription events numbered by the delivery worker, no longer under a lock in every writer's commit.
+  SUBSCRIPTION_NUMBERING_MIGRATION,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

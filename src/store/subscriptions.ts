@@ -88,6 +88,30 @@ export const SUBSCRIPTION_COUNTER_MIGRATION = `
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION densaulyq_number_subscription_event();
 `;
 
+/**
+ * Events are numbered by the delivery worker, not at the write's commit: a counter locked in every
+ * writer's commit made writes to one subscription commit one at a time, and a burst of them queue
+ * for seconds. A write now only inserts its events (`seq` orders them); each worker round numbers
+ * what committed since the last one, in `seq` order, under one advisory lock so two processes never
+ * number the same event (numberFreshEvents). A number still shows only once every smaller one has.
+ */
+export const SUBSCRIPTION_NUMBERING_MIGRATION = `
+  DROP TRIGGER subscription_event_numbered ON subscription_event;
+  DROP FUNCTION densaulyq_number_subscription_event();
+  DROP SEQUENCE subscription_event_placeholder;
+  ALTER TABLE subscription_event DROP CONSTRAINT subscription_event_pkey;
+  ALTER TABLE subscription_event ALTER COLUMN number DROP NOT NULL;
+  CREATE SEQUENCE subscription_event_seq;
+  ALTER TABLE subscription_event ADD COLUMN seq bigint NOT NULL DEFAULT nextval('subscription_event_seq');
+  ALTER SEQUENCE subscription_event_seq OWNED BY subscription_event.seq;
+  ALTER TABLE subscription_event ADD PRIMARY KEY (seq);
+  CREATE UNIQUE INDEX subscription_event_number ON subscription_event (subscription, number);
+  CREATE INDEX subscription_event_fresh ON subscription_event (seq) WHERE number IS NULL;
+`;
+
+/** The advisory lock under which events are numbered (any process's worker, one at a time). */
+const NUMBERING_LOCK = 726565;
+
 /** Announced on commit of a write that recorded events, or of a registration: delivery wakes at once rather than at its next poll. */
 export const SUBSCRIPTION_CHANNEL = 'densaulyq_subscription';
 
@@ -183,8 +207,8 @@ const LIVE = `EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = 'Subscrip
 
 /**
  * Records, in the caller's transaction, an event for every live subscription a written version
- * matches, numbered at commit by its subscription's counter (SUBSCRIPTION_COUNTER_MIGRATION).
- * True when it recorded any: the caller announces them once committed (announceSubscriptionEvents).
+ * matches, numbered later by the delivery worker (SUBSCRIPTION_NUMBERING_MIGRATION). True when it
+ * recorded any: the caller announces them once committed (announceSubscriptionEvents).
  */
 export async function recordSubscriptionEvents(
   client: SqlClient,
@@ -209,12 +233,9 @@ export async function recordSubscriptionEvents(
     }
   }
   if (events.length === 0) return false;
-  // Inserted, hence numbered at commit, in subscription order: two writes touching the same
-  // subscriptions lock their counters in the same order and do not deadlock.
-  events.sort((a, b) => (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0));
   await client.query(
-    `INSERT INTO subscription_event (subscription, number, focus_type, focus_id, focus_version)
-     SELECT e.subscription, -nextval('subscription_event_placeholder'), e.focus_type, e.focus_id, e.focus_version
+    `INSERT INTO subscription_event (subscription, focus_type, focus_id, focus_version)
+     SELECT e.subscription, e.focus_type, e.focus_id, e.focus_version
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(subscription, focus_type, focus_id, focus_version, k) ORDER BY e.k`,
     [events.map((e) => e.subscription), events.map((e) => e.focus.resourceType), events.map((e) => e.focus.id), events.map((e) => e.focus.versionId)],
     { prepare: 'subscription-events-record' },
@@ -351,6 +372,26 @@ export class Subscriptions {
   }
 
   /**
+   * Numbers the events committed since the last call, per subscription in `seq` order, after the
+   * counter's last number. Run in a transaction (Repository.transaction): the advisory lock, held
+   * to its end, keeps another process from numbering the same events from an older snapshot.
+   * Anyone may ask it (it discloses nothing): `$status` and `$events` do, so they count and list
+   * every committed event, not only those the worker has numbered by then.
+   */
+  async numberFresh(): Promise<void> {
+    await this.client.query(`SELECT pg_advisory_xact_lock(${NUMBERING_LOCK})`);
+    await this.client.query(
+      `WITH fresh AS (SELECT seq, subscription, row_number() OVER (PARTITION BY subscription ORDER BY seq) AS k FROM subscription_event WHERE number IS NULL),
+         counts AS (SELECT subscription, count(*) AS n FROM fresh GROUP BY subscription),
+         bumped AS (UPDATE subscription_counter c SET events = c.events + counts.n FROM counts WHERE c.subscription = counts.subscription
+           RETURNING c.subscription, c.events - counts.n AS base)
+       UPDATE subscription_event e SET number = b.base + f.k FROM fresh f JOIN bumped b USING (subscription) WHERE e.seq = f.seq`,
+      [],
+      { prepare: 'subscription-events-number' },
+    );
+  }
+
+  /**
    * Leases, for `leaseSeconds`, up to `limit` subscriptions with work due: a rest-hook handshake,
    * pending events whose retry time has come, or a heartbeat; websocket ones only among `bound`
    * (those with a socket in this process). A lease keeps other workers off until it ends.
@@ -366,7 +407,7 @@ export class Subscriptions {
            AND (s.channel = 'rest-hook' OR s.id = ANY($2::text[]))
            AND (s.next_attempt_at <= now() OR s.channel = 'websocket')
            AND (s.status = 'requested'
-             OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription = s.id AND e.state = 'pending')
+             OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription = s.id AND e.state = 'pending' AND e.number IS NOT NULL)
              OR (s.heartbeat_seconds IS NOT NULL AND s.status = 'active' AND coalesce(s.last_sent_at, s.created_at) + make_interval(secs => s.heartbeat_seconds) <= now()))
          ORDER BY s.next_attempt_at LIMIT ${Math.trunc(options.limit)} FOR NO KEY UPDATE SKIP LOCKED)
        UPDATE subscription s SET lease_until = now() + make_interval(secs => $1) FROM due WHERE s.id = due.id
@@ -377,7 +418,7 @@ export class Subscriptions {
     // Every leased subscription's first pending events (up to its max count) in one statement.
     const pending = await this.client.query<EventRow & { subscription: string }>(
       `SELECT l.id AS subscription, e.* FROM unnest($1::text[], $2::int[]) AS l(id, max_count)
-       CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = l.id AND e.state = 'pending' ORDER BY e.number LIMIT l.max_count) e`,
+       CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM subscription_event e WHERE e.subscription = l.id AND e.state = 'pending' AND e.number IS NOT NULL ORDER BY e.number LIMIT l.max_count) e`,
       [rows.map((row) => row.id), rows.map((row) => Number(row.max_count))],
     );
     return rows.map((row) => ({
