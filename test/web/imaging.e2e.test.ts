@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, ImagingStudy, Patient } from '@medplum/fhirtypes';
+import dcmjs from 'dcmjs';
 import type { Page } from 'playwright-core';
 import { issueTokenForUser } from '../../src/access/tokens.js';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
@@ -17,7 +18,7 @@ import { DESKTOP, PHONE, type WebServer, pageAtWidth, screenshot, signInAs, star
 
 /**
  * The Images screen end to end: a study pushed by STOW-RS (PS3.18 §10.5) for the demo citizen,
- * found through FHIR (ImagingStudy?patient) and viewed with dwv over WADO-RS. Needs the
+ * found through FHIR (ImagingStudy?patient) and viewed with Cornerstone3D over WADO-RS. Needs the
  * platform's DICOMweb (src/http/dicomweb.ts): it runs once that part is merged.
  */
 
@@ -98,16 +99,35 @@ async function stow(server: WebServer, token: string, files: Buffer[]): Promise<
   assert.equal(response.status, 200, await response.text());
 }
 
-/** The file re-encoded by a dcmtk tool (dcmcjpeg, dcmcrle, dcmcjpls), as a modality that compresses would send it. */
+/** The file re-encoded by a dcmtk tool (dcmcjpeg, dcmcrle, dcmcjpls), or by OpenJPEG ('opj_compress'), as a modality that compresses would send it. */
 function compressed(file: Buffer, tool: string, options: string[] = []): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'densaulyq-imaging-'));
   try {
+    if (tool === 'opj_compress') return jpeg2000(file, dir);
     writeFileSync(join(dir, 'in.dcm'), file);
     execFileSync(tool, [...options, join(dir, 'in.dcm'), join(dir, 'out.dcm')]);
     return readFileSync(join(dir, 'out.dcm'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A 16-bit monochrome file's pixels as lossless JPEG 2000 (PS3.5 A.4.4): dcmtk has no JPEG 2000 encoder, OpenJPEG's opj_compress reads them as a PGM. */
+function jpeg2000(file: Buffer, dir: string): Buffer {
+  const { DicomDict, DicomMessage, DicomMetaDictionary } = dcmjs.data;
+  const message = DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
+  const dataset = DicomMetaDictionary.naturalizeDataset(message.dict);
+  const meta = DicomMetaDictionary.naturalizeDataset(message.meta);
+  const [rows, columns] = [Number(dataset.Rows), Number(dataset.Columns)];
+  const pixels = new Uint16Array((dataset.PixelData as ArrayBuffer[])[0]!);
+  const pgm = Buffer.alloc(rows * columns * 2);
+  pixels.forEach((value, i) => pgm.writeUInt16BE(value, i * 2));
+  writeFileSync(join(dir, 'in.pgm'), Buffer.concat([Buffer.from(`P5\n${columns} ${rows}\n4095\n`), pgm]));
+  execFileSync('opj_compress', ['-i', join(dir, 'in.pgm'), '-o', join(dir, 'out.j2k')], { stdio: 'ignore' });
+  const j2k = readFileSync(join(dir, 'out.j2k'));
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset({ ...meta, TransferSyntaxUID: '1.2.840.10008.1.2.4.90' }));
+  dict.dict = DicomMetaDictionary.denaturalizeDataset({ ...dataset, PixelData: [j2k.buffer.slice(j2k.byteOffset, j2k.byteOffset + j2k.length)], _vrMap: { PixelData: 'OB' } });
+  return Buffer.from(dict.write());
 }
 
 const STUDY_DESCRIPTION = 'Chest CT (synthetic)';
@@ -253,7 +273,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     await clinician.browser.close();
   });
 
-  it('shows images stored compressed: JPEG lossless, RLE and JPEG baseline decoded by dwv’s workers, JPEG-LS transcoded by the server', async () => {
+  it('shows images stored compressed, each decoded in the browser: JPEG lossless, RLE, JPEG-LS, JPEG baseline and JPEG 2000', async () => {
     const { page, browser } = await signInAs(server, 'demo-citizen', { width: DESKTOP });
     await page.getByRole('button', { name: 'English' }).click();
     const citizenToken = await pageToken(page);
@@ -264,6 +284,7 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
       { name: 'RLE', tool: 'dcmcrle', options: [], bits: 16 },
       { name: 'JPEG-LS', tool: 'dcmcjpls', options: [], bits: 16 },
       { name: 'JPEG baseline', tool: 'dcmcjpeg', options: ['--encode-baseline'], bits: 8 },
+      { name: 'JPEG 2000', tool: 'opj_compress', options: [], bits: 16 },
     ] as const;
     const files = kinds.flatMap((kind, n) => {
       const series = dicomUid();

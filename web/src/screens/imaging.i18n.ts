@@ -28,6 +28,7 @@ export const kk = {
   preset: 'Терезе',
   presets: {
     stored: 'Файлдағы',
+    custom: 'Өз терезесі',
     minmax: 'Толық ауқым',
     mediastinum: 'Көкірек ортасы',
     lung: 'Өкпе',
@@ -82,6 +83,7 @@ export const ru: typeof kk = {
   preset: 'Окно',
   presets: {
     stored: 'Из файла',
+    custom: 'Своё окно',
     minmax: 'Весь диапазон',
     mediastinum: 'Средостение',
     lung: 'Лёгкие',
@@ -136,6 +138,7 @@ export const en: typeof kk = {
   preset: 'Window',
   presets: {
     stored: 'As stored',
+    custom: 'Own window',
     minmax: 'Full range',
     mediastinum: 'Mediastinum',
     lung: 'Lung',

@@ -11,7 +11,7 @@ import { Async, Loading } from '../ui/states.js';
 import { dicomWeb, dicomWebBase, orderedSeries, studyInstanceCount, studyInstanceUid, studyModalities } from './imaging/logic.js';
 import './imaging/imaging.css';
 
-/** The viewer is its own chunk: dwv and its canvas library load only when a study is opened. */
+/** The viewer is its own chunk: Cornerstone3D and its DICOM loader load only when a study is opened. */
 const Viewer = lazy(() => import('./imaging/viewer.js'));
 
 /** Studies read at most: a lifetime of imaging for one person. */
@@ -25,7 +25,7 @@ async function loadStudies({ search }: Fhir, patient: string) {
 /**
  * Medical images (issue 18): the patient's ImagingStudy resources, newest first, and one study's
  * series with their thumbnails and the viewer (`/imaging?study=ID&series=UID`). Routes stay on
- * `/imaging` with a query: dwv finds its decoder workers relative to the page (`assets/workers/`).
+ * `/imaging` with a query.
  * The citizen sees the record shown (their own or a child's); staff find a patient by IIN first
  * (`/imaging?patient=ID`), and see what the door lets them.
  */

@@ -44,9 +44,6 @@ export const dicomWeb = {
   thumbnail: (base: string, study: string, series: string) => `${dicomWeb.series(base, study, series)}/thumbnail`,
 };
 
-/** Explicit VR Little Endian: the syntax every DICOMweb origin server must be able to send (PS3.18 §8.7.3.5.2). */
-export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
-
 /**
  * The Accept of a WADO-RS instance retrieve (PS3.18 §8.7.3.5): `*` asks for the syntax as stored,
  * so compressed images travel compressed and are decoded in the browser; a UID asks the server to transcode.
@@ -149,55 +146,36 @@ export function wheelFrames(pending: number, deltaY: number): { frames: number; 
 /** A zoom button's or key's change of scale. */
 export const ZOOM_STEP = 0.25;
 
-/**
- * The transfer syntaxes dwv decodes (natively or in its workers): little and big endian, JPEG
- * baseline, extended and lossless, JPEG 2000 and RLE. Others (JPEG-LS, HTJ2K, deflate) the viewer
- * asks the server to transcode to Explicit VR Little Endian.
- */
-const DWV_TRANSFER_SYNTAXES = new Set([
-  '1.2.840.10008.1.2',
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  '1.2.840.10008.1.2.2',
-  '1.2.840.10008.1.2.4.50',
-  '1.2.840.10008.1.2.4.51',
-  '1.2.840.10008.1.2.4.57',
-  '1.2.840.10008.1.2.4.70',
-  '1.2.840.10008.1.2.4.90',
-  '1.2.840.10008.1.2.4.91',
-  '1.2.840.10008.1.2.5',
-]);
-
-export function viewableSyntax(uid: string): boolean {
-  return DWV_TRANSFER_SYNTAXES.has(uid);
-}
-
-/** Whether dwv refused data for its transfer syntax (one the server could not transcode). */
+/** Whether the image loader has no decoder for an image's transfer syntax. */
 export function isUnsupportedSyntax(error: unknown): boolean {
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-  return /unsupported DICOM transfer syntax/i.test(text);
+  return /no decoder for transfer syntax/i.test(text);
 }
 
-/** VRs whose length takes 4 bytes after 2 reserved ones in explicit VR (PS3.5 §7.1.2). */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+/** A named window: "stored" (numbered `stored:2`… from the file's second), "minmax" or an anatomy. */
+export interface WindowPreset {
+  name: string;
+  center: number;
+  width: number;
+}
+
+/** Common CT windows in Hounsfield units, as radiology viewers offer them. */
+const CT_PRESETS: WindowPreset[] = [
+  { name: 'mediastinum', center: 40, width: 400 },
+  { name: 'lung', center: -500, width: 1500 },
+  { name: 'bone', center: 500, width: 2000 },
+  { name: 'brain', center: 40, width: 80 },
+  { name: 'head', center: 90, width: 350 },
+];
 
 /**
- * The Transfer Syntax UID (0002,0010) of a Part 10 file, from its File Meta Information, which is
- * always explicit VR little endian (PS3.10 §7.1); undefined if the bytes are not a Part 10 file.
+ * The windows offered for an image: those stored in the file (Window Center and Width, PS3.3
+ * C.11.2.1.2), the image's full range, and for CT the anatomical ones.
  */
-export function transferSyntaxOf(file: Uint8Array): string | undefined {
-  if (file.length < 132 || ascii(file.subarray(128, 132)) !== 'DICM') return undefined;
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  let offset = 132;
-  while (offset + 8 <= file.length && view.getUint16(offset, true) === 0x0002) {
-    const element = view.getUint16(offset + 2, true);
-    const long = LONG_VRS.has(ascii(file.subarray(offset + 4, offset + 6)));
-    if (long && offset + 12 > file.length) return undefined;
-    const length = long ? view.getUint32(offset + 8, true) : view.getUint16(offset + 6, true);
-    const start = offset + (long ? 12 : 8);
-    if (element === 0x0010) return ascii(file.subarray(start, Math.min(start + length, file.length))).replace(/[\0 ]+$/, '') || undefined;
-    offset = start + length;
-  }
-  return undefined;
+export function windowPresets(modality: string, stored: readonly { center: number; width: number }[], range?: { min: number; max: number }): WindowPreset[] {
+  const presets = stored.filter((w) => Number.isFinite(w.center) && w.width > 0).map((w, i) => ({ name: i === 0 ? 'stored' : `stored:${i + 1}`, center: w.center, width: w.width }));
+  if (range && range.max >= range.min) presets.push({ name: 'minmax', center: (range.max + range.min) / 2, width: Math.max(1, range.max - range.min) });
+  return modality === 'CT' ? presets.concat(CT_PRESETS) : presets;
 }
 
 function ascii(bytes: Uint8Array): string {

@@ -1,4 +1,6 @@
-import { App, AppOptions, Index, Point2D, ToolConfig, ViewConfig, type ViewController, WindowLevel } from 'dwv';
+import { Enums, RenderingEngine, type Types, eventTarget, init as initCore, utilities } from '@cornerstonejs/core';
+import { init as initLoader, wadouri } from '@cornerstonejs/dicom-image-loader';
+import { Enums as ToolEnums, PanTool, StackScrollTool, ToolGroupManager, WindowLevelTool, ZoomTool, addTool, init as initTools } from '@cornerstonejs/tools';
 import { type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { FhirRequestError } from '../../fhir/client.js';
@@ -6,8 +8,8 @@ import { useFhir } from '../../fhir/use-fhir.js';
 import { formatNumber } from '../../i18n/locale.js';
 import { ErrorMessage, Loading } from '../../ui/states.js';
 import {
-  EXPLICIT_VR_LITTLE_ENDIAN,
   type DicomJson,
+  type WindowPreset,
   ZOOM_STEP,
   clampIndex,
   dicomWeb,
@@ -18,37 +20,80 @@ import {
   middleIndex,
   multipartParts,
   seriesInstances,
-  transferSyntaxOf,
-  viewableSyntax,
   viewerKey,
   wheelFrames,
+  windowPresets,
 } from './logic.js';
 
-/** The mouse tools offered: dwv's own (https://ivmartel.github.io/dwv/), window/level first as radiologists expect. */
+/** The mouse tools offered, window/level first as radiologists expect. */
 const TOOLS = ['WindowLevel', 'ZoomAndPan', 'Scroll'] as const;
 type Tool = (typeof TOOLS)[number];
 
 /** Parallel instance retrieves: a browser's connections to one origin, less one for the rest of the app. */
 const PARALLEL_RETRIEVES = 5;
 
+/** The least zoom the buttons and keys go down to (1 fits the image in the stage). */
+const MIN_ZOOM = 0.25;
+
 type Stage = { kind: 'listing' } | { kind: 'loading'; percent: number } | { kind: 'ready' } | { kind: 'failed'; error: unknown } | { kind: 'unsupported' };
 
+interface WindowSetting {
+  center: number;
+  width: number;
+}
+
+const sameWindow = (a: WindowSetting, b: WindowSetting) => Math.round(a.center) === Math.round(b.center) && Math.round(a.width) === Math.round(b.width);
+
 interface View {
-  /** 0-based frame along the scroll dimension, and how many there are. */
+  /** 0-based frame of the stack, and how many there are. */
   frame: number;
   frames: number;
-  window?: { center: number; width: number };
+  window?: WindowSetting;
   preset?: string;
-  presets: string[];
+  presets: WindowPreset[];
+}
+
+/** Cornerstone3D, its tools and its DICOM loader (decoders in web workers, codecs in WASM) start once per page. */
+let started: Promise<void> | undefined;
+function startCornerstone(): Promise<void> {
+  started ??= (async () => {
+    initCore();
+    initLoader({ maxWebWorkers: Math.max(1, Math.min(2, navigator.hardwareConcurrency - 1)) });
+    initTools();
+    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(tool);
+  })();
+  return started;
+}
+
+const toolNames: Record<Tool, string> = { WindowLevel: WindowLevelTool.toolName, ZoomAndPan: PanTool.toolName, Scroll: StackScrollTool.toolName };
+
+function windowOf(viewport: Types.IStackViewport): WindowSetting | undefined {
+  const range = viewport.getProperties().voiRange;
+  if (!range) return undefined;
+  const { windowCenter, windowWidth } = utilities.windowLevel.toWindowLevel(range.lower, range.upper);
+  return { center: windowCenter, width: windowWidth };
+}
+
+/** The windows stored in the image (Window Center/Width, PS3.3 C.11.2) and its full range in modality units. */
+function imageWindows(viewport: Types.IStackViewport): { stored: WindowSetting[]; range?: { min: number; max: number } } {
+  const image = viewport.getCornerstoneImage();
+  if (!image) return { stored: [] };
+  const centers = [image.windowCenter ?? []].flat();
+  const widths = [image.windowWidth ?? []].flat();
+  const stored = centers.flatMap((center, i) => (widths[i] ? [{ center, width: widths[i] }] : []));
+  // Pixel values are in modality units once the loader has applied the rescale; else apply it here.
+  const scale = (v: number) => (image.preScale?.scaled ? v : v * (image.slope ?? 1) + (image.intercept ?? 0));
+  return { stored, range: { min: scale(image.minPixelValue), max: scale(image.maxPixelValue) } };
 }
 
 /**
- * One series in dwv: the instance list by QIDO-RS, each instance by WADO-RS with the session's
- * token through the app's client, then all handed to dwv at once as one stack. The app fetches
- * rather than dwv's URL loader: that loader sizes a stack by the number of URLs it is given and
- * by the parts of each multipart answer, so one URL per instance overflows it. Compressed
- * syntaxes are decoded by dwv's workers. Frames scroll by wheel, keys and a slider; the mouse
- * sets window/level, zoom/pan or the frame, as chosen; presets, zoom and reset are buttons.
+ * One series in Cornerstone3D (https://www.cornerstonejs.org/): the instance list by QIDO-RS, each
+ * instance by WADO-RS as stored (compressed images travel compressed) with the session's token
+ * through the app's client, handed to the DICOM image loader as files (`dicomfile:` image ids),
+ * which decodes every transfer syntax it knows (JPEG baseline and lossless, JPEG-LS, JPEG 2000,
+ * HTJ2K, RLE) in its workers. Every frame of every instance is one image of a stack viewport.
+ * Frames scroll by wheel, keys and a slider; the mouse sets window/level, pan (and zoom with the
+ * other button) or the frame, as chosen; presets, zoom and reset are buttons.
  */
 export default function Viewer({ study, series, label }: { study: string; series: string; label: string }) {
   const { t } = useTranslation('imaging');
@@ -56,178 +101,198 @@ export default function Viewer({ study, series, label }: { study: string; series
   // The client changes with the language; the images need not be fetched again for that.
   const clientRef = useRef(client);
   clientRef.current = client;
-  const divId = `dwv-${useId().replace(/[^A-Za-z0-9]/g, '')}`;
-  const appRef = useRef<App>(undefined);
-  /** The window the series opened with (the file's own, else dwv's choice), which reset returns to. */
-  const openingWindow = useRef<WindowLevel>(undefined);
+  const divId = `cs-${useId().replace(/[^A-Za-z0-9]/g, '')}`;
+  const elementRef = useRef<HTMLDivElement>(null);
+  const viewportRef = useRef<Types.IStackViewport>(undefined);
+  /** The window the series opened with (the file's own, else the loader's choice), which reset returns to. */
+  const openingWindow = useRef<WindowSetting>(undefined);
+  const presetsRef = useRef<WindowPreset[]>([]);
   const [stage, setStage] = useState<Stage>({ kind: 'listing' });
   const [view, setView] = useState<View>({ frame: 0, frames: 0, presets: [] });
   const [tool, setTool] = useState<Tool>('WindowLevel');
+  const toolRef = useRef<Tool>('WindowLevel');
 
-  const controller = useCallback((): ViewController | undefined => appRef.current?.getActiveLayerGroup()?.getActiveViewLayer()?.getViewController(), []);
-
-  /** The dimension scrolled: slices of a stack (the view's third) or the frames of a multi-frame instance, which dwv puts on the fourth. */
-  const scrollDimension = useCallback((vc: ViewController) => {
-    const slices = vc.getScrollDimIndex();
-    return vc.moreThanOne(slices) ? slices : vc.moreThanOne(3) ? 3 : undefined;
+  /** Shows the viewport's state; `preset` names the window just chosen, which stays chosen until the window moves away from it. */
+  const refresh = useCallback((preset?: string) => {
+    const viewport = viewportRef.current;
+    if (!viewport) return;
+    const shown = windowOf(viewport);
+    setView((previous) => {
+      const chosen = preset ?? previous.preset;
+      const kept = chosen && shown && presetsRef.current.some((p) => p.name === chosen && sameWindow(p, shown));
+      return { frame: viewport.getCurrentImageIdIndex(), frames: viewport.getImageIds().length, ...(shown ? { window: shown } : {}), ...(kept ? { preset: chosen } : {}), presets: presetsRef.current };
+    });
   }, []);
 
-  const refresh = useCallback(() => {
-    const vc = controller();
-    if (!vc) return;
-    const dim = scrollDimension(vc);
-    const wl = vc.canWindowLevel() ? vc.getWindowLevel() : undefined;
-    setView({
-      frame: dim === undefined ? 0 : (vc.getCurrentIndex().get(dim) ?? 0),
-      frames: dim === undefined ? 1 : vc.getImageSize().get(dim),
-      ...(wl ? { window: { center: wl.center, width: wl.width } } : {}),
-      ...(vc.canWindowLevel() ? { preset: vc.getCurrentWindowPresetName(), presets: vc.getWindowLevelPresetsNames() } : { presets: [] }),
-    });
-  }, [controller, scrollDimension]);
-
-  const goToFrame = useCallback(
-    (frame: number) => {
-      const vc = controller();
-      if (!vc) return;
-      const dim = scrollDimension(vc);
-      if (dim === undefined) return;
-      const values = vc.getCurrentIndex().getValues();
-      values[dim] = clampIndex(frame, 0, vc.getImageSize().get(dim));
-      vc.setCurrentIndex(new Index(values));
-    },
-    [controller, scrollDimension],
-  );
+  const goToFrame = useCallback((frame: number) => {
+    const viewport = viewportRef.current;
+    if (!viewport) return;
+    void viewport.setImageIdIndex(clampIndex(frame, 0, viewport.getImageIds().length));
+  }, []);
 
   /** Moves `step` frames from the one shown. */
   const moveFrames = useCallback(
     (step: number) => {
-      const vc = controller();
-      const dim = vc && scrollDimension(vc);
-      if (!vc || dim === undefined) return;
-      goToFrame(clampIndex(vc.getCurrentIndex().get(dim) ?? 0, step, vc.getImageSize().get(dim)));
+      const viewport = viewportRef.current;
+      if (viewport) goToFrame(clampIndex(viewport.getCurrentImageIdIndex(), step, viewport.getImageIds().length));
     },
-    [controller, scrollDimension, goToFrame],
+    [goToFrame],
   );
 
-  // The wheel scrolls frames with every tool but pan/zoom (where it zooms, as dwv does): dwv's own
-  // wheel scrolling knows slices but not the frames of a multi-frame instance.
-  const toolRef = useRef<Tool>('WindowLevel');
+  const zoom = useCallback((step: number) => {
+    const viewport = viewportRef.current;
+    if (!viewport) return;
+    viewport.setZoom(Math.max(MIN_ZOOM, viewport.getZoom() + step));
+    viewport.render();
+  }, []);
+
+  // The wheel scrolls frames with every tool but pan/zoom, where it zooms; a touchpad's small strokes add up.
   useEffect(() => {
-    const element = document.getElementById(divId);
+    const element = elementRef.current;
     if (!element) return;
     let pending = 0;
     const wheel = (event: WheelEvent) => {
-      if (toolRef.current === 'ZoomAndPan') return;
       event.preventDefault();
       event.stopPropagation();
       const move = wheelFrames(pending, event.deltaY);
       pending = move.pending;
-      if (move.frames !== 0) moveFrames(move.frames);
+      if (move.frames === 0) return;
+      if (toolRef.current === 'ZoomAndPan') zoom(-move.frames * ZOOM_STEP);
+      else moveFrames(move.frames);
     };
     element.addEventListener('wheel', wheel, { capture: true, passive: false });
     return () => element.removeEventListener('wheel', wheel, { capture: true });
-  }, [divId, moveFrames]);
+  }, [moveFrames, zoom]);
 
   useEffect(() => {
+    const element = elementRef.current;
+    if (!element) return;
     let current = true;
-    const app = new App();
-    const options = new AppOptions({ '*': [new ViewConfig(divId)] });
-    options.tools = Object.fromEntries(TOOLS.map((name) => [name, new ToolConfig()]));
-    app.init(options);
-    // dwv listens for keys on the whole window; the viewer takes its keys only when it has focus.
-    app.getToolboxController().enableShortcuts(false);
-    appRef.current = app;
-
+    let engine: RenderingEngine | undefined;
+    const toolGroupId = `${divId}-tools`;
+    /** The loader's files of this series (`dicomfile:N`), released when the viewer closes. */
+    const files = new Set<string>();
+    const release = () => {
+      for (const imageId of files) {
+        const { url } = wadouri.parseImageId(imageId);
+        wadouri.dataSetCacheManager.unload(url);
+        wadouri.fileManager.remove(Number(url));
+      }
+      files.clear();
+    };
+    /** The loader rejects with `{ error, dataSet }`; a decoder's refusal of a syntax shows as such. */
+    const fail = (error: unknown) => {
+      if (!current) return;
+      const cause = (error as { error?: unknown } | undefined)?.error ?? error;
+      setStage(isUnsupportedSyntax(cause) ? { kind: 'unsupported' } : { kind: 'failed', error: cause });
+    };
     const base = dicomWebBase(location.origin);
     let loaded = 0;
     let total = 0;
-    /** One instance by WADO-RS, in the syntax asked for (by default as stored), with the syntax it came in. */
-    const retrieve = async (sop: string, syntax?: string) => {
-      const answer = await clientRef.current.request<Blob>(dicomWeb.instance(base, study, series, sop), { accept: instanceAccept(syntax) });
+    /** One instance by WADO-RS as stored, given to the loader as a file; its image ids, one per frame. */
+    const retrieve = async (sop: string) => {
+      const answer = await clientRef.current.request<Blob>(dicomWeb.instance(base, study, series, sop), { accept: instanceAccept() });
       const file = multipartParts(new Uint8Array(await answer.arrayBuffer()))[0];
       if (!file) throw new Error('no DICOM part in the WADO-RS answer');
+      const imageId = wadouri.fileManager.add(new Blob([file.slice()], { type: 'application/dicom' }));
+      files.add(imageId);
+      const dataSet = await wadouri.dataSetCacheManager.load(wadouri.parseImageId(imageId).url, wadouri.loadFileRequest, imageId);
+      const frames = dataSet.intString('x00280008') ?? 1;
       loaded += 1;
       if (current) setStage({ kind: 'loading', percent: Math.min(99, Math.round((100 * loaded) / total)) });
-      return { sop, file, syntax: transferSyntaxOf(file) };
-    };
-    /** As stored; transcoded by the server when dwv has no decoder for the stored syntax (JPEG-LS). */
-    const viewable = async (sop: string) => {
-      const stored = await retrieve(sop);
-      return stored.syntax && !viewableSyntax(stored.syntax) ? retrieve(sop, EXPLICIT_VR_LITTLE_ENDIAN) : stored;
-    };
-    /** The series' instances; dwv stacks slices of one syntax only, so a series stored in several comes again uncompressed. */
-    const retrieveSeries = async (sops: string[]) => {
-      const first = await mapLimited(sops, PARALLEL_RETRIEVES, viewable);
-      if (new Set(first.map((r) => r.syntax)).size <= 1) return first;
-      return mapLimited(first, PARALLEL_RETRIEVES, (r) => (r.syntax === EXPLICIT_VR_LITTLE_ENDIAN ? Promise.resolve(r) : retrieve(r.sop, EXPLICIT_VR_LITTLE_ENDIAN)));
+      return { modality: dataSet.string('x00080060') ?? '', imageIds: frames > 1 ? Array.from({ length: frames }, (_, i) => `${imageId}?frame=${i + 1}`) : [imageId] };
     };
 
-    app.addEventListener('load', () => {
+    const events: [string, () => void][] = [
+      [Enums.Events.STACK_NEW_IMAGE, () => current && refresh()],
+      [Enums.Events.VOI_MODIFIED, () => current && refresh()],
+      [Enums.Events.CAMERA_MODIFIED, () => current && refresh()],
+    ];
+    for (const [type, listener] of events) element.addEventListener(type, listener);
+    // A frame that cannot be decoded is reported by event, not by the stack's promise.
+    const loadError = (event: Event) => {
+      const { imageId, error } = (event as CustomEvent<{ imageId: string; error: unknown }>).detail;
+      if (files.has(imageId.split('?')[0]!)) fail(error);
+    };
+    eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, loadError);
+
+    (async () => {
+      await startCornerstone();
+      const datasets = await clientRef.current.request<DicomJson[] | undefined>(dicomWeb.instances(base, study, series), { accept: 'application/dicom+json' });
+      const instances = seriesInstances(datasets ?? []);
+      if (instances.length === 0) throw new FhirRequestError(404);
+      total = instances.length;
+      if (current) setStage({ kind: 'loading', percent: 0 });
+      const retrieved = await mapLimited(instances, PARALLEL_RETRIEVES, (i) => retrieve(i.sopInstanceUid));
+      const imageIds = retrieved.flatMap((r) => r.imageIds);
+      if (!current) return release();
+      engine = new RenderingEngine(`${divId}-engine`);
+      engine.enableElement({ viewportId: divId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] } });
+      const viewport = engine.getViewport(divId) as Types.IStackViewport;
+      const group = ToolGroupManager.createToolGroup(toolGroupId);
+      if (group) {
+        for (const name of [WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, StackScrollTool.toolName]) group.addTool(name);
+        group.addViewport(divId, engine.id);
+        group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+      }
+      await viewport.setStack(imageIds, middleIndex(imageIds.length));
       if (!current) return;
-      app.setTool('WindowLevel');
-      const vc = controller();
-      const dim = vc && scrollDimension(vc);
-      if (vc && dim !== undefined) goToFrame(middleIndex(vc.getImageSize().get(dim)));
-      openingWindow.current = vc?.canWindowLevel() ? vc.getWindowLevel() : undefined;
+      viewport.render();
+      viewportRef.current = viewport;
+      openingWindow.current = windowOf(viewport);
+      const { stored, range } = imageWindows(viewport);
+      presetsRef.current = windowPresets(retrieved[0]?.modality ?? '', stored, range);
       setStage({ kind: 'ready' });
-      refresh();
-    });
-    app.addEventListener('error', (event: { error?: unknown }) => current && setStage(isUnsupportedSyntax(event.error) ? { kind: 'unsupported' } : { kind: 'failed', error: event.error }));
-    for (const type of ['positionchange', 'wlchange', 'zoomchange']) app.addEventListener(type, () => current && refresh());
+      // The file's own window, when it opened with it, shows as chosen.
+      refresh(presetsRef.current[0]?.name);
+    })().catch(fail);
 
-    // The instance list by QIDO-RS, then the instances in parallel: dwv takes them together, as one stack.
-    clientRef.current
-      .request<DicomJson[] | undefined>(dicomWeb.instances(base, study, series), { accept: 'application/dicom+json' })
-      .then((datasets) => {
-        const instances = seriesInstances(datasets ?? []);
-        if (instances.length === 0) throw new FhirRequestError(404);
-        total = instances.length;
-        if (current) setStage({ kind: 'loading', percent: 0 });
-        return retrieveSeries(instances.map((i) => i.sopInstanceUid));
-      })
-      .then(
-        (retrieved) => current && app.loadImageObject(retrieved.map(({ sop, file }) => ({ name: `${sop}.dcm`, filename: `${sop}.dcm`, 'Content-Type': 'application/dicom', data: file.slice().buffer }))),
-        (error: unknown) => current && setStage({ kind: 'failed', error }),
-      );
-    const resize = () => app.onResize();
+    const resize = () => engine?.resize(true, false);
     window.addEventListener('resize', resize);
     return () => {
       current = false;
       window.removeEventListener('resize', resize);
-      app.abortAllLoads();
-      app.reset();
-      appRef.current = undefined;
+      for (const [type, listener] of events) element.removeEventListener(type, listener);
+      eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, loadError);
+      ToolGroupManager.destroyToolGroup(toolGroupId);
+      engine?.destroy();
+      viewportRef.current = undefined;
+      release();
     };
-  }, [study, series, divId, controller, scrollDimension, goToFrame, refresh]);
+  }, [study, series, divId, refresh]);
 
   const chooseTool = (name: Tool) => {
     setTool(name);
     toolRef.current = name;
-    appRef.current?.setTool(name);
+    const group = ToolGroupManager.getToolGroup(`${divId}-tools`);
+    if (!group) return;
+    for (const other of Object.values(toolNames).concat(ZoomTool.toolName)) group.setToolPassive(other);
+    group.setToolActive(toolNames[name], { bindings: [{ mouseButton: ToolEnums.MouseBindings.Primary }] });
+    if (name === 'ZoomAndPan') group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: ToolEnums.MouseBindings.Secondary }] });
   };
 
-  const zoom = (step: number) => {
-    const group = appRef.current?.getActiveLayerGroup();
-    const layer = group?.getActiveViewLayer();
-    const element = document.getElementById(divId);
-    if (!group || !layer || !element) return;
-    // Around the middle of what is shown, as the wheel zooms around the pointer.
-    const middle = layer.displayToMainPlanePos(new Point2D(element.clientWidth / 2, element.clientHeight / 2));
-    group.addScale(step, layer.getViewController().getPlanePositionFromPlanePoint(middle));
-    group.draw();
+  const setWindow = (window: WindowSetting) => {
+    const viewport = viewportRef.current;
+    if (!viewport) return;
+    const { lower, upper } = utilities.windowLevel.toLowHighRange(window.width, window.center);
+    viewport.setProperties({ voiRange: { lower, upper } });
+    viewport.render();
   };
 
   const reset = () => {
-    const group = appRef.current?.getActiveLayerGroup();
-    group?.resetZoomPan();
-    if (openingWindow.current) controller()?.setWindowLevel(new WindowLevel(openingWindow.current.center, openingWindow.current.width));
-    group?.draw();
+    const viewport = viewportRef.current;
+    if (!viewport) return;
+    viewport.resetCamera();
+    if (openingWindow.current) setWindow(openingWindow.current);
+    viewport.render();
     refresh();
   };
 
   const choosePreset = (name: string) => {
-    controller()?.setWindowLevelPreset(name);
-    refresh();
+    const preset = presetsRef.current.find((p) => p.name === name);
+    if (!preset) return;
+    setWindow(preset);
+    refresh(name);
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
@@ -243,11 +308,10 @@ export default function Viewer({ study, series, label }: { study: string; series
 
   const ready = stage.kind === 'ready';
   const frameText = t('frameOf', { n: formatNumber(view.frame + 1, locale), total: formatNumber(view.frames, locale) });
-  // dwv names the windows stored in the file Default0, Default1…; its own presets by their anatomy.
+  // The file's windows are "stored", numbered from the second; the others by their anatomy.
   const presetLabel = (name: string) => {
-    const stored = /^Default(\d+)$/.exec(name);
-    if (stored) return `${t('presets.stored')}${stored[1] === '0' ? '' : ` ${Number(stored[1]) + 1}`}`;
-    return t(`presets.${name}`, { defaultValue: name });
+    const [kind, n] = name.split(':');
+    return kind === 'stored' ? `${t('presets.stored')}${n ? ` ${n}` : ''}` : t(`presets.${kind}`, { defaultValue: kind });
   };
   const keysId = `${divId}-keys`;
   return (
@@ -278,8 +342,8 @@ export default function Viewer({ study, series, label }: { study: string; series
             <label className="imaging-preset">
               {t('preset')}{' '}
               <select value={view.preset ?? ''} onChange={(e) => choosePreset(e.target.value)} disabled={!ready}>
-                {view.preset && !view.presets.includes(view.preset) && <option value={view.preset}>{presetLabel(view.preset)}</option>}
-                {view.presets.map((name) => (
+                {!view.preset && <option value="">{t('presets.custom')}</option>}
+                {view.presets.map(({ name }) => (
                   <option key={name} value={name}>
                     {presetLabel(name)}
                   </option>
@@ -291,12 +355,14 @@ export default function Viewer({ study, series, label }: { study: string; series
       </div>
       <div
         id={divId}
+        ref={elementRef}
         className="imaging-stage"
         role="application"
         aria-label={ready ? `${label}. ${frameText}` : label}
         aria-describedby={keysId}
         tabIndex={0}
         onKeyDown={onKeyDown}
+        onContextMenu={(event) => event.preventDefault()}
         data-ready={ready}
       />
       <p id={keysId} className="item-meta imaging-keys">
