@@ -248,6 +248,23 @@ describe('medical images in Chromium', { timeout: 300_000 }, () => {
     await page.waitForFunction(() => document.querySelector('.imaging-frame-text')?.textContent !== 'Frame 3 of 6');
     assert.notEqual((await canvasPixels(page)).checksum, cineMiddle.checksum, 'another frame, other pixels');
 
+    // The mouse's other tools: dragging pans the picture, or moves through the frames.
+    const drag = async (dx: number, dy: number) => {
+      await page.mouse.move(cineStage.x + cineStage.width / 2, cineStage.y + cineStage.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(cineStage.x + cineStage.width / 2 + dx, cineStage.y + cineStage.height / 2 + dy, { steps: 8 });
+      await page.mouse.up();
+    };
+    await page.getByLabel('Pan and zoom').check();
+    const unpanned = await canvasPixels(page);
+    await drag(80, 40);
+    assert.notEqual((await canvasPixels(page)).checksum, unpanned.checksum, 'panned');
+    await page.getByLabel('Scroll frames').check();
+    const frameBefore = await frameText(page);
+    // Upwards, back through the frames: a frame per eighth of the stage's height.
+    await drag(0, -250);
+    await page.waitForFunction((before) => document.querySelector('.imaging-frame-text')?.textContent !== before, frameBefore);
+
     // In Kazakh the controls follow the language.
     await page.getByRole('button', { name: 'Қазақша' }).click();
     await page.getByRole('button', { name: 'Бастапқы көрініс' }).waitFor();

@@ -203,12 +203,9 @@ export default function Viewer({ study, series, label }: { study: string; series
       return { modality: dataSet.string('x00080060') ?? '', imageIds: frames > 1 ? Array.from({ length: frames }, (_, i) => `${imageId}?frame=${i + 1}`) : [imageId] };
     };
 
-    const events: [string, () => void][] = [
-      [Enums.Events.STACK_NEW_IMAGE, () => current && refresh()],
-      [Enums.Events.VOI_MODIFIED, () => current && refresh()],
-      [Enums.Events.CAMERA_MODIFIED, () => current && refresh()],
-    ];
-    for (const [type, listener] of events) element.addEventListener(type, listener);
+    // The frame and window shown change once drawn, so what the status says is what the canvas shows.
+    const rendered = () => current && refresh();
+    element.addEventListener(Enums.Events.IMAGE_RENDERED, rendered);
     // A frame that cannot be decoded is reported by event, not by the stack's promise.
     const loadError = (event: Event) => {
       const { imageId, error } = (event as CustomEvent<{ imageId: string; error: unknown }>).detail;
@@ -252,7 +249,7 @@ export default function Viewer({ study, series, label }: { study: string; series
     return () => {
       current = false;
       window.removeEventListener('resize', resize);
-      for (const [type, listener] of events) element.removeEventListener(type, listener);
+      element.removeEventListener(Enums.Events.IMAGE_RENDERED, rendered);
       eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, loadError);
       ToolGroupManager.destroyToolGroup(toolGroupId);
       engine?.destroy();
