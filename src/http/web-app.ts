@@ -27,9 +27,12 @@ export function webAppClient(origin: string): ClientRegistration & { client_id: 
 /**
  * The citizen app's pages: its own scripts, styles and images only; it talks to this origin
  * alone (/fhir, /auth/token). Style attributes React sets through the CSSOM need no 'unsafe-inline'.
+ * 'wasm-unsafe-eval' lets the image viewer compile its WebAssembly decoders (JPEG, JPEG-LS,
+ * JPEG 2000), its own files from this origin; it allows no eval() of script
+ * (https://www.w3.org/TR/CSP3/#wasm-integration).
  */
 export const WEB_APP_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** Paths that are never the app's: a miss there is the API's own 404, not the app's page. */
 const NOT_APP = /^\/(fhir|dicom-web|auth|shl|\.well-known|healthz)(\/|\?|$)/;

@@ -51,6 +51,9 @@ for (const driver of testDrivers()) describe(`the citizen app at / (${driver.nam
     assert.equal(asset.status, 200);
     assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     assert.match(asset.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    // The viewer's WebAssembly decoders compile; script eval stays refused.
+    assert.match(WEB_APP_CSP, /script-src 'self' 'wasm-unsafe-eval';/);
+    assert.doesNotMatch(WEB_APP_CSP, /'unsafe-eval'/);
   });
 
   it('leaves the API answering its refusals as OperationOutcomes beside the app', async () => {

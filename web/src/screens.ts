@@ -15,6 +15,7 @@ export const CITIZEN_SCREENS: Screen[] = [
   { name: 'home', component: lazy(() => import('./screens/home.js')) },
   { name: 'timeline', component: lazy(() => import('./screens/timeline.js')) },
   { name: 'results', component: lazy(() => import('./screens/results.js')) },
+  { name: 'imaging', component: lazy(() => import('./screens/imaging.js')) },
   { name: 'medications', component: lazy(() => import('./screens/medications.js')) },
   { name: 'immunizations', component: lazy(() => import('./screens/immunizations.js')) },
   { name: 'access-log', component: lazy(() => import('./screens/access-log.js')) },
@@ -24,7 +25,10 @@ export const CITIZEN_SCREENS: Screen[] = [
   { name: 'polyclinic', component: lazy(() => import('./screens/polyclinic.js')) },
 ];
 
-export const STAFF_SCREENS: Screen[] = [{ name: 'staff', component: lazy(() => import('./screens/staff.js')) }];
+export const STAFF_SCREENS: Screen[] = [
+  { name: 'staff', component: lazy(() => import('./screens/staff.js')) },
+  { name: 'imaging', component: lazy(() => import('./screens/imaging.js')) },
+];
 
 /** `/` is the first screen; `/NAME/...` the screen NAME (its own sub-paths are its own). */
 export function screenFor(screens: Screen[], segments: string[]): Screen | undefined {
