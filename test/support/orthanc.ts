@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { freePort } from '../access/harness.js';
+import { jsonOf } from './server.js';
 
 /** Debian's Orthanc 1.10 and its DICOMweb plugin (packages orthanc, orthanc-dicomweb). */
 export const ORTHANC_BINARY = '/usr/sbin/Orthanc';
@@ -144,13 +145,7 @@ async function launch(dir: string, options: OrthancOptions): Promise<OrthancServ
     }
     const response = await fetch(`${origin}${path}`, init);
     const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, body: parsed, text };
+    return { status: response.status, body: jsonOf(text), text };
   };
 
   return {

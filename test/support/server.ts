@@ -72,17 +72,20 @@ export async function startTestServer(driver: TestDriver, options: { bodyLimit?:
       }
       const response = await fetch(`${base}${path.startsWith('/') || path === '' ? path : '/' + path}`, init);
       const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: response.status, headers: response.headers, body: parsed, text };
+      return { status: response.status, headers: response.headers, body: jsonOf(text), text };
     },
     async close() {
       await app.close();
       await db.close();
     },
   };
+}
+
+/** A response text as JSON, or undefined when it is empty or not JSON (an error page). */
+export function jsonOf(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
