@@ -31,7 +31,7 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const server = await startServer(config, logger);
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PostgreSQL (PGlite) in ${config.dataDir}`;
   process.stdout.write(
-    `\nDensaulyq is running\n  citizen app   ${config.origin}/  (demo sign-ins: demo-citizen, demo-clinician…; passwords were shown when the demo data was seeded)\n  FHIR API      ${server.url}/fhir\n  sign-in       ${config.origin}/auth (SMART: ${server.url}/fhir/.well-known/smart-configuration)\n  lab results   mllp://${config.mllp.host}:${server.mllp.port}  (HL7 v2.5.1 ORU^R01${config.mllp.tls ? ', TLS' : ''})\n  storage       ${where}\n\n`,
+    `\nDensaulyq is running\n  citizen app   ${config.origin}/  (demo sign-ins: demo-citizen, demo-clinician…; passwords were shown when the demo data was seeded)\n  FHIR API      ${server.url}/fhir\n  sign-in       ${config.origin}/auth (SMART: ${server.url}/fhir/.well-known/smart-configuration)\n  images        ${server.url}/dicom-web  (DICOMweb: STOW-RS, QIDO-RS, WADO-RS)\n  lab results   mllp://${config.mllp.host}:${server.mllp.port}  (HL7 v2.5.1 ORU^R01${config.mllp.tls ? ', TLS' : ''})\n  storage       ${where}\n\n`,
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
