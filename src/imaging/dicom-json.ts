@@ -56,6 +56,8 @@ export function readInstanceHead(head: Buffer, complete: boolean): InstanceHead 
     if (!complete) throw new TruncatedHead(String(error));
     throw error;
   }
+  // dcmjs may end quietly at the end of the bytes, inside a long element: only the pixel data's tag shows the head is whole.
+  if (!complete && !(PIXEL_DATA in dicom.dict)) throw new TruncatedHead('the pixel data was not reached');
   const text = (dataset: DenaturalizedDataset, tag: string) => {
     const value = dataset[tag]?.Value?.[0];
     return typeof value === 'string' && value !== '' ? value.trim() : undefined;

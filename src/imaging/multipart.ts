@@ -55,7 +55,18 @@ export async function* multipartParts(source: AsyncIterable<Buffer>, boundary: s
         // Everything but a possible start of the delimiter can go out now.
         const safe = reader.buffered.length - (delimiter.length - 1);
         if (safe > 0) yield reader.take(safe);
-        if (!(await reader.more())) throw badRequest(`The multipart body ends inside a part, without its closing boundary`);
+        const tail = reader.take(reader.buffered.length);
+        const chunk = await reader.next();
+        if (!chunk) throw badRequest(`The multipart body ends inside a part, without its closing boundary`);
+        // The held-back tail goes out on its own unless the delimiter starts in it: copying it onto
+        // every chunk would copy the whole body once more.
+        const bridge = Buffer.concat([tail, chunk.subarray(0, delimiter.length - 1)]);
+        const split = bridge.indexOf(delimiter);
+        if (chunk.length < delimiter.length || (split >= 0 && split < tail.length)) reader.buffered = Buffer.concat([tail, chunk]);
+        else {
+          if (tail.length > 0) yield tail;
+          reader.buffered = chunk;
+        }
       }
     };
     yield { headers, body: body() };
@@ -82,15 +93,21 @@ class ChunkReader {
     this.iterator = source[Symbol.asyncIterator]();
   }
 
-  /** Reads one more chunk; false at the end of the source. */
-  async more(): Promise<boolean> {
-    if (this.done) return false;
+  /** The source's next chunk, not buffered; undefined at its end. */
+  async next(): Promise<Buffer | undefined> {
+    if (this.done) return undefined;
     const next = await this.iterator.next();
     if (next.done) {
       this.done = true;
-      return false;
+      return undefined;
     }
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+    return Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+  }
+
+  /** Reads one more chunk into the buffer; false at the end of the source. */
+  async more(): Promise<boolean> {
+    const chunk = await this.next();
+    if (!chunk) return false;
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     return true;
   }

@@ -12,7 +12,8 @@ import { studyPatient, writeImagingStudy } from './imaging-study.js';
 /**
  * STOW-RS (PS3.18 10.5): each part of the request is written to the object store as it arrives,
  * hashed on the way (SHA-256), and only its head (up to the pixel data) is parsed; then it is
- * indexed, and each study touched gets its ImagingStudy through the door. The answer is the
+ * indexed, up to BATCH parts in one transaction, and each study touched gets its ImagingStudy
+ * through the door. The answer is the
  * Store Instances Response Module (PS3.18 10.5.3, table 10.5.3-1) in DICOM JSON.
  */
 
@@ -26,10 +27,15 @@ export const FAILURE = {
   duplicateSopInstance: 0x0111,
 } as const;
 
-/** Bytes of each part kept in memory for parsing; a head longer than this is read back from the store. */
-const HEAD_BYTES = 1 << 20;
+/**
+ * Bytes of each part kept in memory for parsing (the attributes before the pixel data are a few
+ * KB); a longer head is read back from the store. Kept small: what is kept is copied again to parse.
+ */
+const HEAD_BYTES = 64 << 10;
 /** The longest head read back: metadata before the pixel data beyond this is not an image we take. */
 const MAX_HEAD_BYTES = 64 << 20;
+/** Parts indexed in one transaction: a request's instances commit together, up to this many at a time. */
+const BATCH = 32;
 
 export interface ImagingContext {
   repo: Repository;
@@ -74,6 +80,18 @@ export async function storeInstances(parts: AsyncIterable<MultipartPart>, expect
   context.repo.dicom.assertMayStore();
   const stored: Stored[] = [];
   const failed: Failed[] = [];
+  const received: Promise<Received | Failed>[] = [];
+  const index = async () => {
+    const batch: Received[] = [];
+    for (const outcome of await Promise.all(received.splice(0))) {
+      if ('reason' in outcome) failed.push(outcome);
+      else batch.push(outcome);
+    }
+    for (const outcome of await indexBatch(batch, context)) {
+      if ('reason' in outcome) failed.push(outcome);
+      else stored.push(outcome);
+    }
+  };
   try {
     for await (const part of parts) {
       const type = (part.headers['content-type'] ?? 'application/dicom').split(';')[0]!.trim().toLowerCase();
@@ -82,13 +100,17 @@ export async function storeInstances(parts: AsyncIterable<MultipartPart>, expect
         failed.push({ reason: FAILURE.cannotUnderstand, comment: `A part of type ${type}: this server stores application/dicom parts` });
         continue;
       }
-      const outcome = await storePart(part.body, expectedStudy, context);
-      if ('reason' in outcome) failed.push(outcome);
-      else stored.push(outcome);
+      received.push((await receivePart(part.body, expectedStudy, context)).done);
+      if (received.length >= BATCH) await index();
     }
+    await index();
   } catch (error) {
     // A body broken off after whole parts: those are stored, so their studies are linked (or queued) before the 400.
-    await linkStudies(stored, failed, context);
+    try {
+      await index();
+    } finally {
+      await linkStudies(stored, failed, context);
+    }
     throw error;
   }
   const warnings = await linkStudies(stored, failed, context);
@@ -140,67 +162,127 @@ async function linkStudies(stored: Stored[], failed: Failed[], context: ImagingC
   return warnings;
 }
 
-/** One part: into the store under a temporary key while hashed, parsed, indexed, moved to its key. Nothing stays of a part that fails. */
-async function storePart(body: AsyncIterable<Buffer>, expectedStudy: string | undefined, context: ImagingContext): Promise<Stored | Failed> {
+/** A part written to the store under a temporary key, parsed and checked, waiting to be indexed. */
+interface Received {
+  incoming: string;
+  entry: NewInstance;
+}
+
+/**
+ * One part: into the store under a temporary key while hashed, then parsed and checked. Resolves
+ * once the part's bytes are read from the request, with what becomes of it: its store's flush and
+ * the parsing go on while the next part arrives. Nothing stays of a part that fails.
+ */
+async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | undefined, context: ImagingContext): Promise<{ done: Promise<Received | Failed> }> {
   const { store } = context;
   const incoming = `incoming/${randomUUID()}.dcm`;
   const hash = createHash('sha256');
   const head: Buffer[] = [];
   let headLength = 0;
+  let read!: () => void;
+  const bodyRead = new Promise<void>((resolve) => (read = resolve));
   const tee = async function* () {
     for await (const chunk of body) {
       hash.update(chunk);
       if (headLength < HEAD_BYTES) {
+        // A view, not a copy: the request's chunks are not reused.
         const kept = chunk.subarray(0, HEAD_BYTES - headLength);
-        head.push(Buffer.from(kept));
+        head.push(kept);
         headLength += kept.length;
       }
       yield chunk;
     }
+    read();
   };
-  let size: number;
-  try {
-    size = (await store.put(incoming, Readable.from(tee()))).size;
-  } catch (error) {
+  const putting = store.put(incoming, Readable.from(tee()));
+  const failedPut = async (error: unknown): Promise<Failed> => {
     await store.delete(incoming).catch(() => undefined);
     // A broken request body is the client's; the request ends here.
     if (isFhirError(error)) throw error;
     return { reason: FAILURE.outOfResources, comment: 'The instance could not be written to storage' };
+  };
+  // A put that fails before the body is read ends the part here; otherwise the rest waits on the flush.
+  const early = await Promise.race([bodyRead.then(() => undefined), putting.then(() => undefined, (error: unknown) => failedPut(error))]);
+  if (early) return { done: Promise.resolve(early) };
+  const outcome = async (): Promise<Received | Failed> => {
+    let size: number;
+    try {
+      size = (await putting).size;
+    } catch (error) {
+      return failedPut(error).catch((): Failed => ({ reason: FAILURE.outOfResources, comment: 'The instance could not be written to storage' }));
+    }
+    const checked = await readHead(Buffer.concat(head), size, incoming, store)
+      .then((parsed) => checkPart(parsed, expectedStudy))
+      .catch((): Failed => ({ reason: FAILURE.processingFailure, comment: 'The instance could not be stored' }));
+    if ('reason' in checked) {
+      await store.delete(incoming).catch(() => undefined);
+      return checked;
+    }
+    const { studyUid, seriesUid, sopInstanceUid } = checked;
+    return { incoming, entry: indexEntry(checked.parsed, checked, instanceKey(studyUid, seriesUid, sopInstanceUid), size, hash.digest('hex')) };
+  };
+  return { done: outcome() };
+}
+
+/** What a parsed part must hold to be stored: its UIDs, valid, and the study the URL names. */
+function checkPart(
+  parsed: InstanceHead | Failed,
+  expectedStudy: string | undefined,
+): Failed | { parsed: InstanceHead; studyUid: string; seriesUid: string; sopInstanceUid: string; sopClassUid: string } {
+  if ('reason' in parsed) return parsed;
+  const { sopClassUid, sopInstanceUid, studyInstanceUid: studyUid, seriesInstanceUid: seriesUid } = parsed;
+  const ids = { sopClassUid, sopInstanceUid };
+  if (!sopClassUid || !sopInstanceUid || !studyUid || !seriesUid) {
+    return { ...ids, reason: FAILURE.cannotUnderstand, comment: 'SOP Class, SOP Instance, Study and Series Instance UIDs are required' };
   }
-  let placed: string | undefined;
+  if (![sopInstanceUid, studyUid, seriesUid].every((uid) => UID.test(uid) && uid.length <= 64)) return { ...ids, reason: FAILURE.cannotUnderstand, comment: 'A UID is not valid (PS3.5 9.1)' };
+  if (expectedStudy && studyUid !== expectedStudy) return { ...ids, reason: FAILURE.doesNotMatchSopClass, comment: `The Study Instance UID is not the one in the URL` };
+  if (parsed.mediaStorageSopInstanceUid && parsed.mediaStorageSopInstanceUid !== sopInstanceUid) {
+    return { ...ids, reason: FAILURE.doesNotMatchSopClass, comment: 'The file meta SOP Instance UID differs from the dataset' };
+  }
+  return { parsed, studyUid, seriesUid, sopInstanceUid, sopClassUid };
+}
+
+/**
+ * Received parts indexed in one transaction, each moved to its key before it commits; an
+ * instance stored already is accepted again when its bytes are the same and refused when not.
+ * Nothing stays of a part that fails.
+ */
+async function indexBatch(batch: readonly Received[], context: ImagingContext): Promise<(Stored | Failed)[]> {
+  if (batch.length === 0) return [];
+  const { store } = context;
+  const placed = new Set<Received>();
   try {
-    const parsed = await readHead(Buffer.concat(head), size, incoming, store);
-    if ('reason' in parsed) return parsed;
-    const { sopClassUid, sopInstanceUid, studyInstanceUid: studyUid, seriesInstanceUid: seriesUid } = parsed;
-    const ids = { sopClassUid, sopInstanceUid };
-    if (!sopClassUid || !sopInstanceUid || !studyUid || !seriesUid) {
-      return { ...ids, reason: FAILURE.cannotUnderstand, comment: 'SOP Class, SOP Instance, Study and Series Instance UIDs are required' };
-    }
-    if (![sopInstanceUid, studyUid, seriesUid].every((uid) => UID.test(uid) && uid.length <= 64)) return { ...ids, reason: FAILURE.cannotUnderstand, comment: 'A UID is not valid (PS3.5 9.1)' };
-    if (expectedStudy && studyUid !== expectedStudy) return { ...ids, reason: FAILURE.doesNotMatchSopClass, comment: `The Study Instance UID is not the one in the URL` };
-    if (parsed.mediaStorageSopInstanceUid && parsed.mediaStorageSopInstanceUid !== sopInstanceUid) {
-      return { ...ids, reason: FAILURE.doesNotMatchSopClass, comment: 'The file meta SOP Instance UID differs from the dataset' };
-    }
-    const ownStudy = await context.repo.dicom.studyOfSeries(seriesUid);
-    if (ownStudy && ownStudy !== studyUid) return { ...ids, reason: FAILURE.doesNotMatchSopClass, comment: 'The series belongs to another study already' };
-    const sha256 = hash.digest('hex');
-    const key = instanceKey(studyUid, seriesUid, sopInstanceUid);
-    const { existing } = await context.repo.dicom.add(indexEntry(parsed, { studyUid, seriesUid, sopInstanceUid, sopClassUid }, key, size, sha256), async () => {
-      await moveObject(store, incoming, key);
-      placed = key;
+    const outcomes = await context.repo.dicom.addMany(
+      batch.map((r) => r.entry),
+      async (fresh) => {
+        const moving = new Set(fresh);
+        for (const received of batch) {
+          if (!moving.has(received.entry)) continue;
+          await moveObject(store, received.incoming, received.entry.instance.objectKey);
+          placed.add(received);
+        }
+      },
+    );
+    return batch.map(({ entry }, i): Stored | Failed => {
+      const { sopClassUid, sopInstanceUid } = entry.instance;
+      const ids = { sopClassUid, sopInstanceUid, studyUid: entry.study.uid, seriesUid: entry.series.uid };
+      const outcome = outcomes[i];
+      if (!outcome) return { ...ids, created: true };
+      if ('seriesOfStudy' in outcome) return { sopClassUid, sopInstanceUid, reason: FAILURE.doesNotMatchSopClass, comment: 'The series belongs to another study already' };
+      if (outcome.sha256 !== entry.instance.sha256) {
+        return { sopClassUid, sopInstanceUid, reason: FAILURE.duplicateSopInstance, comment: 'This SOP Instance UID is stored with different content; the stored one is kept' };
+      }
+      return { ...ids, studyUid: outcome.studyUid, created: false };
     });
-    if (existing && existing.sha256 !== sha256) {
-      return { ...ids, reason: FAILURE.duplicateSopInstance, comment: 'This SOP Instance UID is stored with different content; the stored one is kept' };
-    }
-    return { sopClassUid, sopInstanceUid, studyUid: existing?.studyUid ?? studyUid, seriesUid, created: !existing };
   } catch (error) {
-    // Moved but not committed: the rows rolled back, so the object goes too.
-    if (placed) await store.delete(placed).catch(() => undefined);
-    placed = undefined;
+    // Moved but not committed: the rows rolled back, so the objects go too.
+    for (const { entry } of placed) await store.delete(entry.instance.objectKey).catch(() => undefined);
+    placed.clear();
     if (isFhirError(error) && error.status === 403) throw error;
-    return { reason: FAILURE.processingFailure, comment: 'The instance could not be stored' };
+    return batch.map(({ entry }) => ({ sopClassUid: entry.instance.sopClassUid, sopInstanceUid: entry.instance.sopInstanceUid, reason: FAILURE.processingFailure, comment: 'The instance could not be stored' }));
   } finally {
-    if (!placed) await store.delete(incoming).catch(() => undefined);
+    for (const received of batch) if (!placed.has(received)) await store.delete(received.incoming).catch(() => undefined);
   }
 }
 

@@ -115,19 +115,42 @@ export async function seenInstances(target: Target, context: ImagingContext): Pr
   return rows;
 }
 
-/** A multipart/related body of `parts`, each read from the store when its turn comes. */
+/** Parts opened, and their first bytes read, ahead of the one being sent: the store's round trips overlap the socket's writes. */
+const READ_AHEAD = 3;
+
+/** A multipart/related body of `parts`, each opened READ_AHEAD parts before its turn. */
 function multipart(parts: readonly { type: string; location?: string; open: () => Promise<Readable | Buffer> }[]): { contentType: (type: string) => string; body: Readable } {
   const boundary = `densaulyq-${randomUUID()}`;
+  const opened: Promise<Readable | Buffer>[] = [];
+  const openUpTo = (last: number) => {
+    for (let i = opened.length; i <= Math.min(last, parts.length - 1); i++) {
+      const content = parts[i]!.open().then((c) => {
+        // A stream starts filling its buffer now, not when its part is reached.
+        if (!Buffer.isBuffer(c)) c.read(0);
+        return c;
+      });
+      // Awaited when its turn comes; a body abandoned before then must not leave an unhandled rejection.
+      content.catch(() => undefined);
+      opened.push(content);
+    }
+  };
   const body = Readable.from(
     (async function* () {
-      for (const part of parts) {
-        yield Buffer.from(`--${boundary}\r\nContent-Type: ${part.type}\r\n${part.location ? `Content-Location: ${part.location}\r\n` : ''}\r\n`);
-        const content = await part.open();
-        if (Buffer.isBuffer(content)) yield content;
-        else for await (const chunk of content) yield chunk as Buffer;
-        yield Buffer.from('\r\n');
+      try {
+        for (let i = 0; i < parts.length; i++) {
+          openUpTo(i + READ_AHEAD);
+          const part = parts[i]!;
+          yield Buffer.from(`--${boundary}\r\nContent-Type: ${part.type}\r\n${part.location ? `Content-Location: ${part.location}\r\n` : ''}\r\n`);
+          const content = await opened[i]!;
+          if (Buffer.isBuffer(content)) yield content;
+          else for await (const chunk of content) yield chunk as Buffer;
+          yield Buffer.from('\r\n');
+        }
+        yield Buffer.from(`--${boundary}--\r\n`);
+      } finally {
+        // Streams opened ahead of an answer broken off: their files are closed.
+        for (const content of opened) void content.then((c) => Buffer.isBuffer(c) || c.destroy(), () => undefined);
       }
-      yield Buffer.from(`--${boundary}--\r\n`);
     })(),
     { objectMode: false },
   );
@@ -135,7 +158,7 @@ function multipart(parts: readonly { type: string; location?: string; open: () =
 }
 
 async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Readable> {
-  const stream = await context.store.get(row.object_key);
+  const stream = await context.store.get(row.object_key, { start: 0, end: row.size });
   if (!stream) throw notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
   return stream;
 }

@@ -199,6 +199,55 @@ export interface StudyContents {
   instances: { series_uid: string; sop_instance_uid: string; sop_class_uid: string; instance_number: number | null }[];
 }
 
+/**
+ * Why an instance was not indexed: its UID is stored already (with this digest, in this study;
+ * also when an earlier entry of the same batch is that instance), or its series belongs to
+ * another study.
+ */
+export type IndexedAlready = { sha256: string; studyUid: string } | { seriesOfStudy: string };
+
+/** The rows of new instances, and of their studies and series on first sight: one statement per table, whatever the count. */
+async function insertInstances(client: SqlClient, entries: readonly NewInstance[]): Promise<void> {
+  const firstOf = <T>(key: (e: NewInstance) => string, value: (e: NewInstance) => T): T[] => {
+    const first = new Map<string, T>();
+    for (const entry of entries) if (!first.has(key(entry))) first.set(key(entry), value(entry));
+    return [...first.values()];
+  };
+  const studies = firstOf((e) => e.study.uid, (e) => e.study);
+  const series = firstOf((e) => e.series.uid, (e) => ({ ...e.series, studyUid: e.study.uid }));
+  const column = <T, V>(rows: readonly T[], value: (row: T) => V) => rows.map((row) => value(row) ?? null);
+  await client.query(
+    `INSERT INTO dicom_study (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time, accession_number, study_id,
+       study_description, referring_physician_name, attributes)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+     ON CONFLICT (study_uid) DO NOTHING`,
+    [
+      column(studies, (s) => s.uid), column(studies, (s) => s.patientId), column(studies, (s) => s.patientName), column(studies, (s) => s.patientBirthDate),
+      column(studies, (s) => s.patientSex), column(studies, (s) => s.studyDate), column(studies, (s) => s.studyTime), column(studies, (s) => s.accessionNumber),
+      column(studies, (s) => s.studyId), column(studies, (s) => s.studyDescription), column(studies, (s) => s.referringPhysicianName), column(studies, (s) => s.attributes),
+    ],
+  );
+  await client.query(
+    `INSERT INTO dicom_series (series_uid, study_uid, modality, series_number, series_description, performed_start_date, performed_start_time, attributes)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
+     ON CONFLICT (series_uid) DO NOTHING`,
+    [
+      column(series, (s) => s.uid), column(series, (s) => s.studyUid), column(series, (s) => s.modality), column(series, (s) => s.seriesNumber),
+      column(series, (s) => s.seriesDescription), column(series, (s) => s.performedStartDate), column(series, (s) => s.performedStartTime), column(series, (s) => s.attributes),
+    ],
+  );
+  await client.query(
+    `INSERT INTO dicom_instance (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number, number_of_frames, transfer_syntax_uid, object_key, size, sha256, metadata)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])`,
+    [
+      column(entries, (e) => e.instance.sopInstanceUid), column(entries, (e) => e.series.uid), column(entries, (e) => e.study.uid),
+      column(entries, (e) => e.instance.sopClassUid), column(entries, (e) => e.instance.instanceNumber), column(entries, (e) => e.instance.numberOfFrames),
+      column(entries, (e) => e.instance.transferSyntaxUid), column(entries, (e) => e.instance.objectKey), column(entries, (e) => e.instance.size),
+      column(entries, (e) => e.instance.sha256), column(entries, (e) => e.instance.metadata),
+    ],
+  );
+}
+
 /** The repository's part: its transaction, and the audit append. */
 export interface DicomIndexHooks {
   transaction<T>(work: (index: DicomIndex) => Promise<T>): Promise<T>;
@@ -232,38 +281,46 @@ export class DicomIndex {
   }
 
   /**
-   * Indexes one instance (its study and series rows made on first sight), unless its SOP
-   * Instance UID is indexed already: then the stored one's digest, and nothing is written. The
-   * UID is locked until the transaction ends, so two senders of one instance do not both write.
+   * Indexes instances in one transaction (their studies and series rows made on first sight,
+   * from the first instance of each), all but those whose SOP Instance UID is indexed already or
+   * whose series belongs to another study. The UIDs are locked until the transaction ends, so two
+   * senders of one instance do not both write; `beforeCommit` gets the instances that are new.
+   * Returns, per entry, undefined when it was written, else why not.
    */
-  async add(entry: NewInstance, beforeCommit: () => Promise<void>): Promise<{ existing?: { sha256: string; studyUid: string } }> {
+  async addMany(entries: readonly NewInstance[], beforeCommit: (fresh: readonly NewInstance[]) => Promise<void>): Promise<(IndexedAlready | undefined)[]> {
     this.assertMayStore();
     return this.hooks.transaction(async (index) => {
-      await index.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`dicom/${entry.instance.sopInstanceUid}`]);
-      const [found] = await index.client.query<{ sha256: string; study_uid: string }>(`SELECT sha256, study_uid FROM dicom_instance WHERE sop_instance_uid = $1`, [
-        entry.instance.sopInstanceUid,
+      const sops = entries.map((e) => e.instance.sopInstanceUid);
+      // In one order everywhere (by the lock's key), so two batches sharing UIDs do not deadlock.
+      await index.client.query(
+        `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('dicom/' || u, 0) AS k FROM unnest($1::text[]) u ORDER BY 1) locks`,
+        [sops],
+      );
+      const found = await index.client.query<{ sop_instance_uid: string; sha256: string; study_uid: string }>(
+        `SELECT sop_instance_uid, sha256, study_uid FROM dicom_instance WHERE sop_instance_uid = ANY($1::text[])`,
+        [sops],
+      );
+      const owners = await index.client.query<{ series_uid: string; study_uid: string }>(`SELECT series_uid, study_uid FROM dicom_series WHERE series_uid = ANY($1::text[])`, [
+        [...new Set(entries.map((e) => e.series.uid))],
       ]);
-      if (found) return { existing: { sha256: found.sha256, studyUid: found.study_uid } };
-      const { study: st, series: se, instance: i } = entry;
-      await index.client.query(
-        `INSERT INTO dicom_study (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time, accession_number, study_id,
-           study_description, referring_physician_name, attributes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (study_uid) DO NOTHING`,
-        [st.uid, st.patientId, st.patientName, st.patientBirthDate, st.patientSex, st.studyDate, st.studyTime, st.accessionNumber, st.studyId, st.studyDescription, st.referringPhysicianName, st.attributes],
-      );
-      await index.client.query(
-        `INSERT INTO dicom_series (series_uid, study_uid, modality, series_number, series_description, performed_start_date, performed_start_time, attributes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (series_uid) DO NOTHING`,
-        [se.uid, st.uid, se.modality, se.seriesNumber, se.seriesDescription, se.performedStartDate, se.performedStartTime, se.attributes],
-      );
-      await index.client.query(
-        `INSERT INTO dicom_instance (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number, number_of_frames, transfer_syntax_uid, object_key, size, sha256, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [i.sopInstanceUid, se.uid, st.uid, i.sopClassUid, i.instanceNumber, i.numberOfFrames, i.transferSyntaxUid, i.objectKey, i.size, i.sha256, i.metadata],
-      );
-      // The bytes go to their place while the UID is locked: a failure there rolls the rows back.
-      await beforeCommit();
-      return {};
+      const seriesStudy = new Map(owners.map((o) => [o.series_uid, o.study_uid]));
+      const stored = new Map(found.map((f) => [f.sop_instance_uid, { sha256: f.sha256, studyUid: f.study_uid }]));
+      const fresh = new Map<string, NewInstance>();
+      const outcomes = entries.map((entry): IndexedAlready | undefined => {
+        const sop = entry.instance.sopInstanceUid;
+        // The same instance twice in one batch: the later one is a resend of the earlier.
+        const earlier = stored.get(sop) ?? fresh.get(sop);
+        if (earlier) return 'sha256' in earlier ? earlier : { sha256: earlier.instance.sha256, studyUid: earlier.study.uid };
+        const owner = seriesStudy.get(entry.series.uid);
+        if (owner !== undefined && owner !== entry.study.uid) return { seriesOfStudy: owner };
+        seriesStudy.set(entry.series.uid, entry.study.uid);
+        fresh.set(sop, entry);
+        return undefined;
+      });
+      if (fresh.size > 0) await insertInstances(index.client, [...fresh.values()]);
+      // The bytes go to their place while the UIDs are locked: a failure there rolls the rows back.
+      await beforeCommit([...fresh.values()]);
+      return outcomes;
     });
   }
 
@@ -288,12 +345,6 @@ export class DicomIndex {
       );
       return removed.map((r) => r.object_key);
     });
-  }
-
-  /** The series a study UID belongs to, when the series is indexed already (a series moves to no other study). */
-  async studyOfSeries(seriesUid: string): Promise<string | undefined> {
-    const [row] = await this.client.query<{ study_uid: string }>(`SELECT study_uid FROM dicom_series WHERE series_uid = $1`, [seriesUid]);
-    return row?.study_uid;
   }
 
   /**

@@ -127,6 +127,48 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     assert.deepEqual((await files(server.imagesDir)).sort(), before.sort(), 'no object was added or rewritten');
   });
 
+  test('in one request: an instance sent twice is stored once, a changed copy of it refused, a series of another study refused, the rest stored', async () => {
+    const study = dicomUid();
+    const series = dicomUid();
+    const sop = dicomUid();
+    const patient = { PatientID: PATIENT_IIN };
+    const first = dicomInstance({ sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series, attributes: patient });
+    const changed = dicomInstance({ sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: series, attributes: { ...patient, StudyDescription: 'Changed' } });
+    const stray = dicomInstance({ studyInstanceUid: dicomUid(), seriesInstanceUid: series, attributes: patient });
+    const otherSop = dicomUid();
+    const other = dicomInstance({ sopInstanceUid: otherSop, studyInstanceUid: study, seriesInstanceUid: series, attributes: patient });
+    const reply = await stow([first, first, changed, stray, other]);
+    const body = await reply.json();
+    assert.equal(reply.status, 202, JSON.stringify(body));
+    assert.deepEqual(seq(body, '00081199').map(uidOf).sort(), [sop, sop, otherSop].sort());
+    assert.deepEqual(seq(body, '00081198').map(reasonOf).sort(), [0x0111, 0xa900].sort());
+    const rows = await server.db.query<{ sop_instance_uid: string; study_uid: string }>(`SELECT sop_instance_uid, study_uid FROM dicom_instance WHERE series_uid = $1`, [series]);
+    assert.deepEqual(rows.map((r) => r.sop_instance_uid).sort(), [sop, otherSop].sort());
+    assert.ok(rows.every((r) => r.study_uid === study));
+    const stored = await server.dicomweb('GET', `/studies/${study}/series/${series}/instances/${sop}`, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+    assert.equal(stored.status, 200);
+    assert.ok(Buffer.from(await stored.arrayBuffer()).includes(first.subarray(132, 1132)), 'the first copy is the one kept');
+    assert.equal((await files(server.imagesDir)).filter((f) => /incoming|partial/.test(f)).length, 0, 'nothing half-written stays');
+  });
+
+  test('an instance whose attributes before the pixel data run past what is kept in memory is read back and indexed whole', async () => {
+    const [study, series, sop] = [dicomUid(), dicomUid(), dicomUid()];
+    const document = Buffer.alloc(300 * 1024, 0x25);
+    const long = dicomInstance({
+      studyInstanceUid: study,
+      seriesInstanceUid: series,
+      sopInstanceUid: sop,
+      attributes: { PatientID: PATIENT_IIN, EncapsulatedDocument: [document.buffer.slice(document.byteOffset, document.byteOffset + document.length)] },
+    });
+    const reply = await stow([long]);
+    assert.equal(reply.status, 200, await reply.text());
+    const metadata = await server.dicomweb('GET', `/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { accept: 'application/dicom+json' } });
+    const [instance] = (await metadata.json()) as any[];
+    assert.equal(instance['00420011'].vr, 'OB');
+    assert.match(instance['00420011'].BulkDataURI, /bulkdata\/00420011$/);
+    assert.match(instance['7FE00010'].BulkDataURI, /bulkdata\/7FE00010$/, 'the pixel data, after the long element, is reached');
+  });
+
   test('a part that is not DICOM fails alone (0xC000) and leaves nothing behind; the good part is stored (202)', async () => {
     const before = await files(server.imagesDir);
     const good = dicomInstance({ attributes: { PatientID: PATIENT_IIN } });
