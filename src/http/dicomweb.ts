@@ -8,7 +8,7 @@ import { searchDicom } from '../imaging/qido.js';
 import { IMAGING_ERRORS, ImagingError } from '../imaging/pixels/index.js';
 import { retrieveRendered, retrieveThumbnail } from '../imaging/rendered.js';
 import { type ImagingContext, storeInstances } from '../imaging/stow.js';
-import { type Target, type WadoAnswer, retrieveBulkData, retrieveFrames, retrieveInstances, retrieveMetadata } from '../imaging/wado.js';
+import { type Target, type WadoAnswer, isWrittenBody, retrieveBulkData, retrieveFrames, retrieveInstances, retrieveMetadata } from '../imaging/wado.js';
 import type { Database } from '../store/driver.js';
 import type { DicomLevel } from '../store/dicom-index.js';
 import { Repository } from '../store/repository.js';
@@ -57,7 +57,22 @@ export function dicomWeb(options: DicomWebOptions) {
         const mark = request.url.indexOf('?');
         return mark < 0 ? [] : [...new URLSearchParams(request.url.slice(mark + 1))];
       };
-      const send = (reply: FastifyReply, answer: WadoAnswer) => reply.status(answer.status).headers(answer.headers ?? {}).header('content-type', answer.contentType).send(answer.body);
+      const send = async (reply: FastifyReply, answer: WadoAnswer) => {
+        if (!isWrittenBody(answer.body)) return reply.status(answer.status).headers(answer.headers ?? {}).header('content-type', answer.contentType).send(answer.body);
+        // Written to the socket here, not handed to Fastify as a stream: see WrittenBody.
+        reply.hijack();
+        const raw = reply.raw;
+        for (const [name, value] of Object.entries({ ...reply.getHeaders(), ...answer.headers, 'content-type': answer.contentType })) if (value !== undefined) raw.setHeader(name, value);
+        raw.writeHead(answer.status);
+        try {
+          await answer.body.write(raw);
+          raw.end();
+        } catch (error) {
+          // The status has gone out: a body that cannot be finished is broken off, so the client sees it failed.
+          if (!raw.destroyed) reply.log.warn({ err: { name: (error as Error).name } }, 'answer broken off');
+          raw.destroy();
+        }
+      };
       const dicomJson = (reply: FastifyReply, body: unknown, warnings: string[], status = 200) => {
         if (warnings.length) reply.header('warning', warnings.join(', '));
         return reply.status(status).header('content-type', 'application/dicom+json').send(JSON.stringify(body));

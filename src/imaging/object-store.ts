@@ -4,6 +4,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { BufferPool, type PooledChunk } from './buffer-pool.js';
 
 /**
  * Where DICOM instances live, behind one interface: the filesystem under the data folder by
@@ -18,6 +19,11 @@ export interface ObjectStore {
   /** Its size, or undefined if absent. */
   size(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * The bytes `start` to `end` (exclusive) in chunks of buffers the store uses again, each to be
+   * released once written; undefined if absent. Without it, `objectChunks` reads `get`'s stream.
+   */
+  chunks?(key: string, range: { start: number; end: number }): Promise<ChunkSource | undefined>;
   /**
    * Renames `from` to `to` (overwrites), where the store can do it without copying the bytes
    * (a filesystem rename, an S3 CopyObject); `moveObject` copies through the process otherwise.
@@ -34,7 +40,35 @@ export async function moveObject(store: ObjectStore, from: string, to: string): 
   await store.delete(from);
 }
 
+/**
+ * An object's bytes in chunks to release once written. `return` closes it whether or not it was
+ * read: an answer broken off closes what it opened ahead.
+ */
+export type ChunkSource = AsyncIterableIterator<PooledChunk> & { return(): Promise<IteratorResult<PooledChunk>> };
+
+/** An object's bytes as released chunks: the store's own pooled ones, or `get`'s with nothing to give back. */
+export async function objectChunks(store: ObjectStore, key: string, range: { start: number; end: number }): Promise<ChunkSource | undefined> {
+  if (store.chunks) return store.chunks(key, range);
+  const stream = await store.get(key, range);
+  if (!stream) return undefined;
+  const chunks = stream[Symbol.asyncIterator]();
+  const source: ChunkSource = {
+    [Symbol.asyncIterator]: () => source,
+    next: async () => {
+      const next = await chunks.next();
+      return next.done ? { done: true, value: undefined } : { done: false, value: { bytes: next.value as Buffer, release: () => undefined } };
+    },
+    return: async () => {
+      stream.destroy();
+      return { done: true, value: undefined };
+    },
+  };
+  return source;
+}
+
 const READ_CHUNK = 1 << 20;
+/** The buffers objects are read into (`chunks`): a few per answer being written, kept for the next. */
+const READ_POOL = new BufferPool(READ_CHUNK, 64);
 const WRITE_BYTES = 1 << 20;
 
 // The callback forms with a bare descriptor: a FileHandle per object cost more of the event loop than the writes.
@@ -42,6 +76,8 @@ const openFile = promisify(fs.open);
 const writevFile = promisify(fs.writev);
 const fsyncFile = promisify(fs.fsync);
 const closeFile = promisify(fs.close);
+const readFile = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 
 /** Writes every byte of `chunks` (a writev may write fewer); returns how many. */
 async function writeAll(fd: number, chunks: Buffer[]): Promise<number> {
@@ -55,6 +91,75 @@ async function writeAll(fd: number, chunks: Buffer[]): Promise<number> {
     if (chunks.length > 0) chunks[0] = chunks[0]!.subarray(bytesWritten);
   }
   return total;
+}
+
+/**
+ * A file's bytes from `at` to `end` in pooled buffers, each chunk read while the one before is
+ * being written (and the first as soon as the file is opened); closed at its end, on an error,
+ * or by `return`.
+ */
+class FileChunks implements ChunkSource {
+  private closed = false;
+  private pending: Promise<PooledChunk | undefined> | undefined;
+
+  constructor(
+    private readonly fd: number,
+    private at: number,
+    private readonly end: number,
+  ) {
+    this.pending = this.read();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private read(): Promise<PooledChunk | undefined> | undefined {
+    if (this.closed || this.at >= this.end) return undefined;
+    const buffer = READ_POOL.take();
+    const length = Math.min(buffer.length, this.end - this.at);
+    const position = this.at;
+    this.at += length;
+    const reading = readFile(this.fd, buffer, 0, length, position).then(
+      (read) => {
+        // A file shorter than the range ends here.
+        if (read < length) this.at = this.end;
+        if (read > 0) return READ_POOL.chunk(buffer, read);
+        READ_POOL.give(buffer);
+        return undefined;
+      },
+      (error: unknown) => {
+        READ_POOL.give(buffer);
+        throw error;
+      },
+    );
+    // Awaited by next() or return(); until then a failure must not count as unhandled.
+    reading.catch(() => undefined);
+    return reading;
+  }
+
+  async next(): Promise<IteratorResult<PooledChunk>> {
+    const reading = this.pending;
+    this.pending = undefined;
+    const chunk = await reading?.catch(async (error: unknown) => {
+      await this.return();
+      throw error;
+    });
+    if (!chunk) return this.return();
+    this.pending = this.read();
+    return { done: false, value: chunk };
+  }
+
+  async return(): Promise<IteratorResult<PooledChunk>> {
+    if (!this.closed) {
+      this.closed = true;
+      const reading = this.pending;
+      this.pending = undefined;
+      (await reading?.catch(() => undefined))?.release();
+      await closeFile(this.fd);
+    }
+    return { done: true, value: undefined };
+  }
 }
 
 /** Keys are paths of the platform's own making; anything climbing out of the folder is a bug. */
@@ -133,14 +238,8 @@ export class FsObjectStore implements ObjectStore {
     const path = this.path(key);
     if (range?.end !== undefined && range.end > range.start) {
       // With its end known the object is opened without a stat first: one round trip fewer per instance of a series.
-      let fd: number;
-      try {
-        fd = await openFile(path, 'r');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
-      return createReadStream(path, { fd, highWaterMark: READ_CHUNK, start: range.start, end: range.end - 1 });
+      const fd = await this.openForReading(key);
+      return fd === undefined ? undefined : createReadStream(path, { fd, highWaterMark: READ_CHUNK, start: range.start, end: range.end - 1 });
     }
     const size = await this.size(key);
     if (size === undefined) return undefined;
@@ -150,6 +249,21 @@ export class FsObjectStore implements ObjectStore {
     // The end always given: a stream that knows it allocates what is left, not 1 MiB to copy a smaller file out of.
     const start = range?.start ?? 0;
     return createReadStream(path, { highWaterMark: READ_CHUNK, start, end: Math.min(range?.end ?? size, size) - 1 });
+  }
+
+  async chunks(key: string, range: { start: number; end: number }): Promise<ChunkSource | undefined> {
+    const fd = await this.openForReading(key);
+    return fd === undefined ? undefined : new FileChunks(fd, range.start, range.end);
+  }
+
+  /** A descriptor of the object's file, or undefined if absent. */
+  private async openForReading(key: string): Promise<number | undefined> {
+    try {
+      return await openFile(this.path(key), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
 import type { InstanceRow } from '../store/dicom-index.js';
 import { type DicomJson, PIXEL_DATA, bulkValue } from './dicom-json.js';
+import { type ChunkSource, objectChunks } from './object-store.js';
 import { extractFrame, transcodeToExplicitLittleEndian, uncompressedFrame } from './pixels/index.js';
 import type { ImagingContext } from './stow.js';
 
@@ -25,7 +26,7 @@ export interface Target {
 export interface WadoAnswer {
   status: number;
   contentType: string;
-  body: Readable | string | Buffer;
+  body: Readable | string | Buffer | WrittenBody;
   headers?: Record<string, string>;
 }
 
@@ -115,51 +116,117 @@ export async function seenInstances(target: Target, context: ImagingContext): Pr
   return rows;
 }
 
-/** Parts opened, and their first bytes read, ahead of the one being sent: the store's round trips overlap the socket's writes. */
+/** Parts opened ahead of the one being written: the store's round trips overlap the socket's writes. */
 const READ_AHEAD = 3;
 
+/** What a part holds: bytes in memory, or an object's chunks from the store. */
+type PartContent = Buffer | ChunkSource;
+
+interface Part {
+  type: string;
+  location?: string;
+  open: () => Promise<PartContent>;
+  /** The content's length when known before it is opened: with every part's, the body's Content-Length. */
+  length?: number;
+}
+
+/**
+ * A body written straight to the response rather than handed over as a stream: each chunk read
+ * from the store goes back to its pool as soon as the socket has taken it (src/imaging/buffer-pool.ts).
+ */
+export interface WrittenBody {
+  write(out: Writable): Promise<void>;
+}
+
+export function isWrittenBody(body: WadoAnswer['body']): body is WrittenBody {
+  return typeof body === 'object' && 'write' in body && !(body instanceof Readable) && !Buffer.isBuffer(body);
+}
+
 /** A multipart/related body of `parts`, each opened READ_AHEAD parts before its turn. */
-function multipart(parts: readonly { type: string; location?: string; open: () => Promise<Readable | Buffer> }[]): { contentType: (type: string) => string; body: Readable } {
+function multipart(parts: readonly Part[]): { contentType: (type: string) => string; body: WrittenBody; length?: number } {
   const boundary = `densaulyq-${randomUUID()}`;
-  const opened: Promise<Readable | Buffer>[] = [];
-  const openUpTo = (last: number) => {
-    for (let i = opened.length; i <= Math.min(last, parts.length - 1); i++) {
-      const content = parts[i]!.open().then((c) => {
-        // A stream starts filling its buffer now, not when its part is reached.
-        if (!Buffer.isBuffer(c)) c.read(0);
-        return c;
-      });
-      // Awaited when its turn comes; a body abandoned before then must not leave an unhandled rejection.
-      content.catch(() => undefined);
-      opened.push(content);
+  const heads = parts.map((part) => Buffer.from(`--${boundary}\r\nContent-Type: ${part.type}\r\n${part.location ? `Content-Location: ${part.location}\r\n` : ''}\r\n`));
+  const end = Buffer.from(`--${boundary}--\r\n`);
+  const known = parts.every((part) => part.length !== undefined);
+  const length = known ? heads.reduce((sum, head, i) => sum + head.length + parts[i]!.length! + CRLF.length, end.length) : undefined;
+  const write = async (out: Writable) => {
+    const opened: Promise<PartContent>[] = [];
+    try {
+      // What goes out with the next bytes: a part's head with its first chunk, the CRLF that ends a part with the next head.
+      let prefix: Buffer[] = [];
+      for (let i = 0; i < parts.length; i++) {
+        for (let next = opened.length; next <= Math.min(i + READ_AHEAD, parts.length - 1); next++) {
+          const content = parts[next]!.open();
+          // Awaited when its turn comes; an answer broken off before then must not leave an unhandled rejection.
+          content.catch(() => undefined);
+          opened.push(content);
+        }
+        prefix.push(heads[i]!);
+        const content = await opened[i]!;
+        if (Buffer.isBuffer(content)) prefix.push(content);
+        else {
+          let written = 0;
+          for await (const chunk of content) {
+            written += chunk.bytes.length;
+            await send(out, [...prefix, chunk.bytes], chunk.release);
+            prefix = [];
+          }
+          // The Content-Length promised the indexed size: a shorter file must break the answer, not end it early.
+          if (parts[i]!.length !== undefined && written !== parts[i]!.length) throw new Error(`an object is ${written} bytes, not the ${parts[i]!.length} indexed`);
+        }
+        prefix.push(CRLF);
+      }
+      await send(out, [...prefix, end]);
+    } finally {
+      // What was opened ahead of an answer broken off is closed.
+      for (const content of opened) void content.then((c) => (Buffer.isBuffer(c) ? undefined : c.return()), () => undefined);
     }
   };
-  const body = Readable.from(
-    (async function* () {
-      try {
-        for (let i = 0; i < parts.length; i++) {
-          openUpTo(i + READ_AHEAD);
-          const part = parts[i]!;
-          yield Buffer.from(`--${boundary}\r\nContent-Type: ${part.type}\r\n${part.location ? `Content-Location: ${part.location}\r\n` : ''}\r\n`);
-          const content = await opened[i]!;
-          if (Buffer.isBuffer(content)) yield content;
-          else for await (const chunk of content) yield chunk as Buffer;
-          yield Buffer.from('\r\n');
-        }
-        yield Buffer.from(`--${boundary}--\r\n`);
-      } finally {
-        // Streams opened ahead of an answer broken off: their files are closed.
-        for (const content of opened) void content.then((c) => Buffer.isBuffer(c) || c.destroy(), () => undefined);
-      }
-    })(),
-    { objectMode: false },
-  );
-  return { contentType: (type) => `multipart/related; type="${type}"; boundary=${boundary}`, body };
+  return { contentType: (type) => `multipart/related; type="${type}"; boundary=${boundary}`, body: { write }, ...(length !== undefined ? { length } : {}) };
 }
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * Writes `buffers` in one go (corked: one system call rather than one each, and each costs a
+ * loopback or network round of its own), `release` called once the last is written or the
+ * answer is broken off; resolves at once, or when the socket drains.
+ */
+async function send(out: Writable, buffers: readonly Buffer[], release?: () => void): Promise<void> {
+  if (out.destroyed) {
+    release?.();
+    throw new Error('the answer was broken off');
+  }
+  out.cork();
+  buffers.forEach((buffer, i) => out.write(buffer, i === buffers.length - 1 && release ? () => release() : undefined));
+  out.uncork();
+  if (!out.writableNeedDrain) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = () => {
+      out.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      out.off('drain', drained);
+      reject(new Error('the answer was broken off'));
+    };
+    out.once('drain', drained);
+    out.once('close', closed);
+  });
+}
+
+/** The stored object's bytes, in pooled chunks. */
+async function storedChunks(row: InstanceRow, context: ImagingContext): Promise<ChunkSource> {
+  const chunks = await objectChunks(context.store, row.object_key, { start: 0, end: row.size });
+  if (!chunks) throw missingObject(row);
+  return chunks;
+}
+
+const missingObject = (row: InstanceRow) => notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
 
 async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Readable> {
   const stream = await context.store.get(row.object_key, { start: 0, end: row.size });
-  if (!stream) throw notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
+  if (!stream) throw missingObject(row);
   return stream;
 }
 
@@ -179,14 +246,15 @@ export async function retrieveInstances(target: Target, accept: string | undefin
   // is its status rather than a broken body (the whole answer when one instance is asked for).
   const first = rows.find(transcoded);
   const firstFile = first && (await transcodeToExplicitLittleEndian(await part10Of(first, context)));
-  const { contentType, body } = multipart(
+  const { contentType, body, length } = multipart(
     rows.map((row) => ({
       type: `application/dicom; transfer-syntax=${transcoded(row) ? EXPLICIT_VR_LITTLE_ENDIAN : row.transfer_syntax_uid}`,
       location: instanceUrl(context.base, row),
-      open: async () => (row === first ? firstFile! : transcoded(row) ? transcodeToExplicitLittleEndian(await part10Of(row, context)) : objectOf(row, context)),
+      open: async () => (row === first ? firstFile! : transcoded(row) ? transcodeToExplicitLittleEndian(await part10Of(row, context)) : storedChunks(row, context)),
+      ...(transcoded(row) ? {} : { length: row.size }),
     })),
   );
-  return { status: 200, contentType: contentType('application/dicom'), body };
+  return { status: 200, contentType: contentType('application/dicom'), body, ...(length !== undefined ? { headers: { 'content-length': String(length) } } : {}) };
 }
 
 function instanceUrl(base: string, row: InstanceRow): string {

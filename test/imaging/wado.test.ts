@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -120,6 +120,38 @@ for (const driver of testDrivers()) describe(`WADO-RS (${driver.name})`, { skip:
     assert.equal((await get(`/studies/${study}/series/${dicomUid()}`)).status, 404);
     assert.equal((await get(`/studies/${study}/series/${series}/instances/${dicomUid()}/metadata`)).status, 404);
     assert.equal((await get(`${instancePath(0)}/bulkdata/00091010`)).status, 404);
+  });
+
+  test('a retrieve the client breaks off closes every file it opened', async () => {
+    const big = dicomUid();
+    const instances = Array.from({ length: 8 }, (_, i) => dicomInstance({ studyInstanceUid: study, seriesInstanceUid: big, rows: 512, columns: 512, attributes: { InstanceNumber: i + 1 } }));
+    const { body, contentType } = multipartBody(instances);
+    assert.equal((await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } })).status, 200);
+    const open = async () => (await readdir('/proc/self/fd').then((fds) => Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))))
+      .filter((target) => target.startsWith(server.imagesDir)).length;
+    for (let n = 0; n < 5; n++) {
+      const reply = await server.dicomweb('GET', `/studies/${study}/series/${big}`, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+      assert.equal(reply.status, 200);
+      const reader = reply.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await open(), 0, 'no image file is left open');
+    const whole = await get(`/studies/${study}/series/${big}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
+    assert.equal(parseMultipart(whole.body, whole.type).length, instances.length, 'and the next retrieve is whole');
+  });
+
+  test('an object shorter than its index says breaks the answer off rather than ending it as if whole', async () => {
+    const short = dicomUid();
+    const sop = dicomUid();
+    const { body, contentType } = multipartBody([dicomInstance({ studyInstanceUid: study, seriesInstanceUid: short, sopInstanceUid: sop, rows: 64, columns: 64 })]);
+    assert.equal((await server.dicomweb('POST', '/studies', { body, headers: { 'content-type': contentType } })).status, 200);
+    const file = join(server.imagesDir, 'studies', study, short, `${sop}.dcm`);
+    await writeFile(file, (await readFile(file)).subarray(0, 1000));
+    const reply = await server.dicomweb('GET', `/studies/${study}/series/${short}`, { headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+    assert.equal(reply.status, 200);
+    await assert.rejects(reply.arrayBuffer(), 'the body ends before its Content-Length');
   });
 });
 
