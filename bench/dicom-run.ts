@@ -12,7 +12,7 @@
  *    one client, after BENCH_DICOM_STUDIES (300) more one-instance studies, each its own patient;
  * 3. WADO-RS retrieve of a 25-instance series (multipart, `transfer-syntax=*`) by curl,
  *    BENCH_DICOM_RETRIEVES (40) times after 3 untimed: MB/s and instances/s of the median retrieve;
- * 4. a rendered JPEG of one frame (`…/instances/{sop}/rendered`), BENCH_DICOM_RENDERS (200) times: p50;
+ * 4. a rendered JPEG of one frame (`…/instances/{sop}/rendered`) by curl, BENCH_DICOM_RENDERS (200) times: p50;
  * 5. peak RSS of the server process (VmRSS sampled every 50 ms) while one study of
  *    BENCH_DICOM_BIG_GB (2.6) GB is uploaded in one chunked STOW request, made on the fly by the
  *    client (0 skips it).
@@ -120,9 +120,10 @@ function exchange(url: string, options: { method?: string; headers?: Record<stri
 /**
  * `count` GETs of `url` by curl, one process on one connection, each timed by curl itself: a
  * Node client reading 13 MB a time spent more CPU in its own garbage collector than the servers
- * spent answering, and the figure was the client's. Each answer must be 200 with at least `bytes`.
+ * spent answering, and the figure was the client's; the rendered frame's latency is timed the
+ * same way. Each answer must be 200 with at least `bytes`.
  */
-async function retrieveWithCurl(url: string, headers: Record<string, string>, count: number, bytes: number): Promise<Reply[]> {
+async function getWithCurl(url: string, headers: Record<string, string>, count: number, bytes: number): Promise<Reply[]> {
   const args = ['--silent', '--show-error', ...Object.entries(headers).flatMap(([name, value]) => ['--header', `${name}: ${value}`])];
   for (let n = 0; n < count; n++) args.push('--output', '/dev/null', '--write-out', '%{http_code} %{size_download} %{time_total} %{content_type}\\n', url);
   const { stdout } = await execFileAsync('curl', args, { maxBuffer: 1 << 20 });
@@ -256,8 +257,8 @@ async function measure(peer: Peer): Promise<PeerResult> {
     const seriesBytes = keptInstances.reduce((sum, instance) => sum + instance.length, 0);
     const url = `${peer.base}/studies/${kept.study}/series/${kept.series}`;
     const accept = 'multipart/related; type="application/dicom"; transfer-syntax=*';
-    await retrieveWithCurl(url, { ...peer.headers, accept }, WARM_UP_RETRIEVES, seriesBytes);
-    const retrieves = await retrieveWithCurl(url, { ...peer.headers, accept }, settings.retrieves, seriesBytes);
+    await getWithCurl(url, { ...peer.headers, accept }, WARM_UP_RETRIEVES, seriesBytes);
+    const retrieves = await getWithCurl(url, { ...peer.headers, accept }, settings.retrieves, seriesBytes);
     const typical = retrieves.sort((a, b) => a.ms - b.ms)[retrieves.length >> 1]!;
     result.retrieveMBps = typical.bytes / MB / (typical.ms / 1000);
     result.retrieveInstancesPerSecond = INSTANCES_PER_REQUEST / (typical.ms / 1000);
@@ -266,15 +267,9 @@ async function measure(peer: Peer): Promise<PeerResult> {
   await phase('rendered', async () => {
     log(peer, `rendered: one frame as JPEG, ${settings.renders} times`);
     const renderPath = `${peer.base}/studies/${kept.study}/series/${kept.series}/instances/${keptSop}/rendered`;
-    const renderedMs: number[] = [];
-    for (let n = 0; n < settings.renders; n++) {
-      const reply = await exchange(renderPath, { headers: { ...peer.headers, accept: 'image/jpeg' } });
-      if (reply.status !== 200 || reply.bytes === 0) throw new Error(`rendered answered ${reply.status} with ${reply.bytes} bytes`);
-      result.renderedContentType = reply.contentType;
-      renderedMs.push(reply.ms);
-    }
-    renderedMs.sort((a, b) => a - b);
-    result.renderedP50Ms = percentile(renderedMs, 0.5);
+    const replies = await getWithCurl(renderPath, { ...peer.headers, accept: 'image/jpeg' }, settings.renders, 1);
+    result.renderedContentType = replies[0]!.contentType;
+    result.renderedP50Ms = percentile(replies.map((reply) => reply.ms).sort((a, b) => a - b), 0.5);
   });
 
   if (settings.bigGigabytes > 0) {

@@ -5,6 +5,7 @@ import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
 import type { InstanceRow } from '../store/dicom-index.js';
 import { type DicomJson, PIXEL_DATA, bulkValue } from './dicom-json.js';
+import type { PooledChunk } from './buffer-pool.js';
 import { type ChunkSource, objectChunks } from './object-store.js';
 import { extractFrame, transcodeToExplicitLittleEndian, uncompressedFrame } from './pixels/index.js';
 import type { ImagingContext } from './stow.js';
@@ -233,6 +234,20 @@ async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Read
 /** The instance's whole Part 10 file, as the pixel module reads it. */
 export async function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
   return buffer(await objectOf(row, context));
+}
+
+/**
+ * Runs `use` on the instance's whole Part 10 file, read into a reused buffer when it fits in one
+ * (src/imaging/buffer-pool.ts): the bytes are lent, and must not be kept once `use` resolves.
+ */
+export async function withPart10<T>(row: InstanceRow, context: ImagingContext, use: (part10: Buffer) => Promise<T>): Promise<T> {
+  const chunks: PooledChunk[] = [];
+  try {
+    for await (const chunk of await storedChunks(row, context)) chunks.push(chunk);
+    return await use(chunks.length === 1 ? chunks[0]!.bytes : Buffer.concat(chunks.map((chunk) => chunk.bytes)));
+  } finally {
+    for (const chunk of chunks) chunk.release();
+  }
 }
 
 /** Retrieve instances (PS3.18 10.4.1.1.1): a study, a series or one instance, as stored or in Explicit VR Little Endian. */
