@@ -1,12 +1,12 @@
 /**
  * Study data for the DICOMweb benchmark, made fast enough to send gigabytes: one real Part 10 file
- * (test/support/dicom-files.ts) per shape, made once with fixed-length placeholder UIDs and
+ * (src/synth/dicom-instances.ts) per shape, made once with fixed-length placeholder UIDs and
  * PatientID, then copied with fresh values written over the placeholders. The copies are real,
  * distinct instances (their UIDs differ) without paying dcmjs's write for each.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { dicomInstance } from '../test/support/dicom-files.js';
+import { dicomInstance } from '../src/synth/dicom-instances.js';
 
 /** Every UID here is `2.25.1` and 37 more digits: one length, so it fits the template's placeholder. */
 const UID_DIGITS = 37;

@@ -4,7 +4,7 @@
  * whole Part 10 file in memory, as the /rendered route calls it. `tsx bench/render-run.ts [runs]`.
  */
 import { renderFrame, thumbnail } from '../src/imaging/pixels/index.js';
-import { dicomInstance } from '../test/support/dicom-files.js';
+import { dicomInstance } from '../src/synth/dicom-instances.js';
 import { encode, type Syntax } from '../test/support/dicom-syntaxes.js';
 import { percentile } from './load.js';
 

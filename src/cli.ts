@@ -7,6 +7,8 @@ import { ProgressBar } from './cli/progress.js';
 import { type CommandSession, UsageError } from './cli/session.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { errorMessage } from './fhir/outcome.js';
+import { DICOMWEB_PATH } from './http/dicomweb.js';
+import { openImageStore } from './imaging/image-store.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
 import { loadAuditKey } from './store/audit-key.js';
@@ -59,7 +61,8 @@ async function seedIfEmpty(config: Config, patients: number): Promise<void> {
     const written = await seedDemoPopulation(repo, { patients, seed: 2026, onProgress: (n) => bar.update(n) });
     await repo.analyze();
     bar.finish(`Seeded ${written.toLocaleString('en-US')} resources.`);
-    const accounts = await createDemoAccounts(db, repo);
+    const origin = config.publicBaseUrl ? new URL(config.publicBaseUrl).origin : config.origin;
+    const accounts = await createDemoAccounts(db, repo, { store: openImageStore(config.imaging.store), base: `${origin}${DICOMWEB_PATH}` });
     process.stdout.write(`\nDemo sign-ins (shown this once; synthetic data only):\n`);
     for (const account of accounts) {
       process.stdout.write(`  ${account.role.padEnd(26)} ${account.username.padEnd(31)} ${account.password ?? '(existed before)'}${account.fhirUser ? `  ${account.fhirUser}` : ''}\n`);

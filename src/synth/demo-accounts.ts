@@ -8,13 +8,14 @@ import { Repository } from '../store/repository.js';
 import { parseStored } from '../store/stored-json.js';
 import { INFLUENZA, REFERENCE, measuredResult } from './care.js';
 import { CATEGORY, ENCOUNTER_CLASS, ENCOUNTER_TYPE, LAB } from './codes.js';
+import { DEMO_ACCESSION, type DemoImageStore, seedDemoImages } from './demo-images.js';
 
 /**
  * One demo account per role, tied to the demo population so every screen of the citizen's app
  * has something to show: the citizen is an adult of working age, recorded by the registry as the
  * parent of a child (a RelatedPerson, as the door recognizes legal representation), with a
- * series of one laboratory test over time, immunizations, and one open self-declared visit from
- * an organization other than their polyclinic. The clinician is a practitioner of that polyclinic
+ * series of one laboratory test over time, immunizations, one open self-declared visit from
+ * an organization other than their polyclinic, and (given an image store) a head CT. The clinician is a practitioner of that polyclinic
  * (which the citizen is attached to, so the one door lets the clinician in); the organization
  * administrator is that polyclinic's, who approves the systems acting for it.
  *
@@ -22,7 +23,7 @@ import { CATEGORY, ENCOUNTER_CLASS, ENCOUNTER_TYPE, LAB } from './codes.js';
  * writers would (the self-declared visit by the other organization's clinician), never by the
  * generator: `generate --seed` stays the same bytes.
  */
-export async function createDemoAccounts(db: Database, repo: Repository): Promise<DemoAccount[]> {
+export async function createDemoAccounts(db: Database, repo: Repository, images?: DemoImageStore): Promise<DemoAccount[]> {
   const search = async <T extends Resource>(type: string, query: [string, string][], count = 1) =>
     (await repo.search(parseSearchRequest(type, [...query, ['_count', String(count)], ['_sort', '_id']]))).entries.map((e) => parseStored<T>(e));
   const adults = await search<Patient>('Patient', [['birthdate', `le${yearsAgo(25)}`], ['birthdate', `ge${yearsAgo(60)}`]], 50);
@@ -33,6 +34,10 @@ export async function createDemoAccounts(db: Database, repo: Repository): Promis
     await recordFamily(repo, patient, polyclinic, search);
     await recordLabSeries(repo, patient.id, polyclinic);
     await recordImmunization(repo, patient.id, polyclinic);
+    const imaged = async () => (await repo.search(parseSearchRequest('ImagingStudy', [['patient', patient.id!], ['identifier', DEMO_ACCESSION], ['_count', '1']]))).entries.length > 0;
+    if (images && !(await imaged())) {
+      await seedDemoImages(repo, images, patient, daysAgo(20));
+    }
     const visiting = (await search<PractitionerRole>('PractitionerRole', [], 100)).find((r) => r.organization?.reference !== `Organization/${polyclinic}`);
     if (visiting) await recordSelfDeclaredVisit(db, patient.id, visiting);
   }

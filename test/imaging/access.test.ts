@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { IIN_SYSTEM } from '../../src/identity/iin.js';
 import { iin } from '../access/world.js';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type ImagingServer, multipartBody, startImagingServer } from './dicomweb.js';
 
 const IIN_P = iin('1975-05-05', 'female', 410);

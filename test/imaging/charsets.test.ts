@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readInstanceHead } from '../../src/imaging/dicom-json.js';
-import { dicomInstance } from '../support/dicom-files.js';
+import { dicomInstance } from '../../src/synth/dicom-instances.js';
 
 /**
  * Metadata text in the character sets PACS send, decoded as dcmtk's dcm2json decodes it: the

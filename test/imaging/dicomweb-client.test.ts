@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api } from 'dicomweb-client';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type ImagingServer, startImagingServer } from './dicomweb.js';
 import { XhrOverFetch } from './xhr-over-fetch.js';
 

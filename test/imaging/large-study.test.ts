@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type ImagingServer, startImagingServer } from './dicomweb.js';
 
 const ROWS = 4096;

@@ -14,7 +14,7 @@ import dcmjs from 'dcmjs';
 import { addUser } from '../../src/access/users.js';
 import { IIN_SYSTEM, buildIin } from '../../src/identity/iin.js';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type OrthancServer, startOrthanc } from '../support/orthanc.js';
 import type { TestDriver } from '../support/database.js';
 import type { TestServer } from '../support/server.js';

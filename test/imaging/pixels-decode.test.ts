@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readImage } from '../../src/imaging/pixels/image.js';
 import { extractFrame, ImagingError, renderFrame, transcodeToExplicitLittleEndian, uncompressedFrame } from '../../src/imaging/pixels/index.js';
-import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
+import { dicomInstance, type InstanceOptions } from '../../src/synth/dicom-instances.js';
 import { encode, referenceFrames, relayout, SYNTAXES, type Layout, type Syntax } from '../support/dicom-syntaxes.js';
 
 /** Every frame as uncompressed little-endian samples, as dcmtk writes them decompressed. */

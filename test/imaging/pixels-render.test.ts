@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { decodeFrame } from '../../src/imaging/pixels/decode.js';
 import { readImage } from '../../src/imaging/pixels/image.js';
 import { extractFrame, ImagingError, parseViewportParameter, parseWindowParameter, renderFrame, thumbnail, type RenderOptions } from '../../src/imaging/pixels/index.js';
-import { dicomInstance, type InstanceOptions } from '../support/dicom-files.js';
+import { dicomInstance, type InstanceOptions } from '../../src/synth/dicom-instances.js';
 import { encode, type Syntax } from '../support/dicom-syntaxes.js';
 
 /** The image a client gets back, decoded: its size and, per pixel, the channels' values. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readImage } from '../../src/imaging/pixels/image.js';
 import { ImagingError, transcodeToExplicitLittleEndian, uncompressedFrame } from '../../src/imaging/pixels/index.js';
-import { dicomInstance, EXPLICIT_VR_LITTLE_ENDIAN, type InstanceOptions } from '../support/dicom-files.js';
+import { dicomInstance, EXPLICIT_VR_LITTLE_ENDIAN, type InstanceOptions } from '../../src/synth/dicom-instances.js';
 import { encode, type Syntax } from '../support/dicom-syntaxes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'densaulyq-transcode-'));

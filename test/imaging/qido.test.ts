@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type ImagingServer, multipartBody, startImagingServer } from './dicomweb.js';
 
 const value = (item: any, tag: string) => item[tag]?.Value?.[0];

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { IIN_SYSTEM } from '../../src/identity/iin.js';
 import { iin } from '../access/world.js';
 import { testDrivers } from '../support/database.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { type ImagingServer, multipartBody, startImagingServer } from './dicomweb.js';
 
 const IIN_P = iin('1982-03-04', 'female', 430);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { testDrivers } from '../support/database.js';
 import { readImage } from '../../src/imaging/pixels/image.js';
 import { extractFrame } from '../../src/imaging/pixels/index.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { SYNTAXES, type Syntax, encode, referenceFrames } from '../support/dicom-syntaxes.js';
 import { type ImagingServer, multipartBody, parseMultipart, startImagingServer } from './dicomweb.js';
 

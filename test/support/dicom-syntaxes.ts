@@ -8,7 +8,7 @@ import { readImage } from '../../src/imaging/pixels/image.js';
 
 /**
  * Test files in every transfer syntax the platform renders, made by the tools the field trusts:
- * dcmtk (dcmconv, dcmcrle, dcmcjpeg, dcmcjpls) re-encodes a file from test/support/dicom-files.ts,
+ * dcmtk (dcmconv, dcmcrle, dcmcjpeg, dcmcjpls) re-encodes a file from src/synth/dicom-instances.ts,
  * OpenJPEG's opj_compress makes JPEG 2000 codestreams that dcmjs encapsulates; dcmtk decodes them
  * back (dcmdrle, dcmdjpeg, dcmdjpls) and opj_decompress the JPEG 2000 ones, as the references.
  */

@@ -5,10 +5,15 @@
  * timeline's filters, share links and the printed passport.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { after, before, describe, test } from 'node:test';
-import type { AuditEvent, Bundle, Consent, Encounter, Observation, Organization, Parameters, Patient, Resource } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Consent, Encounter, ImagingStudy, Observation, Organization, Parameters, Patient, Resource } from '@medplum/fhirtypes';
 import { seedingAccess } from '../../src/access/door.js';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import { FsObjectStore } from '../../src/imaging/object-store.js';
 import { Repository } from '../../src/store/repository.js';
 import { createDemoAccounts } from '../../src/synth/demo-accounts.js';
 import { seedDemoPopulation } from '../../src/synth/seed.js';
@@ -29,11 +34,14 @@ for (const driver of testDrivers()) describe(`the demo citizen's app, on the dem
   let tok: Record<'citizen' | 'clinician' | 'visiting', string>;
   let visitingOrganization: string;
 
+  let imagesDir: string;
   before(async () => {
-    server = await startTestServer(driver);
+    imagesDir = await mkdtemp(join(tmpdir(), 'densaulyq-demo-images-'));
+    const store = new FsObjectStore(imagesDir);
+    server = await startTestServer(driver, { imaging: { store } });
     const repo = new Repository(server.db, seedingAccess());
     await seedDemoPopulation(repo, { patients: 120, seed: 2026 });
-    accounts = await createDemoAccounts(server.db, repo);
+    accounts = await createDemoAccounts(server.db, repo, { store, base: server.base.replace(/\/fhir$/, '/dicom-web') });
     const account = (role: string) => accounts.find((a) => a.role === role)!;
     citizen = account('citizen').fhirUser!.slice('Patient/'.length);
     const clinician = account('clinician');
@@ -48,7 +56,10 @@ for (const driver of testDrivers()) describe(`the demo citizen's app, on the dem
     visitingOrganization = declared[0]!.parameter!.find((p) => p.name === 'organization')!.valueReference!.reference!.slice('Organization/'.length);
     tok.visiting = await server.token({ sub: 'visiting-clinician', client_id: 'mis-2', scope: 'user/*.cruds', role: 'clinician', organization: visitingOrganization });
   });
-  after(() => server?.close());
+  after(async () => {
+    await server?.close();
+    await rm(imagesDir, { recursive: true, force: true });
+  });
 
   const as = (who: keyof typeof tok, method: string, path: string, body?: unknown) => server.fhir(method, path, body, bearer(tok[who]));
   const ok = async (reply: Promise<FhirReply>, expected = [200, 201]) => {
@@ -170,5 +181,26 @@ for (const driver of testDrivers()) describe(`the demo citizen's app, on the dem
     assert.equal(pdf.status, 200);
     assert.equal(pdf.headers.get('content-type')?.split(';')[0], 'application/pdf');
     assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString('latin1'), '%PDF-');
+  });
+
+  test('images: a head CT in my record, its series found and a slice shown through DICOMweb as me', async () => {
+    const studies = entries<ImagingStudy>(await ok(as('citizen', 'GET', `ImagingStudy?patient=${citizen}`)));
+    assert.equal(studies.length, 1);
+    const study = studies[0]!;
+    assert.equal(study.numberOfInstances, 24);
+    const uid = study.identifier!.find((i) => i.system === 'urn:dicom:uid')!.value!.replace(/^urn:oid:/, '');
+    const dicomweb = (path: string, accept: string) => fetch(`${server.base.replace(/\/fhir$/, '/dicom-web')}${path}`, { headers: { accept, ...bearer(tok.citizen) } });
+    const series = await dicomweb(`/studies/${uid}/series`, 'application/dicom+json');
+    assert.equal(series.status, 200);
+    const [found] = (await series.json()) as Record<string, { Value?: unknown[] }>[];
+    assert.equal(found!['00080060']!.Value![0], 'CT');
+    assert.equal(found!['00201209']!.Value![0], 24);
+    const slice = await dicomweb(`/studies/${uid}/rendered`, 'image/png');
+    assert.equal(slice.status, 200);
+    const png = Buffer.from(await slice.arrayBuffer());
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const values = new Set<number>();
+    for (let i = 0; i < data.length; i += info.channels) values.add(data[i]!);
+    assert.ok(values.has(0) && values.has(255) && [...values].some((v) => v > 100 && v < 155), 'air, bone, and brain tissue in the middle of the brain window');
   });
 });

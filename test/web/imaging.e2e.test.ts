@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { issueTokenForUser } from '../../src/access/tokens.js';
 import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
 import { decodeJwt } from '../access/harness.js';
-import { dicomInstance, dicomUid } from '../support/dicom-files.js';
+import { dicomInstance, dicomUid } from '../../src/synth/dicom-instances.js';
 import { DESKTOP, PHONE, type WebServer, pageAtWidth, screenshot, signInAs, startWebServer } from './browser-harness.js';
 
 /**

@@ -20,7 +20,7 @@ import {
   wheelFrames,
   windowPresets,
 } from '../../web/src/screens/imaging/logic.js';
-import { dicomInstance } from '../support/dicom-files.js';
+import { dicomInstance } from '../../src/synth/dicom-instances.js';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 
