@@ -1,8 +1,8 @@
 /**
- * Buffers read into and used again once their bytes are written. Why: on these machines a fresh
- * buffer for every read cost more than the bytes themselves — new memory faulted in page by
- * page, then collected — and a series retrieved through fresh 1 MiB buffers took 3.5 times the
- * CPU of the same reads into reused ones (bench/dicom-run.ts measures the retrieve).
+ * Buffers read into and used again once their bytes are written. Why: on the virtual machines
+ * this runs on, a fresh buffer for every read cost more than the bytes themselves (new memory
+ * faulted in page by page, then collected): a series read through fresh 1 MiB buffers took
+ * several times the CPU of the same reads into reused ones.
  */
 
 /** A chunk of bytes in a pooled buffer: call `release` once, when nothing needs the bytes any more. */
