@@ -164,8 +164,10 @@ function multipart(parts: readonly Part[]): { contentType: (type: string) => str
         }
         prefix.push(heads[i]!);
         const content = await opened[i]!;
-        if (Buffer.isBuffer(content)) prefix.push(content);
-        else {
+        if (Buffer.isBuffer(content)) {
+          await send(out, [...prefix, content]);
+          prefix = [];
+        } else {
           let written = 0;
           for await (const chunk of content) {
             written += chunk.bytes.length;
