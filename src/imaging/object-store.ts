@@ -236,16 +236,10 @@ export class FsObjectStore implements ObjectStore {
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable | undefined> {
     const path = this.path(key);
-    if (range?.end !== undefined && range.end > range.start) {
-      // With its end known the object is opened without a stat first: one round trip fewer per instance of a series.
-      const fd = await this.openForReading(key);
-      return fd === undefined ? undefined : createReadStream(path, { fd, highWaterMark: READ_CHUNK, start: range.start, end: range.end - 1 });
-    }
     const size = await this.size(key);
     if (size === undefined) return undefined;
     // createReadStream's `end` is inclusive; ours is exclusive. An empty range reads nothing.
     if (range && (range.end ?? size) <= range.start) return Readable.from([]);
-    // 1 MiB reads: a series retrieved as multipart passes each chunk through a generator, and 64 KiB ones made that the cost.
     // The end always given: a stream that knows it allocates what is left, not 1 MiB to copy a smaller file out of.
     const start = range?.start ?? 0;
     return createReadStream(path, { highWaterMark: READ_CHUNK, start, end: Math.min(range?.end ?? size, size) - 1 });

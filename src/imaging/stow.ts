@@ -201,9 +201,9 @@ async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | 
     if (isFhirError(error)) throw error;
     return { reason: FAILURE.outOfResources, comment: 'The instance could not be written to storage' };
   };
-  // A put that fails before the body is read ends the part here; otherwise the rest waits on the flush.
-  const early = await Promise.race([bodyRead.then(() => undefined), putting.then(() => undefined, (error: unknown) => failedPut(error))]);
-  if (early) return { done: Promise.resolve(early) };
+  // A put that fails before the body is read ends the part here (a broken body, the request); otherwise the rest waits on the flush.
+  const early = await Promise.race([bodyRead.then(() => undefined), putting.then(() => undefined, (error: unknown) => ({ error }))]);
+  if (early) return { done: Promise.resolve(await failedPut(early.error)) };
   const outcome = async (): Promise<Received | Failed> => {
     let size: number;
     try {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
+import type { Writable } from 'node:stream';
 import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
 import type { InstanceRow } from '../store/dicom-index.js';
@@ -27,7 +26,7 @@ export interface Target {
 export interface WadoAnswer {
   status: number;
   contentType: string;
-  body: Readable | string | Buffer | WrittenBody;
+  body: string | Buffer | WrittenBody;
   headers?: Record<string, string>;
 }
 
@@ -140,7 +139,7 @@ export interface WrittenBody {
 }
 
 export function isWrittenBody(body: WadoAnswer['body']): body is WrittenBody {
-  return typeof body === 'object' && 'write' in body && !(body instanceof Readable) && !Buffer.isBuffer(body);
+  return typeof body === 'object' && !Buffer.isBuffer(body);
 }
 
 /** A multipart/related body of `parts`, each opened READ_AHEAD parts before its turn. */
@@ -227,15 +226,9 @@ async function storedChunks(row: InstanceRow, context: ImagingContext): Promise<
 
 const missingObject = (row: InstanceRow) => notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
 
-async function objectOf(row: InstanceRow, context: ImagingContext): Promise<Readable> {
-  const stream = await context.store.get(row.object_key, { start: 0, end: row.size });
-  if (!stream) throw missingObject(row);
-  return stream;
-}
-
-/** The instance's whole Part 10 file, as the pixel module reads it. */
-export async function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
-  return buffer(await objectOf(row, context));
+/** The instance's whole Part 10 file, as the pixel module reads it, the caller's to keep. */
+export function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
+  return withPart10(row, context, async (lent) => Buffer.from(lent));
 }
 
 /**

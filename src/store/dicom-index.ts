@@ -215,36 +215,34 @@ async function insertInstances(client: SqlClient, entries: readonly NewInstance[
   };
   const studies = firstOf((e) => e.study.uid, (e) => e.study);
   const series = firstOf((e) => e.series.uid, (e) => ({ ...e.series, studyUid: e.study.uid }));
-  const column = <T, V>(rows: readonly T[], value: (row: T) => V) => rows.map((row) => value(row) ?? null);
+  // One array per column, as unnest() takes them.
+  const columns = <T>(rows: readonly T[], ...values: ((row: T) => unknown)[]) => values.map((value) => rows.map((row) => value(row) ?? null));
   await client.query(
     `INSERT INTO dicom_study (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, study_date, study_time, accession_number, study_id,
        study_description, referring_physician_name, attributes)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
      ON CONFLICT (study_uid) DO NOTHING`,
-    [
-      column(studies, (s) => s.uid), column(studies, (s) => s.patientId), column(studies, (s) => s.patientName), column(studies, (s) => s.patientBirthDate),
-      column(studies, (s) => s.patientSex), column(studies, (s) => s.studyDate), column(studies, (s) => s.studyTime), column(studies, (s) => s.accessionNumber),
-      column(studies, (s) => s.studyId), column(studies, (s) => s.studyDescription), column(studies, (s) => s.referringPhysicianName), column(studies, (s) => s.attributes),
-    ],
+    columns(
+      studies,
+      (s) => s.uid, (s) => s.patientId, (s) => s.patientName, (s) => s.patientBirthDate, (s) => s.patientSex, (s) => s.studyDate, (s) => s.studyTime,
+      (s) => s.accessionNumber, (s) => s.studyId, (s) => s.studyDescription, (s) => s.referringPhysicianName, (s) => s.attributes,
+    ),
   );
   await client.query(
     `INSERT INTO dicom_series (series_uid, study_uid, modality, series_number, series_description, performed_start_date, performed_start_time, attributes)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
      ON CONFLICT (series_uid) DO NOTHING`,
-    [
-      column(series, (s) => s.uid), column(series, (s) => s.studyUid), column(series, (s) => s.modality), column(series, (s) => s.seriesNumber),
-      column(series, (s) => s.seriesDescription), column(series, (s) => s.performedStartDate), column(series, (s) => s.performedStartTime), column(series, (s) => s.attributes),
-    ],
+    columns(series, (s) => s.uid, (s) => s.studyUid, (s) => s.modality, (s) => s.seriesNumber, (s) => s.seriesDescription, (s) => s.performedStartDate, (s) => s.performedStartTime, (s) => s.attributes),
   );
   await client.query(
     `INSERT INTO dicom_instance (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number, number_of_frames, transfer_syntax_uid, object_key, size, sha256, metadata)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])`,
-    [
-      column(entries, (e) => e.instance.sopInstanceUid), column(entries, (e) => e.series.uid), column(entries, (e) => e.study.uid),
-      column(entries, (e) => e.instance.sopClassUid), column(entries, (e) => e.instance.instanceNumber), column(entries, (e) => e.instance.numberOfFrames),
-      column(entries, (e) => e.instance.transferSyntaxUid), column(entries, (e) => e.instance.objectKey), column(entries, (e) => e.instance.size),
-      column(entries, (e) => e.instance.sha256), column(entries, (e) => e.instance.metadata),
-    ],
+    columns(
+      entries,
+      (e) => e.instance.sopInstanceUid, (e) => e.series.uid, (e) => e.study.uid, (e) => e.instance.sopClassUid, (e) => e.instance.instanceNumber,
+      (e) => e.instance.numberOfFrames, (e) => e.instance.transferSyntaxUid, (e) => e.instance.objectKey, (e) => e.instance.size, (e) => e.instance.sha256,
+      (e) => e.instance.metadata,
+    ),
   );
 }
 
