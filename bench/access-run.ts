@@ -560,7 +560,7 @@ function formatWaits(sides: Side[], results: AccessResult[]): string {
 
 /** The first round's statements of each scenario and side, per request. */
 function formatStatements(sides: Side[], results: AccessResult[]): string {
-  const header = ['scenario', 'side', 'statement', 'calls/req', 'µs/call', 'µs/req', 'WAL B/req'];
+  const header = ['scenario', 'side', 'statement', 'calls/req', 'plan µs/call', 'µs/call', 'µs/req', 'WAL B/req'];
   const rows = results.flatMap((r) =>
     sides.flatMap((side, i) => {
       const costs = r.turns.find((t) => t.round === 0 && t.side === side.name)?.statements ?? [];
@@ -569,13 +569,14 @@ function formatStatements(sides: Side[], results: AccessResult[]): string {
         j === 0 ? side.name : '',
         c.kind,
         c.callsPerRequest.toFixed(2),
+        integer.format(c.planUsPerCall),
         integer.format(c.usPerCall),
         integer.format(c.usPerRequest),
         integer.format(c.walBytesPerRequest),
       ]);
     }),
   );
-  return table('\nInside PostgreSQL, per request (round 1, pg_stat_statements; execution time includes lock waits, not the WAL flush at commit):', header, rows, new Set([3, 4, 5, 6]));
+  return table('\nInside PostgreSQL, per request (round 1, pg_stat_statements; planning shown when the server sets pg_stat_statements.track_planning; execution time includes lock waits, not the WAL flush at commit):', header, rows, new Set([3, 4, 5, 6, 7]));
 }
 
 /** `GET /fhir/metadata` (public, no token), as most clients ask for it (gzip) and uncompressed, median of three turns each. */

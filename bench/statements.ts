@@ -14,6 +14,8 @@ export interface StatementCost {
   callsPerRequest: number;
   /** Mean execution time of one call. */
   usPerCall: number;
+  /** Mean planning time of one call (0 unless the server sets pg_stat_statements.track_planning). */
+  planUsPerCall: number;
   usPerRequest: number;
   walBytesPerRequest: number;
 }
@@ -41,30 +43,30 @@ function kind(query: string): string {
   if (/FROM oauth_payload/.test(sql)) return 'token revocation check (oauth_payload)';
   if (/FROM app_user/.test(sql)) return 'account look-up (clinical access grant)';
   const conditioned = /care_relationship/.test(sql) ? ' + access condition' : '';
-  if (/audit_insert/.test(sql) && /found AS/.test(sql)) return `read${conditioned} + audit append, one statement`;
-  if (/audit_insert/.test(sql)) return `audit append${/break_glass/.test(sql) ? ' (break-glass CASE)' : ''}`;
+  if (/INTO audit_event/.test(sql)) return 'audit append';
   if (/FROM resource r/.test(sql)) return `select${conditioned}`;
   return sql.slice(0, 60);
 }
 
 /** The statements of this database since the last reset, most expensive first, per request of `requests`. */
 export async function readStatements(client: pg.Client, requests: number): Promise<StatementCost[]> {
-  const { rows } = await client.query<{ query: string; calls: string; total: number; wal: string }>(
-    `SELECT query, calls::text, total_exec_time AS total, wal_bytes::text AS wal FROM pg_stat_statements
+  const { rows } = await client.query<{ query: string; calls: string; total: number; plan: number; wal: string }>(
+    `SELECT query, calls::text, total_exec_time AS total, total_plan_time AS plan, wal_bytes::text AS wal FROM pg_stat_statements
      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_stat_activity%'`,
   );
-  const byKind = new Map<string, { calls: number; ms: number; wal: number }>();
+  const byKind = new Map<string, { calls: number; ms: number; planMs: number; wal: number }>();
   for (const row of rows) {
     const k = kind(row.query);
-    const sum = byKind.get(k) ?? { calls: 0, ms: 0, wal: 0 };
+    const sum = byKind.get(k) ?? { calls: 0, ms: 0, planMs: 0, wal: 0 };
     sum.calls += Number(row.calls);
     sum.ms += row.total;
+    sum.planMs += row.plan;
     sum.wal += Number(row.wal);
     byKind.set(k, sum);
   }
   const per = Math.max(1, requests);
   return [...byKind]
-    .map(([k, s]) => ({ kind: k, callsPerRequest: s.calls / per, usPerCall: (1000 * s.ms) / Math.max(1, s.calls), usPerRequest: (1000 * s.ms) / per, walBytesPerRequest: s.wal / per }))
+    .map(([k, s]) => ({ kind: k, callsPerRequest: s.calls / per, usPerCall: (1000 * s.ms) / Math.max(1, s.calls), planUsPerCall: (1000 * s.planMs) / Math.max(1, s.calls), usPerRequest: (1000 * s.ms) / per, walBytesPerRequest: s.wal / per }))
     .filter((s) => s.callsPerRequest >= 0.01)
     .sort((a, b) => b.usPerRequest - a.usPerRequest);
 }

@@ -4,7 +4,7 @@ import { forbidden, notFound, tooManyRequests } from '../fhir/outcome.js';
 import type { SearchRequest } from '../fhir/search-request.js';
 import type { DocumentReference, Patient, RelatedPerson, Task } from '@medplum/fhirtypes';
 import { representsLegally } from '../store/access-facts.js';
-import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
+import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, PatientJudgement, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { AuditAgent } from '../store/audit-append.js';
 import type { SqlClient } from '../store/driver.js';
 import { SqlParams } from '../store/sql-params.js';
@@ -151,6 +151,12 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
  * key (src/store/security-context.ts) and are seen like the rest of the record.
  */
 const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
+
+/** Up to how many patients a judgement is a prepared statement (one per count): a search names one or a few. */
+const PREPARED_JUDGEMENTS = 16;
+
+/** The types a referral opens to the organization it is addressed to before it accepts (`addressedTo`). */
+const REFERRAL_TYPES = new Set(['Task', 'ServiceRequest']);
 
 /** The ActReason (purpose of use) a role's requests carry unless they state another. */
 const DEFAULT_PURPOSE: Record<AccessContext['role'], string> = {
@@ -388,6 +394,58 @@ class Door implements AccessPolicy {
     const relation = (verified: boolean) =>
       `EXISTS (SELECT 1 FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = ${patientSql} AND ${verified ? '' : 'NOT '}cr.verified AND ${NOT_EXPIRED('cr')})`;
     return `CASE WHEN ${breakGlass} THEN 'break-glass' WHEN NOT ${relation(true)} AND ${relation(false)} THEN 'self-declared' END`;
+  }
+
+  /**
+   * A clinician's or system's rules are per patient but for two row facts (hidden labels, a
+   * referral addressed to the organization): each patient is judged here once (break-glass,
+   * Consent denial, relationship and its verification, any hidden label), in one prepared
+   * statement, and rows need only their patient's verdict. Planning the per-row form costs more
+   * than the whole search it guards (issue 11); the verdicts give the same answer for these rows.
+   */
+  async judgePatients(client: SqlClient, patients: readonly string[]): Promise<PatientJudgement | undefined> {
+    const { role } = this.context;
+    if ((role !== 'clinician' && role !== 'system') || !this.organization || patients.length === 0) return undefined;
+    const params = new SqlParams();
+    // One parameter per patient, not an array: the planner sizes a literal array by its length but
+    // an array parameter at ten, so the generic plan would never be chosen (and, sized so, would
+    // hash whole tables); a list of values is sized alike by both, so it is planned once per length.
+    const list = patients.map((patient) => `(${params.add(patient)})`).join(', ');
+    const party = params.add(this.organization);
+    const verdicts = await client.query<{ patient: string; glass: boolean; denied: boolean; verified: boolean | null; hides: boolean }>(
+      `SELECT p.patient, ${this.breakGlassGrant('p.patient', params)} AS glass, ${deniedParty('p.patient', party)} AS denied,
+        (SELECT bool_or(cr.verified) FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = p.patient AND ${NOT_EXPIRED('cr')}) AS verified,
+        EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = p.patient AND x.kind = 'hide-label' AND ${NOT_EXPIRED('x')}) AS hides
+       FROM (VALUES ${list}) AS p(patient)`,
+      params.values,
+      patients.length <= PREPARED_JUDGEMENTS ? { prepare: `door-judge-patients-${patients.length}` } : undefined,
+    );
+    const glass = verdicts.filter((v) => v.glass);
+    const open = verdicts.filter((v) => !v.glass && !v.denied);
+    const related = open.filter((v) => v.verified !== null);
+    const unrelated = open.filter((v) => v.verified === null);
+    const selfDeclared = related.filter((v) => v.verified === false);
+    const among = (alias: string, rowParams: SqlParams, group: typeof verdicts) =>
+      `${alias}.compartment = ANY(${rowParams.add(group.map((v) => v.patient))}::text[])`;
+    return {
+      visible: (alias, rowParams, resourceType) => {
+        const labels = (group: typeof verdicts) => (group.some((v) => v.hides) ? ` AND ${this.labelsVisible(alias, rowParams)}` : '');
+        const reached = [
+          ...(glass.length > 0 ? [among(alias, rowParams, glass)] : []),
+          ...(related.length > 0 ? [`(${among(alias, rowParams, related)}${labels(related)})`] : []),
+          ...(unrelated.length > 0 && REFERRAL_TYPES.has(resourceType) ? [`(${among(alias, rowParams, unrelated)} AND ${this.addressedTo(alias, rowParams)}${labels(unrelated)})`] : []),
+        ];
+        if (reached.length === 0) return 'false';
+        return `(${reached.join(' OR ')}) AND ${alias}.author IS DISTINCT FROM '${NOTICE_AUTHOR}'${this.launchCondition(alias, rowParams, resourceType)}`;
+      },
+      auditBasis: (alias, rowParams) => {
+        const cases = [
+          ...(glass.length > 0 ? [`WHEN ${among(alias, rowParams, glass)} THEN 'break-glass'`] : []),
+          ...(selfDeclared.length > 0 ? [`WHEN ${among(alias, rowParams, selfDeclared)} THEN 'self-declared'`] : []),
+        ];
+        return cases.length > 0 ? `CASE ${cases.join(' ')} END` : undefined;
+      },
+    };
   }
 
   refusal(patientSql: string, params: SqlParams): string | undefined {

@@ -1,6 +1,7 @@
+import { getElementDefinition } from '@medplum/core';
 import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
 import { readSpecFile } from './definitions.js';
-import { referenceTargets } from './search-parameters.js';
+import { referenceTargets, searchParameter, searchParametersVersion } from './search-parameters.js';
 
 /**
  * The patient-compartment key of a resource: the id of the Patient whose compartment it belongs
@@ -51,6 +52,47 @@ function firstPatientReference(value: unknown, top = true): string | undefined {
 /** The resource types of the Patient compartment, the Patient itself first. */
 export function patientCompartmentTypes(): string[] {
   return ['Patient', ...compartmentParams().keys()];
+}
+
+/**
+ * The search parameters of `resourceType` whose Patient is the resource's compartment key, so a
+ * search by them finds only rows of the patients it names: the first compartment parameter, and
+ * any other naming the same element (`patient` as `subject.where(resolve() is Patient)`), when
+ * that element holds one reference at most (a Group's second member is not its key). For
+ * Patient, `_id`.
+ */
+export function compartmentKeyParameters(resourceType: string): ReadonlySet<string> {
+  // A SearchParameter the server takes may redefine a code: what was derived before is dropped.
+  if (keyParametersOf !== searchParametersVersion()) {
+    keyParameters.clear();
+    keyParametersOf = searchParametersVersion();
+  }
+  const known = keyParameters.get(resourceType);
+  if (known) return known;
+  const codes = new Set(resourceType === 'Patient' ? ['_id'] : []);
+  const first = compartmentParams().get(resourceType)?.[0];
+  const element = first === undefined ? undefined : singleElement(resourceType, first);
+  if (first !== undefined && element !== undefined) {
+    for (const code of [first, 'patient', 'subject']) if (singleElement(resourceType, code) === element) codes.add(code);
+  }
+  keyParameters.set(resourceType, codes);
+  return codes;
+}
+
+const keyParameters = new Map<string, ReadonlySet<string>>();
+let keyParametersOf = -1;
+
+/** The element `code` searches on `resourceType` (`Observation.subject`), when it is one element of at most one value. */
+function singleElement(resourceType: string, code: string): string | undefined {
+  const expression = searchParameter(resourceType, code)?.expression;
+  const own = expression
+    ?.split('|')
+    .map((part) => part.trim().replace(/\.where\(resolve\(\) is Patient\)$/, ''))
+    .filter((part) => part.startsWith(`${resourceType}.`));
+  if (own?.length !== 1) return undefined;
+  const path = own[0]!.slice(resourceType.length + 1);
+  if (!/^[a-zA-Z]+$/.test(path)) return undefined;
+  return getElementDefinition(resourceType, path)?.max === 1 ? own[0] : undefined;
 }
 
 let byType: Map<string, readonly string[]> | undefined;

@@ -114,6 +114,14 @@ export interface CareEvidence {
  */
 export type AuditBasis = 'break-glass' | 'self-declared' | 'shared-link' | 'consent-refused';
 
+/** What the door decided about a few patients (AccessPolicy.judgePatients), as conditions on their rows. */
+export interface PatientJudgement {
+  /** The condition on rows aliased `alias` of `resourceType`, all of the judged patients: what `visible` gives for them. */
+  visible(alias: string, params: SqlParams, resourceType: string): string;
+  /** The audit basis of such rows, as `auditBasis` gives it; undefined when every one is ordinary. */
+  auditBasis(alias: string, params: SqlParams): string | undefined;
+}
+
 /**
  * The access rules a Repository is bound to (the "one door"): the Repository asks them before
  * every read and write and folds their SQL condition into every query it runs, so no route,
@@ -155,6 +163,12 @@ export interface AccessPolicy {
    * 'self-declared') or NULL for an ordinary access; undefined when the caller has no such basis.
    */
   auditBasis(patientSql: string, params: SqlParams): string | undefined;
+  /**
+   * For a search whose rows all belong to `patients` (src/store/search-narrowing.ts): the door's
+   * judgement of each of them, made once in one statement, so the search's own condition is
+   * simple to plan and run; undefined when the caller's rules are not per patient.
+   */
+  judgePatients(client: SqlClient, patients: readonly string[]): Promise<PatientJudgement | undefined>;
   /**
    * SQL true when the Consent of the patient `patientSql` denies the party the caller acts for
    * (and no break-glass grant overrides it), or undefined when the caller acts for no party. Asked

@@ -8,7 +8,7 @@ import { registerStructureDefinitions } from '../fhir/validate.js';
 import { type SearchRequest, parseSearchRequest } from '../fhir/search-request.js';
 import { TOPIC_RESOURCE_TYPES } from '../fhir/subscription-topics.js';
 import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-log.js';
-import type { AccessPolicy, AuditBasis, AuditNote, Permission, WriteVerdict } from './access-policy.js';
+import type { AccessPolicy, AuditBasis, AuditNote, PatientJudgement, Permission, WriteVerdict } from './access-policy.js';
 import { securityContextCompartments } from './security-context.js';
 import { perturbedCount } from './aggregate-count.js';
 import { appendInTransaction, auditAppender } from './audit-append.js';
@@ -36,7 +36,7 @@ import { DERIVED_TABLES, INDEX_DELETES, REINDEXED_TABLES, copyAll, derivedCopies
 import { buildDeferredIndexes, deferIndexes } from './initial-load.js';
 import { type PreparedResource, derivedIndex, prepareResource, sameContent, versionJson, withMeta } from './prepared-resource.js';
 import { includeCondition } from './search-include.js';
-import { narrowedPatients } from './search-narrowing.js';
+import { compartmentPatients, narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches, isLookup } from './search-sql.js';
 
@@ -363,9 +363,12 @@ export class Repository {
     if (denied) await this.record(recorded, [{ patient: denied.compartment, entities: [entity], basis: 'consent-refused' }]);
   }
 
-  /** `, <basis> AS audit_basis` for rows aliased `alias` when the caller is audited and may reach patients on a flagged basis. */
-  private basisColumn(alias: string, params: SqlParams): string {
-    const basis = this.access.audits ? this.access.auditBasis(`${alias}.compartment`, params) : undefined;
+  /**
+   * `, <basis> AS audit_basis` for rows aliased `alias` when the caller is audited and may reach
+   * patients on a flagged basis; from the door's judgement when the rows are of patients it judged.
+   */
+  private basisColumn(alias: string, params: SqlParams, judged?: PatientJudgement): string {
+    const basis = !this.access.audits ? undefined : judged ? judged.auditBasis(alias, params) : this.access.auditBasis(`${alias}.compartment`, params);
     return basis ? `, ${basis} AS audit_basis` : '';
   }
 
@@ -551,7 +554,10 @@ export class Repository {
    */
   async search(request: SearchRequest): Promise<SearchResult> {
     const params = new SqlParams();
-    const { where, types } = this.searchWhere(request, params);
+    // Judged only for a search the caller may run at all; searchWhere refuses the others.
+    const patients = this.access.aggregateOnly || !this.permits('s', request.resourceType) ? undefined : compartmentPatients(request);
+    const judged = patients ? await this.access.judgePatients(this.client, patients) : undefined;
+    const { where, types } = this.searchWhere(request, params, judged);
     const note: AuditNote = {
       action: 'E',
       interaction: types || request.resourceType === '*' ? 'search-system' : 'search-type',
@@ -567,7 +573,7 @@ export class Repository {
     if (countOnly) return { entries: [], included: [], total };
     const keys = sortKeys(request, params);
     if (request.cursor) where.push(keysetCondition(keys, decodeCursor(request.cursor, keys.length), params));
-    const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)}${this.basisColumn('r', params)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
+    const pageSql = `SELECT ${STORED_COLUMNS}, ${sortColumns(keys)}${this.basisColumn('r', params, judged)} FROM resource r WHERE ${where.join(' AND ')} ORDER BY ${orderBy(keys)} LIMIT ${request.count + 1}`;
     // Not prepared: after five runs PostgreSQL may switch a prepared statement to a generic plan,
     // and for searches (ANY over arrays, token joins) that plan was many times slower. Lookups by
     // identifier are the exception: their plan is the same for any value, and planning the door's
@@ -631,7 +637,7 @@ export class Repository {
    * The conditions of a search: its filters, the types its scopes open, and row access (the
    * door's condition, inside chains and `_has` too); the caller's right to search is checked first.
    */
-  private searchWhere(request: SearchRequest, params: SqlParams): { where: string[]; types?: SearchRequest['types'] } {
+  private searchWhere(request: SearchRequest, params: SqlParams, judged?: PatientJudgement): { where: string[]; types?: SearchRequest['types'] } {
     this.access.checkSearch(request);
     const types = request.types?.filter(({ resourceType }) => this.permits('s', resourceType));
     if (types?.length === 0) throw forbidden(`No granted scope allows searching ${request.types!.map((t) => t.resourceType).join(', ')}`);
@@ -653,7 +659,7 @@ export class Repository {
     } else {
       if (request.resourceType !== '*') where.push(`r.resource_type = ${params.add(request.resourceType)}`);
       where.push(...filterConditions(request, params, access));
-      const condition = visible('r', request.resourceType === '*' ? undefined : request.resourceType);
+      const condition = judged && request.resourceType !== '*' ? judged.visible('r', params, request.resourceType) : visible('r', request.resourceType === '*' ? undefined : request.resourceType);
       if (condition) where.push(condition);
     }
     if (request.compartments === 'any') where.push('r.compartment IS NOT NULL');

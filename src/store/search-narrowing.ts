@@ -1,3 +1,4 @@
+import { compartmentKeyParameters } from '../fhir/compartment.js';
 import type { SearchFilter, SearchRequest } from '../fhir/search-request.js';
 
 const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -41,4 +42,25 @@ function namedBy(filter: SearchFilter): string[] {
       });
     }
   }
+}
+
+const LOCAL_PATIENT = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
+
+/**
+ * The patients every row a search can match belongs to (their compartment key), when the search
+ * itself guarantees it: a compartment search, `Patient?_id=`, or a filter on a parameter that is
+ * the type's compartment key (src/fhir/compartment.ts) naming only local Patients. The door can
+ * then judge those patients once instead of every row (src/access/door.ts, `judgePatients`).
+ */
+export function compartmentPatients(request: SearchRequest): string[] | undefined {
+  if (request.types || request.resourceType === '*') return undefined;
+  if (Array.isArray(request.compartments)) return request.compartments.every((id) => PATIENT_ID.test(id)) ? [...request.compartments] : undefined;
+  const keys = compartmentKeyParameters(request.resourceType);
+  for (const filter of request.filters) {
+    if (filter.kind !== 'value' || !keys.has(filter.code) || (filter.modifier !== undefined && filter.modifier !== 'Patient')) continue;
+    const bare = filter.code === '_id' || filter.modifier === 'Patient' || (filter.parameter.target ?? []).every((type) => type === 'Patient');
+    const ids = filter.values.map((value) => LOCAL_PATIENT.exec(value)?.[1] ?? (bare && PATIENT_ID.test(value) ? value : undefined));
+    if (ids.every((id) => id !== undefined)) return [...new Set(ids)];
+  }
+  return undefined;
 }
