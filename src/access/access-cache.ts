@@ -1,4 +1,4 @@
-import type { ChangeListener, Database } from '../store/driver.js';
+import type { ChangeListener, Database, SqlClient } from '../store/driver.js';
 import { ACCESS_CHANNEL } from '../store/access-notifications.js';
 
 /**
@@ -37,8 +37,17 @@ class AccessFactsCache implements ChangeListener {
   }
 
   live(listening: boolean): void {
-    this.epoch++;
     this.listening = listening;
+    this.forget();
+  }
+
+  /** Drops the entry of token `jti`, or every entry; any answer being read meanwhile is not kept. */
+  forget(jti?: string): void {
+    this.epoch++;
+    if (jti !== undefined) {
+      this.tokens.delete(jti);
+      return;
+    }
     this.tokens.clear();
     this.accounts.clear();
   }
@@ -80,4 +89,13 @@ export function accessFacts(db: Database): AccessFactsCache {
     cache = created;
   }
   return cache;
+}
+
+/**
+ * After this process revoked tokens (their records deleted; `jti` when it was one): what it cached is dropped at once,
+ * so the answer to the revocation, and every request this process serves after it, already act
+ * on it; other processes hear of it by notification. A process that caches nothing is left alone.
+ */
+export function forgetAccessFacts(db: SqlClient, jti?: string): void {
+  caches.get(db as Database)?.forget(jti);
 }

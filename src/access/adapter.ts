@@ -1,5 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Database, SqlClient } from '../store/driver.js';
+import { forgetAccessFacts } from './access-cache.js';
 import { providerMetadata, type RegisteredClient } from './clients.js';
 
 /**
@@ -47,11 +48,13 @@ export function adapterFactory(db: Database): new (name: string) => Adapter {
 
     async destroy(id: string): Promise<void> {
       await db.query(`DELETE FROM oauth_payload WHERE kind = $1 AND id = $2`, [this.name, id]);
+      if (this.name === 'IssuedAccessToken') forgetAccessFacts(db, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       // Every kind bound to the grant: codes, refresh tokens and the JWT access token records.
       await db.query(`DELETE FROM oauth_payload WHERE grant_id = $1`, [grantId]);
+      forgetAccessFacts(db);
     }
   };
 }

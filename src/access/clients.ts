@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Database, SqlClient } from '../store/driver.js';
+import { forgetAccessFacts } from './access-cache.js';
 import { parseScopes } from './scopes.js';
 import { findUserByUsername } from './users.js';
 
@@ -239,7 +240,7 @@ export async function addClient(db: Database, metadata: ClientRegistration, opti
 export async function decideClient(db: Database, clientId: string, decision: 'approve' | 'revoke', actor: RegistryActor): Promise<RegisteredClient | undefined> {
   if (actor.role !== 'organization-administrator' || !actor.organization) throw new Error('only an organization administrator approves or revokes clients');
   const state: RegistrationState = decision === 'approve' ? 'approved' : 'revoked';
-  return db.transaction(async (tx) => {
+  const decided = await db.transaction(async (tx) => {
     const [current] = await tx.query<ClientRow>(`SELECT ${CLIENT_COLUMNS} FROM oauth_client WHERE client_id = $1 AND organization = $2 FOR UPDATE`, [clientId, actor.organization]);
     if (!current) return undefined;
     if (current.registration_state === state) return publicView(current);
@@ -254,6 +255,8 @@ export async function decideClient(db: Database, clientId: string, decision: 'ap
     await recordEvent(tx, clientId, actor.organization, decision, actor);
     return publicView(updated!);
   });
+  if (decision === 'revoke') forgetAccessFacts(db);
+  return decided;
 }
 
 /**
@@ -286,7 +289,7 @@ export async function listClients(db: SqlClient, organization?: string): Promise
 
 /** Removes a registration (with `organization`, only one acting for it) and every token it holds. */
 export async function removeClient(db: Database, clientId: string, actor: RegistryActor = OPERATOR, organization?: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  const removed = await db.transaction(async (tx) => {
     const rows = await tx.query<{ organization: string | null }>(
       `DELETE FROM oauth_client WHERE client_id = $1 AND ($2::text IS NULL OR organization = $2) RETURNING organization`,
       [clientId, organization ?? null],
@@ -296,6 +299,8 @@ export async function removeClient(db: Database, clientId: string, actor: Regist
     await recordEvent(tx, clientId, rows[0].organization ?? undefined, 'remove', actor);
     return true;
   });
+  forgetAccessFacts(db);
+  return removed;
 }
 
 /** A client's registration events, oldest first; with `organization`, only those of clients acting for it. */

@@ -3,12 +3,14 @@
  * administrator's clinical access are answered from memory, dropped by notification when they
  * change. What is shown here: a revocation and a withdrawn grant take effect at once (the
  * notification); with notifications silenced they still take effect within ACCESS_CACHE_STALE_MS
- * (the bound), having been served from memory until then (so the cache is used); and while the
- * listening connection is down nothing is served from memory at all.
+ * (the bound), having been served from memory until then (so the cache is used); a revocation
+ * this process makes needs no notification to take effect in it; and while the listening
+ * connection is down nothing is served from memory at all.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ACCESS_CACHE_STALE_MS } from '../../src/access/access-cache.js';
+import { adapterFactory } from '../../src/access/adapter.js';
 import { addUser } from '../../src/access/users.js';
 import { testDrivers } from '../support/database.js';
 import { type TestServer, startTestServer } from '../support/server.js';
@@ -82,6 +84,15 @@ for (const driver of testDrivers()) describe(`access facts from memory, invalida
     });
     assert.ok(took !== undefined, 'refused once the entry was stale');
     assert.ok(Date.now() - revokedAt <= ACCESS_CACHE_STALE_MS + 1000);
+  });
+
+  test('a token this process revokes is refused by it at once, before any notification', async () => {
+    const { token } = await newAdministrator();
+    assert.equal(await status(token), 200);
+    await silenced(async () => {
+      await new (adapterFactory(server.db))('IssuedAccessToken').destroy(jtiOf(token));
+      assert.equal(await status(token), 401, 'not served from memory by the process that revoked it');
+    });
   });
 
   test('while the listening connection is down, every answer comes from the database', { skip: driver.name !== 'postgres' && 'PGlite listens in-process' }, async () => {
