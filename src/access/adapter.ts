@@ -47,13 +47,13 @@ export function adapterFactory(db: Database): new (name: string) => Adapter {
     }
 
     async destroy(id: string): Promise<void> {
-      await db.query(`DELETE FROM oauth_payload WHERE kind = $1 AND id = $2`, [this.name, id]);
-      if (this.name === 'IssuedAccessToken') forgetAccessFacts(db, id);
+      await deleteRecord(db, this.name, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       // Every kind bound to the grant: codes, refresh tokens and the JWT access token records.
       await db.query(`DELETE FROM oauth_payload WHERE grant_id = $1`, [grantId]);
+      // This process acts on it at once; the others hear of it by notification.
       forgetAccessFacts(db);
     }
   };

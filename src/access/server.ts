@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Database } from '../store/driver.js';
-import { forgetAccessFacts } from './access-cache.js';
-import { deleteRecord, pruneExpired } from './adapter.js';
+import { pruneExpired } from './adapter.js';
 import { ensureServerKeys } from './keys.js';
 import { contextOfGrant } from './launch.js';
 import { ROUTES, createProvider } from './provider.js';
 import { type AuthorizationServices, registerAuthorizationRoutes } from './routes.js';
-import { ISSUED_ACCESS_TOKEN, createAccessTokenVerifier, type AccessClaims } from './tokens.js';
+import { createAccessTokenVerifier, revokeAccessToken, type AccessClaims } from './tokens.js';
 import { UpstreamProvider, type UpstreamOptions } from './upstream.js';
 import { DEFAULT_LOCKOUT, type LockoutPolicy } from './users.js';
 
@@ -63,10 +62,7 @@ export async function authorizationServer(options: AuthorizationServerOptions): 
     if (ctx.path === ROUTES.revocation) {
       const claims = await verifySignatureOnly(String(ctx.oidc?.params?.token ?? '')).catch(() => undefined);
       // RFC 7009: a client revokes only the tokens issued to it.
-      if (claims && claims.client_id === ctx.oidc?.client?.clientId) {
-        await deleteRecord(db, ISSUED_ACCESS_TOKEN, claims.jti);
-        forgetAccessFacts(db, claims.jti);
-      }
+      if (claims && claims.client_id === ctx.oidc?.client?.clientId) await revokeAccessToken(db, claims.jti);
       return;
     }
     if (typeof ctx.body !== 'object' || !ctx.body) return;

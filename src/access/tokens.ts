@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Database, SqlClient } from '../store/driver.js';
-import { accessFacts } from './access-cache.js';
-import { getRecord, putRecord } from './adapter.js';
+import { accessFacts, forgetAccessFacts } from './access-cache.js';
+import { deleteRecord, getRecord, putRecord } from './adapter.js';
 import { ClientNotApprovedError, tokenRefusal } from './clients.js';
 import { ROLES, findUserByUsername, type Role } from './users.js';
 import { ensureServerKeys, loadServerKeys, publicJwk } from './keys.js';
@@ -43,7 +43,17 @@ export class AccessTokenError extends Error {
 }
 
 /** Kind of the `oauth_payload` rows recording live JWT access tokens; revocation deletes them. */
-export const ISSUED_ACCESS_TOKEN = 'IssuedAccessToken';
+const ISSUED_ACCESS_TOKEN = 'IssuedAccessToken';
+
+/**
+ * Revokes the JWT access token `jti` (RFC 7009): its record is deleted, and this process stops
+ * serving it from memory at once; the others hear of it by notification. True when it was on record.
+ */
+export async function revokeAccessToken(db: SqlClient, jti: string): Promise<boolean> {
+  const revoked = await deleteRecord(db, ISSUED_ACCESS_TOKEN, jti);
+  forgetAccessFacts(db, jti);
+  return revoked;
+}
 
 /**
  * Records a freshly issued JWT access token, bound to its grant so that revoking the grant revokes
