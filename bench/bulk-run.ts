@@ -4,7 +4,8 @@
  * initial-load mode), and compare with the physical limit: COPY of the very rows the import
  * wrote (resource, version, index rows, words) into the same tables with the same indexes. With
  * --before, a checkout of earlier code imports the same files in the same run. Also prints the
- * CPU per resource of validation, of index extraction and of the database, and exports it again.
+ * CPU per resource of validation, of index extraction and of the database, the rows and bytes per
+ * resource of each table (beside the earlier code's), and exports it again.
  * Each stage runs in a child process so its peak RSS is its own.
  *   npx tsx bench/bulk-run.ts [--patients 2000 | --from DIR] [--before DIR] [--workers N]
  */
@@ -93,6 +94,33 @@ async function copyLimit(importedUrl: string, url: string, dir: string): Promise
   return { resources: Number(n), seconds, peakRssMb: 0, databaseCpuMs: await cpu() };
 }
 
+interface TableStorage {
+  table: string;
+  rows: number;
+  /** Bytes of the table with its TOAST, and of its indexes. */
+  heap: number;
+  indexes: number;
+}
+
+/** What each written table holds after an import: rows, and bytes on disk of the table and of its indexes. */
+async function storageOf(url: string): Promise<TableStorage[]> {
+  const counts = WRITTEN_TABLES.map((t) => `SELECT '${t}' AS table, count(*)::float8 AS rows, pg_table_size('${t}')::float8 AS heap, pg_indexes_size('${t}')::float8 AS indexes FROM ${t}`);
+  return query<TableStorage>(url, counts.join(' UNION ALL '));
+}
+
+/** Rows and bytes per resource of each table, now and (when measured) with the earlier code. */
+function printStorage(resources: number, now: TableStorage[], before: TableStorage[] | undefined): void {
+  const per = (n: number) => (n / resources).toFixed(n / resources < 10 ? 1 : 0);
+  const cells = (s: TableStorage | undefined) => (s ? `${per(s.rows).padStart(8)} ${per(s.heap).padStart(9)} ${per(s.indexes).padStart(9)}` : ''.padStart(28));
+  const sum = (list: TableStorage[]): TableStorage => ({ table: 'all', rows: 0, heap: list.reduce((a, s) => a + s.heap, 0), indexes: list.reduce((a, s) => a + s.indexes, 0) });
+  console.log(`\nStorage per resource (bytes on disk: table with TOAST, and its indexes)`);
+  console.log(`${'table'.padEnd(20)} ${'now: rows   heap B   index B'.padStart(28)}   ${before ? 'earlier code: rows   heap B   index B' : ''}`);
+  for (const table of now) console.log(`${table.table.padEnd(20)} ${cells(table)}   ${before ? cells(before.find((b) => b.table === table.table)) : ''}`);
+  const total = (list: TableStorage[]) => list.reduce((a, s) => a + s.heap + s.indexes, 0);
+  console.log(`${'all, MB'.padEnd(20)} ${(total(now) / 1e6).toFixed(0).padStart(28)}   ${before ? (total(before) / 1e6).toFixed(0).padStart(28) : ''}`);
+  console.log(`${'all, bytes/resource'.padEnd(20)} ${cells(sum(now)).slice(9)}   ${before ? cells(sum(before)).slice(9) : ''}`);
+}
+
 /** COPY of the NDJSON lines, as they are, into a table with no index: the floor of any import. */
 async function rawCopy(url: string, dir: string): Promise<{ rows: number; seconds: number }> {
   await query(url, 'CREATE TABLE raw_import (content text)');
@@ -129,9 +157,11 @@ try {
   const perResource = (ms: number | undefined, r: StageResult) => (ms === undefined ? '—' : `${Math.round((ms * 1000) / r.resources)} µs`);
   const rows: [string, StageResult, string][] = [];
   if (generated) rows.push(['generate to NDJSON', generated, '≥ 50,000/s']);
+  let storageBefore: TableStorage[] | undefined;
   if (values.before) {
     const url = await database();
     rows.push(['import, earlier code (--before)', await stage('import', { url, from: population }, { root: values.before, url }), '']);
+    storageBefore = await storageOf(url);
   }
   const inThreadUrl = await database();
   const single = await stage('import', { url: inThreadUrl, from: population, workers: '0' }, { url: inThreadUrl });
@@ -166,6 +196,7 @@ try {
       `database (PostgreSQL processes during the import with workers) ${perResource(imported.databaseCpuMs, imported)}`,
   );
   console.log(`import detail: ${JSON.stringify(imported.detail)}`);
+  printStorage(imported.resources, await storageOf(importUrl), storageBefore);
 } finally {
   for (const created of databases) await created.drop();
   await rm(dir, { recursive: true, force: true });

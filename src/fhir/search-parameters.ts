@@ -17,7 +17,7 @@ import {
 } from '@medplum/core';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions, readSpecFile } from './definitions.js';
-import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, referenceIdentifierRows } from './derived-index.js';
+import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, isDerived, referenceIdentifierRows } from './derived-index.js';
 import { isJsonObject } from './json.js';
 import { normalizeString } from './normalize.js';
 import { compileSearchPath } from './search-path.js';
@@ -156,6 +156,8 @@ interface TypeParameter {
   readonly values: Evaluator;
   /** Medplum's FHIRPath engine: the reference that the compiled expressions are held to. */
   readonly fhirPathValues: Evaluator;
+  /** A reference parameter whose reference rows are another's (`patient`, src/fhir/derived-index.ts): it writes only its `:identifier` rows. */
+  readonly aliased: boolean;
 }
 
 interface TypeParameters {
@@ -186,9 +188,13 @@ function parametersOf(resourceType: string): TypeParameters {
     if (!parameter.expression) continue;
     const expression = getSearchParameterDetails(resourceType, parameter).parsedExpression;
     const fhirPathValues: Evaluator = (typed) => evalFhirPathTyped(expression, [typed], { '%resource': typed });
-    byCode.set(parameter.code, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues });
+    const aliased = parameter.type === 'reference' && isDerived(resourceType, parameter.code);
+    byCode.set(parameter.code, { parameter, values: compileSearchPath(expression) ?? fhirPathValues, fhirPathValues, aliased });
   }
-  const indexed = [...byCode.values()].filter(({ parameter }) => INDEXED_TYPES.has(parameter.type) && !NOT_INDEXED.has(parameter.code));
+  // A union (`combo-code`) writes nothing: its rows are its parts'.
+  const indexed = [...byCode.values()].filter(
+    ({ parameter, aliased }) => INDEXED_TYPES.has(parameter.type) && !NOT_INDEXED.has(parameter.code) && (aliased || !isDerived(resourceType, parameter.code)),
+  );
   parameters = { byCode, indexed };
   // A name that is no resource type has no parameters; not remembering it keeps the cache bounded.
   if (byCode.size > 0) typeParameters.set(resourceType, parameters);
@@ -257,7 +263,8 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
     const code = parameter.code;
     const values = entry[evaluator](typed);
     if (values.length === 0) continue;
-    valueRows(code, parameter.type, values, rows);
+    if (entry.aliased) referenceIdentifierRows(code, values, rows);
+    else valueRows(code, parameter.type, values, rows);
   }
   compositeAndPositionRows(resource, typed, rows);
   return rows;
@@ -298,12 +305,20 @@ export function valueRows(code: string, type: string, values: TypedValue[], rows
     case 'uri':
       for (const value of convertToSearchableUris(values)) rows.uri.push([code, value]);
       break;
-    case 'reference':
+    case 'reference': {
+      // A reference by identifier alone is to the type its Reference.type says, so `patient` (rows of `subject` to a Patient) finds it.
+      const identifierTypes = new Map<string, string>();
+      for (const { value } of values) {
+        if (isJsonObject(value) && typeof value.type === 'string' && !value.reference && isJsonObject(value.identifier)) {
+          identifierTypes.set(`identifier:${value.identifier.system}|${value.identifier.value}`, value.type);
+        }
+      }
       for (const reference of convertToSearchableReferences(values)) {
         const target = parseReference(reference);
-        rows.reference.push([code, target.type ?? null, target.id ?? null, reference]);
+        rows.reference.push([code, target.type ?? identifierTypes.get(reference) ?? null, target.id ?? null, reference]);
       }
       referenceIdentifierRows(code, values, rows);
       break;
+    }
   }
 }

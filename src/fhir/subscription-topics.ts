@@ -1,3 +1,4 @@
+import { storedRows } from './derived-index.js';
 import type { IndexRows } from './search-parameters.js';
 
 /**
@@ -110,7 +111,7 @@ export function topicByUrl(url: string): SubscriptionTopic | undefined {
  */
 export function matchesCriteria(alternatives: readonly CriteriaAlternative[], resourceType: string, index: IndexRows, attachedTo: readonly string[] = []): boolean {
   return alternatives.some(
-    (alternative) => alternative.resourceType === resourceType && alternative.conditions.every((condition) => meets(condition, index, attachedTo)),
+    (alternative) => alternative.resourceType === resourceType && alternative.conditions.every((condition) => meets(condition, resourceType, index, attachedTo)),
   );
 }
 
@@ -119,9 +120,14 @@ export function needsAttachment(alternatives: readonly CriteriaAlternative[]): b
   return alternatives.some((alternative) => alternative.conditions.some((condition) => condition.code === ATTACHED_TO));
 }
 
-function meets(condition: CriteriaCondition, index: IndexRows, attachedTo: readonly string[]): boolean {
+function meets(condition: CriteriaCondition, resourceType: string, index: IndexRows, attachedTo: readonly string[]): boolean {
   if (condition.code === ATTACHED_TO) return condition.values.some((value) => attachedTo.includes(value));
-  const references = index.reference.filter(([code]) => code === condition.code).map(([, type, id, reference]) => (type && id ? `${type}/${id}` : reference));
-  const tokens = index.token.filter(([code]) => code === condition.code).flatMap(([, system, value]) => (value === null ? [] : [value, `${system ?? ''}|${value}`]));
+  // `patient` has no reference rows of its own: they are `subject`'s to a Patient (storedRows); its identifier rows are its own.
+  const { codes, targetType } = storedRows(resourceType, condition.code);
+  const references = index.reference
+    .filter(([code, type]) => codes.includes(code) && (!targetType || type === targetType))
+    .map(([, type, id, reference]) => (type && id ? `${type}/${id}` : reference));
+  const tokenCodes = targetType ? [condition.code] : codes;
+  const tokens = index.token.filter(([code]) => tokenCodes.includes(code)).flatMap(([, system, value]) => (value === null ? [] : [value, `${system ?? ''}|${value}`]));
   return condition.values.some((value) => references.includes(value) || tokens.includes(value));
 }

@@ -460,6 +460,34 @@ const MIGRATIONS: readonly string[] = [
   SUBSCRIPTION_NUMBERING_MIGRATION,
   // The DICOM index (src/store/dicom-index.ts): studies, series and instances of the image store.
   DICOM_INDEX_MIGRATION,
+  // Rows no search reads any more (src/fhir/derived-index.ts): R4's Observation combo parameters are
+  // read from the rows of the parameters they unite, its composites on the resource itself from
+  // their components' rows, and the reference parameters that are another one to one target type
+  // (`patient`) from that one's rows. `densaulyq reindex` does the same for custom SearchParameters,
+  // and gives a reference by identifier alone the type its Reference.type names.
+  `
+  DELETE FROM search_token WHERE resource_type = 'Observation' AND (code IN ('combo-code', 'combo-data-absent-reason', 'combo-value-concept',
+    'code-value-concept', 'code-value-quantity', 'combo-code-value-concept', 'combo-code-value-quantity')
+    OR code LIKE 'combo-code:%' OR code LIKE 'combo-data-absent-reason:%' OR code LIKE 'combo-value-concept:%'
+    OR code LIKE 'code-value-concept$%' OR code LIKE 'combo-code-value-concept$%');
+  DELETE FROM search_number WHERE resource_type = 'Observation' AND (code IN ('combo-value-quantity', 'combo-value-quantity:canonical')
+    OR code LIKE 'code-value-quantity$%' OR code LIKE 'combo-code-value-quantity$%');
+  DELETE FROM search_reference WHERE (resource_type, code) IN (VALUES
+    ('Account', 'patient'), ('Appointment', 'location'), ('Appointment', 'patient'), ('Appointment', 'practitioner'),
+    ('AppointmentResponse', 'location'), ('AppointmentResponse', 'patient'), ('AppointmentResponse', 'practitioner'),
+    ('Basic', 'patient'), ('CarePlan', 'patient'), ('CareTeam', 'patient'), ('ChargeItem', 'patient'),
+    ('ClinicalImpression', 'patient'), ('Communication', 'patient'), ('CommunicationRequest', 'patient'),
+    ('Composition', 'patient'), ('Condition', 'patient'), ('Contract', 'patient'), ('DeviceRequest', 'patient'),
+    ('DiagnosticReport', 'patient'), ('DocumentManifest', 'patient'), ('DocumentReference', 'patient'),
+    ('Encounter', 'patient'), ('Encounter', 'practitioner'), ('Flag', 'patient'), ('Goal', 'patient'),
+    ('GuidanceResponse', 'patient'), ('ImagingStudy', 'patient'), ('Invoice', 'patient'), ('List', 'patient'),
+    ('MeasureReport', 'patient'), ('Media', 'patient'), ('MedicationAdministration', 'patient'),
+    ('MedicationDispense', 'patient'), ('MedicationRequest', 'patient'), ('MedicationStatement', 'patient'),
+    ('Observation', 'patient'), ('Person', 'patient'), ('Person', 'practitioner'), ('Person', 'relatedperson'),
+    ('Procedure', 'patient'), ('Provenance', 'patient'), ('QuestionnaireResponse', 'patient'),
+    ('RequestGroup', 'patient'), ('RiskAssessment', 'patient'), ('ServiceRequest', 'patient'), ('Specimen', 'patient'),
+    ('Task', 'patient'));
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

@@ -1,5 +1,7 @@
 import { badRequest } from '../fhir/outcome.js';
 import type { SearchRequest } from '../fhir/search-request.js';
+import { storedRows } from '../fhir/derived-index.js';
+import { rowsIn } from './search-values.js';
 import type { SqlParams } from './sql-params.js';
 
 /** One key of a search's order, as an SQL expression over `resource r`. */
@@ -34,7 +36,7 @@ export function sortKeys(request: SearchRequest, params: SqlParams): SortKey[] {
     if (!column) throw badRequest(`Cannot sort by "${rule.code}"`, '_sort');
     const aggregate = rule.descending ? column.descending : column.ascending;
     return {
-      expression: `(SELECT ${aggregate} FROM ${column.table} s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.code = ${params.add(rule.code)})`,
+      expression: `(SELECT ${aggregate} FROM ${column.table} s WHERE s.resource_type = r.resource_type AND s.id = r.id AND ${rowsIn('s', storedRows(request.resourceType, rule.code), params)})`,
       type: column.type,
       descending: rule.descending,
       nullable: true,

@@ -1,7 +1,8 @@
 import { badRequest } from '../fhir/outcome.js';
 import type { SearchFilter, SearchRequest, ValueFilter } from '../fhir/search-request.js';
 import { textQuery } from '../fhir/text-index.js';
-import { dateComparison, tableOf, valueCondition } from './search-values.js';
+import { storedRows } from '../fhir/derived-index.js';
+import { dateComparison, filterRows, rowsIn, tableOf, valueCondition } from './search-values.js';
 import type { SqlParams } from './sql-params.js';
 
 export { SqlParams } from './sql-params.js';
@@ -63,13 +64,13 @@ function matchingIds(filter: SearchFilter, params: SqlParams, depth: number, acc
       return filter.targets
         .map(
           (target) => `SELECT s.id FROM search_reference s WHERE s.resource_type = ${params.add(filter.resourceType)}
-            AND s.code = ${params.add(filter.code)} AND s.target_type = ${params.add(target.resourceType)}
+            AND ${rowsIn('s', storedRows(filter.resourceType, filter.code), params)} AND s.target_type = ${params.add(target.resourceType)}
             AND s.target_id IN (${visibleIds(target.resourceType, matchingIds(target.next, params, depth + 1, access), params, depth, access)})`,
         )
         .join(' UNION ALL ');
     case 'has':
       return `SELECT s.target_id FROM search_reference s WHERE s.resource_type = ${params.add(filter.referrerType)}
-        AND s.code = ${params.add(filter.referenceCode)} AND s.target_type = ${params.add(filter.resourceType)}
+        AND ${rowsIn('s', storedRows(filter.referrerType, filter.referenceCode), params)} AND s.target_type = ${params.add(filter.resourceType)}
         AND s.id IN (${visibleIds(filter.referrerType, matchingIds(filter.next, params, depth + 1, access), params, depth, access)})`;
   }
 }
@@ -127,7 +128,9 @@ function namesFew(filter: ValueFilter): boolean {
 
 /** The index rows of the filter's parameter, as `SELECT s.id … WHERE …` to extend. */
 function ownerRows(filter: ValueFilter, params: SqlParams): string {
-  return `SELECT s.id FROM ${tableOf(filter)} s WHERE s.resource_type = ${params.add(filter.resourceType)} AND s.code = ${params.add(filter.code)}`;
+  // A composite's key rows on the resource itself are its token parameter's, whose text-only rows are no key.
+  const keyed = filter.parameter.type === 'composite' ? ' AND s.value IS NOT NULL' : '';
+  return `SELECT s.id FROM ${tableOf(filter)} s WHERE s.resource_type = ${params.add(filter.resourceType)} AND ${rowsIn('s', filterRows(filter), params)}${keyed}`;
 }
 
 function alternatives(filter: ValueFilter, params: SqlParams): string {

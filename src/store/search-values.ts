@@ -1,5 +1,5 @@
 import { dateRange } from '../fhir/dates.js';
-import { NEAR, canonicalCode, compositeCode, compositeDefinition, ofTypeCode } from '../fhir/derived-index.js';
+import { NEAR, type StoredRows, canonicalCode, compositeCode, compositeDefinition, ofTypeCode, storedRows } from '../fhir/derived-index.js';
 import { normalizeString } from '../fhir/normalize.js';
 import { badRequest } from '../fhir/outcome.js';
 import { searchParameters } from '../fhir/search-parameters.js';
@@ -36,6 +36,31 @@ export function tableOf(filter: ValueFilter): string {
   throw badRequest(`Search parameter "${filter.code}" of type ${filter.parameter.type} is not supported`, filter.code);
 }
 
+/**
+ * The index rows a filter reads (src/fhir/derived-index.ts): its parameter's, those of the
+ * parameters it is the union of (`combo-code`) or an alias of (`patient`), or for a composite the
+ * key rows of each of its bases. `:identifier` reads a reference parameter's own token rows.
+ */
+export function filterRows(filter: ValueFilter): StoredRows {
+  const { resourceType, code, parameter } = filter;
+  if (parameter.type === 'composite') {
+    const definition = compositeDefinition(resourceType, parameter, searchParameters(resourceType));
+    if (!definition) return { codes: [code] };
+    return { codes: [...new Set(definition.branches.flatMap((b) => (b.kind === 'stored' ? [b.code] : b.codes[definition.keyIndex])))] };
+  }
+  return parameter.type === 'special' || filter.modifier === 'identifier' ? { codes: [code] } : storedRows(resourceType, code);
+}
+
+/** `row` is one of the rows `rows` names. */
+export function rowsIn(row: string, rows: StoredRows, params: SqlParams): string {
+  const codes = codeIs(row, rows.codes, params);
+  return rows.targetType ? `${codes} AND ${row}.target_type = ${params.add(rows.targetType)}` : codes;
+}
+
+function codeIs(row: string, codes: readonly string[], params: SqlParams): string {
+  return codes.length === 1 ? `${row}.code = ${params.add(codes[0])}` : `${row}.code IN (${codes.map((c) => params.add(c)).join(', ')})`;
+}
+
 /** The modifiers each parameter type takes besides `:missing` (https://hl7.org/fhir/R4/search.html#modifiers). */
 const MODIFIERS: Record<string, ReadonlySet<string | undefined>> = {
   token: new Set([undefined, 'not', 'text', 'in', 'not-in', 'above', 'below', 'of-type']),
@@ -57,7 +82,7 @@ export function valueCondition(filter: ValueFilter, value: string, params: SqlPa
   if (!(MODIFIERS[type] ?? NO_MODIFIER).has(modifier)) throw unsupportedModifier(expression);
   switch (type) {
     case 'token':
-      return tokenCondition('s', resourceType, code, value, modifier, params, expression);
+      return tokenCondition('s', resourceType, filterRows(filter).codes, value, modifier, params, expression);
     case 'string':
       return stringCondition('s', value, modifier, params);
     case 'date':
@@ -65,7 +90,7 @@ export function valueCondition(filter: ValueFilter, value: string, params: SqlPa
     case 'number':
       return numberCondition('s', value, params, expression);
     case 'quantity':
-      return quantityCondition('s', resourceType, code, value, params, expression);
+      return quantityCondition('s', resourceType, filterRows(filter).codes, value, params, expression);
     case 'uri':
       return uriCondition('s', value, modifier, params);
     case 'composite':
@@ -130,7 +155,7 @@ function tokenMatch(row: string, token: TokenValue, params: SqlParams): string {
 function tokenCondition(
   row: string,
   resourceType: string,
-  code: string,
+  codes: readonly string[],
   value: string,
   modifier: string | undefined,
   params: SqlParams,
@@ -145,7 +170,7 @@ function tokenCondition(
     case 'not-in':
       // Resource level, like :not: none of the resource's codes of the parameter is in the value set.
       return `${row}.id NOT IN (SELECT t.id FROM search_token t WHERE t.resource_type = ${params.add(resourceType)}
-        AND t.code = ${params.add(code)} AND (t.system, t.value) IN (${valueSetMembers(unescape(value), params)}))`;
+        AND ${codeIs('t', codes, params)} AND (t.system, t.value) IN (${valueSetMembers(unescape(value), params)}))`;
     case 'above':
     case 'below': {
       const token = parseToken(value);
@@ -157,7 +182,7 @@ function tokenCondition(
       const parts = splitEscaped(value, '|').map(unescape);
       if (parts.length !== 3 || !parts[1] || !parts[2]) throw badRequest(`:of-type takes system|code|value`, expression);
       return `${row}.id IN (SELECT t.id FROM search_token t WHERE t.resource_type = ${params.add(resourceType)}
-        AND t.code = ${params.add(ofTypeCode(code))} AND t.value = ${params.add(parts[2])} AND t.system = ${params.add(`${parts[0]}|${parts[1]}`)})`;
+        AND ${codeIs('t', codes.map(ofTypeCode), params)} AND t.value = ${params.add(parts[2])} AND t.system = ${params.add(`${parts[0]}|${parts[1]}`)})`;
     }
     default: {
       const token = parseToken(value);
@@ -371,7 +396,7 @@ function numberCondition(row: string, value: string, params: SqlParams, expressi
  * `[number]||[code]` (any system). When the unit is UCUM, the value is also compared in base
  * units with the `:canonical` rows, so 5 mmol/L finds 6000 umol/L.
  */
-function quantityCondition(row: string, resourceType: string, code: string, value: string, params: SqlParams, expression: string): string {
+function quantityCondition(row: string, resourceType: string, codes: readonly string[], value: string, params: SqlParams, expression: string): string {
   const { prefix, rest } = splitPrefix(value);
   const parts = splitEscaped(rest, '|').map(unescape);
   if (parts.length !== 1 && parts.length !== 3) throw badRequest(`Quantity "${value}" takes number|system|code`, expression);
@@ -386,14 +411,16 @@ function quantityCondition(row: string, resourceType: string, code: string, valu
   // The unit converts (unitOfMeasure above), whatever the number.
   const toCanonical = (v: number) => canonicalQuantity(v, unit)!.value;
   return `(${same} OR ${row}.id IN (SELECT q.id FROM search_number q WHERE q.resource_type = ${params.add(resourceType)}
-    AND q.code = ${params.add(canonicalCode(code))} AND q.unit = ${params.add(unitOfMeasure.unit)} AND ${numberComparison('q', prefix, n, params, toCanonical)}))`;
+    AND ${codeIs('q', codes.map(canonicalCode), params)} AND q.unit = ${params.add(unitOfMeasure.unit)} AND ${numberComparison('q', prefix, n, params, toCanonical)}))`;
 }
 
 /**
  * https://hl7.org/fhir/R4/search.html#composite: `code-value-quantity=http://loinc.org|2345-7$gt5`.
- * The components must hold on the same element: the rows of the other components are filed under
- * the value of the token component of their element (`<code>$<token>`), so a token matching
- * `system|code`, `|code` or `code` exactly selects them. The token part takes no `system|` form.
+ * The components must hold on the same element. Below the resource (Observation.component) the
+ * rows of the other components are filed under the value of the token component of their element
+ * (`<code>$<token>`), so a token matching `system|code`, `|code` or `code` exactly selects them;
+ * on the resource itself, any row of each component's parameter is on that element. A composite
+ * of several bases matches on any. The token part takes no `system|` form.
  */
 function compositeCondition(filter: ValueFilter, value: string, params: SqlParams, expression: string): string {
   const definition = compositeDefinition(filter.resourceType, filter.parameter, searchParameters(filter.resourceType));
@@ -406,31 +433,35 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
   const key = parseToken(keyText);
   if (key.code === undefined) throw badRequest(`The token part of "${filter.code}" needs a code`, expression);
   const keyCode = key.system === undefined ? key.code : `${key.system}|${key.code}`;
-  const conditions = [tokenMatch('s', key, params)];
-  definition.components.forEach((component, index) => {
-    if (index === definition.keyIndex) return;
-    const code = compositeCode(filter.code, keyCode);
-    const type = component.parameter.type;
-    const table = tableOf({ ...filter, code, parameter: component.parameter, modifier: undefined });
-    const part = parts[index];
-    const condition =
-      type === 'quantity'
-        ? quantityCondition('c', filter.resourceType, code, part, params, expression)
-        : type === 'token'
-          ? tokenCondition('c', filter.resourceType, code, part, undefined, params, expression)
-          : type === 'string'
-            ? stringCondition('c', part, undefined, params)
-            : type === 'date'
-              ? dateComparison(part, 'c.low', 'c.high', params, expression)
-              : type === 'number'
-                ? numberCondition('c', part, params, expression)
-                : type === 'uri'
-                  ? uriCondition('c', part, undefined, params)
-                  : referenceCondition('c', part, undefined, params, expression);
-    conditions.push(`s.id IN (SELECT c.id FROM ${table} c WHERE c.resource_type = ${params.add(filter.resourceType)}
-      AND c.code = ${params.add(code)} AND ${condition})`);
+  const branches = definition.branches.map((branch) => {
+    const codesOf = (index: number) => (branch.kind === 'stored' ? [index === definition.keyIndex ? branch.code : compositeCode(branch.code, keyCode)] : branch.codes[index]);
+    const conditions = [codeIs('s', codesOf(definition.keyIndex), params), tokenMatch('s', key, params)];
+    definition.components.forEach((component, index) => {
+      if (index === definition.keyIndex) return;
+      const codes = codesOf(index);
+      const type = component.parameter.type;
+      const table = tableOf({ ...filter, parameter: component.parameter, modifier: undefined });
+      const part = parts[index];
+      const condition =
+        type === 'quantity'
+          ? quantityCondition('c', filter.resourceType, codes, part, params, expression)
+          : type === 'token'
+            ? tokenCondition('c', filter.resourceType, codes, part, undefined, params, expression)
+            : type === 'string'
+              ? stringCondition('c', part, undefined, params)
+              : type === 'date'
+                ? dateComparison(part, 'c.low', 'c.high', params, expression)
+                : type === 'number'
+                  ? numberCondition('c', part, params, expression)
+                  : type === 'uri'
+                    ? uriCondition('c', part, undefined, params)
+                    : referenceCondition('c', part, undefined, params, expression);
+      conditions.push(`s.id IN (SELECT c.id FROM ${table} c WHERE c.resource_type = ${params.add(filter.resourceType)}
+        AND ${codeIs('c', codes, params)} AND ${condition})`);
+    });
+    return `(${conditions.join(' AND ')})`;
   });
-  return `(${conditions.join(' AND ')})`;
+  return branches.length === 1 ? branches[0] : `(${branches.join(' OR ')})`;
 }
 
 /** Mean earth radius in metres, for the great-circle distance. */
