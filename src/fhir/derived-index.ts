@@ -391,6 +391,9 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
   if (!definition?.elements) return;
   const code = parameter.code;
   for (const element of definition.elements(resource, resource)) {
+    // An element lacking a component has no value for the composite (`:missing`), and nothing to key.
+    const others = definition.components.map((component, index) => (index === definition.keyIndex ? [] : component.values(element, resource)));
+    if (others.some((values, index) => index !== definition.keyIndex && values.length === 0)) continue;
     const keyValues = definition.components[definition.keyIndex].values(element, resource);
     const keys: string[] = [];
     // A composite's token matches codes (https://hl7.org/fhir/R4/search.html#composite): a
@@ -403,8 +406,7 @@ function compositeRows(resourceType: string, parameter: SearchParameter, paramet
     if (keys.length === 0) continue;
     definition.components.forEach((component, index) => {
       if (index === definition.keyIndex) return;
-      const values = component.values(element, resource);
-      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type, values, rows);
+      for (const key of keys) valueRows(compositeCode(code, key), component.parameter.type, others[index], rows);
     });
   }
 }

@@ -15,7 +15,7 @@ import {
   indexSearchParameterBundle,
   toTypedValue,
 } from '@medplum/core';
-import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, CodeableConcept, Coding, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions, readSpecFile } from './definitions.js';
 import { canonicalQuantityRows, compositeAndPositionRows, forgetComposites, identifierTypeRows, isDerived, referenceIdentifierRows } from './derived-index.js';
 import { isJsonObject } from './json.js';
@@ -271,16 +271,62 @@ function indexRows(resource: Resource, evaluator: 'values' | 'fhirPathValues'): 
 }
 
 /**
+ * Token rows (https://hl7.org/fhir/R4/search.html#token): one per distinct system and code, as
+ * Medplum's convertToSearchableTokens finds them, with the coding's display (normalized) in
+ * `text_value` for `:text`. So a coded concept is one row rather than a code row and a text row.
+ * A text that no code row carries (a CodeableConcept.text unlike every display, a second display
+ * of a repeated code, Identifier.type.text) gets a row of its own, without a code.
+ */
+function tokenRows(code: string, values: TypedValue[], rows: IndexRows): void {
+  const coded = new Set<string>();
+  const carried = new Set<string>();
+  const texts: string[] = [];
+  const codeRow = (system: string | undefined, value: string | undefined, display: string | undefined) => {
+    const key = JSON.stringify([system ?? null, value ?? null]);
+    const text = display ? normalizeString(display) : null;
+    if (coded.has(key)) {
+      if (text) texts.push(text);
+      return;
+    }
+    coded.add(key);
+    if (text) carried.add(text);
+    rows.token.push([code, system ?? null, value ?? null, text]);
+  };
+  const coding = (c: Coding) => {
+    if (c.system || c.code) codeRow(c.system, c.code, c.display);
+    else if (c.display) texts.push(normalizeString(c.display));
+  };
+  for (const value of values) {
+    const item: unknown = value.value;
+    if (value.type === 'CodeableConcept' && isJsonObject(item)) {
+      const concept = item as CodeableConcept;
+      if (concept.text) texts.push(normalizeString(concept.text));
+      for (const c of concept.coding ?? []) coding(c);
+    } else if (value.type === 'Coding' && isJsonObject(item)) {
+      coding(item as Coding);
+    } else {
+      for (const token of convertToSearchableTokens([value], { textSearchSystem: TEXT_SYSTEM })) {
+        if (token.system === TEXT_SYSTEM) {
+          if (token.value) texts.push(normalizeString(token.value));
+        } else codeRow(token.system, token.value, undefined);
+      }
+    }
+  }
+  for (const text of texts) {
+    if (carried.has(text)) continue;
+    carried.add(text);
+    rows.token.push([code, null, null, text]);
+  }
+}
+
+/**
  * The index rows of a parameter's values, by the parameter's type; composite parameters use it
  * for their components too, under their own codes.
  */
 export function valueRows(code: string, type: string, values: TypedValue[], rows: IndexRows): void {
   switch (type) {
     case 'token':
-      for (const token of convertToSearchableTokens(values, { textSearchSystem: TEXT_SYSTEM })) {
-        if (token.system === TEXT_SYSTEM) rows.token.push([code, null, null, token.value ? normalizeString(token.value) : null]);
-        else rows.token.push([code, token.system ?? null, token.value ?? null, null]);
-      }
+      tokenRows(code, values, rows);
       identifierTypeRows(code, values, rows);
       break;
     case 'string': {

@@ -2,7 +2,7 @@ import { badRequest } from '../fhir/outcome.js';
 import type { SearchFilter, SearchRequest, ValueFilter } from '../fhir/search-request.js';
 import { textQuery } from '../fhir/text-index.js';
 import { storedRows } from '../fhir/derived-index.js';
-import { dateComparison, filterRows, rowsIn, tableOf, valueCondition } from './search-values.js';
+import { compositePresence, dateComparison, filterRows, rowsIn, tableOf, valueCondition } from './search-values.js';
 import type { SqlParams } from './sql-params.js';
 
 export { SqlParams } from './sql-params.js';
@@ -101,7 +101,11 @@ function valueFilterCondition(filter: ValueFilter, alias: string, params: SqlPar
   }
   if (modifier === 'missing') {
     if (filter.values.length !== 1 || !['true', 'false'].includes(filter.values[0])) throw badRequest(`:missing takes true or false`, `${code}:missing`);
-    return `${alias}.id ${filter.values[0] === 'true' ? 'NOT IN' : 'IN'} (${ownerRows(filter, params)})`;
+    const present =
+      filter.parameter.type === 'composite'
+        ? `SELECT s.id FROM search_token s WHERE s.resource_type = ${params.add(filter.resourceType)} AND ${compositePresence(filter, params)}`
+        : ownerRows(filter, params);
+    return `${alias}.id ${filter.values[0] === 'true' ? 'NOT IN' : 'IN'} (${present})`;
   }
   if (modifier === 'not') return `${alias}.id NOT IN (${ownerRows(filter, params)} AND (${alternatives(filter, params)}))`;
   if (namesFew(filter)) return `${alias}.id = ANY(ARRAY(${indexedIds(filter, params, access)}))`;
@@ -128,9 +132,7 @@ function namesFew(filter: ValueFilter): boolean {
 
 /** The index rows of the filter's parameter, as `SELECT s.id … WHERE …` to extend. */
 function ownerRows(filter: ValueFilter, params: SqlParams): string {
-  // A composite's key rows on the resource itself are its token parameter's, whose text-only rows are no key.
-  const keyed = filter.parameter.type === 'composite' ? ' AND s.value IS NOT NULL' : '';
-  return `SELECT s.id FROM ${tableOf(filter)} s WHERE s.resource_type = ${params.add(filter.resourceType)} AND ${rowsIn('s', filterRows(filter), params)}${keyed}`;
+  return `SELECT s.id FROM ${tableOf(filter)} s WHERE s.resource_type = ${params.add(filter.resourceType)} AND ${rowsIn('s', filterRows(filter), params)}`;
 }
 
 function alternatives(filter: ValueFilter, params: SqlParams): string {

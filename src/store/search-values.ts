@@ -51,6 +51,27 @@ export function filterRows(filter: ValueFilter): StoredRows {
   return parameter.type === 'special' || filter.modifier === 'identifier' ? { codes: [code] } : storedRows(resourceType, code);
 }
 
+/**
+ * For `:missing`, the condition on a key row `s` of a composite that its resource has a value for
+ * it: on an element below the resource, a keyed row, written only where every component has a
+ * value (src/fhir/derived-index.ts); on the resource itself, a code and a row of every other component.
+ */
+export function compositePresence(filter: ValueFilter, params: SqlParams): string {
+  const definition = compositeDefinition(filter.resourceType, filter.parameter, searchParameters(filter.resourceType));
+  if (!definition) return rowsIn('s', { codes: [filter.code] }, params);
+  const branches = definition.branches.map((branch) => {
+    if (branch.kind === 'stored') return codeIs('s', [branch.code], params);
+    const others = definition.components.flatMap((component, index) =>
+      index === definition.keyIndex
+        ? []
+        : [`s.id IN (SELECT c.id FROM ${tableOf({ ...filter, parameter: component.parameter, modifier: undefined })} c
+            WHERE c.resource_type = ${params.add(filter.resourceType)} AND ${codeIs('c', branch.codes[index], params)})`],
+    );
+    return `(${[codeIs('s', branch.codes[definition.keyIndex], params), 's.value IS NOT NULL', ...others].join(' AND ')})`;
+  });
+  return branches.length === 1 ? branches[0] : `(${branches.join(' OR ')})`;
+}
+
 /** `row` is one of the rows `rows` names. */
 export function rowsIn(row: string, rows: StoredRows, params: SqlParams): string {
   const codes = codeIs(row, rows.codes, params);

@@ -7,6 +7,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { seedingAccess } from '../../src/access/door.js';
 import { compositeDefinition, storedCodes, storedRows } from '../../src/fhir/derived-index.js';
+import { normalizeString } from '../../src/fhir/normalize.js';
 import { extractSearchIndex, searchParameters } from '../../src/fhir/search-parameters.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import type { Database } from '../../src/store/driver.js';
@@ -92,6 +93,23 @@ for (const driver of testDrivers()) describe(`parameters read from other paramet
     ]);
   });
 
+  test('a coded concept is one token row, its display the row\'s text; a text no code row carries is its own row', () => {
+    const tokens = (code: Record<string, unknown>) =>
+      extractSearchIndex({ resourceType: 'Observation', status: 'final', code } as unknown as Resource).token.filter((row) => row[0] === 'code');
+    const glucose = { system: LOINC, code: '2345-7', display: 'Glucose' };
+    assert.deepEqual(tokens({ coding: [glucose], text: 'glucose' }), [['code', LOINC, '2345-7', 'glucose']]);
+    assert.deepEqual(tokens({ coding: [glucose], text: 'Қандағы глюкоза' }), [
+      ['code', LOINC, '2345-7', 'glucose'],
+      ['code', null, null, normalizeString('Қандағы глюкоза')],
+    ]);
+    assert.deepEqual(tokens({ coding: [glucose, { ...glucose, display: 'Глюкоза' }, { display: 'Sugar' }] }), [
+      ['code', LOINC, '2345-7', 'glucose'],
+      ['code', null, null, 'глюкоза'],
+      ['code', null, null, 'sugar'],
+    ]);
+    assert.deepEqual(tokens({ text: 'Free text only' }), [['code', null, null, 'free text only']]);
+  });
+
   test('combo-code finds the code of the observation or of a component', async () => {
     let matched = 0;
     for (const code of codes()) {
@@ -132,7 +150,13 @@ for (const driver of testDrivers()) describe(`parameters read from other paramet
     const conceptMatch = (o: Observation) => hasCode(o.code, key.system, key.code!) && hasCode(o.valueCodeableConcept, undefined, value.code!);
     assert.ok((await agree(`code-value-concept=${key.system}|${key.code}$${value.code}`, conceptMatch)) > 0);
     await agree(`combo-code-value-concept=${key.system}|${key.code}$${value.code}`, conceptMatch);
-    await agree('code-value-quantity:missing=true', (o) => !(o.code.coding ?? []).some((c) => c.code));
+    // A composite has a value on an element where every component has one.
+    const bothOn = (base: string) => (o: Observation) => evaluate(o, base).some((e) => (e.code?.coding ?? []).some((c: any) => c.code) && e.valueQuantity);
+    await agree('code-value-quantity:missing=true', (o) => !bothOn('Observation')(o));
+    await agree('component-code-value-quantity:missing=false', bothOn('Observation.component'));
+    await agree('combo-code-value-quantity:missing=false', bothOn('Observation | Observation.component'));
+    await agree('combo-code-value-concept:missing=true', (o) =>
+      !evaluate(o, 'Observation | Observation.component').some((e) => (e.code?.coding ?? []).some((c: any) => c.code) && e.valueCodeableConcept));
   });
 
   test('sorting by a combo parameter sorts by the values of both levels', async () => {
