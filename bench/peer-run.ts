@@ -14,7 +14,8 @@
  *   Observations each (LOINC codes of CLINIC_CODES in turn, so a subject+code search finds
  *   PEER_OBSERVATIONS_PER_PATIENT / 5 of them), posted as transaction Bundles of 100 patients
  *   with their Observations, which reference their patient by `urn:uuid:`. After the load, a
- *   target whose database we can reach gets `VACUUM ANALYZE` and `CHECKPOINT`.
+ *   target whose database we can reach gets `VACUUM ANALYZE` and `CHECKPOINT`, and its size is
+ *   printed, whole and without the tables whose names start with "audit".
  * - Scenarios: read Patient/{id}; Patient?name={family}; Observation?subject=Patient/{id}&code=
  *   http://loinc.org|{code}. Random ids from the loaded population, the server's default page.
  *   Each is first probed (every target must answer 200 and find something; the table shows the
@@ -270,6 +271,13 @@ async function load(target: Target): Promise<{ population: Population; seconds: 
     await admin(target.databaseUrl, async (client) => {
       await client.query('VACUUM ANALYZE');
       await client.query('CHECKPOINT');
+      // Issue 12's storage target compares the database without its audit records.
+      const { rows } = await client.query<{ total: string; audit: string }>(
+        `SELECT pg_database_size(current_database())::text AS total,
+           (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class WHERE relkind = 'r' AND relname ILIKE 'audit%')::text AS audit`,
+      );
+      const megabytes = (bytes: string) => integer.format(Number(bytes) / 1e6);
+      console.error(`  ${target.name}: database ${megabytes(rows[0]!.total)} MB, ${megabytes(String(Number(rows[0]!.total) - Number(rows[0]!.audit)))} MB without its audit tables`);
     });
   }
   const codes = CLINIC_CODES.slice(0, Math.min(CLINIC_CODES.length, settings.observationsPerPatient)).map((c) => c.code);

@@ -488,6 +488,14 @@ const MIGRATIONS: readonly string[] = [
     ('RequestGroup', 'patient'), ('RiskAssessment', 'patient'), ('ServiceRequest', 'patient'), ('Specimen', 'patient'),
     ('Task', 'patient'));
   `,
+  // One index finds references by their target, for searches (`subject=Patient/1`, with or without
+  // the type), chains, `_has` and `_revinclude`, instead of two that each held every row: the
+  // target's id leads, the one column every such look-up names.
+  `
+  DROP INDEX search_reference_target;
+  DROP INDEX search_reference_reverse;
+  CREATE INDEX search_reference_target ON search_reference (target_id, target_type, resource_type, code) INCLUDE (id);
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */
