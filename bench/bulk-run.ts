@@ -112,13 +112,18 @@ async function storageOf(url: string): Promise<TableStorage[]> {
 function printStorage(resources: number, now: TableStorage[], before: TableStorage[] | undefined): void {
   const per = (n: number) => (n / resources).toFixed(n / resources < 10 ? 1 : 0);
   const cells = (s: TableStorage | undefined) => (s ? `${per(s.rows).padStart(8)} ${per(s.heap).padStart(9)} ${per(s.indexes).padStart(9)}` : ''.padStart(28));
-  const sum = (list: TableStorage[]): TableStorage => ({ table: 'all', rows: 0, heap: list.reduce((a, s) => a + s.heap, 0), indexes: list.reduce((a, s) => a + s.indexes, 0) });
+  const sum = (list: TableStorage[]): TableStorage => ({
+    table: 'all',
+    rows: list.reduce((a, s) => a + s.rows, 0),
+    heap: list.reduce((a, s) => a + s.heap, 0),
+    indexes: list.reduce((a, s) => a + s.indexes, 0),
+  });
   console.log(`\nStorage per resource (bytes on disk: table with TOAST, and its indexes)`);
   console.log(`${'table'.padEnd(20)} ${'now: rows   heap B   index B'.padStart(28)}   ${before ? 'earlier code: rows   heap B   index B' : ''}`);
   for (const table of now) console.log(`${table.table.padEnd(20)} ${cells(table)}   ${before ? cells(before.find((b) => b.table === table.table)) : ''}`);
   const total = (list: TableStorage[]) => list.reduce((a, s) => a + s.heap + s.indexes, 0);
   console.log(`${'all, MB'.padEnd(20)} ${(total(now) / 1e6).toFixed(0).padStart(28)}   ${before ? (total(before) / 1e6).toFixed(0).padStart(28) : ''}`);
-  console.log(`${'all, bytes/resource'.padEnd(20)} ${cells(sum(now)).slice(9)}   ${before ? cells(sum(before)).slice(9) : ''}`);
+  console.log(`${'all'.padEnd(20)} ${cells(sum(now))}   ${before ? cells(sum(before)) : ''}`);
 }
 
 /** COPY of the NDJSON lines, as they are, into a table with no index: the floor of any import. */
