@@ -463,8 +463,9 @@ const MIGRATIONS: readonly string[] = [
   // Rows no search reads any more (src/fhir/derived-index.ts): R4's Observation combo parameters are
   // read from the rows of the parameters they unite, its composites on the resource itself from
   // their components' rows, and the reference parameters that are another one to one target type
-  // (`patient`) from that one's rows. `densaulyq reindex` does the same for custom SearchParameters,
-  // and gives a reference by identifier alone the type its Reference.type names.
+  // (`patient`) from that one's rows; a composite's key rows stay only where its other components
+  // have values. `densaulyq reindex` does the same for custom SearchParameters, gives a reference by
+  // identifier alone the type its Reference.type names, and writes a coding's display on its row.
   `
   DELETE FROM search_token WHERE resource_type = 'Observation' AND (code IN ('combo-code', 'combo-data-absent-reason', 'combo-value-concept',
     'code-value-concept', 'code-value-quantity', 'combo-code-value-concept', 'combo-code-value-quantity')
@@ -472,6 +473,14 @@ const MIGRATIONS: readonly string[] = [
     OR code LIKE 'code-value-concept$%' OR code LIKE 'combo-code-value-concept$%');
   DELETE FROM search_number WHERE resource_type = 'Observation' AND (code IN ('combo-value-quantity', 'combo-value-quantity:canonical')
     OR code LIKE 'code-value-quantity$%' OR code LIKE 'combo-code-value-quantity$%');
+  DELETE FROM search_token t WHERE t.resource_type = 'Observation' AND t.code = 'code-value-string'
+    AND NOT EXISTS (SELECT 1 FROM search_string c WHERE c.resource_type = t.resource_type AND c.id = t.id AND c.code LIKE 'code-value-string$%');
+  DELETE FROM search_token t WHERE t.resource_type = 'Observation' AND t.code = 'code-value-date'
+    AND NOT EXISTS (SELECT 1 FROM search_date c WHERE c.resource_type = t.resource_type AND c.id = t.id AND c.code LIKE 'code-value-date$%');
+  DELETE FROM search_token t WHERE t.resource_type = 'Observation' AND t.code = 'component-code-value-quantity'
+    AND NOT EXISTS (SELECT 1 FROM search_number c WHERE c.resource_type = t.resource_type AND c.id = t.id AND c.code LIKE 'component-code-value-quantity$%');
+  DELETE FROM search_token t WHERE t.resource_type = 'Observation' AND t.code = 'component-code-value-concept'
+    AND NOT EXISTS (SELECT 1 FROM search_token c WHERE c.resource_type = t.resource_type AND c.id = t.id AND c.code LIKE 'component-code-value-concept$%');
   DELETE FROM search_reference WHERE (resource_type, code) IN (VALUES
     ('Account', 'patient'), ('Appointment', 'location'), ('Appointment', 'patient'), ('Appointment', 'practitioner'),
     ('AppointmentResponse', 'location'), ('AppointmentResponse', 'patient'), ('AppointmentResponse', 'practitioner'),
