@@ -301,11 +301,6 @@ export function storedRows(resourceType: string, code: string): StoredRows {
   return rows;
 }
 
-/** The codes of `storedRows`, for parameter types other than reference. */
-export function storedCodes(resourceType: string, code: string): readonly string[] {
-  return storedRows(resourceType, code).codes;
-}
-
 /** Whether a parameter's rows are other parameters' (see storedRows). */
 export function isDerived(resourceType: string, code: string): boolean {
   const rows = storedRows(resourceType, code);

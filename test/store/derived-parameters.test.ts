@@ -6,7 +6,7 @@ import type { Observation, Resource } from '@medplum/fhirtypes';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { seedingAccess } from '../../src/access/door.js';
-import { compositeDefinition, storedCodes, storedRows } from '../../src/fhir/derived-index.js';
+import { compositeDefinition, storedRows } from '../../src/fhir/derived-index.js';
 import { normalizeString } from '../../src/fhir/normalize.js';
 import { extractSearchIndex, searchParameters } from '../../src/fhir/search-parameters.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
@@ -85,7 +85,7 @@ for (const driver of testDrivers()) describe(`parameters read from other paramet
       assert.ok(![...codesWritten].some((c) => c === code || c.startsWith(`${code}$`) || c.startsWith(`${code}:`)), `${code} has rows`);
     }
     assert.ok(codesWritten.has('component-code-value-quantity'), 'component composites keep their keyed rows');
-    assert.deepEqual(storedCodes('Observation', 'combo-code'), ['code', 'component-code']);
+    assert.deepEqual(storedRows('Observation', 'combo-code'), { codes: ['code', 'component-code'] });
     const parameters = searchParameters('Observation');
     assert.deepEqual(compositeDefinition('Observation', parameters['combo-code-value-quantity']!, parameters)?.branches, [
       { kind: 'derived', codes: [['code'], ['value-quantity']] },
