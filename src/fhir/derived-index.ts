@@ -8,6 +8,7 @@ import {
 } from '@medplum/core';
 import type { Identifier, Reference, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { type IndexRows, TEXT_SYSTEM, searchParameters, valueRows } from './search-parameters.js';
+import { splitOutside } from './fhirpath-split.js';
 import { compileSearchPath } from './search-path.js';
 import { UCUM_SYSTEM, canonicalQuantity } from './ucum.js';
 
@@ -105,6 +106,11 @@ export interface CompositeComponent {
  *   parameters in `codes` (by component) that every resource has anyway.
  */
 export type CompositeBranch = { kind: 'stored'; code: string } | { kind: 'derived'; codes: (readonly string[])[] };
+
+/** The codes of a branch's key rows: the composite's own (stored), or its key component's parameter's (derived). */
+export function branchKeyCodes(branch: CompositeBranch, keyIndex: number): readonly string[] {
+  return branch.kind === 'stored' ? [branch.code] : branch.codes[keyIndex];
+}
 
 export interface CompositeDefinition {
   /** The elements of the branches stored under the parameter's own code, if any. */
@@ -227,25 +233,9 @@ function storingComposite(
   return undefined;
 }
 
-/** The top-level `|` branches of an expression, outside parentheses and quotes. */
+/** The top-level `|` branches of an expression. */
 function splitBranches(expression: string): string[] {
-  const branches: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < expression.length; i++) {
-    const ch = expression[i];
-    if (ch === "'" && expression[i - 1] !== '\\') quoted = !quoted;
-    else if (quoted) continue;
-    else if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (ch === '|' && depth === 0) {
-      branches.push(expression.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  branches.push(expression.slice(start).trim());
-  return branches.filter((branch) => branch !== '');
+  return splitOutside(expression, '|').map((branch) => branch.trim()).filter((branch) => branch !== '');
 }
 
 /**

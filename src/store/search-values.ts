@@ -1,5 +1,5 @@
 import { dateRange } from '../fhir/dates.js';
-import { NEAR, type StoredRows, canonicalCode, compositeCode, compositeDefinition, ofTypeCode, storedRows } from '../fhir/derived-index.js';
+import { type CompositeComponent, NEAR, type StoredRows, branchKeyCodes, canonicalCode, compositeCode, compositeDefinition, ofTypeCode, storedRows } from '../fhir/derived-index.js';
 import { normalizeString } from '../fhir/normalize.js';
 import { badRequest } from '../fhir/outcome.js';
 import { searchParameters } from '../fhir/search-parameters.js';
@@ -46,7 +46,7 @@ export function filterRows(filter: ValueFilter): StoredRows {
   if (parameter.type === 'composite') {
     const definition = compositeDefinition(resourceType, parameter, searchParameters(resourceType));
     if (!definition) return { codes: [code] };
-    return { codes: [...new Set(definition.branches.flatMap((b) => (b.kind === 'stored' ? [b.code] : b.codes[definition.keyIndex])))] };
+    return { codes: [...new Set(definition.branches.flatMap((b) => branchKeyCodes(b, definition.keyIndex)))] };
   }
   return parameter.type === 'special' || filter.modifier === 'identifier' ? { codes: [code] } : storedRows(resourceType, code);
 }
@@ -58,18 +58,24 @@ export function filterRows(filter: ValueFilter): StoredRows {
  */
 export function compositePresence(filter: ValueFilter, params: SqlParams): string {
   const definition = compositeDefinition(filter.resourceType, filter.parameter, searchParameters(filter.resourceType));
-  if (!definition) return rowsIn('s', { codes: [filter.code] }, params);
+  if (!definition) return codeIs('s', [filter.code], params);
   const branches = definition.branches.map((branch) => {
-    if (branch.kind === 'stored') return codeIs('s', [branch.code], params);
+    const key = codeIs('s', branchKeyCodes(branch, definition.keyIndex), params);
+    if (branch.kind === 'stored') return key;
     const others = definition.components.flatMap((component, index) =>
       index === definition.keyIndex
         ? []
-        : [`s.id IN (SELECT c.id FROM ${tableOf({ ...filter, parameter: component.parameter, modifier: undefined })} c
+        : [`s.id IN (SELECT c.id FROM ${componentTable(filter, component)} c
             WHERE c.resource_type = ${params.add(filter.resourceType)} AND ${codeIs('c', branch.codes[index], params)})`],
     );
-    return `(${[codeIs('s', branch.codes[definition.keyIndex], params), 's.value IS NOT NULL', ...others].join(' AND ')})`;
+    return `(${[key, 's.value IS NOT NULL', ...others].join(' AND ')})`;
   });
   return branches.length === 1 ? branches[0] : `(${branches.join(' OR ')})`;
+}
+
+/** The table of a composite component's rows: its own parameter's type decides. */
+function componentTable(filter: ValueFilter, component: CompositeComponent): string {
+  return tableOf({ ...filter, parameter: component.parameter, modifier: undefined });
 }
 
 /** `row` is one of the rows `rows` names. */
@@ -455,13 +461,12 @@ function compositeCondition(filter: ValueFilter, value: string, params: SqlParam
   if (key.code === undefined) throw badRequest(`The token part of "${filter.code}" needs a code`, expression);
   const keyCode = key.system === undefined ? key.code : `${key.system}|${key.code}`;
   const branches = definition.branches.map((branch) => {
-    const codesOf = (index: number) => (branch.kind === 'stored' ? [index === definition.keyIndex ? branch.code : compositeCode(branch.code, keyCode)] : branch.codes[index]);
-    const conditions = [codeIs('s', codesOf(definition.keyIndex), params), tokenMatch('s', key, params)];
+    const conditions = [codeIs('s', branchKeyCodes(branch, definition.keyIndex), params), tokenMatch('s', key, params)];
     definition.components.forEach((component, index) => {
       if (index === definition.keyIndex) return;
-      const codes = codesOf(index);
+      const codes = branch.kind === 'stored' ? [compositeCode(branch.code, keyCode)] : branch.codes[index];
       const type = component.parameter.type;
-      const table = tableOf({ ...filter, parameter: component.parameter, modifier: undefined });
+      const table = componentTable(filter, component);
       const part = parts[index];
       const condition =
         type === 'quantity'

@@ -1,4 +1,5 @@
 import { expandValueSet } from '../definitions.js';
+import { splitOutside } from '../fhirpath-split.js';
 import { jsonEqual, jsonIncludes } from './json-compare.js';
 import { type ElementModel, type SlicingModel, coreTree } from './structure.js';
 import type { JsonObject, Walk } from './walk.js';
@@ -80,21 +81,7 @@ function codesOf(value: unknown): [string | undefined, string][] {
 
 /** `extension('http://x').value.ofType(Coding)` → steps, splitting on dots outside quotes and parentheses. */
 function parsePath(path: string): Step[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i];
-    if (c === "'") quoted = !quoted;
-    else if (!quoted && c === '(') depth++;
-    else if (!quoted && c === ')') depth--;
-    else if (!quoted && depth === 0 && c === '.') {
-      parts.push(path.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(path.slice(start));
+  const parts = splitOutside(path, '.');
   return parts.map((part): Step => {
     if (part === '$this') return { kind: 'this' };
     if (part === 'resolve()') return { kind: 'resolve' };
