@@ -7,7 +7,7 @@ import { representsLegally } from '../store/access-facts.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, PatientJudgement, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { AuditAgent } from '../store/audit-append.js';
 import type { SqlClient } from '../store/driver.js';
-import { SqlParams } from '../store/sql-params.js';
+import { SqlParams, statementName } from '../store/sql-params.js';
 import { checkAggregateSearch } from './aggregate-rules.js';
 import { auditAgent, compactAuditRecord } from './audit-event.js';
 import { type Writer, decideCare } from './care-decisions.js';
@@ -454,15 +454,15 @@ class Door implements AccessPolicy {
     return `(${deniedParty(patientSql, params.add(this.organization))} AND NOT ${this.breakGlassGrant(patientSql, params)})`;
   }
 
-  async checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
-    const verdict = await this.decideWrite(client, write, evidence);
+  async checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence, reached?: Map<string, boolean>): Promise<WriteVerdict> {
+    const verdict = await this.decideWrite(client, write, evidence, reached);
     // The platform's imports keep documents as they were exported; everyone else follows the rules.
     if (this.context.role === 'platform') return verdict;
     const changes = checkDocumentWrite(write);
     return changes.length > 0 ? { ...verdict, changes } : verdict;
   }
 
-  private async decideWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict> {
+  private async decideWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence, reached: Map<string, boolean> | undefined): Promise<WriteVerdict> {
     const { role } = this.context;
     const { resourceType, compartment, current } = write;
     if (this.unrestricted) return { ...(await decideCare(write, evidence, this.writer('trusted'))), notices: this.attachmentNotices(write) };
@@ -491,7 +491,7 @@ class Door implements AccessPolicy {
     if (role === 'administrator') throw forbidden(`An administrator without clinical access does not write patient data`);
     if (role === 'citizen') {
       if (!CITIZEN_WRITABLE.has(resourceType)) throw forbidden(`A citizen may record ${[...CITIZEN_WRITABLE].join(', ')}, not ${resourceType}`);
-      if (!(await this.reaches(client, compartment))) throw notFound(`Patient/${compartment} is not known`);
+      if (!(await this.reaches(client, compartment, reached))) throw notFound(`Patient/${compartment} is not known`);
       return { ...none, ...(await decideCare(write, evidence, this.writer('patient'))) };
     }
     const verdict = await decideCare(write, evidence, this.writer('organization'));
@@ -500,7 +500,7 @@ class Door implements AccessPolicy {
     const establishes = verdict.care.some((c) => c.patient === compartment && c.party === this.organization);
     // The owner of a referral it has not accepted yet sees its Task (addressedTo), and answers it.
     const answersReferral = takesPart && current?.visible === true;
-    if (!(resourceType === 'Patient' && !current) && !establishes && !answersReferral && !(await this.reaches(client, compartment))) {
+    if (!(resourceType === 'Patient' && !current) && !establishes && !answersReferral && !(await this.reaches(client, compartment, reached))) {
       throw notFound(`Patient/${compartment} is not known`);
     }
     return { ...none, ...verdict };
@@ -536,16 +536,20 @@ class Door implements AccessPolicy {
     return resourceType === 'Patient' && this.context.role !== 'citizen';
   }
 
-  /** Whether the caller may see patient `patient`'s record (its Patient resource, by the same rules as any row). */
-  private async reaches(client: SqlClient, patient: string): Promise<boolean> {
+  /**
+   * Whether the caller may see patient `patient`'s record (its Patient resource, by the same rules
+   * as any row): as `reached` says when the transaction asked already, else one prepared statement.
+   */
+  private async reaches(client: SqlClient, patient: string, reached: Map<string, boolean> | undefined): Promise<boolean> {
+    const known = reached?.get(patient);
+    if (known !== undefined) return known;
     const params = new SqlParams();
     const condition = this.patientCondition('p', params, undefined) ?? 'false';
-    const rows = await client.query(
-      `SELECT 1 FROM (SELECT ${params.add(patient)}::text AS compartment, 'Patient'::text AS resource_type, ${params.add(patient)}::text AS id,
-        NULL::text AS author, '{}'::text[] AS security) p WHERE ${condition}`,
-      params.values,
-    );
-    return rows.length > 0;
+    const sql = `SELECT 1 FROM (SELECT ${params.add(patient)}::text AS compartment, 'Patient'::text AS resource_type, ${params.add(patient)}::text AS id,
+        NULL::text AS author, '{}'::text[] AS security) p WHERE ${condition}`;
+    const answer = (await client.query(sql, params.values, { prepare: statementName('door-reaches', sql) })).length > 0;
+    reached?.set(patient, answer);
+    return answer;
   }
 
   auditRecord(note: AuditNote, patient: string, basis?: AuditBasis): { payload: string; agent: AuditAgent } | undefined {

@@ -151,8 +151,10 @@ export interface AccessPolicy {
   /**
    * Throws (403, or 404 for what the caller may not know exists) when the write is not allowed;
    * otherwise decides which care relationships it claims hold, verified or self-declared.
+   * `reached`: whether this caller reaches each patient, as found earlier in the same transaction
+   * (read and filled here; the store empties it when a write may change the answer).
    */
-  checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence): Promise<WriteVerdict>;
+  checkWrite(client: SqlClient, write: WriteCheck, evidence: CareEvidence, reached?: Map<string, boolean>): Promise<WriteVerdict>;
   /**
    * The compact audit record of `note` for one patient and the agent row it names, or undefined
    * when this caller is not audited.

@@ -87,19 +87,43 @@ async function loadHead(client: SqlClient, chain: number): Promise<Head> {
 }
 
 /**
- * Appends inside the caller's transaction (a write and its record commit together), on the
- * session's transaction chain, whose head stays locked until the transaction ends.
+ * The head of each transaction chain as this process last committed it, and as the open
+ * transaction last moved it: a write's append starts from there, with no statement to read the
+ * head, and reads it (locked) only when another session moved it since (the append then changes
+ * nothing and says so).
  */
-export async function appendInTransaction(tx: SqlClient, db: Database, records: readonly AuditRecord[]): Promise<void> {
+const committedHeads = new WeakMap<Database, Map<number, Head>>();
+const transactionHeads = new WeakMap<SqlClient, Head>();
+
+/**
+ * Appends inside the caller's transaction (a write and its record commit together), on the
+ * session's transaction chain, whose head stays locked until the transaction ends. `afterCommit`
+ * runs its effect once the transaction commits.
+ */
+export async function appendInTransaction(tx: SqlClient, db: Database, records: readonly AuditRecord[], afterCommit: (effect: () => void) => void): Promise<void> {
   if (records.length === 0) return;
-  const [row] = await tx.query<{ chain: number; seq: string; hash: string }>(
-    `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = pg_backend_pid() % ${TRANSACTION_CHAINS} FOR UPDATE`,
-  );
-  if (!row) throw new Error("the session's audit chain has no head");
-  const head = { seq: Number(row.seq), hash: row.hash };
-  if (!(await appendAt(tx, row.chain, head, linksFrom(auditKeyOf(db), head, records), records, agentsOf(records)))) {
-    throw new Error(`audit chain ${row.chain} moved under its lock`);
+  const key = auditKeyOf(db);
+  const agents = agentsOf(records);
+  const chain = tx.session === undefined ? undefined : tx.session % TRANSACTION_CHAINS;
+  let heads = committedHeads.get(db);
+  if (!heads) committedHeads.set(db, (heads = new Map()));
+  const cached = chain === undefined ? undefined : (transactionHeads.get(tx) ?? heads.get(chain));
+  let appended = cached && chain !== undefined ? { chain, links: linksFrom(key, cached, records) } : undefined;
+  if (appended && !(await appendAt(tx, appended.chain, cached!, appended.links, records, agents))) appended = undefined;
+  if (!appended) {
+    const [row] = await tx.query<{ chain: number; seq: string; hash: string }>(
+      `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = ${chain === undefined ? `pg_backend_pid() % ${TRANSACTION_CHAINS}` : '$1'} FOR UPDATE`,
+      chain === undefined ? [] : [chain],
+      chain === undefined ? undefined : { prepare: 'audit-transaction-head' },
+    );
+    if (!row) throw new Error("the session's audit chain has no head");
+    const head = { seq: Number(row.seq), hash: row.hash };
+    appended = { chain: row.chain, links: linksFrom(key, head, records) };
+    if (!(await appendAt(tx, row.chain, head, appended.links, records, agents))) throw new Error(`audit chain ${row.chain} moved under its lock`);
   }
+  const { chain: appendedTo, links } = appended;
+  transactionHeads.set(tx, links.next);
+  afterCommit(() => heads.set(appendedTo, links.next));
 }
 
 /** Records of requests that arrive together go in one statement; a batch holds at most this many. */

@@ -14,6 +14,11 @@ export interface SqlClient {
    * fastest way in for many rows. Only on a transaction's client, so the rows commit with the rest.
    */
   copyFrom?(table: string, columns: readonly string[], text: string): Promise<void>;
+  /**
+   * The server process a transaction's statements run in (its `pg_backend_pid()`), where the
+   * driver knows it without asking: only on a transaction's client, only on PostgreSQL.
+   */
+  readonly session?: number;
 }
 
 /** Receives the notifications of one channel (PostgreSQL LISTEN/NOTIFY). */

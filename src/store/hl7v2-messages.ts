@@ -71,6 +71,7 @@ export class Hl7v2Messages {
     const rows = await this.client.query<{ ack: Uint8Array; status: Hl7v2MessageStatus }>(
       `SELECT ack, status FROM hl7v2_message WHERE sender = $1 AND control_id = $2 AND ${KEPT}`,
       [sender, controlId],
+      { prepare: 'hl7v2-acknowledged' },
     );
     return rows[0] ? { ack: Buffer.from(rows[0].ack), status: rows[0].status } : undefined;
   }
@@ -82,13 +83,16 @@ export class Hl7v2Messages {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (sender, control_id) WHERE ${KEPT} DO NOTHING RETURNING id::text AS id`,
       [message.sender, message.controlId, message.messageType, message.organization, message.status, message.reason, message.content, message.ack],
+      { prepare: 'hl7v2-keep' },
     );
     return rows[0];
   }
 
   /** Sets what became of a kept message once its results were filed, or parked for review, and the ACK it got for it. */
   async settle(id: string, outcome: { status: 'processed' | 'review'; reason: string | null; ack: Buffer }): Promise<void> {
-    await this.client.query(`UPDATE hl7v2_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack]);
+    await this.client.query(`UPDATE hl7v2_message SET status = $2, reason = $3, ack = $4 WHERE id = $1::bigint`, [id, outcome.status, outcome.reason, outcome.ack], {
+      prepare: 'hl7v2-settle',
+    });
   }
 
   /**

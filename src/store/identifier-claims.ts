@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
 import { conflict, type FhirError } from '../fhir/outcome.js';
+import { lockKeys } from './advisory-locks.js';
 import type { SqlClient } from './driver.js';
 
 /** An identifier value an active resource holds in a system that allows one holder. */
@@ -36,8 +37,7 @@ export function identifierClaims(resource: Resource, id: string): IdentifierClai
 export async function conflictingClaims<T extends IdentifierClaim>(client: SqlClient, claims: readonly T[]): Promise<(T & { holder: string })[]> {
   if (claims.length === 0) return [];
   const key = (c: IdentifierClaim) => `${c.resourceType}|${c.system}|${c.value}`;
-  const keys = [...new Set(claims.map(key))].sort();
-  await client.query(`SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, [keys]);
+  await lockKeys(client, claims.map(key));
   const rows = await client.query<{ resource_type: string; system: string; value: string; id: string }>(
     `SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
      WHERE t.code = 'identifier' AND (t.resource_type, t.system, t.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))

@@ -96,8 +96,10 @@ export async function openPostgres(connectionString: string, poolSize = 16): Pro
         let broken: Error | undefined;
         try {
           await client.query('BEGIN');
+          const { processID } = client as unknown as { processID: number | null };
           const result = await work({
             ...wrap(client),
+            ...(processID === null ? {} : { session: processID }),
             async copyFrom(table, columns, text) {
               await pipeline([text], client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
             },

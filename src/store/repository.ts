@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Patient, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { dateRange } from '../fhir/dates.js';
 import { type FhirError, badRequest, fhirError, forbidden, gone, notFound, preconditionFailed, tooCostly } from '../fhir/outcome.js';
@@ -11,6 +11,7 @@ import { type AccessLogOptions, type AccessLogPage, accessLog } from './access-l
 import type { AccessPolicy, AuditBasis, AuditNote, PatientJudgement, Permission, WriteVerdict } from './access-policy.js';
 import { securityContextCompartments } from './security-context.js';
 import { perturbedCount } from './aggregate-count.js';
+import { lockKeys } from './advisory-locks.js';
 import { appendInTransaction, auditAppender } from './audit-append.js';
 import { careEvidence, heldCare, resolveParties } from './care-evidence.js';
 import {
@@ -39,6 +40,7 @@ import { includeCondition } from './search-include.js';
 import { compartmentPatients, narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches, isLookup } from './search-sql.js';
+import { statementName } from './sql-params.js';
 
 /** One version of a resource as stored. */
 export interface StoredResource {
@@ -146,12 +148,23 @@ const CARE_TYPES = new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'ServiceReq
  */
 const COPY_MIN_RESOURCES = 100;
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
+/** Up to how many patients the audit basis of a write's records is a prepared statement (one per count): a write touches one or a few. */
+const PREPARED_BASES = 16;
 
 /** An open SQL transaction Repositories share, and what is to happen in the process once it commits. */
 interface OpenTransaction {
   client: SqlClient;
   committed: (() => void)[];
+  /**
+   * Per caller, whether the door found it reaches each patient, asked once per transaction (seven
+   * results of one lab report are one question): the answer holds until the transaction writes
+   * what it depends on (REACH_TYPES, break-glass, a confirmed or disputed declaration).
+   */
+  reached: Map<AccessPolicy, Map<string, boolean>>;
 }
+
+/** Types whose writes can change whom a caller reaches: the care relationships they hold, and Consents. */
+const REACH_TYPES = new Set([...CARE_TYPES, 'Consent']);
 
 /**
  * The store of FHIR resources, bound to the access rules of one caller (the "one door"): every
@@ -188,7 +201,7 @@ export class Repository {
     return this.db
       .transaction((client) => {
         // A retried attempt starts afresh: what an abandoned one meant to do after commit is dropped.
-        tx = { client, committed: [] };
+        tx = { client, committed: [], reached: new Map() };
         return work(this.joined(this.access, tx));
       })
       .then(
@@ -204,6 +217,19 @@ export class Repository {
           throw error;
         },
       );
+  }
+
+  /** This caller's answers of the door's reach in the current transaction (none outside one). */
+  private get reached(): Map<string, boolean> | undefined {
+    if (!this.tx) return undefined;
+    let reached = this.tx.reached.get(this.access);
+    if (!reached) this.tx.reached.set(this.access, (reached = new Map()));
+    return reached;
+  }
+
+  /** After a write that may change whom callers reach (of `types`, when given), the transaction asks the door again. */
+  private reachMayHaveChanged(types?: Iterable<string>): void {
+    if (this.tx && (!types || [...types].some((type) => REACH_TYPES.has(type)))) this.tx.reached.clear();
   }
 
   /** Runs `effect` in this process once the current transaction commits (at once outside one): never for a rollback. */
@@ -393,7 +419,7 @@ export class Repository {
       if (!drafted) throw new Error('an audited caller drafted no audit record');
       return { patient: a.patient, recorded: note.recorded, payload: drafted.payload, agent: drafted.agent };
     });
-    if (this.tx) await appendInTransaction(this.tx.client, this.db, records);
+    if (this.tx) await appendInTransaction(this.tx.client, this.db, records, (effect) => this.afterCommit(effect));
     else await auditAppender(this.db).append(records);
   }
 
@@ -409,11 +435,12 @@ export class Repository {
     const refused = named ? this.access.refusal('p.patient', params) : undefined;
     const basis = refused ? `CASE WHEN ${refused} THEN 'consent-refused' ELSE ${reached} END` : reached;
     if (basis === 'NULL' && !named) return new Map(patients.map((patient) => [patient, null]));
-    const list = params.add(patients);
-    const source = named
-      ? `SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id = ANY(${list}::text[])`
-      : `SELECT unnest(${list}::text[]) AS patient`;
-    const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(`SELECT p.patient, ${basis} AS basis FROM (${source}) p`, params.values);
+    // A list of values, prepared per count, as the door's judgement (AccessPolicy.judgePatients) is.
+    const list = `VALUES ${patients.map((patient) => `(${params.add(patient)})`).join(', ')}`;
+    const source = named ? `SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id IN (${list})` : list;
+    const sql = `SELECT p.patient, ${basis} AS basis FROM (${source}) AS p(patient)`;
+    const prepare = patients.length <= PREPARED_BASES ? { prepare: statementName('audit-bases', sql) } : undefined;
+    const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(sql, params.values, prepare);
     return new Map(rows.map((r) => [r.patient, r.basis]));
   }
 
@@ -455,6 +482,7 @@ export class Repository {
          RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS expires`,
         [randomUUID(), grant.patient, grant.subject, grant.organization ?? null, grant.reason, grant.minutes],
       );
+      repo.reachMayHaveChanged();
       const note = { action: 'E', interaction: '$break-glass', reason: grant.reason, recorded: new Date().toISOString() } as const;
       await repo.record(note, [{ patient: grant.patient, entities: [`Patient/${grant.patient}`], basis: 'break-glass' }]);
       await repo.tellPatient([notice]);
@@ -508,6 +536,7 @@ export class Repository {
         repo.client,
         { resourceType, id, compartment: current.compartment, resource, current: { ...current, resource: () => resource }, claims: [], held: [], deletion: true },
         careEvidence(repo.client),
+        repo.reached,
       );
       const versionId = String(Number(current.versionId) + 1);
       const lastUpdated = new Date().toISOString();
@@ -521,6 +550,7 @@ export class Repository {
         [resourceType, id, versionId, lastUpdated],
       );
       await repo.client.query(DELETE_INDEX_SQL, [resourceType, id]);
+      repo.reachMayHaveChanged([resourceType]);
       if (resourceType === 'SearchParameter') repo.afterCommit(() => unregisterSearchParameters([resource as SearchParameter]));
       const deleted = { resourceType, id, versionId, lastUpdated, deleted: true, json: '', compartment: current.compartment };
       await repo.auditMany({ action: 'D', interaction: 'delete', recorded: lastUpdated }, [deleted]);
@@ -544,8 +574,13 @@ export class Repository {
    * search sees the first one's commit (READ COMMITTED takes a new snapshot per statement).
    */
   async lockCriteria(resourceType: string, criteria: URLSearchParams): Promise<void> {
-    const canonical = [...criteria].map(([k, v]) => `${k}=${v}`).sort().join('&');
-    await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}?${canonical}`]);
+    await this.lockAllCriteria([[resourceType, criteria]]);
+  }
+
+  /** `lockCriteria` for many criteria at once (a results Bundle's entries), in one statement. */
+  async lockAllCriteria(list: readonly (readonly [resourceType: string, criteria: URLSearchParams])[]): Promise<void> {
+    const canonical = (criteria: URLSearchParams) => [...criteria].map(([k, v]) => `${k}=${v}`).sort().join('&');
+    await lockKeys(this.client, list.map(([resourceType, criteria]) => `${resourceType}?${canonical(criteria)}`));
   }
 
   /**
@@ -828,6 +863,7 @@ export class Repository {
         ...(entailedBy ? { entailedBy } : {}),
       },
       careEvidence(this.client),
+      this.reached,
     );
   }
 
@@ -919,7 +955,10 @@ export class Repository {
       `v AS (INSERT INTO resource_version (resource_type, id, version_id, last_updated, compartment, content, method, author, security) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))`,
     );
     steps.push(...indexInserts([{ ...prepared, care: verdict.care }], params, ['$1', '$2']));
-    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    // Prepared: planning this statement cost more than running it. Its shape varies only with which tables get rows.
+    const sql = `WITH ${steps.join(', ')} SELECT 1`;
+    await this.client.query(sql, params.values, { prepare: statementName('write', sql) });
+    this.reachMayHaveChanged([version.resourceType]);
     await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     await this.writeEntailed([{ evidence: `${version.resourceType}/${id}`, verdict }]);
@@ -1000,6 +1039,7 @@ export class Repository {
     if (copyFrom && copied.length > 0) {
       await copyAll({ copyFrom }, [...versionCopies(copied), ...derivedCopies(copied.map((v) => ({ ...v.prepared, care: v.verdict.care })))]);
     }
+    this.reachMayHaveChanged(versions.map((v) => v.resourceType));
     await this.recordVerdicts(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     await this.writeEntailed(versions.map((v) => ({ evidence: `${v.resourceType}/${v.id}`, verdict: v.verdict })));
     if (await recordSubscriptionEvents(this.client, versions.map((v) => ({ resourceType: v.resourceType, id: v.id, versionId: v.versionId, index: v.prepared.index, compartment: v.compartment })))) {
@@ -1046,7 +1086,9 @@ export class Repository {
       ...DERIVED_TABLES.map((table, i) => `dm${i} AS (DELETE FROM ${table} s USING input i WHERE i.existing AND s.resource_type = i.resource_type AND s.id = i.id)`),
       ...indexInserts(versions.map((v) => ({ ...v.prepared, care: v.verdict.care })), params),
     ];
-    await this.client.query(`WITH ${steps.join(', ')} SELECT 1`, params.values);
+    // Prepared, as a single write is: every input is an array, so the shape varies only with which tables get rows.
+    const sql = `WITH ${steps.join(', ')} SELECT 1`;
+    await this.client.query(sql, params.values, { prepare: statementName('write-many', sql) });
   }
 
   /**
@@ -1151,6 +1193,7 @@ export class Repository {
     return this.transaction(async (repo) => {
       if (!byPatient && !(await redeemCareCode(repo.client, patient, confirmation.code, author!))) throw forbidden(`The code is not valid for this patient, or was used or expired`);
       const confirmed = await confirmDeclarations(repo.client, patient, party, author!);
+      repo.reachMayHaveChanged();
       await repo.auditMany({ action: 'E', interaction: '$confirm-care', recorded: new Date().toISOString() }, [], [patient]);
       return confirmed;
     });
@@ -1178,6 +1221,7 @@ export class Repository {
     if (!(await this.visible('Patient', patient))) throw notFound(`Patient/${patient} is not known`);
     return this.transaction(async (repo) => {
       const disputed = await disputeDeclarations(repo.client, patient, party, author);
+      repo.reachMayHaveChanged();
       if (disputed === 0) throw notFound(`${party} declared no care for Patient/${patient} that is not already disputed`);
       await repo.auditMany({ action: 'E', interaction: '$dispute-care', recorded: new Date().toISOString() }, [], [patient]);
       return disputed;
@@ -1295,11 +1339,5 @@ function toStored(row: StoredRow): StoredResource {
     method: row.method,
     compartment: row.compartment,
   };
-}
-
-/** A name for a prepared statement, from its text: one name per distinct text (per caller kind). */
-function statementName(prefix: string, sql: string): string {
-  // 96 bits: the shapes a server sees (one per access context and search) never collide, where a collision would fail every query of both.
-  return `${prefix}-${createHash('sha1').update(sql).digest('base64url').slice(0, 16)}`;
 }
 

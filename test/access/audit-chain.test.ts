@@ -8,7 +8,7 @@ import pg from 'pg';
 import { FolderAnchorStore, anchorOf, startAnchorWriter } from '../../src/access/audit-anchors.js';
 import { type AuditInput, auditAgent, auditEventPayload, compactAuditRecord } from '../../src/access/audit-event.js';
 import { type AuditProblem, auditHeads, headsDigest, verifyAuditChain } from '../../src/access/audit-verify.js';
-import { type AuditRecord, AuditAppender, appendInTransaction, auditAppender } from '../../src/store/audit-append.js';
+import { type AuditRecord, AuditAppender, appendInTransaction, auditAppender, shareAuditKey } from '../../src/store/audit-append.js';
 import { APPENDER_CHAINS, AuditKeyMismatch, GENESIS_PREFIX, TRANSACTION_CHAINS, assertAuditKey, linkMessage, withMigrationKey } from '../../src/store/audit-chain.js';
 import { AuditKey, loadAuditKey, processAuditKey } from '../../src/store/audit-key.js';
 import { auditRowsAfter } from '../../src/store/audit-rows.js';
@@ -35,8 +35,8 @@ function records(patients: string[]): AuditRecord[] {
   }));
 }
 
-/** Appends one record per patient inside the transaction `tx`, as a write does. */
-const append = (tx: SqlClient, db: Database, patients: string[]) => appendInTransaction(tx, db, records(patients));
+/** Appends one record per patient inside the transaction `tx`, as a write does (the transactions here commit: what is to follow the commit runs at once). */
+const append = (tx: SqlClient, db: Database, patients: string[]) => appendInTransaction(tx, db, records(patients), (effect) => effect());
 
 const genesis = (chain: number) => createHash('sha256').update(`${GENESIS_PREFIX}${chain}`).digest('hex');
 
@@ -488,6 +488,50 @@ for (const driver of testDrivers()) describe(`the audit hash chain and its verif
     assert.ok(read.every((r) => isAppenderChain(r.chain)), 'the appenders append on their own chains');
     const used = await db.query(`SELECT DISTINCT chain FROM audit_event`);
     t.diagnostic(`${used.length} chain(s) used`);
+  });
+
+  test('a write\'s append starts from the head this process committed, unread; after another process appended on the chain it reads the head once, a rollback costs nothing, and nothing forks', { skip: driver.name !== 'postgres' && 'the session is known on PostgreSQL only' }, async () => {
+    // Two processes (two handles, each with its own heads) whose every transaction says it runs in one session: one chain for all, not the seeded one.
+    const processes = [db, shareAuditKey(db, { ...db })] as const;
+    const onChain = (chain + 1) % TRANSACTION_CHAINS;
+    /** Appends each group in one transaction of `handle`; returns how many times it read the head, locked. */
+    async function write(handle: Database, groups: string[][], rollBack = false): Promise<number> {
+      const effects: (() => void)[] = [];
+      let lockedReads = 0;
+      const done = handle.transaction(async (tx) => {
+        const session: SqlClient = {
+          ...tx,
+          session: onChain,
+          query: (sql, params, options) => {
+            if (/FROM audit_head .*FOR UPDATE/s.test(sql)) lockedReads++;
+            return tx.query(sql, params, options);
+          },
+        };
+        for (const group of groups) await appendInTransaction(session, handle, records(group), (effect) => effects.push(effect));
+        if (rollBack) throw new Error('rolled back');
+      });
+      if (rollBack) await assert.rejects(done, /rolled back/);
+      else await done;
+      if (!rollBack) for (const effect of effects) effect();
+      return lockedReads;
+    }
+    const [a, b] = processes;
+    assert.equal(await write(a, [['k-1']]), 1, 'the first append reads the head');
+    assert.equal(await write(a, [['k-2'], ['k-3']]), 0, 'then it goes from the head it committed, and from its own within the transaction');
+    assert.equal(await write(b, [['k-4']]), 1, 'another process reads the head it has not seen');
+    assert.equal(await write(a, [['k-5']]), 1, 'the head moved by the other: its append changes nothing, the head is read, the record appended');
+    assert.equal(await write(a, [['k-6']], true), 0);
+    assert.equal(await write(a, [['k-7']]), 0, 'a rollback leaves the head as committed');
+    const racing = Array.from({ length: 30 }, (_, i) => `k-race-${i}`);
+    await Promise.all(racing.map((p, i) => write(processes[i % 2]!, [[p]])));
+    const places = await placesOf(db, ['k-1', 'k-2', 'k-3', 'k-4', 'k-5', 'k-6', 'k-7', ...racing]);
+    assert.ok(places.every((r) => r.chain === onChain));
+    assert.deepEqual(places.slice(0, 6).map((r) => [r.seq, r.patient]), [[1, 'k-1'], [2, 'k-2'], [3, 'k-3'], [4, 'k-4'], [5, 'k-5'], [6, 'k-7']]);
+    assert.deepEqual(places.slice(6).map((r) => r.patient).sort(), [...racing].sort(), 'each racing record once, none rolled back');
+    assert.deepEqual(places.map((r) => r.seq), Array.from({ length: places.length }, (_, i) => i + 1), 'one unbroken chain');
+    const result = await verify();
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.records, 12 + 6 + 30);
   });
 
   test('records handed to the appender in one turn of the event loop are committed in one statement, in order', async () => {

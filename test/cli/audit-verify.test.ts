@@ -56,7 +56,7 @@ async function deployment(driver: TestDriver) {
           payload: compactAuditRecord({ action: 'R', interaction: 'read', outcome: '0', context, patient, entities: [`Observation/o-${i}`] }, agent),
           agent,
         }));
-        await db.transaction((tx) => appendInTransaction(tx, db, records));
+        await db.transaction((tx) => appendInTransaction(tx, db, records, () => undefined));
       }),
     /** Starts the server as `densaulyq serve` does and stops it: its anchor writer runs at start and at stop. */
     async serveOnce() {
