@@ -15,7 +15,8 @@
  *   DATABASE_URL=postgres://… npx tsx bench/lab-run.ts [--profile]
  *
  * `--profile` runs the server under `node --cpu-prof` and prints where its CPU went (figures are
- * slowed by the profiler).
+ * slowed by the profiler). `--breakdown`, on a server that preloads pg_stat_statements, lists the
+ * statements of each route per message: round trips are most of what a message costs here.
  *
  * Environment: DATABASE_URL (required), BENCH_LAB_PATIENTS (2000), BENCH_LAB_CONNECTIONS (8),
  * BENCH_LAB_SECONDS (10), BENCH_WARMUP (5: the first messages load the validator's definitions), BENCH_KEEP_DATABASE. Results: a table on stdout and
@@ -26,6 +27,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { Endpoint, Organization, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { seedingAccess } from '../src/access/door.js';
 import { mintAccessToken } from '../src/access/tokens.js';
@@ -41,7 +43,8 @@ import { Repository } from '../src/store/repository.js';
 import { admin, openBenchDatabase, settle } from './bench-database.js';
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
-import { OUT_DIR, envInteger } from './settings.js';
+import { type StatementCost, enableStatements, readStatements, resetStatements } from './statements.js';
+import { OUT_DIR, envInteger, servedEnv } from './settings.js';
 
 const settings = {
   patients: envInteger('BENCH_LAB_PATIENTS', 2000),
@@ -50,6 +53,7 @@ const settings = {
   warmupSeconds: envInteger('BENCH_WARMUP', 5),
 };
 const profile = process.argv.includes('--profile');
+const breakdown = process.argv.includes('--breakdown');
 const TARGET_RATE = 500;
 const TARGET_P95_MS = 50;
 const LAB = 'bench-lab';
@@ -174,6 +178,14 @@ interface Side {
   accepted: number;
   serverCpuUsPerMessage: number;
   postgresCpuUsPerMessage: number;
+  /** With `--breakdown`: the measured part's statements, per message. */
+  statements?: StatementCost[];
+}
+
+/** What the bench reads PostgreSQL's statement counters through, with `--breakdown` on a server that keeps them. */
+interface StatementCounter {
+  reset(): Promise<void>;
+  read(messages: number): Promise<StatementCost[]>;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -182,7 +194,14 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
  * Runs `send` on `connections` loops (lanes, one message in flight each) for warm-up plus the
  * measured seconds, `warm` in between; latencies and counts of the measured part.
  */
-async function drive(name: string, connections: number, send: (n: number, lane: number) => Promise<boolean>, cpu: () => Promise<[number, number]>, warm: () => Promise<void>): Promise<Side> {
+async function drive(
+  name: string,
+  connections: number,
+  send: (n: number, lane: number) => Promise<boolean>,
+  cpu: () => Promise<[number, number]>,
+  warm: () => Promise<void>,
+  counter?: StatementCounter,
+): Promise<Side> {
   let next = 0;
   let measuring = false;
   let stop = false;
@@ -202,6 +221,7 @@ async function drive(name: string, connections: number, send: (n: number, lane: 
   const loops = Array.from({ length: connections }, (_, lane) => loop(lane));
   await new Promise((resolve) => setTimeout(resolve, settings.warmupSeconds * 1000));
   await warm();
+  await counter?.reset();
   const [server0, postgres0] = await cpu();
   measuring = true;
   const started = performance.now();
@@ -209,6 +229,7 @@ async function drive(name: string, connections: number, send: (n: number, lane: 
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
   const [server1, postgres1] = await cpu();
+  const statements = await counter?.read(latencies.length);
   stop = true;
   await Promise.all(loops);
   const sorted = [...latencies].sort((a, b) => a - b);
@@ -222,7 +243,18 @@ async function drive(name: string, connections: number, send: (n: number, lane: 
     accepted,
     serverCpuUsPerMessage: ((server1 - server0) * 1000) / latencies.length,
     postgresCpuUsPerMessage: ((postgres1 - postgres0) * 1000) / latencies.length,
+    ...(statements ? { statements } : {}),
   };
+}
+
+/** A route's statements per message, most expensive first. */
+function formatStatements(side: Side): string {
+  const rows = side.statements!.map((s) => [s.kind, s.callsPerRequest.toFixed(2), s.planUsPerCall.toFixed(0), s.usPerCall.toFixed(0), s.usPerRequest.toFixed(0)]);
+  const total = side.statements!.reduce((sum, s) => sum + s.callsPerRequest, 0);
+  const header = ['statement', 'calls/msg', 'planning µs/call', 'execution µs/call', 'execution µs/msg'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const lines = [header, widths.map((w) => '-'.repeat(w)), ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  return `\n${side.name}: ${total.toFixed(1)} statements per message (pg_stat_statements; planning shown when the server sets pg_stat_statements.track_planning; not the commit's WAL flush)\n${lines.join('\n')}`;
 }
 
 async function main(): Promise<void> {
@@ -231,6 +263,7 @@ async function main(): Promise<void> {
   const database = await openBenchDatabase('postgres', serverUrl);
   const dir = await mkdtemp(join(tmpdir(), 'densaulyq-lab-bench-'));
   let child: ChildProcess | undefined;
+  let observer: pg.Client | undefined;
   try {
     const keyFile = join(dir, 'audit.key');
     const db = await openDatabase({ databaseUrl: database.env.DATABASE_URL!, auditKey: await loadAuditKey(keyFile, { create: true }) });
@@ -250,7 +283,7 @@ async function main(): Promise<void> {
     const profileDir = join(OUT_DIR, 'profiles', 'lab');
     if (profile) await rm(profileDir, { recursive: true, force: true });
     child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), BIN, 'serve'], {
-      env: { ...process.env, ...database.env, DATA_DIR: dir, AUDIT_KEY_FILE: keyFile, PORT: String(port), HOST: '127.0.0.1', MLLP_PORT: String(mllpPort), DEMO_PATIENTS: '0', LOG_LEVEL: 'warn', PUBLIC_ORIGIN: ORIGIN },
+      env: servedEnv({ database: database.env, dir, keyFile, port, mllpPort, origin: ORIGIN }),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const origin = `http://127.0.0.1:${port}`;
@@ -264,6 +297,10 @@ async function main(): Promise<void> {
 
     // The tables were analyzed empty of results: after the warm-up the planner learns what they now hold, as autovacuum would in a store in use.
     const analyze = () => admin(database.env.DATABASE_URL!, async (client) => void (await client.query('ANALYZE')));
+    observer = breakdown ? new pg.Client({ connectionString: database.env.DATABASE_URL! }) : undefined;
+    await observer?.connect();
+    const counter: StatementCounter | undefined = observer && (await enableStatements(observer)) ? { reset: () => resetStatements(observer!), read: (n) => readStatements(observer!, n) } : undefined;
+    if (breakdown && !counter) console.error('[lab] statement counts need a server with shared_preload_libraries=pg_stat_statements');
     const links = await Promise.all(Array.from({ length: settings.connections }, () => mllpConnection(mllpPort)));
     console.error(`[lab] ORU^R01 over MLLP, ${settings.connections} connections…`);
     let refusal: string | undefined;
@@ -272,18 +309,21 @@ async function main(): Promise<void> {
       const filed = /\rMSA\|AA\|/.test(ack) && !/\rERR\|/.test(ack);
       if (!filed) refusal ??= ack.replaceAll('\r', '\n');
       return filed;
-    }, cpu, analyze);
+    }, cpu, analyze, counter);
     if (refusal) console.error(`[lab] a message was not filed; its ACK:\n${refusal}`);
     for (const link of links) link.close();
 
     console.error(`[lab] the same results as FHIR transactions over HTTP…`);
+    let failure: string | undefined;
     const fhir = await drive('the same as FHIR transactions (HTTP)', settings.connections, async (n) => {
       const message = parseMessage(Buffer.from(oru(1_000_000 + n, n % settings.patients)));
       const bundle = oruToBundle(message, { patient: { reference: `Patient/lab-p${n % settings.patients}` }, organization: LAB });
       const reply = await fetch(`${origin}/fhir`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
-      await reply.arrayBuffer();
+      const answer = await reply.text();
+      if (reply.status !== 200) failure ??= `${reply.status} ${answer}`;
       return reply.status === 200 && component(segment(message, 'MSH'), 10) !== '';
-    }, cpu, analyze);
+    }, cpu, analyze, counter);
+    if (failure) console.error(`[lab] a transaction was not filed; the answer:\n${failure}`);
 
     const sides = [mllp, fhir];
     console.log(`\nLaboratory intake — ${database.description}; server in its own process; ${cpus().length} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}`);
@@ -294,9 +334,11 @@ async function main(): Promise<void> {
     for (const row of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
     console.log(`\nMLLP / FHIR rate: ${((mllp.rate / fhir.rate) * 100).toFixed(0)}%`);
     console.log(`targets: ≥ ${TARGET_RATE} messages/s: ${mllp.rate >= TARGET_RATE ? 'met' : 'NOT met'}; ACK p95 ≤ ${TARGET_P95_MS} ms: ${mllp.p95 <= TARGET_P95_MS ? 'met' : 'NOT met'}`);
+    for (const side of sides) if (side.statements) console.log(formatStatements(side));
     await mkdir(OUT_DIR, { recursive: true });
     await writeFile(join(OUT_DIR, 'lab-postgres.json'), JSON.stringify({ settings, sides }, null, 2));
   } finally {
+    await observer?.end();
     child?.kill('SIGTERM');
     await new Promise((resolve) => (child && child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
     if (profile) {

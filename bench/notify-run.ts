@@ -48,7 +48,7 @@ import { freePort } from '../test/access/harness.js';
 import { admin, openBenchDatabase, settle } from './bench-database.js';
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { patient } from './fixtures.js';
-import { OUT_DIR, envInteger } from './settings.js';
+import { OUT_DIR, envInteger, servedEnv } from './settings.js';
 
 const settings = {
   rate: envInteger('BENCH_NOTIFY_RATE', 200),
@@ -416,21 +416,7 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     server = new ServerProcess(
-      {
-        ...process.env,
-        ...database.env,
-        DATA_DIR: dir,
-        AUDIT_KEY_FILE: keyFile,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        MLLP_PORT: '0',
-        DEMO_PATIENTS: '0',
-        LOG_LEVEL: 'warn',
-        PUBLIC_ORIGIN: ORIGIN,
-        // The load comes from one address and ten clients far above a clinic's rate: the limits would refuse it.
-        RATE_LIMIT_PER_MINUTE_IP: '0',
-        RATE_LIMIT_PER_MINUTE_CLIENT: '0',
-      },
+      servedEnv({ database: database.env, dir, keyFile, port, origin: ORIGIN }),
       `http://127.0.0.1:${port}`,
     );
     await server.start();

@@ -44,6 +44,13 @@ function kind(query: string): string {
   if (/FROM app_user/.test(sql)) return 'account look-up (clinical access grant)';
   const conditioned = /care_relationship/.test(sql) ? ' + access condition' : '';
   if (/INTO audit_event/.test(sql)) return 'audit append';
+  if (/FROM audit_head/.test(sql)) return 'audit head (locked)';
+  if (/pg_advisory_xact_lock/.test(sql)) return 'conditional criteria lock';
+  if (/FROM subscription s/.test(sql)) return 'subscriptions matching the write';
+  if (/hl7v2_message/.test(sql)) return `HL7 v2 message log: ${sql.split(' ')[0]}`;
+  if (/INSERT INTO resource /.test(sql)) return 'write (resource, history, index rows)';
+  if (/^SELECT p\.patient/.test(sql)) return 'judgement or audit basis of patients';
+  if (/AS compartment, .* AS resource_type/.test(sql)) return "door's check of a write";
   if (/FROM resource r/.test(sql)) return `select${conditioned}`;
   return sql.slice(0, 60);
 }

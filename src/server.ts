@@ -10,7 +10,7 @@ import { buildApp } from './http/app.js';
 import { openImageStore } from './imaging/image-store.js';
 import { SubscriptionDelivery } from './exchange/delivery.js';
 import { hl7v2MessageHandler } from './hl7v2/intake.js';
-import { LAB_RESULTS_ROUTE } from './lab/intake.js';
+import { labResultsRoute } from './lab/intake.js';
 import { ADT_ROUTE } from './exchange/adt.js';
 import { LAB_ORDER_ORM_ROUTE, LAB_ORDER_ROUTE } from './lab/orders.js';
 import { type MllpServer, startMllpServer } from './hl7v2/mllp-server.js';
@@ -117,7 +117,7 @@ async function startMllp(config: Config, db: Database, logger: Logger): Promise<
     port: config.mllp.port,
     maxMessageBytes: config.mllp.maxMessageBytes,
     ...(tls ? { tls: { cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) } } : {}),
-    handler: hl7v2MessageHandler(db, { ORU: LAB_RESULTS_ROUTE, OML: LAB_ORDER_ROUTE, ORM: LAB_ORDER_ORM_ROUTE, ADT: ADT_ROUTE }),
+    handler: hl7v2MessageHandler(db, { ORU: labResultsRoute(), OML: LAB_ORDER_ROUTE, ORM: LAB_ORDER_ORM_ROUTE, ADT: ADT_ROUTE }),
     onProblem: (event) => logger.warn({ event }, 'MLLP connection dropped'),
   });
 }

@@ -198,13 +198,11 @@ function routeOf(msh: Header, routes: Readonly<Record<string, MessageRoute>>): M
 async function senderOrganization(intake: Repository, msh: Header): Promise<string> {
   const unknown = (why: string) => new Hl7Error('AR', ERROR_CODES.unknownKey, why, { segment: 'MSH', sequence: 1, field: 4 });
   if (!msh.sendingFacility) throw unknown('MSH-4 (sending facility) is empty: the sender cannot be known');
-  const found = await intake.search(
-    parseSearchRequest('Endpoint', [
-      ['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(msh.sendingFacility)}`],
-      ['connection-type', `${MLLP_CONNECTION_TYPE.system}|${MLLP_CONNECTION_TYPE.code}`],
-    ]),
-  );
-  const endpoints = found.entries.map((entry) => parseStored<Endpoint>(entry));
+  // By identifier alone (a look-up, whose plan is prepared once), the connection type checked here.
+  const found = await intake.search(parseSearchRequest('Endpoint', [['identifier', `${HL7V2_FACILITY_SYSTEM}|${escapeToken(msh.sendingFacility)}`]]));
+  const endpoints = found.entries
+    .map((entry) => parseStored<Endpoint>(entry))
+    .filter((e) => e.connectionType.system === MLLP_CONNECTION_TYPE.system && e.connectionType.code === MLLP_CONNECTION_TYPE.code);
   const active = endpoints.filter((e) => e.status === 'active');
   const organization = /^Organization\/([A-Za-z0-9\-.]{1,64})$/.exec(active[0]?.managingOrganization?.reference ?? '')?.[1];
   if (active.length !== 1 || !organization) {

@@ -18,10 +18,11 @@ export interface Filed {
 }
 
 /**
- * Writes the conditional updates of a results Bundle (src/lab/oru-to-fhir.ts) through `repo`, as
- * its caller, in one SQL transaction (see `conditionalUpdates`). The Bundle was validated where it
- * came in (the MLLP intake, `$file-results`), once. A FhirError (the lab may not record for the
- * patient, say) rolls all of it back. Both routes of results, HL7 v2 over MLLP and FHIR (`$file-results`),
+ * Writes the conditional updates of results Bundles (src/lab/oru-to-fhir.ts; one per message, of
+ * messages filed together, src/lab/filing-groups.ts) through `repo`, as its caller, in one SQL
+ * transaction (see `conditionalUpdates`). Each Bundle was validated where it came in (the MLLP
+ * intake, `$file-results`), once. A FhirError (the lab may not record for a patient, say) rolls
+ * all of it back. Both routes of results, HL7 v2 over MLLP and FHIR (`$file-results`),
  * come here: results coded only in the lab's own codes get the LOINC coding the lab's ConceptMap
  * gives them; a report whose placer order number (its PLAC identifier) names an order of this lab
  * for the same patient is `basedOn` it, with its results, and the lab takes the order on (a Task
@@ -29,9 +30,9 @@ export interface Filed {
  * to it when the ordering organization's relationship is verified); a critical result raises an
  * alert to the organization that ordered the test, written as the lab's, in the same transaction.
  */
-export function fileResults(repo: Repository, bundle: Bundle, lab: string): Promise<Filed> {
+export function fileResults(repo: Repository, bundles: readonly Bundle[], lab: string): Promise<Filed> {
   return repo.transaction(async (tx) => {
-    const planned = await conditionalUpdates(tx, bundle);
+    const planned = await conditionalUpdates(tx, bundles);
     const orders = await ordersOf(tx, planned, lab);
     await takeOn(tx, planned, orders, lab);
     const stored = await writePlanned(tx, withOrders(await withLabLoinc(tx, lab, planned), orders));
@@ -46,27 +47,33 @@ export interface PlannedWrite {
   exists: boolean;
 }
 
-/**
- * The conditional updates of a transaction Bundle on each resource's identifier
- * (`PUT DiagnosticReport?identifier=…`), planned inside `tx`: each entry's criteria locked, then
- * matched by one search per type (one match is updated, a new version kept in its history; none is
- * created; more are a 412, as for any conditional update), `urn:uuid` references resolved to the
- * ids so chosen (https://hl7.org/fhir/R4/http.html#trules). Written by `writePlanned`.
- */
-export async function conditionalUpdates(tx: Repository, bundle: Bundle): Promise<PlannedWrite[]> {
-  const entries = (bundle.entry ?? []).map((entry) => {
+/** A results Bundle's entries as conditional updates: each resource, its type, and the identifier token it is matched on. */
+export function conditionalEntries(bundle: Bundle): { resource: Resource; resourceType: string; token: string; fullUrl?: string }[] {
+  return (bundle.entry ?? []).map((entry) => {
     const [resourceType = '', query = ''] = (entry.request?.url ?? '').split('?', 2);
     const token = new URLSearchParams(query).get('identifier');
     if (entry.request?.method !== 'PUT' || !entry.resource || entry.resource.resourceType !== resourceType || !token) {
       throw badRequest(`An entry must be a conditional update of its resource on its identifier`, 'Bundle.entry.request');
     }
-    return { resource: entry.resource, resourceType, token, fullUrl: entry.fullUrl };
+    return { resource: entry.resource, resourceType, token, ...(entry.fullUrl ? { fullUrl: entry.fullUrl } : {}) };
   });
-  // One search per type for all its identifiers (a report has many results), under each criteria's lock.
+}
+
+/**
+ * The conditional updates of transaction Bundles on each resource's identifier
+ * (`PUT DiagnosticReport?identifier=…`), planned inside `tx`: each entry's criteria locked, then
+ * matched by one search per type (one match is updated, a new version kept in its history; none is
+ * created; more are a 412, as for any conditional update), `urn:uuid` references resolved, within
+ * their Bundle, to the ids so chosen (https://hl7.org/fhir/R4/http.html#trules). Bundles planned
+ * together name different resources (src/lab/filing-groups.ts). Written by `writePlanned`.
+ */
+export async function conditionalUpdates(tx: Repository, bundles: readonly Bundle[]): Promise<PlannedWrite[]> {
+  const entries = bundles.flatMap((bundle, b) => conditionalEntries(bundle).map((entry) => ({ ...entry, bundle: b })));
+  // Every criteria locked (one statement), then one search per type for all its identifiers (a report has many results).
+  await tx.lockAllCriteria(entries.map((e) => [e.resourceType, new URLSearchParams([['identifier', e.token]])] as const));
   const holders = new Map<string, string[]>();
   for (const resourceType of new Set(entries.map((e) => e.resourceType))) {
     const tokens = entries.filter((e) => e.resourceType === resourceType).map((e) => e.token);
-    for (const token of tokens) await tx.lockCriteria(resourceType, new URLSearchParams([['identifier', token]]));
     const found = await tx.search({ ...parseSearchRequest(resourceType, [['identifier', tokens.join(',')]]), count: tokens.length * 2 });
     for (const stored of found.entries) {
       for (const identifier of parseStored<DiagnosticReport | Observation | Specimen | ServiceRequest>(stored).identifier ?? []) {
@@ -75,15 +82,15 @@ export async function conditionalUpdates(tx: Repository, bundle: Bundle): Promis
       }
     }
   }
-  const ids = new Map<string, string>();
-  const planned = entries.map(({ resource, resourceType, token, fullUrl }) => {
+  const ids = bundles.map(() => new Map<string, string>());
+  const planned = entries.map(({ resource, resourceType, token, fullUrl, bundle }) => {
     const matches = holders.get(`${resourceType} ${token}`) ?? [];
     if (matches.length > 1) throw preconditionFailed(`${resourceType}?identifier=${token} matches more than one resource`);
     const id = matches[0] ?? randomUUID();
-    if (fullUrl) ids.set(fullUrl, `${resourceType}/${id}`);
-    return { resource, id, exists: matches.length === 1 };
+    if (fullUrl) ids[bundle]!.set(fullUrl, `${resourceType}/${id}`);
+    return { resource, id, exists: matches.length === 1, bundle };
   });
-  return planned.map((p) => ({ ...p, resource: resolveReferences(p.resource, ids) }));
+  return planned.map(({ bundle, ...p }) => ({ ...p, resource: resolveReferences(p.resource, ids[bundle]!) }));
 }
 
 /** Writes what `conditionalUpdates` planned: new resources (most) together, one statement; the others one by one, each a new version. */

@@ -8,8 +8,7 @@ import { ERROR_CODES } from '../hl7v2/hl7-error.js';
 import type { MessageRoute, Parked, Sender } from '../hl7v2/intake.js';
 import { patientByDemographics, patientIin, patientNotFound, patientWithIin } from '../hl7v2/pid.js';
 import type { Message } from '../hl7v2/message.js';
-import type { Repository } from '../store/repository.js';
-import { fileResults } from './file-results.js';
+import { ResultFilings } from './filing-groups.js';
 import { patientOfOrders } from './orders.js';
 import { oruToBundle } from './oru-to-fhir.js';
 
@@ -17,30 +16,34 @@ import { oruToBundle } from './oru-to-fhir.js';
  * ORU^R01 from a laboratory's system (HL7 v2.5.1 chapter 7): results written as the lab's own
  * caller, through the door, for the patient PID-3's IIN names, else the one patient PID's
  * demographics match with certainty; when the lab may not record for anyone so named, or the
- * results cannot be filed, the message is parked for review.
+ * results cannot be filed, the message is parked for review. The results of a lab's messages that
+ * arrive together are filed together (src/lab/filing-groups.ts): one route per listener.
  */
-export const LAB_RESULTS_ROUTE: MessageRoute = {
-  triggers: ['R01'],
-  // ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from.
-  versions: ['2.5', '2.5.1'],
-  // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to and take the orders on, record results and raise critical-result alerts.
-  scopes: resourceScopes(
-    parseScopes(
-      'system/Patient.rs system/ServiceRequest.rs system/Task.crus system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
+export function labResultsRoute(): MessageRoute {
+  const filings = new ResultFilings();
+  return {
+    triggers: ['R01'],
+    // ORU^R01 as v2.5 defined it, with SPM; older versions lack the segments results are read from.
+    versions: ['2.5', '2.5.1'],
+    // What a lab's system may do here: find its patients by IIN, read the orders and code maps it works to and take the orders on, record results and raise critical-result alerts.
+    scopes: resourceScopes(
+      parseScopes(
+        'system/Patient.rs system/ServiceRequest.rs system/Task.crus system/Organization.rs system/ConceptMap.rs system/DiagnosticReport.cruds system/Observation.cruds system/Specimen.cruds system/Communication.c',
+      ),
     ),
-  ),
-  async prepare(message: Message, { caller, organization }: Sender) {
-    const iin = patientIin(message);
-    // A lab sees a patient once it takes on an order for them: first the order its results name.
-    const patient = iin ? ((await patientWithIin(caller, iin)) ?? (await patientOfOrders(caller, message, organization, iin))) : await patientByDemographics(caller, message);
-    // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
-    const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
-    return async () => {
-      if (!patient) return patientNotFound(iin, 'the laboratory', PARKED);
-      return filingProblem(caller, bundle, organization);
-    };
-  },
-};
+    async prepare(message: Message, { caller, organization, facility }: Sender) {
+      const iin = patientIin(message);
+      // A lab sees a patient once it takes on an order for them: first the order its results name.
+      const patient = iin ? ((await patientWithIin(caller, iin)) ?? (await patientOfOrders(caller, message, organization, iin))) : await patientByDemographics(caller, message);
+      // Mapped even when no patient is found, so content the lab must mend is refused now rather than at review.
+      const bundle = oruToBundle(message, { patient: patientReference(patient, iin), organization });
+      return async () => {
+        if (!patient) return patientNotFound(iin, 'the laboratory', PARKED);
+        return filingProblem(() => filings.file(`${organization}|${facility}`, caller, bundle, organization), bundle);
+      };
+    },
+  };
+}
 
 /** What ERR-8 tells the lab's people when results are accepted but parked. */
 export const PARKED = {
@@ -65,10 +68,10 @@ export const PARKED = {
  * Files the results, valid against R4 as any REST write must be; what the validator, the door or
  * the store refused (all of it rolled back) parks the message instead.
  */
-async function filingProblem(lab: Repository, bundle: Bundle, organization: string): Promise<Parked | undefined> {
+async function filingProblem(file: () => Promise<void>, bundle: Bundle): Promise<Parked | undefined> {
   try {
     assertValid(bundle);
-    await fileResults(lab, bundle, organization);
+    await file();
     return undefined;
   } catch (error) {
     if (!isFhirError(error)) throw error;

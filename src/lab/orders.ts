@@ -43,7 +43,7 @@ function orderRoute(triggers: string[], versions: string[], acknowledgment: read
         if (!patient) return patientNotFound(iin, 'the ordering organization', ORDER_PARKED);
         try {
           assertValid(bundle);
-          await caller.transaction(async (tx) => withdraw(tx, await writePlanned(tx, await withLabLoinc(tx, lab, await conditionalUpdates(tx, bundle)))));
+          await caller.transaction(async (tx) => withdraw(tx, await writePlanned(tx, await withLabLoinc(tx, lab, await conditionalUpdates(tx, [bundle])))));
         } catch (error) {
           if (!isFhirError(error)) throw error;
           return { condition: ERROR_CODES.internal, reason: `The order could not be recorded: ${error.message}`, text: ORDER_PARKED.notRecorded };

@@ -39,7 +39,7 @@ export async function fileResultsOperation(request: FhirRequest, _params: Record
       (resource as { subject?: Reference }).subject = { reference: `Patient/${patient}` };
     }
   }
-  const filed = await fileResults(context.repo, bundle, lab);
+  const filed = await fileResults(context.repo, [bundle], lab);
   const result: Parameters = {
     resourceType: 'Parameters',
     parameter: [
