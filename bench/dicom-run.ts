@@ -40,6 +40,7 @@ import { type Identity, InstanceTemplate, STOW_CONTENT_TYPE, benchPatientId, ben
 import { percentile } from './load.js';
 import { OUT_DIR, envInteger } from './settings.js';
 import { startFhirTarget } from './target-process.js';
+import { table } from './table.js';
 
 const settings = {
   clients: envInteger('BENCH_DICOM_CLIENTS', 4),
@@ -331,11 +332,6 @@ async function platformPeer(database: BenchDatabase, imagesDir: string): Promise
   if (probe.status !== 404) return peer;
   await target.stop();
   return undefined;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, widths.map((w) => '-'.repeat(w)), ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
 /** The table; `measured` is the platform's results, or why there are none ('not available', 'failed'). */

@@ -45,6 +45,7 @@ import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type StatementCost, enableStatements, readStatements, resetStatements } from './statements.js';
 import { OUT_DIR, envInteger, servedEnv } from './settings.js';
+import { table } from './table.js';
 
 const settings = {
   patients: envInteger('BENCH_LAB_PATIENTS', 2000),
@@ -252,9 +253,7 @@ function formatStatements(side: Side): string {
   const rows = side.statements!.map((s) => [s.kind, s.callsPerRequest.toFixed(2), s.planUsPerCall.toFixed(0), s.usPerCall.toFixed(0), s.usPerRequest.toFixed(0)]);
   const total = side.statements!.reduce((sum, s) => sum + s.callsPerRequest, 0);
   const header = ['statement', 'calls/msg', 'planning µs/call', 'execution µs/call', 'execution µs/msg'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const lines = [header, widths.map((w) => '-'.repeat(w)), ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  return `\n${side.name}: ${total.toFixed(1)} statements per message (pg_stat_statements; planning shown when the server sets pg_stat_statements.track_planning; not the commit's WAL flush)\n${lines.join('\n')}`;
+  return `\n${side.name}: ${total.toFixed(1)} statements per message (pg_stat_statements; planning shown when the server sets pg_stat_statements.track_planning; not the commit's WAL flush)\n${table(header, rows)}`;
 }
 
 async function main(): Promise<void> {
@@ -330,8 +329,7 @@ async function main(): Promise<void> {
     console.log(`${settings.patients} patients; each message a chemistry panel (5 OBX, 1 SPM: 7 resources filed, audited); ${settings.connections} connections, one message in flight each; ${settings.seconds} s after ${settings.warmupSeconds} s warm-up\n`);
     const rows = sides.map((s) => [s.name, s.rate.toFixed(0), s.p50.toFixed(1), s.p95.toFixed(1), s.p99.toFixed(1), `${s.accepted}/${s.messages}`, s.serverCpuUsPerMessage.toFixed(0), s.postgresCpuUsPerMessage.toFixed(0)]);
     const header = ['route', 'messages/s', 'p50 ms', 'p95 ms', 'p99 ms', 'filed', 'server CPU µs/msg', 'PostgreSQL CPU µs/msg'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+    console.log(table(header, rows));
     console.log(`\nMLLP / FHIR rate: ${((mllp.rate / fhir.rate) * 100).toFixed(0)}%`);
     console.log(`targets: ≥ ${TARGET_RATE} messages/s: ${mllp.rate >= TARGET_RATE ? 'met' : 'NOT met'}; ACK p95 ≤ ${TARGET_P95_MS} ms: ${mllp.p95 <= TARGET_P95_MS ? 'met' : 'NOT met'}`);
     for (const side of sides) if (side.statements) console.log(formatStatements(side));

@@ -49,6 +49,7 @@ import { admin, openBenchDatabase, settle } from './bench-database.js';
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { patient } from './fixtures.js';
 import { OUT_DIR, envInteger, servedEnv } from './settings.js';
+import { table } from './table.js';
 
 const settings = {
   rate: envInteger('BENCH_NOTIFY_RATE', 200),
@@ -523,11 +524,6 @@ async function main(): Promise<void> {
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(value >= 100 ? 0 : 1) : '—');
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, widths.map((w) => '-'.repeat(w)), ...rows].map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
-}
 
 function report(description: string, r: {
   baseline: ReturnType<typeof writeSummary>;

@@ -7,7 +7,7 @@ import { representsLegally } from '../store/access-facts.js';
 import type { AccessPolicy, AuditBasis, AuditNote, CareEvidence, PatientJudgement, Permission, WriteCheck, WriteVerdict } from '../store/access-policy.js';
 import type { AuditAgent } from '../store/audit-append.js';
 import type { SqlClient } from '../store/driver.js';
-import { SqlParams, statementName } from '../store/sql-params.js';
+import { PREPARED_LIST_MAX, SqlParams, statementName, valueList } from '../store/sql-params.js';
 import { checkAggregateSearch } from './aggregate-rules.js';
 import { auditAgent, compactAuditRecord } from './audit-event.js';
 import { type Writer, decideCare } from './care-decisions.js';
@@ -152,8 +152,6 @@ const REGISTRY_TYPES = ['Patient', 'RelatedPerson'];
  */
 const PRIVATE_TYPES = ['Binary', 'Bundle', 'Group', 'List', 'AuditEvent', 'Basic', 'Parameters', 'Subscription'];
 
-/** Up to how many patients a judgement is a prepared statement (one per count): a search names one or a few. */
-const PREPARED_JUDGEMENTS = 16;
 
 /** The types a referral opens to the organization it is addressed to before it accepts (`addressedTo`). */
 const REFERRAL_TYPES = new Set(['Task', 'ServiceRequest']);
@@ -407,18 +405,15 @@ class Door implements AccessPolicy {
     const { role } = this.context;
     if ((role !== 'clinician' && role !== 'system') || !this.organization || patients.length === 0) return undefined;
     const params = new SqlParams();
-    // One parameter per patient, not an array: the planner sizes a literal array by its length but
-    // an array parameter at ten, so the generic plan would never be chosen (and, sized so, would
-    // hash whole tables); a list of values is sized alike by both, so it is planned once per length.
-    const list = patients.map((patient) => `(${params.add(patient)})`).join(', ');
+    const list = valueList(params, patients);
     const party = params.add(this.organization);
     const verdicts = await client.query<{ patient: string; glass: boolean; denied: boolean; verified: boolean | null; hides: boolean }>(
       `SELECT p.patient, ${this.breakGlassGrant('p.patient', params)} AS glass, ${deniedParty('p.patient', party)} AS denied,
         (SELECT bool_or(cr.verified) FROM care_relationship cr WHERE cr.party = ${party} AND cr.patient = p.patient AND ${NOT_EXPIRED('cr')}) AS verified,
         EXISTS (SELECT 1 FROM consent_rule x WHERE x.patient = p.patient AND x.kind = 'hide-label' AND ${NOT_EXPIRED('x')}) AS hides
-       FROM (VALUES ${list}) AS p(patient)`,
+       FROM ${list} AS p(patient)`,
       params.values,
-      patients.length <= PREPARED_JUDGEMENTS ? { prepare: `door-judge-patients-${patients.length}` } : undefined,
+      patients.length <= PREPARED_LIST_MAX ? { prepare: `door-judge-patients-${patients.length}` } : undefined,
     );
     const glass = verdicts.filter((v) => v.glass);
     const open = verdicts.filter((v) => !v.glass && !v.denied);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, CodeableConcept, Communication, ConceptMap, DiagnosticReport, Observation, Organization, Resource, ServiceRequest, Specimen, Task } from '@medplum/fhirtypes';
 import { HL7V2_FACILITY_SYSTEM } from '../fhir/identifier-systems.js';
-import { badRequest, preconditionFailed } from '../fhir/outcome.js';
+import { badRequest, conflict, preconditionFailed } from '../fhir/outcome.js';
 import { escapeToken, parseSearchRequest } from '../fhir/search-request.js';
 import { translate, translated } from '../fhir/terminology/concept-maps.js';
 import type { Repository, StoredResource } from '../store/repository.js';
@@ -48,7 +48,7 @@ export interface PlannedWrite {
 }
 
 /** A results Bundle's entries as conditional updates: each resource, its type, and the identifier token it is matched on. */
-export function conditionalEntries(bundle: Bundle): { resource: Resource; resourceType: string; token: string; fullUrl?: string }[] {
+function conditionalEntries(bundle: Bundle): { resource: Resource; resourceType: string; token: string; fullUrl?: string }[] {
   return (bundle.entry ?? []).map((entry) => {
     const [resourceType = '', query = ''] = (entry.request?.url ?? '').split('?', 2);
     const token = new URLSearchParams(query).get('identifier');
@@ -65,10 +65,18 @@ export function conditionalEntries(bundle: Bundle): { resource: Resource; resour
  * matched by one search per type (one match is updated, a new version kept in its history; none is
  * created; more are a 412, as for any conditional update), `urn:uuid` references resolved, within
  * their Bundle, to the ids so chosen (https://hl7.org/fhir/R4/http.html#trules). Bundles planned
- * together name different resources (src/lab/filing-groups.ts). Written by `writePlanned`.
+ * together must name different resources, else a 409 (src/lab/filing-groups.ts then files them
+ * one by one). Written by `writePlanned`.
  */
 export async function conditionalUpdates(tx: Repository, bundles: readonly Bundle[]): Promise<PlannedWrite[]> {
   const entries = bundles.flatMap((bundle, b) => conditionalEntries(bundle).map((entry) => ({ ...entry, bundle: b })));
+  // One transaction cannot plan two Bundles' updates of one resource (each would create it): the group is filed one by one.
+  const namedBy = new Map<string, number>();
+  for (const { resourceType, token, bundle } of entries) {
+    const key = `${resourceType}?identifier=${token}`;
+    if ((namedBy.get(key) ?? bundle) !== bundle) throw conflict(`${key} is named by two of the Bundles filed together`);
+    namedBy.set(key, bundle);
+  }
   // Every criteria locked (one statement), then one search per type for all its identifiers (a report has many results).
   await tx.lockAllCriteria(entries.map((e) => [e.resourceType, new URLSearchParams([['identifier', e.token]])] as const));
   const holders = new Map<string, string[]>();

@@ -1,7 +1,7 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import { isFhirError } from '../fhir/outcome.js';
 import type { Repository } from '../store/repository.js';
-import { conditionalEntries, fileResults } from './file-results.js';
+import { fileResults } from './file-results.js';
 
 /** At most this many messages' results go in one transaction. */
 const MAX_GROUP = 32;
@@ -64,12 +64,13 @@ export class ResultFilings {
 }
 
 async function fileGroup(group: Waiting[], lab: string): Promise<void> {
-  if (group.length > 1 && namesDifferentResults(group.map((w) => w.bundle))) {
+  if (group.length > 1) {
     try {
       await fileResults(group[0]!.caller, group.map((w) => w.bundle), lab);
       for (const waiting of group) waiting.resolve();
       return;
     } catch (error) {
+      // Refused (one message's results, or two messages naming one result): each is filed alone below.
       // A platform fault (the database gone) is every message's: their senders send again.
       if (!isFhirError(error)) {
         for (const waiting of group) waiting.reject(error);
@@ -82,23 +83,5 @@ async function fileGroup(group: Waiting[], lab: string): Promise<void> {
       () => waiting.resolve(),
       (error: unknown) => waiting.reject(error),
     );
-  }
-}
-
-/** True when no two of `bundles` update the same resource (type and identifier), and each is made of conditional updates. */
-function namesDifferentResults(bundles: readonly Bundle[]): boolean {
-  const seen = new Set<string>();
-  try {
-    for (const bundle of bundles) {
-      const keys = new Set(conditionalEntries(bundle).map((e) => `${e.resourceType} ${e.token}`));
-      for (const key of keys) {
-        if (seen.has(key)) return false;
-        seen.add(key);
-      }
-    }
-    return true;
-  } catch {
-    // An entry that is no conditional update: its message is refused alone.
-    return false;
   }
 }

@@ -40,7 +40,7 @@ import { includeCondition } from './search-include.js';
 import { compartmentPatients, narrowedPatients } from './search-narrowing.js';
 import { decodeCursor, encodeCursor, keysetCondition, orderBy, sortColumns, sortKeys } from './search-order.js';
 import { SqlParams, filterConditions, indexOnlyMatches, isLookup } from './search-sql.js';
-import { statementName } from './sql-params.js';
+import { PREPARED_LIST_MAX, statementName, valueList } from './sql-params.js';
 
 /** One version of a resource as stored. */
 export interface StoredResource {
@@ -148,8 +148,6 @@ const CARE_TYPES = new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'ServiceReq
  */
 const COPY_MIN_RESOURCES = 100;
 const DELETE_INDEX_SQL = `WITH ${INDEX_DELETES.join(', ')} SELECT 1`;
-/** Up to how many patients the audit basis of a write's records is a prepared statement (one per count): a write touches one or a few. */
-const PREPARED_BASES = 16;
 
 /** An open SQL transaction Repositories share, and what is to happen in the process once it commits. */
 interface OpenTransaction {
@@ -435,11 +433,10 @@ export class Repository {
     const refused = named ? this.access.refusal('p.patient', params) : undefined;
     const basis = refused ? `CASE WHEN ${refused} THEN 'consent-refused' ELSE ${reached} END` : reached;
     if (basis === 'NULL' && !named) return new Map(patients.map((patient) => [patient, null]));
-    // A list of values, prepared per count, as the door's judgement (AccessPolicy.judgePatients) is.
-    const list = `VALUES ${patients.map((patient) => `(${params.add(patient)})`).join(', ')}`;
-    const source = named ? `SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id IN (${list})` : list;
-    const sql = `SELECT p.patient, ${basis} AS basis FROM (${source}) AS p(patient)`;
-    const prepare = patients.length <= PREPARED_BASES ? { prepare: statementName('audit-bases', sql) } : undefined;
+    const list = valueList(params, patients);
+    const source = named ? `(SELECT n.id AS patient FROM resource n WHERE n.resource_type = 'Patient' AND n.id IN ${list})` : list;
+    const sql = `SELECT p.patient, ${basis} AS basis FROM ${source} AS p(patient)`;
+    const prepare = patients.length <= PREPARED_LIST_MAX ? { prepare: statementName('audit-bases', sql) } : undefined;
     const rows = await this.client.query<{ patient: string; basis: AuditBasis | null }>(sql, params.values, prepare);
     return new Map(rows.map((r) => [r.patient, r.basis]));
   }
