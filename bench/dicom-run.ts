@@ -20,7 +20,11 @@
  * Beside STOW and QIDO, the server's CPU per instance or query (/proc: its process, and with
  * DATABASE_URL its PostgreSQL server's too), which a shared machine's load disturbs less than rates.
  *
- *   [DATABASE_URL=postgres://…] npm run bench:dicom
+ *   [DATABASE_URL=postgres://…] npm run bench:dicom [-- --profile] [-- --platform-first]
+ *
+ * Orthanc is measured first unless `--platform-first`; alternate the two for an ABBA comparison.
+ * `--profile` records the platform's CPU profile over the timed STOW rounds and prints where it
+ * went (the rounds are slowed by the profiler).
  *
  * Until the platform serves DICOMweb (POST /dicom-web/studies answers 404) its column says "not
  * available". Environment as above, and BENCH_KEEP_DATABASE. Results: a table on stdout and
@@ -38,6 +42,7 @@ import { type BenchDatabase, admin, openBenchDatabase } from './bench-database.j
 import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { type Identity, InstanceTemplate, STOW_CONTENT_TYPE, benchPatientId, benchUid, series, stowBody, stowStream } from './dicom-data.js';
 import { percentile } from './load.js';
+import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { OUT_DIR, envInteger } from './settings.js';
 import { startFhirTarget } from './target-process.js';
 import { table } from './table.js';
@@ -62,6 +67,20 @@ const RSS_SAMPLE_MS = 50;
 const TARGET_RENDER_P50_MS = 10;
 const TARGET_PEAK_RSS_MB = 500;
 const MB = 1024 * 1024;
+/** Which server goes first: the machine's state (page cache, recent deletions) favours neither when runs alternate. */
+const PLATFORM_FIRST = process.argv.includes('--platform-first');
+const PROFILE = process.argv.includes('--profile') ? join(OUT_DIR, 'profiles', 'dicom-stow.cpuprofile') : undefined;
+
+interface CpuReading {
+  total: number;
+  database?: number;
+}
+
+/** CPU ms used between two readings; undefined parts stay NaN, which the table shows as "-". */
+const cpuUsed = (before: CpuReading | undefined, after: CpuReading | undefined) => ({
+  total: (after?.total ?? NaN) - (before?.total ?? NaN),
+  database: (after?.database ?? NaN) - (before?.database ?? NaN),
+});
 
 /** A DICOMweb server under test. */
 interface Peer {
@@ -70,8 +89,10 @@ interface Peer {
   base: string;
   headers: Record<string, string>;
   pid: number;
-  /** CPU ms the server has used so far: its process, and its PostgreSQL server's when it has one on this host. */
-  cpuMs(): Promise<number | undefined>;
+  /** CPU ms the server has used so far: in all, and of that its PostgreSQL server's when it has one on this host. */
+  cpuMs(): Promise<CpuReading | undefined>;
+  /** Starts and stops the server's CPU profile, when it can record one. */
+  profile?: { start(): Promise<void>; stop(file: string): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -162,6 +183,8 @@ interface PeerResult {
   stowPerSecond?: number[];
   /** Server CPU (its process, and PostgreSQL's) per instance stored, over the rounds. */
   stowCpuMsPerInstance?: number;
+  /** Of that, PostgreSQL's (NaN for Orthanc, whose index is in its own process). */
+  stowDatabaseCpuMsPerInstance?: number;
   qidoP50Ms?: number;
   qidoP95Ms?: number;
   qidoCpuMsPerQuery?: number;
@@ -198,7 +221,7 @@ async function measure(peer: Peer): Promise<PeerResult> {
   await phase('STOW', async () => {
     log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
     const stowPerSecond: number[] = [];
-    let cpuMs = 0;
+    const cpuMs = { total: 0, database: 0 };
     const roundBodies = () => Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
     const send = (bodies: Buffer[][]) =>
       Promise.all(
@@ -208,18 +231,27 @@ async function measure(peer: Peer): Promise<PeerResult> {
       );
     // One untimed round first: a steady state is measured, not the first seconds of a process.
     await send(roundBodies());
+    if (PROFILE) await peer.profile?.start();
     for (let round = 0; round < ROUNDS; round++) {
       const bodies = roundBodies();
       const cpuBefore = await peer.cpuMs();
       const started = performance.now();
       await send(bodies);
       const seconds = (performance.now() - started) / 1000;
-      cpuMs += ((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN);
+      const used = cpuUsed(cpuBefore, await peer.cpuMs());
+      cpuMs.total += used.total;
+      cpuMs.database += used.database;
       stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
       log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
     }
+    if (PROFILE && peer.profile) {
+      await peer.profile.stop(PROFILE);
+      console.log(formatHotSpots(`${peer.name} CPU profile over the timed STOW rounds`, await summarizeProfile(PROFILE)));
+    }
     result.stowPerSecond = stowPerSecond;
-    result.stowCpuMsPerInstance = cpuMs / (ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST);
+    const instances = ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST;
+    result.stowCpuMsPerInstance = cpuMs.total / instances;
+    result.stowDatabaseCpuMsPerInstance = cpuMs.database / instances;
   });
 
   await phase('QIDO', async () => {
@@ -247,7 +279,7 @@ async function measure(peer: Peer): Promise<PeerResult> {
       if (reply.status !== 200) throw new Error(`QIDO answered ${reply.status}`);
       qidoMs.push(reply.ms);
     }
-    result.qidoCpuMsPerQuery = (((await peer.cpuMs()) ?? NaN) - (cpuBefore ?? NaN)) / settings.qidoRequests;
+    result.qidoCpuMsPerQuery = cpuUsed(cpuBefore, await peer.cpuMs()).total / settings.qidoRequests;
     qidoMs.sort((a, b) => a - b);
     result.qidoP50Ms = percentile(qidoMs, 0.5);
     result.qidoP95Ms = percentile(qidoMs, 0.95);
@@ -302,9 +334,14 @@ function log(peer: Peer, message: string): void {
   console.error(`[${peer.name}] ${message}`);
 }
 
-async function orthancPeer(): Promise<Peer> {
-  const orthanc = await startOrthanc();
-  return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, cpuMs: () => processCpuMs(orthanc.pid), stop: () => orthanc.stop() };
+async function orthancPeer(dir: string): Promise<Peer> {
+  await mkdir(dir);
+  const orthanc = await startOrthanc({ dir });
+  return { name: 'Orthanc', base: orthanc.dicomWeb, headers: {}, pid: orthanc.pid, cpuMs: async () => {
+      const total = await processCpuMs(orthanc.pid);
+      return total === undefined ? undefined : { total };
+    },
+    stop: () => orthanc.stop() };
 }
 
 /**
@@ -319,13 +356,17 @@ async function platformPeer(database: BenchDatabase, imagesDir: string): Promise
   const peer: Peer = {
     async cpuMs() {
       const own = await processCpuMs(target.pid);
-      const database = postmaster === undefined ? 0 : await serverCpuMs(postmaster);
-      return own === undefined || database === undefined ? undefined : own + database;
+      if (own === undefined) return undefined;
+      // PGlite runs inside the server's process: its CPU is the process's.
+      if (postmaster === undefined) return { total: own };
+      const database = await serverCpuMs(postmaster);
+      return database === undefined ? undefined : { total: own + database, database };
     },
     name: 'Densaulyq',
     base: `${target.origin}/dicom-web`,
     headers: { authorization: `Bearer ${target.accounts.administrator.token}` },
     pid: target.pid,
+    profile: { start: () => target.profileStart(), stop: (file) => target.profileStop(file) },
     stop: () => target.stop(),
   };
   const probe = await stow(peer, stowBody([]));
@@ -350,6 +391,7 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
   const rows: Row[] = [
     { phase: 'STOW', label: `STOW instances/s (${settings.clients} clients × ${INSTANCES_PER_REQUEST}/request, median of ${ROUNDS})`, value: (r) => median(r.stowPerSecond), digits: 0, target: atLeastOrthanc },
     { phase: 'STOW', label: '  server CPU ms per instance', value: (r) => r.stowCpuMsPerInstance, digits: 2 },
+    { phase: 'STOW', label: '    of which PostgreSQL', value: (r) => r.stowDatabaseCpuMsPerInstance, digits: 2 },
     { phase: 'QIDO', label: 'QIDO /studies?PatientID p50 ms', value: (r) => r.qidoP50Ms, digits: 2, target: { text: '≤ Orthanc', met: (ours, theirs) => theirs !== undefined && ours <= theirs } },
     { phase: 'QIDO', label: 'QIDO /studies?PatientID p95 ms', value: (r) => r.qidoP95Ms, digits: 2 },
     { phase: 'QIDO', label: '  server CPU ms per query', value: (r) => r.qidoCpuMsPerQuery, digits: 2 },
@@ -389,44 +431,74 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const orthanc = await orthancPeer();
-  let orthancResult: PeerResult;
-  try {
-    orthancResult = await measure(orthanc);
-  } finally {
-    await orthanc.stop();
-  }
+/** When the last run removed its files (a file, so that the next run knows). */
+const REMOVED_AT = join(OUT_DIR, 'dicom-removed-at');
+/**
+ * How long ext4 keeps passing over deleted inodes when it allocates new ones (RECENTCY_MIN in
+ * fs/ext4/ialloc.c; longer while their inode table is not yet written back): each file a server
+ * creates meanwhile scans past the thousands a run removes, a tenth of the platform's STOW CPU.
+ */
+const DELETED_INODES_RECENT_MS = 90_000;
 
+/** Waits until the files the previous run removed no longer slow down file creation. */
+async function afterPreviousRemoval(): Promise<void> {
+  const removedAt = Number(await readFile(REMOVED_AT, 'utf8').catch(() => '0'));
+  const wait = removedAt + DELETED_INODES_RECENT_MS - Date.now();
+  if (!(wait > 0)) return;
+  console.error(`waiting ${Math.ceil(wait / 1000)} s: the previous run's files were removed ${((Date.now() - removedAt) / 1000).toFixed(0)} s ago`);
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT_DIR, { recursive: true });
+  await afterPreviousRemoval();
+  // Both servers' files stay until both are measured, for the same reason: the second server
+  // would otherwise pay for the removal of the first one's.
+  const scratch = await mkdtemp(join(tmpdir(), 'densaulyq-bench-dicom-'));
   const serverUrl = process.env.DATABASE_URL || undefined;
   const database = await openBenchDatabase(serverUrl ? 'postgres' : 'pglite', serverUrl);
-  const imagesDir = await mkdtemp(join(tmpdir(), 'densaulyq-bench-images-'));
-  let platformResult: PeerResult | string;
   try {
-    const platform = await platformPeer(database, imagesDir);
-    if (platform) {
+    const runOrthanc = async (): Promise<PeerResult> => {
+      const orthanc = await orthancPeer(join(scratch, 'orthanc'));
       try {
-        platformResult = await measure(platform);
+        return await measure(orthanc);
+      } finally {
+        await orthanc.stop();
+      }
+    };
+    const runPlatform = async (): Promise<PeerResult | string> => {
+      const platform = await platformPeer(database, join(scratch, 'densaulyq'));
+      if (!platform) {
+        console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
+        return 'not available';
+      }
+      try {
+        return await measure(platform);
       } catch (error) {
         // Orthanc's column is still worth printing; the platform's says why it has none.
         console.error(error);
-        platformResult = 'failed';
+        return 'failed';
       } finally {
         await platform.stop();
       }
+    };
+    let orthancResult: PeerResult;
+    let platformResult: PeerResult | string;
+    if (PLATFORM_FIRST) {
+      platformResult = await runPlatform();
+      orthancResult = await runOrthanc();
     } else {
-      console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
-      platformResult = 'not available';
+      orthancResult = await runOrthanc();
+      platformResult = await runPlatform();
     }
+    console.log(report(orthancResult, platformResult, database));
+    await writeFile(join(OUT_DIR, 'dicom.json'), JSON.stringify({ settings, database: database.description, platformFirst: PLATFORM_FIRST, orthanc: orthancResult, densaulyq: platformResult }, null, 2));
   } finally {
     await database.drop();
-    await rm(imagesDir, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
+    await writeFile(REMOVED_AT, String(Date.now()));
+    agent.destroy();
   }
-
-  console.log(report(orthancResult, platformResult, database));
-  await mkdir(OUT_DIR, { recursive: true });
-  await writeFile(join(OUT_DIR, 'dicom.json'), JSON.stringify({ settings, database: database.description, orthanc: orthancResult, densaulyq: platformResult }, null, 2));
-  agent.destroy();
 }
 
 main().catch((error: unknown) => {

@@ -12,8 +12,8 @@ import { BufferPool, type PooledChunk } from './buffer-pool.js';
  * The key of an instance is `studies/{study}/{series}/{sop}.dcm`.
  */
 export interface ObjectStore {
-  /** Stores the stream under `key` (overwrites); resolves once durable, with its size in bytes. */
-  put(key: string, body: Readable): Promise<{ size: number }>;
+  /** Stores the bytes under `key` (overwrites); resolves once durable, with its size in bytes. A Readable is such a source. */
+  put(key: string, body: AsyncIterable<Buffer>): Promise<{ size: number }>;
   /** The object's bytes, or a byte range (inclusive start, exclusive end); undefined if absent. */
   get(key: string, range?: { start: number; end?: number }): Promise<Readable | undefined>;
   /** Its size, or undefined if absent. */
@@ -201,7 +201,7 @@ export class FsObjectStore implements ObjectStore {
     return `${this.dir}${sep}${key.split('/').join(sep)}`;
   }
 
-  async put(key: string, body: Readable): Promise<{ size: number }> {
+  async put(key: string, body: AsyncIterable<Buffer>): Promise<{ size: number }> {
     const path = this.path(key);
     const partial = `${path}.${randomUUID()}.partial`;
     let size = 0;
@@ -213,8 +213,8 @@ export class FsObjectStore implements ObjectStore {
         let gathered: Buffer[] = [];
         let gatheredBytes = 0;
         for await (const chunk of body) {
-          gathered.push(chunk as Buffer);
-          gatheredBytes += (chunk as Buffer).length;
+          gathered.push(chunk);
+          gatheredBytes += chunk.length;
           if (gatheredBytes >= WRITE_BYTES) {
             size += await writeAll(file, gathered);
             gathered = [];

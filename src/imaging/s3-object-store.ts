@@ -57,8 +57,8 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  /** Stores the stream under `key` (overwrites); resolves once S3 has the whole object, with its size. */
-  async put(key: string, body: Readable): Promise<{ size: number }> {
+  /** Stores the bytes under `key` (overwrites); resolves once S3 has the whole object, with its size. */
+  async put(key: string, body: AsyncIterable<Buffer>): Promise<{ size: number }> {
     let size = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {

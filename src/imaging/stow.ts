@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { isFhirError } from '../fhir/outcome.js';
 import type { NewInstance } from '../store/dicom-index.js';
@@ -194,7 +193,7 @@ async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | 
     }
     read();
   };
-  const putting = store.put(incoming, Readable.from(tee()));
+  const putting = store.put(incoming, tee());
   const failedPut = async (error: unknown): Promise<Failed> => {
     await store.delete(incoming).catch(() => undefined);
     // A broken request body is the client's; the request ends here.

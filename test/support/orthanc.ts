@@ -27,6 +27,8 @@ export interface OrthancOptions {
   dicomWebServers?: Record<string, DicomWebPeer>;
   /** Further Orthanc configuration, merged over the defaults (e.g. { HttpCompressionEnabled: false }). */
   configuration?: Record<string, unknown>;
+  /** A folder of the caller's for Orthanc's files, left in place on stop; by default a temporary one it removes. */
+  dir?: string;
 }
 
 export interface OrthancReply {
@@ -48,7 +50,7 @@ export interface OrthancServer {
   rest(method: string, path: string, body?: unknown): Promise<OrthancReply>;
   /** Stores one Part 10 file (POST /instances); its Orthanc ids. */
   upload(part10: Buffer): Promise<{ instance: string; series: string; study: string; patient: string }>;
-  /** Stops Orthanc (SIGTERM, then SIGKILL after 10 s) and removes its storage. */
+  /** Stops Orthanc (SIGTERM, then SIGKILL after 10 s) and removes its storage, unless the caller gave its folder. */
   stop(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export interface OrthancServer {
  * (root included: it does not refuse it).
  */
 export async function startOrthanc(options: OrthancOptions = {}): Promise<OrthancServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'densaulyq-orthanc-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'densaulyq-orthanc-')));
   try {
     // Ports are free when picked, not when Orthanc binds them: another process may take one in between.
     for (let attempt = 1; ; attempt++) {
@@ -69,7 +71,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
       }
     }
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    if (!options.dir) await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -167,7 +169,7 @@ async function launch(dir: string, options: OrthancOptions): Promise<OrthancServ
         await exited;
         clearTimeout(timer);
       }
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
