@@ -1,17 +1,17 @@
 /**
  * The imaging benchmark (issue 18, "Targets"), side by side on one machine: Orthanc 1.10 with its
  * DICOMweb plugin from Debian (test/support/orthanc.ts, default configuration) and the platform
- * (`serve-target.ts`, on PostgreSQL when DATABASE_URL is set, else PGlite on disk), each on fresh
- * storage and given the same generated data through the standard DICOMweb endpoints (PS3.18), one
- * server after the other:
+ * (`serve-target.ts`, on PostgreSQL when DATABASE_URL is set, else PGlite on disk), both up at
+ * once, each on fresh storage and given the same generated data through the standard DICOMweb
+ * endpoints (PS3.18), the timed rounds of STOW and WADO taken in turns (A B, B A, …):
  *
  * 1. STOW-RS: BENCH_DICOM_CLIENTS (4) clients each sending BENCH_DICOM_STOW_REQUESTS (4) requests
  *    of 25 instances (a new study each: 512×512 16-bit CT slices, ~0.5 MB), instances/s, median of
- *    3 rounds after one untimed (the bodies are made before the clock starts);
+ *    4 rounds after one untimed (the bodies are made before the clock starts);
  * 2. QIDO-RS `/studies?PatientID=X` p50/p95 over BENCH_DICOM_QIDO_REQUESTS (2000) requests from
  *    one client, after BENCH_DICOM_STUDIES (300) more one-instance studies, each its own patient;
  * 3. WADO-RS retrieve of a 25-instance series (multipart, `transfer-syntax=*`) by curl,
- *    BENCH_DICOM_RETRIEVES (40) times after 3 untimed: MB/s and instances/s of the median retrieve;
+ *    BENCH_DICOM_RETRIEVES (200) times in 4 turns after 3 untimed: MB/s and instances/s of the median retrieve;
  * 4. a rendered JPEG of one frame (`…/instances/{sop}/rendered`) by curl, BENCH_DICOM_RENDERS (200) times: p50;
  * 5. peak RSS of the server process (VmRSS sampled every 50 ms) while one study of
  *    BENCH_DICOM_BIG_GB (2.6) GB is uploaded in one chunked STOW request, made on the fly by the
@@ -22,7 +22,7 @@
  *
  *   [DATABASE_URL=postgres://…] npm run bench:dicom [-- --profile] [-- --platform-first]
  *
- * Orthanc is measured first unless `--platform-first`; alternate the two for an ABBA comparison.
+ * Orthanc takes the first turn unless `--platform-first`.
  * `--profile` records the platform's CPU profile over the timed STOW rounds and prints where it
  * went (the rounds are slowed by the profiler).
  *
@@ -52,22 +52,25 @@ const settings = {
   stowRequests: envInteger('BENCH_DICOM_STOW_REQUESTS', 4),
   studies: envInteger('BENCH_DICOM_STUDIES', 300),
   qidoRequests: envInteger('BENCH_DICOM_QIDO_REQUESTS', 2000),
-  retrieves: envInteger('BENCH_DICOM_RETRIEVES', 40),
+  retrieves: envInteger('BENCH_DICOM_RETRIEVES', 200),
   renders: envInteger('BENCH_DICOM_RENDERS', 200),
   bigGigabytes: Number(process.env.BENCH_DICOM_BIG_GB ?? '2.6'),
 };
 if (!(settings.bigGigabytes >= 0)) throw new Error(`BENCH_DICOM_BIG_GB must be a number of gigabytes, not "${process.env.BENCH_DICOM_BIG_GB}"`);
 const INSTANCES_PER_REQUEST = 25;
-const ROUNDS = 3;
+/** Timed STOW rounds, in turns A B, B A, …: an even number, so each server goes first as often. */
+const ROUNDS = 4;
 /** Retrieves before the timed ones: the first of a kind pays for compiling its code path. */
 const WARM_UP_RETRIEVES = 3;
+/** The retrieves are made in this many turns, each server first in half of them. */
+const WADO_TURNS = 4;
 const SLICE = 512;
 const RSS_SAMPLE_MS = 50;
 /** Issue 18's fixed targets (the others are relative to Orthanc). */
 const TARGET_RENDER_P50_MS = 10;
 const TARGET_PEAK_RSS_MB = 500;
 const MB = 1024 * 1024;
-/** Which server goes first: the machine's state (page cache, recent deletions) favours neither when runs alternate. */
+/** Which server takes the first turn (and is measured first in the phases that are not taken in turns). */
 const PLATFORM_FIRST = process.argv.includes('--platform-first');
 const PROFILE = process.argv.includes('--profile') ? join(OUT_DIR, 'profiles', 'dicom-stow.cpuprofile') : undefined;
 
@@ -100,6 +103,8 @@ interface Reply {
   status: number;
   bytes: number;
   ms: number;
+  /** Until the first byte of the answer (curl's time_starttransfer), where known. */
+  firstByteMs?: number;
   contentType: string;
   /** The body as text, when asked for. */
   text?: string;
@@ -147,14 +152,14 @@ function exchange(url: string, options: { method?: string; headers?: Record<stri
  */
 async function getWithCurl(url: string, headers: Record<string, string>, count: number, bytes: number): Promise<Reply[]> {
   const args = ['--silent', '--show-error', ...Object.entries(headers).flatMap(([name, value]) => ['--header', `${name}: ${value}`])];
-  for (let n = 0; n < count; n++) args.push('--output', '/dev/null', '--write-out', '%{http_code} %{size_download} %{time_total} %{content_type}\\n', url);
+  for (let n = 0; n < count; n++) args.push('--output', '/dev/null', '--write-out', '%{http_code} %{size_download} %{time_total} %{time_starttransfer} %{content_type}\\n', url);
   const { stdout } = await execFileAsync('curl', args, { maxBuffer: 1 << 20 });
   const replies = stdout
     .trim()
     .split('\n')
     .map((line): Reply => {
-      const [status, size, seconds, ...type] = line.split(' ');
-      return { status: Number(status), bytes: Number(size), ms: Number(seconds) * 1000, contentType: type.join(' ') };
+      const [status, size, seconds, firstByte, ...type] = line.split(' ');
+      return { status: Number(status), bytes: Number(size), ms: Number(seconds) * 1000, firstByteMs: Number(firstByte) * 1000, contentType: type.join(' ') };
     });
   const bad = replies.find((reply) => reply.status !== 200 || reply.bytes < bytes);
   if (replies.length !== count || bad) throw new Error(`curl: ${replies.length} of ${count} answers, one ${bad?.status} with ${bad?.bytes} bytes, not ${bytes}+`);
@@ -190,71 +195,111 @@ interface PeerResult {
   qidoCpuMsPerQuery?: number;
   retrieveMBps?: number;
   retrieveInstancesPerSecond?: number;
+  /** The median retrieve's time to its first byte: what the server does before the body. */
+  retrieveFirstByteMs?: number;
   renderedP50Ms?: number;
   renderedContentType?: string;
   big?: { gigabytes: number; instances: number; seconds: number; baselineRssMB: number; peakRssMB: number; status: number };
   failures: Record<string, string>;
 }
 
-async function measure(peer: Peer): Promise<PeerResult> {
-  const slice = new InstanceTemplate(SLICE, SLICE);
-  const small = new InstanceTemplate(64, 64);
-  let patients = 0;
-  const newStudy = (): Omit<Identity, 'sop'> => ({ study: benchUid(), series: benchUid(), patientId: benchPatientId(patients++) });
-  const result: PeerResult = { failures: {} };
-  /** Runs one phase; its failure is recorded and the next phase still runs (they share only the kept series). */
-  const phase = async (name: string, work: () => Promise<void>) => {
-    try {
-      await work();
-    } catch (error) {
-      result.failures[name] = (error as Error).message;
-      log(peer, `  ${name} failed: ${(error as Error).message}`);
-    }
-  };
+/** A server being measured: its results, and the data its phases share. */
+interface Subject {
+  peer: Peer;
+  result: PeerResult;
+  newStudy(): Omit<Identity, 'sop'>;
+  /** The series retrieved and rendered, stored first. */
+  kept: Omit<Identity, 'sop'>;
+  keptSop: string;
+  keptBytes: number;
+}
 
-  // Warm-up, and the series retrieved and rendered later: without it nothing else can be measured.
+const slice = new InstanceTemplate(SLICE, SLICE);
+const small = new InstanceTemplate(64, 64);
+
+/** A started server, its kept series stored (the warm-up): without it nothing else can be measured. */
+async function subjectOf(peer: Peer): Promise<Subject> {
+  let patients = 0;
+  const newStudy = () => ({ study: benchUid(), series: benchUid(), patientId: benchPatientId(patients++) });
   const kept = newStudy();
   const keptSop = benchUid();
   const keptInstances = [slice.instance({ ...kept, sop: keptSop }), ...series(slice, INSTANCES_PER_REQUEST - 1, kept)];
   await stowAll(peer, stowBody(keptInstances));
+  return { peer, result: { failures: {} }, newStudy, kept, keptSop, keptBytes: keptInstances.reduce((sum, instance) => sum + instance.length, 0) };
+}
 
-  await phase('STOW', async () => {
-    log(peer, `STOW: ${ROUNDS} rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances`);
-    const stowPerSecond: number[] = [];
-    const cpuMs = { total: 0, database: 0 };
-    const roundBodies = () => Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, newStudy()))));
-    const send = (bodies: Buffer[][]) =>
-      Promise.all(
-        bodies.map(async (own) => {
-          for (const body of own) await stowAll(peer, body);
-        }),
-      );
-    // One untimed round first: a steady state is measured, not the first seconds of a process.
-    await send(roundBodies());
-    if (PROFILE) await peer.profile?.start();
-    for (let round = 0; round < ROUNDS; round++) {
-      const bodies = roundBodies();
-      const cpuBefore = await peer.cpuMs();
+/**
+ * Runs a phase for every subject; one's failure is recorded and the others, and the next phase,
+ * still run (phases share only the kept series).
+ */
+async function phase(subjects: readonly Subject[], name: string, work: (subject: Subject) => Promise<void>): Promise<void> {
+  for (const subject of subjects) {
+    try {
+      await work(subject);
+    } catch (error) {
+      subject.result.failures[name] = (error as Error).message;
+      log(subject.peer, `  ${name} failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The subjects in round `round`'s order, A B, B A, A B, …: each goes first as often as the other. */
+const inTurn = (subjects: readonly Subject[], round: number) => (round % 2 === 0 ? subjects : [...subjects].reverse());
+
+/**
+ * The phases, with every server up at once and their timed rounds taking turns: the machine's
+ * state (memory the host has not yet handed back, files just written) would otherwise favour
+ * whichever server went first. On these virtual machines that was worth a third of STOW's CPU.
+ */
+async function measureTogether(subjects: readonly Subject[]): Promise<void> {
+  for (const subject of subjects) log(subject.peer, `STOW: 1 untimed and ${ROUNDS} timed rounds of ${settings.clients} clients × ${settings.stowRequests} requests × ${INSTANCES_PER_REQUEST} instances, in turns`);
+  const roundBodies = (subject: Subject) =>
+    Array.from({ length: settings.clients }, () => Array.from({ length: settings.stowRequests }, () => stowBody(series(slice, INSTANCES_PER_REQUEST, subject.newStudy()))));
+  const send = async (peer: Peer, bodies: Buffer[][]) => {
+    await Promise.all(
+      bodies.map(async (own) => {
+        for (const body of own) await stowAll(peer, body);
+      }),
+    );
+  };
+  // One untimed round first: a steady state is measured, not the first seconds of a process.
+  await phase(subjects, 'STOW', (subject) => send(subject.peer, roundBodies(subject)));
+  const profiled = PROFILE ? subjects.find((subject) => subject.peer.profile) : undefined;
+  await profiled?.peer.profile!.start();
+  const cpuMs = new Map(subjects.map((subject) => [subject, { total: 0, database: 0, rates: [] as number[] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Both servers' bodies made before either goes: memory the client gives back between rounds
+    // spares the next server's files the cost of memory the host has not backed yet (a third of
+    // STOW's CPU on these virtual machines), so it is given back for both at once.
+    const bodies = new Map(subjects.map((subject) => [subject, roundBodies(subject)]));
+    await phase(inTurn(subjects, round), 'STOW', async (subject) => {
+      if (subject.result.failures.STOW) return;
+      const cpuBefore = await subject.peer.cpuMs();
       const started = performance.now();
-      await send(bodies);
+      await send(subject.peer, bodies.get(subject)!);
       const seconds = (performance.now() - started) / 1000;
-      const used = cpuUsed(cpuBefore, await peer.cpuMs());
-      cpuMs.total += used.total;
-      cpuMs.database += used.database;
-      stowPerSecond.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
-      log(peer, `  round ${round + 1}: ${stowPerSecond.at(-1)!.toFixed(0)} instances/s`);
-    }
-    if (PROFILE && peer.profile) {
-      await peer.profile.stop(PROFILE);
-      console.log(formatHotSpots(`${peer.name} CPU profile over the timed STOW rounds`, await summarizeProfile(PROFILE)));
-    }
-    result.stowPerSecond = stowPerSecond;
+      const used = cpuUsed(cpuBefore, await subject.peer.cpuMs());
+      const sums = cpuMs.get(subject)!;
+      sums.total += used.total;
+      sums.database += used.database;
+      sums.rates.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
+      log(subject.peer, `  round ${round + 1}: ${sums.rates.at(-1)!.toFixed(0)} instances/s`);
+    });
+  }
+  if (profiled && PROFILE) {
+    await profiled.peer.profile!.stop(PROFILE);
+    console.log(formatHotSpots(`${profiled.peer.name} CPU profile over the timed STOW rounds (the others' rounds idle)`, await summarizeProfile(PROFILE)));
+  }
+  for (const subject of subjects) {
+    const sums = cpuMs.get(subject)!;
+    if (subject.result.failures.STOW) continue;
     const instances = ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST;
-    result.stowCpuMsPerInstance = cpuMs.total / instances;
-    result.stowDatabaseCpuMsPerInstance = cpuMs.database / instances;
-  });
+    subject.result.stowPerSecond = sums.rates;
+    subject.result.stowCpuMsPerInstance = sums.total / instances;
+    subject.result.stowDatabaseCpuMsPerInstance = sums.database / instances;
+  }
 
-  await phase('QIDO', async () => {
+  await phase(subjects, 'QIDO', async ({ peer, result, newStudy }) => {
     log(peer, `QIDO: ${settings.studies} more studies, then ${settings.qidoRequests} searches by PatientID`);
     const queried: string[] = [];
     for (let sent = 0; sent < settings.studies; sent += INSTANCES_PER_REQUEST) {
@@ -285,19 +330,27 @@ async function measure(peer: Peer): Promise<PeerResult> {
     result.qidoP95Ms = percentile(qidoMs, 0.95);
   });
 
-  await phase('WADO-RS', async () => {
-    log(peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times`);
-    const seriesBytes = keptInstances.reduce((sum, instance) => sum + instance.length, 0);
-    const url = `${peer.base}/studies/${kept.study}/series/${kept.series}`;
-    const accept = 'multipart/related; type="application/dicom"; transfer-syntax=*';
-    await getWithCurl(url, { ...peer.headers, accept }, WARM_UP_RETRIEVES, seriesBytes);
-    const retrieves = await getWithCurl(url, { ...peer.headers, accept }, settings.retrieves, seriesBytes);
-    const typical = retrieves.sort((a, b) => a.ms - b.ms)[retrieves.length >> 1]!;
-    result.retrieveMBps = typical.bytes / MB / (typical.ms / 1000);
-    result.retrieveInstancesPerSecond = INSTANCES_PER_REQUEST / (typical.ms / 1000);
-  });
+  const accept = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+  const retrieve = (subject: Subject, count: number) =>
+    getWithCurl(`${subject.peer.base}/studies/${subject.kept.study}/series/${subject.kept.series}`, { ...subject.peer.headers, accept }, count, subject.keptBytes);
+  for (const subject of subjects) log(subject.peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times in ${WADO_TURNS} turns`);
+  await phase(subjects, 'WADO-RS', (subject) => retrieve(subject, WARM_UP_RETRIEVES).then(() => undefined));
+  const retrieves = new Map(subjects.map((subject) => [subject, [] as Reply[]]));
+  for (let turn = 0; turn < WADO_TURNS; turn++) {
+    const count = Math.ceil(settings.retrieves / WADO_TURNS);
+    await phase(inTurn(subjects, turn), 'WADO-RS', async (subject) => {
+      if (!subject.result.failures['WADO-RS']) retrieves.get(subject)!.push(...(await retrieve(subject, count)));
+    });
+  }
+  for (const subject of subjects) {
+    if (subject.result.failures['WADO-RS']) continue;
+    const typical = retrieves.get(subject)!.sort((a, b) => a.ms - b.ms)[retrieves.get(subject)!.length >> 1]!;
+    subject.result.retrieveMBps = typical.bytes / MB / (typical.ms / 1000);
+    subject.result.retrieveInstancesPerSecond = INSTANCES_PER_REQUEST / (typical.ms / 1000);
+    subject.result.retrieveFirstByteMs = typical.firstByteMs;
+  }
 
-  await phase('rendered', async () => {
+  await phase(subjects, 'rendered', async ({ peer, result, kept, keptSop }) => {
     log(peer, `rendered: one frame as JPEG, ${settings.renders} times`);
     const renderPath = `${peer.base}/studies/${kept.study}/series/${kept.series}/instances/${keptSop}/rendered`;
     const replies = await getWithCurl(renderPath, { ...peer.headers, accept: 'image/jpeg' }, settings.renders, 1);
@@ -306,7 +359,7 @@ async function measure(peer: Peer): Promise<PeerResult> {
   });
 
   if (settings.bigGigabytes > 0) {
-    await phase('big study', async () => {
+    await phase(subjects, 'big study', async ({ peer, result, newStudy }) => {
       const instances = Math.ceil((settings.bigGigabytes * 1e9) / slice.bytes.length);
       log(peer, `big study: ${instances} instances (${settings.bigGigabytes} GB) in one chunked STOW request`);
       const baseline = await vmRssKb(peer.pid);
@@ -327,7 +380,6 @@ async function measure(peer: Peer): Promise<PeerResult> {
       if (reply.status !== 200) throw new Error(`STOW answered ${reply.status} (peak RSS still reported)`);
     });
   }
-  return result;
 }
 
 function log(peer: Peer, message: string): void {
@@ -397,6 +449,7 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
     { phase: 'QIDO', label: '  server CPU ms per query', value: (r) => r.qidoCpuMsPerQuery, digits: 2 },
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve MB/s (median)', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
+    { phase: 'WADO-RS', label: '  ms to its first byte', value: (r) => r.retrieveFirstByteMs, digits: 2 },
     { phase: 'rendered', label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
     { phase: 'big study', label: `peak RSS MB, ${settings.bigGigabytes} GB study in one STOW`, value: (r) => r.big?.peakRssMB, digits: 0, target: { text: `< ${TARGET_PEAK_RSS_MB}`, met: (ours) => ours < TARGET_PEAK_RSS_MB } },
     { phase: 'big study', label: '  RSS MB before that upload', value: (r) => r.big?.baselineRssMB, digits: 0 },
@@ -457,43 +510,29 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'densaulyq-bench-dicom-'));
   const serverUrl = process.env.DATABASE_URL || undefined;
   const database = await openBenchDatabase(serverUrl ? 'postgres' : 'pglite', serverUrl);
+  const stops: (() => Promise<void>)[] = [];
   try {
-    const runOrthanc = async (): Promise<PeerResult> => {
-      const orthanc = await orthancPeer(join(scratch, 'orthanc'));
-      try {
-        return await measure(orthanc);
-      } finally {
-        await orthanc.stop();
-      }
-    };
-    const runPlatform = async (): Promise<PeerResult | string> => {
-      const platform = await platformPeer(database, join(scratch, 'densaulyq'));
-      if (!platform) {
-        console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
-        return 'not available';
-      }
-      try {
-        return await measure(platform);
-      } catch (error) {
-        // Orthanc's column is still worth printing; the platform's says why it has none.
-        console.error(error);
-        return 'failed';
-      } finally {
-        await platform.stop();
-      }
-    };
-    let orthancResult: PeerResult;
-    let platformResult: PeerResult | string;
-    if (PLATFORM_FIRST) {
-      platformResult = await runPlatform();
-      orthancResult = await runOrthanc();
-    } else {
-      orthancResult = await runOrthanc();
-      platformResult = await runPlatform();
+    const orthanc = await orthancPeer(join(scratch, 'orthanc'));
+    stops.push(() => orthanc.stop());
+    const platform = await platformPeer(database, join(scratch, 'densaulyq'));
+    if (platform) stops.push(() => platform.stop());
+    else console.error('[Densaulyq] POST /dicom-web/studies answered 404: no DICOMweb (does bench/serve-target.ts give buildApp an image store from BENCH_IMAGES_DIR?)');
+    const orthancSubject = await subjectOf(orthanc);
+    let platformSubject: Subject | string = 'not available';
+    try {
+      if (platform) platformSubject = await subjectOf(platform);
+    } catch (error) {
+      // Orthanc's column is still worth printing; the platform's says why it has none.
+      console.error(error);
+      platformSubject = 'failed';
     }
-    console.log(report(orthancResult, platformResult, database));
-    await writeFile(join(OUT_DIR, 'dicom.json'), JSON.stringify({ settings, database: database.description, platformFirst: PLATFORM_FIRST, orthanc: orthancResult, densaulyq: platformResult }, null, 2));
+    const subjects = typeof platformSubject === 'string' ? [orthancSubject] : PLATFORM_FIRST ? [platformSubject, orthancSubject] : [orthancSubject, platformSubject];
+    await measureTogether(subjects);
+    const platformResult = typeof platformSubject === 'string' ? platformSubject : platformSubject.result;
+    console.log(report(orthancSubject.result, platformResult, database));
+    await writeFile(join(OUT_DIR, 'dicom.json'), JSON.stringify({ settings, database: database.description, platformFirst: PLATFORM_FIRST, orthanc: orthancSubject.result, densaulyq: platformResult }, null, 2));
   } finally {
+    for (const stop of stops) await stop();
     await database.drop();
     await rm(scratch, { recursive: true, force: true });
     await writeFile(REMOVED_AT, String(Date.now()));

@@ -62,12 +62,25 @@ export function dicomWeb(options: DicomWebOptions) {
         // Written to the socket here, not handed to Fastify as a stream: see WrittenBody.
         reply.hijack();
         const raw = reply.raw;
-        for (const [name, value] of Object.entries({ ...reply.getHeaders(), ...answer.headers, 'content-type': answer.contentType })) if (value !== undefined) raw.setHeader(name, value);
-        raw.writeHead(answer.status);
+        const setHeaders = (headers: Record<string, string | number | string[] | undefined>) => {
+          for (const [name, value] of Object.entries(headers)) if (value !== undefined) raw.setHeader(name, value);
+        };
+        setHeaders(reply.getHeaders());
+        let started = false;
         try {
-          await answer.body.write(raw);
+          await answer.body.write(raw, () => {
+            started = true;
+            setHeaders({ ...answer.headers, 'content-type': answer.contentType });
+            raw.writeHead(answer.status);
+          });
           raw.end();
         } catch (error) {
+          if (!started && !raw.destroyed) {
+            // Nothing has gone out (the audit record could not be committed, say): it is answered as the error handler would.
+            reply.log.error({ err: { name: (error as Error).name } }, 'answer failed before its first byte');
+            raw.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal server error');
+            return;
+          }
           // The status has gone out: a body that cannot be finished is broken off, so the client sees it failed.
           if (!raw.destroyed) reply.log.warn({ err: { name: (error as Error).name } }, 'answer broken off');
           raw.destroy();

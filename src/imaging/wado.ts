@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import dcmjs from 'dcmjs';
 import { badRequest, notAcceptable, notFound } from '../fhir/outcome.js';
-import type { InstanceRow } from '../store/dicom-index.js';
+import type { InstanceFile, InstanceTarget } from '../store/dicom-index.js';
 import { type DicomJson, PIXEL_DATA, bulkValue } from './dicom-json.js';
 import type { PooledChunk } from './buffer-pool.js';
 import { type ChunkSource, objectChunks } from './object-store.js';
@@ -17,11 +17,8 @@ import type { ImagingContext } from './stow.js';
  * data. What the caller may not see is answered like what does not exist.
  */
 
-export interface Target {
-  study: string;
-  series?: string;
-  instance?: string;
-}
+/** A study, one of its series, or one instance, as the URL names it. */
+export type Target = InstanceTarget;
 
 export interface WadoAnswer {
   status: number;
@@ -110,10 +107,21 @@ function instanceSyntax(accept: string | undefined, storedSyntaxes: readonly str
 }
 
 /** The target's instances the caller may see, in series and instance number order; none is a 404. */
-export async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceRow[]> {
-  const rows = await context.repo.dicom.instances(target);
-  if (rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
+export async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceFile[]> {
+  const { rows, audited } = await auditingInstances(target, context);
+  await audited;
   return rows;
+}
+
+/** `seenInstances`, with the commit of their audit record still to wait for before anything of them goes out. */
+async function auditingInstances(target: Target, context: ImagingContext): Promise<{ rows: InstanceFile[]; audited: Promise<void> }> {
+  return found(target, await context.repo.dicom.instanceFiles(target));
+}
+
+/** The instances found, or a 404 when the caller sees none. */
+function found<T extends { rows: readonly unknown[] }>(target: Target, instances: T): T {
+  if (instances.rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
+  return instances;
 }
 
 /** Parts opened ahead of the one being written: the store's round trips overlap the socket's writes. */
@@ -133,23 +141,28 @@ interface Part {
 /**
  * A body written straight to the response rather than handed over as a stream: each chunk read
  * from the store goes back to its pool as soon as the socket has taken it (src/imaging/buffer-pool.ts).
+ * `start` sends the status and headers; the body calls it right before its first byte, once
+ * what it discloses is audited, so a failure before then can still be answered as one.
  */
 export interface WrittenBody {
-  write(out: Writable): Promise<void>;
+  write(out: Writable, start: () => void): Promise<void>;
 }
 
 export function isWrittenBody(body: WadoAnswer['body']): body is WrittenBody {
   return typeof body === 'object' && !Buffer.isBuffer(body);
 }
 
-/** A multipart/related body of `parts`, each opened READ_AHEAD parts before its turn. */
-function multipart(parts: readonly Part[]): { contentType: (type: string) => string; body: WrittenBody; length?: number } {
+/**
+ * A multipart/related body of `parts`, each opened READ_AHEAD parts before its turn; nothing is
+ * written before `audited` resolves, but the first parts are opened meanwhile.
+ */
+function multipart(parts: readonly Part[], audited: Promise<void> = Promise.resolve()): { contentType: (type: string) => string; body: WrittenBody; length?: number } {
   const boundary = `densaulyq-${randomUUID()}`;
   const heads = parts.map((part) => Buffer.from(`--${boundary}\r\nContent-Type: ${part.type}\r\n${part.location ? `Content-Location: ${part.location}\r\n` : ''}\r\n`));
   const end = Buffer.from(`--${boundary}--\r\n`);
   const known = parts.every((part) => part.length !== undefined);
   const length = known ? heads.reduce((sum, head, i) => sum + head.length + parts[i]!.length! + CRLF.length, end.length) : undefined;
-  const write = async (out: Writable) => {
+  const write = async (out: Writable, start: () => void) => {
     const opened: Promise<PartContent>[] = [];
     try {
       // What goes out with the next bytes: a part's head with its first chunk, the CRLF that ends a part with the next head.
@@ -160,6 +173,10 @@ function multipart(parts: readonly Part[]): { contentType: (type: string) => str
           // Awaited when its turn comes; an answer broken off before then must not leave an unhandled rejection.
           content.catch(() => undefined);
           opened.push(content);
+        }
+        if (i === 0) {
+          await audited;
+          start();
         }
         prefix.push(heads[i]!);
         const content = await opened[i]!;
@@ -177,6 +194,10 @@ function multipart(parts: readonly Part[]): { contentType: (type: string) => str
           if (parts[i]!.length !== undefined && written !== parts[i]!.length) throw new Error(`an object is ${written} bytes, not the ${parts[i]!.length} indexed`);
         }
         prefix.push(CRLF);
+      }
+      if (parts.length === 0) {
+        await audited;
+        start();
       }
       await send(out, [...prefix, end]);
     } finally {
@@ -218,16 +239,16 @@ async function send(out: Writable, buffers: readonly Buffer[], release?: () => v
 }
 
 /** The stored object's bytes, in pooled chunks. */
-async function storedChunks(row: InstanceRow, context: ImagingContext): Promise<ChunkSource> {
+async function storedChunks(row: InstanceFile, context: ImagingContext): Promise<ChunkSource> {
   const chunks = await objectChunks(context.store, row.object_key, { start: 0, end: row.size });
   if (!chunks) throw missingObject(row);
   return chunks;
 }
 
-const missingObject = (row: InstanceRow) => notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
+const missingObject = (row: InstanceFile) => notFound(`The instance ${row.sop_instance_uid} is indexed but its object is missing from storage`);
 
 /** The instance's whole Part 10 file, as the pixel module reads it, the caller's to keep. */
-export function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buffer> {
+export function part10Of(row: InstanceFile, context: ImagingContext): Promise<Buffer> {
   return withPart10(row, context, async (lent) => Buffer.from(lent));
 }
 
@@ -235,7 +256,7 @@ export function part10Of(row: InstanceRow, context: ImagingContext): Promise<Buf
  * Runs `use` on the instance's whole Part 10 file, read into a reused buffer when it fits in one
  * (src/imaging/buffer-pool.ts): the bytes are lent, and must not be kept once `use` resolves.
  */
-export async function withPart10<T>(row: InstanceRow, context: ImagingContext, use: (part10: Buffer) => Promise<T>): Promise<T> {
+export async function withPart10<T>(row: InstanceFile, context: ImagingContext, use: (part10: Buffer) => Promise<T>): Promise<T> {
   const chunks: PooledChunk[] = [];
   try {
     for await (const chunk of await storedChunks(row, context)) chunks.push(chunk);
@@ -247,11 +268,11 @@ export async function withPart10<T>(row: InstanceRow, context: ImagingContext, u
 
 /** Retrieve instances (PS3.18 10.4.1.1.1): a study, a series or one instance, as stored or in Explicit VR Little Endian. */
 export async function retrieveInstances(target: Target, accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
-  const rows = await seenInstances(target, context);
+  const { rows, audited } = await auditingInstances(target, context);
   const syntax = instanceSyntax(accept, rows.map((r) => r.transfer_syntax_uid));
   if (syntax === 'explicit-little-endian' && rows.some((r) => r.transfer_syntax_uid === EXPLICIT_VR_BIG_ENDIAN))
     throw notAcceptable(`Instances stored in Explicit VR Big Endian are not transcoded; ask with transfer-syntax=*`);
-  const transcoded = (row: InstanceRow) => syntax === 'explicit-little-endian' && row.transfer_syntax_uid !== EXPLICIT_VR_LITTLE_ENDIAN;
+  const transcoded = (row: InstanceFile) => syntax === 'explicit-little-endian' && row.transfer_syntax_uid !== EXPLICIT_VR_LITTLE_ENDIAN;
   // The first instance to transcode is transcoded before answering, so a file the decoders refuse
   // is its status rather than a broken body (the whole answer when one instance is asked for).
   const first = rows.find(transcoded);
@@ -263,11 +284,12 @@ export async function retrieveInstances(target: Target, accept: string | undefin
       open: async () => (row === first ? firstFile! : transcoded(row) ? transcodeToExplicitLittleEndian(await part10Of(row, context)) : storedChunks(row, context)),
       ...(transcoded(row) ? {} : { length: row.size }),
     })),
+    audited,
   );
   return { status: 200, contentType: contentType('application/dicom'), body, ...(length !== undefined ? { headers: { 'content-length': String(length) } } : {}) };
 }
 
-function instanceUrl(base: string, row: InstanceRow): string {
+function instanceUrl(base: string, row: InstanceFile): string {
   return `${base}/studies/${row.study_uid}/series/${row.series_uid}/instances/${row.sop_instance_uid}`;
 }
 
@@ -277,7 +299,7 @@ export async function retrieveMetadata(target: Target, accept: string | undefine
   if (!ranges.some((r) => ['application/dicom+json', 'application/json', 'application/*', '*/*'].includes(r.type))) {
     throw notAcceptable(`Metadata is served as application/dicom+json`);
   }
-  const rows = await seenInstances(target, context);
+  const { rows } = found(target, { rows: await context.repo.dicom.instances(target) });
   const body = `[${rows.map((row) => JSON.stringify(absoluteBulkData(JSON.parse(row.metadata) as DicomJson, instanceUrl(context.base, row)))).join(',')}]`;
   return { status: 200, contentType: 'application/dicom+json', body };
 }

@@ -1,7 +1,7 @@
 import { forbidden, notFound } from '../fhir/outcome.js';
 import type { AccessPolicy, AuditBasis, AuditNote } from './access-policy.js';
 import type { SqlClient } from './driver.js';
-import { SqlParams } from './sql-params.js';
+import { SqlParams, statementName } from './sql-params.js';
 
 /**
  * The index of stored DICOM instances (src/imaging/): one row per study, series and instance
@@ -148,6 +148,16 @@ export interface InstanceRow {
   metadata: string;
 }
 
+/** An instance as a retrieve needs it: where its bytes are, not its metadata. */
+export type InstanceFile = Omit<InstanceRow, 'metadata'>;
+
+/** A study, one of its series, or one instance. */
+export interface InstanceTarget {
+  study: string;
+  series?: string;
+  instance?: string;
+}
+
 export interface QueryRow {
   study: StudyRow;
   series?: SeriesRow;
@@ -259,8 +269,9 @@ const STUDY_COLUMNS = `s.study_uid, s.imaging_study, s.patient, s.review_reason,
 /** The series columns, its attributes and instance count named as the query reading them wants. */
 const seriesColumns = (attributes: string, count: string) =>
   `se.series_uid, se.attributes AS ${attributes}, (SELECT count(*)::int FROM dicom_instance x WHERE x.series_uid = se.series_uid) AS ${count}`;
-const INSTANCE_COLUMNS = `i.sop_instance_uid, i.series_uid, i.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.object_key, i.size::float8 AS size, i.sha256,
-  i.number_of_frames, i.metadata`;
+const INSTANCE_FILE_COLUMNS = `i.sop_instance_uid, i.series_uid, i.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.object_key, i.size::float8 AS size, i.sha256,
+  i.number_of_frames`;
+const INSTANCE_COLUMNS = `${INSTANCE_FILE_COLUMNS}, i.metadata`;
 
 type JoinedRow = StudyRow &
   Partial<{ series_uid: string; series_attributes: string; series_instance_count: number }> &
@@ -434,24 +445,41 @@ export class DicomIndex {
 
   /**
    * WADO-RS: the instances of a study (of one series, or one instance) the caller may see, in
-   * order; none when the study is not there for the caller (a 404, whether absent or hidden).
-   * The study is audited like a read of its ImagingStudy.
+   * order, with their metadata; none when the study is not there for the caller (a 404, whether
+   * absent or hidden). The study is audited like a read of its ImagingStudy.
    */
-  async instances(target: { study: string; series?: string; instance?: string }): Promise<InstanceRow[]> {
+  async instances(target: InstanceTarget): Promise<InstanceRow[]> {
+    const { rows, audited } = await this.seenInstances(target, INSTANCE_COLUMNS);
+    await audited;
+    return rows as InstanceRow[];
+  }
+
+  /**
+   * `instances` without their metadata, their audit record still being appended: `audited`
+   * resolves once the record is committed, and nothing of them may leave the server before it
+   * does. Meanwhile the caller can open the files, so a retrieve does not wait for the commit
+   * and then for the disk.
+   */
+  instanceFiles(target: InstanceTarget): Promise<{ rows: InstanceFile[]; audited: Promise<void> }> {
+    return this.seenInstances(target, INSTANCE_FILE_COLUMNS);
+  }
+
+  private async seenInstances(target: InstanceTarget, columns: string): Promise<{ rows: InstanceFile[]; audited: Promise<void> }> {
     const params = new SqlParams();
     const where = [...this.seen(params), `i.study_uid = ${params.add(target.study)}`];
     if (target.series) where.push(`i.series_uid = ${params.add(target.series)}`);
     if (target.instance) where.push(`i.sop_instance_uid = ${params.add(target.instance)}`);
     const basis = this.access.audits ? this.access.auditBasis('r.compartment', params) : undefined;
-    const rows = await this.client.query<JoinedRow>(
-      `SELECT ${INSTANCE_COLUMNS}, s.imaging_study, r.compartment${basis ? `, ${basis} AS audit_basis` : ''}
+    const sql = `SELECT ${columns}, s.imaging_study, r.compartment${basis ? `, ${basis} AS audit_basis` : ''}
        FROM dicom_study s LEFT JOIN resource r ON r.resource_type = 'ImagingStudy' AND r.id = s.imaging_study
        JOIN dicom_series se ON se.study_uid = s.study_uid JOIN dicom_instance i ON i.series_uid = se.series_uid
-       WHERE ${where.join(' AND ')} ORDER BY se.series_number NULLS LAST, se.series_uid, i.instance_number NULLS LAST, i.sop_instance_uid`,
-      params.values,
-    );
-    await this.audit({ action: 'R', interaction: 'read', recorded: new Date().toISOString() }, rows.slice(0, 1));
-    return rows.map((row) => toQueryRow(row).instance!);
+       WHERE ${where.join(' AND ')} ORDER BY se.series_number NULLS LAST, se.series_uid, i.instance_number NULLS LAST, i.sop_instance_uid`;
+    // Prepared: its planning cost as much as running it, before every retrieve's first byte.
+    const rows = await this.client.query<JoinedRow>(sql, params.values, { prepare: statementName('dicom-instances', sql) });
+    const audited = this.audit({ action: 'R', interaction: 'read', recorded: new Date().toISOString() }, rows.slice(0, 1));
+    // Awaited before anything goes out; until then its failure must not count as unhandled.
+    audited.catch(() => undefined);
+    return { rows: rows.map((row) => toQueryRow(row).instance!), audited };
   }
 
   /**

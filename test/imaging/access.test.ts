@@ -90,6 +90,37 @@ for (const driver of testDrivers()) describe(`DICOMweb through the door (${drive
     assert.equal(await auditCount('img-p'), unrelated);
   });
 
+  test('a retrieve sends nothing, not even its status, before its audit record is committed; one whose record fails is a 500 with no image', async () => {
+    const instances = await server.db.query<{ sop_instance_uid: string }>(`SELECT sop_instance_uid FROM dicom_instance WHERE study_uid = $1`, [studyP]);
+    const expected = instances.length;
+    // The record's insert waits, then (second part) fails: the answer must wait for it, then must not disclose anything.
+    await server.db.query(`CREATE FUNCTION test_slow_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.6); IF EXISTS (SELECT 1 FROM pg_class WHERE relname = 'test_refuse_audit') THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`);
+    await server.db.query(`CREATE TRIGGER test_slow_audit BEFORE INSERT ON audit_event FOR EACH ROW EXECUTE FUNCTION test_slow_audit()`);
+    try {
+      const before = await auditCount('img-p');
+      const started = performance.now();
+      const reply = await server.dicomweb('GET', `/studies/${studyP}`, { headers: { authorization: `Bearer ${tokens.clinicianA}`, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+      const statusAfterMs = performance.now() - started;
+      assert.equal(reply.status, 200);
+      assert.ok(statusAfterMs >= 550, `the status came ${statusAfterMs.toFixed(0)} ms after the request, before the record's insert had finished`);
+      const body = Buffer.from(await reply.arrayBuffer());
+      assert.equal(body.toString('latin1').split('Content-Type: application/dicom').length - 1, expected);
+      assert.equal(await auditCount('img-p'), before + 1);
+
+      await server.db.query(`CREATE TABLE test_refuse_audit ()`);
+      const refused = await server.dicomweb('GET', `/studies/${studyP}`, { headers: { authorization: `Bearer ${tokens.clinicianA}`, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+      assert.equal(refused.status, 500);
+      assert.equal(refused.headers.get('content-type'), 'text/plain; charset=utf-8');
+      assert.equal(await refused.text(), 'Internal server error');
+      assert.equal(await auditCount('img-p'), before + 1);
+    } finally {
+      await server.db.query(`DROP TABLE IF EXISTS test_refuse_audit`);
+      await server.db.query(`DROP TRIGGER test_slow_audit ON audit_event`);
+      await server.db.query(`DROP FUNCTION test_slow_audit()`);
+    }
+    assert.equal(await retrieve(tokens.clinicianA!, studyP), 200);
+  });
+
   test('a citizen may not store images: the door refuses the ImagingStudy, so each instance fails (0x0124) and nothing stays', async () => {
     const sop = dicomUid();
     const { body, contentType } = multipartBody([dicomInstance({ sopInstanceUid: sop, attributes: { PatientID: IIN_P } })]);
