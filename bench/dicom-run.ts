@@ -267,6 +267,7 @@ async function measureTogether(subjects: readonly Subject[]): Promise<void> {
   const profiled = PROFILE ? subjects.find((subject) => subject.peer.profile) : undefined;
   await profiled?.peer.profile!.start();
   const cpuMs = new Map(subjects.map((subject) => [subject, { total: 0, database: 0, rates: [] as number[] }]));
+  const perRound = settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST;
   for (let round = 0; round < ROUNDS; round++) {
     // Both servers' bodies made before either goes: memory the client gives back between rounds
     // spares the next server's files the cost of memory the host has not backed yet (a third of
@@ -282,8 +283,8 @@ async function measureTogether(subjects: readonly Subject[]): Promise<void> {
       const sums = cpuMs.get(subject)!;
       sums.total += used.total;
       sums.database += used.database;
-      sums.rates.push((settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST) / seconds);
-      log(subject.peer, `  round ${round + 1}: ${sums.rates.at(-1)!.toFixed(0)} instances/s`);
+      sums.rates.push(perRound / seconds);
+      log(subject.peer, `  round ${round + 1}: ${sums.rates.at(-1)!.toFixed(0)} instances/s, ${(used.total / perRound).toFixed(2)} CPU ms each`);
     });
   }
   if (profiled && PROFILE) {
@@ -293,10 +294,9 @@ async function measureTogether(subjects: readonly Subject[]): Promise<void> {
   for (const subject of subjects) {
     const sums = cpuMs.get(subject)!;
     if (subject.result.failures.STOW) continue;
-    const instances = ROUNDS * settings.clients * settings.stowRequests * INSTANCES_PER_REQUEST;
     subject.result.stowPerSecond = sums.rates;
-    subject.result.stowCpuMsPerInstance = sums.total / instances;
-    subject.result.stowDatabaseCpuMsPerInstance = sums.database / instances;
+    subject.result.stowCpuMsPerInstance = sums.total / (ROUNDS * perRound);
+    subject.result.stowDatabaseCpuMsPerInstance = sums.database / (ROUNDS * perRound);
   }
 
   await phase(subjects, 'QIDO', async ({ peer, result, newStudy }) => {
