@@ -1,7 +1,7 @@
 import dcmjs, { type DicomElement } from 'dcmjs';
 import { readPart10 } from './dicom-reader.js';
 
-export { INLINE_BINARY_LIMIT, NATIVE_SYNTAXES, PIXEL_DATA, TruncatedHead } from './dicom-reader.js';
+export { INLINE_BINARY_LIMIT, NATIVE_SYNTAXES, PIXEL_DATA, TruncatedHead, vrOfTag } from './dicom-reader.js';
 
 /**
  * An instance's metadata in the DICOM JSON model (PS3.18 annex F.2), read from the head of its
@@ -61,12 +61,8 @@ export function firstText(metadata: DicomJson, tag: string): string | undefined 
   return String(value);
 }
 
-/** Tag ↔ keyword of the DICOM dictionary (PS3.6), as dcmjs carries it. */
+/** The tag of a keyword in the DICOM dictionary (PS3.6), as dcmjs carries it. */
 export function tagOfKeyword(keyword: string): string | undefined {
   const entry = dcmjs.data.DicomMetaDictionary.nameMap[keyword];
   return entry ? entry.tag.replace(/[(),]/g, '').toUpperCase() : undefined;
-}
-
-export function vrOfTag(tag: string): string | undefined {
-  return dcmjs.data.DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.vr;
 }

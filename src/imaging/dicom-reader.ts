@@ -144,12 +144,17 @@ const US = VR_BY_NAME.get('US')!;
 /** The dictionary's pseudo-VRs for "US or SS", "OB or OW", "US or SS or OW", "UL (pointer)", resolved as dcmjs resolves the first two. */
 const PSEUDO_VRS: Readonly<Record<string, number>> = { xs: US, ox: OW, lt: OW, up: UL };
 
+/** The VR the DICOM dictionary (PS3.6, as dcmjs carries it) gives a tag (`GGGGEEEE`), pseudo-VRs such as "xs" included. */
+export function vrOfTag(tag: string): string | undefined {
+  return dcmjs.data.DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.vr;
+}
+
 /** Dictionary VR by tag (group << 16 | element), 0 when the tag is not in it. Bounded: hostile files bring endless tags. */
 const dictionaryCache = new Map<number, number>();
 function dictionaryVr(tag: number): number {
   let vr = dictionaryCache.get(tag);
   if (vr === undefined) {
-    const name = dcmjs.data.DicomMetaDictionary.dictionary[`(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`]?.vr;
+    const name = vrOfTag(hex4(tag >>> 16) + hex4(tag & 0xffff));
     vr = name === undefined ? 0 : (VR_BY_NAME.get(name) ?? PSEUDO_VRS[name] ?? UN);
     if (dictionaryCache.size < 8192) dictionaryCache.set(tag, vr);
   }

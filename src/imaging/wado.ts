@@ -115,13 +115,14 @@ export async function seenInstances(target: Target, context: ImagingContext): Pr
 
 /** `seenInstances`, with the commit of their audit record still to wait for before anything of them goes out. */
 async function auditingInstances(target: Target, context: ImagingContext): Promise<{ rows: InstanceFile[]; audited: Promise<void> }> {
-  return found(target, await context.repo.dicom.instanceFiles(target));
+  const found = await context.repo.dicom.instanceFiles(target);
+  assertSeen(target, found.rows);
+  return found;
 }
 
-/** The instances found, or a 404 when the caller sees none. */
-function found<T extends { rows: readonly unknown[] }>(target: Target, instances: T): T {
-  if (instances.rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
-  return instances;
+/** A 404 when the caller sees none of the target's instances. */
+function assertSeen(target: Target, rows: readonly unknown[]): void {
+  if (rows.length === 0) throw notFound(`No ${target.instance ? 'instance' : target.series ? 'series' : 'study'} ${target.instance ?? target.series ?? target.study} is known`);
 }
 
 /** Parts opened ahead of the one being written: the store's round trips overlap the socket's writes. */
@@ -164,20 +165,22 @@ function multipart(parts: readonly Part[], audited: Promise<void> = Promise.reso
   const length = known ? heads.reduce((sum, head, i) => sum + head.length + parts[i]!.length! + CRLF.length, end.length) : undefined;
   const write = async (out: Writable, start: () => void) => {
     const opened: Promise<PartContent>[] = [];
+    const openAhead = (last: number) => {
+      for (let next = opened.length; next <= Math.min(last, parts.length - 1); next++) {
+        const content = parts[next]!.open();
+        // Awaited when its turn comes; an answer broken off before then must not leave an unhandled rejection.
+        content.catch(() => undefined);
+        opened.push(content);
+      }
+    };
     try {
+      openAhead(READ_AHEAD);
+      await audited;
+      start();
       // What goes out with the next bytes: a part's head with its first chunk, the CRLF that ends a part with the next head.
       let prefix: Buffer[] = [];
       for (let i = 0; i < parts.length; i++) {
-        for (let next = opened.length; next <= Math.min(i + READ_AHEAD, parts.length - 1); next++) {
-          const content = parts[next]!.open();
-          // Awaited when its turn comes; an answer broken off before then must not leave an unhandled rejection.
-          content.catch(() => undefined);
-          opened.push(content);
-        }
-        if (i === 0) {
-          await audited;
-          start();
-        }
+        openAhead(i + READ_AHEAD);
         prefix.push(heads[i]!);
         const content = await opened[i]!;
         if (Buffer.isBuffer(content)) {
@@ -194,10 +197,6 @@ function multipart(parts: readonly Part[], audited: Promise<void> = Promise.reso
           if (parts[i]!.length !== undefined && written !== parts[i]!.length) throw new Error(`an object is ${written} bytes, not the ${parts[i]!.length} indexed`);
         }
         prefix.push(CRLF);
-      }
-      if (parts.length === 0) {
-        await audited;
-        start();
       }
       await send(out, [...prefix, end]);
     } finally {
@@ -299,7 +298,8 @@ export async function retrieveMetadata(target: Target, accept: string | undefine
   if (!ranges.some((r) => ['application/dicom+json', 'application/json', 'application/*', '*/*'].includes(r.type))) {
     throw notAcceptable(`Metadata is served as application/dicom+json`);
   }
-  const { rows } = found(target, { rows: await context.repo.dicom.instances(target) });
+  const rows = await context.repo.dicom.instances(target);
+  assertSeen(target, rows);
   const body = `[${rows.map((row) => JSON.stringify(absoluteBulkData(JSON.parse(row.metadata) as DicomJson, instanceUrl(context.base, row)))).join(',')}]`;
   return { status: 200, contentType: 'application/dicom+json', body };
 }
