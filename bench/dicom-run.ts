@@ -17,8 +17,9 @@
  *    BENCH_DICOM_BIG_GB (2.6) GB is uploaded in one chunked STOW request, made on the fly by the
  *    client (0 skips it).
  *
- * Beside STOW and QIDO, the server's CPU per instance or query (/proc: its process, and with
- * DATABASE_URL its PostgreSQL server's too), which a shared machine's load disturbs less than rates.
+ * Beside STOW, QIDO and WADO, the server's CPU per instance, query or retrieve (/proc: its
+ * process, and with DATABASE_URL its PostgreSQL server's too), which a shared machine's load
+ * disturbs less than rates.
  *
  *   [DATABASE_URL=postgres://…] npm run bench:dicom [-- --profile] [-- --platform-first]
  *
@@ -197,6 +198,9 @@ interface PeerResult {
   retrieveInstancesPerSecond?: number;
   /** The median retrieve's time to its first byte: what the server does before the body. */
   retrieveFirstByteMs?: number;
+  /** Server CPU per retrieve, over the timed ones, and of that PostgreSQL's. */
+  retrieveCpuMs?: number;
+  retrieveDatabaseCpuMs?: number;
   renderedP50Ms?: number;
   renderedContentType?: string;
   big?: { gigabytes: number; instances: number; seconds: number; baselineRssMB: number; peakRssMB: number; status: number };
@@ -336,10 +340,16 @@ async function measureTogether(subjects: readonly Subject[]): Promise<void> {
   for (const subject of subjects) log(subject.peer, `WADO-RS: the ${INSTANCES_PER_REQUEST}-instance series, ${settings.retrieves} times in ${WADO_TURNS} turns`);
   await phase(subjects, 'WADO-RS', (subject) => retrieve(subject, WARM_UP_RETRIEVES).then(() => undefined));
   const retrieves = new Map(subjects.map((subject) => [subject, [] as Reply[]]));
+  const retrieveCpu = new Map(subjects.map((subject) => [subject, { total: 0, database: 0 }]));
   for (let turn = 0; turn < WADO_TURNS; turn++) {
     const count = Math.ceil(settings.retrieves / WADO_TURNS);
     await phase(inTurn(subjects, turn), 'WADO-RS', async (subject) => {
-      if (!subject.result.failures['WADO-RS']) retrieves.get(subject)!.push(...(await retrieve(subject, count)));
+      if (subject.result.failures['WADO-RS']) return;
+      const cpuBefore = await subject.peer.cpuMs();
+      retrieves.get(subject)!.push(...(await retrieve(subject, count)));
+      const used = cpuUsed(cpuBefore, await subject.peer.cpuMs());
+      retrieveCpu.get(subject)!.total += used.total;
+      retrieveCpu.get(subject)!.database += used.database;
     });
   }
   for (const subject of subjects) {
@@ -348,6 +358,8 @@ async function measureTogether(subjects: readonly Subject[]): Promise<void> {
     subject.result.retrieveMBps = typical.bytes / MB / (typical.ms / 1000);
     subject.result.retrieveInstancesPerSecond = INSTANCES_PER_REQUEST / (typical.ms / 1000);
     subject.result.retrieveFirstByteMs = typical.firstByteMs;
+    subject.result.retrieveCpuMs = retrieveCpu.get(subject)!.total / retrieves.get(subject)!.length;
+    subject.result.retrieveDatabaseCpuMs = retrieveCpu.get(subject)!.database / retrieves.get(subject)!.length;
   }
 
   await phase(subjects, 'rendered', async ({ peer, result, kept, keptSop }) => {
@@ -450,6 +462,8 @@ function report(orthanc: PeerResult, measured: PeerResult | string, database: Be
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve MB/s (median)', value: (r) => r.retrieveMBps, digits: 0, target: atLeastOrthanc },
     { phase: 'WADO-RS', label: 'WADO-RS series retrieve instances/s', value: (r) => r.retrieveInstancesPerSecond, digits: 0, target: atLeastOrthanc },
     { phase: 'WADO-RS', label: '  ms to its first byte', value: (r) => r.retrieveFirstByteMs, digits: 2 },
+    { phase: 'WADO-RS', label: '  server CPU ms per retrieve', value: (r) => r.retrieveCpuMs, digits: 2 },
+    { phase: 'WADO-RS', label: '    of which PostgreSQL', value: (r) => r.retrieveDatabaseCpuMs, digits: 2 },
     { phase: 'rendered', label: 'rendered JPEG p50 ms', value: (r) => r.renderedP50Ms, digits: 2, target: { text: `≤ ${TARGET_RENDER_P50_MS}`, met: (ours) => ours <= TARGET_RENDER_P50_MS } },
     { phase: 'big study', label: `peak RSS MB, ${settings.bigGigabytes} GB study in one STOW`, value: (r) => r.big?.peakRssMB, digits: 0, target: { text: `< ${TARGET_PEAK_RSS_MB}`, met: (ours) => ours < TARGET_PEAK_RSS_MB } },
     { phase: 'big study', label: '  RSS MB before that upload', value: (r) => r.big?.baselineRssMB, digits: 0 },

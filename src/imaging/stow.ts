@@ -1,18 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import { isFhirError } from '../fhir/outcome.js';
-import type { NewInstance } from '../store/dicom-index.js';
+import type { IndexedAlready, NewInstance } from '../store/dicom-index.js';
 import type { Repository } from '../store/repository.js';
 import { type DicomJson, type InstanceHead, TruncatedHead, firstText, readInstanceHead } from './dicom-json.js';
-import { type ObjectStore, moveObject } from './object-store.js';
+import { type ObjectStore, moveObject, sameBytes } from './object-store.js';
 import type { MultipartPart } from './multipart.js';
 import { studyPatient, writeImagingStudy } from './imaging-study.js';
 
 /**
  * STOW-RS (PS3.18 10.5): each part of the request is written to the object store as it arrives,
- * hashed on the way (SHA-256), and only its head (up to the pixel data) is parsed; then it is
- * indexed, up to BATCH parts in one transaction, and each study touched gets its ImagingStudy
- * through the door. The answer is the
+ * and only its head (up to the pixel data) is parsed; then it is indexed, up to BATCH parts in one
+ * transaction, and each study touched gets its ImagingStudy through the door. The answer is the
  * Store Instances Response Module (PS3.18 10.5.3, table 10.5.3-1) in DICOM JSON.
  */
 
@@ -168,21 +167,19 @@ interface Received {
 }
 
 /**
- * One part: into the store under a temporary key while hashed, then parsed and checked. Resolves
+ * One part: into the store under a temporary key, then parsed and checked. Resolves
  * once the part's bytes are read from the request, with what becomes of it: its store's flush and
  * the parsing go on while the next part arrives. Nothing stays of a part that fails.
  */
 async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | undefined, context: ImagingContext): Promise<{ done: Promise<Received | Failed> }> {
   const { store } = context;
   const incoming = `incoming/${randomUUID()}.dcm`;
-  const hash = createHash('sha256');
   const head: Buffer[] = [];
   let headLength = 0;
   let read!: () => void;
   const bodyRead = new Promise<void>((resolve) => (read = resolve));
   const tee = async function* () {
     for await (const chunk of body) {
-      hash.update(chunk);
       if (headLength < HEAD_BYTES) {
         // A view, not a copy: the request's chunks are not reused.
         const kept = chunk.subarray(0, HEAD_BYTES - headLength);
@@ -193,7 +190,7 @@ async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | 
     }
     read();
   };
-  const putting = store.put(incoming, tee());
+  const putting = store.put(incoming, tee(), { scratch: true });
   const failedPut = async (error: unknown): Promise<Failed> => {
     await store.delete(incoming).catch(() => undefined);
     // A broken request body is the client's; the request ends here.
@@ -218,7 +215,7 @@ async function receivePart(body: AsyncIterable<Buffer>, expectedStudy: string | 
       return checked;
     }
     const { studyUid, seriesUid, sopInstanceUid } = checked;
-    return { incoming, entry: indexEntry(checked.parsed, checked, instanceKey(studyUid, seriesUid, sopInstanceUid), size, hash.digest('hex')) };
+    return { incoming, entry: indexEntry(checked.parsed, checked, instanceKey(studyUid, seriesUid, sopInstanceUid), size) };
   };
   return { done: outcome() };
 }
@@ -252,37 +249,42 @@ async function indexBatch(batch: readonly Received[], context: ImagingContext): 
   const { store } = context;
   const placed = new Set<Received>();
   try {
-    const outcomes = await context.repo.dicom.addMany(
-      batch.map((r) => r.entry),
-      async (fresh) => {
-        const moving = new Set(fresh);
-        for (const received of batch) {
-          if (!moving.has(received.entry)) continue;
-          await moveObject(store, received.incoming, received.entry.instance.objectKey);
-          placed.add(received);
-        }
-      },
-    );
-    return batch.map(({ entry }, i): Stored | Failed => {
-      const { sopClassUid, sopInstanceUid } = entry.instance;
-      const ids = { sopClassUid, sopInstanceUid, studyUid: entry.study.uid, seriesUid: entry.series.uid };
-      const outcome = outcomes[i];
-      if (!outcome) return { ...ids, created: true };
-      if ('seriesOfStudy' in outcome) return { sopClassUid, sopInstanceUid, reason: FAILURE.doesNotMatchSopClass, comment: 'The series belongs to another study already' };
-      if (outcome.sha256 !== entry.instance.sha256) {
-        return { sopClassUid, sopInstanceUid, reason: FAILURE.duplicateSopInstance, comment: 'This SOP Instance UID is stored with different content; the stored one is kept' };
-      }
-      return { ...ids, studyUid: outcome.studyUid, created: false };
-    });
-  } catch (error) {
-    // Moved but not committed: the rows rolled back, so the objects go too.
-    for (const { entry } of placed) await store.delete(entry.instance.objectKey).catch(() => undefined);
-    placed.clear();
-    if (isFhirError(error) && error.status === 403) throw error;
-    return batch.map(({ entry }) => ({ sopClassUid: entry.instance.sopClassUid, sopInstanceUid: entry.instance.sopInstanceUid, reason: FAILURE.processingFailure, comment: 'The instance could not be stored' }));
+    let outcomes: (IndexedAlready | undefined)[];
+    try {
+      outcomes = await context.repo.dicom.addMany(
+        batch.map((r) => r.entry),
+        async (fresh) => {
+          const moving = new Set(fresh);
+          for (const received of batch) {
+            if (!moving.has(received.entry)) continue;
+            await moveObject(store, received.incoming, received.entry.instance.objectKey);
+            placed.add(received);
+          }
+        },
+      );
+    } catch (error) {
+      // Moved but not committed: the rows rolled back, so the objects go too.
+      for (const { entry } of placed) await store.delete(entry.instance.objectKey).catch(() => undefined);
+      placed.clear();
+      if (isFhirError(error) && error.status === 403) throw error;
+      return batch.map(({ entry }) => ({ sopClassUid: entry.instance.sopClassUid, sopInstanceUid: entry.instance.sopInstanceUid, reason: FAILURE.processingFailure, comment: 'The instance could not be stored' }));
+    }
+    return await Promise.all(batch.map((received, i) => indexed(received, outcomes[i], store)));
   } finally {
     for (const received of batch) if (!placed.has(received)) await store.delete(received.incoming).catch(() => undefined);
   }
+}
+
+/** What became of a received part once its batch committed: stored, a resend of the stored instance (the same bytes), or refused. */
+async function indexed({ entry, incoming }: Received, outcome: IndexedAlready | undefined, store: ObjectStore): Promise<Stored | Failed> {
+  const { sopClassUid, sopInstanceUid } = entry.instance;
+  const ids = { sopClassUid, sopInstanceUid, studyUid: entry.study.uid, seriesUid: entry.series.uid };
+  if (!outcome) return { ...ids, created: true };
+  if ('seriesOfStudy' in outcome) return { sopClassUid, sopInstanceUid, reason: FAILURE.doesNotMatchSopClass, comment: 'The series belongs to another study already' };
+  const same = await sameBytes(store, incoming, outcome.objectKey).catch(() => undefined);
+  if (same === undefined) return { sopClassUid, sopInstanceUid, reason: FAILURE.processingFailure, comment: 'The stored instance under this SOP Instance UID could not be read to compare' };
+  if (!same) return { sopClassUid, sopInstanceUid, reason: FAILURE.duplicateSopInstance, comment: 'This SOP Instance UID is stored with different content; the stored one is kept' };
+  return { ...ids, studyUid: outcome.studyUid, created: false };
 }
 
 /** The head parsed: from what was kept in memory, else read back from the store, longer each time, up to MAX_HEAD_BYTES. */
@@ -301,7 +303,7 @@ async function readHead(kept: Buffer, size: number, key: string, store: ObjectSt
 }
 
 /** The index rows of an instance: its study's and series' matching attributes, and its own. */
-function indexEntry(parsed: InstanceHead, uids: { studyUid: string; seriesUid: string; sopInstanceUid: string; sopClassUid: string }, objectKey: string, size: number, sha256: string): NewInstance {
+function indexEntry(parsed: InstanceHead, uids: { studyUid: string; seriesUid: string; sopInstanceUid: string; sopClassUid: string }, objectKey: string, size: number): NewInstance {
   const m = parsed.metadata;
   const text = (tag: string) => firstText(m, tag)?.trim() || undefined;
   const integer = (tag: string) => {
@@ -341,7 +343,6 @@ function indexEntry(parsed: InstanceHead, uids: { studyUid: string; seriesUid: s
       transferSyntaxUid: parsed.transferSyntaxUid,
       objectKey,
       size,
-      sha256,
       metadata: JSON.stringify(m),
     },
   };

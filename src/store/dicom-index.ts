@@ -143,7 +143,6 @@ export interface InstanceRow {
   transfer_syntax_uid: string;
   object_key: string;
   size: number;
-  sha256: string;
   number_of_frames: number | null;
   metadata: string;
 }
@@ -197,7 +196,6 @@ export interface NewInstance {
     transferSyntaxUid: string;
     objectKey: string;
     size: number;
-    sha256: string;
     metadata: string;
   };
 }
@@ -210,11 +208,11 @@ export interface StudyContents {
 }
 
 /**
- * Why an instance was not indexed: its UID is stored already (with this digest, in this study;
- * also when an earlier entry of the same batch is that instance), or its series belongs to
+ * Why an instance was not indexed: its UID is stored already (under this object key, in this
+ * study; also when an earlier entry of the same batch is that instance), or its series belongs to
  * another study.
  */
-export type IndexedAlready = { sha256: string; studyUid: string } | { seriesOfStudy: string };
+export type IndexedAlready = { objectKey: string; studyUid: string } | { seriesOfStudy: string };
 
 /** The rows of new instances, and of their studies and series on first sight: one statement per table, whatever the count. */
 async function insertInstances(client: SqlClient, entries: readonly NewInstance[]): Promise<void> {
@@ -245,12 +243,12 @@ async function insertInstances(client: SqlClient, entries: readonly NewInstance[
     columns(series, (s) => s.uid, (s) => s.studyUid, (s) => s.modality, (s) => s.seriesNumber, (s) => s.seriesDescription, (s) => s.performedStartDate, (s) => s.performedStartTime, (s) => s.attributes),
   );
   await client.query(
-    `INSERT INTO dicom_instance (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number, number_of_frames, transfer_syntax_uid, object_key, size, sha256, metadata)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])`,
+    `INSERT INTO dicom_instance (sop_instance_uid, series_uid, study_uid, sop_class_uid, instance_number, number_of_frames, transfer_syntax_uid, object_key, size, metadata)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::bigint[], $10::text[])`,
     columns(
       entries,
       (e) => e.instance.sopInstanceUid, (e) => e.series.uid, (e) => e.study.uid, (e) => e.instance.sopClassUid, (e) => e.instance.instanceNumber,
-      (e) => e.instance.numberOfFrames, (e) => e.instance.transferSyntaxUid, (e) => e.instance.objectKey, (e) => e.instance.size, (e) => e.instance.sha256,
+      (e) => e.instance.numberOfFrames, (e) => e.instance.transferSyntaxUid, (e) => e.instance.objectKey, (e) => e.instance.size,
       (e) => e.instance.metadata,
     ),
   );
@@ -269,8 +267,7 @@ const STUDY_COLUMNS = `s.study_uid, s.imaging_study, s.patient, s.review_reason,
 /** The series columns, its attributes and instance count named as the query reading them wants. */
 const seriesColumns = (attributes: string, count: string) =>
   `se.series_uid, se.attributes AS ${attributes}, (SELECT count(*)::int FROM dicom_instance x WHERE x.series_uid = se.series_uid) AS ${count}`;
-const INSTANCE_FILE_COLUMNS = `i.sop_instance_uid, i.series_uid, i.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.object_key, i.size::float8 AS size, i.sha256,
-  i.number_of_frames`;
+const INSTANCE_FILE_COLUMNS = `i.sop_instance_uid, i.series_uid, i.study_uid, i.sop_class_uid, i.transfer_syntax_uid, i.object_key, i.size::float8 AS size, i.number_of_frames`;
 const INSTANCE_COLUMNS = `${INSTANCE_FILE_COLUMNS}, i.metadata`;
 
 type JoinedRow = StudyRow &
@@ -305,21 +302,21 @@ export class DicomIndex {
         `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('dicom/' || u, 0) AS k FROM unnest($1::text[]) u ORDER BY 1) locks`,
         [sops],
       );
-      const found = await index.client.query<{ sop_instance_uid: string; sha256: string; study_uid: string }>(
-        `SELECT sop_instance_uid, sha256, study_uid FROM dicom_instance WHERE sop_instance_uid = ANY($1::text[])`,
+      const found = await index.client.query<{ sop_instance_uid: string; object_key: string; study_uid: string }>(
+        `SELECT sop_instance_uid, object_key, study_uid FROM dicom_instance WHERE sop_instance_uid = ANY($1::text[])`,
         [sops],
       );
       const owners = await index.client.query<{ series_uid: string; study_uid: string }>(`SELECT series_uid, study_uid FROM dicom_series WHERE series_uid = ANY($1::text[])`, [
         [...new Set(entries.map((e) => e.series.uid))],
       ]);
       const seriesStudy = new Map(owners.map((o) => [o.series_uid, o.study_uid]));
-      const stored = new Map(found.map((f) => [f.sop_instance_uid, { sha256: f.sha256, studyUid: f.study_uid }]));
+      const stored = new Map(found.map((f) => [f.sop_instance_uid, { objectKey: f.object_key, studyUid: f.study_uid }]));
       const fresh = new Map<string, NewInstance>();
       const outcomes = entries.map((entry): IndexedAlready | undefined => {
         const sop = entry.instance.sopInstanceUid;
         // The same instance twice in one batch: the later one is a resend of the earlier.
         const earlier = stored.get(sop) ?? fresh.get(sop);
-        if (earlier) return 'sha256' in earlier ? earlier : { sha256: earlier.instance.sha256, studyUid: earlier.study.uid };
+        if (earlier) return 'objectKey' in earlier ? earlier : { objectKey: earlier.instance.objectKey, studyUid: earlier.study.uid };
         const owner = seriesStudy.get(entry.series.uid);
         if (owner !== undefined && owner !== entry.study.uid) return { seriesOfStudy: owner };
         seriesStudy.set(entry.series.uid, entry.study.uid);
@@ -529,7 +526,6 @@ function toQueryRow(row: JoinedRow): QueryRow {
             transfer_syntax_uid: row.transfer_syntax_uid!,
             object_key: row.object_key!,
             size: Number(row.size),
-            sha256: row.sha256!,
             number_of_frames: row.number_of_frames ?? null,
             metadata: row.metadata!,
           },

@@ -505,6 +505,9 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX search_reference_reverse;
   CREATE INDEX search_reference_target ON search_reference (target_id, target_type, resource_type, code) INCLUDE (id);
   `,
+  // A resent DICOM instance is compared with the stored one byte for byte (src/imaging/stow.ts),
+  // not by a digest every instance paid for on its way in.
+  `ALTER TABLE dicom_instance DROP COLUMN sha256;`,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

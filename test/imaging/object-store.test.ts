@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,7 +7,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { FsObjectStore, moveObject, type ObjectStore } from '../../src/imaging/object-store.js';
+import { FsObjectStore, moveObject, type ObjectStore, sameBytes } from '../../src/imaging/object-store.js';
 
 describe('the filesystem object store', () => {
   let dir: string;
@@ -49,6 +50,35 @@ describe('the filesystem object store', () => {
     await moveObject(plain, 'studies/a.dcm', 'studies/b.dcm');
     assert.equal(await store.size('studies/a.dcm'), undefined);
     assert.equal((await buffer((await store.get('studies/b.dcm'))!)).toString(), 'A');
+  });
+
+  test('sameBytes compares whole objects, past the first chunk and across unequal chunks, through any store', async () => {
+    const bytes = randomBytes(Math.floor(2.5 * 2 ** 20));
+    const changed = (at: number) => {
+      const copy = Buffer.from(bytes);
+      copy[at]! ^= 1;
+      return copy;
+    };
+    const objects = { a: bytes, b: Buffer.from(bytes), first: changed(0), last: changed(bytes.length - 1), short: bytes.subarray(0, -1) };
+    for (const [name, body] of Object.entries(objects)) await store.put(`compare/${name}`, Readable.from([body]));
+    // A store without pooled chunks whose streams cut each object differently.
+    const cut = (body: Buffer, size: number) => Array.from({ length: Math.ceil(body.length / size) }, (_, i) => body.subarray(i * size, (i + 1) * size));
+    const plain: ObjectStore = {
+      put: (k, b) => store.put(k, b),
+      get: async (k, r) => {
+        const stream = await store.get(k, r);
+        return stream && Readable.from(cut(await buffer(stream), k.endsWith('/a') ? 7777 : 100_003));
+      },
+      size: (k) => store.size(k),
+      delete: (k) => store.delete(k),
+    };
+    for (const through of [store, plain]) {
+      assert.equal(await sameBytes(through, 'compare/a', 'compare/b'), true);
+      assert.equal(await sameBytes(through, 'compare/a', 'compare/first'), false);
+      assert.equal(await sameBytes(through, 'compare/a', 'compare/last'), false);
+      assert.equal(await sameBytes(through, 'compare/a', 'compare/short'), false);
+      assert.equal(await sameBytes(through, 'compare/a', 'compare/absent'), undefined);
+    }
   });
 
   test('a key climbing out of the folder is refused', async () => {

@@ -102,7 +102,7 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     assert.equal(seq(answer, '00081199').length, 2);
   });
 
-  test('the same instance sent twice is stored once; different content under its UID is refused with 0x0111 and the first kept', async () => {
+  test('the same instance sent twice is stored once; different content under its UID, even one bit of a pixel, is refused with 0x0111 and the first kept', async () => {
     const sop = dicomUid();
     const study = dicomUid();
     const first = dicomInstance({ sopInstanceUid: sop, studyInstanceUid: study, attributes: { PatientID: PATIENT_IIN } });
@@ -114,6 +114,14 @@ for (const driver of testDrivers()) describe(`STOW-RS (${driver.name})`, { skip:
     assert.equal(uidOf(seq(sameBody, '00081199')[0]), sop);
     const [rows] = await server.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dicom_instance WHERE sop_instance_uid = $1`, [sop]);
     assert.equal(rows!.n, 1);
+
+    // Of the same length, one pixel's bit apart: compared to the last byte.
+    const lastByte = Buffer.from(first);
+    lastByte[lastByte.length - 1]! ^= 1;
+    const pixelRefused = await stow([lastByte]);
+    const pixelBody = await pixelRefused.json();
+    assert.equal(pixelRefused.status, 409, JSON.stringify(pixelBody));
+    assert.equal(reasonOf(seq(pixelBody, '00081198')[0]), 0x0111);
 
     const changed = dicomInstance({ sopInstanceUid: sop, studyInstanceUid: study, attributes: { PatientID: PATIENT_IIN, StudyDescription: 'Changed' } });
     const refused = await stow([changed]);
