@@ -140,6 +140,20 @@ describe('grey levels follow the window (PS3.18 8.3.5.1.3, PS3.3 C.11.2)', () =>
     assert.deepEqual(await greys((await renderFrame(dicomInstance(options), 1, png)).body), expected);
   });
 
+  test('display tables made once are told apart by sign, inversion and rescale, in any order', async () => {
+    const pattern = (r: number, c: number) => (r * 131 + c * 37) % 4096;
+    const base: InstanceOptions = { rows: 32, columns: 40, pixel: (_f, r, c) => pattern(r, c), attributes: { BitsStored: 12, HighBit: 11, WindowCenter: 0, WindowWidth: 2000 } };
+    const signed = (x: number) => (x << 20) >> 20;
+    const cases: [string, InstanceOptions, (x: number) => number][] = [
+      ['unsigned', base, (x) => Math.round(VOI.linear(x, 0, 2000))],
+      ['signed', { ...base, attributes: { ...base.attributes, PixelRepresentation: 1 } }, (x) => Math.round(VOI.linear(signed(x), 0, 2000))],
+      ['MONOCHROME1', { ...base, attributes: { ...base.attributes, PhotometricInterpretation: 'MONOCHROME1' } }, (x) => 255 - Math.round(VOI.linear(x, 0, 2000))],
+      ['rescaled', { ...base, attributes: { ...base.attributes, RescaleIntercept: -1024 } }, (x) => Math.round(VOI.linear(x - 1024, 0, 2000))],
+    ];
+    for (const [name, options, level] of [...cases, ...cases.reverse()])
+      assert.deepEqual(await greys((await renderFrame(dicomInstance(options), 1, png)).body), storedValues(options, 1).map(level), name);
+  });
+
   test('an enhanced multi-frame image takes each frame\'s window from its functional groups (PS3.3 C.7.6.16)', async () => {
     const options = {
       ...ct,
