@@ -25,6 +25,7 @@ import { type AccessClaims, createAccessTokenVerifier, mintAccessToken } from '.
 import { addUser } from '../src/access/users.js';
 import { buildApp } from '../src/http/app.js';
 import { FsObjectStore } from '../src/imaging/object-store.js';
+import { tuneHeapForServing } from '../src/heap.js';
 import { createLogger } from '../src/log.js';
 import type { Database } from '../src/store/driver.js';
 import { openDatabase } from '../src/store/open.js';
@@ -111,6 +112,8 @@ function send(message: TargetMessage): void {
 }
 
 async function main(): Promise<void> {
+  // Each target runs as the product's server does.
+  tuneHeapForServing();
   const target = process.env.BENCH_TARGET;
   let app: FastifyInstance;
   let db: Database | undefined;

@@ -19,6 +19,7 @@ import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
 import { loadCustomSearchParameters, loadHeldProfiles } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
+import { tuneHeapForServing } from './heap.js';
 import { Repository } from './store/repository.js';
 
 /** Connections of the delivery worker's pool: a round's statements for the subscriptions it serves at once. */
@@ -35,6 +36,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  tuneHeapForServing();
   const auditKey = await loadAuditKey(config.auditKeyFile, { create: true });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, auditKey, poolSize: config.dbPoolSize });
   const maintenance = new Repository(db, maintenanceAccess());

@@ -1,7 +1,7 @@
 import { badRequest } from '../fhir/outcome.js';
 import { type RenderOptions, ImagingError, parseViewportParameter, parseWindowParameter, renderFrame, thumbnail } from './pixels/index.js';
 import type { ImagingContext } from './stow.js';
-import { type Target, type WadoAnswer, mediaRanges, seenInstances, withPart10 } from './wado.js';
+import { type Target, type WadoAnswer, mediaRanges, withPart10, withSeenInstances } from './wado.js';
 
 /**
  * Rendered resources and thumbnails (PS3.18 10.4.1.1.3, 10.7, 8.3.5): a frame as a consumer
@@ -44,8 +44,7 @@ function renderOptions(query: readonly [string, string][], mediaType: ImageType)
 export async function retrieveRendered(target: Target, frame: string | undefined, query: readonly [string, string][], accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   if (frame !== undefined && !/^[1-9]\d*$/.test(frame)) throw badRequest(`A rendered frame is one number from 1, not "${frame}"`, 'frames');
   const options = renderOptions(query, imageType(accept));
-  const [row] = await seenInstances(target, context);
-  const rendered = await withPart10(row!, context, (part10) => renderFrame(part10, frame === undefined ? 1 : Number(frame), options));
+  const rendered = await withSeenInstances(target, context, ([row]) => withPart10(row!, context, (part10) => renderFrame(part10, frame === undefined ? 1 : Number(frame), options)));
   return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
 }
 
@@ -62,7 +61,6 @@ export async function retrieveThumbnail(target: Target, query: readonly [string,
     size = Math.min(viewport.width, viewport.height);
   }
   const mediaType = imageType(accept);
-  const [row] = await seenInstances(target, context);
-  const rendered = await withPart10(row!, context, (part10) => thumbnail(part10, { mediaType, ...(size ? { size } : {}) }));
+  const rendered = await withSeenInstances(target, context, ([row]) => withPart10(row!, context, (part10) => thumbnail(part10, { mediaType, ...(size ? { size } : {}) })));
   return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
 }

@@ -107,10 +107,19 @@ function instanceSyntax(accept: string | undefined, storedSyntaxes: readonly str
 }
 
 /** The target's instances the caller may see, in series and instance number order; none is a 404. */
-export async function seenInstances(target: Target, context: ImagingContext): Promise<InstanceFile[]> {
+export function seenInstances(target: Target, context: ImagingContext): Promise<InstanceFile[]> {
+  return withSeenInstances(target, context, async (rows) => rows);
+}
+
+/**
+ * What `use` makes of the instances the caller may see (`seenInstances`), made while their audit
+ * record commits and given back once it has: a rendered frame is ready by then, and nothing of
+ * it goes out before.
+ */
+export async function withSeenInstances<T>(target: Target, context: ImagingContext, use: (rows: InstanceFile[]) => Promise<T>): Promise<T> {
   const { rows, audited } = await auditingInstances(target, context);
-  await audited;
-  return rows;
+  const [made] = await Promise.all([use(rows), audited]);
+  return made;
 }
 
 /** `seenInstances`, with the commit of their audit record still to wait for before anything of them goes out. */

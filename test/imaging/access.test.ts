@@ -90,7 +90,7 @@ for (const driver of testDrivers()) describe(`DICOMweb through the door (${drive
     assert.equal(await auditCount('img-p'), unrelated);
   });
 
-  test('a retrieve sends nothing, not even its status, before its audit record is committed; one whose record fails is a 500 with no image', async () => {
+  test('a retrieve and a rendered frame send nothing, not even their status, before their audit record is committed; one whose record fails is a 500 with no image', async () => {
     const instances = await server.db.query<{ sop_instance_uid: string }>(`SELECT sop_instance_uid FROM dicom_instance WHERE study_uid = $1`, [studyP]);
     const expected = instances.length;
     // The record's insert waits, then (second part) fails: the answer must wait for it, then must not disclose anything.
@@ -106,13 +106,25 @@ for (const driver of testDrivers()) describe(`DICOMweb through the door (${drive
       const body = Buffer.from(await reply.arrayBuffer());
       assert.equal(body.toString('latin1').split('Content-Type: application/dicom').length - 1, expected);
       assert.equal(await auditCount('img-p'), before + 1);
+      const renderStarted = performance.now();
+      const rendered = await server.dicomweb('GET', `/studies/${studyP}/rendered`, { headers: { authorization: `Bearer ${tokens.clinicianA}`, accept: 'image/jpeg' } });
+      const renderedAfterMs = performance.now() - renderStarted;
+      assert.equal(rendered.status, 200);
+      assert.ok(renderedAfterMs >= 550, `the rendered frame came ${renderedAfterMs.toFixed(0)} ms after the request, before the record's insert had finished`);
+      assert.deepEqual([...Buffer.from(await rendered.arrayBuffer()).subarray(0, 2)], [0xff, 0xd8]);
+      assert.equal(await auditCount('img-p'), before + 2);
 
       await server.db.query(`CREATE TABLE test_refuse_audit ()`);
       const refused = await server.dicomweb('GET', `/studies/${studyP}`, { headers: { authorization: `Bearer ${tokens.clinicianA}`, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
       assert.equal(refused.status, 500);
       assert.equal(refused.headers.get('content-type'), 'text/plain; charset=utf-8');
       assert.equal(await refused.text(), 'Internal server error');
-      assert.equal(await auditCount('img-p'), before + 1);
+      for (const view of ['rendered', 'thumbnail']) {
+        const image = await server.dicomweb('GET', `/studies/${studyP}/${view}`, { headers: { authorization: `Bearer ${tokens.clinicianA}`, accept: 'image/jpeg' } });
+        assert.equal(image.status, 500, view);
+        assert.equal(await image.text(), 'Internal server error', view);
+      }
+      assert.equal(await auditCount('img-p'), before + 2);
     } finally {
       await server.db.query(`DROP TABLE IF EXISTS test_refuse_audit`);
       await server.db.query(`DROP TRIGGER test_slow_audit ON audit_event`);
