@@ -6,6 +6,7 @@ import { maintenanceAccess } from './access/door.js';
 import { authorizationServer, ensurePublicClient } from './access/index.js';
 import { serveCommands } from './cli/command-socket.js';
 import type { Config } from './config.js';
+import { tuneHeapForServing } from './heap.js';
 import { buildApp } from './http/app.js';
 import { openImageStore } from './imaging/image-store.js';
 import { SubscriptionDelivery } from './exchange/delivery.js';
@@ -19,7 +20,6 @@ import { loadAuditKey } from './store/audit-key.js';
 import type { Database } from './store/driver.js';
 import { loadCustomSearchParameters, loadHeldProfiles } from './store/custom-search-parameters.js';
 import { openDatabase } from './store/open.js';
-import { tuneHeapForServing } from './heap.js';
 import { Repository } from './store/repository.js';
 
 /** Connections of the delivery worker's pool: a round's statements for the subscriptions it serves at once. */

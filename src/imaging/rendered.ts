@@ -1,5 +1,5 @@
 import { badRequest } from '../fhir/outcome.js';
-import { type RenderOptions, ImagingError, parseViewportParameter, parseWindowParameter, renderFrame, thumbnail } from './pixels/index.js';
+import { type Rendered, type RenderOptions, ImagingError, parseViewportParameter, parseWindowParameter, renderFrame, thumbnail } from './pixels/index.js';
 import type { ImagingContext } from './stow.js';
 import { type Target, type WadoAnswer, mediaRanges, withPart10, withSeenInstances } from './wado.js';
 
@@ -44,8 +44,7 @@ function renderOptions(query: readonly [string, string][], mediaType: ImageType)
 export async function retrieveRendered(target: Target, frame: string | undefined, query: readonly [string, string][], accept: string | undefined, context: ImagingContext): Promise<WadoAnswer> {
   if (frame !== undefined && !/^[1-9]\d*$/.test(frame)) throw badRequest(`A rendered frame is one number from 1, not "${frame}"`, 'frames');
   const options = renderOptions(query, imageType(accept));
-  const rendered = await withSeenInstances(target, context, ([row]) => withPart10(row!, context, (part10) => renderFrame(part10, frame === undefined ? 1 : Number(frame), options)));
-  return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
+  return representative(target, context, (part10) => renderFrame(part10, frame === undefined ? 1 : Number(frame), options));
 }
 
 /**
@@ -61,6 +60,11 @@ export async function retrieveThumbnail(target: Target, query: readonly [string,
     size = Math.min(viewport.width, viewport.height);
   }
   const mediaType = imageType(accept);
-  const rendered = await withSeenInstances(target, context, ([row]) => withPart10(row!, context, (part10) => thumbnail(part10, { mediaType, ...(size ? { size } : {}) })));
+  return representative(target, context, (part10) => thumbnail(part10, { mediaType, ...(size ? { size } : {}) }));
+}
+
+/** The target's representative instance as `render` makes it, while the access's audit record commits; sent once it has. */
+async function representative(target: Target, context: ImagingContext, render: (part10: Buffer) => Promise<Rendered>): Promise<WadoAnswer> {
+  const rendered = await withSeenInstances(target, context, ([row]) => withPart10(row!, context, render));
   return { status: 200, contentType: rendered.contentType, body: rendered.body, headers: CACHE };
 }

@@ -342,12 +342,7 @@ function palette(image: Image, samples: Samples): Uint8Array {
     if (!table) throw new ImagingError('unsupported-image', 'PALETTE COLOR without its lookup tables');
     return table;
   });
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < samples.length; i++) {
-    min = Math.min(min, samples[i]!);
-    max = Math.max(max, samples[i]!);
-  }
+  const { min, max } = valueRange(samples);
   // 8-bit colour for each stored value present, then one pass over the pixels.
   const colours = tables.map(({ bits, lookup }) => Uint8Array.from({ length: max - min + 1 }, (_, v) => Math.round((lookup(v + min) * 255) / (2 ** bits - 1))));
   const out = new Uint8Array(samples.length * 3);
