@@ -17,6 +17,27 @@ export interface Measurement {
   seconds: number;
   /** For timed one-off operations (a 500-entry transaction): the median wall time. */
   medianMs?: number;
+  /** CPU µs per operation in the measured window, where the load's `cpu` reads it. */
+  cpu?: CpuPerOperation;
+}
+
+/** CPU time used so far, in ms: the server's process, and PostgreSQL's processes when known. */
+export interface CpuReading {
+  serverMs: number;
+  databaseMs?: number;
+}
+
+export interface CpuPerOperation {
+  serverUs: number;
+  databaseUs?: number;
+}
+
+/** What `before`…`after` cost per each of `operations`. */
+export function cpuPerOperation(before: CpuReading | undefined, after: CpuReading | undefined, operations: number): CpuPerOperation | undefined {
+  if (!before || !after || operations === 0) return undefined;
+  const per = (ms: number) => (ms * 1000) / operations;
+  const database = before.databaseMs === undefined || after.databaseMs === undefined ? undefined : per(after.databaseMs - before.databaseMs);
+  return { serverUs: per(after.serverMs - before.serverMs), ...(database === undefined ? {} : { databaseUs: database }) };
 }
 
 export interface LoadOptions {
@@ -28,6 +49,8 @@ export interface LoadOptions {
   next: () => autocannon.Request;
   /** Extra headers for every request. */
   headers?: Record<string, string>;
+  /** Reads the CPU the server side has used, before and after the measured window. */
+  cpu?: () => Promise<CpuReading | undefined>;
 }
 
 /** The value below which `fraction` of the sorted samples fall (nearest rank). */
@@ -70,10 +93,12 @@ export async function measureHttp(options: LoadOptions): Promise<Measurement> {
   if (options.warmupSeconds > 0) await runCannon(options, options.warmupSeconds);
   const latencies: number[] = [];
   let firstErrorStatus: number | undefined;
+  const cpuBefore = await options.cpu?.();
   const result = await runCannon(options, options.seconds, (status, ms) => {
     latencies.push(ms);
     if ((status < 200 || status > 299) && firstErrorStatus === undefined) firstErrorStatus = status;
   });
+  const cpu = cpuPerOperation(cpuBefore, await options.cpu?.(), result.requests.total);
   const sorted = Float64Array.from(latencies).sort();
   return {
     throughput: result.requests.total / result.duration,
@@ -85,6 +110,7 @@ export async function measureHttp(options: LoadOptions): Promise<Measurement> {
     errors: result.non2xx + result.errors + result.timeouts,
     firstErrorStatus,
     seconds: result.duration,
+    ...(cpu ? { cpu } : {}),
   };
 }
 

@@ -51,7 +51,7 @@ function ms(value: number): string {
 
 /** A plain-text table, one row per scenario. */
 export function formatTable(title: string, results: ScenarioResult[]): string {
-  const header = ['scenario', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'vs bare', 'errors', 'target', 'met?', 'vs Medplum'];
+  const header = ['scenario', 'throughput', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU µs server + PG per req. or resource', 'vs bare', 'errors', 'target', 'met?', 'vs Medplum'];
   const rows = results.map((r) => {
     const m = r.measurement;
     return [
@@ -60,6 +60,7 @@ export function formatTable(title: string, results: ScenarioResult[]): string {
       ms(m.p50),
       ms(m.p95),
       ms(m.p99),
+      m.cpu ? `${integer.format(m.cpu.serverUs)} + ${m.cpu.databaseUs === undefined ? '—' : integer.format(m.cpu.databaseUs)}` : '—',
       r.ratio === undefined ? '—' : `${(r.ratio * 100).toFixed(0)}%`,
       m.errors === 0 ? '0' : `${m.errors}${m.firstErrorStatus ? ` (${m.firstErrorStatus})` : ''}`,
       r.target ?? '',
@@ -68,7 +69,7 @@ export function formatTable(title: string, results: ScenarioResult[]): string {
     ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const numeric = new Set([1, 2, 3, 4, 5, 6, 9]);
+  const numeric = new Set([1, 2, 3, 4, 5, 6, 7, 10]);
   const line = (cells: string[]) => cells.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
   return [title, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -24,9 +24,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '@medplum/fhirtypes';
 import type autocannon from 'autocannon';
-import { type BenchDatabase, type Driver, openBenchDatabase, settle } from './bench-database.js';
+import { type BenchDatabase, type Driver, admin, openBenchDatabase, settle } from './bench-database.js';
+import { postmasterOf, processCpuMs, serverCpuMs } from './cpu.js';
 import { type SyntheaBundle, clinicTransaction, loadSynthea, patient, patientTransaction } from './fixtures.js';
-import { type Measurement, call, measureHttp, percentile, pick } from './load.js';
+import { type CpuReading, type Measurement, call, cpuPerOperation, measureHttp, percentile, pick } from './load.js';
 import { runAccessBenchmark } from './access-run.js';
 import { formatHotSpots, summarizeProfile } from './profile-summary.js';
 import { type ScenarioResult, formatTable, judge } from './report.js';
@@ -63,6 +64,8 @@ interface Run {
   auth: { authorization: string };
   preloaded: Preloaded;
   profile: boolean;
+  /** The CPU the server's process and (on PostgreSQL on this host) the database's have used so far. */
+  cpu: () => Promise<CpuReading | undefined>;
 }
 
 type HttpScenario = { kind: 'http'; name: string; label: string; next: (run: Run) => () => autocannon.Request };
@@ -169,13 +172,14 @@ async function preload(base: string, auth: Run['auth']): Promise<{ preloaded: Pr
 }
 
 /** A 500-entry transaction (100 Patients, 400 Observations by urn:uuid), one at a time; latency is its commit time. */
-async function measureTransaction({ base, auth }: Run): Promise<Measurement> {
+async function measureTransaction({ base, auth, cpu }: Run): Promise<Measurement> {
   const send = async () => {
     const body = JSON.stringify(clinicTransaction(transactionSeed, 500));
     transactionSeed += 500;
     return call(base, { method: 'POST', body, headers: auth });
   };
   await send(); // warm-up
+  const cpuBefore = await cpu();
   const times: number[] = [];
   let errors = 0;
   let firstErrorStatus: number | undefined;
@@ -187,6 +191,7 @@ async function measureTransaction({ base, auth }: Run): Promise<Measurement> {
       firstErrorStatus ??= reply.status;
     }
   }
+  const perResource = cpuPerOperation(cpuBefore, await cpu(), settings.transactionRuns * 500);
   times.sort((a, b) => a - b);
   const median = percentile(times, 0.5);
   return {
@@ -200,19 +205,21 @@ async function measureTransaction({ base, auth }: Run): Promise<Measurement> {
     firstErrorStatus,
     seconds: times.reduce((a, b) => a + b, 0) / 1000,
     medianMs: median,
+    ...(perResource ? { cpu: perResource } : {}),
   };
 }
 
 let synthea: SyntheaBundle[] | undefined;
 
 /** POSTs all Synthea bundles, `parallel` at a time; latency is per bundle, throughput resources/s overall. */
-async function measureSynthea({ base, auth }: Run, parallel: number): Promise<Measurement> {
+async function measureSynthea({ base, auth, cpu }: Run, parallel: number): Promise<Measurement> {
   synthea ??= await loadSynthea();
   const bundles = synthea;
   const times: number[] = [];
   let errors = 0;
   let firstErrorStatus: number | undefined;
   let next = 0;
+  const cpuBefore = await cpu();
   const started = performance.now();
   const worker = async () => {
     while (next < bundles.length) {
@@ -231,6 +238,7 @@ async function measureSynthea({ base, auth }: Run, parallel: number): Promise<Me
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
   const seconds = (performance.now() - started) / 1000;
   const resources = bundles.reduce((sum, b) => sum + b.resources, 0);
+  const perResource = cpuPerOperation(cpuBefore, await cpu(), resources);
   times.sort((a, b) => a - b);
   return {
     throughput: resources / seconds,
@@ -242,11 +250,12 @@ async function measureSynthea({ base, auth }: Run, parallel: number): Promise<Me
     errors,
     firstErrorStatus,
     seconds,
+    ...(perResource ? { cpu: perResource } : {}),
   };
 }
 
-function loadOptions(origin: string, next: () => autocannon.Request, headers?: Record<string, string>) {
-  return { origin, next, headers, connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
+function loadOptions(origin: string, next: () => autocannon.Request, headers?: Record<string, string>, cpu?: Run['cpu']) {
+  return { origin, next, headers, cpu, connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
 }
 
 /** The bare Fastify route, in its own process, serving the JSON a read of `id` returns. */
@@ -267,7 +276,7 @@ async function measureBare(run: Run): Promise<Measurement> {
 async function runScenario(run: Run, scenario: Scenario): Promise<Measurement> {
   if (run.profile) await run.fhir.profileStart();
   try {
-    return scenario.kind === 'http' ? await measureHttp(loadOptions(run.fhir.origin, scenario.next(run), run.auth)) : await scenario.measure(run);
+    return scenario.kind === 'http' ? await measureHttp(loadOptions(run.fhir.origin, scenario.next(run), run.auth, run.cpu)) : await scenario.measure(run);
   } finally {
     if (run.profile) await run.fhir.profileStop(join(OUT_DIR, 'profiles', `${run.driver}-${scenario.name}.cpuprofile`));
   }
@@ -289,7 +298,15 @@ async function benchDriver(database: BenchDatabase, only: Set<string> | undefine
     const { preloaded, measurement } = await preload(base, auth);
     report(judge('preload', `preload: transactions of ${PRELOAD_BATCH} Patients`, measurement, undefined));
     await settle(database);
-    const run: Run = { driver: database.driver, fhir, base, auth, preloaded, profile };
+    const serverUrl = database.env.DATABASE_URL;
+    const postmaster = serverUrl ? await admin(serverUrl, async (client) => postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)) : undefined;
+    const cpu = async (): Promise<CpuReading | undefined> => {
+      const serverMs = await processCpuMs(fhir.pid);
+      if (serverMs === undefined) return undefined;
+      const databaseMs = postmaster === undefined ? undefined : await serverCpuMs(postmaster);
+      return databaseMs === undefined ? { serverMs } : { serverMs, databaseMs };
+    };
+    const run: Run = { driver: database.driver, fhir, base, auth, preloaded, profile, cpu };
     const bare = await measureBare(run);
     report(judge('bare', 'bare Fastify GET (memory)', bare, bare));
     for (const scenario of scenarios) {

@@ -29,14 +29,15 @@ interface Head {
 /**
  * Appends records at `head` of `chain` in ONE statement: the agents they name (once each), the
  * rows, and the head moved on. The head moves only from where the links were computed (`seq =
- * $2`): when another writer moved it first the statement appends nothing and says so (n = 0).
+ * $2`): when another writer moved it first the statement appends nothing and says so (n = 0),
+ * or, `strict` ($10), fails with a serialization failure (40001), which rolls back its transaction.
  */
 const APPEND_SQL = `WITH agents AS (INSERT INTO audit_agent (id, agent) SELECT * FROM unnest($3::text[], $4::text[]) ON CONFLICT (id) DO NOTHING),
   head AS (UPDATE audit_head SET seq = $2::bigint + cardinality($5::text[]), hash = decode($9, 'hex') WHERE chain = $1 AND seq = $2::bigint RETURNING chain),
   appended AS (INSERT INTO audit_event (chain, seq, recorded, patient, hash, payload)
     SELECT $1, $2::bigint + t.n, t.recorded, t.patient, decode(t.hash, 'hex'), t.payload
     FROM head CROSS JOIN unnest($5::text[], $6::timestamptz[], $7::text[], $8::text[]) WITH ORDINALITY AS t(patient, recorded, payload, hash, n) RETURNING 1)
-  SELECT count(*)::int AS n FROM appended`;
+  SELECT CASE WHEN count(*) = cardinality($5::text[]) OR NOT $10::boolean THEN count(*)::int ELSE densaulyq_audit_head_moved($1) END AS n FROM appended`;
 
 /** The head after `records`, and each record's link, computed here so the key stays in this process. */
 function linksFrom(key: AuditKey, head: Head, records: readonly AuditRecord[]): { hashes: string[]; next: Head } {
@@ -49,8 +50,19 @@ function linksFrom(key: AuditKey, head: Head, records: readonly AuditRecord[]): 
   return { hashes, next: { seq: head.seq + records.length, hash: previous } };
 }
 
-/** Runs APPEND_SQL; true when every record was appended (false: the head had moved). */
-async function appendAt(client: SqlClient, chain: number, head: Head, links: { hashes: string[]; next: Head }, records: readonly AuditRecord[], agents: readonly AuditAgent[]): Promise<boolean> {
+/**
+ * Runs APPEND_SQL; true when every record was appended (false: the head had moved; `strict`: the
+ * statement fails instead).
+ */
+async function appendAt(
+  client: SqlClient,
+  chain: number,
+  head: Head,
+  links: { hashes: string[]; next: Head },
+  records: readonly AuditRecord[],
+  agents: readonly AuditAgent[],
+  strict = false,
+): Promise<boolean> {
   const rows = await client.query<{ n: number }>(
     APPEND_SQL,
     [
@@ -63,6 +75,7 @@ async function appendAt(client: SqlClient, chain: number, head: Head, links: { h
       records.map((r) => r.payload),
       links.hashes,
       links.next.hash,
+      strict,
     ],
     { prepare: 'audit-append' },
   );
@@ -99,6 +112,10 @@ const transactionHeads = new WeakMap<SqlClient, Head>();
  * Appends inside the caller's transaction (a write and its record commit together), on the
  * session's transaction chain, whose head stays locked until the transaction ends. `afterCommit`
  * runs its effect once the transaction commits.
+ *
+ * From a known head the append is sent and not waited for: the transaction's COMMIT follows it in
+ * the same round trip (Database.transaction). Should another session have moved the head, the
+ * append fails, the transaction runs again, and this time reads the head first.
  */
 export async function appendInTransaction(tx: SqlClient, db: Database, records: readonly AuditRecord[], afterCommit: (effect: () => void) => void): Promise<void> {
   if (records.length === 0) return;
@@ -107,23 +124,24 @@ export async function appendInTransaction(tx: SqlClient, db: Database, records: 
   const chain = tx.session === undefined ? undefined : tx.session % TRANSACTION_CHAINS;
   let heads = committedHeads.get(db);
   if (!heads) committedHeads.set(db, (heads = new Map()));
-  const cached = chain === undefined ? undefined : (transactionHeads.get(tx) ?? heads.get(chain));
-  let appended = cached && chain !== undefined ? { chain, links: linksFrom(key, cached, records) } : undefined;
-  if (appended && !(await appendAt(tx, appended.chain, cached!, appended.links, records, agents))) appended = undefined;
-  if (!appended) {
+  let head = chain === undefined ? undefined : (transactionHeads.get(tx) ?? heads.get(chain));
+  let appendTo = chain;
+  if (!head || appendTo === undefined) {
     const [row] = await tx.query<{ chain: number; seq: string; hash: string }>(
       `SELECT chain, seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_head WHERE chain = ${chain === undefined ? `pg_backend_pid() % ${TRANSACTION_CHAINS}` : '$1'} FOR UPDATE`,
       chain === undefined ? [] : [chain],
       chain === undefined ? undefined : { prepare: 'audit-transaction-head' },
     );
     if (!row) throw new Error("the session's audit chain has no head");
-    const head = { seq: Number(row.seq), hash: row.hash };
-    appended = { chain: row.chain, links: linksFrom(key, head, records) };
-    if (!(await appendAt(tx, row.chain, head, appended.links, records, agents))) throw new Error(`audit chain ${row.chain} moved under its lock`);
+    head = { seq: Number(row.seq), hash: row.hash };
+    appendTo = row.chain;
   }
-  const { chain: appendedTo, links } = appended;
+  const links = linksFrom(key, head, records);
+  const moved = appendAt(tx, appendTo, head, links, records, agents, true);
+  // Forget a head that proved stale, so the transaction's next attempt reads it.
+  moved.catch(() => heads.delete(appendTo));
   transactionHeads.set(tx, links.next);
-  afterCommit(() => heads.set(appendedTo, links.next));
+  afterCommit(() => heads.set(appendTo, links.next));
 }
 
 /** Records of requests that arrive together go in one statement; a batch holds at most this many. */

@@ -38,6 +38,8 @@ export interface Database extends SqlClient {
   /**
    * Runs `work` in one SQL transaction: committed when it resolves, rolled back when it throws.
    * Serialization failures and deadlocks are retried, so `work` must be safe to run again.
+   * Statements the work sent and did not wait for are part of it: COMMIT may go out right behind
+   * them, and if one of them fails the transaction is rolled back and fails with that error.
    */
   transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -51,3 +53,44 @@ export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
 }
+
+/**
+ * The statements one transaction sent, for what Database.transaction promises about those its
+ * work did not wait for. Their answers come in the order they were sent.
+ */
+export class SentStatements {
+  private last: Promise<unknown> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  /** Follows `answer`; a failure is heard here, so one the work has not awaited yet is no unhandled rejection. */
+  track<T>(answer: Promise<T>): Promise<T> {
+    this.last = answer.then(
+      () => undefined,
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+    return answer;
+  }
+
+  /** Settles once every statement sent so far has its answer. */
+  drained(): Promise<unknown> {
+    return this.last;
+  }
+
+  /** Resolves when every statement sent so far succeeded; otherwise rejects with the first failure. */
+  async settled(): Promise<void> {
+    await this.last;
+    if (this.failure) throw this.failure.error;
+  }
+
+  /**
+   * What a failed work is reported as: when all it heard was a later statement refused because the
+   * transaction was already aborted (25P02), the first statement's own failure, which may be one
+   * to run again (a serialization failure).
+   */
+  cause(error: unknown): unknown {
+    return this.failure && (error as { code?: unknown } | null)?.code === '25P02' ? this.failure.error : error;
+  }
+}
+

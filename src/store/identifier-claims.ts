@@ -3,6 +3,7 @@ import { UNIQUE_IDENTIFIER_SYSTEMS } from '../fhir/identifier-systems.js';
 import { conflict, type FhirError } from '../fhir/outcome.js';
 import { lockKeys } from './advisory-locks.js';
 import type { SqlClient } from './driver.js';
+import { PREPARED_LIST_MAX, SqlParams } from './sql-params.js';
 
 /** An identifier value an active resource holds in a system that allows one holder. */
 export interface IdentifierClaim {
@@ -37,13 +38,23 @@ export function identifierClaims(resource: Resource, id: string): IdentifierClai
 export async function conflictingClaims<T extends IdentifierClaim>(client: SqlClient, claims: readonly T[]): Promise<(T & { holder: string })[]> {
   if (claims.length === 0) return [];
   const key = (c: IdentifierClaim) => `${c.resourceType}|${c.system}|${c.value}`;
-  await lockKeys(client, claims.map(key));
-  const rows = await client.query<{ resource_type: string; system: string; value: string; id: string }>(
-    `SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
-     WHERE t.code = 'identifier' AND (t.resource_type, t.system, t.value) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-       AND NOT EXISTS (SELECT 1 FROM search_token a WHERE a.resource_type = t.resource_type AND a.id = t.id AND a.code = 'active' AND a.value = 'false')`,
-    [claims.map((c) => c.resourceType), claims.map((c) => c.system), claims.map((c) => c.value)],
-  );
+  // Sent together: the server takes the locks before it runs the look-up, whose snapshot then
+  // holds whatever a registration that held them committed.
+  // A few claims (a single write's): one parameter per value, prepared per count (see valueList),
+  // since over arrays the generic plan looked dearer than planning anew, which cost more than
+  // running the look-up. Many (a batch's): arrays, planned each time.
+  const few = claims.length <= PREPARED_LIST_MAX;
+  const params = new SqlParams();
+  const claimed = few
+    ? claims.map((c) => `(${params.add(c.resourceType)}, ${params.add(c.system)}, ${params.add(c.value)})`).join(', ')
+    : `SELECT * FROM unnest(${params.add(claims.map((c) => c.resourceType))}::text[], ${params.add(claims.map((c) => c.system))}::text[], ${params.add(claims.map((c) => c.value))}::text[])`;
+  const sql = `SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
+     WHERE t.code = 'identifier' AND (t.resource_type, t.system, t.value) IN (${claimed})
+       AND NOT EXISTS (SELECT 1 FROM search_token a WHERE a.resource_type = t.resource_type AND a.id = t.id AND a.code = 'active' AND a.value = 'false')`;
+  const [, rows] = await Promise.all([
+    lockKeys(client, claims.map(key)),
+    client.query<{ resource_type: string; system: string; value: string; id: string }>(sql, params.values, few ? { prepare: `identifier-claims-${claims.length}` } : undefined),
+  ]);
   const holders = new Map<string, Set<string>>();
   const holdersOf = (k: string) => {
     let ids = holders.get(k);

@@ -508,6 +508,15 @@ const MIGRATIONS: readonly string[] = [
   // A resent DICOM instance is compared with the stored one byte for byte (src/imaging/stow.ts),
   // not by a digest every instance paid for on its way in.
   `ALTER TABLE dicom_instance DROP COLUMN sha256;`,
+  // A write's audit append is sent with COMMIT right behind it (src/store/audit-append.ts): when
+  // another session moved the chain's head first, the append must fail the statement, so the
+  // transaction rolls back and runs again, rather than commit the write without its record.
+  `
+  CREATE FUNCTION densaulyq_audit_head_moved(chain integer) RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+  BEGIN
+    RAISE EXCEPTION 'audit chain % moved while a record was appended to it', chain USING ERRCODE = '40001';
+  END $$;
+  `,
 ];
 
 /** Applies the migrations not yet applied, under an advisory lock so concurrent starts are safe. */

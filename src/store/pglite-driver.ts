@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+import { type Database, type SqlClient, MAX_TRANSACTION_ATTEMPTS, SentStatements, isRetryable } from './driver.js';
 
 /**
  * Embedded PostgreSQL (WebAssembly, in-process). `dataDir` undefined keeps the database in memory.
@@ -29,9 +29,17 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     query: plain.query,
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
+        const sent = new SentStatements();
         try {
-          return await db.transaction((tx) => work(copying(tx)));
-        } catch (error) {
+          return await db.transaction(async (tx) => {
+            const client = copying(tx);
+            const result = await work({ ...client, query: (sql, params, options) => sent.track(client.query(sql, params, options)) });
+            // What the work sent without waiting settles before COMMIT: a failure among it is the transaction's.
+            await sent.settled();
+            return result;
+          });
+        } catch (failure) {
+          const error = sent.cause(failure);
           if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
         }
       }

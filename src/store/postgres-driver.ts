@@ -1,7 +1,8 @@
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import { type ChangeListener, type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, isRetryable } from './driver.js';
+import { type ChangeListener, type Database, type QueryOptions, type SqlClient, MAX_TRANSACTION_ATTEMPTS, SentStatements, isRetryable } from './driver.js';
 
 /** How long the listening connection waits before connecting again after it was lost. */
 const RELISTEN_MS = 1000;
@@ -67,6 +68,28 @@ function notifications(connectionString: string) {
   };
 }
 
+/**
+ * Whether `client` writes each query at once instead of waiting for the answer to the previous
+ * one (node-postgres' pipeline mode: one Sync per query, so each still succeeds or fails alone).
+ * Statements a transaction sends without awaiting then share the round trip to the server; the
+ * server still runs them in order.
+ */
+function setPipelined(client: pg.PoolClient, on: boolean): void {
+  (client as unknown as { pipeline: boolean }).pipeline = on;
+}
+
+/**
+ * Holds what is written to `client`'s socket until the end of this turn of the event loop, so the
+ * statements a transaction sends together leave in one write: on virtual machines each write to
+ * a loopback socket costs about as much as the statement it carries.
+ */
+function holdWrites(client: pg.PoolClient): void {
+  const { stream } = (client as unknown as { connection: { stream: Duplex } }).connection;
+  if (stream.writableCorked > 0) return;
+  stream.cork();
+  setImmediate(() => stream.uncork());
+}
+
 /** A pool of connections to a PostgreSQL 15+ server. */
 export async function openPostgres(connectionString: string, poolSize = 16): Promise<Database> {
   const wrap = (client: pg.Pool | pg.ClientBase): SqlClient => ({
@@ -94,25 +117,50 @@ export async function openPostgres(connectionString: string, poolSize = 16): Pro
         const ignoreLost = () => undefined;
         client.on('error', ignoreLost);
         let broken: Error | undefined;
+        // Every statement of the transaction goes out as soon as it is asked for: BEGIN shares
+        // the first statement's round trip, and statements the work sends together share one.
+        setPipelined(client, true);
+        const wrapped = wrap(client);
+        const sent = new SentStatements();
+        const query = <T>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]> => {
+          holdWrites(client);
+          return sent.track(wrapped.query<T>(sql, params, options));
+        };
         try {
-          await client.query('BEGIN');
+          query('BEGIN');
           const { processID } = client as unknown as { processID: number | null };
           const result = await work({
-            ...wrap(client),
+            query,
             ...(processID === null ? {} : { session: processID }),
             async copyFrom(table, columns, text) {
-              await pipeline([text], client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+              // COPY keeps the connection for its own exchange, which pipeline mode refuses: it
+              // waits for what was sent before it, and runs with the connection to itself.
+              await sent.drained();
+              setPipelined(client, false);
+              try {
+                await pipeline([text], client.query(copyFromStdin(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+              } finally {
+                setPipelined(client, true);
+              }
             },
           });
-          await client.query('COMMIT');
+          // COMMIT goes out behind what the work sent without waiting for it (see Database.transaction).
+          // A statement that failed aborted the transaction, and PostgreSQL answers COMMIT with
+          // ROLLBACK, not an error: the statement's own error is the one to report.
+          holdWrites(client);
+          const commit = sent.track(client.query('COMMIT'));
+          await sent.settled();
+          if ((await commit).command !== 'COMMIT') throw new Error('the transaction was rolled back at COMMIT: one of its statements had failed');
           return result;
-        } catch (error) {
+        } catch (failure) {
+          const error = sent.cause(failure);
           broken = await client.query('ROLLBACK').then(
             () => undefined,
             (rollbackFailed: Error) => rollbackFailed,
           );
           if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable(error)) throw error;
         } finally {
+          setPipelined(client, false);
           client.off('error', ignoreLost);
           // A connection whose ROLLBACK failed is in an unknown state: the pool destroys it.
           client.release(broken);

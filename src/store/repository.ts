@@ -827,14 +827,14 @@ export class Repository {
   }
 
   private async lockCurrent(resourceType: string, id: string): Promise<CurrentVersion | undefined> {
-    await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}/${id}`]);
     const params = new SqlParams();
     const where = `r.resource_type = ${params.add(resourceType)} AND r.id = ${params.add(id)}`;
     const visible = this.access.visible('r', params, resourceType) ?? 'true';
-    const rows = await this.client.query<StoredRow & { author: string | null; visible: boolean }>(
-      `SELECT ${STORED_COLUMNS}, r.author, (${visible}) AS visible FROM resource r WHERE ${where}`,
-      params.values,
-    );
+    // Sent together: the server takes the lock before it reads, so the read sees the version the lock's last holder committed.
+    const [, rows] = await Promise.all([
+      this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${resourceType}/${id}`], { prepare: 'lock-resource' }),
+      this.client.query<StoredRow & { author: string | null; visible: boolean }>(`SELECT ${STORED_COLUMNS}, r.author, (${visible}) AS visible FROM resource r WHERE ${where}`, params.values),
+    ]);
     const row = rows[0];
     return row ? { ...toStored(row), compartment: row.compartment, author: row.author, visible: row.visible } : undefined;
   }
@@ -954,9 +954,13 @@ export class Repository {
     steps.push(...indexInserts([{ ...prepared, care: verdict.care }], params, ['$1', '$2']));
     // Prepared: planning this statement cost more than running it. Its shape varies only with which tables get rows.
     const sql = `WITH ${steps.join(', ')} SELECT 1`;
-    await this.client.query(sql, params.values, { prepare: statementName('write', sql) });
+    // The audit record goes out behind the write, in the same round trip: the server runs them in
+    // order, so a failed write fails the append too, and its own error is the first one heard.
+    await Promise.all([
+      this.client.query(sql, params.values, { prepare: statementName('write', sql) }),
+      this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]),
+    ]);
     this.reachMayHaveChanged([version.resourceType]);
-    await this.auditMany({ action: version.method === 'create' ? 'C' : 'U', interaction: version.method, recorded: version.lastUpdated }, [toStoredVersion(version)]);
     await this.recordVerdicts([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     await this.writeEntailed([{ evidence: `${version.resourceType}/${id}`, verdict }]);
     if (subscribable && (await recordSubscriptionEvents(this.client, [{ resourceType: version.resourceType, id, versionId: version.versionId, index: prepared.index, compartment: version.compartment }]))) {

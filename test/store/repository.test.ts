@@ -2,6 +2,8 @@ import { seedingAccess } from '../../src/access/door.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
+import { IIN_SYSTEM } from '../../src/fhir/identifier-systems.js';
+import type { FhirError } from '../../src/fhir/outcome.js';
 import { parseSearchRequest } from '../../src/fhir/search-request.js';
 import type { Database } from '../../src/store/driver.js';
 import { migrate } from '../../src/store/migrations.js';
@@ -53,6 +55,23 @@ for (const driver of testDrivers()) describe(`storage: the repository (${driver.
     );
     const afterwards = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM resource_version`);
     assert.deepEqual(afterwards, before);
+  });
+
+  test('a unique identifier is held once: refused to a second holder whether claimed alone or among many (a batch of 500, beyond the prepared sizes)', async () => {
+    const patient = (iin: string) => ({ resourceType: 'Patient', identifier: [{ system: IIN_SYSTEM, value: iin }] }) as Resource;
+    const held = await repo.create(patient('claims-000'));
+    await assert.rejects(repo.create(patient('claims-000')), (error: FhirError) => error.status === 409 && /already belongs to Patient\//.test(error.message));
+    const many = Array.from({ length: 500 }, (_, i) => ({ resource: patient(`claims-${String(i + 1).padStart(3, '0')}`), id: `claims-${i + 1}` }));
+    const { stored } = await repo.writeMany(many, 'create');
+    assert.equal(stored.length, 500);
+    const again = [...many.slice(0, 40).map(({ resource }, i) => ({ resource, id: `claims-again-${i}` }))];
+    await assert.rejects(repo.writeMany(again, 'create'), (error: FhirError & { item?: number }) => error.status === 409 && error.item === 0);
+    const upsert = await repo.writeMany([{ resource: patient('claims-000'), id: 'claims-late' }, ...again.slice(0, 20)], 'upsert');
+    assert.deepEqual(
+      upsert.refused.map((r) => r.item),
+      Array.from({ length: 21 }, (_, i) => i),
+      `every claim another holds is refused; ${held.id} keeps its IIN`,
+    );
   });
 
   test('search never returns a resource whose current version does not match (no stale index rows)', async () => {

@@ -98,6 +98,53 @@ export function runDriverSuite(open: () => Promise<Database>): void {
     });
   }
 
+  test('a statement the work sent and did not wait for is part of the transaction: committed with it, or failing it', async () => {
+    // Not awaited, and not the last: the work returns before either answer is in.
+    assert.equal(
+      await db.transaction(async (tx) => {
+        void insert(tx, 'sent');
+        void insert(tx, 'also-sent', 2);
+        return 'returned';
+      }),
+      'returned',
+    );
+    assert.deepEqual(await rows(), ['also-sent=2', 'sent=0']);
+    await db.query(`DELETE FROM driver_suite_row`);
+    let attempts = 0;
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        attempts += 1;
+        await insert(tx, 'first');
+        void insert(tx, 'first');
+      }),
+      { code: '23505' },
+      'the failure of a statement no one awaited is the transaction’s',
+    );
+    assert.equal(attempts, 1);
+    assert.deepEqual(await rows(), [], 'nothing of it was committed');
+  });
+
+  test('a work that hears only that its transaction was aborted (25P02) is reported with the failure that aborted it, and retried if that one may be', async () => {
+    let attempts = 0;
+    await db.transaction(async (tx) => {
+      attempts += 1;
+      await insert(tx, `attempt-${attempts}`);
+      if (attempts < 2) void raise(tx, '40001');
+      // Refused with 25P02 on the first attempt: the raise before it aborted the transaction.
+      await tx.query(`SELECT 1`);
+    });
+    assert.equal(attempts, 2);
+    assert.deepEqual(await rows(), ['attempt-2=0']);
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        void insert(tx, 'a');
+        void insert(tx, 'a');
+        await tx.query(`SELECT 1`);
+      }),
+      { code: '23505' },
+    );
+  });
+
   test(`work that keeps failing to serialize gives up after ${MAX_TRANSACTION_ATTEMPTS} attempts with the database's error`, async () => {
     let attempts = 0;
     await assert.rejects(
