@@ -137,9 +137,9 @@ export async function appendInTransaction(tx: SqlClient, db: Database, records: 
     appendTo = row.chain;
   }
   const links = linksFrom(key, head, records);
-  const moved = appendAt(tx, appendTo, head, links, records, agents, true);
+  const appended = appendAt(tx, appendTo, head, links, records, agents, true);
   // Forget a head that proved stale, so the transaction's next attempt reads it.
-  moved.catch(() => heads.delete(appendTo));
+  appended.catch(() => heads.delete(appendTo));
   transactionHeads.set(tx, links.next);
   afterCommit(() => heads.set(appendTo, links.next));
 }

@@ -93,4 +93,3 @@ export class SentStatements {
     return this.failure && (error as { code?: unknown } | null)?.code === '25P02' ? this.failure.error : error;
   }
 }
-

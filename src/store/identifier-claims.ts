@@ -38,8 +38,6 @@ export function identifierClaims(resource: Resource, id: string): IdentifierClai
 export async function conflictingClaims<T extends IdentifierClaim>(client: SqlClient, claims: readonly T[]): Promise<(T & { holder: string })[]> {
   if (claims.length === 0) return [];
   const key = (c: IdentifierClaim) => `${c.resourceType}|${c.system}|${c.value}`;
-  // Sent together: the server takes the locks before it runs the look-up, whose snapshot then
-  // holds whatever a registration that held them committed.
   // A few claims (a single write's): one parameter per value, prepared per count (see valueList),
   // since over arrays the generic plan looked dearer than planning anew, which cost more than
   // running the look-up. Many (a batch's): arrays, planned each time.
@@ -51,6 +49,8 @@ export async function conflictingClaims<T extends IdentifierClaim>(client: SqlCl
   const sql = `SELECT t.resource_type, t.system, t.value, t.id FROM search_token t
      WHERE t.code = 'identifier' AND (t.resource_type, t.system, t.value) IN (${claimed})
        AND NOT EXISTS (SELECT 1 FROM search_token a WHERE a.resource_type = t.resource_type AND a.id = t.id AND a.code = 'active' AND a.value = 'false')`;
+  // Sent together: the server takes the locks before it runs the look-up, whose snapshot then
+  // holds whatever a registration that held them committed.
   const [, rows] = await Promise.all([
     lockKeys(client, claims.map(key)),
     client.query<{ resource_type: string; system: string; value: string; id: string }>(sql, params.values, few ? { prepare: `identifier-claims-${claims.length}` } : undefined),
